@@ -1,0 +1,54 @@
+/**
+ * The closed set of reasons a seal operation can fail. Callers branch on `code`, never on `message`.
+ *
+ * - `invalid_key_ring`: the configured key ring (or a raw key) is unusable; a deployment error.
+ * - `unknown_key`: the envelope names a key id the ring does not hold (retired too early?).
+ * - `malformed_envelope`: the stored string is not a syntactically valid envelope.
+ * - `unsupported_version`: the envelope is from a format version this build does not understand.
+ * - `open_failed`: authentication failed; wrong key, tampering, or the value was moved to another context.
+ */
+export type SealErrorCode =
+  | 'invalid_key_ring'
+  | 'unknown_key'
+  | 'malformed_envelope'
+  | 'unsupported_version'
+  | 'open_failed';
+
+/** Options for {@link SealError}. `reason` must be fixed, non-secret text (e.g. `"entry 2"`), never a value. */
+export interface SealErrorOptions {
+  reason?: string;
+  cause?: unknown;
+}
+
+/**
+ * The only error type the seal module throws for data or configuration problems (programmer errors such as a
+ * malformed `SealContext` are plain `TypeError`s). Messages are fixed text plus positions: they never carry
+ * key material, plaintext or the envelope, so they are safe to log and to return to an operator.
+ *
+ * @example
+ * try { open(ring, stored, ctx) } catch (e) { if (e instanceof SealError && e.code === 'open_failed') alert() }
+ */
+export class SealError extends Error {
+  override readonly name = 'SealError';
+  readonly code: SealErrorCode;
+  readonly reason?: string;
+
+  constructor(code: SealErrorCode, message: string, options?: SealErrorOptions) {
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
+    this.code = code;
+    if (options?.reason !== undefined) this.reason = options.reason;
+  }
+
+  /**
+   * Structured loggers serialise errors with JSON.stringify; keep that output to the safe fields. The `cause`
+   * is deliberately left out: it is a node:crypto error whose text we do not control.
+   */
+  toJSON(): { name: string; code: SealErrorCode; message: string; reason?: string } {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      ...(this.reason !== undefined ? { reason: this.reason } : {}),
+    };
+  }
+}

@@ -1,0 +1,8 @@
+export { encodeAad, type SealContext } from './aad.js';
+export { envelopeKeyId, isEnvelope, parseEnvelope } from './envelope.js';
+export { SealError, type SealErrorCode } from './errors.js';
+export { KeyRing } from './keyring.js';
+export { mask } from './mask.js';
+export { open, openString } from './open.js';
+export { needsRewrap, rewrap } from './rewrap.js';
+export { seal } from './seal.js';
