@@ -1,0 +1,89 @@
+import {
+  type Database,
+  listChains,
+  loadConfig,
+  openDatabase,
+  resolveKeyMaterial,
+  rotateKeys,
+  verifyChain,
+} from '@rampart/server';
+import type { Command } from 'commander';
+import { exportAudit } from './audit-export.js';
+import { progressBar } from './progress.js';
+
+/** Opens the configured database for a maintenance command; closes it when `fn` settles. */
+async function withDatabase<T>(
+  fn: (db: Database, ring: ReturnType<typeof resolveKeyMaterial>['ring']) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig(process.env);
+  const keys = resolveKeyMaterial(config);
+  for (const w of keys.warnings) process.stderr.write(`warning: ${w}\n`);
+  const { db } = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.RAMPART_DATA_DIR });
+  try {
+    return await fn(db, keys.ring);
+  } finally {
+    await db.close();
+  }
+}
+
+export function registerAdmin(program: Command): void {
+  const admin = program
+    .command('admin')
+    .description('operator maintenance commands (run against the configured database)');
+
+  const audit = admin.command('audit').description('audit log integrity and export');
+  audit
+    .command('verify')
+    .description('recompute every hash chain and compare with the stored heads; exit 1 on any tampering')
+    .option('--org <orgId>', 'verify one org only')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { org?: string; json?: boolean }) => {
+      await withDatabase(async (db) => {
+        const chains = opts.org ? [opts.org] : await db.owner((q) => listChains(q));
+        let bad = 0;
+        const results = [];
+        for (const orgId of chains) {
+          const r = await db.owner((q) => verifyChain(q, orgId));
+          results.push({ chain: orgId ?? 'platform', ...r });
+          if (!r.ok) bad++;
+          if (!opts.json) {
+            const label = orgId ?? 'platform';
+            process.stdout.write(
+              r.ok
+                ? `ok       ${label}  ${r.count} rows  head ${r.head}\n`
+                : `TAMPERED ${label}  row ${r.problem?.seq}: ${r.problem?.reason}  (${r.count} rows verified before it)\n`,
+            );
+          }
+        }
+        if (opts.json) process.stdout.write(`${JSON.stringify({ ok: bad === 0, chains: results })}\n`);
+        else process.stdout.write(`${chains.length} chain(s) checked, ${bad} with problems\n`);
+        process.exitCode = bad ? 1 : 0;
+      });
+    });
+  audit
+    .command('export')
+    .description('stream an org audit log as NDJSON or CSV to stdout')
+    .requiredOption('--org <orgId>', 'org to export')
+    .option('--format <format>', 'ndjson or csv', 'ndjson')
+    .action(async (opts: { org: string; format: string }) => {
+      if (opts.format !== 'ndjson' && opts.format !== 'csv')
+        throw new Error('--format must be ndjson or csv');
+      await withDatabase((db) => exportAudit(db, opts.org, opts.format as 'ndjson' | 'csv', process.stdout));
+    });
+
+  admin
+    .command('rotate-keys')
+    .description(
+      're-seal every sealed column under the newest master key (first in RAMPART_MASTER_KEYS); resumable',
+    )
+    .action(async () => {
+      await withDatabase(async (db, ring) => {
+        process.stderr.write(`rotating sealed values to key "${ring.primaryId}"\n`);
+        const bar = progressBar();
+        const result = await rotateKeys(db, ring, (p) => bar.update(p.column, p.done, p.total));
+        bar.stop();
+        process.stdout.write(`rewrapped ${result.rewrapped} value(s) to key "${ring.primaryId}"\n`);
+        for (const c of result.columns) process.stdout.write(`  ${c.column}: ${c.rewrapped}\n`);
+      });
+    });
+}

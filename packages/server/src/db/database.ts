@@ -1,0 +1,61 @@
+import { isUuid } from '../platform/ids.js';
+import type { Engine, EngineName, Queryable, TenantContext } from './types.js';
+
+/** The role every request runs as: not the owner, not a superuser, no BYPASSRLS (checked at start). */
+export const APP_ROLE = 'rampart_app';
+
+/**
+ * The application's handle on the database. Every unit of work is one transaction that first switches to
+ * {@link APP_ROLE} and sets the tenant context with SET LOCAL semantics (`set_config(..., true)`), so the
+ * context dies with the transaction and can never leak to the next tenant on a pooled connection.
+ */
+export class Database {
+  readonly #engine: Engine;
+
+  constructor(engine: Engine) {
+    this.#engine = engine;
+  }
+
+  get engine(): EngineName {
+    return this.#engine.name;
+  }
+
+  /**
+   * Runs `fn` in a transaction as the application role, scoped to `ctx`.
+   * @throws TypeError when `ctx.orgId` is not a UUID (never reaches SQL)
+   * @example await db.tx({ orgId }, (q) => q.query('SELECT name FROM org_secrets'))
+   */
+  tx<T>(ctx: TenantContext, fn: (q: Queryable) => Promise<T>): Promise<T> {
+    if (ctx.orgId !== null && !isUuid(ctx.orgId)) throw new TypeError('tenant context orgId must be a UUID');
+    return this.#engine.transaction(async (q) => {
+      await q.query(
+        `SELECT set_config('role', $1, true), set_config('app.org_id', $2, true), set_config('app.platform', $3, true)`,
+        [APP_ROLE, ctx.orgId ?? '', ctx.platform ? 'on' : 'off'],
+      );
+      return fn(q);
+    });
+  }
+
+  /** Shorthand for an org-scoped transaction. */
+  org<T>(orgId: string, fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.tx({ orgId }, fn);
+  }
+
+  /** Platform-level work (no org): sign-up, platform audit chain, operator listings. Still the app role. */
+  platform<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.tx({ orgId: null, platform: true }, fn);
+  }
+
+  /**
+   * Runs as the connecting owner user, which bypasses RLS. Only for migrations and operator maintenance
+   * commands run from the CLI (key rotation, backfill, audit verification across every org); never from a
+   * request handler.
+   */
+  owner<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.#engine.transaction(fn);
+  }
+
+  close(): Promise<void> {
+    return this.#engine.close();
+  }
+}

@@ -1,0 +1,57 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { lockDataDir } from './lockfile.js';
+import type { Engine, Queryable, QueryResult } from './types.js';
+
+function wrap(tx: Transaction | PGlite): Queryable {
+  return {
+    async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+      const res = await tx.query<R>(sql, params as unknown[]);
+      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+    },
+    async exec(sql: string): Promise<void> {
+      await tx.exec(sql);
+    },
+  };
+}
+
+export interface PgliteOptions {
+  /** Directory for the data files; absent means in-memory (tests). */
+  dataDir?: string;
+  /** A `dumpDataDir()` tarball to start from (tests use a migrated template to skip ~3 s of setup). */
+  loadDataDir?: Blob;
+}
+
+/**
+ * Embedded PostgreSQL (WASM). One connection, so PGlite itself queues transactions; that is the
+ * embedded default's capacity limit and why production deployments set DATABASE_URL.
+ */
+export async function openPglite(opts: PgliteOptions = {}): Promise<Engine & { dump(): Promise<Blob> }> {
+  let unlock = () => {};
+  if (opts.dataDir) {
+    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    unlock = lockDataDir(opts.dataDir);
+  }
+  let db: PGlite;
+  try {
+    db = await PGlite.create({
+      ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+      ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
+    });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  return {
+    name: 'pglite',
+    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+    close: async () => {
+      try {
+        await db.close();
+      } finally {
+        unlock();
+      }
+    },
+    dump: async () => (await db.dumpDataDir('none')) as Blob,
+  };
+}

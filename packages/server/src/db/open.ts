@@ -1,0 +1,60 @@
+import { join, resolve } from 'node:path';
+import { APP_ROLE, Database } from './database.js';
+import { openPglite } from './engine-pglite.js';
+import { openPostgres } from './engine-postgres.js';
+import { type MigrateResult, migrate } from './migrate.js';
+import type { Engine } from './types.js';
+
+export interface OpenDatabaseOptions {
+  /** postgres:// URL; absent means embedded PGlite under `dataDir`. */
+  databaseUrl?: string | undefined;
+  /** Rampart's data directory; PGlite files go to `<dataDir>/data`. Absent with no URL means in-memory. */
+  dataDir?: string | undefined;
+  /** Tests: start PGlite from a migrated snapshot. */
+  pgliteSnapshot?: Blob;
+}
+
+/**
+ * Refuses to run when the application role could bypass row-level security: superusers and BYPASSRLS roles
+ * ignore every policy, so tenant isolation would silently be off.
+ * @throws Error naming the unsafe attribute
+ */
+export async function assertSafeAppRole(engine: Engine): Promise<void> {
+  const { rows } = await engine.transaction((q) =>
+    q.query<{ rolsuper: boolean; rolbypassrls: boolean }>(
+      'SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1',
+      [APP_ROLE],
+    ),
+  );
+  const role = rows[0];
+  if (!role) throw new Error(`database role ${APP_ROLE} is missing; migrations did not run`);
+  if (role.rolsuper || role.rolbypassrls) {
+    throw new Error(
+      `database role ${APP_ROLE} has ${role.rolsuper ? 'SUPERUSER' : 'BYPASSRLS'}; refusing to start (tenant isolation would be off)`,
+    );
+  }
+}
+
+export interface OpenedDatabase {
+  db: Database;
+  migrations: MigrateResult;
+  engine: Engine;
+}
+
+/** Opens the configured engine, applies migrations under the cluster-wide lock, and checks the app role. */
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDatabase> {
+  const engine = opts.databaseUrl
+    ? await openPostgres({ connectionString: opts.databaseUrl })
+    : await openPglite({
+        ...(opts.dataDir ? { dataDir: resolve(join(opts.dataDir, 'data')) } : {}),
+        ...(opts.pgliteSnapshot ? { loadDataDir: opts.pgliteSnapshot } : {}),
+      });
+  try {
+    const migrations = await migrate(engine);
+    await assertSafeAppRole(engine);
+    return { db: new Database(engine), migrations, engine };
+  } catch (err) {
+    await engine.close().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * Every column holding a seal envelope. Key rotation and the plaintext backfill walk this list, so a sealed
+ * column that is not registered here would be skipped by both: a test checks that every `*_sealed` column in
+ * the schema appears below.
+ */
+export interface SealedColumn {
+  table: string;
+  column: string;
+  /** Primary-key column; its value is the AAD row id. */
+  idColumn: string;
+  /** Tenant column, or null for platform-level tables (AAD org = null). */
+  orgColumn: string | null;
+}
+
+export const SEALED_COLUMNS: readonly SealedColumn[] = [
+  { table: 'org_secrets', column: 'value_sealed', idColumn: 'id', orgColumn: 'org_id' },
+];

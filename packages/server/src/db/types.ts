@@ -1,0 +1,30 @@
+/** Rows returned by a statement, normalised across PGlite and node-postgres. */
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+/** Anything that runs parameterised SQL: a transaction handle on either engine. */
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  /** Runs a multi-statement script without parameters (migrations only). */
+  exec(sql: string): Promise<void>;
+}
+
+/**
+ * Whose data a transaction may touch. `orgId` becomes `app.org_id` for row-level security; `platform`
+ * unlocks platform-level rows (org_id NULL) such as the platform audit chain. Neither bypasses RLS.
+ */
+export interface TenantContext {
+  orgId: string | null;
+  platform?: boolean;
+}
+
+export type EngineName = 'pglite' | 'postgres';
+
+/** A raw engine connection: runs a callback in one transaction as the connecting (owner) user. */
+export interface Engine {
+  readonly name: EngineName;
+  transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

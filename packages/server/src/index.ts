@@ -1,0 +1,23 @@
+export { type CreateOptions, createRampart, type Rampart, type Services, VERSION } from './app.js';
+export { Database } from './db/database.js';
+export { loadMigrations, migrate } from './db/migrate.js';
+export { openDatabase } from './db/open.js';
+export { SEALED_COLUMNS } from './db/sealed-columns.js';
+export type { EngineName, Queryable, TenantContext } from './db/types.js';
+export { type AuditActor, type AuditEvent, appendAudit } from './platform/audit/append.js';
+export {
+  type AuditEntry,
+  type AuditFilter,
+  csvHeader,
+  csvLine,
+  iterateAudit,
+  ndjsonLine,
+  readAuditPage,
+} from './platform/audit/export.js';
+export { listChains, type VerifyResult, verifyChain } from './platform/audit/verify.js';
+export { type Config, ConfigError, loadConfig } from './platform/config.js';
+export { AppError, ERROR_CODES, ERROR_STATUS, type ErrorCode } from './platform/errors.js';
+export { resolveKeyMaterial } from './platform/keys.js';
+export { createLogger } from './platform/logger.js';
+export { type RotateProgress, rotateKeys } from './secrets/rotate.js';
+export { listSecrets, putSecret, readSecret } from './secrets/service.js';

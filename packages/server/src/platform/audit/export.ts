@@ -1,0 +1,136 @@
+import type { Database } from '../../db/database.js';
+
+/** The public shape of one audit entry (API.md). */
+export interface AuditEntry {
+  id: string;
+  seq: number;
+  at: string;
+  orgId: string | null;
+  userId: string | null;
+  apiKeyId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  action: string;
+  target: string | null;
+  meta: Record<string, unknown>;
+  hash: string;
+}
+
+export interface AuditFilter {
+  action?: string;
+  since?: Date;
+  until?: Date;
+  /** Return entries with seq greater than this (cursor pagination). */
+  afterSeq?: number;
+}
+
+interface Row {
+  id: string;
+  seq: string;
+  at: Date;
+  org_id: string | null;
+  user_id: string | null;
+  api_key_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  action: string;
+  target: string | null;
+  meta: string;
+  hash: string;
+}
+
+const toEntry = (r: Row): AuditEntry => ({
+  id: r.id,
+  seq: Number(r.seq),
+  at: r.at.toISOString(),
+  orgId: r.org_id,
+  userId: r.user_id,
+  apiKeyId: r.api_key_id,
+  ip: r.ip,
+  userAgent: r.user_agent,
+  requestId: r.request_id,
+  action: r.action,
+  target: r.target,
+  meta: JSON.parse(r.meta) as Record<string, unknown>,
+  hash: r.hash,
+});
+
+/** One page of an org's audit log in seq order, read under the org's tenant context. */
+export async function readAuditPage(
+  db: Database,
+  orgId: string,
+  filter: AuditFilter,
+  limit: number,
+): Promise<AuditEntry[]> {
+  const params: unknown[] = [orgId, filter.afterSeq ?? 0];
+  let where = 'org_id = $1 AND seq > $2';
+  if (filter.action) {
+    params.push(filter.action);
+    where += ` AND action = $${params.length}`;
+  }
+  if (filter.since) {
+    params.push(filter.since);
+    where += ` AND at >= $${params.length}`;
+  }
+  if (filter.until) {
+    params.push(filter.until);
+    where += ` AND at < $${params.length}`;
+  }
+  params.push(limit);
+  const { rows } = await db.org(orgId, (q) =>
+    q.query<Row>(
+      `SELECT id, seq::text AS seq, at, org_id, user_id, api_key_id, ip, user_agent, request_id, action, target, meta, hash
+         FROM audit_log WHERE ${where} ORDER BY seq LIMIT $${params.length}`,
+      params,
+    ),
+  );
+  return rows.map(toEntry);
+}
+
+/** Every matching entry, fetched a page at a time so memory stays constant however long the log is. */
+export async function* iterateAudit(
+  db: Database,
+  orgId: string,
+  filter: AuditFilter = {},
+): AsyncGenerator<AuditEntry> {
+  let afterSeq = filter.afterSeq ?? 0;
+  for (;;) {
+    const page = await readAuditPage(db, orgId, { ...filter, afterSeq }, 500);
+    for (const e of page) yield e;
+    const last = page.at(-1);
+    if (!last || page.length < 500) return;
+    afterSeq = last.seq;
+  }
+}
+
+export const CSV_COLUMNS = [
+  'id',
+  'seq',
+  'at',
+  'orgId',
+  'userId',
+  'apiKeyId',
+  'ip',
+  'userAgent',
+  'requestId',
+  'action',
+  'target',
+  'meta',
+  'hash',
+] as const;
+
+/**
+ * RFC 4180 field quoting, plus a leading apostrophe for cells a spreadsheet would run as a formula
+ * (CSV injection: a user agent of `=HYPERLINK(...)` must stay text).
+ */
+export function csvField(v: unknown): string {
+  let s = v == null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+export const csvHeader = (): string => `${CSV_COLUMNS.join(',')}\r\n`;
+export const csvLine = (e: AuditEntry): string => `${CSV_COLUMNS.map((c) => csvField(e[c])).join(',')}\r\n`;
+export const ndjsonLine = (e: AuditEntry): string => `${JSON.stringify(e)}\n`;

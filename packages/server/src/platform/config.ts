@@ -1,0 +1,114 @@
+import { isIP } from 'node:net';
+import { KeyRing } from '@rampart/core/seal';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const csv = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
+  .default([]);
+
+const urlWithScheme = (schemes: string[]) =>
+  z.string().refine(
+    (s) => {
+      try {
+        return schemes.includes(new URL(s).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL with scheme ${schemes.join(' or ')}`,
+  );
+
+/** A 256-bit secret given as base64, base64url or hex. */
+const secret256 = z
+  .string()
+  .refine((s) => decodeSecret(s) !== null, 'must encode at least 32 random bytes (base64 or hex)');
+
+export function decodeSecret(s: string): Buffer | null {
+  const t = s.trim();
+  const buf = /^[0-9a-f]+$/i.test(t) && t.length % 2 === 0 ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
+  return buf.length >= 32 ? buf : null;
+}
+
+/**
+ * Every environment variable Rampart reads, validated once at start with its default. Absent secrets are
+ * allowed here; {@link resolveKeyMaterial} decides (dev: generate and warn; production: refuse).
+ */
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
+  HOST: z
+    .string()
+    .refine((h) => h === 'localhost' || isIP(h) !== 0, 'must be an IP address or localhost')
+    .default('127.0.0.1'),
+  DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:']).optional(),
+  RAMPART_DATA_DIR: z.string().min(1).default('./.rampart'),
+  REDIS_URL: urlWithScheme(['redis:', 'rediss:']).optional(),
+  RAMPART_MASTER_KEYS: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v === undefined) return;
+      try {
+        KeyRing.parse(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
+  RAMPART_JWT_SECRET: secret256.optional(),
+  RAMPART_TURNSTILE_SECRET: z.string().min(1).optional(),
+  RAMPART_TURNSTILE_VERIFY_URL: urlWithScheme(['https:', 'http:']).default(
+    'https://challenges.cloudflare.com/turnstile/v0/siteverify',
+  ),
+  RAMPART_JOB_ENV_ALLOW: csv,
+  RAMPART_OUTBOUND_ALLOW: csv,
+  RAMPART_BILLING_WEBHOOK_SECRET: z.string().min(16).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+  RAMPART_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  RAMPART_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(10 * 1024 * 1024),
+  RAMPART_TRUST_PROXY: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+});
+
+export type Config = z.output<typeof configSchema>;
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Validates the environment. Empty strings count as unset (a blank line in an env file must not become a key).
+ * @throws ConfigError naming each bad variable, never echoing its value
+ * @example const config = loadConfig(process.env)
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v.trim() !== '') input[key] = v;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return parsed.data;
+}

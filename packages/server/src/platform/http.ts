@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { AppError, type ErrorCode } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Aborted when the request times out or the client goes away: pass it to outbound calls. */
+    deadlineSignal: AbortSignal;
+    /** Moves this request's deadline (the gateway gives reasoning models 120 s once it knows the model). */
+    setDeadline(ms: number): void;
+  }
+  interface FastifyContextConfig {
+    /** Per-route request timeout in ms, overriding the server default. */
+    timeoutMs?: number;
+  }
+}
+
+export type App = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  Logger,
+  ZodTypeProvider
+>;
+
+export interface HttpOptions {
+  logger: Logger;
+  bodyLimit: number;
+  requestTimeoutMs: number;
+  trustProxy: boolean;
+  version: string;
+}
+
+/** The JSON error body every failure uses. */
+export const errorBody = z.object({
+  error: z.string(),
+  message: z.string(),
+  requestId: z.string().optional(),
+});
+
+const STATUS_CODE: Record<number, ErrorCode> = {
+  400: 'validation_failed',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'not_found',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'service_unavailable',
+};
+
+function sendError(
+  reply: FastifyReply,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  extra: object = {},
+) {
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send({ error: code, message, ...extra, requestId: reply.request.id });
+}
+
+const timers = new WeakMap<FastifyRequest, { timer: NodeJS.Timeout; controller: AbortController }>();
+
+function armDeadline(request: FastifyRequest, reply: FastifyReply, ms: number): void {
+  const state = timers.get(request);
+  if (!state) return;
+  clearTimeout(state.timer);
+  state.timer = setTimeout(() => {
+    state.controller.abort(new Error('request timed out'));
+    if (!reply.sent && !reply.raw.headersSent) {
+      sendError(
+        reply,
+        504,
+        'request_timeout',
+        `The request did not complete within ${Math.round(ms / 1000)} s`,
+      );
+    }
+  }, ms);
+  state.timer.unref();
+}
+
+/**
+ * The hardened Fastify instance every surface registers its routes on: security headers, request ids,
+ * body limit, deadlines, zod validation, one error model, and OpenAPI generated from the route schemas.
+ */
+export async function createHttpServer(opts: HttpOptions): Promise<App> {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    bodyLimit: opts.bodyLimit,
+    genReqId: () => randomUUID(),
+    // Never trust a client-supplied request id: it would let a caller forge log correlation.
+    requestIdHeader: false,
+    trustProxy: opts.trustProxy,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // Node-level guard against slow clients trickling headers/bodies (slowloris).
+    requestTimeout: opts.requestTimeoutMs + 5_000,
+    connectionTimeout: 0,
+    keepAliveTimeout: 5_000,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+  }).withTypeProvider<ZodTypeProvider>() as unknown as App;
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(helmet, {
+    // API responses are JSON: nothing may be loaded or framed. HTML surfaces (dashboard) override per route.
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'none'"],
+      },
+    },
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+    frameguard: { action: 'deny' },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+    crossOriginOpenerPolicy: { policy: 'same-origin' },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+
+  app.decorateRequest('deadlineSignal', null as unknown as AbortSignal);
+  app.decorateRequest('setDeadline', function (this: FastifyRequest, _ms: number) {});
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('cache-control', 'no-store');
+    const controller = new AbortController();
+    request.deadlineSignal = controller.signal;
+    timers.set(request, { timer: setTimeout(() => {}, 0), controller });
+    request.setDeadline = (ms: number) => armDeadline(request, reply, ms);
+    armDeadline(request, reply, request.routeOptions.config.timeoutMs ?? opts.requestTimeoutMs);
+    // A client that disconnects before we answer aborts downstream work too.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'));
+    });
+  });
+  const disarm = async (request: FastifyRequest) => {
+    const state = timers.get(request);
+    if (state) clearTimeout(state.timer);
+  };
+  app.addHook('onResponse', disarm);
+  app.addHook('onRequestAbort', disarm);
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}`),
+  );
+
+  app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
+    if (reply.sent) return;
+    if (err instanceof AppError) {
+      reply.headers(err.headers);
+      return sendError(reply, err.status, err.code, err.message, err.details ?? {});
+    }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const where = (err as FastifyError).validationContext ?? 'body';
+      return sendError(reply, 400, 'validation_failed', `Invalid request ${where}`, {
+        issues: err.validation.map((v) => ({
+          in: where,
+          path: v.instancePath || '/',
+          message: v.message ?? 'invalid',
+        })),
+      });
+    }
+    switch (err.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendError(reply, 413, 'payload_too_large', `Request body exceeds ${opts.bodyLimit} bytes`);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendError(
+          reply,
+          415,
+          'unsupported_media_type',
+          'Unsupported content-type; send application/json',
+        );
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return sendError(reply, 400, 'validation_failed', 'Request body is empty; send a JSON body');
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return sendError(reply, 400, 'validation_failed', 'Request body is not valid JSON');
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      // Fastify's own client errors (bad JSON, bad content-length...): generic text, never the raw message.
+      const code = STATUS_CODE[status] ?? 'validation_failed';
+      const message =
+        err instanceof SyntaxError ? 'Request body is not valid JSON' : 'The request could not be processed';
+      return sendError(reply, status, code, message);
+    }
+    request.log.error({ err }, 'unhandled error');
+    return sendError(reply, 500, 'internal_error', 'Internal error; quote the request id when reporting it');
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Rampart API', version: opts.version, description: 'See docs/ and ../shared/API.md' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'Session JWT or API key' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'Liveness',
+        tags: ['platform'],
+        response: { 200: z.object({ ok: z.literal(true) }) },
+      },
+    },
+    async () => ({ ok: true as const }),
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  return app;
+}

@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { KeyRing } from '@rampart/core/seal';
+import { type Config, ConfigError, decodeSecret } from './config.js';
+
+export interface KeyMaterial {
+  ring: KeyRing;
+  jwtSecret: Buffer;
+  /** Human-readable warnings about generated development keys; the caller prints them loudly. */
+  warnings: string[];
+}
+
+/** Reads a key file, repairing permissions that let other users read it. */
+function readKeyFile(path: string, warnings: string[]): string {
+  const mode = statSync(path).mode & 0o777;
+  if (mode & 0o077) {
+    chmodSync(path, 0o600);
+    warnings.push(`${path} was readable by other users (mode ${mode.toString(8)}); changed to 600`);
+  }
+  return readFileSync(path, 'utf8').trim();
+}
+
+function createKeyFile(path: string, contents: string): void {
+  mkdirSync(resolve(path, '..'), { recursive: true, mode: 0o700 });
+  // 'wx' refuses to overwrite: two processes racing here never clobber each other's key.
+  writeFileSync(path, `${contents}\n`, { mode: 0o600, flag: 'wx' });
+}
+
+/**
+ * Master keys and the JWT secret. From the environment when set; in development, from (or freshly generated
+ * into) `<dataDir>/master.key` and `<dataDir>/jwt.secret` with mode 0600; in production, missing keys refuse
+ * to start, because generated keys on an ephemeral disk would make every sealed value unreadable later.
+ * @throws ConfigError in production when a key is missing
+ */
+export function resolveKeyMaterial(config: Config): KeyMaterial {
+  const warnings: string[] = [];
+  const prod = config.NODE_ENV === 'production';
+  const missing = [
+    ...(config.RAMPART_MASTER_KEYS ? [] : ['RAMPART_MASTER_KEYS']),
+    ...(config.RAMPART_JWT_SECRET ? [] : ['RAMPART_JWT_SECRET']),
+  ];
+  if (prod && missing.length) {
+    throw new ConfigError(
+      missing.map((v) => `${v}: required when NODE_ENV=production (see docs/OPERATIONS.md)`),
+    );
+  }
+
+  let ringSpec = config.RAMPART_MASTER_KEYS;
+  if (!ringSpec) {
+    const path = join(config.RAMPART_DATA_DIR, 'master.key');
+    if (!existsSync(path)) {
+      const id = `dev${new Date().toISOString().slice(0, 10).replaceAll('-', '')}`;
+      createKeyFile(path, `${id}:${KeyRing.generateKey().toString('base64')}`);
+      warnings.push(`generated a development master key at ${path}; set RAMPART_MASTER_KEYS in production`);
+    }
+    ringSpec = readKeyFile(path, warnings);
+  }
+
+  let jwt = config.RAMPART_JWT_SECRET;
+  if (!jwt) {
+    const path = join(config.RAMPART_DATA_DIR, 'jwt.secret');
+    if (!existsSync(path)) {
+      createKeyFile(path, randomBytes(32).toString('base64'));
+      warnings.push(`generated a development JWT secret at ${path}; set RAMPART_JWT_SECRET in production`);
+    }
+    jwt = readKeyFile(path, warnings);
+  }
+  const jwtSecret = decodeSecret(jwt);
+  if (!jwtSecret) throw new ConfigError(['RAMPART_JWT_SECRET: must encode at least 32 random bytes']);
+  return { ring: KeyRing.parse(ringSpec), jwtSecret, warnings };
+}
