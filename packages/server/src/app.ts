@@ -31,8 +31,8 @@ export interface CreateOptions {
   config: Config;
   /** Tests capture logs here. */
   logDestination?: DestinationStream;
-  /** Tests: start PGlite from a migrated snapshot. */
-  pgliteSnapshot?: Blob;
+  /** Tests: in-memory PGlite (nothing written to RAMPART_DATA_DIR), optionally from a migrated snapshot. */
+  ephemeral?: { pgliteSnapshot?: Blob };
 }
 
 /**
@@ -51,8 +51,8 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
 
   const { db, migrations } = await openDatabase({
     databaseUrl: config.DATABASE_URL,
-    dataDir: config.RAMPART_DATA_DIR,
-    ...(opts.pgliteSnapshot ? { pgliteSnapshot: opts.pgliteSnapshot } : {}),
+    dataDir: opts.ephemeral ? undefined : config.RAMPART_DATA_DIR,
+    ...(opts.ephemeral?.pgliteSnapshot ? { pgliteSnapshot: opts.ephemeral.pgliteSnapshot } : {}),
   });
   if (migrations.applied.length) logger.info({ applied: migrations.applied }, 'database migrations applied');
 

@@ -82,7 +82,7 @@ export async function readAuditPage(
   const { rows } = await db.org(orgId, (q) =>
     q.query<Row>(
       `SELECT id, seq::text AS seq, at, org_id, user_id, api_key_id, ip, user_agent, request_id, action, target, meta, hash
-         FROM audit_log WHERE ${where} ORDER BY seq LIMIT $${params.length}`,
+         FROM audit_log WHERE ${where} ORDER BY audit_log.seq LIMIT $${params.length}`,
       params,
     ),
   );

@@ -51,7 +51,7 @@ export async function verifyChain(q: Queryable, orgId: string | null): Promise<V
               prev_hash, hash
          FROM audit_log
         WHERE coalesce(org_id, '${PLATFORM_CHAIN_ID}'::uuid) = $1 AND seq >= $2
-        ORDER BY coalesce(org_id, '${PLATFORM_CHAIN_ID}'::uuid), seq LIMIT ${BATCH}`,
+        ORDER BY coalesce(audit_log.org_id, '${PLATFORM_CHAIN_ID}'::uuid), audit_log.seq LIMIT ${BATCH}`,
       [chainId, expected],
     );
     for (const r of rows) {

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { KeyRing } from '@rampart/core/seal';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { createRampart, type Rampart } from '../src/app.js';
+import { Database } from '../src/db/database.js';
+import { openPglite } from '../src/db/engine-pglite.js';
+import { openPostgres } from '../src/db/engine-postgres.js';
+import { migrate } from '../src/db/migrate.js';
+import { assertSafeAppRole } from '../src/db/open.js';
+import type { Engine, EngineName } from '../src/db/types.js';
+import { type Config, loadConfig } from '../src/platform/config.js';
+import type { App } from '../src/platform/http.js';
+
+/** PGlite always; real PostgreSQL too when TEST_DATABASE_URL is set. Storage suites run once per engine. */
+export const ENGINES: EngineName[] = ['pglite', ...(process.env.TEST_DATABASE_URL ? (['postgres'] as const) : [])];
+
+let snapshot: Blob | undefined;
+function pgliteSnapshot(): Blob {
+  snapshot ??= new Blob([readFileSync(inject('pgliteSnapshot'))]);
+  return snapshot;
+}
+
+export interface TestDb {
+  db: Database;
+  /** Owner-level engine handle: for setting up tampering the app role cannot do. */
+  engine: Engine;
+  /** Set for PostgreSQL: the throwaway database's URL. */
+  url?: string;
+  close(): Promise<void>;
+}
+
+/** A throwaway database on PostgreSQL (dropped on close), named so leftovers are easy to spot. */
+async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = process.env.TEST_DATABASE_URL;
+  if (!base) throw new Error('TEST_DATABASE_URL is not set');
+  const name = `rampart_t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** A fresh, migrated database on the given engine. */
+export async function createTestDb(engine: EngineName): Promise<TestDb> {
+  if (engine === 'pglite') {
+    const e = await openPglite({ loadDataDir: pgliteSnapshot() });
+    return { db: new Database(e), engine: e, close: () => e.close() };
+  }
+  const { url, drop } = await createPgDatabase();
+  const e = await openPostgres({ connectionString: url, maxConnections: 20 });
+  await migrate(e);
+  await assertSafeAppRole(e);
+  return {
+    db: new Database(e),
+    engine: e,
+    url,
+    close: async () => {
+      await e.close();
+      await drop();
+    },
+  };
+}
+
+export const testRing = (spec?: string): KeyRing =>
+  KeyRing.parse(spec ?? `test1:${Buffer.alloc(32, 7).toString('base64')}`);
+
+export interface TestServer {
+  rampart: Rampart;
+  baseUrl: string;
+  /** Every log line written, for grepping secrets out of them. */
+  logs: string[];
+  url?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A real Rampart listening on an ephemeral loopback port, on the given engine, with captured logs.
+ * `env` overrides configuration variables; `routes` registers test-only routes before the server listens
+ * (Fastify refuses new routes once it is listening).
+ */
+export async function startTestServer(
+  engine: EngineName,
+  env: Record<string, string> = {},
+  routes?: (app: App) => void | Promise<void>,
+): Promise<TestServer> {
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  let pgDb: { url: string; drop: () => Promise<void> } | undefined;
+  if (engine === 'postgres') pgDb = await createPgDatabase();
+  const config: Config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    RAMPART_MASTER_KEYS: `test1:${Buffer.alloc(32, 7).toString('base64')}`,
+    RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
+    RAMPART_DATA_DIR: '/nonexistent-tests-never-write-here',
+    ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
+    ...env,
+  });
+  const rampart = await createRampart({
+    config,
+    logDestination: destination,
+    ephemeral: engine === 'pglite' ? { pgliteSnapshot: pgliteSnapshot() } : {},
+  });
+  try {
+    await routes?.(rampart.app);
+    await rampart.app.listen({ port: 0, host: '127.0.0.1' });
+  } catch (err) {
+    await rampart.close();
+    await pgDb?.drop();
+    throw err;
+  }
+  const addr = rampart.app.server.address();
+  if (!addr || typeof addr === 'string') throw new Error('no address');
+  return {
+    rampart,
+    baseUrl: `http://127.0.0.1:${addr.port}`,
+    logs,
+    ...(pgDb ? { url: pgDb.url } : {}),
+    close: async () => {
+      await rampart.close();
+      await pgDb?.drop();
+    },
+  };
+}
