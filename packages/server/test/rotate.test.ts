@@ -65,6 +65,15 @@ describe.each(ENGINES)('sealed org secrets and key rotation (%s)', (engine) => {
     await t.db.org(orgB, (q) => putSecret(q, ring1, actor, orgB, 'openai', 'sk-orgB-value-000000000000'));
   });
 
+  it('a row re-pointed at another org (same row id, same envelope) fails to open: the org is in the AAD', async () => {
+    const orgC = await newOrg(t);
+    await t.db.org(orgA, (q) => putSecret(q, ring1, actor, orgA, 'moved', 'sk-moved-between-tenants-0001'));
+    // Owner-level attacker moves the whole row (id and envelope unchanged) into org C.
+    await t.db.owner((q) => q.query(`UPDATE org_secrets SET org_id = $2 WHERE org_id = $1 AND name = 'moved'`, [orgA, orgC]));
+    await expect(t.db.org(orgC, (q) => readSecret(q, ring1, orgC, 'moved'))).rejects.toMatchObject({ code: 'open_failed' });
+    await t.db.owner((q) => q.query(`DELETE FROM org_secrets WHERE name = 'moved'`));
+  });
+
   it('rotate-keys rewraps every value to the newest key; old keys can then be retired', async () => {
     for (let i = 0; i < 450; i++) {
       // More than two 200-row batches.
