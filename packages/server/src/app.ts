@@ -47,7 +47,11 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     ...(opts.logDestination ? { destination: opts.logDestination } : {}),
   });
   const keys = resolveKeyMaterial(config);
-  for (const w of keys.warnings) logger.warn(`SECURITY WARNING: ${w}`);
+  for (const w of keys.warnings) {
+    logger.warn(`SECURITY WARNING: ${w}`);
+    // Loud even when logs are quiet (LOG_LEVEL=error) or shipped elsewhere.
+    if (config.NODE_ENV !== 'test') process.stderr.write(`\n  SECURITY WARNING: ${w}\n\n`);
+  }
 
   const { db, migrations } = await openDatabase({
     databaseUrl: config.DATABASE_URL,

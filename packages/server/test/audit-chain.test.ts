@@ -9,13 +9,17 @@ const actor = { userId: newId(), ip: '203.0.113.7', userAgent: 'vitest', request
 
 async function newOrg(t: TestDb): Promise<string> {
   const id = newId();
-  await t.db.platform((q) => q.query('INSERT INTO orgs (id, name) VALUES ($1, $2)', [id, `org-${id.slice(0, 8)}`]));
+  await t.db.platform((q) =>
+    q.query('INSERT INTO orgs (id, name) VALUES ($1, $2)', [id, `org-${id.slice(0, 8)}`]),
+  );
   return id;
 }
 
 async function appendN(t: TestDb, orgId: string, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
-    await t.db.org(orgId, (q) => appendAudit(q, actor, { orgId, action: 'test.event', target: `t:${i}`, meta: { i } }));
+    await t.db.org(orgId, (q) =>
+      appendAudit(q, actor, { orgId, action: 'test.event', target: `t:${i}`, meta: { i } }),
+    );
   }
 }
 
@@ -49,14 +53,21 @@ describe.each(ENGINES)('audit log (%s)', (engine) => {
     const entries = [];
     for await (const e of iterateAudit(t.db, org)) entries.push(e);
     expect(entries.map((e) => e.action)).not.toContain('test.rolled_back');
-    expect(entries[4]).toMatchObject({ seq: 5, target: 't:4', meta: { i: 4 }, ip: '203.0.113.7', hash: r.head });
+    expect(entries[4]).toMatchObject({
+      seq: 5,
+      target: 't:4',
+      meta: { i: 4 },
+      ip: '203.0.113.7',
+      hash: r.head,
+    });
   });
 
   it('exports and verifies in numeric seq order past 10 and across the 1000-row batch boundary', async () => {
     // Regression: `SELECT seq::text AS seq ... ORDER BY seq` sorted by the text alias ('10' < '2').
     const org = await newOrg(t);
     await t.db.org(org, async (q) => {
-      for (let i = 0; i < 1005; i++) await appendAudit(q, actor, { orgId: org, action: 'test.bulk', meta: { i } });
+      for (let i = 0; i < 1005; i++)
+        await appendAudit(q, actor, { orgId: org, action: 'test.bulk', meta: { i } });
     });
     const seqs: number[] = [];
     for await (const e of iterateAudit(t.db, org)) seqs.push(e.seq);
@@ -86,10 +97,12 @@ describe.each(ENGINES)('audit log (%s)', (engine) => {
   it('even the owner is refused UPDATE, DELETE and TRUNCATE by trigger', async () => {
     const org = await newOrg(t);
     await appendN(t, org, 1);
-    await expect(t.db.owner((q) => q.query(`UPDATE audit_log SET action = 'x.y' WHERE org_id = $1`, [org]))).rejects.toThrow(
-      /append-only/,
-    );
-    await expect(t.db.owner((q) => q.query('DELETE FROM audit_log WHERE org_id = $1', [org]))).rejects.toThrow(/append-only/);
+    await expect(
+      t.db.owner((q) => q.query(`UPDATE audit_log SET action = 'x.y' WHERE org_id = $1`, [org])),
+    ).rejects.toThrow(/append-only/);
+    await expect(
+      t.db.owner((q) => q.query('DELETE FROM audit_log WHERE org_id = $1', [org])),
+    ).rejects.toThrow(/append-only/);
     await expect(t.db.owner((q) => q.query('TRUNCATE audit_log'))).rejects.toThrow(/append-only/);
   });
 
@@ -99,9 +112,9 @@ describe.each(ENGINES)('audit log (%s)', (engine) => {
     await appendN(t, b, 2);
     const seen = await t.db.org(a, (q) => q.query('SELECT * FROM audit_log WHERE org_id = $1', [b]));
     expect(seen.rows).toHaveLength(0);
-    await expect(t.db.org(a, (q) => appendAudit(q, actor, { orgId: b, action: 'test.forged' }))).rejects.toThrow(
-      /row-level security/,
-    );
+    await expect(
+      t.db.org(a, (q) => appendAudit(q, actor, { orgId: b, action: 'test.forged' })),
+    ).rejects.toThrow(/row-level security/);
   });
 
   describe('tampering is detected', () => {
@@ -129,7 +142,10 @@ describe.each(ENGINES)('audit log (%s)', (engine) => {
       const org = await newOrg(t);
       await appendN(t, org, 4);
       await tamper(t, 'DELETE FROM audit_log WHERE org_id = $1 AND seq = 3', [org]);
-      expect(await t.db.org(org, (q) => verifyChain(q, org))).toMatchObject({ ok: false, problem: { seq: 3, reason: 'missing' } });
+      expect(await t.db.org(org, (q) => verifyChain(q, org))).toMatchObject({
+        ok: false,
+        problem: { seq: 3, reason: 'missing' },
+      });
     });
 
     it('a deleted last row', async () => {
@@ -158,9 +174,9 @@ describe.each(ENGINES)('audit log (%s)', (engine) => {
     const org = await newOrg(t);
     for (const key of ['password', 'apiKey', 'client_secret', 'nested']) {
       const meta = key === 'nested' ? { outer: { token: 'x' } } : { [key]: 'x' };
-      await expect(t.db.org(org, (q) => appendAudit(q, actor, { orgId: org, action: 'test.meta', meta }))).rejects.toThrow(
-        TypeError,
-      );
+      await expect(
+        t.db.org(org, (q) => appendAudit(q, actor, { orgId: org, action: 'test.meta', meta })),
+      ).rejects.toThrow(TypeError);
     }
   });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertSafeAppRole } from '../src/db/open.js';
 import { migrate } from '../src/db/migrate.js';
+import { assertSafeAppRole } from '../src/db/open.js';
 import { SEALED_COLUMNS } from '../src/db/sealed-columns.js';
 import { newId } from '../src/platform/ids.js';
 import { createTestDb, ENGINES, type TestDb } from './helpers.js';
@@ -9,10 +9,10 @@ async function seedOrg(t: TestDb, name: string): Promise<string> {
   const id = newId();
   await t.db.platform((q) => q.query('INSERT INTO orgs (id, name) VALUES ($1, $2)', [id, name]));
   await t.db.org(id, (q) =>
-    q.query(`INSERT INTO org_secrets (id, org_id, name, value_sealed, masked) VALUES ($1, $2, 'k', 'v1.x', '****')`, [
-      newId(),
-      id,
-    ]),
+    q.query(
+      `INSERT INTO org_secrets (id, org_id, name, value_sealed, masked) VALUES ($1, $2, 'k', 'v1.x', '****')`,
+      [newId(), id],
+    ),
   );
   return id;
 }
@@ -34,29 +34,37 @@ describe.each(ENGINES)('tenant isolation with row-level security (%s)', (engine)
   });
 
   it("org A's context cannot see org B's rows, even without a WHERE clause", async () => {
-    const { rows } = await t.db.org(orgA, (q) => q.query<{ org_id: string }>('SELECT org_id FROM org_secrets'));
+    const { rows } = await t.db.org(orgA, (q) =>
+      q.query<{ org_id: string }>('SELECT org_id FROM org_secrets'),
+    );
     expect(rows.map((r) => r.org_id)).toEqual([orgA]);
-    const direct = await t.db.org(orgA, (q) => q.query('SELECT * FROM org_secrets WHERE org_id = $1', [orgB]));
+    const direct = await t.db.org(orgA, (q) =>
+      q.query('SELECT * FROM org_secrets WHERE org_id = $1', [orgB]),
+    );
     expect(direct.rows).toHaveLength(0);
   });
 
   it("writing a row into another org is refused by the policy's WITH CHECK", async () => {
     await expect(
       t.db.org(orgA, (q) =>
-        q.query(`INSERT INTO org_secrets (id, org_id, name, value_sealed, masked) VALUES ($1, $2, 'x', 'v1.x', '*')`, [
-          newId(),
-          orgB,
-        ]),
+        q.query(
+          `INSERT INTO org_secrets (id, org_id, name, value_sealed, masked) VALUES ($1, $2, 'x', 'v1.x', '*')`,
+          [newId(), orgB],
+        ),
       ),
     ).rejects.toThrow(/row-level security/);
   });
 
   it("org A cannot update or delete org B's rows (they are invisible, so nothing changes)", async () => {
-    const upd = await t.db.org(orgA, (q) => q.query(`UPDATE org_secrets SET masked = 'pwned' WHERE org_id = $1`, [orgB]));
+    const upd = await t.db.org(orgA, (q) =>
+      q.query(`UPDATE org_secrets SET masked = 'pwned' WHERE org_id = $1`, [orgB]),
+    );
     const del = await t.db.org(orgA, (q) => q.query('DELETE FROM org_secrets WHERE org_id = $1', [orgB]));
     expect(upd.rowCount).toBe(0);
     expect(del.rowCount).toBe(0);
-    const { rows } = await t.db.org(orgB, (q) => q.query<{ masked: string }>('SELECT masked FROM org_secrets'));
+    const { rows } = await t.db.org(orgB, (q) =>
+      q.query<{ masked: string }>('SELECT masked FROM org_secrets'),
+    );
     expect(rows).toEqual([{ masked: '****' }]);
   });
 
@@ -122,7 +130,9 @@ describe.each(ENGINES)('tenant isolation with row-level security (%s)', (engine)
     await expect(migrate(t.engine)).rejects.toThrow(/changed after it was applied/);
     const { loadMigrations } = await import('../src/db/migrate.js');
     const first = loadMigrations()[0];
-    await t.db.owner((q) => q.query('UPDATE schema_migrations SET checksum = $1 WHERE version = 1', [first?.checksum]));
+    await t.db.owner((q) =>
+      q.query('UPDATE schema_migrations SET checksum = $1 WHERE version = 1', [first?.checksum]),
+    );
   });
 });
 
@@ -154,7 +164,9 @@ describe.runIf(ENGINES.includes('postgres'))('migrations on PostgreSQL', () => {
       const results = await Promise.all(nodes.map((n) => migrate(n)));
       const appliedCounts = results.map((r) => r.applied.length).sort();
       expect(appliedCounts.filter((n) => n > 0)).toHaveLength(1);
-      const { rows } = await t.db.owner((q) => q.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations'));
+      const { rows } = await t.db.owner((q) =>
+        q.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations'),
+      );
       expect(rows[0]?.n).toBe(results[0]?.current);
       await Promise.all(nodes.map((n) => n.close()));
     } finally {

@@ -15,7 +15,10 @@ import { type Config, loadConfig } from '../src/platform/config.js';
 import type { App } from '../src/platform/http.js';
 
 /** PGlite always; real PostgreSQL too when TEST_DATABASE_URL is set. Storage suites run once per engine. */
-export const ENGINES: EngineName[] = ['pglite', ...(process.env.TEST_DATABASE_URL ? (['postgres'] as const) : [])];
+export const ENGINES: EngineName[] = [
+  'pglite',
+  ...(process.env.TEST_DATABASE_URL ? (['postgres'] as const) : []),
+];
 
 let snapshot: Blob | undefined;
 function pgliteSnapshot(): Blob {

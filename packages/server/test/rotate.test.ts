@@ -42,7 +42,9 @@ describe.each(ENGINES)('sealed org secrets and key rotation (%s)', (engine) => {
     const dump = JSON.stringify(rows);
     expect(dump).not.toContain(secret);
     expect(dump).not.toContain('PLAINTEXT');
-    expect(await t.db.org(orgA, (q) => listSecrets(q, orgA))).toMatchObject([{ name: 'openai', masked: 'sk-...8e7d' }]);
+    expect(await t.db.org(orgA, (q) => listSecrets(q, orgA))).toMatchObject([
+      { name: 'openai', masked: 'sk-...8e7d' },
+    ]);
     const audit = await t.db.owner((q) => q.query('SELECT * FROM audit_log'));
     expect(JSON.stringify(audit.rows)).not.toContain(secret);
   });
@@ -61,7 +63,9 @@ describe.each(ENGINES)('sealed org secrets and key rotation (%s)', (engine) => {
     expect(err).toBeInstanceOf(SealError);
     expect((err as SealError).code).toBe('open_failed');
     // Org A's own value still opens where it belongs.
-    expect(await t.db.org(orgA, (q) => readSecret(q, ring1, orgA, 'openai'))).toBe('sk-live-PLAINTEXT-never-stored-9f8e7d');
+    expect(await t.db.org(orgA, (q) => readSecret(q, ring1, orgA, 'openai'))).toBe(
+      'sk-live-PLAINTEXT-never-stored-9f8e7d',
+    );
     await t.db.org(orgB, (q) => putSecret(q, ring1, actor, orgB, 'openai', 'sk-orgB-value-000000000000'));
   });
 
@@ -69,27 +73,43 @@ describe.each(ENGINES)('sealed org secrets and key rotation (%s)', (engine) => {
     const orgC = await newOrg(t);
     await t.db.org(orgA, (q) => putSecret(q, ring1, actor, orgA, 'moved', 'sk-moved-between-tenants-0001'));
     // Owner-level attacker moves the whole row (id and envelope unchanged) into org C.
-    await t.db.owner((q) => q.query(`UPDATE org_secrets SET org_id = $2 WHERE org_id = $1 AND name = 'moved'`, [orgA, orgC]));
-    await expect(t.db.org(orgC, (q) => readSecret(q, ring1, orgC, 'moved'))).rejects.toMatchObject({ code: 'open_failed' });
+    await t.db.owner((q) =>
+      q.query(`UPDATE org_secrets SET org_id = $2 WHERE org_id = $1 AND name = 'moved'`, [orgA, orgC]),
+    );
+    await expect(t.db.org(orgC, (q) => readSecret(q, ring1, orgC, 'moved'))).rejects.toMatchObject({
+      code: 'open_failed',
+    });
     await t.db.owner((q) => q.query(`DELETE FROM org_secrets WHERE name = 'moved'`));
   });
 
   it('rotate-keys rewraps every value to the newest key; old keys can then be retired', async () => {
     for (let i = 0; i < 450; i++) {
       // More than two 200-row batches.
-      await t.db.org(orgA, (q) => putSecret(q, ring1, actor, orgA, `bulk${i}`, `value-${i}-${'x'.repeat(20)}`));
+      await t.db.org(orgA, (q) =>
+        putSecret(q, ring1, actor, orgA, `bulk${i}`, `value-${i}-${'x'.repeat(20)}`),
+      );
     }
     expect(new Set(await keyIds(t))).toEqual(new Set(['k1']));
     const progress: number[] = [];
-    const result = await rotateKeys(t.db, ring21, (p) => progress.push(p.done));
+    const result = await rotateKeys(t.db, ring21, (p) => {
+      if (p.column === 'org_secrets.value_sealed') progress.push(p.done);
+    });
     expect(result.rewrapped).toBe(452);
+    expect(progress[0]).toBe(0);
     expect(progress.at(-1)).toBe(452);
+    expect(progress.length).toBeGreaterThanOrEqual(4); // reported per batch, not only at the end
     expect(new Set(await keyIds(t))).toEqual(new Set(['k2']));
     // Only k2 needed now.
-    expect(await t.db.org(orgA, (q) => readSecret(q, ring2, orgA, 'bulk7'))).toBe(`value-7-${'x'.repeat(20)}`);
-    expect(await t.db.org(orgB, (q) => readSecret(q, ring2, orgB, 'openai'))).toBe('sk-orgB-value-000000000000');
+    expect(await t.db.org(orgA, (q) => readSecret(q, ring2, orgA, 'bulk7'))).toBe(
+      `value-7-${'x'.repeat(20)}`,
+    );
+    expect(await t.db.org(orgB, (q) => readSecret(q, ring2, orgB, 'openai'))).toBe(
+      'sk-orgB-value-000000000000',
+    );
     // The retired key alone can no longer open anything.
-    await expect(t.db.org(orgA, (q) => readSecret(q, ring1, orgA, 'bulk7'))).rejects.toThrow(/not in the key ring/);
+    await expect(t.db.org(orgA, (q) => readSecret(q, ring1, orgA, 'bulk7'))).rejects.toThrow(
+      /not in the key ring/,
+    );
     // Idempotent: a second run finds nothing to do.
     expect((await rotateKeys(t.db, ring21)).rewrapped).toBe(0);
   });
@@ -98,8 +118,8 @@ describe.each(ENGINES)('sealed org secrets and key rotation (%s)', (engine) => {
     const ring321 = KeyRing.parse(`${k(3)},${k(2)},${k(1)}`);
     let calls = 0;
     await expect(
-      rotateKeys(t.db, ring321, () => {
-        if (++calls === 2) throw new Error('killed mid-run'); // after the first committed batch
+      rotateKeys(t.db, ring321, (p) => {
+        if (p.column === 'org_secrets.value_sealed' && ++calls === 2) throw new Error('killed mid-run'); // after batch 1
       }),
     ).rejects.toThrow('killed mid-run');
     const mid = await keyIds(t);

@@ -30,7 +30,15 @@ export function registerStart(program: Command): void {
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
-      const address = await app.listen({ port: config.PORT, host: config.HOST });
+      let address: string;
+      try {
+        address = await app.listen({ port: config.PORT, host: config.HOST });
+      } catch (err) {
+        // EADDRINUSE, EACCES...: close the database first, so the PGlite lock is released and the process
+        // exits at once instead of holding the data directory until its handles wind down.
+        await rampart.close().catch(() => {});
+        throw err;
+      }
       const where = config.DATABASE_URL
         ? 'PostgreSQL (DATABASE_URL)'
         : `PGlite in ${config.RAMPART_DATA_DIR}/data`;

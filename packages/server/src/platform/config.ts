@@ -33,7 +33,13 @@ const secret256 = z
 
 export function decodeSecret(s: string): Buffer | null {
   const t = s.trim();
-  const buf = /^[0-9a-f]+$/i.test(t) && t.length % 2 === 0 ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
+  // Strict alphabets: Buffer.from(x, 'base64') silently skips invalid characters, which would let a
+  // 43-character passphrase pass as "32 random bytes".
+  let buf: Buffer;
+  if (/^(?:[0-9a-f]{2})+$/i.test(t)) buf = Buffer.from(t, 'hex');
+  else if (/^[A-Za-z0-9+/]+={0,2}$/.test(t) || /^[A-Za-z0-9_-]+$/.test(t))
+    buf = Buffer.from(t, t.includes('-') || t.includes('_') ? 'base64url' : 'base64');
+  else return null;
   return buf.length >= 32 ? buf : null;
 }
 

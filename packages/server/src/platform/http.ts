@@ -112,7 +112,10 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
     // Never trust a client-supplied request id: it would let a caller forge log correlation.
     requestIdHeader: false,
     trustProxy: opts.trustProxy,
-    return503OnClosing: true,
+    // Not Fastify's built-in 503 while closing: it is written before any hook runs, so it carried no
+    // x-request-id, no security headers and an error code outside ERROR_STATUS. The onRequest hook below
+    // answers 503 service_unavailable in the usual error format instead.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     // Node-level guard against slow clients trickling headers/bodies (slowloris).
     requestTimeout: opts.requestTimeoutMs + 5_000,
@@ -123,6 +126,10 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // Fastify parses text/plain by default. It is a CORS-safelisted content type, so a page on any origin can
+  // POST it without a preflight; API routes take JSON, so refuse it (415). A surface that really takes text
+  // (documents, webhooks) registers its own parser inside its own encapsulated plugin.
+  app.removeContentTypeParser('text/plain');
 
   await app.register(helmet, {
     // API responses are JSON: nothing may be loaded or framed. HTML surfaces (dashboard) override per route.
@@ -145,9 +152,21 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   app.decorateRequest('deadlineSignal', null as unknown as AbortSignal);
   app.decorateRequest('setDeadline', function (this: FastifyRequest, _ms: number) {});
 
+  // Set when close() begins draining (preClose runs before the listener stops).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     reply.header('cache-control', 'no-store');
+    if (closing) {
+      // A new request on a connection that was already open when the drain began: send the client (or load
+      // balancer) elsewhere, and close the connection after this answer.
+      reply.header('connection', 'close');
+      return sendError(reply, 503, 'service_unavailable', 'The server is shutting down; retry the request');
+    }
     const controller = new AbortController();
     request.deadlineSignal = controller.signal;
     timers.set(request, { timer: setTimeout(() => {}, 0), controller });
@@ -164,9 +183,16 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   };
   app.addHook('onResponse', disarm);
   app.addHook('onRequestAbort', disarm);
+  app.addHook('onSend', async (_request, reply, payload) => {
+    // While draining, in-flight responses close their connection too: keep-alive clients reconnect (to another
+    // node) instead of sending more requests here, and close() is not held up by idle sockets.
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
 
+  // The path is not echoed: it may carry a token (`/reset/<token>`).
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, 404, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}`),
+    sendError(reply, 404, 'not_found', `No route for ${request.method} on this path`),
   );
 
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {

@@ -23,8 +23,13 @@ function readKeyFile(path: string, warnings: string[]): string {
 
 function createKeyFile(path: string, contents: string): void {
   mkdirSync(resolve(path, '..'), { recursive: true, mode: 0o700 });
-  // 'wx' refuses to overwrite: two processes racing here never clobber each other's key.
-  writeFileSync(path, `${contents}\n`, { mode: 0o600, flag: 'wx' });
+  // 'wx' refuses to overwrite: two processes racing here never clobber each other's key; the loser reads
+  // the winner's file.
+  try {
+    writeFileSync(path, `${contents}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }
 
 /**

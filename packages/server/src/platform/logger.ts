@@ -48,11 +48,39 @@ export function safeUrl(url: string): string {
   return q === -1 ? url : `${url.slice(0, q)}?[redacted]`;
 }
 
+/**
+ * Drops the query string of every URL path inside free text. Fastify writes raw request URLs into some error
+ * messages (FST_ERR_REP_ALREADY_SENT, logged when a handler returns after its deadline's 504 went out), and
+ * those reach the log as `err.message`, `err.stack` and `msg`, past the `req` serializer's {@link safeUrl}.
+ */
+export function scrubUrls(text: string): string {
+  return text.replace(/(\/[^\s"'`?#]*)\?[^\s"'`]*/g, '$1?[redacted]');
+}
+
+function serializeError(err: Error): ReturnType<typeof pino.stdSerializers.err> {
+  const out = pino.stdSerializers.err(err);
+  if (typeof out.message === 'string') out.message = scrubUrls(out.message);
+  if (typeof out.stack === 'string') out.stack = scrubUrls(out.stack);
+  return out;
+}
+
 export function createLogger(opts: LoggerOptions = {}): Logger {
   return pino(
     {
       level: opts.level ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      hooks: {
+        // Without an explicit message pino copies the raw err.message into `msg`, bypassing the serializer:
+        // pass the scrubbed text as the message instead.
+        logMethod(args, method) {
+          const [first, ...rest] = args as unknown[];
+          const err = first instanceof Error ? first : (first as { err?: unknown } | null)?.err;
+          if (rest.length === 0 && err instanceof Error) {
+            return method.apply(this, [first, scrubUrls(err.message)] as Parameters<typeof method>);
+          }
+          return method.apply(this, args);
+        },
+      },
       serializers: {
         req: (req: { method?: string; url?: string; ip?: string }) => ({
           method: req.method,
@@ -60,7 +88,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
           ip: req.ip,
         }),
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-        err: pino.stdSerializers.err,
+        err: serializeError,
       },
     },
     opts.destination,

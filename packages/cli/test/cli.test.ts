@@ -1,0 +1,253 @@
+/**
+ * The built `rampart` command, run as a real process: help and usage errors, `start` (dev key generation,
+ * health, SIGTERM drain, PGlite lock release), refusal to start in production without keys, config errors,
+ * and maintenance commands against a data directory a running server holds.
+ *
+ * Runs packages/cli/dist/bin.js, so build first (`npm test` does: its pretest runs `tsc -b`).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = join(ROOT, 'packages/cli/dist/bin.js');
+/** Starting a fresh PGlite data directory (WASM boot + migrations) takes several seconds on a busy machine. */
+const START_TIMEOUT_MS = 45_000;
+
+interface Run {
+  child: ChildProcess;
+  /** stdout and stderr so far. */
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (or the signal's name) when the process ends. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+const tempDirs: string[] = [];
+
+function tempDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-cli-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** The test's environment minus anything Rampart reads, so the parent's settings cannot leak in. */
+function cliEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^(RAMPART_|DATABASE_URL$|TEST_DATABASE_URL$|REDIS_URL$|PORT$|HOST$|LOG_LEVEL$|NODE_ENV$)/.test(k))
+      continue;
+    env[k] = v;
+  }
+  // Vitest sets NODE_ENV=test, which would silence the server's logs; the CLI's default is development.
+  return { ...env, NODE_ENV: 'development', RAMPART_DATA_DIR: dataDir, ...extra };
+}
+
+function rampart(args: string[], env: NodeJS.ProcessEnv): Run {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    err += s;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Rejects if the process does not exit within `ms`. */
+async function exitWithin(
+  run: Run,
+  ms: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no exit within ${ms} ms\nstdout:\n${run.stdout()}\nstderr:\n${run.stderr()}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([run.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Waits until stdout or stderr matches `pattern`; rejects if the process exits first or time runs out. */
+async function waitForOutput(run: Run, pattern: RegExp, ms = START_TIMEOUT_MS): Promise<RegExpExecArray> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const match = pattern.exec(run.stdout()) ?? pattern.exec(run.stderr());
+    if (match) return match;
+    if (run.child.exitCode !== null || run.child.signalCode !== null) {
+      throw new Error(`exited (${run.child.exitCode ?? run.child.signalCode}) before printing ${pattern}:
+stdout:\n${run.stdout()}\nstderr:\n${run.stderr()}`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`no ${pattern} within ${ms} ms:\nstdout:\n${run.stdout()}\nstderr:\n${run.stderr()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts `rampart start` on an ephemeral port and returns its base URL once it is listening. */
+async function startServer(dataDir: string): Promise<{ run: Run; baseUrl: string }> {
+  const run = rampart(['start'], cliEnv(dataDir, { PORT: '0' }));
+  const match = await waitForOutput(run, /Rampart listening on (http:\/\/127\.0\.0\.1:\d+)/);
+  return { run, baseUrl: match[1] ?? '' };
+}
+
+const NO_STACK = /^\s+at .+:\d+:\d+\)?$/m;
+
+beforeAll(() => {
+  if (!existsSync(BIN))
+    throw new Error(`${BIN} is missing: run \`npx tsc -b\` (npm test does it in pretest)`);
+});
+
+afterEach(async () => {
+  // Whatever a test left running dies here, so a failed assertion never leaks a server holding a port or lock.
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('close', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('rampart --help and usage errors', () => {
+  it('--help exits 0 and lists start and admin', async () => {
+    const run = rampart(['--help'], cliEnv(tempDataDir()));
+    expect(await exitWithin(run, 15_000)).toEqual({ code: 0, signal: null });
+    expect(run.stdout()).toMatch(/^\s+start\b/m);
+    expect(run.stdout()).toMatch(/^\s+admin\b/m);
+  });
+
+  it('admin --help lists audit and rotate-keys', async () => {
+    const run = rampart(['admin', '--help'], cliEnv(tempDataDir()));
+    expect(await exitWithin(run, 15_000)).toEqual({ code: 0, signal: null });
+    expect(run.stdout()).toMatch(/^\s+audit\b/m);
+    expect(run.stdout()).toMatch(/^\s+rotate-keys\b/m);
+  });
+
+  it('an unknown command exits non-zero and says what was wrong and where to look', async () => {
+    const run = rampart(['frobnicate'], cliEnv(tempDataDir()));
+    const { code } = await exitWithin(run, 15_000);
+    expect(code).not.toBe(0);
+    expect(run.stderr()).toContain("unknown command 'frobnicate'");
+    expect(run.stderr()).toContain('--help');
+    expect(run.stderr()).not.toMatch(NO_STACK);
+  });
+});
+
+describe('rampart start', () => {
+  it('generates dev keys (0600, with a warning), serves /healthz, and drains on SIGTERM releasing the lock', async () => {
+    const dataDir = tempDataDir();
+    const { run, baseUrl } = await startServer(dataDir);
+
+    const res = await fetch(`${baseUrl}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true });
+
+    const masterKey = join(dataDir, 'master.key');
+    expect(statSync(masterKey).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, 'jwt.secret')).mode & 0o777).toBe(0o600);
+    expect(`${run.stdout()}${run.stderr()}`).toMatch(/SECURITY WARNING: generated a development master key/);
+    const lock = join(dataDir, 'data', 'rampart.lock');
+    expect(existsSync(lock)).toBe(true);
+
+    run.child.kill('SIGTERM');
+    expect(await exitWithin(run, 10_000)).toEqual({ code: 0, signal: null });
+    expect(existsSync(lock)).toBe(false);
+  }, 60_000);
+
+  it('refuses to start in production without keys, naming both variables, without a stack trace', async () => {
+    const dataDir = tempDataDir();
+    const run = rampart(['start'], cliEnv(dataDir, { NODE_ENV: 'production', PORT: '0' }));
+    const { code } = await exitWithin(run, 15_000);
+    expect(code).not.toBe(0);
+    expect(run.stderr()).toContain('RAMPART_MASTER_KEYS');
+    expect(run.stderr()).toContain('RAMPART_JWT_SECRET');
+    expect(run.stderr()).not.toMatch(NO_STACK);
+    expect(existsSync(join(dataDir, 'master.key'))).toBe(false);
+  });
+
+  it('a port already in use: exits non-zero at once and releases the data directory lock', async () => {
+    const squatter = createServer();
+    squatter.listen(0, '127.0.0.1');
+    await once(squatter, 'listening');
+    try {
+      const address = squatter.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const dataDir = tempDataDir();
+      const run = rampart(['start'], cliEnv(dataDir, { PORT: String(port) }));
+      await waitForOutput(run, /EADDRINUSE/);
+      const failedAt = Date.now();
+      const { code } = await exitWithin(run, 10_000);
+      expect(code).not.toBe(0);
+      // Closing the database on the way out is what makes the exit prompt (it lingered ~10 s before).
+      expect(Date.now() - failedAt).toBeLessThan(3_000);
+      expect(existsSync(join(dataDir, 'data', 'rampart.lock'))).toBe(false);
+      expect(run.stderr()).not.toMatch(NO_STACK);
+    } finally {
+      squatter.close();
+    }
+  }, 60_000);
+
+  it('PORT=99999 exits 2 with a message naming PORT', async () => {
+    const run = rampart(['start'], cliEnv(tempDataDir(), { PORT: '99999' }));
+    expect(await exitWithin(run, 15_000)).toEqual({ code: 2, signal: null });
+    expect(run.stderr()).toMatch(/PORT: /);
+    expect(run.stderr()).not.toContain('99999');
+    expect(run.stderr()).not.toMatch(NO_STACK);
+  });
+});
+
+describe('rampart admin audit verify', () => {
+  it('exits 0 on a fresh data directory', async () => {
+    const run = rampart(['admin', 'audit', 'verify'], cliEnv(tempDataDir()));
+    expect(await exitWithin(run, START_TIMEOUT_MS)).toEqual({ code: 0, signal: null });
+    expect(run.stdout()).toContain('0 chain(s) checked, 0 with problems');
+  }, 60_000);
+
+  it('refuses, without crashing, a PGlite data directory a running server holds', async () => {
+    const dataDir = tempDataDir();
+    const { run: server, baseUrl } = await startServer(dataDir);
+
+    const verify = rampart(['admin', 'audit', 'verify'], cliEnv(dataDir));
+    const { code, signal } = await exitWithin(verify, 20_000);
+    expect(signal).toBeNull();
+    expect(code).not.toBe(0);
+    expect(verify.stderr()).toMatch(/in use by process \d+/);
+    expect(verify.stderr()).toContain(join(dataDir, 'data'));
+    expect(verify.stderr()).not.toMatch(NO_STACK);
+
+    // The refusal left the server and its lock alone.
+    expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200);
+    expect(existsSync(join(dataDir, 'data', 'rampart.lock'))).toBe(true);
+    server.child.kill('SIGTERM');
+    expect((await exitWithin(server, 10_000)).code).toBe(0);
+  }, 60_000);
+});
