@@ -3,15 +3,26 @@ import type { DestinationStream, Logger } from 'pino';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
 import type { EngineName } from './db/types.js';
-import type { Config } from './platform/config.js';
+import { Authenticator } from './identity/authenticate.js';
+import { registerCredentialRoutes } from './identity/credential-routes.js';
+import { LogMailer, type Mailer } from './identity/mailer.js';
+import { registerIdentityRoutes } from './identity/routes.js';
+import type { IdentityServices } from './identity/services.js';
+import { LoginThrottle } from './identity/throttle.js';
+import { registerAuditRoutes } from './platform/audit/routes.js';
+import { bcryptCost, type Config } from './platform/config.js';
 import { type App, createHttpServer } from './platform/http.js';
 import { resolveKeyMaterial } from './platform/keys.js';
 import { createLogger } from './platform/logger.js';
+import { createLimiterFactory } from './platform/ratelimit.js';
+import { registerSecretRoutes } from './secrets/routes.js';
+import { registerAdminRoutes } from './tenancy/admin-routes.js';
+import { registerTenancyRoutes } from './tenancy/routes.js';
 
 export const VERSION = '0.1.0';
 
 /** Everything a request handler may need, passed explicitly (no hidden globals). */
-export interface Services {
+export interface Services extends IdentityServices {
   config: Config;
   db: Database;
   ring: KeyRing;
@@ -31,6 +42,8 @@ export interface CreateOptions {
   config: Config;
   /** Tests capture logs here. */
   logDestination?: DestinationStream;
+  /** Outbound e-mail; defaults to the development log mailer. */
+  mailer?: Mailer;
   /** Tests: in-memory PGlite (nothing written to RAMPART_DATA_DIR), optionally from a migrated snapshot. */
   ephemeral?: { pgliteSnapshot?: Blob };
 }
@@ -60,7 +73,23 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
   });
   if (migrations.applied.length) logger.info({ applied: migrations.applied }, 'database migrations applied');
 
-  const services: Services = { config, db, ring: keys.ring, jwtSecret: keys.jwtSecret, logger };
+  const limiters = createLimiterFactory(config.REDIS_URL);
+  if (!opts.mailer && config.NODE_ENV === 'production') {
+    logger.warn('no mailer configured: e-mails (password resets, invitations) are written to the log');
+  }
+  const services: Services = {
+    config,
+    db,
+    ring: keys.ring,
+    jwtSecret: keys.jwtSecret,
+    logger,
+    auth: new Authenticator(db, keys.jwtSecret),
+    mailer: opts.mailer ?? new LogMailer(logger),
+    throttle: new LoginThrottle(limiters),
+    limiters,
+    bcryptCost: bcryptCost(config),
+    publicUrl: config.RAMPART_PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`,
+  };
   let app: App;
   try {
     app = await createHttpServer({
@@ -70,11 +99,19 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
       trustProxy: config.RAMPART_TRUST_PROXY,
       version: VERSION,
     });
+    registerIdentityRoutes(app, services);
+    registerTenancyRoutes(app, services);
+    registerCredentialRoutes(app, services);
+    registerSecretRoutes(app, services);
+    registerAuditRoutes(app, services);
+    registerAdminRoutes(app, services);
     app.addHook('onClose', async () => {
       await db.close();
+      await limiters.close();
     });
   } catch (err) {
     await db.close();
+    await limiters.close();
     throw err;
   }
   return { app, services, engine: db.engine, close: () => app.close() };

@@ -27,10 +27,13 @@ export class Database {
    */
   tx<T>(ctx: TenantContext, fn: (q: Queryable) => Promise<T>): Promise<T> {
     if (ctx.orgId !== null && !isUuid(ctx.orgId)) throw new TypeError('tenant context orgId must be a UUID');
+    if (ctx.userId != null && !isUuid(ctx.userId))
+      throw new TypeError('tenant context userId must be a UUID');
     return this.#engine.transaction(async (q) => {
       await q.query(
-        `SELECT set_config('role', $1, true), set_config('app.org_id', $2, true), set_config('app.platform', $3, true)`,
-        [APP_ROLE, ctx.orgId ?? '', ctx.platform ? 'on' : 'off'],
+        `SELECT set_config('role', $1, true), set_config('app.org_id', $2, true), set_config('app.platform', $3, true),
+                set_config('app.user_id', $4, true)`,
+        [APP_ROLE, ctx.orgId ?? '', ctx.platform ? 'on' : 'off', ctx.userId ?? ''],
       );
       return fn(q);
     });

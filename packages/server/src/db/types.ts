@@ -18,6 +18,8 @@ export interface Queryable {
 export interface TenantContext {
   orgId: string | null;
   platform?: boolean;
+  /** The signed-in user: lets them read their own memberships across orgs (`app.user_id`). */
+  userId?: string | null;
 }
 
 export type EngineName = 'pglite' | 'postgres';

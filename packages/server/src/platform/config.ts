@@ -84,6 +84,13 @@ export const configSchema = z.object({
     .min(1024)
     .max(100 * 1024 * 1024)
     .default(10 * 1024 * 1024),
+  /** Base URL used in e-mailed links; defaults to http://HOST:PORT. */
+  RAMPART_PUBLIC_URL: urlWithScheme(['https:', 'http:']).optional(),
+  /**
+   * Test-only: lowers the bcrypt cost so the suite stays fast. Ignored unless NODE_ENV=test; production always
+   * uses cost 12 (a test pins that).
+   */
+  RAMPART_TEST_BCRYPT_COST: z.coerce.number().int().min(4).max(12).optional(),
   RAMPART_TRUST_PROXY: z
     .enum(['true', 'false'])
     .default('false')
@@ -117,4 +124,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   return parsed.data;
+}
+
+/** The bcrypt cost in force: 12, or the test-only override when NODE_ENV=test. */
+export function bcryptCost(config: Config): number {
+  return config.NODE_ENV === 'test' && config.RAMPART_TEST_BCRYPT_COST ? config.RAMPART_TEST_BCRYPT_COST : 12;
 }

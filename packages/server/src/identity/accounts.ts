@@ -1,0 +1,386 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  checkPasswordPolicy,
+  dummyVerify,
+  hashPassword,
+  PasswordError,
+  verifyPassword,
+} from '@rampart/core/passwords';
+import { openString, seal } from '@rampart/core/seal';
+import { signSession } from '@rampart/core/tokens';
+import {
+  generateRecoveryCodes,
+  generateTotpSecret,
+  normalizeRecoveryCode,
+  totpUri,
+  verifyTotp,
+} from '@rampart/core/totp';
+import type { Queryable } from '../db/types.js';
+import { type AuditActor, appendAudit } from '../platform/audit/append.js';
+import { AppError } from '../platform/errors.js';
+import { newId } from '../platform/ids.js';
+import type { IdentityServices } from './services.js';
+
+export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
+export const RESET_TTL_MINUTES = 30;
+/** Recovery codes carry ≥ 60 random bits, so they need less stretching than passwords; up to 10 are compared. */
+const RECOVERY_CODE_COST = 10;
+
+const invalidCredentials = () => new AppError('invalid_credentials', 'Invalid email or password');
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+
+const POLICY_MESSAGES = {
+  too_short: 'Password must be at least 10 characters',
+  too_long: 'Password must be at most 72 bytes (it would otherwise be truncated)',
+  common: 'Password is too common; choose another',
+  contains_email: 'Password must not contain your email address',
+} as const;
+
+/** @throws AppError validation_failed naming the rule (never echoing the password) */
+export function enforcePasswordPolicy(password: string, email: string): void {
+  const r = checkPasswordPolicy(password, { email });
+  if (!r.ok) {
+    throw new AppError('validation_failed', POLICY_MESSAGES[r.reason], {
+      details: { issues: [{ in: 'body', path: '/password', message: POLICY_MESSAGES[r.reason] }] },
+    });
+  }
+}
+
+async function orgsOf(q: Queryable, userId: string): Promise<string[]> {
+  const { rows } = await q.query<{ org_id: string }>('SELECT org_id FROM memberships WHERE user_id = $1', [
+    userId,
+  ]);
+  return rows.map((r) => r.org_id);
+}
+
+/** Audits an account event in every org the user belongs to (their admins see it), else the platform chain. */
+export async function auditAccountEvent(
+  s: IdentityServices,
+  userId: string | null,
+  actor: AuditActor,
+  action: string,
+  meta: Record<string, unknown> = {},
+): Promise<void> {
+  const orgs = userId ? await s.db.tx({ orgId: null, userId }, (q) => orgsOf(q, userId)) : [];
+  if (orgs.length === 0) {
+    await s.db.platform((q) =>
+      appendAudit(q, actor, { orgId: null, action, target: userId ? `user:${userId}` : null, meta }),
+    );
+    return;
+  }
+  for (const orgId of orgs) {
+    await s.db.org(orgId, (q) => appendAudit(q, actor, { orgId, action, target: `user:${userId}`, meta }));
+  }
+}
+
+export interface SignupInput {
+  email: string;
+  password: string;
+  orgName: string;
+}
+
+/** Creates the user, their first org and the owner membership in one transaction, then signs them in. */
+export async function signup(s: IdentityServices, actor: AuditActor, input: SignupInput) {
+  const email = normalizeEmail(input.email);
+  enforcePasswordPolicy(input.password, email);
+  const passwordHash = await hashPassword(input.password, { cost: s.bcryptCost });
+  const userId = newId();
+  const orgId = newId();
+  await s.db.tx({ orgId, userId }, async (q) => {
+    const inserted = await q.query(
+      'INSERT INTO users (id, email, password_hash) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING',
+      [userId, email, passwordHash],
+    );
+    if (inserted.rowCount === 0)
+      throw new AppError(
+        'conflict',
+        'An account with this email already exists; sign in or reset the password',
+      );
+    await q.query('INSERT INTO orgs (id, name) VALUES ($1, $2)', [orgId, input.orgName]);
+    await q.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')`, [
+      orgId,
+      userId,
+    ]);
+    const a = { ...actor, userId };
+    await appendAudit(q, a, { orgId, action: 'user.signed_up', target: `user:${userId}` });
+    await appendAudit(q, a, { orgId, action: 'org.created', target: `org:${orgId}` });
+  });
+  const token = await signSession(s.jwtSecret, {
+    userId,
+    generation: 0,
+    totp: false,
+    ttlSeconds: SESSION_TTL_SECONDS,
+  });
+  return { userId, orgId, token };
+}
+
+export interface LoginInput {
+  email: string;
+  password: string;
+  totp?: string | undefined;
+  recoveryCode?: string | undefined;
+}
+
+interface UserRow {
+  id: string;
+  password_hash: string | null;
+  totp_secret_sealed: string | null;
+  totp_enabled: boolean;
+  totp_last_step: string | null;
+  token_generation: number;
+  is_operator: boolean;
+}
+
+/**
+ * Password login with optional second factor. Unknown email and wrong password are indistinguishable: same
+ * code, same body, and unknown users still pay one bcrypt compare. Per-account and per-IP exponential back-off
+ * is checked before any work and charged on every failure.
+ * @throws AppError invalid_credentials | totp_required | rate_limited
+ */
+export async function login(s: IdentityServices, actor: AuditActor, ip: string, input: LoginInput) {
+  const email = normalizeEmail(input.email);
+  const accountKey = sha256(email); // counters in Redis never hold the address itself
+  await s.throttle.check(accountKey, ip);
+
+  const { rows } = await s.db.platform((q) =>
+    q.query<UserRow>(
+      `SELECT id, password_hash, totp_secret_sealed, totp_enabled, totp_last_step::text, token_generation, is_operator
+         FROM users WHERE email = $1`,
+      [email],
+    ),
+  );
+  const user = rows[0];
+  let passwordOk = false;
+  try {
+    passwordOk = user?.password_hash
+      ? await verifyPassword(input.password, user.password_hash)
+      : await dummyVerify(input.password, { cost: s.bcryptCost });
+  } catch (err) {
+    if (!(err instanceof PasswordError)) throw err; // over-long input: just a wrong password
+  }
+  if (!user || !passwordOk) {
+    await s.throttle.failure(accountKey, ip);
+    await auditAccountEvent(s, user?.id ?? null, actor, 'auth.login_failed', { reason: 'credentials' });
+    throw invalidCredentials();
+  }
+
+  let amr = ['pwd'];
+  if (user.totp_enabled) {
+    if (!input.totp && !input.recoveryCode)
+      throw new AppError('totp_required', 'Enter the code from your authenticator app');
+    const ok = input.totp
+      ? await consumeTotp(s, user, input.totp)
+      : await consumeRecoveryCode(s, user.id, input.recoveryCode ?? '');
+    if (!ok) {
+      await s.throttle.failure(accountKey, ip);
+      await auditAccountEvent(s, user.id, actor, 'auth.login_failed', { reason: 'second_factor' });
+      throw invalidCredentials();
+    }
+    amr = ['pwd', 'otp'];
+    if (input.recoveryCode && !input.totp)
+      await auditAccountEvent(s, user.id, { ...actor, userId: user.id }, 'auth.recovery_code_used');
+  }
+  await s.throttle.success(accountKey, ip);
+  await auditAccountEvent(s, user.id, { ...actor, userId: user.id }, 'auth.login', { amr });
+  const token = await signSession(s.jwtSecret, {
+    userId: user.id,
+    generation: user.token_generation,
+    totp: amr.includes('otp'),
+    ttlSeconds: SESSION_TTL_SECONDS,
+  });
+  return { token, expiresAt: new Date(Date.now() + SESSION_TTL_SECONDS * 1000).toISOString() };
+}
+
+/** Verifies a TOTP code and records its step atomically, so the same code (or an older one) is accepted once. */
+async function consumeTotp(s: IdentityServices, user: UserRow, code: string): Promise<boolean> {
+  if (!user.totp_secret_sealed) return false;
+  const secret = openString(s.ring, user.totp_secret_sealed, {
+    orgId: null,
+    table: 'users',
+    column: 'totp_secret_sealed',
+    rowId: user.id,
+  });
+  const lastUsedStep = user.totp_last_step === null ? null : Number(user.totp_last_step);
+  const r = verifyTotp(secret, code, { lastUsedStep });
+  if (!r.ok) return false;
+  const upd = await s.db.platform((q) =>
+    q.query(
+      'UPDATE users SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)',
+      [user.id, r.step],
+    ),
+  );
+  return upd.rowCount === 1;
+}
+
+/** Compares against the unused codes; the winning code is marked used with a guarded UPDATE (one use, ever). */
+async function consumeRecoveryCode(s: IdentityServices, userId: string, input: string): Promise<boolean> {
+  const code = normalizeRecoveryCode(input);
+  if (!code) return false;
+  const { rows } = await s.db.platform((q) =>
+    q.query<{ id: string; code_hash: string }>(
+      'SELECT id, code_hash FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL',
+      [userId],
+    ),
+  );
+  for (const r of rows) {
+    if (await verifyPassword(code, r.code_hash)) {
+      const upd = await s.db.platform((q) =>
+        q.query('UPDATE recovery_codes SET used_at = now() WHERE id = $1 AND used_at IS NULL', [r.id]),
+      );
+      return upd.rowCount === 1;
+    }
+  }
+  return false;
+}
+
+/**
+ * Starts a reset. The caller answers 202 before this settles, whatever the email, so neither the body nor the
+ * timing says whether an account exists. The token is single-use, expires in 30 minutes, and only its SHA-256
+ * is stored.
+ */
+export async function requestPasswordReset(
+  s: IdentityServices,
+  actor: AuditActor,
+  rawEmail: string,
+): Promise<void> {
+  const email = normalizeEmail(rawEmail);
+  const { rows } = await s.db.platform((q) =>
+    q.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [email]),
+  );
+  const user = rows[0];
+  if (!user) return;
+  await sendResetMail(s, user.id, email, 'Reset your Rampart password');
+  await auditAccountEvent(s, user.id, actor, 'auth.password_reset_requested');
+}
+
+export async function sendResetMail(
+  s: IdentityServices,
+  userId: string,
+  email: string,
+  subject: string,
+): Promise<void> {
+  const token = randomBytes(32).toString('base64url');
+  await s.db.platform((q) =>
+    q.query(
+      `INSERT INTO password_resets (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + interval '${RESET_TTL_MINUTES} minutes')`,
+      [newId(), userId, sha256(token)],
+    ),
+  );
+  await s.mailer.send({
+    to: email,
+    subject,
+    text: `Use this link within ${RESET_TTL_MINUTES} minutes to choose a password:\n${s.publicUrl}/reset-password#token=${token}\n\nIf you did not ask for this, ignore this message.`,
+  });
+}
+
+/** Consumes a reset token once, sets the password, and logs out every existing session. */
+export async function resetPassword(
+  s: IdentityServices,
+  actor: AuditActor,
+  token: string,
+  password: string,
+): Promise<void> {
+  const userId = await s.db.platform(async (q) => {
+    const { rows } = await q.query<{ user_id: string; email: string }>(
+      `UPDATE password_resets r SET used_at = now() FROM users u
+        WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > now() AND u.id = r.user_id
+        RETURNING r.user_id, u.email`,
+      [sha256(token)],
+    );
+    const r = rows[0];
+    if (!r) throw new AppError('invalid_credentials', 'This reset link is invalid or has expired');
+    enforcePasswordPolicy(password, r.email);
+    const hash = await hashPassword(password, { cost: s.bcryptCost });
+    await q.query(
+      'UPDATE users SET password_hash = $2, token_generation = token_generation + 1 WHERE id = $1',
+      [r.user_id, hash],
+    );
+    await q.query('UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL', [
+      r.user_id,
+    ]);
+    return r.user_id;
+  });
+  await auditAccountEvent(s, userId, { ...actor, userId }, 'auth.password_reset');
+}
+
+/** Starts TOTP enrolment: a fresh secret, sealed at rest, shown once. Not active until confirmed. */
+export async function enrollTotp(s: IdentityServices, actor: AuditActor, userId: string, email: string) {
+  const secret = generateTotpSecret();
+  const sealed = seal(s.ring, secret, {
+    orgId: null,
+    table: 'users',
+    column: 'totp_secret_sealed',
+    rowId: userId,
+  });
+  const upd = await s.db.platform((q) =>
+    q.query('UPDATE users SET totp_secret_sealed = $2 WHERE id = $1 AND NOT totp_enabled', [userId, sealed]),
+  );
+  if (upd.rowCount === 0) throw new AppError('conflict', 'Two-factor authentication is already enabled');
+  await auditAccountEvent(s, userId, actor, 'auth.totp_enrollment_started');
+  return { secret, otpauthUrl: totpUri({ secret, account: email, issuer: 'Rampart' }) };
+}
+
+/** Confirms enrolment with a first code; returns 10 recovery codes, once. */
+export async function confirmTotp(s: IdentityServices, actor: AuditActor, userId: string, code: string) {
+  const { rows } = await s.db.platform((q) =>
+    q.query<UserRow>(
+      `SELECT id, password_hash, totp_secret_sealed, totp_enabled, totp_last_step::text, token_generation, is_operator
+         FROM users WHERE id = $1`,
+      [userId],
+    ),
+  );
+  const user = rows[0];
+  if (!user?.totp_secret_sealed) throw new AppError('conflict', 'Start enrolment first');
+  if (user.totp_enabled) throw new AppError('conflict', 'Two-factor authentication is already enabled');
+  if (!(await consumeTotp(s, user, code)))
+    throw new AppError('validation_failed', 'That code is not valid; check the time on your device');
+  const codes = generateRecoveryCodes(10);
+  const hashes = await Promise.all(
+    codes.map((c) =>
+      hashPassword(normalizeRecoveryCode(c) ?? c, { cost: Math.min(s.bcryptCost, RECOVERY_CODE_COST) }),
+    ),
+  );
+  await s.db.platform(async (q) => {
+    await q.query('DELETE FROM recovery_codes WHERE user_id = $1', [userId]);
+    for (const h of hashes)
+      await q.query('INSERT INTO recovery_codes (id, user_id, code_hash) VALUES ($1, $2, $3)', [
+        newId(),
+        userId,
+        h,
+      ]);
+    await q.query('UPDATE users SET totp_enabled = true WHERE id = $1', [userId]);
+  });
+  await auditAccountEvent(s, userId, actor, 'auth.totp_enabled');
+  return { recoveryCodes: codes };
+}
+
+/** Revokes one session (its jti) until it would have expired. */
+export async function logout(
+  s: IdentityServices,
+  actor: AuditActor,
+  userId: string,
+  jti: string,
+  exp: number,
+): Promise<void> {
+  await s.db.platform((q) =>
+    q.query(
+      'INSERT INTO revoked_sessions (jti, user_id, expires_at) VALUES ($1, $2, to_timestamp($3)) ON CONFLICT DO NOTHING',
+      [jti, userId, exp],
+    ),
+  );
+  await auditAccountEvent(s, userId, actor, 'auth.logout');
+}
+
+/** Invalidates every session of the user at once by bumping their token generation. */
+export async function logoutEverywhere(
+  s: IdentityServices,
+  actor: AuditActor,
+  userId: string,
+): Promise<void> {
+  await s.db.platform((q) =>
+    q.query('UPDATE users SET token_generation = token_generation + 1 WHERE id = $1', [userId]),
+  );
+  await auditAccountEvent(s, userId, actor, 'auth.logout_everywhere');
+}

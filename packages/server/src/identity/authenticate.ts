@@ -1,0 +1,227 @@
+import { hashToken, parseToken } from '@rampart/core/apikeys';
+import { TokenError, verifySession } from '@rampart/core/tokens';
+import type { FastifyRequest } from 'fastify';
+import type { Database } from '../db/database.js';
+import { AppError } from '../platform/errors.js';
+import { isUuid } from '../platform/ids.js';
+import { type Action, can, isRole } from '../tenancy/permissions.js';
+import { TtlCache } from './keycache.js';
+import type {
+  ApiKeyPrincipal,
+  OrgAccess,
+  Principal,
+  RuntimePrincipal,
+  SessionPrincipal,
+} from './principal.js';
+
+/** How long another node may keep serving a revoked key from its cache. Documented in docs/SECURITY.md. */
+export const CREDENTIAL_CACHE_TTL_MS = 5_000;
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+const unauthorized = (msg = 'Missing or invalid credentials') => new AppError('unauthorized', msg);
+const orgNotFound = () => new AppError('not_found', 'Org not found');
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+interface KeyRow {
+  id: string;
+  org_id: string;
+  redaction: 'inherit' | 'on' | 'off';
+  region: 'us' | 'eu' | 'apac' | null;
+  revoked: boolean;
+  last_used_at: Date | null;
+}
+
+/**
+ * Turns `Authorization: Bearer ...` into a principal. Session JWTs are re-checked against the user row on every
+ * request (token generation, revoked jti); API keys and runtime tokens are looked up by hash through narrow
+ * SECURITY DEFINER functions, cached for at most {@link CREDENTIAL_CACHE_TTL_MS}.
+ */
+export class Authenticator {
+  readonly #db: Database;
+  readonly #jwtSecret: Uint8Array;
+  readonly #keys = new TtlCache<ApiKeyPrincipal & { lastUsed: number }>(CREDENTIAL_CACHE_TTL_MS);
+  readonly #runtime = new TtlCache<RuntimePrincipal>(CREDENTIAL_CACHE_TTL_MS);
+
+  constructor(db: Database, jwtSecret: Uint8Array) {
+    this.#db = db;
+    this.#jwtSecret = jwtSecret;
+  }
+
+  static bearer(request: FastifyRequest): string | null {
+    const h = request.headers.authorization;
+    if (!h) return null;
+    const m = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(h);
+    return m?.[1] ?? null;
+  }
+
+  /** @throws AppError unauthorized */
+  async principal(request: FastifyRequest): Promise<Principal> {
+    if (request.principal) return request.principal;
+    const token = Authenticator.bearer(request);
+    if (!token) throw unauthorized();
+    const parsed = parseToken(token);
+    let p: Principal;
+    if (parsed?.kind === 'rk') p = await this.#apiKey(token);
+    else if (parsed?.kind === 'rt') p = await this.#runtimeToken(token);
+    else if (parsed) throw unauthorized('This credential type is not accepted here');
+    else p = await this.#session(token);
+    request.principal = p;
+    return p;
+  }
+
+  /** A dashboard session and nothing else (API keys and runtime tokens are refused). */
+  async session(request: FastifyRequest): Promise<SessionPrincipal> {
+    const p = await this.principal(request);
+    if (p.kind !== 'session') throw unauthorized('This route needs a dashboard session');
+    return p;
+  }
+
+  /** An org API key and nothing else. */
+  async apiKey(request: FastifyRequest): Promise<ApiKeyPrincipal> {
+    const p = await this.principal(request);
+    if (p.kind !== 'api_key') throw unauthorized('This route needs an API key');
+    return p;
+  }
+
+  /** A runtime token and nothing else: runtimes never reach dashboard routes, and sessions never reach these. */
+  async runtime(request: FastifyRequest): Promise<RuntimePrincipal> {
+    const p = await this.principal(request);
+    if (p.kind !== 'runtime') throw unauthorized('This route needs a runtime token');
+    return p;
+  }
+
+  /**
+   * The caller's role in `orgId`, re-read now (a removed member or changed role takes effect on the next
+   * request). Not a member, or not a UUID: 404, so org ids cannot be probed. Role lacks `action`: 403.
+   * @throws AppError unauthorized | not_found | forbidden
+   */
+  async requireOrg(request: FastifyRequest, orgId: string, action: Action): Promise<OrgAccess> {
+    const principal = await this.session(request);
+    if (!isUuid(orgId)) throw orgNotFound();
+    const { rows } = await this.#db.tx({ orgId, userId: principal.userId }, (q) =>
+      q.query<{ role: string }>('SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2', [
+        orgId,
+        principal.userId,
+      ]),
+    );
+    const role = rows[0]?.role;
+    if (!isRole(role)) throw orgNotFound();
+    if (!can(role, action)) throw new AppError('forbidden', `Your role (${role}) cannot do this`);
+    return { orgId, role, principal };
+  }
+
+  /** Platform operators with a TOTP-verified session only. */
+  async requireOperator(request: FastifyRequest): Promise<SessionPrincipal> {
+    const p = await this.session(request);
+    if (!p.isOperator) throw new AppError('forbidden', 'Platform operators only');
+    if (!p.totpEnabled || !p.amr.includes('otp')) {
+      throw new AppError(
+        'forbidden',
+        'Operators must enrol TOTP and sign in with it before using admin routes',
+      );
+    }
+    return p;
+  }
+
+  /** Called on revocation so this node stops accepting the key immediately. */
+  forgetApiKey(keyId: string): void {
+    this.#keys.deleteWhere((k) => k.keyId === keyId);
+  }
+
+  forgetRuntimeToken(tokenId: string): void {
+    this.#runtime.deleteWhere((t) => t.tokenId === tokenId);
+  }
+
+  async #session(token: string): Promise<SessionPrincipal> {
+    let claims: Awaited<ReturnType<typeof verifySession>>;
+    try {
+      claims = await verifySession(this.#jwtSecret, token);
+    } catch (err) {
+      if (err instanceof TokenError)
+        throw unauthorized(err.code === 'expired' ? 'Session expired; sign in again' : undefined);
+      throw err;
+    }
+    if (!isUuid(claims.userId)) throw unauthorized();
+    const { rows } = await this.#db.tx({ orgId: null, userId: claims.userId }, (q) =>
+      q.query<{
+        email: string;
+        token_generation: number;
+        is_operator: boolean;
+        totp_enabled: boolean;
+        revoked: boolean;
+      }>(
+        `SELECT u.email, u.token_generation, u.is_operator, u.totp_enabled,
+                EXISTS (SELECT 1 FROM revoked_sessions r WHERE r.jti = $2) AS revoked
+           FROM users u WHERE u.id = $1`,
+        [claims.userId, claims.jti],
+      ),
+    );
+    const u = rows[0];
+    if (!u || u.revoked || u.token_generation !== claims.generation)
+      throw unauthorized('Session is no longer valid; sign in again');
+    return {
+      kind: 'session',
+      userId: claims.userId,
+      email: u.email,
+      isOperator: u.is_operator,
+      totpEnabled: u.totp_enabled,
+      amr: claims.amr,
+      jti: claims.jti,
+      exp: claims.exp,
+    };
+  }
+
+  async #apiKey(key: string): Promise<ApiKeyPrincipal> {
+    const hash = hashToken(key);
+    const now = Date.now();
+    let entry = this.#keys.get(hash, now);
+    if (!entry) {
+      const { rows } = await this.#db.tx({ orgId: null }, (q) =>
+        q.query<KeyRow>('SELECT * FROM rampart_find_api_key($1)', [hash]),
+      );
+      const r = rows[0];
+      if (!r || r.revoked) throw unauthorized();
+      entry = {
+        kind: 'api_key',
+        keyId: r.id,
+        orgId: r.org_id,
+        redaction: r.redaction,
+        region: r.region,
+        lastUsed: r.last_used_at?.getTime() ?? 0,
+      };
+      this.#keys.set(hash, entry, now);
+    }
+    if (now - entry.lastUsed > LAST_USED_RESOLUTION_MS) {
+      // Throttled: at most one write per key per minute per node, off the request's critical path.
+      entry.lastUsed = now;
+      const { keyId, orgId } = entry;
+      this.#db
+        .org(orgId, (q) => q.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [keyId]))
+        .catch(() => {});
+    }
+    const { lastUsed: _, ...principal } = entry;
+    return principal;
+  }
+
+  async #runtimeToken(token: string): Promise<RuntimePrincipal> {
+    const hash = hashToken(token);
+    const cached = this.#runtime.get(hash);
+    if (cached) return cached;
+    const { rows } = await this.#db.tx({ orgId: null }, (q) =>
+      q.query<{ id: string; org_id: string; revoked: boolean }>(
+        'SELECT * FROM rampart_find_runtime_token($1)',
+        [hash],
+      ),
+    );
+    const r = rows[0];
+    if (!r || r.revoked) throw unauthorized();
+    const p: RuntimePrincipal = { kind: 'runtime', tokenId: r.id, orgId: r.org_id };
+    this.#runtime.set(hash, p);
+    return p;
+  }
+}

@@ -1,0 +1,37 @@
+import type { Logger } from 'pino';
+
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/** Pluggable outbound e-mail. Production deployments provide one; tests capture messages. */
+export interface Mailer {
+  send(mail: Mail): Promise<void>;
+}
+
+/**
+ * Development default: writes the message to the log so a developer can follow a reset link. Never use it in
+ * production (it logs reset links); start-up warns when it is in use with NODE_ENV=production.
+ */
+export class LogMailer implements Mailer {
+  readonly #log: Logger;
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+  async send(mail: Mail): Promise<void> {
+    this.#log.info(
+      { mail: { to: mail.to, subject: mail.subject, body: mail.text } },
+      'mail (development mailer)',
+    );
+  }
+}
+
+/** Collects messages in memory (tests). */
+export class MemoryMailer implements Mailer {
+  readonly sent: Mail[] = [];
+  async send(mail: Mail): Promise<void> {
+    this.sent.push(mail);
+  }
+}

@@ -1,0 +1,39 @@
+import type { Role } from '../tenancy/permissions.js';
+
+/** A dashboard user holding a session JWT. */
+export interface SessionPrincipal {
+  kind: 'session';
+  userId: string;
+  email: string;
+  isOperator: boolean;
+  totpEnabled: boolean;
+  /** Authentication methods of this session: ['pwd'] or ['pwd', 'otp']. */
+  amr: string[];
+  jti: string;
+  exp: number;
+}
+
+/** A program holding an org API key (`rk_live_...`). */
+export interface ApiKeyPrincipal {
+  kind: 'api_key';
+  keyId: string;
+  orgId: string;
+  redaction: 'inherit' | 'on' | 'off';
+  region: 'us' | 'eu' | 'apac' | null;
+}
+
+/** A skill runtime holding a runtime token (`rt_live_...`): sync and telemetry of one org, nothing else. */
+export interface RuntimePrincipal {
+  kind: 'runtime';
+  tokenId: string;
+  orgId: string;
+}
+
+export type Principal = SessionPrincipal | ApiKeyPrincipal | RuntimePrincipal;
+
+/** The caller's standing in one org, re-read from the database on every request. */
+export interface OrgAccess {
+  orgId: string;
+  role: Role;
+  principal: SessionPrincipal;
+}

@@ -1,0 +1,202 @@
+import { z } from 'zod';
+import { actorOf } from '../platform/actor.js';
+import type { App } from '../platform/http.js';
+import {
+  confirmTotp,
+  enrollTotp,
+  login,
+  logout,
+  logoutEverywhere,
+  requestPasswordReset,
+  resetPassword,
+  signup,
+} from './accounts.js';
+import { requireBotCheck } from './botcheck.js';
+import type { IdentityServices } from './services.js';
+
+const email = z.email().max(254);
+// Length limits here are only a DoS guard; the password policy gives the precise message.
+const password = z.string().min(1).max(1024);
+const botToken = z.string().max(2048).optional();
+const ok = z.object({ ok: z.literal(true) });
+const tags = ['identity'];
+const bearer = [{ bearer: [] }];
+
+export function registerIdentityRoutes(app: App, s: IdentityServices): void {
+  const bot = (token: string | undefined, ip: string) =>
+    requireBotCheck(
+      { secret: s.config.RAMPART_TURNSTILE_SECRET, verifyUrl: s.config.RAMPART_TURNSTILE_VERIFY_URL },
+      token,
+      ip,
+    );
+
+  app.post(
+    '/api/auth/signup',
+    {
+      schema: {
+        tags,
+        summary: 'Create an account and its first org',
+        body: z.strictObject({ email, password, orgName: z.string().trim().min(1).max(200), botToken }),
+        response: { 201: z.object({ userId: z.uuid(), orgId: z.uuid(), token: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      await bot(request.body.botToken, request.ip);
+      const r = await signup(s, actorOf(request), request.body);
+      return reply.code(201).send(r);
+    },
+  );
+
+  app.post(
+    '/api/auth/login',
+    {
+      schema: {
+        tags,
+        summary: 'Sign in; returns a session JWT',
+        body: z.strictObject({
+          email,
+          password,
+          totp: z.string().max(16).optional(),
+          recoveryCode: z.string().max(64).optional(),
+          botToken,
+        }),
+        response: { 200: z.object({ token: z.string(), expiresAt: z.string() }) },
+      },
+    },
+    async (request) => {
+      await bot(request.body.botToken, request.ip);
+      return login(s, actorOf(request), request.ip, request.body);
+    },
+  );
+
+  app.post(
+    '/api/auth/forgot-password',
+    {
+      schema: {
+        tags,
+        summary: 'Email a reset link if the account exists (always 202)',
+        body: z.strictObject({ email, botToken }),
+        response: { 202: ok },
+      },
+    },
+    async (request, reply) => {
+      await bot(request.body.botToken, request.ip);
+      // Answer before doing any account-specific work: the response time must not reveal whether it exists.
+      const actor = actorOf(request);
+      setImmediate(() => {
+        requestPasswordReset(s, actor, request.body.email).catch((err: unknown) =>
+          s.logger.error({ err }, 'password reset request failed'),
+        );
+      });
+      return reply.code(202).send({ ok: true as const });
+    },
+  );
+
+  app.post(
+    '/api/auth/reset-password',
+    {
+      schema: {
+        tags,
+        summary: 'Set a new password with a reset token (single use); logs out every session',
+        body: z.strictObject({ token: z.string().min(20).max(200), password }),
+        response: { 200: ok },
+      },
+    },
+    async (request) => {
+      await resetPassword(s, actorOf(request), request.body.token, request.body.password);
+      return { ok: true as const };
+    },
+  );
+
+  app.post(
+    '/api/auth/logout',
+    { schema: { tags, security: bearer, summary: 'Revoke this session', response: { 200: ok } } },
+    async (request) => {
+      const p = await s.auth.session(request);
+      await logout(s, actorOf(request), p.userId, p.jti, p.exp);
+      return { ok: true as const };
+    },
+  );
+
+  app.post(
+    '/api/auth/logout-all',
+    {
+      schema: { tags, security: bearer, summary: 'Revoke every session of this user', response: { 200: ok } },
+    },
+    async (request) => {
+      const p = await s.auth.session(request);
+      await logoutEverywhere(s, actorOf(request), p.userId);
+      return { ok: true as const };
+    },
+  );
+
+  app.post(
+    '/api/auth/totp/enroll',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'Start TOTP enrolment (secret shown once)',
+        response: { 200: z.object({ secret: z.string(), otpauthUrl: z.string() }) },
+      },
+    },
+    async (request) => {
+      const p = await s.auth.session(request);
+      return enrollTotp(s, actorOf(request), p.userId, p.email);
+    },
+  );
+
+  app.post(
+    '/api/auth/totp/confirm',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'Confirm TOTP with a first code; returns 10 recovery codes once',
+        body: z.strictObject({ code: z.string().min(1).max(16) }),
+        response: { 200: z.object({ recoveryCodes: z.array(z.string()).length(10) }) },
+      },
+    },
+    async (request) => {
+      const p = await s.auth.session(request);
+      return confirmTotp(s, actorOf(request), p.userId, request.body.code);
+    },
+  );
+
+  app.get(
+    '/api/me',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'The signed-in user and their orgs',
+        response: {
+          200: z.object({
+            userId: z.uuid(),
+            email: z.string(),
+            orgs: z.array(z.object({ orgId: z.uuid(), name: z.string(), role: z.string() })),
+            totpEnabled: z.boolean(),
+            isOperator: z.boolean(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const p = await s.auth.session(request);
+      const { rows } = await s.db.tx({ orgId: null, userId: p.userId }, (q) =>
+        q.query<{ org_id: string; name: string; role: string }>(
+          `SELECT m.org_id, o.name, m.role FROM memberships m JOIN orgs o ON o.id = m.org_id
+            WHERE m.user_id = $1 ORDER BY o.name, m.org_id`,
+          [p.userId],
+        ),
+      );
+      return {
+        userId: p.userId,
+        email: p.email,
+        orgs: rows.map((r) => ({ orgId: r.org_id, name: r.name, role: r.role })),
+        totpEnabled: p.totpEnabled,
+        isOperator: p.isOperator,
+      };
+    },
+  );
+}

@@ -1,0 +1,87 @@
+import { Redis } from 'ioredis';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+import { AppError } from './errors.js';
+
+export interface LimiterFactory {
+  /** A counter of `points` per `duration` seconds under a key namespace. */
+  create(name: string, points: number, durationSeconds: number): RateLimiterAbstract;
+  close(): Promise<void>;
+}
+
+/**
+ * Rate-limit counters: in process memory by default, in Redis when REDIS_URL is set so every node shares
+ * them. Redis failures fail closed for login throttling (an attacker must not get unlimited guesses by
+ * knocking Redis over): the limiter's own insurance is not used.
+ */
+export function createLimiterFactory(redisUrl: string | undefined): LimiterFactory {
+  if (!redisUrl) {
+    return {
+      create: (name, points, duration) => new RateLimiterMemory({ keyPrefix: name, points, duration }),
+      close: async () => {},
+    };
+  }
+  const client = new Redis(redisUrl, {
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: 2,
+    lazyConnect: false,
+  });
+  client.on('error', () => {}); // surfaced through failed limiter calls instead
+  return {
+    create: (name, points, duration) =>
+      new RateLimiterRedis({ storeClient: client, keyPrefix: `rampart:${name}`, points, duration }),
+    close: async () => {
+      client.disconnect();
+    },
+  };
+}
+
+export const rateLimited = (retryAfterMs: number, what = 'Too many requests'): AppError => {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new AppError('rate_limited', `${what}; retry in ${seconds} s`, {
+    headers: { 'retry-after': String(seconds) },
+  });
+};
+
+/** Rate-limiter-flexible rejects with a RateLimiterRes (not an Error) when points run out. */
+export function isLimiterRejection(err: unknown): err is { msBeforeNext: number } {
+  return typeof err === 'object' && err !== null && 'msBeforeNext' in err && !(err instanceof Error);
+}
+
+/**
+ * Exponential back-off on consecutive failures for one key (an account, an IP): the first `free` failures
+ * cost nothing; each further failure locks the key for 2^(n - free) seconds, capped at `maxSeconds`.
+ * Success clears the key.
+ */
+export class Backoff {
+  readonly #failures: RateLimiterAbstract;
+  readonly #lock: RateLimiterAbstract;
+  readonly #free: number;
+  readonly #maxSeconds: number;
+
+  constructor(
+    factory: LimiterFactory,
+    name: string,
+    opts: { free: number; maxSeconds: number; windowSeconds: number },
+  ) {
+    this.#failures = factory.create(`${name}:fail`, 1_000_000, opts.windowSeconds);
+    this.#lock = factory.create(`${name}:lock`, 1, opts.maxSeconds);
+    this.#free = opts.free;
+    this.#maxSeconds = opts.maxSeconds;
+  }
+
+  /** Milliseconds until `key` may try again (0 when not locked). */
+  async lockedFor(key: string): Promise<number> {
+    const res = await this.#lock.get(key);
+    return res && res.consumedPoints > 1 ? res.msBeforeNext : 0;
+  }
+
+  async failure(key: string): Promise<void> {
+    const res = await this.#failures.penalty(key, 1);
+    const over = res.consumedPoints - this.#free;
+    if (over > 0) await this.#lock.block(key, Math.min(2 ** (over - 1), this.#maxSeconds));
+  }
+
+  async success(key: string): Promise<void> {
+    await Promise.all([this.#failures.delete(key), this.#lock.delete(key)]);
+  }
+}

@@ -1,0 +1,193 @@
+import type { Queryable } from '../db/types.js';
+import { sendResetMail } from '../identity/accounts.js';
+import type { IdentityServices } from '../identity/services.js';
+import { type AuditActor, appendAudit } from '../platform/audit/append.js';
+import { AppError } from '../platform/errors.js';
+import { newId } from '../platform/ids.js';
+import { isRole, type Role } from './permissions.js';
+
+export async function createOrg(s: IdentityServices, actor: AuditActor, userId: string, name: string) {
+  const orgId = newId();
+  await s.db.tx({ orgId, userId }, async (q) => {
+    await q.query('INSERT INTO orgs (id, name) VALUES ($1, $2)', [orgId, name]);
+    await q.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')`, [
+      orgId,
+      userId,
+    ]);
+    await appendAudit(q, actor, { orgId, action: 'org.created', target: `org:${orgId}` });
+  });
+  return { orgId, name, role: 'owner' as Role };
+}
+
+/**
+ * Hard delete (GDPR): every row the org owns, in one transaction, through `rampart_purge_org` (audit chain,
+ * then the org row, cascading to every tenant table), leaving a tombstone with the id and time only. The
+ * deletion itself is recorded on the platform chain without the org's name.
+ * @throws AppError validation_failed when the typed confirmation does not match the org name
+ */
+export async function deleteOrg(
+  s: IdentityServices,
+  actor: AuditActor,
+  orgId: string,
+  confirm: string,
+): Promise<void> {
+  await s.db.org(orgId, async (q) => {
+    const { rows } = await q.query<{ name: string }>('SELECT name FROM orgs WHERE id = $1 FOR UPDATE', [
+      orgId,
+    ]);
+    const org = rows[0];
+    if (!org) throw new AppError('not_found', 'Org not found');
+    if (confirm !== org.name) {
+      throw new AppError('validation_failed', 'Type the org name exactly to confirm deletion');
+    }
+    await q.query('SELECT rampart_purge_org($1)', [orgId]);
+  });
+  await s.db.platform((q) =>
+    appendAudit(q, actor, { orgId: null, action: 'org.deleted', target: `org:${orgId}` }),
+  );
+}
+
+async function ownerCount(q: Queryable, orgId: string): Promise<number> {
+  // Lock the owners so two concurrent demotions cannot both see "one other owner left".
+  const { rows } = await q.query<{ user_id: string }>(
+    `SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'owner' FOR UPDATE`,
+    [orgId],
+  );
+  return rows.length;
+}
+
+export interface MemberView {
+  userId: string;
+  email: string;
+  role: Role;
+  createdAt: string;
+}
+
+export async function listMembers(s: IdentityServices, orgId: string): Promise<MemberView[]> {
+  const { rows } = await s.db.org(orgId, (q) =>
+    q.query<{ user_id: string; email: string; role: string; created_at: Date }>(
+      `SELECT m.user_id, u.email, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id
+        WHERE m.org_id = $1 ORDER BY m.created_at, u.email`,
+      [orgId],
+    ),
+  );
+  return rows.map((r) => ({
+    userId: r.user_id,
+    email: r.email,
+    role: isRole(r.role) ? r.role : 'viewer',
+    createdAt: r.created_at.toISOString(),
+  }));
+}
+
+/**
+ * Adds a member by email. An address with no account gets an invited account (no password) and a link to
+ * choose one, so the answer is the same whether or not the person already uses Rampart.
+ */
+export async function addMember(
+  s: IdentityServices,
+  actor: AuditActor,
+  orgId: string,
+  rawEmail: string,
+  role: Role,
+) {
+  const email = rawEmail.trim().toLowerCase();
+  let invited = false;
+  const member = await s.db.org(orgId, async (q) => {
+    let { rows } = await q.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [email]);
+    if (!rows[0]) {
+      invited = true;
+      ({ rows } = await q.query<{ id: string }>(
+        'INSERT INTO users (id, email) VALUES ($1, $2) RETURNING id',
+        [newId(), email],
+      ));
+    }
+    const userId = rows[0]?.id as string;
+    const ins = await q.query<{ created_at: Date }>(
+      'INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING created_at',
+      [orgId, userId, role],
+    );
+    if (!ins.rows[0]) throw new AppError('conflict', 'That person is already a member');
+    await appendAudit(q, actor, {
+      orgId,
+      action: 'member.added',
+      target: `user:${userId}`,
+      meta: { role, invited },
+    });
+    return { userId, email, role, createdAt: ins.rows[0].created_at.toISOString() };
+  });
+  if (invited) {
+    await sendResetMail(s, member.userId, email, 'You have been invited to Rampart');
+  }
+  return member;
+}
+
+/** Changes a role. Only owners grant or remove ownership; the last owner cannot be demoted. */
+export async function changeRole(
+  s: IdentityServices,
+  actor: AuditActor,
+  actorRole: Role,
+  orgId: string,
+  userId: string,
+  role: Role,
+) {
+  return s.db.org(orgId, async (q) => {
+    const { rows } = await q.query<{ role: string }>(
+      'SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2 FOR UPDATE',
+      [orgId, userId],
+    );
+    const current = rows[0]?.role;
+    if (!isRole(current)) throw new AppError('not_found', 'Member not found');
+    if ((current === 'owner' || role === 'owner') && actorRole !== 'owner') {
+      throw new AppError('forbidden', 'Only owners can grant or remove the owner role');
+    }
+    if (current === 'owner' && role !== 'owner' && (await ownerCount(q, orgId)) <= 1) {
+      throw new AppError('conflict', 'The last owner cannot be demoted; make someone else owner first');
+    }
+    await q.query('UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2', [
+      orgId,
+      userId,
+      role,
+    ]);
+    await appendAudit(q, actor, {
+      orgId,
+      action: 'member.role_changed',
+      target: `user:${userId}`,
+      meta: { from: current, to: role },
+    });
+    return { userId, role };
+  });
+}
+
+/** Removes a member (or lets a member leave). The last owner cannot leave. */
+export async function removeMember(
+  s: IdentityServices,
+  actor: AuditActor,
+  actorRole: Role,
+  orgId: string,
+  userId: string,
+  self: boolean,
+) {
+  await s.db.org(orgId, async (q) => {
+    const { rows } = await q.query<{ role: string }>(
+      'SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2 FOR UPDATE',
+      [orgId, userId],
+    );
+    const current = rows[0]?.role;
+    if (!isRole(current)) throw new AppError('not_found', 'Member not found');
+    if (current === 'owner' && !self && actorRole !== 'owner')
+      throw new AppError('forbidden', 'Only owners can remove an owner');
+    if (current === 'owner' && (await ownerCount(q, orgId)) <= 1) {
+      throw new AppError(
+        'conflict',
+        'The last owner cannot leave; make someone else owner or delete the org',
+      );
+    }
+    await q.query('DELETE FROM memberships WHERE org_id = $1 AND user_id = $2', [orgId, userId]);
+    await appendAudit(q, actor, {
+      orgId,
+      action: 'member.removed',
+      target: `user:${userId}`,
+      meta: { role: current, self },
+    });
+  });
+}

@@ -1,0 +1,7 @@
+import { z } from 'zod';
+
+/** Path ids are UUIDs; anything else is 400 before any lookup. */
+export const orgParams = z.object({ orgId: z.uuid() });
+export const orgItemParams = z.object({ orgId: z.uuid(), id: z.uuid() });
+export const okBody = z.object({ ok: z.literal(true) });
+export const bearer = [{ bearer: [] }];

@@ -1,0 +1,53 @@
+/**
+ * The permission matrix: the one place that says which role may do what. Routes call `can(role, action)`
+ * through `requireOrg`; docs/SECURITY.md renders this table and a test checks every role × action.
+ */
+export const ROLES = ['owner', 'admin', 'member', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ACTIONS = [
+  'org.read',
+  'org.delete',
+  'members.read',
+  'members.manage',
+  'members.manage_owners',
+  'apikeys.read',
+  'apikeys.manage',
+  'runtime_tokens.manage',
+  'settings.read',
+  'settings.write',
+  'secrets.read',
+  'secrets.write',
+  'audit.read',
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+const MATRIX: Record<Action, readonly Role[]> = {
+  'org.read': ['owner', 'admin', 'member', 'viewer'],
+  'org.delete': ['owner'],
+  'members.read': ['owner', 'admin', 'member', 'viewer'],
+  'members.manage': ['owner', 'admin'],
+  'members.manage_owners': ['owner'],
+  'apikeys.read': ['owner', 'admin', 'member'],
+  'apikeys.manage': ['owner', 'admin'],
+  'runtime_tokens.manage': ['owner', 'admin'],
+  'settings.read': ['owner', 'admin', 'member', 'viewer'],
+  'settings.write': ['owner', 'admin'],
+  'secrets.read': ['owner', 'admin', 'member'],
+  'secrets.write': ['owner', 'admin'],
+  'audit.read': ['owner', 'admin'],
+};
+
+export const can = (role: Role, action: Action): boolean => MATRIX[action].includes(role);
+
+export const isRole = (s: unknown): s is Role =>
+  typeof s === 'string' && (ROLES as readonly string[]).includes(s);
+
+/** Markdown table of the matrix, for docs/SECURITY.md (a test checks the docs match). */
+export function permissionTable(): string {
+  const head = `| action | ${ROLES.join(' | ')} |\n|---|${ROLES.map(() => '---').join('|')}|\n`;
+  return (
+    head +
+    ACTIONS.map((a) => `| \`${a}\` | ${ROLES.map((r) => (can(r, a) ? 'yes' : '-')).join(' | ')} |`).join('\n')
+  );
+}

@@ -1,0 +1,229 @@
+import { z } from 'zod';
+import type { IdentityServices } from '../identity/services.js';
+import { actorOf } from '../platform/actor.js';
+import { appendAudit } from '../platform/audit/append.js';
+import { AppError } from '../platform/errors.js';
+import type { App } from '../platform/http.js';
+import { addMember, changeRole, createOrg, deleteOrg, listMembers, removeMember } from './orgs.js';
+import { bearer, okBody, orgParams } from './params.js';
+import { ROLES } from './permissions.js';
+
+const role = z.enum(ROLES);
+const region = z.enum(['us', 'eu', 'apac']);
+const member = z.object({ userId: z.uuid(), email: z.string(), role, createdAt: z.string() });
+const memberParams = z.object({ orgId: z.uuid(), userId: z.uuid() });
+const settings = z.object({ piiRedaction: z.boolean(), region, retentionDays: z.number().int() });
+const tags = ['orgs'];
+
+export function registerTenancyRoutes(app: App, s: IdentityServices): void {
+  app.post(
+    '/api/orgs',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'Create an org; the caller becomes its owner',
+        body: z.strictObject({ name: z.string().trim().min(1).max(200) }),
+        response: { 201: z.object({ orgId: z.uuid(), name: z.string(), role }) },
+      },
+    },
+    async (request, reply) => {
+      const p = await s.auth.session(request);
+      return reply.code(201).send(await createOrg(s, actorOf(request), p.userId, request.body.name));
+    },
+  );
+
+  app.get(
+    '/api/orgs/:orgId',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        params: orgParams,
+        response: {
+          200: z.object({ orgId: z.uuid(), name: z.string(), region, role, createdAt: z.string() }),
+        },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'org.read');
+      const { rows } = await s.db.org(access.orgId, (q) =>
+        q.query<{ name: string; region: 'us' | 'eu' | 'apac'; created_at: Date }>(
+          'SELECT name, region, created_at FROM orgs WHERE id = $1',
+          [access.orgId],
+        ),
+      );
+      const o = rows[0];
+      if (!o) throw new AppError('not_found', 'Org not found');
+      return {
+        orgId: access.orgId,
+        name: o.name,
+        region: o.region,
+        role: access.role,
+        createdAt: o.created_at.toISOString(),
+      };
+    },
+  );
+
+  app.delete(
+    '/api/orgs/:orgId',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'Hard-delete the org and everything it owns (owner only; type the org name to confirm)',
+        params: orgParams,
+        body: z.strictObject({ confirm: z.string().min(1).max(200) }),
+        response: { 200: okBody },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'org.delete');
+      await deleteOrg(s, actorOf(request), access.orgId, request.body.confirm);
+      return { ok: true as const };
+    },
+  );
+
+  app.get(
+    '/api/orgs/:orgId/members',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        params: orgParams,
+        response: { 200: z.object({ members: z.array(member) }) },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'members.read');
+      return { members: await listMembers(s, access.orgId) };
+    },
+  );
+
+  app.post(
+    '/api/orgs/:orgId/members',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'Add a member by email (people without an account are invited)',
+        params: orgParams,
+        body: z.strictObject({ email: z.email().max(254), role }),
+        response: { 201: member },
+      },
+    },
+    async (request, reply) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'members.manage');
+      if (request.body.role === 'owner' && access.role !== 'owner')
+        throw new AppError('forbidden', 'Only owners can add owners');
+      return reply
+        .code(201)
+        .send(await addMember(s, actorOf(request), access.orgId, request.body.email, request.body.role));
+    },
+  );
+
+  app.patch(
+    '/api/orgs/:orgId/members/:userId',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        params: memberParams,
+        body: z.strictObject({ role }),
+        response: { 200: z.object({ userId: z.uuid(), role }) },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'members.manage');
+      return changeRole(
+        s,
+        actorOf(request),
+        access.role,
+        access.orgId,
+        request.params.userId,
+        request.body.role,
+      );
+    },
+  );
+
+  app.delete(
+    '/api/orgs/:orgId/members/:userId',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'Remove a member, or leave the org (own user id)',
+        params: memberParams,
+        response: { 200: okBody },
+      },
+    },
+    async (request) => {
+      const self = (await s.auth.session(request)).userId === request.params.userId;
+      const access = await s.auth.requireOrg(
+        request,
+        request.params.orgId,
+        self ? 'org.read' : 'members.manage',
+      );
+      await removeMember(s, actorOf(request), access.role, access.orgId, request.params.userId, self);
+      return { ok: true as const };
+    },
+  );
+
+  app.get(
+    '/api/orgs/:orgId/settings',
+    { schema: { tags, security: bearer, params: orgParams, response: { 200: settings } } },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'settings.read');
+      return readSettings(s, access.orgId);
+    },
+  );
+
+  app.patch(
+    '/api/orgs/:orgId/settings',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        params: orgParams,
+        body: z
+          .strictObject({
+            piiRedaction: z.boolean().optional(),
+            region: region.optional(),
+            retentionDays: z.number().int().min(1).max(3650).optional(),
+          })
+          .refine((b) => Object.keys(b).length > 0, 'Send at least one setting'),
+        response: { 200: settings },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'settings.write');
+      const b = request.body;
+      await s.db.org(access.orgId, async (q) => {
+        await q.query(
+          `UPDATE orgs SET pii_redaction = coalesce($2, pii_redaction), region = coalesce($3, region),
+                  retention_days = coalesce($4, retention_days) WHERE id = $1`,
+          [access.orgId, b.piiRedaction ?? null, b.region ?? null, b.retentionDays ?? null],
+        );
+        await appendAudit(q, actorOf(request), {
+          orgId: access.orgId,
+          action: 'settings.updated',
+          target: `org:${access.orgId}`,
+          meta: { changes: b },
+        });
+      });
+      return readSettings(s, access.orgId);
+    },
+  );
+}
+
+async function readSettings(s: IdentityServices, orgId: string) {
+  const { rows } = await s.db.org(orgId, (q) =>
+    q.query<{ pii_redaction: boolean; region: 'us' | 'eu' | 'apac'; retention_days: number }>(
+      'SELECT pii_redaction, region, retention_days FROM orgs WHERE id = $1',
+      [orgId],
+    ),
+  );
+  const r = rows[0];
+  if (!r) throw new AppError('not_found', 'Org not found');
+  return { piiRedaction: r.pii_redaction, region: r.region, retentionDays: r.retention_days };
+}
