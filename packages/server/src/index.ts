@@ -21,3 +21,4 @@ export { resolveKeyMaterial } from './platform/keys.js';
 export { createLogger } from './platform/logger.js';
 export { type RotateProgress, rotateKeys } from './secrets/rotate.js';
 export { listSecrets, putSecret, readSecret } from './secrets/service.js';
+export { createOperator } from './tenancy/operators.js';

@@ -11,6 +11,7 @@ import { openPostgres } from '../src/db/engine-postgres.js';
 import { migrate } from '../src/db/migrate.js';
 import { assertSafeAppRole } from '../src/db/open.js';
 import type { Engine, EngineName } from '../src/db/types.js';
+import { MemoryMailer } from '../src/identity/mailer.js';
 import { type Config, loadConfig } from '../src/platform/config.js';
 import type { App } from '../src/platform/http.js';
 
@@ -99,7 +100,8 @@ export async function startTestServer(
   engine: EngineName,
   env: Record<string, string> = {},
   routes?: (app: App) => void | Promise<void>,
-): Promise<TestServer> {
+): Promise<TestServer & { mailer: MemoryMailer }> {
+  const mailer = new MemoryMailer();
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, cb) {
@@ -115,12 +117,15 @@ export async function startTestServer(
     RAMPART_MASTER_KEYS: `test1:${Buffer.alloc(32, 7).toString('base64')}`,
     RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
     RAMPART_DATA_DIR: '/nonexistent-tests-never-write-here',
+    // Test-only: bcrypt cost 4 keeps the suite fast; one core test pins the production default of 12.
+    RAMPART_TEST_BCRYPT_COST: '4',
     ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
     ...env,
   });
   const rampart = await createRampart({
     config,
     logDestination: destination,
+    mailer,
     ephemeral: engine === 'pglite' ? { pgliteSnapshot: pgliteSnapshot() } : {},
   });
   try {
@@ -135,6 +140,7 @@ export async function startTestServer(
   if (!addr || typeof addr === 'string') throw new Error('no address');
   return {
     rampart,
+    mailer,
     baseUrl: `http://127.0.0.1:${addr.port}`,
     logs,
     ...(pgDb ? { url: pgDb.url } : {}),

@@ -1,4 +1,5 @@
 import {
+  createOperator,
   type Database,
   listChains,
   loadConfig,
@@ -69,6 +70,28 @@ export function registerAdmin(program: Command): void {
       if (opts.format !== 'ndjson' && opts.format !== 'csv')
         throw new Error('--format must be ndjson or csv');
       await withDatabase((db) => exportAudit(db, opts.org, opts.format as 'ndjson' | 'csv', process.stdout));
+    });
+
+  admin
+    .command('create-operator')
+    .description('grant platform-operator access to an account (created if absent, with a one-time password)')
+    .requiredOption('--email <email>', "the operator's email address")
+    .action(async (opts: { email: string }) => {
+      await withDatabase(async (db) => {
+        const r = await createOperator(db, opts.email);
+        if (r.initialPassword) {
+          process.stdout.write(`created operator ${opts.email} (user ${r.userId})\n`);
+          process.stdout.write(
+            `initial password (shown once, change it after signing in): ${r.initialPassword}\n`,
+          );
+        } else {
+          process.stdout.write(`granted operator access to existing user ${opts.email} (user ${r.userId})\n`);
+        }
+        process.stdout.write(
+          'next: sign in, enrol TOTP (POST /api/auth/totp/enroll + confirm), then sign in again with a code;\n',
+        );
+        process.stdout.write('admin routes refuse operators whose session was not verified with TOTP.\n');
+      });
     });
 
   admin

@@ -384,3 +384,49 @@ export async function logoutEverywhere(
   );
   await auditAccountEvent(s, userId, actor, 'auth.logout_everywhere');
 }
+
+/**
+ * Changes the password of a signed-in user after re-checking the current one; every other session is logged out
+ * (token generation bump) and a fresh session is returned for this one.
+ * @throws AppError invalid_credentials when the current password is wrong
+ */
+export async function changePassword(
+  s: IdentityServices,
+  actor: AuditActor,
+  userId: string,
+  amr: string[],
+  current: string,
+  next: string,
+) {
+  const { rows } = await s.db.platform((q) =>
+    q.query<{ email: string; password_hash: string | null }>(
+      'SELECT email, password_hash FROM users WHERE id = $1',
+      [userId],
+    ),
+  );
+  const u = rows[0];
+  let ok = false;
+  try {
+    ok = !!u?.password_hash && (await verifyPassword(current, u.password_hash));
+  } catch (err) {
+    if (!(err instanceof PasswordError)) throw err;
+  }
+  if (!u || !ok) throw invalidCredentials();
+  enforcePasswordPolicy(next, u.email);
+  const hash = await hashPassword(next, { cost: s.bcryptCost });
+  const gen = await s.db.platform(async (q) => {
+    const r = await q.query<{ token_generation: number }>(
+      'UPDATE users SET password_hash = $2, token_generation = token_generation + 1 WHERE id = $1 RETURNING token_generation',
+      [userId, hash],
+    );
+    return r.rows[0]?.token_generation ?? 0;
+  });
+  await auditAccountEvent(s, userId, actor, 'auth.password_changed');
+  const token = await signSession(s.jwtSecret, {
+    userId,
+    generation: gen,
+    totp: amr.includes('otp'),
+    ttlSeconds: SESSION_TTL_SECONDS,
+  });
+  return { token, expiresAt: new Date(Date.now() + SESSION_TTL_SECONDS * 1000).toISOString() };
+}

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
 import {
+  changePassword,
   confirmTotp,
   enrollTotp,
   login,
@@ -105,6 +106,30 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
     async (request) => {
       await resetPassword(s, actorOf(request), request.body.token, request.body.password);
       return { ok: true as const };
+    },
+  );
+
+  app.post(
+    '/api/auth/change-password',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'Change the password (current one required); other sessions are logged out',
+        body: z.strictObject({ currentPassword: password, newPassword: password }),
+        response: { 200: z.object({ token: z.string(), expiresAt: z.string() }) },
+      },
+    },
+    async (request) => {
+      const p = await s.auth.session(request);
+      return changePassword(
+        s,
+        actorOf(request),
+        p.userId,
+        p.amr,
+        request.body.currentPassword,
+        request.body.newPassword,
+      );
     },
   );
 
