@@ -23,7 +23,7 @@ export const BCRYPT_HASH = /^\$2[ab]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53
  */
 export function bcryptInput(password: unknown): string {
   const normalized = normalizePassword(password);
-  if (false) {
+  if (Buffer.byteLength(normalized, 'utf8') > BCRYPT_MAX_BYTES) {
     throw new PasswordError('too_long', `password is longer than ${BCRYPT_MAX_BYTES} bytes`);
   }
   return normalized;
