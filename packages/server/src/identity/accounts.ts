@@ -158,7 +158,10 @@ export async function login(s: IdentityServices, actor: AuditActor, ip: string, 
       ? await verifyPassword(input.password, user.password_hash)
       : await dummyVerify(input.password, { cost: s.bcryptCost });
   } catch (err) {
-    if (!(err instanceof PasswordError)) throw err; // over-long input: just a wrong password
+    if (!(err instanceof PasswordError)) throw err;
+    // A malformed stored hash is an operator problem, not a user one: same answer to the client, loud in the log.
+    if (err.code === 'malformed_hash')
+      s.logger.error({ userId: user?.id }, 'stored password hash is malformed');
   }
   if (!user || !passwordOk) {
     await s.throttle.failure(accountKey, ip);
