@@ -7,7 +7,9 @@ function wrap(tx: Transaction | PGlite): Queryable {
   return {
     async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
       const res = await tx.query<R>(sql, params as unknown[]);
-      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+      // PGlite reports affectedRows = 0 for a SELECT, where node-postgres reports the rows returned; take
+      // the larger so rowCount means the same on both engines (DML without RETURNING returns no rows).
+      return { rows: res.rows, rowCount: Math.max(res.affectedRows ?? 0, res.rows.length) };
     },
     async exec(sql: string): Promise<void> {
       await tx.exec(sql);

@@ -26,7 +26,11 @@ const bearer = [{ bearer: [] }];
 export function registerIdentityRoutes(app: App, s: IdentityServices): void {
   const bot = (token: string | undefined, ip: string) =>
     requireBotCheck(
-      { secret: s.config.RAMPART_TURNSTILE_SECRET, verifyUrl: s.config.RAMPART_TURNSTILE_VERIFY_URL },
+      {
+        secret: s.config.RAMPART_TURNSTILE_SECRET,
+        verifyUrl: s.config.RAMPART_TURNSTILE_VERIFY_URL,
+        timeoutMs: s.config.RAMPART_TURNSTILE_TIMEOUT_MS,
+      },
       token,
       ip,
     );

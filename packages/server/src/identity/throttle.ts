@@ -1,8 +1,9 @@
 import { Backoff, type LimiterFactory, rateLimited } from '../platform/ratelimit.js';
 
 /**
- * Login throttling per account and per IP with exponential back-off: 5 free failures per account (20 per
- * IP) in 24 h, then each failure locks that key for 1, 2, 4 … seconds, capped at 15 minutes. Keys are hashed
+ * Login throttling per account and per IP with exponential back-off: 5 failures per account (20 per IP) in
+ * 24 h, then the key is locked: 1 s after the 5th (20th), doubling with each further failure (2, 4 … s), capped
+ * at 15 minutes, so the 6th attempt in a row is refused even with the right password. Keys are hashed
  * account ids and IPs. The same answer (429 rate_limited + Retry-After) whether or not the account exists.
  */
 export class LoginThrottle {

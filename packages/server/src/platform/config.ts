@@ -73,6 +73,8 @@ export const configSchema = z.object({
   RAMPART_TURNSTILE_VERIFY_URL: urlWithScheme(['https:', 'http:']).default(
     'https://challenges.cloudflare.com/turnstile/v0/siteverify',
   ),
+  /** How long to wait for the Turnstile verifier before refusing (fail closed). */
+  RAMPART_TURNSTILE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5_000),
   RAMPART_JOB_ENV_ALLOW: csv,
   RAMPART_OUTBOUND_ALLOW: csv,
   RAMPART_BILLING_WEBHOOK_SECRET: z.string().min(16).optional(),

@@ -48,8 +48,9 @@ export function isLimiterRejection(err: unknown): err is { msBeforeNext: number 
 }
 
 /**
- * Exponential back-off on consecutive failures for one key (an account, an IP): the first `free` failures
- * cost nothing; each further failure locks the key for 2^(n - free) seconds, capped at `maxSeconds`.
+ * Exponential back-off on consecutive failures for one key (an account, an IP): `free` failures are allowed
+ * back to back; the `free`-th locks the key for 1 s and each further failure doubles that (2^(n - free) s for
+ * the n-th), capped at `maxSeconds`. So with `free: 5` the 6th attempt in a row is refused, whatever it holds.
  * Success clears the key.
  */
 export class Backoff {
@@ -78,7 +79,7 @@ export class Backoff {
   async failure(key: string): Promise<void> {
     const res = await this.#failures.penalty(key, 1);
     const over = res.consumedPoints - this.#free;
-    if (over > 0) await this.#lock.block(key, Math.min(2 ** (over - 1), this.#maxSeconds));
+    if (over >= 0) await this.#lock.block(key, Math.min(2 ** over, this.#maxSeconds));
   }
 
   async success(key: string): Promise<void> {

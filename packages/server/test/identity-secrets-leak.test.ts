@@ -1,0 +1,233 @@
+/**
+ * Issue 5, "Done means": after a full signup / TOTP / recovery code / API key / org secret flow, the plaintext
+ * of the password, the TOTP secret, the API key, each recovery code and the org secret appears nowhere in the
+ * database files or in the logs. PGlite runs on a real data directory (closed first, so everything is flushed)
+ * and every file in it is searched as bytes; PostgreSQL (no files to read) has every row of every table dumped
+ * as JSON. Logs are captured at trace level, the most talkative an operator could choose.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRampart } from '../src/app.js';
+import type { Database } from '../src/db/database.js';
+import { MemoryMailer } from '../src/identity/mailer.js';
+import { loadConfig } from '../src/platform/config.js';
+import { startTestServer } from './helpers.js';
+import { client, signupAccount, tokenFromMail, totpAt, waitForMail } from './identity-support.js';
+
+const canary = (tag: string) => `${tag}-${randomBytes(9).toString('base64url')}`;
+
+interface Plaintexts {
+  email: string;
+  apiKeyPrefix: string;
+  secrets: Record<string, string>;
+  /** Byte-level needles (encodings and raw key bytes) in addition to each secret's UTF-8. */
+  extra: Record<string, Buffer>;
+}
+
+function base32Bytes(s: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const ch of s) {
+    value = (value << 5) | alphabet.indexOf(ch);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** Every credential-bearing step of issue 5 through the HTTP API; returns each plaintext it handled. */
+async function fullFlow(baseUrl: string, mailer: MemoryMailer): Promise<Plaintexts> {
+  const c = client(baseUrl);
+  const password = `${canary('Pw')}!9`;
+  const a = await signupAccount(c, 'leak', password);
+  const enroll = await c.post<{ secret: string }>('/api/auth/totp/enroll', undefined, a.token);
+  expect(enroll.status).toBe(200);
+  const totpSecret = enroll.body.secret;
+  const confirm = await c.post<{ recoveryCodes: string[] }>(
+    '/api/auth/totp/confirm',
+    { code: totpAt(totpSecret, Date.now()) },
+    a.token,
+  );
+  expect(confirm.status).toBe(200);
+  const codes = confirm.body.recoveryCodes;
+  const key = await c.post<{ key: string; prefix: string }>(
+    `/api/orgs/${a.orgId}/api-keys`,
+    { name: 'ci' },
+    a.token,
+  );
+  expect(key.status).toBe(201);
+  const rt = await c.post<{ token: string }>(`/api/orgs/${a.orgId}/runtime-tokens`, { name: 'rt' }, a.token);
+  expect(rt.status).toBe(201);
+  const orgSecret = `sk-${canary('OrgSecret')}`;
+  const put = await c.call('PUT', `/api/orgs/${a.orgId}/secrets/OPENAI_API_KEY`, {
+    token: a.token,
+    body: { value: orgSecret },
+  });
+  expect(put.status).toBe(200);
+  const login = (extra: Record<string, string>, pw = password) =>
+    c.post('/api/auth/login', { email: a.email, password: pw, ...extra });
+  expect((await login({ recoveryCode: codes[0] ?? '' })).status).toBe(200);
+  expect((await login({ totp: totpAt(totpSecret, Date.now() + 30_000) })).status).toBe(200);
+  // A typo of the real password is nearly as sensitive as the password: failed attempts must not log it.
+  const typo = `${password}x`;
+  expect((await login({ totp: '000000' }, typo)).status).toBe(401);
+  // Reset to a second password, then sign in with it and another recovery code.
+  expect((await c.post('/api/auth/forgot-password', { email: a.email })).status).toBe(202);
+  const [mail] = await waitForMail(mailer, a.email);
+  const newPassword = `${canary('NewPw')}!7`;
+  const reset = await c.post('/api/auth/reset-password', {
+    token: tokenFromMail(mail?.text ?? ''),
+    password: newPassword,
+  });
+  expect(reset.status).toBe(200);
+  expect((await login({ recoveryCode: codes[1] ?? '' }, newPassword)).status).toBe(200);
+
+  const secrets: Record<string, string> = {
+    password,
+    'mistyped password': typo,
+    'new password': newPassword,
+    'TOTP secret': totpSecret,
+    'API key': key.body.key,
+    'runtime token': rt.body.token,
+    'org secret': orgSecret,
+  };
+  codes.forEach((code, i) => {
+    secrets[`recovery code ${i + 1}`] = code;
+    secrets[`recovery code ${i + 1} (canonical)`] = code.replaceAll('-', '').toUpperCase();
+  });
+  const extra: Record<string, Buffer> = { 'TOTP secret (raw key bytes)': base32Bytes(totpSecret) };
+  for (const [name, pw] of [
+    ['password', password],
+    ['new password', newPassword],
+  ] as const) {
+    extra[`${name} (base64)`] = Buffer.from(Buffer.from(pw).toString('base64'));
+    extra[`${name} (base64url)`] = Buffer.from(Buffer.from(pw).toString('base64url'));
+    extra[`${name} (hex)`] = Buffer.from(Buffer.from(pw).toString('hex'));
+    extra[`${name} (sha256 hex)`] = Buffer.from(createHash('sha256').update(pw).digest('hex'));
+  }
+  return { email: a.email, apiKeyPrefix: key.body.prefix, secrets, extra };
+}
+
+function needles(p: Plaintexts): [string, Buffer][] {
+  return [
+    ...Object.entries(p.secrets).map(([k, v]) => [k, Buffer.from(v)] as [string, Buffer]),
+    ...Object.entries(p.extra),
+  ];
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+/** Every row of every table, as JSON text, read as the owner (no row-level security in the way). */
+async function dumpTables(db: Database): Promise<string> {
+  return db.owner(async (q) => {
+    const { rows: tables } = await q.query<{ s: string; t: string }>(
+      `SELECT table_schema AS s, table_name AS t FROM information_schema.tables
+        WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`,
+    );
+    expect(tables.map((t) => t.t)).toEqual(
+      expect.arrayContaining(['users', 'api_keys', 'org_secrets', 'recovery_codes']),
+    );
+    let out = '';
+    for (const { s, t } of tables) {
+      const { rows } = await q.query<{ j: string }>(`SELECT row_to_json(x)::text AS j FROM "${s}"."${t}" x`);
+      out += `${s}.${t}\n${rows.map((r) => r.j).join('\n')}\n`;
+    }
+    return out;
+  });
+}
+
+function expectAbsent(haystack: Buffer, where: string, p: Plaintexts) {
+  const found = needles(p)
+    .filter(([, n]) => haystack.includes(n))
+    .map(([name]) => `${name} in ${where}`);
+  expect(found).toEqual([]);
+}
+
+describe('no plaintext secret in the PGlite data directory or the logs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-leak-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('full flow on a real data directory, then every file and log line searched byte for byte', async () => {
+    const logs: string[] = [];
+    const mailer = new MemoryMailer();
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'trace',
+      RAMPART_MASTER_KEYS: `test1:${Buffer.alloc(32, 7).toString('base64')}`,
+      RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
+      RAMPART_DATA_DIR: dir,
+      RAMPART_TEST_BCRYPT_COST: '4',
+      RAMPART_TRUST_PROXY: 'true',
+    });
+    const rampart = await createRampart({
+      config,
+      mailer,
+      logDestination: new Writable({
+        write(chunk, _enc, cb) {
+          logs.push(String(chunk));
+          cb();
+        },
+      }),
+    });
+    let plain: Plaintexts;
+    let tables: string;
+    try {
+      await rampart.app.listen({ port: 0, host: '127.0.0.1' });
+      const addr = rampart.app.server.address();
+      if (!addr || typeof addr === 'string') throw new Error('no address');
+      plain = await fullFlow(`http://127.0.0.1:${addr.port}`, mailer);
+      tables = await dumpTables(rampart.services.db);
+    } finally {
+      await rampart.close(); // PGlite flushes its files on close
+    }
+
+    const files = filesUnder(dir);
+    expect(files.length).toBeGreaterThan(100);
+    const all = Buffer.concat(files.map((f) => readFileSync(f)));
+    // Controls: the search reads real, flushed data (the email and the key prefix are stored in the clear).
+    expect(all.includes(Buffer.from(plain.email))).toBe(true);
+    expect(all.includes(Buffer.from(plain.apiKeyPrefix))).toBe(true);
+    for (const f of files) expectAbsent(readFileSync(f), f.slice(dir.length), plain);
+
+    expect(tables).toContain(plain.email);
+    expectAbsent(Buffer.from(tables), 'the table dump', plain);
+
+    expect(logs.length).toBeGreaterThan(20);
+    expect(logs.join('')).toContain('/api/auth/login'); // control: request lines are captured
+    logs.forEach((line, i) => {
+      expectAbsent(Buffer.from(line), `log line ${i}`, plain);
+    });
+  });
+});
+
+describe.skipIf(!process.env.TEST_DATABASE_URL)('no plaintext secret in PostgreSQL rows or the logs', () => {
+  it('full flow, then every row of every table dumped as JSON and searched', async () => {
+    const srv = await startTestServer('postgres', { LOG_LEVEL: 'trace', RAMPART_TRUST_PROXY: 'true' });
+    try {
+      const plain = await fullFlow(srv.baseUrl, srv.mailer);
+      const tables = await dumpTables(srv.rampart.services.db);
+      expect(tables).toContain(plain.email);
+      expect(tables).toContain(plain.apiKeyPrefix);
+      expectAbsent(Buffer.from(tables), 'the table dump', plain);
+      expect(srv.logs.join('')).toContain('/api/auth/login');
+      srv.logs.forEach((line, i) => {
+        expectAbsent(Buffer.from(line), `log line ${i}`, plain);
+      });
+    } finally {
+      await srv.close();
+    }
+  });
+});
