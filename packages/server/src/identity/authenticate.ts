@@ -137,6 +137,12 @@ export class Authenticator {
     this.#runtime.deleteWhere((t) => t.tokenId === tokenId);
   }
 
+  /** Called when an org is hard-deleted: none of its credentials may be served from the cache any more. */
+  forgetOrg(orgId: string): void {
+    this.#keys.deleteWhere((k) => k.orgId === orgId);
+    this.#runtime.deleteWhere((t) => t.orgId === orgId);
+  }
+
   async #session(token: string): Promise<SessionPrincipal> {
     let claims: Awaited<ReturnType<typeof verifySession>>;
     try {

@@ -4,7 +4,7 @@ import type { IdentityServices } from '../identity/services.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
-import { isRole, type Role } from './permissions.js';
+import { can, isRole, type Role } from './permissions.js';
 
 export async function createOrg(s: IdentityServices, actor: AuditActor, userId: string, name: string) {
   const orgId = newId();
@@ -31,7 +31,9 @@ export async function deleteOrg(
   orgId: string,
   confirm: string,
 ): Promise<void> {
-  await s.db.org(orgId, async (q) => {
+  // Org context for the purge plus platform context for its audit row: the deletion and its record commit
+  // together (audit invariant: one row per mutation, in the mutation's transaction).
+  await s.db.tx({ orgId, platform: true }, async (q) => {
     const { rows } = await q.query<{ name: string }>('SELECT name FROM orgs WHERE id = $1 FOR UPDATE', [
       orgId,
     ]);
@@ -41,10 +43,10 @@ export async function deleteOrg(
       throw new AppError('validation_failed', 'Type the org name exactly to confirm deletion');
     }
     await q.query('SELECT rampart_purge_org($1)', [orgId]);
+    await appendAudit(q, actor, { orgId: null, action: 'org.deleted', target: `org:${orgId}` });
   });
-  await s.db.platform((q) =>
-    appendAudit(q, actor, { orgId: null, action: 'org.deleted', target: `org:${orgId}` }),
-  );
+  // Its API keys and runtime tokens are gone: stop serving them from this node's cache at once.
+  s.auth.forgetOrg(orgId);
 }
 
 async function ownerCount(q: Queryable, orgId: string): Promise<number> {
@@ -137,7 +139,7 @@ export async function changeRole(
     );
     const current = rows[0]?.role;
     if (!isRole(current)) throw new AppError('not_found', 'Member not found');
-    if ((current === 'owner' || role === 'owner') && actorRole !== 'owner') {
+    if ((current === 'owner' || role === 'owner') && !can(actorRole, 'members.manage_owners')) {
       throw new AppError('forbidden', 'Only owners can grant or remove the owner role');
     }
     if (current === 'owner' && role !== 'owner' && (await ownerCount(q, orgId)) <= 1) {
@@ -174,7 +176,7 @@ export async function removeMember(
     );
     const current = rows[0]?.role;
     if (!isRole(current)) throw new AppError('not_found', 'Member not found');
-    if (current === 'owner' && !self && actorRole !== 'owner')
+    if (current === 'owner' && !self && !can(actorRole, 'members.manage_owners'))
       throw new AppError('forbidden', 'Only owners can remove an owner');
     if (current === 'owner' && (await ownerCount(q, orgId)) <= 1) {
       throw new AppError(

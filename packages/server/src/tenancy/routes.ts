@@ -6,7 +6,7 @@ import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { addMember, changeRole, createOrg, deleteOrg, listMembers, removeMember } from './orgs.js';
 import { bearer, okBody, orgParams } from './params.js';
-import { ROLES } from './permissions.js';
+import { can, ROLES } from './permissions.js';
 
 const role = z.enum(ROLES);
 const region = z.enum(['us', 'eu', 'apac']);
@@ -114,7 +114,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
     },
     async (request, reply) => {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'members.manage');
-      if (request.body.role === 'owner' && access.role !== 'owner')
+      if (request.body.role === 'owner' && !can(access.role, 'members.manage_owners'))
         throw new AppError('forbidden', 'Only owners can add owners');
       return reply
         .code(201)

@@ -1,0 +1,250 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Database } from '../src/db/database.js';
+import type { MemoryMailer } from '../src/identity/mailer.js';
+import type { Role } from '../src/tenancy/permissions.js';
+
+/**
+ * Shared HTTP fixtures for server tests: accounts, orgs, members with a given role, and a small fetch wrapper.
+ * Everything goes through the real HTTP API (no shortcuts into the database), so a fixture that works proves
+ * the flow it stands for.
+ */
+
+/** A strong password that passes the policy (length, not common, does not contain the email). */
+export const PASSWORD = 'correct horse battery 42';
+
+/** A unique, valid email address: `<tag>-<random>@example.test`. */
+export const uniqueEmail = (tag = 'user'): string =>
+  `${tag.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${randomBytes(4).toString('hex')}@example.test`;
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  status: number;
+  /** Parsed JSON when the response is JSON, else undefined. */
+  body: T;
+  /** The raw response text (for "never contains" checks). */
+  text: string;
+  headers: Headers;
+}
+
+export interface Api {
+  request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ApiResponse<T>>;
+  get<T = Record<string, unknown>>(path: string): Promise<ApiResponse<T>>;
+  post<T = Record<string, unknown>>(path: string, body?: unknown): Promise<ApiResponse<T>>;
+  put<T = Record<string, unknown>>(path: string, body?: unknown): Promise<ApiResponse<T>>;
+  patch<T = Record<string, unknown>>(path: string, body?: unknown): Promise<ApiResponse<T>>;
+  del<T = Record<string, unknown>>(path: string, body?: unknown): Promise<ApiResponse<T>>;
+}
+
+/**
+ * A fetch wrapper bound to a server and (optionally) a bearer token. A body is sent as JSON only when given,
+ * so body-less DELETEs carry no content-type (Fastify refuses an empty JSON body).
+ */
+export function api(baseUrl: string, token?: string): Api {
+  const request = async <T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> => {
+    const h: Record<string, string> = { ...headers };
+    if (token) h.authorization = `Bearer ${token}`;
+    if (body !== undefined) h['content-type'] = 'application/json';
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: h,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    let parsed: unknown;
+    if ((res.headers.get('content-type') ?? '').includes('application/json') && text) {
+      parsed = JSON.parse(text);
+    }
+    return { status: res.status, body: parsed as T, text, headers: res.headers };
+  };
+  return {
+    request,
+    get: (path) => request('GET', path),
+    post: (path, body) => request('POST', path, body),
+    put: (path, body) => request('PUT', path, body),
+    patch: (path, body) => request('PATCH', path, body),
+    del: (path, body) => request('DELETE', path, body),
+  };
+}
+
+export interface Account {
+  userId: string;
+  orgId: string;
+  token: string;
+  email: string;
+  password: string;
+}
+
+/** Signs up a new account with its first org (the caller is its owner). @throws when signup is not 201 */
+export async function signup(
+  baseUrl: string,
+  opts: { email?: string; password?: string; orgName?: string } = {},
+): Promise<Account> {
+  const email = opts.email ?? uniqueEmail('owner');
+  const password = opts.password ?? PASSWORD;
+  const orgName = opts.orgName ?? `Org ${randomBytes(3).toString('hex')}`;
+  const r = await api(baseUrl).post<{ userId: string; orgId: string; token: string }>('/api/auth/signup', {
+    email,
+    password,
+    orgName,
+  });
+  if (r.status !== 201) throw new Error(`signup failed: ${r.status} ${r.text}`);
+  return { ...r.body, email, password };
+}
+
+/** Signs in; returns the session token. @throws when login is not 200 */
+export async function login(
+  baseUrl: string,
+  email: string,
+  password: string = PASSWORD,
+  extra: { totp?: string; recoveryCode?: string } = {},
+): Promise<string> {
+  const r = await api(baseUrl).post<{ token: string }>('/api/auth/login', { email, password, ...extra });
+  if (r.status !== 200) throw new Error(`login failed: ${r.status} ${r.text}`);
+  return r.body.token;
+}
+
+/** The token of the newest reset/invitation mail sent to `email` (the part after `#token=`). */
+export function lastResetToken(mailer: MemoryMailer, email: string): string {
+  const mail = mailer.sent.filter((m) => m.to === email).at(-1);
+  const token = mail && /#token=([A-Za-z0-9_-]+)/.exec(mail.text)?.[1];
+  if (!token) throw new Error(`no reset mail for ${email}`);
+  return token;
+}
+
+export interface Member {
+  userId: string;
+  token: string;
+  email: string;
+  password: string;
+}
+
+/**
+ * Adds a brand-new person to `orgId` with `role` (as `actorToken`, who must be allowed to), then completes the
+ * invitation: choose a password from the mailed link and sign in.
+ */
+export async function addMemberWithRole(
+  srv: { baseUrl: string; mailer: MemoryMailer },
+  actorToken: string,
+  orgId: string,
+  role: Role,
+  email: string = uniqueEmail(role),
+): Promise<Member> {
+  const added = await api(srv.baseUrl, actorToken).post<{ userId: string }>(`/api/orgs/${orgId}/members`, {
+    email,
+    role,
+  });
+  if (added.status !== 201) throw new Error(`add member failed: ${added.status} ${added.text}`);
+  const reset = await api(srv.baseUrl).post('/api/auth/reset-password', {
+    token: lastResetToken(srv.mailer, email),
+    password: PASSWORD,
+  });
+  if (reset.status !== 200) throw new Error(`reset failed: ${reset.status} ${reset.text}`);
+  return { userId: added.body.userId, token: await login(srv.baseUrl, email), email, password: PASSWORD };
+}
+
+/** Adds an existing account to another org with `role` (no invitation mail: they already have a password). */
+export async function addExistingMember(
+  baseUrl: string,
+  actorToken: string,
+  orgId: string,
+  email: string,
+  role: Role,
+): Promise<string> {
+  const r = await api(baseUrl, actorToken).post<{ userId: string }>(`/api/orgs/${orgId}/members`, {
+    email,
+    role,
+  });
+  if (r.status !== 201) throw new Error(`add member failed: ${r.status} ${r.text}`);
+  return r.body.userId;
+}
+
+function base32Decode(s: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const c of s.replace(/=+$/, '').toUpperCase()) {
+    const i = alphabet.indexOf(c);
+    if (i < 0) throw new Error('not base32');
+    value = (value << 5) | i;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/**
+ * An RFC 6238 code (SHA-1, 30 s, 6 digits) for a base32 secret, computed independently of the server's
+ * implementation. `stepOffset` picks a neighbouring step (the server accepts ±1): a second login right after
+ * enrolment needs the next step because each step is accepted once.
+ */
+export function totpCode(secret: string, stepOffset = 0, now = Date.now()): string {
+  const step = Math.floor(now / 1000 / 30) + stepOffset;
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
+  const offset = (mac[mac.length - 1] ?? 0) & 0x0f;
+  const bin = mac.readUInt32BE(offset) & 0x7fffffff;
+  return String(bin % 1_000_000).padStart(6, '0');
+}
+
+export interface OpenApiRoute {
+  method: string;
+  /** OpenAPI path template, e.g. `/api/orgs/{orgId}/members/{userId}`. */
+  path: string;
+}
+
+/** Every documented route (method + OpenAPI path) from `/openapi.json`. */
+export async function openApiRoutes(baseUrl: string): Promise<OpenApiRoute[]> {
+  const res = await fetch(`${baseUrl}/openapi.json`);
+  const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+  const methods = new Set(['get', 'post', 'put', 'patch', 'delete']);
+  return Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.keys(ops)
+      .filter((m) => methods.has(m))
+      .map((m) => ({ method: m.toUpperCase(), path })),
+  );
+}
+
+/** Fills an OpenAPI path template: `fill('/a/{orgId}', { orgId })`. @throws when a parameter has no value */
+export function fillPath(template: string, params: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const v = params[name];
+    if (v === undefined) throw new Error(`no value for {${name}} in ${template}`);
+    return encodeURIComponent(v);
+  });
+}
+
+/**
+ * The public tables in which some row, rendered as text, contains `needle` (read as the owner, past RLS).
+ * For "this plaintext / this name is stored nowhere" checks that keep working as tables are added.
+ */
+export async function tablesContaining(db: Database, needle: string): Promise<string[]> {
+  return db.owner(async (q) => {
+    const { rows: tables } = await q.query<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables
+        WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`,
+    );
+    const hits: string[] = [];
+    for (const { table_name: t } of tables) {
+      const { rows } = await q.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "${t}" x WHERE strpos(x::text, $1) > 0`,
+        [needle],
+      );
+      if ((rows[0]?.n ?? 0) > 0) hits.push(t);
+    }
+    return hits;
+  });
+}

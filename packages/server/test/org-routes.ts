@@ -1,0 +1,65 @@
+import { fillPath, type OpenApiRoute } from './fixtures.js';
+
+/** Real ids in one org, used to fill the path parameters of its routes. */
+export interface OrgTargets {
+  orgId: string;
+  orgName: string;
+  /** Another member's user id (not the caller's own: leaving the org is allowed for every role). */
+  userId: string;
+  apiKeyId: string;
+  runtimeTokenId: string;
+  secretName: string;
+}
+
+interface RouteSpec {
+  /** A valid body (validation passes, so the answer comes from authorization), or none. */
+  body?: (t: OrgTargets) => unknown;
+  /** Which target fills `{id}` on this route. */
+  id?: 'apiKeyId' | 'runtimeTokenId';
+}
+
+/**
+ * Every route under /api/orgs/{orgId}, by `METHOD path`. Bodies are valid and as damaging as possible (the
+ * org's real name as delete confirmation, its real secret name, promotion to owner), so a broken check shows up
+ * as a change, not as a validation error. Tests fail on a documented route missing here: add new routes.
+ */
+export const ORG_ROUTES: Record<string, RouteSpec> = {
+  'GET /api/orgs/{orgId}': {},
+  'DELETE /api/orgs/{orgId}': { body: (t) => ({ confirm: t.orgName }) },
+  'GET /api/orgs/{orgId}/members': {},
+  'POST /api/orgs/{orgId}/members': { body: () => ({ email: 'intruder@example.test', role: 'owner' }) },
+  'PATCH /api/orgs/{orgId}/members/{userId}': { body: () => ({ role: 'owner' }) },
+  'DELETE /api/orgs/{orgId}/members/{userId}': {},
+  'GET /api/orgs/{orgId}/settings': {},
+  'PATCH /api/orgs/{orgId}/settings': {
+    body: () => ({ piiRedaction: false, region: 'apac', retentionDays: 1 }),
+  },
+  'GET /api/orgs/{orgId}/api-keys': {},
+  'POST /api/orgs/{orgId}/api-keys': { body: () => ({ name: 'intruder', redaction: 'off' }) },
+  'DELETE /api/orgs/{orgId}/api-keys/{id}': { id: 'apiKeyId' },
+  'GET /api/orgs/{orgId}/runtime-tokens': {},
+  'POST /api/orgs/{orgId}/runtime-tokens': { body: () => ({ name: 'intruder' }) },
+  'DELETE /api/orgs/{orgId}/runtime-tokens/{id}': { id: 'runtimeTokenId' },
+  'GET /api/orgs/{orgId}/secrets': {},
+  'PUT /api/orgs/{orgId}/secrets/{name}': { body: () => ({ value: 'overwritten-by-intruder-0000' }) },
+  'GET /api/orgs/{orgId}/audit': {},
+  'GET /api/orgs/{orgId}/audit/verify': {},
+};
+
+export const isOrgRoute = (r: OpenApiRoute): boolean =>
+  r.path === '/api/orgs/{orgId}' || r.path.startsWith('/api/orgs/{orgId}/');
+
+export const routeKey = (r: OpenApiRoute): string => `${r.method} ${r.path}`;
+
+/** The concrete call for a documented org route against `t`. @throws when the route has no entry above */
+export function orgRouteCall(r: OpenApiRoute, t: OrgTargets): { url: string; body?: unknown } {
+  const spec = ORG_ROUTES[routeKey(r)];
+  if (!spec) throw new Error(`no mapping for ${routeKey(r)} in test/org-routes.ts: add one`);
+  const url = fillPath(r.path, {
+    orgId: t.orgId,
+    userId: t.userId,
+    name: t.secretName,
+    ...(spec.id ? { id: t[spec.id] } : {}),
+  });
+  return spec.body ? { url, body: spec.body(t) } : { url };
+}

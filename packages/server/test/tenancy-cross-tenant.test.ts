@@ -1,0 +1,225 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSecret } from '../src/secrets/service.js';
+import {
+  type Account,
+  type ApiResponse,
+  addMemberWithRole,
+  api,
+  type OpenApiRoute,
+  openApiRoutes,
+  signup,
+  uniqueEmail,
+} from './fixtures.js';
+import { ENGINES, startTestServer } from './helpers.js';
+import { isOrgRoute, type OrgTargets, orgRouteCall, routeKey } from './org-routes.js';
+
+type Srv = Awaited<ReturnType<typeof startTestServer>>;
+type Err = { error: string; message: string };
+
+interface Tenant {
+  owner: Account;
+  targets: OrgTargets;
+  memberEmail: string;
+  apiKey: string;
+  apiKeyPrefix: string;
+  runtimeTokenPrefix: string;
+  secretValue: string;
+  secretMasked: string;
+}
+
+/** An org with an owner session, a member, an API key, a runtime token, a secret and audit rows. */
+async function tenant(srv: Srv, label: string): Promise<Tenant> {
+  const tag = randomBytes(4).toString('hex');
+  const orgName = `${label} Corp ${tag}`;
+  const owner = await signup(srv.baseUrl, { email: uniqueEmail(`${label}-owner`), orgName });
+  const a = api(srv.baseUrl, owner.token);
+  const o = `/api/orgs/${owner.orgId}`;
+  const memberEmail = uniqueEmail(`${label}-member`);
+  const member = await addMemberWithRole(srv, owner.token, owner.orgId, 'member', memberEmail);
+  const key = await a.post<{ id: string; key: string; prefix: string }>(`${o}/api-keys`, {
+    name: `${label} key ${tag}`,
+  });
+  const rt = await a.post<{ id: string; token: string; prefix: string }>(`${o}/runtime-tokens`, {
+    name: `${label} runtime ${tag}`,
+  });
+  const secretName = `${label.toUpperCase()}_SECRET_${tag}`;
+  const secretValue = `sk-${label.toLowerCase()}-${randomBytes(12).toString('hex')}`;
+  const secret = await a.put<{ masked: string }>(`${o}/secrets/${secretName}`, { value: secretValue });
+  await a.patch(`${o}/settings`, { retentionDays: 90 });
+  expect([key.status, rt.status, secret.status]).toEqual([201, 201, 200]);
+  return {
+    owner,
+    memberEmail,
+    apiKey: key.body.key,
+    apiKeyPrefix: key.body.prefix,
+    runtimeTokenPrefix: rt.body.prefix,
+    secretValue,
+    secretMasked: secret.body.masked,
+    targets: {
+      orgId: owner.orgId,
+      orgName,
+      userId: member.userId,
+      apiKeyId: key.body.id,
+      runtimeTokenId: rt.body.id,
+      secretName,
+    },
+  };
+}
+
+/** Everything that identifies org A's data and must never appear in an answer to someone else. */
+const markers = (t: Tenant): string[] => [
+  t.targets.orgId,
+  t.targets.orgName,
+  t.targets.userId,
+  t.targets.apiKeyId,
+  t.targets.runtimeTokenId,
+  t.targets.secretName,
+  t.owner.userId,
+  t.owner.email,
+  t.memberEmail,
+  t.apiKey,
+  t.apiKeyPrefix,
+  t.runtimeTokenPrefix,
+  t.secretValue,
+  t.secretMasked,
+];
+
+function expectNoLeak(res: ApiResponse, t: Tenant, what: string): void {
+  for (const m of markers(t)) expect(res.text.includes(m), `${what} leaks ${m}: ${res.text}`).toBe(false);
+}
+
+describe.each(ENGINES)('cross-tenant access answers 404 (%s)', (engine) => {
+  let srv: Srv;
+  let A: Tenant;
+  let B: Tenant;
+  let routes: OpenApiRoute[];
+
+  /** What org A's owner sees of org A: must be identical before and after org B's attempts. */
+  const view = async (t: Tenant) => {
+    const a = api(srv.baseUrl, t.owner.token);
+    const o = `/api/orgs/${t.targets.orgId}`;
+    return Promise.all(
+      ['', '/members', '/settings', '/api-keys', '/runtime-tokens', '/secrets'].map(
+        async (p) => (await a.get(`${o}${p}`)).body,
+      ),
+    );
+  };
+
+  beforeAll(async () => {
+    srv = await startTestServer(engine);
+    A = await tenant(srv, 'Alpha');
+    B = await tenant(srv, 'Bravo');
+    routes = (await openApiRoutes(srv.baseUrl)).filter(isOrgRoute);
+  });
+  afterAll(() => srv.close());
+
+  it("org B's owner gets 404 not_found on every org A route, with nothing of A in the answer", async () => {
+    expect(routes.length).toBeGreaterThanOrEqual(18);
+    const before = await view(A);
+    const asB = api(srv.baseUrl, B.owner.token);
+    for (const r of routes) {
+      const call = orgRouteCall(r, A.targets);
+      const res = await asB.request(r.method, call.url, call.body);
+      expect(res.status, `${routeKey(r)}: ${res.text}`).toBe(404);
+      expect((res.body as Err).error).toBe('not_found');
+      expectNoLeak(res, A, routeKey(r));
+    }
+    expect(await view(A)).toEqual(before);
+
+    const a = api(srv.baseUrl, A.owner.token);
+    const audit = await a.get<{ entries: Array<{ userId: string | null }> }>(
+      `/api/orgs/${A.targets.orgId}/audit?limit=500`,
+    );
+    expect(audit.body.entries.some((e) => e.userId === B.owner.userId)).toBe(false);
+    const verify = await a.get<{ ok: boolean }>(`/api/orgs/${A.targets.orgId}/audit/verify`);
+    expect(verify.body.ok).toBe(true);
+  });
+
+  it("org A's data is untouched: its key still authenticates and its secret still opens to the original", async () => {
+    const p = await srv.rampart.services.auth.apiKey({
+      headers: { authorization: `Bearer ${A.apiKey}` },
+    } as FastifyRequest);
+    expect(p.orgId).toBe(A.targets.orgId);
+    // Using the key records lastUsedAt off the request path; let that land so later snapshots are stable.
+    await expect
+      .poll(async () => {
+        const r = await api(srv.baseUrl, A.owner.token).get<{ keys: Array<{ lastUsedAt: string | null }> }>(
+          `/api/orgs/${A.targets.orgId}/api-keys`,
+        );
+        return r.body.keys[0]?.lastUsedAt ?? null;
+      })
+      .not.toBeNull();
+    const { db, ring } = srv.rampart.services;
+    const value = await db.org(A.targets.orgId, (q) =>
+      readSecret(q, ring, A.targets.orgId, A.targets.secretName),
+    );
+    expect(value).toBe(A.secretValue);
+  });
+
+  it("org B's owner using org A's item ids on org B's own routes gets 404 and changes nothing", async () => {
+    const before = await view(A);
+    const asB = api(srv.baseUrl, B.owner.token);
+    const b = `/api/orgs/${B.targets.orgId}`;
+    const attempts: Array<[string, Promise<ApiResponse>]> = [
+      ['revoke A key', asB.del(`${b}/api-keys/${A.targets.apiKeyId}`)],
+      ['revoke A runtime token', asB.del(`${b}/runtime-tokens/${A.targets.runtimeTokenId}`)],
+      ['promote A member', asB.patch(`${b}/members/${A.targets.userId}`, { role: 'owner' })],
+      ['demote A owner', asB.patch(`${b}/members/${A.owner.userId}`, { role: 'viewer' })],
+      ['remove A member', asB.del(`${b}/members/${A.targets.userId}`)],
+      ['remove A owner', asB.del(`${b}/members/${A.owner.userId}`)],
+    ];
+    for (const [what, pending] of attempts) {
+      const res = await pending;
+      expect(res.status, `${what}: ${res.text}`).toBe(404);
+      expect((res.body as Err).error).toBe('not_found');
+      expectNoLeak(res, A, what);
+    }
+    // A secret of the same name in B is B's own secret; A's stays as it was.
+    const put = await asB.put(`${b}/secrets/${A.targets.secretName}`, { value: 'sk-bravo-own-value-0000' });
+    expect(put.status).toBe(200);
+    expect(await view(A)).toEqual(before);
+    const { db, ring } = srv.rampart.services;
+    const value = await db.org(A.targets.orgId, (q) =>
+      readSecret(q, ring, A.targets.orgId, A.targets.secretName),
+    );
+    expect(value).toBe(A.secretValue);
+  });
+
+  it('a non-member gets the same 404 for an existing org as for one that does not exist (no probing)', async () => {
+    const stranger = await signup(srv.baseUrl, { orgName: 'Stranger' });
+    const s = api(srv.baseUrl, stranger.token);
+    const ghost = randomUUID();
+    for (const path of ['', '/members', '/audit', '/settings']) {
+      const real = await s.get<Err>(`/api/orgs/${A.targets.orgId}${path}`);
+      const none = await s.get<Err>(`/api/orgs/${ghost}${path}`);
+      expect(real.status).toBe(404);
+      expect(none.status).toBe(404);
+      expect({ error: real.body.error, message: real.body.message }).toEqual({
+        error: none.body.error,
+        message: none.body.message,
+      });
+      expectNoLeak(real, A, path);
+    }
+    // Even for an action the stranger could never hold: 404, not 403.
+    const del = await s.del<Err>(`/api/orgs/${A.targets.orgId}`, { confirm: A.targets.orgName });
+    expect(del.status).toBe(404);
+    // And not through the operator surface either.
+    const admin = await s.get<Err>(`/api/admin/orgs/${A.targets.orgId}/members`);
+    expect(admin.status).toBe(403);
+    expectNoLeak(admin, A, 'admin members');
+  });
+
+  it('a malformed org id is 400 validation_failed before any lookup', async () => {
+    const a = api(srv.baseUrl, A.owner.token);
+    for (const bad of ['not-a-uuid', '123', `${A.targets.orgId}x`, "1' OR '1'='1"]) {
+      const res = await a.get<Err>(`/api/orgs/${encodeURIComponent(bad)}/members`);
+      expect(res.status, bad).toBe(400);
+      expect(res.body.error).toBe('validation_failed');
+    }
+    const item = await a.del<Err>(`/api/orgs/${A.targets.orgId}/api-keys/not-a-uuid`);
+    expect(item.status).toBe(400);
+    expect(item.body.error).toBe('validation_failed');
+  });
+});

@@ -1,0 +1,395 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACTIONS, type Action, can, permissionTable, ROLES, type Role } from '../src/tenancy/permissions.js';
+import {
+  type Account,
+  type ApiResponse,
+  addMemberWithRole,
+  api,
+  openApiRoutes,
+  signup,
+  uniqueEmail,
+} from './fixtures.js';
+import { startTestServer } from './helpers.js';
+import { isOrgRoute, orgRouteCall, routeKey } from './org-routes.js';
+
+type Srv = Awaited<ReturnType<typeof startTestServer>>;
+type Err = { error: string };
+
+/** One concrete request that needs `action`; `ok` is the answer when the role may do it. */
+interface Probe {
+  action: Action;
+  route: string;
+  what: string;
+  ok: number;
+  run: (token: string) => Promise<ApiResponse>;
+}
+
+const SECURITY_MD = readFileSync(new URL('../../../docs/SECURITY.md', import.meta.url), 'utf8');
+
+/** Table rows as trimmed cells (padding-insensitive: a markdown formatter may align the columns). */
+const tableCells = (md: string): string[][] =>
+  md
+    .split('\n')
+    .filter((l) => l.startsWith('|'))
+    .map((l) =>
+      l
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim().replace(/^-+$/, '---')),
+    );
+
+/**
+ * The written matrix, read from docs/SECURITY.md: the oracle for the HTTP checks, independent of `can()` (so a
+ * broken `can` fails here instead of agreeing with itself).
+ */
+function documentedMatrix(): Map<string, Set<string>> {
+  const section = SECURITY_MD.split('## Roles and permissions')[1]?.split('\n## ')[0] ?? '';
+  const [head = [], , ...rows] = tableCells(section);
+  const roles = head.slice(1);
+  return new Map(
+    rows.map(([action = '', ...flags]) => [
+      action.replaceAll('`', ''),
+      new Set(roles.filter((_, i) => flags[i] === 'yes')),
+    ]),
+  );
+}
+
+describe('permission matrix (every role × every action, through HTTP)', () => {
+  let srv: Srv;
+  let owner: Account;
+  /** Signed in, but not a member of the org. */
+  let stranger: Account;
+  const tokens = {} as Record<Role, string>;
+  const userIds = {} as Record<Role, string>;
+
+  const as = (token: string) => api(srv.baseUrl, token);
+  const org = (path = '') => `/api/orgs/${owner.orgId}${path}`;
+  /** A new member added by the owner (no login needed): a target for role changes and removals. */
+  const freshMember = async (role: Role): Promise<string> => {
+    const r = await as(owner.token).post<{ userId: string }>(org('/members'), {
+      email: uniqueEmail(`target-${role}`),
+      role,
+    });
+    expect(r.status).toBe(201);
+    return r.body.userId;
+  };
+  const freshCredential = async (kind: 'api-keys' | 'runtime-tokens'): Promise<string> => {
+    const r = await as(owner.token).post<{ id: string }>(org(`/${kind}`), { name: 'target' });
+    expect(r.status).toBe(201);
+    return r.body.id;
+  };
+
+  beforeAll(async () => {
+    srv = await startTestServer('pglite');
+    owner = await signup(srv.baseUrl, { orgName: 'Matrix Org' });
+    stranger = await signup(srv.baseUrl, { orgName: 'Elsewhere' });
+    tokens.owner = owner.token;
+    userIds.owner = owner.userId;
+    for (const role of ['admin', 'member', 'viewer'] as const) {
+      const m = await addMemberWithRole(srv, owner.token, owner.orgId, role);
+      tokens[role] = m.token;
+      userIds[role] = m.userId;
+    }
+    await as(owner.token).put(org('/secrets/EXISTING'), { value: 'sk-existing-secret-value-1234' });
+  });
+  afterAll(() => srv.close());
+
+  const probes: Probe[] = [
+    {
+      action: 'org.read',
+      route: 'GET /api/orgs/{orgId}',
+      what: 'read the org',
+      ok: 200,
+      run: (t) => as(t).get(org()),
+    },
+    {
+      action: 'org.delete',
+      route: 'DELETE /api/orgs/{orgId}',
+      what: 'delete with a wrong confirmation (400, nothing deleted)',
+      ok: 400,
+      run: (t) => as(t).del(org(), { confirm: 'not the org name' }),
+    },
+    {
+      action: 'members.read',
+      route: 'GET /api/orgs/{orgId}/members',
+      what: 'list members',
+      ok: 200,
+      run: (t) => as(t).get(org('/members')),
+    },
+    {
+      action: 'members.manage',
+      route: 'POST /api/orgs/{orgId}/members',
+      what: 'add a member',
+      ok: 201,
+      run: (t) => as(t).post(org('/members'), { email: uniqueEmail('added'), role: 'member' }),
+    },
+    {
+      action: 'members.manage',
+      route: 'PATCH /api/orgs/{orgId}/members/{userId}',
+      what: "change a viewer's role to member",
+      ok: 200,
+      run: async (t) => as(t).patch(org(`/members/${await freshMember('viewer')}`), { role: 'member' }),
+    },
+    {
+      action: 'members.manage',
+      route: 'DELETE /api/orgs/{orgId}/members/{userId}',
+      what: 'remove another member',
+      ok: 200,
+      run: async (t) => as(t).del(org(`/members/${await freshMember('viewer')}`)),
+    },
+    {
+      action: 'members.manage_owners',
+      route: 'POST /api/orgs/{orgId}/members',
+      what: 'add an owner',
+      ok: 201,
+      run: (t) => as(t).post(org('/members'), { email: uniqueEmail('new-owner'), role: 'owner' }),
+    },
+    {
+      action: 'members.manage_owners',
+      route: 'PATCH /api/orgs/{orgId}/members/{userId}',
+      what: 'promote a member to owner',
+      ok: 200,
+      run: async (t) => as(t).patch(org(`/members/${await freshMember('member')}`), { role: 'owner' }),
+    },
+    {
+      action: 'members.manage_owners',
+      route: 'PATCH /api/orgs/{orgId}/members/{userId}',
+      what: 'demote an owner (another owner remains)',
+      ok: 200,
+      run: async (t) => as(t).patch(org(`/members/${await freshMember('owner')}`), { role: 'admin' }),
+    },
+    {
+      action: 'members.manage_owners',
+      route: 'DELETE /api/orgs/{orgId}/members/{userId}',
+      what: 'remove an owner (another owner remains)',
+      ok: 200,
+      run: async (t) => as(t).del(org(`/members/${await freshMember('owner')}`)),
+    },
+    {
+      action: 'apikeys.read',
+      route: 'GET /api/orgs/{orgId}/api-keys',
+      what: 'list API keys',
+      ok: 200,
+      run: (t) => as(t).get(org('/api-keys')),
+    },
+    {
+      action: 'apikeys.manage',
+      route: 'POST /api/orgs/{orgId}/api-keys',
+      what: 'create an API key',
+      ok: 201,
+      run: (t) => as(t).post(org('/api-keys'), { name: 'probe' }),
+    },
+    {
+      action: 'apikeys.manage',
+      route: 'DELETE /api/orgs/{orgId}/api-keys/{id}',
+      what: 'revoke an API key',
+      ok: 200,
+      run: async (t) => as(t).del(org(`/api-keys/${await freshCredential('api-keys')}`)),
+    },
+    {
+      action: 'runtime_tokens.manage',
+      route: 'POST /api/orgs/{orgId}/runtime-tokens',
+      what: 'create a runtime token',
+      ok: 201,
+      run: (t) => as(t).post(org('/runtime-tokens'), { name: 'probe' }),
+    },
+    {
+      action: 'runtime_tokens.manage',
+      route: 'GET /api/orgs/{orgId}/runtime-tokens',
+      what: 'list runtime tokens',
+      ok: 200,
+      run: (t) => as(t).get(org('/runtime-tokens')),
+    },
+    {
+      action: 'runtime_tokens.manage',
+      route: 'DELETE /api/orgs/{orgId}/runtime-tokens/{id}',
+      what: 'revoke a runtime token',
+      ok: 200,
+      run: async (t) => as(t).del(org(`/runtime-tokens/${await freshCredential('runtime-tokens')}`)),
+    },
+    {
+      action: 'settings.read',
+      route: 'GET /api/orgs/{orgId}/settings',
+      what: 'read settings',
+      ok: 200,
+      run: (t) => as(t).get(org('/settings')),
+    },
+    {
+      action: 'settings.write',
+      route: 'PATCH /api/orgs/{orgId}/settings',
+      what: 'change settings',
+      ok: 200,
+      run: (t) => as(t).patch(org('/settings'), { retentionDays: 365 }),
+    },
+    {
+      action: 'secrets.read',
+      route: 'GET /api/orgs/{orgId}/secrets',
+      what: 'list secrets',
+      ok: 200,
+      run: (t) => as(t).get(org('/secrets')),
+    },
+    {
+      action: 'secrets.write',
+      route: 'PUT /api/orgs/{orgId}/secrets/{name}',
+      what: 'set a secret',
+      ok: 200,
+      run: (t) => as(t).put(org('/secrets/PROBE'), { value: 'sk-probe-secret-value-5678' }),
+    },
+    {
+      action: 'audit.read',
+      route: 'GET /api/orgs/{orgId}/audit',
+      what: 'read the audit log',
+      ok: 200,
+      run: (t) => as(t).get(org('/audit')),
+    },
+    {
+      action: 'audit.read',
+      route: 'GET /api/orgs/{orgId}/audit/verify',
+      what: 'verify the audit chain',
+      ok: 200,
+      run: (t) => as(t).get(org('/audit/verify')),
+    },
+  ];
+
+  const cases = ROLES.flatMap((role) => probes.map((p) => ({ role, p })));
+  it.each(cases.map((c) => [c.role, c.p.action, c.p.what, c] as const))(
+    '%s × %s: %s',
+    async (_r, _a, _w, { role, p }) => {
+      const res = await p.run(tokens[role]);
+      const allowed = documentedMatrix().get(p.action)?.has(role);
+      expect(allowed, `${p.action} is missing from the documented matrix`).toBeDefined();
+      expect(can(role, p.action), 'can() agrees with the documented matrix').toBe(allowed);
+      if (allowed) {
+        expect(res.status, res.text).toBe(p.ok);
+        if (p.ok === 400) expect((res.body as Err).error).toBe('validation_failed');
+      } else {
+        expect(res.status, res.text).toBe(403);
+        expect((res.body as Err).error).toBe('forbidden');
+      }
+    },
+  );
+
+  it.each(probes.map((p) => [p.action, p.what, p] as const))(
+    'non-member × %s: %s → 404 not_found (membership first, so org ids cannot be probed)',
+    async (_a, _w, p) => {
+      const res = await p.run(stranger.token);
+      expect(res.status, res.text).toBe(404);
+      expect((res.body as Err).error).toBe('not_found');
+    },
+  );
+
+  it('every action has a probe, and every org route from /openapi.json is probed', async () => {
+    expect(new Set(probes.map((p) => p.action))).toEqual(new Set(ACTIONS));
+    const documented = (await openApiRoutes(srv.baseUrl)).filter(isOrgRoute).map(routeKey);
+    const probed = new Set(probes.map((p) => p.route));
+    expect(documented.filter((r) => !probed.has(r))).toEqual([]);
+  });
+
+  it('the org was not deleted by any probe', async () => {
+    expect((await as(owner.token).get(org())).status).toBe(200);
+  });
+
+  it('a viewer cannot mutate anything: every non-GET org route answers 403 and nothing changes', async () => {
+    const keyId = await freshCredential('api-keys');
+    const tokenId = await freshCredential('runtime-tokens');
+    const snapshot = async () =>
+      Promise.all(
+        ['', '/members', '/settings', '/api-keys', '/runtime-tokens', '/secrets'].map(
+          async (p) => (await as(owner.token).get(org(p))).body,
+        ),
+      );
+    const before = await snapshot();
+    const mutating = (await openApiRoutes(srv.baseUrl)).filter((r) => isOrgRoute(r) && r.method !== 'GET');
+    expect(mutating.length).toBeGreaterThanOrEqual(9);
+    for (const r of mutating) {
+      const call = orgRouteCall(r, {
+        orgId: owner.orgId,
+        orgName: 'Matrix Org',
+        userId: userIds.admin,
+        apiKeyId: keyId,
+        runtimeTokenId: tokenId,
+        secretName: 'EXISTING',
+      });
+      const res = await as(tokens.viewer).request(r.method, call.url, call.body);
+      expect(res.status, `${routeKey(r)} as viewer: ${res.text}`).toBe(403);
+      expect((res.body as Err).error).toBe('forbidden');
+    }
+    expect(await snapshot()).toEqual(before);
+    const audit = await as(owner.token).get<{ entries: Array<{ userId: string; action: string }> }>(
+      org('/audit?limit=500'),
+    );
+    const byViewer = audit.body.entries.filter((e) => e.userId === userIds.viewer);
+    expect(byViewer.filter((e) => !e.action.startsWith('auth.'))).toEqual([]);
+  });
+
+  it('viewers may only read: no write action is granted to viewer', () => {
+    const granted = ACTIONS.filter((a) => can('viewer', a));
+    expect(granted.every((a) => a.endsWith('.read'))).toBe(true);
+  });
+
+  it('docs/SECURITY.md contains the exact permissionTable() output', () => {
+    const section = SECURITY_MD.split('## Roles and permissions')[1]?.split('\n## ')[0] ?? '';
+    // Cell by cell, in order; only padding may differ.
+    expect(tableCells(section)).toEqual(tableCells(permissionTable()));
+    expect(tableCells(permissionTable())).toHaveLength(ACTIONS.length + 2);
+    expect([...documentedMatrix().keys()]).toEqual([...ACTIONS]);
+  });
+
+  describe('owners', () => {
+    it('the only owner cannot demote themselves or leave (409 conflict)', async () => {
+      const solo = await signup(srv.baseUrl, { orgName: 'Solo' });
+      const a = as(solo.token);
+      const demote = await a.patch(`/api/orgs/${solo.orgId}/members/${solo.userId}`, { role: 'admin' });
+      expect(demote.status).toBe(409);
+      expect((demote.body as Err).error).toBe('conflict');
+      const leave = await a.del(`/api/orgs/${solo.orgId}/members/${solo.userId}`);
+      expect(leave.status).toBe(409);
+      expect((leave.body as Err).error).toBe('conflict');
+      const me = await a.get<{ orgs: Array<{ orgId: string; role: string }> }>('/api/me');
+      expect(me.body.orgs).toContainEqual(expect.objectContaining({ orgId: solo.orgId, role: 'owner' }));
+    });
+
+    it('an admin cannot promote anyone to owner, demote an owner or remove one (403)', async () => {
+      const o = await signup(srv.baseUrl, { orgName: 'Admin limits' });
+      const admin = await addMemberWithRole(srv, o.token, o.orgId, 'admin');
+      const m = await addMemberWithRole(srv, o.token, o.orgId, 'member');
+      const a = as(admin.token);
+      const base = `/api/orgs/${o.orgId}/members`;
+      const attempts = [
+        await a.patch(`${base}/${m.userId}`, { role: 'owner' }),
+        await a.patch(`${base}/${admin.userId}`, { role: 'owner' }),
+        await a.post(base, { email: uniqueEmail('sneaky'), role: 'owner' }),
+        await a.patch(`${base}/${o.userId}`, { role: 'member' }),
+        await a.del(`${base}/${o.userId}`),
+      ];
+      for (const r of attempts) {
+        expect(r.status, r.text).toBe(403);
+        expect((r.body as Err).error).toBe('forbidden');
+      }
+      const list = await as(o.token).get<{ members: Array<{ userId: string; role: string }> }>(base);
+      expect(list.body.members.filter((x) => x.role === 'owner').map((x) => x.userId)).toEqual([o.userId]);
+      expect(list.body.members).toHaveLength(3);
+    });
+
+    it('with two owners one may leave; the one left is then the last owner', async () => {
+      const first = await signup(srv.baseUrl, { orgName: 'Two owners' });
+      const second = await addMemberWithRole(srv, first.token, first.orgId, 'owner');
+      const base = `/api/orgs/${first.orgId}/members`;
+      const leave = await as(first.token).del(`${base}/${first.userId}`);
+      expect(leave.status, leave.text).toBe(200);
+      expect((await as(first.token).get(`/api/orgs/${first.orgId}`)).status).toBe(404);
+      const s = as(second.token);
+      expect((await s.del(`${base}/${second.userId}`)).status).toBe(409);
+      expect((await s.patch(`${base}/${second.userId}`, { role: 'viewer' })).status).toBe(409);
+    });
+
+    it('any other role may leave the org on its own (leaving is not a mutation of the org)', async () => {
+      const o = await signup(srv.baseUrl, { orgName: 'Leavers' });
+      const v = await addMemberWithRole(srv, o.token, o.orgId, 'viewer');
+      const r = await as(v.token).del(`/api/orgs/${o.orgId}/members/${v.userId}`);
+      expect(r.status).toBe(200);
+      expect((await as(v.token).get(`/api/orgs/${o.orgId}`)).status).toBe(404);
+    });
+  });
+});
