@@ -348,11 +348,18 @@ export async function confirmTotp(s: IdentityServices, actor: AuditActor, userId
   await s.db.platform(async (q) => {
     // Guarded flip first: of two concurrent confirmations only one proceeds, so the recovery codes a user was
     // shown are never silently replaced by a racing request's.
-    const flipped = await q.query('UPDATE users SET totp_enabled = true WHERE id = $1 AND NOT totp_enabled', [userId]);
-    if (flipped.rowCount === 0) throw new AppError('conflict', 'Two-factor authentication is already enabled');
+    const flipped = await q.query('UPDATE users SET totp_enabled = true WHERE id = $1 AND NOT totp_enabled', [
+      userId,
+    ]);
+    if (flipped.rowCount === 0)
+      throw new AppError('conflict', 'Two-factor authentication is already enabled');
     await q.query('DELETE FROM recovery_codes WHERE user_id = $1', [userId]);
     for (const h of hashes) {
-      await q.query('INSERT INTO recovery_codes (id, user_id, code_hash) VALUES ($1, $2, $3)', [newId(), userId, h]);
+      await q.query('INSERT INTO recovery_codes (id, user_id, code_hash) VALUES ($1, $2, $3)', [
+        newId(),
+        userId,
+        h,
+      ]);
     }
   });
   await auditAccountEvent(s, userId, actor, 'auth.totp_enabled');
