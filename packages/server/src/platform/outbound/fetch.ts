@@ -1,0 +1,85 @@
+import type { Agent } from 'undici';
+import { fetch as undiciFetch } from 'undici';
+
+export interface GuardedResponse {
+  status: number;
+  headers: Headers;
+  /** The body, at most `maxBytes`; `truncated` says whether more was there. */
+  body: Buffer;
+  truncated: boolean;
+}
+
+export interface GuardedFetchOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+  timeoutMs: number;
+  maxBytes: number;
+  signal?: AbortSignal;
+  maxRedirects?: number;
+}
+
+/**
+ * fetch through a guarded agent with a deadline and a response-size cap (the rest of the body is discarded, not
+ * buffered). Redirects are followed by hand, each hop through the same guard, at most `maxRedirects` (5).
+ * @throws Error from the guard (OutboundBlockedError as cause), the timeout (AbortError) or the network
+ */
+export async function guardedFetch(
+  agent: Agent,
+  url: string,
+  opts: GuardedFetchOptions,
+): Promise<GuardedResponse> {
+  const signal = opts.signal
+    ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)])
+    : AbortSignal.timeout(opts.timeoutMs);
+  let current = url;
+  let method = opts.method ?? 'GET';
+  let body = opts.body;
+  for (let hop = 0; ; hop++) {
+    const res = await undiciFetch(current, {
+      method,
+      ...(opts.headers ? { headers: opts.headers } : {}),
+      ...(body !== undefined ? { body } : {}),
+      redirect: 'manual',
+      signal,
+      dispatcher: agent,
+    });
+    const location = res.headers.get('location');
+    if (res.status >= 300 && res.status < 400 && location) {
+      await res.body?.cancel();
+      if (hop >= (opts.maxRedirects ?? 5)) throw new Error('too many redirects');
+      current = new URL(location, current).toString();
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+      }
+      continue;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let truncated = false;
+    if (res.body) {
+      const reader = res.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const room = opts.maxBytes - size;
+        if (value.byteLength > room) {
+          if (room > 0) chunks.push(Buffer.from(value.subarray(0, room)));
+          size = opts.maxBytes;
+          truncated = true;
+          await reader.cancel();
+          break;
+        }
+        chunks.push(Buffer.from(value));
+        size += value.byteLength;
+      }
+    }
+    return {
+      status: res.status,
+      headers: res.headers as unknown as Headers,
+      body: Buffer.concat(chunks),
+      truncated,
+    };
+  }
+}
