@@ -211,7 +211,11 @@ describe.each(ENGINES)('TOTP 2FA (%s)', (engine) => {
     // Two different valid codes (this step and the next), so both pass the code check and race the flip.
     const [r1, r2] = await Promise.all(
       [0, STEP_MS].map((d) =>
-        c.post<{ recoveryCodes: string[] }>('/api/auth/totp/confirm', { code: totpAt(secret, Date.now() + d) }, a.token),
+        c.post<{ recoveryCodes: string[] }>(
+          '/api/auth/totp/confirm',
+          { code: totpAt(secret, Date.now() + d) },
+          a.token,
+        ),
       ),
     );
     const statuses = [r1.status, r2.status].sort();
