@@ -209,7 +209,7 @@ describe.each(ENGINES)('TOTP 2FA (%s)', (engine) => {
     const enroll = await c.post<{ secret: string }>('/api/auth/totp/enroll', undefined, a.token);
     const { secret } = enroll.body;
     // Two different valid codes (this step and the next), so both pass the code check and race the flip.
-    const [r1, r2] = await Promise.all(
+    const results = await Promise.all(
       [0, STEP_MS].map((d) =>
         c.post<{ recoveryCodes: string[] }>(
           '/api/auth/totp/confirm',
@@ -218,6 +218,7 @@ describe.each(ENGINES)('TOTP 2FA (%s)', (engine) => {
         ),
       ),
     );
+    const [r1, r2] = results as [(typeof results)[number], (typeof results)[number]];
     const statuses = [r1.status, r2.status].sort();
     expect(statuses[0]).toBe(200);
     expect(statuses[1]).toBeGreaterThanOrEqual(400);
