@@ -3,17 +3,20 @@ import type { DestinationStream, Logger } from 'pino';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
 import type { EngineName } from './db/types.js';
+import { registerGatewayRoutes } from './gateway/routes.js';
+import type { GatewayServices } from './gateway/services.js';
 import { Authenticator } from './identity/authenticate.js';
 import { registerCredentialRoutes } from './identity/credential-routes.js';
 import { LogMailer, type Mailer } from './identity/mailer.js';
 import { registerIdentityRoutes } from './identity/routes.js';
-import type { IdentityServices } from './identity/services.js';
 import { LoginThrottle } from './identity/throttle.js';
 import { registerAuditRoutes } from './platform/audit/routes.js';
 import { bcryptCost, type Config } from './platform/config.js';
 import { type App, createHttpServer } from './platform/http.js';
 import { resolveKeyMaterial } from './platform/keys.js';
 import { createLogger } from './platform/logger.js';
+import { guardedAgent } from './platform/outbound/dispatcher.js';
+import { parsePolicy } from './platform/outbound/policy.js';
 import { createLimiterFactory } from './platform/ratelimit.js';
 import { registerSecretRoutes } from './secrets/routes.js';
 import { registerAdminRoutes } from './tenancy/admin-routes.js';
@@ -22,7 +25,7 @@ import { registerTenancyRoutes } from './tenancy/routes.js';
 export const VERSION = '0.1.0';
 
 /** Everything a request handler may need, passed explicitly (no hidden globals). */
-export interface Services extends IdentityServices {
+export interface Services extends GatewayServices {
   config: Config;
   db: Database;
   ring: KeyRing;
@@ -77,7 +80,11 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
   if (!opts.mailer && config.NODE_ENV === 'production') {
     logger.warn('no mailer configured: e-mails (password resets, invitations) are written to the log');
   }
+  const outboundPolicy = parsePolicy(config.RAMPART_OUTBOUND_ALLOW);
+  const outbound = guardedAgent({ policy: outboundPolicy });
   const services: Services = {
+    outbound,
+    outboundPolicy,
     config,
     db,
     ring: keys.ring,
@@ -105,7 +112,9 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     registerSecretRoutes(app, services);
     registerAuditRoutes(app, services);
     registerAdminRoutes(app, services);
+    registerGatewayRoutes(app, services);
     app.addHook('onClose', async () => {
+      await outbound.close();
       await db.close();
       await limiters.close();
     });

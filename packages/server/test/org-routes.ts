@@ -9,6 +9,8 @@ export interface OrgTargets {
   apiKeyId: string;
   runtimeTokenId: string;
   secretName: string;
+  /** A provider name in the org (lower-case, per the provider name rule). */
+  providerName: string;
 }
 
 interface RouteSpec {
@@ -16,6 +18,8 @@ interface RouteSpec {
   body?: (t: OrgTargets) => unknown;
   /** Which target fills `{id}` on this route. */
   id?: 'apiKeyId' | 'runtimeTokenId';
+  /** Which target fills `{name}` (default: the secret name). */
+  name?: 'secretName' | 'providerName';
 }
 
 /**
@@ -42,6 +46,12 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
   'DELETE /api/orgs/{orgId}/runtime-tokens/{id}': { id: 'runtimeTokenId' },
   'GET /api/orgs/{orgId}/secrets': {},
   'PUT /api/orgs/{orgId}/secrets/{name}': { body: () => ({ value: 'overwritten-by-intruder-0000' }) },
+  'GET /api/orgs/{orgId}/providers': {},
+  'PUT /api/orgs/{orgId}/providers/{name}': {
+    name: 'providerName',
+    body: () => ({ baseUrl: 'https://llm.example.com/v1', apiKey: 'sk-intruder-000000000', models: ['m'] }),
+  },
+  'DELETE /api/orgs/{orgId}/providers/{name}': { name: 'providerName' },
   'GET /api/orgs/{orgId}/audit': {},
   'GET /api/orgs/{orgId}/audit/verify': {},
 };
@@ -58,7 +68,7 @@ export function orgRouteCall(r: OpenApiRoute, t: OrgTargets): { url: string; bod
   const url = fillPath(r.path, {
     orgId: t.orgId,
     userId: t.userId,
-    name: t.secretName,
+    name: spec.name ? t[spec.name] : t.secretName,
     ...(spec.id ? { id: t[spec.id] } : {}),
   });
   return spec.body ? { url, body: spec.body(t) } : { url };

@@ -47,6 +47,13 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
   const secretName = `${label.toUpperCase()}_SECRET_${tag}`;
   const secretValue = `sk-${label.toLowerCase()}-${randomBytes(12).toString('hex')}`;
   const secret = await a.put<{ masked: string }>(`${o}/secrets/${secretName}`, { value: secretValue });
+  const providerName = `prov-${tag.toLowerCase()}`;
+  const provider = await a.put(`${o}/providers/${providerName}`, {
+    baseUrl: 'https://llm.example.com/v1',
+    apiKey: `sk-${label.toLowerCase()}-provider-${randomBytes(8).toString('hex')}`,
+    models: ['m'],
+  });
+  expect(provider.status).toBe(200);
   await a.patch(`${o}/settings`, { retentionDays: 90 });
   expect([key.status, rt.status, secret.status]).toEqual([201, 201, 200]);
   return {
@@ -64,6 +71,7 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
       apiKeyId: key.body.id,
       runtimeTokenId: rt.body.id,
       secretName,
+      providerName,
     },
   };
 }

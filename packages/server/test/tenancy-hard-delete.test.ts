@@ -83,6 +83,15 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
     runtimeToken = (await d.post<{ token: string }>(`${o}/runtime-tokens`, { name: 'doomed rt' })).body.token;
     secretValue = `sk-doomed-${randomBytes(12).toString('hex')}`;
     expect((await d.put(`${o}/secrets/DOOMED_SECRET`, { value: secretValue })).status).toBe(200);
+    expect(
+      (
+        await d.put(`${o}/providers/doomed`, {
+          baseUrl: 'https://llm.example.com/v1',
+          apiKey: 'sk-doomed-provider-key-0000',
+          models: ['m'],
+        })
+      ).status,
+    ).toBe(200);
     expect((await d.patch(`${o}/settings`, { region: 'eu', retentionDays: 30 })).status).toBe(200);
 
     kept = await signup(srv.baseUrl, { orgName: `Kept Org ${tag}` });

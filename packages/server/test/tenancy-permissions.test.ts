@@ -237,6 +237,32 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
       run: (t) => as(t).put(org('/secrets/PROBE'), { value: 'sk-probe-secret-value-5678' }),
     },
     {
+      action: 'providers.read',
+      route: 'GET /api/orgs/{orgId}/providers',
+      what: 'list LLM providers (keys masked)',
+      ok: 200,
+      run: (t) => as(t).get(org('/providers')),
+    },
+    {
+      action: 'providers.write',
+      route: 'PUT /api/orgs/{orgId}/providers/{name}',
+      what: 'set an LLM provider',
+      ok: 200,
+      run: (t) =>
+        as(t).put(org('/providers/probe'), {
+          baseUrl: 'https://llm.example.com/v1',
+          apiKey: 'sk-probe-0000000000',
+          models: ['m'],
+        }),
+    },
+    {
+      action: 'providers.write',
+      route: 'DELETE /api/orgs/{orgId}/providers/{name}',
+      what: 'delete an LLM provider',
+      ok: 200,
+      run: (t) => as(t).request('DELETE', org('/providers/probe')),
+    },
+    {
       action: 'audit.read',
       route: 'GET /api/orgs/{orgId}/audit',
       what: 'read the audit log',
@@ -310,6 +336,7 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
         apiKeyId: keyId,
         runtimeTokenId: tokenId,
         secretName: 'EXISTING',
+        providerName: 'existing',
       });
       const res = await as(tokens.viewer).request(r.method, call.url, call.body);
       expect(res.status, `${routeKey(r)} as viewer: ${res.text}`).toBe(403);

@@ -15,4 +15,5 @@ export interface SealedColumn {
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'org_secrets', column: 'value_sealed', idColumn: 'id', orgColumn: 'org_id' },
   { table: 'users', column: 'totp_secret_sealed', idColumn: 'id', orgColumn: null },
+  { table: 'llm_providers', column: 'api_key_sealed', idColumn: 'id', orgColumn: 'org_id' },
 ];

@@ -79,6 +79,9 @@ export const configSchema = z.object({
   RAMPART_OUTBOUND_ALLOW: csv,
   RAMPART_BILLING_WEBHOOK_SECRET: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+  /** Gateway upstream timeouts: ordinary models, and models a provider lists as reasoning models. */
+  RAMPART_GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  RAMPART_GATEWAY_REASONING_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
   RAMPART_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   RAMPART_BODY_LIMIT_BYTES: z.coerce
     .number()

@@ -19,6 +19,8 @@ export const ACTIONS = [
   'secrets.read',
   'secrets.write',
   'audit.read',
+  'providers.read',
+  'providers.write',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -36,6 +38,8 @@ const MATRIX: Record<Action, readonly Role[]> = {
   'secrets.read': ['owner', 'admin', 'member'],
   'secrets.write': ['owner', 'admin'],
   'audit.read': ['owner', 'admin'],
+  'providers.read': ['owner', 'admin', 'member'],
+  'providers.write': ['owner', 'admin'],
 };
 
 export const can = (role: Role, action: Action): boolean => MATRIX[action].includes(role);

@@ -1,0 +1,218 @@
+import { type KeyRing, mask, openString, seal } from '@rampart/core/seal';
+import type { Queryable } from '../db/types.js';
+import { type AuditActor, appendAudit } from '../platform/audit/append.js';
+import { AppError } from '../platform/errors.js';
+import { newId } from '../platform/ids.js';
+import { checkAddress, type OutboundPolicy } from '../platform/outbound/policy.js';
+
+export type Region = 'us' | 'eu' | 'apac';
+
+export interface ProviderInput {
+  baseUrl: string;
+  apiKey: string;
+  region: Region;
+  models: string[];
+  reasoningModels: string[];
+}
+
+export interface ProviderView {
+  name: string;
+  baseUrl: string;
+  apiKeyMasked: string;
+  region: Region;
+  models: string[];
+  reasoningModels: string[];
+  updatedAt: string;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  base_url: string;
+  api_key_sealed: string;
+  api_key_masked: string;
+  region: Region;
+  models: string[];
+  reasoning_models: string[];
+  updated_at: Date;
+}
+
+const ctx = (orgId: string, id: string) => ({
+  orgId,
+  table: 'llm_providers',
+  column: 'api_key_sealed',
+  rowId: id,
+});
+
+const view = (r: Row): ProviderView => ({
+  name: r.name,
+  baseUrl: r.base_url,
+  apiKeyMasked: r.api_key_masked,
+  region: r.region,
+  models: r.models,
+  reasoningModels: r.reasoning_models,
+  updatedAt: r.updated_at.toISOString(),
+});
+
+/**
+ * Normalises and checks a provider base URL: http(s), no credentials, query or fragment. A literal private or
+ * metadata address is refused now with a clear error; names are checked again at connect time by the guard.
+ * @throws AppError validation_failed
+ */
+export function normaliseBaseUrl(raw: string, policy: OutboundPolicy): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new AppError('validation_failed', 'baseUrl must be an absolute http(s) URL');
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw new AppError('validation_failed', 'baseUrl must use http or https');
+  if (u.username || u.password || u.search || u.hash) {
+    throw new AppError('validation_failed', 'baseUrl must not contain credentials, a query or a fragment');
+  }
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (/^[\d.]+$/.test(host) || host.includes(':')) {
+    const v = checkAddress(host, host, policy);
+    if (!v.ok)
+      throw new AppError('validation_failed', `baseUrl points to a non-public address (${v.reason})`);
+  }
+  return u.toString().replace(/\/+$/, '');
+}
+
+/** Creates or replaces a provider; the API key is sealed to its row and audited without its value. */
+export async function putProvider(
+  q: Queryable,
+  ring: KeyRing,
+  actor: AuditActor,
+  orgId: string,
+  name: string,
+  input: ProviderInput,
+): Promise<ProviderView> {
+  const existing = await q.query<{ id: string }>(
+    'SELECT id FROM llm_providers WHERE org_id = $1 AND name = $2 FOR UPDATE',
+    [orgId, name],
+  );
+  const id = existing.rows[0]?.id ?? newId();
+  const { rows } = await q.query<Row>(
+    `INSERT INTO llm_providers (id, org_id, name, base_url, api_key_sealed, api_key_masked, region, models, reasoning_models)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT (org_id, name) DO UPDATE SET base_url = EXCLUDED.base_url, api_key_sealed = EXCLUDED.api_key_sealed,
+       api_key_masked = EXCLUDED.api_key_masked, region = EXCLUDED.region, models = EXCLUDED.models,
+       reasoning_models = EXCLUDED.reasoning_models, updated_at = now()
+     RETURNING *`,
+    [
+      id,
+      orgId,
+      name,
+      input.baseUrl,
+      seal(ring, input.apiKey, ctx(orgId, id)),
+      mask(input.apiKey),
+      input.region,
+      input.models,
+      input.reasoningModels,
+    ],
+  );
+  await appendAudit(q, actor, {
+    orgId,
+    action: existing.rows[0] ? 'provider.updated' : 'provider.created',
+    target: `provider:${name}`,
+    meta: { baseUrl: input.baseUrl, region: input.region, models: input.models.length },
+  });
+  return view(rows[0] as Row);
+}
+
+export async function listProviders(q: Queryable, orgId: string): Promise<ProviderView[]> {
+  const { rows } = await q.query<Row>('SELECT * FROM llm_providers WHERE org_id = $1 ORDER BY name', [orgId]);
+  return rows.map(view);
+}
+
+export async function deleteProvider(
+  q: Queryable,
+  actor: AuditActor,
+  orgId: string,
+  name: string,
+): Promise<void> {
+  const del = await q.query('DELETE FROM llm_providers WHERE org_id = $1 AND name = $2', [orgId, name]);
+  if (del.rowCount === 0) throw new AppError('not_found', 'Provider not found');
+  await appendAudit(q, actor, { orgId, action: 'provider.deleted', target: `provider:${name}` });
+}
+
+export interface Route {
+  providerId: string;
+  providerName: string;
+  baseUrl: string;
+  /** Plaintext, in memory only for the outbound call. */
+  apiKey: string;
+  reasoning: boolean;
+  region: Region;
+  redact: boolean;
+}
+
+/**
+ * Where a request for `model` goes: a provider of the request's region (the key's region, else the org's)
+ * that lists the model. A provider elsewhere is never used (data residency).
+ * @throws AppError not_found (no provider offers the model) | region_not_allowed (only other regions do)
+ */
+export async function resolveRoute(
+  q: Queryable,
+  ring: KeyRing,
+  orgId: string,
+  model: string,
+  keyRegion: Region | null,
+  keyRedaction: 'inherit' | 'on' | 'off',
+): Promise<Route> {
+  const { rows } = await q.query<Row & { pii_redaction: boolean; org_region: Region }>(
+    `SELECT o.pii_redaction, o.region AS org_region, p.*
+       FROM orgs o LEFT JOIN llm_providers p ON p.org_id = o.id AND $2 = ANY (p.models)
+      WHERE o.id = $1 ORDER BY p.name`,
+    [orgId, model],
+  );
+  const first = rows[0];
+  if (!first) throw new AppError('not_found', 'Org not found');
+  const region = keyRegion ?? first.org_region;
+  const candidates = rows.filter((r) => r.id);
+  const match = candidates.find((r) => r.region === region);
+  if (!match) {
+    if (candidates.length) {
+      throw new AppError(
+        'region_not_allowed',
+        `No provider in region ${region} serves this model; requests never leave their region`,
+      );
+    }
+    throw new AppError('not_found', 'No provider serves this model');
+  }
+  return {
+    providerId: match.id,
+    providerName: match.name,
+    baseUrl: match.base_url,
+    apiKey: openString(ring, match.api_key_sealed, ctx(orgId, match.id)),
+    reasoning: match.reasoning_models.includes(model),
+    region,
+    redact: keyRedaction === 'inherit' ? first.pii_redaction : keyRedaction === 'on',
+  };
+}
+
+/** Models offered in a region, for GET /v1/models. */
+export async function modelsInRegion(q: Queryable, orgId: string, keyRegion: Region | null) {
+  const { rows } = await q.query<{ name: string; models: string[]; created_at: Date }>(
+    `SELECT p.name, p.models, p.created_at FROM llm_providers p JOIN orgs o ON o.id = p.org_id
+      WHERE p.org_id = $1 AND p.region = coalesce($2, o.region) ORDER BY p.name`,
+    [orgId, keyRegion],
+  );
+  const seen = new Set<string>();
+  const out: Array<{ id: string; object: 'model'; created: number; owned_by: string }> = [];
+  for (const r of rows) {
+    for (const m of r.models) {
+      if (seen.has(m)) continue;
+      seen.add(m);
+      out.push({
+        id: m,
+        object: 'model',
+        created: Math.floor(r.created_at.getTime() / 1000),
+        owned_by: r.name,
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,181 @@
+import { redactChatMessages } from '@rampart/core/redact';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Dispatcher } from 'undici';
+import type { ApiKeyPrincipal } from '../identity/principal.js';
+import { actorOf } from '../platform/actor.js';
+import { appendAudit } from '../platform/audit/append.js';
+import { AppError } from '../platform/errors.js';
+import { resolveRoute } from './providers.js';
+import type { GatewayServices } from './services.js';
+
+const MAX_UPSTREAM_BYTES = 20 * 1024 * 1024;
+
+export interface ChatBody {
+  model: string;
+  messages: unknown[];
+  stream?: boolean | undefined;
+  [k: string]: unknown;
+}
+
+interface Usage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+}
+
+/** Pulls `usage` out of SSE data lines as they pass (sent on the final chunk with stream_options.include_usage). */
+function usageFromSse(text: string, prior: Usage | undefined): Usage | undefined {
+  let usage = prior;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('data:') || !line.includes('"usage"')) continue;
+    try {
+      const u = (JSON.parse(line.slice(5)) as { usage?: Usage | null }).usage;
+      if (u) usage = u;
+    } catch {
+      // a JSON object split across chunks: usage is best-effort for streams
+    }
+  }
+  return usage;
+}
+
+/**
+ * OpenAI-compatible chat completions. The body is forwarded unchanged except `messages`, which are redacted
+ * when the key (or, with `inherit`, the org) says so, before the upstream sees them and before anything is
+ * logged. Prompts and completions are never logged or audited; the audit row holds usage metadata only.
+ */
+export async function proxyChat(
+  s: GatewayServices,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  key: ApiKeyPrincipal,
+  body: ChatBody,
+): Promise<unknown> {
+  const started = performance.now();
+  const route = await s.db.org(key.orgId, (q) =>
+    resolveRoute(q, s.ring, key.orgId, body.model, key.region, key.redaction),
+  );
+  const timeoutMs = route.reasoning
+    ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
+    : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
+  // The HTTP deadline sits just past the upstream timeout so the client gets upstream_timeout, not request_timeout.
+  request.setDeadline(timeoutMs + 2_000);
+  const messages = route.redact
+    ? redactChatMessages(body.messages as Parameters<typeof redactChatMessages>[0])
+    : body.messages;
+  const payload = JSON.stringify({ ...body, messages });
+
+  const upstreamTimeout = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.any([request.deadlineSignal, upstreamTimeout]);
+  const url = new URL(`${route.baseUrl}/chat/completions`);
+  let status = 0;
+  let usage: Usage | undefined;
+  const audit = () => {
+    const latencyMs = Math.round(performance.now() - started);
+    // Off the response path; the row still lands in the org's hash chain.
+    s.db
+      .org(key.orgId, (q) =>
+        appendAudit(q, actorOf(request, { apiKeyId: key.keyId }), {
+          orgId: key.orgId,
+          action: 'llm.completion',
+          target: `model:${body.model.slice(0, 200)}`,
+          meta: {
+            model: body.model.slice(0, 200),
+            provider: route.providerName,
+            region: route.region,
+            status,
+            stream: body.stream === true,
+            redacted: route.redact,
+            latencyMs,
+            // Token counts as reported by the upstream (null when it did not say).
+            usage: {
+              prompt: usage?.prompt_tokens ?? null,
+              completion: usage?.completion_tokens ?? null,
+              total: usage?.total_tokens ?? null,
+            },
+          },
+        }),
+      )
+      .catch((err: unknown) => s.logger.error({ err }, 'usage audit failed'));
+  };
+
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await s.outbound.request({
+      origin: url.origin,
+      path: url.pathname,
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${route.apiKey}`,
+        'content-type': 'application/json',
+        accept: body.stream ? 'text/event-stream' : 'application/json',
+      },
+      body: payload,
+      signal,
+    });
+  } catch (err) {
+    status = upstreamTimeout.aborted ? 504 : 502;
+    audit();
+    if (upstreamTimeout.aborted)
+      throw new AppError('upstream_timeout', `The provider did not answer within ${timeoutMs / 1000} s`);
+    if (request.deadlineSignal.aborted) throw new AppError('request_timeout', 'The request was cancelled');
+    const blocked =
+      (err as { code?: string }).code === 'OUTBOUND_BLOCKED' ||
+      (err as Error).name === 'OutboundBlockedError';
+    throw new AppError(
+      'bad_gateway',
+      blocked ? 'The provider address is not allowed' : 'The provider could not be reached',
+    );
+  }
+  status = res.statusCode;
+
+  if (body.stream && res.statusCode === 200) {
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-request-id': request.id,
+    });
+    try {
+      for await (const chunk of res.body) {
+        usage = usageFromSse((chunk as Buffer).toString('utf8'), usage);
+        if (!reply.raw.write(chunk)) await new Promise((r) => reply.raw.once('drain', r));
+      }
+    } catch {
+      status = upstreamTimeout.aborted ? 504 : 499; // timed out mid-stream, or the client went away
+    } finally {
+      reply.raw.end();
+      audit();
+    }
+    return reply;
+  }
+
+  // Non-streaming (or an upstream error): buffer with a cap and pass the upstream's status and JSON through.
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_UPSTREAM_BYTES) throw new AppError('bad_gateway', 'The provider response is too large');
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    status = upstreamTimeout.aborted ? 504 : 502;
+    audit();
+    if (err instanceof AppError) throw err;
+    if (upstreamTimeout.aborted)
+      throw new AppError('upstream_timeout', `The provider did not answer within ${timeoutMs / 1000} s`);
+    throw new AppError('bad_gateway', 'The provider response was cut off');
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    audit();
+    throw new AppError('bad_gateway', 'The provider answered with something other than JSON');
+  }
+  usage = (json as { usage?: Usage }).usage;
+  audit();
+  return reply.code(res.statusCode).type('application/json; charset=utf-8').send(json);
+}

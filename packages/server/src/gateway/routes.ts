@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { actorOf } from '../platform/actor.js';
+import type { App } from '../platform/http.js';
+import { bearer, okBody, orgParams } from '../tenancy/params.js';
+import { deleteProvider, listProviders, modelsInRegion, normaliseBaseUrl, putProvider } from './providers.js';
+import { proxyChat } from './proxy.js';
+import type { GatewayServices } from './services.js';
+
+const region = z.enum(['us', 'eu', 'apac']);
+const providerName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'Use lower-case letters, digits, dash or underscore');
+const modelId = z.string().min(1).max(200);
+const providerView = z.object({
+  name: z.string(),
+  baseUrl: z.string(),
+  apiKeyMasked: z.string(),
+  region,
+  models: z.array(z.string()),
+  reasoningModels: z.array(z.string()),
+  updatedAt: z.string(),
+});
+
+// OpenAI's wire format: we validate what we route on and pass every other field through unchanged.
+const chatBody = z.looseObject({
+  model: modelId,
+  messages: z
+    .array(
+      z.looseObject({
+        role: z.string().min(1).max(50),
+        content: z
+          .union([z.string(), z.array(z.looseObject({ type: z.string().max(50) })), z.null()])
+          .optional(),
+      }),
+    )
+    .min(1)
+    .max(2_000),
+  stream: z.boolean().optional(),
+});
+
+export function registerGatewayRoutes(app: App, s: GatewayServices): void {
+  app.put(
+    '/api/orgs/:orgId/providers/:name',
+    {
+      schema: {
+        tags: ['gateway'],
+        security: bearer,
+        summary:
+          'Create or replace an upstream LLM provider; its API key is sealed and shown masked afterwards',
+        params: orgParams.extend({ name: providerName }),
+        body: z.strictObject({
+          baseUrl: z.string().min(8).max(500),
+          apiKey: z.string().min(1).max(4_096),
+          region: region.default('us'),
+          models: z.array(modelId).max(500).default([]),
+          reasoningModels: z.array(modelId).max(500).default([]),
+        }),
+        response: { 200: providerView },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'providers.write');
+      const b = request.body;
+      const baseUrl = normaliseBaseUrl(b.baseUrl, s.outboundPolicy);
+      return s.db.org(access.orgId, (q) =>
+        putProvider(q, s.ring, actorOf(request), access.orgId, request.params.name, { ...b, baseUrl }),
+      );
+    },
+  );
+
+  app.get(
+    '/api/orgs/:orgId/providers',
+    {
+      schema: {
+        tags: ['gateway'],
+        security: bearer,
+        params: orgParams,
+        response: { 200: z.object({ providers: z.array(providerView) }) },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'providers.read');
+      return { providers: await s.db.org(access.orgId, (q) => listProviders(q, access.orgId)) };
+    },
+  );
+
+  app.delete(
+    '/api/orgs/:orgId/providers/:name',
+    {
+      schema: {
+        tags: ['gateway'],
+        security: bearer,
+        params: orgParams.extend({ name: providerName }),
+        response: { 200: okBody },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'providers.write');
+      await s.db.org(access.orgId, (q) =>
+        deleteProvider(q, actorOf(request), access.orgId, request.params.name),
+      );
+      return { ok: true as const };
+    },
+  );
+
+  app.get(
+    '/v1/models',
+    {
+      schema: {
+        tags: ['gateway'],
+        security: bearer,
+        summary: 'OpenAI-compatible model list (API key; models of providers in the key region)',
+        response: {
+          200: z.object({
+            object: z.literal('list'),
+            data: z.array(
+              z.object({
+                id: z.string(),
+                object: z.literal('model'),
+                created: z.number(),
+                owned_by: z.string(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const key = await s.auth.apiKey(request);
+      const data = await s.db.org(key.orgId, (q) => modelsInRegion(q, key.orgId, key.region));
+      return { object: 'list' as const, data };
+    },
+  );
+
+  app.post(
+    '/v1/chat/completions',
+    {
+      schema: {
+        tags: ['gateway'],
+        security: bearer,
+        summary:
+          'OpenAI-compatible chat completions (API key), streaming or not, with PII redaction and data residency',
+        body: chatBody,
+      },
+    },
+    async (request, reply) => {
+      const key = await s.auth.apiKey(request);
+      return proxyChat(s, request, reply, key, request.body);
+    },
+  );
+}
