@@ -3,6 +3,7 @@ import type { DestinationStream, Logger } from 'pino';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
 import type { EngineName } from './db/types.js';
+import { RoutingCache } from './gateway/route-cache.js';
 import { registerGatewayRoutes } from './gateway/routes.js';
 import type { GatewayServices } from './gateway/services.js';
 import { Authenticator } from './identity/authenticate.js';
@@ -10,6 +11,7 @@ import { registerCredentialRoutes } from './identity/credential-routes.js';
 import { LogMailer, type Mailer } from './identity/mailer.js';
 import { registerIdentityRoutes } from './identity/routes.js';
 import { LoginThrottle } from './identity/throttle.js';
+import { AuditBatcher } from './platform/audit/batcher.js';
 import { registerAuditRoutes } from './platform/audit/routes.js';
 import { bcryptCost, type Config } from './platform/config.js';
 import { type App, createHttpServer } from './platform/http.js';
@@ -82,7 +84,12 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
   }
   const outboundPolicy = parsePolicy(config.RAMPART_OUTBOUND_ALLOW);
   const outbound = guardedAgent({ policy: outboundPolicy });
+  const routing = new RoutingCache();
+  const usageAudit = new AuditBatcher(db, logger);
   const services: Services = {
+    routing,
+    usageAudit,
+    orgChanged: (orgId) => routing.invalidate(orgId),
     outbound,
     outboundPolicy,
     config,
@@ -114,6 +121,7 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     registerAdminRoutes(app, services);
     registerGatewayRoutes(app, services);
     app.addHook('onClose', async () => {
+      await usageAudit.close();
       await outbound.close();
       await db.close();
       await limiters.close();

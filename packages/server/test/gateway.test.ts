@@ -314,6 +314,41 @@ describe.each(ENGINES)('LLM gateway (%s)', (engine) => {
     await api('DELETE', `/api/orgs/${orgId}/providers/looped`);
   });
 
+  it('a provider change is seen by the very next call (the routing cache is dropped on this node)', async () => {
+    await client('inherit').chat.completions.create({
+      model: 'gpt-test',
+      messages: [{ role: 'user', content: 'warm' }],
+    });
+    const moved = await api('PUT', `/api/orgs/${orgId}/providers/stub`, {
+      baseUrl: `http://127.0.0.1:${up.port}/v1`,
+      apiKey: UPSTREAM_KEY,
+      region: 'eu',
+      models: ['gpt-test', 'o-reason', 'slow', 'drip'],
+      reasoningModels: ['o-reason'],
+    });
+    expect(moved.status).toBe(200);
+    const err = await client('inherit')
+      .chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect((err as { status: number }).status).toBe(403);
+    const back = await api('PUT', `/api/orgs/${orgId}/providers/stub`, {
+      baseUrl: `http://127.0.0.1:${up.port}/v1`,
+      apiKey: UPSTREAM_KEY,
+      region: 'us',
+      models: ['gpt-test', 'o-reason', 'slow', 'drip'],
+      reasoningModels: ['o-reason'],
+    });
+    expect(back.status).toBe(200);
+    expect(
+      (
+        await client('inherit').chat.completions.create({
+          model: 'gpt-test',
+          messages: [{ role: 'user', content: 'x' }],
+        })
+      ).choices,
+    ).toHaveLength(1);
+  });
+
   it('dashboard sessions cannot call the gateway, API keys cannot manage providers', async () => {
     const r = await fetch(`${srv.baseUrl}/v1/models`, { headers: { authorization: `Bearer ${session}` } });
     expect(r.status).toBe(401);

@@ -4,6 +4,7 @@ import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { checkAddress, type OutboundPolicy } from '../platform/outbound/policy.js';
+import type { OrgRouting } from './route-cache.js';
 
 export type Region = 'us' | 'eu' | 'apac';
 
@@ -151,28 +152,21 @@ export interface Route {
 
 /**
  * Where a request for `model` goes: a provider of the request's region (the key's region, else the org's)
- * that lists the model. A provider elsewhere is never used (data residency).
+ * that lists the model. A provider elsewhere is never used (data residency). The provider key is opened here,
+ * per call, and lives only as long as the outbound request.
  * @throws AppError not_found (no provider offers the model) | region_not_allowed (only other regions do)
  */
-export async function resolveRoute(
-  q: Queryable,
+export function routeFor(
+  routing: OrgRouting,
   ring: KeyRing,
   orgId: string,
   model: string,
   keyRegion: Region | null,
   keyRedaction: 'inherit' | 'on' | 'off',
-): Promise<Route> {
-  const { rows } = await q.query<Row & { pii_redaction: boolean; org_region: Region }>(
-    `SELECT o.pii_redaction, o.region AS org_region, p.*
-       FROM orgs o LEFT JOIN llm_providers p ON p.org_id = o.id AND $2 = ANY (p.models)
-      WHERE o.id = $1 ORDER BY p.name`,
-    [orgId, model],
-  );
-  const first = rows[0];
-  if (!first) throw new AppError('not_found', 'Org not found');
-  const region = keyRegion ?? first.org_region;
-  const candidates = rows.filter((r) => r.id);
-  const match = candidates.find((r) => r.region === region);
+): Route {
+  const region = keyRegion ?? routing.region;
+  const candidates = routing.providers.filter((p) => p.models.has(model));
+  const match = candidates.find((p) => p.region === region);
   if (!match) {
     if (candidates.length) {
       throw new AppError(
@@ -185,33 +179,25 @@ export async function resolveRoute(
   return {
     providerId: match.id,
     providerName: match.name,
-    baseUrl: match.base_url,
-    apiKey: openString(ring, match.api_key_sealed, ctx(orgId, match.id)),
-    reasoning: match.reasoning_models.includes(model),
+    baseUrl: match.baseUrl,
+    apiKey: openString(ring, match.apiKeySealed, ctx(orgId, match.id)),
+    reasoning: match.reasoningModels.has(model),
     region,
-    redact: keyRedaction === 'inherit' ? first.pii_redaction : keyRedaction === 'on',
+    redact: keyRedaction === 'inherit' ? routing.piiRedaction : keyRedaction === 'on',
   };
 }
 
-/** Models offered in a region, for GET /v1/models. */
-export async function modelsInRegion(q: Queryable, orgId: string, keyRegion: Region | null) {
-  const { rows } = await q.query<{ name: string; models: string[]; created_at: Date }>(
-    `SELECT p.name, p.models, p.created_at FROM llm_providers p JOIN orgs o ON o.id = p.org_id
-      WHERE p.org_id = $1 AND p.region = coalesce($2, o.region) ORDER BY p.name`,
-    [orgId, keyRegion],
-  );
+/** Models offered in the request's region, for GET /v1/models. */
+export function modelsInRegion(routing: OrgRouting, keyRegion: Region | null) {
+  const region = keyRegion ?? routing.region;
   const seen = new Set<string>();
   const out: Array<{ id: string; object: 'model'; created: number; owned_by: string }> = [];
-  for (const r of rows) {
-    for (const m of r.models) {
+  for (const p of routing.providers) {
+    if (p.region !== region) continue;
+    for (const m of p.models) {
       if (seen.has(m)) continue;
       seen.add(m);
-      out.push({
-        id: m,
-        object: 'model',
-        created: Math.floor(r.created_at.getTime() / 1000),
-        owned_by: r.name,
-      });
+      out.push({ id: m, object: 'model', created: 0, owned_by: p.name });
     }
   }
   return out;

@@ -3,9 +3,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { ApiKeyPrincipal } from '../identity/principal.js';
 import { actorOf } from '../platform/actor.js';
-import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
-import { resolveRoute } from './providers.js';
+import { routeFor } from './providers.js';
+import { loadRouting } from './route-cache.js';
 import type { GatewayServices } from './services.js';
 
 const MAX_UPSTREAM_BYTES = 20 * 1024 * 1024;
@@ -51,9 +51,9 @@ export async function proxyChat(
   body: ChatBody,
 ): Promise<unknown> {
   const started = performance.now();
-  const route = await s.db.org(key.orgId, (q) =>
-    resolveRoute(q, s.ring, key.orgId, body.model, key.region, key.redaction),
-  );
+  const routing = await s.routing.get(key.orgId, () => s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)));
+  if (!routing) throw new AppError('not_found', 'Org not found');
+  const route = routeFor(routing, s.ring, key.orgId, body.model, key.region, key.redaction);
   const timeoutMs = route.reasoning
     ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
     : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
@@ -71,31 +71,27 @@ export async function proxyChat(
   let usage: Usage | undefined;
   const audit = () => {
     const latencyMs = Math.round(performance.now() - started);
-    // Off the response path; the row still lands in the org's hash chain.
-    s.db
-      .org(key.orgId, (q) =>
-        appendAudit(q, actorOf(request, { apiKeyId: key.keyId }), {
-          orgId: key.orgId,
-          action: 'llm.completion',
-          target: `model:${body.model.slice(0, 200)}`,
-          meta: {
-            model: body.model.slice(0, 200),
-            provider: route.providerName,
-            region: route.region,
-            status,
-            stream: body.stream === true,
-            redacted: route.redact,
-            latencyMs,
-            // Token counts as reported by the upstream (null when it did not say).
-            usage: {
-              prompt: usage?.prompt_tokens ?? null,
-              completion: usage?.completion_tokens ?? null,
-              total: usage?.total_tokens ?? null,
-            },
-          },
-        }),
-      )
-      .catch((err: unknown) => s.logger.error({ err }, 'usage audit failed'));
+    // Off the response path, batched; the row still lands in the org's hash chain.
+    s.usageAudit.enqueue(key.orgId, actorOf(request, { apiKeyId: key.keyId }), {
+      orgId: key.orgId,
+      action: 'llm.completion',
+      target: `model:${body.model.slice(0, 200)}`,
+      meta: {
+        model: body.model.slice(0, 200),
+        provider: route.providerName,
+        region: route.region,
+        status,
+        stream: body.stream === true,
+        redacted: route.redact,
+        latencyMs,
+        // Token counts as reported by the upstream (null when it did not say).
+        usage: {
+          prompt: usage?.prompt_tokens ?? null,
+          completion: usage?.completion_tokens ?? null,
+          total: usage?.total_tokens ?? null,
+        },
+      },
+    });
   };
 
   let res: Dispatcher.ResponseData;

@@ -4,6 +4,7 @@ import type { App } from '../platform/http.js';
 import { bearer, okBody, orgParams } from '../tenancy/params.js';
 import { deleteProvider, listProviders, modelsInRegion, normaliseBaseUrl, putProvider } from './providers.js';
 import { proxyChat } from './proxy.js';
+import { loadRouting } from './route-cache.js';
 import type { GatewayServices } from './services.js';
 
 const region = z.enum(['us', 'eu', 'apac']);
@@ -62,9 +63,11 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'providers.write');
       const b = request.body;
       const baseUrl = normaliseBaseUrl(b.baseUrl, s.outboundPolicy);
-      return s.db.org(access.orgId, (q) =>
+      const view = await s.db.org(access.orgId, (q) =>
         putProvider(q, s.ring, actorOf(request), access.orgId, request.params.name, { ...b, baseUrl }),
       );
+      s.routing.invalidate(access.orgId);
+      return view;
     },
   );
 
@@ -127,8 +130,10 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
     },
     async (request) => {
       const key = await s.auth.apiKey(request);
-      const data = await s.db.org(key.orgId, (q) => modelsInRegion(q, key.orgId, key.region));
-      return { object: 'list' as const, data };
+      const routing = await s.routing.get(key.orgId, () =>
+        s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)),
+      );
+      return { object: 'list' as const, data: routing ? modelsInRegion(routing, key.region) : [] };
     },
   );
 

@@ -21,4 +21,6 @@ export interface IdentityServices {
   bcryptCost: number;
   /** Base URL for links in e-mails. */
   publicUrl: string;
+  /** Called after an org's settings change or the org is deleted, so per-node caches drop it. */
+  orgChanged(orgId: string): void;
 }

@@ -80,6 +80,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
     async (request) => {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'org.delete');
       await deleteOrg(s, actorOf(request), access.orgId, request.body.confirm);
+      s.orgChanged(access.orgId);
       return { ok: true as const };
     },
   );
@@ -211,6 +212,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
           meta: { changes: b },
         });
       });
+      s.orgChanged(access.orgId);
       return readSettings(s, access.orgId);
     },
   );

@@ -1,0 +1,87 @@
+import type { Queryable } from '../db/types.js';
+import { TtlCache } from '../identity/keycache.js';
+import type { Region } from './providers.js';
+
+/** An org's routing data as stored: settings plus provider rows with their keys still sealed. */
+export interface OrgRouting {
+  piiRedaction: boolean;
+  region: Region;
+  providers: Array<{
+    id: string;
+    name: string;
+    baseUrl: string;
+    apiKeySealed: string;
+    region: Region;
+    models: ReadonlySet<string>;
+    reasoningModels: ReadonlySet<string>;
+  }>;
+}
+
+/**
+ * Per-node cache of each org's routing data, so a gateway call costs no database round trip. Entries live
+ * 5 s at most and are dropped at once on this node when providers or settings change; other nodes see a
+ * change within 5 s (the same documented bound as API-key revocation). Only sealed keys are cached: the
+ * plaintext is opened per call and exists only for the outbound request.
+ */
+export class RoutingCache {
+  readonly #cache = new TtlCache<OrgRouting>(5_000, 10_000);
+
+  /** The cached routing data, or `load()`'s (null when the org does not exist; not cached). */
+  async get(orgId: string, load: () => Promise<OrgRouting | null>): Promise<OrgRouting | null> {
+    const hit = this.#cache.get(orgId);
+    if (hit) return hit;
+    const fresh = await load();
+    if (fresh) this.#cache.set(orgId, fresh);
+    return fresh;
+  }
+
+  set(orgId: string, value: OrgRouting): void {
+    this.#cache.set(orgId, value);
+  }
+
+  peek(orgId: string): OrgRouting | undefined {
+    return this.#cache.get(orgId);
+  }
+
+  invalidate(orgId: string): void {
+    this.#cache.delete(orgId);
+  }
+}
+
+/** Loads an org's routing data inside an org transaction. */
+export async function loadRouting(q: Queryable, orgId: string): Promise<OrgRouting | null> {
+  const { rows } = await q.query<{
+    pii_redaction: boolean;
+    org_region: Region;
+    id: string | null;
+    name: string;
+    base_url: string;
+    api_key_sealed: string;
+    region: Region;
+    models: string[];
+    reasoning_models: string[];
+  }>(
+    `SELECT o.pii_redaction, o.region AS org_region, p.id, p.name, p.base_url, p.api_key_sealed, p.region, p.models,
+            p.reasoning_models
+       FROM orgs o LEFT JOIN llm_providers p ON p.org_id = o.id
+      WHERE o.id = $1 ORDER BY p.name`,
+    [orgId],
+  );
+  const first = rows[0];
+  if (!first) return null;
+  return {
+    piiRedaction: first.pii_redaction,
+    region: first.org_region,
+    providers: rows
+      .filter((r) => r.id !== null)
+      .map((r) => ({
+        id: r.id as string,
+        name: r.name,
+        baseUrl: r.base_url,
+        apiKeySealed: r.api_key_sealed,
+        region: r.region,
+        models: new Set(r.models),
+        reasoningModels: new Set(r.reasoning_models),
+      })),
+  };
+}
