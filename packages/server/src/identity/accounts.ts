@@ -133,6 +133,21 @@ interface UserRow {
   is_operator: boolean;
 }
 
+const USER_COLUMNS =
+  'id, password_hash, totp_secret_sealed, totp_enabled, totp_last_step::text, token_generation, is_operator';
+
+/** The login-relevant columns of one user, by id or (normalised) email. */
+async function loadUser(
+  s: IdentityServices,
+  by: 'id' | 'email',
+  value: string,
+): Promise<UserRow | undefined> {
+  const { rows } = await s.db.platform((q) =>
+    q.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE ${by === 'id' ? 'id' : 'email'} = $1`, [value]),
+  );
+  return rows[0];
+}
+
 /**
  * Password login with optional second factor. Unknown email and wrong password are indistinguishable: same
  * code, same body, and unknown users still pay one bcrypt compare. Per-account and per-IP exponential back-off
@@ -144,14 +159,7 @@ export async function login(s: IdentityServices, actor: AuditActor, ip: string, 
   const accountKey = sha256(email); // counters in Redis never hold the address itself
   await s.throttle.check(accountKey, ip);
 
-  const { rows } = await s.db.platform((q) =>
-    q.query<UserRow>(
-      `SELECT id, password_hash, totp_secret_sealed, totp_enabled, totp_last_step::text, token_generation, is_operator
-         FROM users WHERE email = $1`,
-      [email],
-    ),
-  );
-  const user = rows[0];
+  const user = await loadUser(s, 'email', email);
   let passwordOk = false;
   try {
     passwordOk = user?.password_hash
@@ -327,14 +335,7 @@ export async function enrollTotp(s: IdentityServices, actor: AuditActor, userId:
 
 /** Confirms enrolment with a first code; returns 10 recovery codes, once. */
 export async function confirmTotp(s: IdentityServices, actor: AuditActor, userId: string, code: string) {
-  const { rows } = await s.db.platform((q) =>
-    q.query<UserRow>(
-      `SELECT id, password_hash, totp_secret_sealed, totp_enabled, totp_last_step::text, token_generation, is_operator
-         FROM users WHERE id = $1`,
-      [userId],
-    ),
-  );
-  const user = rows[0];
+  const user = await loadUser(s, 'id', userId);
   if (!user?.totp_secret_sealed) throw new AppError('conflict', 'Start enrolment first');
   if (user.totp_enabled) throw new AppError('conflict', 'Two-factor authentication is already enabled');
   if (!(await consumeTotp(s, user, code)))

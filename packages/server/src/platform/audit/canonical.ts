@@ -57,3 +57,25 @@ export function chainHash(prevHash: string, row: ChainedRow): string {
   ]);
   return createHash('sha256').update(prevHash).update(canonical).digest('hex');
 }
+
+/** An audit_log row as read back (seq as text: int8 parses differently on the two engines). */
+export interface AuditDbRow {
+  id: string;
+  org_id: string | null;
+  seq: string;
+  at: Date;
+  user_id: string | null;
+  api_key_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  action: string;
+  target: string | null;
+  meta: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** The select list producing an {@link AuditDbRow}. */
+export const AUDIT_COLUMNS =
+  'id, org_id, seq::text AS seq, at, user_id, api_key_id, ip, user_agent, request_id, action, target, meta, prev_hash, hash';

@@ -1,4 +1,5 @@
 import type { Database } from '../../db/database.js';
+import { AUDIT_COLUMNS, type AuditDbRow } from './canonical.js';
 
 /** The public shape of one audit entry (API.md). */
 export interface AuditEntry {
@@ -25,23 +26,7 @@ export interface AuditFilter {
   afterSeq?: number;
 }
 
-interface Row {
-  id: string;
-  seq: string;
-  at: Date;
-  org_id: string | null;
-  user_id: string | null;
-  api_key_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  action: string;
-  target: string | null;
-  meta: string;
-  hash: string;
-}
-
-const toEntry = (r: Row): AuditEntry => ({
+const toEntry = (r: AuditDbRow): AuditEntry => ({
   id: r.id,
   seq: Number(r.seq),
   at: r.at.toISOString(),
@@ -80,9 +65,8 @@ export async function readAuditPage(
   }
   params.push(limit);
   const { rows } = await db.org(orgId, (q) =>
-    q.query<Row>(
-      `SELECT id, seq::text AS seq, at, org_id, user_id, api_key_id, ip, user_agent, request_id, action, target, meta, hash
-         FROM audit_log WHERE ${where} ORDER BY audit_log.seq LIMIT $${params.length}`,
+    q.query<AuditDbRow>(
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY audit_log.seq LIMIT $${params.length}`,
       params,
     ),
   );

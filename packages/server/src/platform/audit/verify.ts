@@ -1,5 +1,12 @@
 import type { Queryable } from '../../db/types.js';
-import { type ChainedRow, chainHash, GENESIS, PLATFORM_CHAIN_ID } from './canonical.js';
+import {
+  AUDIT_COLUMNS,
+  type AuditDbRow,
+  type ChainedRow,
+  chainHash,
+  GENESIS,
+  PLATFORM_CHAIN_ID,
+} from './canonical.js';
 
 export type ChainProblem =
   | { seq: number; reason: 'edited' }
@@ -16,23 +23,6 @@ export interface VerifyResult {
   problem?: ChainProblem;
 }
 
-interface DbRow {
-  id: string;
-  org_id: string | null;
-  seq: string;
-  at: Date;
-  user_id: string | null;
-  api_key_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  action: string;
-  target: string | null;
-  meta: string;
-  prev_hash: string;
-  hash: string;
-}
-
 const BATCH = 1000;
 
 /**
@@ -46,10 +36,8 @@ export async function verifyChain(q: Queryable, orgId: string | null): Promise<V
   let expected = 1;
   let count = 0;
   for (;;) {
-    const { rows } = await q.query<DbRow>(
-      `SELECT id, org_id, seq::text AS seq, at, user_id, api_key_id, ip, user_agent, request_id, action, target, meta,
-              prev_hash, hash
-         FROM audit_log
+    const { rows } = await q.query<AuditDbRow>(
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log
         WHERE coalesce(org_id, '${PLATFORM_CHAIN_ID}'::uuid) = $1 AND seq >= $2
         ORDER BY coalesce(audit_log.org_id, '${PLATFORM_CHAIN_ID}'::uuid), audit_log.seq LIMIT ${BATCH}`,
       [chainId, expected],
