@@ -53,6 +53,24 @@ function throttleSuite(limiter: string, env: Record<string, string>) {
       expect(expectRateLimited(await attempt(c, a.email, PASSWORD))).toBe(2);
     });
 
+    it('parallel guesses cannot outrun the lock-out: 30 at once, at most 5 are checked, then the account is locked', async () => {
+      const a = await signupAccount(client(srv.baseUrl), 'parallel');
+      const results = await Promise.all(
+        Array.from({ length: 30 }, () =>
+          client(srv.baseUrl).post('/api/auth/login', { email: a.email, password: 'wrong password!!' }),
+        ),
+      );
+      const checked = results.filter((r) => r.status === 401).length;
+      expect(checked).toBeGreaterThanOrEqual(1);
+      expect(checked).toBeLessThanOrEqual(5);
+      expect(results.filter((r) => r.status === 429).length).toBe(30 - checked);
+      // Sequential guesses continue until the fifth failure; then even the right password is refused.
+      for (let i = checked; i < 5; i++)
+        await client(srv.baseUrl).post('/api/auth/login', { email: a.email, password: 'wrong password!!' });
+      const right = await client(srv.baseUrl).post('/api/auth/login', { email: a.email, password: PASSWORD });
+      expect(right.status).toBe(429);
+    });
+
     it('unknown emails are throttled exactly like real ones (no enumeration through 429s)', async () => {
       const c = client(srv.baseUrl);
       const a = await signupAccount(c, 'known');

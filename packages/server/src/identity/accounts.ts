@@ -157,8 +157,23 @@ async function loadUser(
 export async function login(s: IdentityServices, actor: AuditActor, ip: string, input: LoginInput) {
   const email = normalizeEmail(input.email);
   const accountKey = sha256(email); // counters in Redis never hold the address itself
-  await s.throttle.check(accountKey, ip);
+  const release = await s.throttle.enter(accountKey, ip);
+  try {
+    await s.throttle.check(accountKey, ip);
+    return await verifyLogin(s, actor, ip, accountKey, email, input);
+  } finally {
+    await release();
+  }
+}
 
+async function verifyLogin(
+  s: IdentityServices,
+  actor: AuditActor,
+  ip: string,
+  accountKey: string,
+  email: string,
+  input: LoginInput,
+) {
   const user = await loadUser(s, 'email', email);
   let passwordOk = false;
   try {
@@ -226,7 +241,11 @@ async function consumeTotp(s: IdentityServices, user: UserRow, code: string): Pr
 }
 
 /** Compares against the unused codes; the winning code is marked used with a guarded UPDATE (one use, ever). */
-async function consumeRecoveryCode(s: IdentityServices, userId: string, input: string): Promise<boolean> {
+export async function consumeRecoveryCode(
+  s: IdentityServices,
+  userId: string,
+  input: string,
+): Promise<boolean> {
   const code = normalizeRecoveryCode(input);
   if (!code) return false;
   const { rows } = await s.db.platform((q) =>

@@ -1,4 +1,5 @@
-import { Backoff, type LimiterFactory, rateLimited } from '../platform/ratelimit.js';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { Backoff, isLimiterRejection, type LimiterFactory, rateLimited } from '../platform/ratelimit.js';
 
 /**
  * Login throttling per account and per IP with exponential back-off: 5 failures per account (20 per IP) in
@@ -9,10 +10,40 @@ import { Backoff, type LimiterFactory, rateLimited } from '../platform/ratelimit
 export class LoginThrottle {
   readonly #account: Backoff;
   readonly #ip: Backoff;
+  readonly #inflightAccount: RateLimiterAbstract;
+  readonly #inflightIp: RateLimiterAbstract;
 
   constructor(factory: LimiterFactory) {
     this.#account = new Backoff(factory, 'login:acct', { free: 5, maxSeconds: 900, windowSeconds: 86_400 });
     this.#ip = new Backoff(factory, 'login:ip', { free: 20, maxSeconds: 900, windowSeconds: 86_400 });
+    // Slots expire after 30 s even if a process dies holding one.
+    this.#inflightAccount = factory.create('login:busy:acct', 1, 30);
+    this.#inflightIp = factory.create('login:busy:ip', 4, 30);
+  }
+
+  /**
+   * Takes the account's single in-flight slot (and one of the IP's four) before any work, atomically (memory or
+   * Redis). Without it, parallel guesses all pass {@link check} before any failure is recorded, which turns
+   * "5 tries then back off" into "as many tries as you can send at once". Returns the release function.
+   * @throws AppError rate_limited
+   */
+  async enter(accountKey: string, ip: string): Promise<() => Promise<void>> {
+    try {
+      await this.#inflightAccount.consume(accountKey, 1);
+    } catch (err) {
+      if (isLimiterRejection(err)) throw rateLimited(1000, 'Another sign-in for this account is in progress');
+      throw err;
+    }
+    try {
+      await this.#inflightIp.consume(ip, 1);
+    } catch (err) {
+      await this.#inflightAccount.reward(accountKey, 1);
+      if (isLimiterRejection(err)) throw rateLimited(1000, 'Too many sign-ins in progress from this address');
+      throw err;
+    }
+    return async () => {
+      await Promise.all([this.#inflightAccount.reward(accountKey, 1), this.#inflightIp.reward(ip, 1)]);
+    };
   }
 
   /** @throws AppError rate_limited */
