@@ -98,7 +98,7 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     jwtSecret: keys.jwtSecret,
     logger,
     auth: new Authenticator(db, keys.jwtSecret),
-    mailer: opts.mailer ?? new LogMailer(logger),
+    mailer: opts.mailer ?? new LogMailer(logger, config.NODE_ENV === 'production'),
     throttle: new LoginThrottle(limiters),
     limiters,
     bcryptCost: bcryptCost(config),

@@ -270,3 +270,14 @@ describe('resolveKeyMaterial', () => {
     expect(existsSync(join(dir, 'master.key'))).toBe(false);
   });
 });
+
+describe('RAMPART_TRUST_PROXY', () => {
+  it('takes a list of proxy addresses, and refuses true (every hop trusted = client-chosen IPs)', () => {
+    expect(loadConfig({ RAMPART_TRUST_PROXY: '10.0.0.5, 10.1.0.0/16' }).RAMPART_TRUST_PROXY).toEqual([
+      '10.0.0.5',
+      '10.1.0.0/16',
+    ]);
+    expect(() => loadConfig({ RAMPART_TRUST_PROXY: 'true' })).toThrow(/RAMPART_TRUST_PROXY/);
+    expect(() => loadConfig({ RAMPART_TRUST_PROXY: '2' })).toThrow(/RAMPART_TRUST_PROXY/);
+  });
+});

@@ -574,3 +574,21 @@ describe('graceful shutdown: requests already on an open connection', () => {
     }
   });
 });
+
+describe('client IP behind a trusted proxy', () => {
+  it('a client cannot choose its IP by prepending to X-Forwarded-For', async () => {
+    let seen = '';
+    const srv = await startTestServer('pglite', { RAMPART_TRUST_PROXY: '127.0.0.1' }, (app) => {
+      app.get('/ip', async (req) => {
+        seen = req.ip;
+        return { ok: true };
+      });
+    });
+    try {
+      await fetch(`${srv.baseUrl}/ip`, { headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.9' } });
+      expect(seen).toBe('203.0.113.9');
+    } finally {
+      await srv.close();
+    }
+  });
+});

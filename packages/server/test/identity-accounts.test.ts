@@ -34,7 +34,7 @@ describe.each(ENGINES)('accounts (%s)', (engine) => {
   let srv: Server;
   let c: Client;
   beforeAll(async () => {
-    srv = await startTestServer(engine, { RAMPART_TRUST_PROXY: 'true' });
+    srv = await startTestServer(engine, { RAMPART_TRUST_PROXY: '127.0.0.1' });
     c = client(srv.baseUrl);
   });
   afterAll(() => srv?.close());
@@ -227,7 +227,7 @@ describe.each(ENGINES)('accounts (%s)', (engine) => {
 describe.each(ENGINES)('login timing oracle (%s)', (engine) => {
   let srv: Server;
   beforeAll(async () => {
-    srv = await startTestServer(engine, { RAMPART_TRUST_PROXY: 'true', RAMPART_TEST_BCRYPT_COST: '10' });
+    srv = await startTestServer(engine, { RAMPART_TRUST_PROXY: '127.0.0.1', RAMPART_TEST_BCRYPT_COST: '10' });
   });
   afterAll(() => srv?.close());
 

@@ -67,7 +67,7 @@ describe('Turnstile bot check (fail closed)', () => {
     await once(verifier.server, 'listening');
     const { port } = verifier.server.address() as AddressInfo;
     srv = await startTestServer('pglite', {
-      RAMPART_TRUST_PROXY: 'true',
+      RAMPART_TRUST_PROXY: '127.0.0.1',
       RAMPART_TURNSTILE_SECRET: SECRET,
       RAMPART_TURNSTILE_VERIFY_URL: `http://127.0.0.1:${port}/turnstile/v0/siteverify`,
       RAMPART_TURNSTILE_TIMEOUT_MS: String(TIMEOUT_MS),
@@ -197,7 +197,7 @@ describe('Turnstile bot check with an unreachable verifier', () => {
     const { port } = probe.address() as AddressInfo;
     await new Promise((r) => probe.close(r));
     srv = await startTestServer('pglite', {
-      RAMPART_TRUST_PROXY: 'true',
+      RAMPART_TRUST_PROXY: '127.0.0.1',
       RAMPART_TURNSTILE_SECRET: SECRET,
       RAMPART_TURNSTILE_VERIFY_URL: `http://127.0.0.1:${port}/siteverify`,
     });

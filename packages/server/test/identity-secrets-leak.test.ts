@@ -170,7 +170,7 @@ describe('no plaintext secret in the PGlite data directory or the logs', () => {
       RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
       RAMPART_DATA_DIR: dir,
       RAMPART_TEST_BCRYPT_COST: '4',
-      RAMPART_TRUST_PROXY: 'true',
+      RAMPART_TRUST_PROXY: '127.0.0.1',
     });
     const rampart = await createRampart({
       config,
@@ -215,7 +215,7 @@ describe('no plaintext secret in the PGlite data directory or the logs', () => {
 
 describe.skipIf(!process.env.TEST_DATABASE_URL)('no plaintext secret in PostgreSQL rows or the logs', () => {
   it('full flow, then every row of every table dumped as JSON and searched', async () => {
-    const srv = await startTestServer('postgres', { LOG_LEVEL: 'trace', RAMPART_TRUST_PROXY: 'true' });
+    const srv = await startTestServer('postgres', { LOG_LEVEL: 'trace', RAMPART_TRUST_PROXY: '127.0.0.1' });
     try {
       const plain = await fullFlow(srv.baseUrl, srv.mailer);
       const tables = await dumpTables(srv.rampart.services.db);

@@ -66,7 +66,7 @@ describe.each(ENGINES)('sessions and credentials (%s)', (engine) => {
   let c: Client;
   let victim: Account;
   beforeAll(async () => {
-    srv = await startTestServer(engine, { RAMPART_TRUST_PROXY: 'true' });
+    srv = await startTestServer(engine, { RAMPART_TRUST_PROXY: '127.0.0.1' });
     c = client(srv.baseUrl);
     victim = await signupAccount(c, 'victim');
   });

@@ -27,7 +27,7 @@ export const uniqueEmail = (tag: string): string => `${tag}-${randomUUID().slice
 
 /**
  * A client that calls the real listening server with fetch. The servers in these suites trust
- * X-Forwarded-For (RAMPART_TRUST_PROXY=true), so each client can be a distinct source IP: one test's failed
+ * X-Forwarded-For (RAMPART_TRUST_PROXY=127.0.0.1), so each client can be a distinct source IP: one test's failed
  * logins never spend another test's per-IP allowance.
  */
 export function client(baseUrl: string, ip: string = randomIp()) {

@@ -31,7 +31,7 @@ function throttleSuite(limiter: string, env: Record<string, string>) {
   describe(`login throttling (${limiter} limiter)`, () => {
     let srv: Server;
     beforeAll(async () => {
-      srv = await startTestServer('pglite', { RAMPART_TRUST_PROXY: 'true', ...env });
+      srv = await startTestServer('pglite', { RAMPART_TRUST_PROXY: '127.0.0.1', ...env });
     });
     afterAll(() => srv?.close());
 

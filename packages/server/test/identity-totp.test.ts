@@ -48,7 +48,7 @@ describe.each(ENGINES)('TOTP 2FA (%s)', (engine) => {
   let srv: Server;
   let c: Client;
   beforeAll(async () => {
-    srv = await startTestServer(engine, { RAMPART_TRUST_PROXY: 'true' });
+    srv = await startTestServer(engine, { RAMPART_TRUST_PROXY: '127.0.0.1' });
     c = client(srv.baseUrl);
   });
   afterAll(() => srv?.close());

@@ -23,6 +23,10 @@ interface Usage {
   total_tokens?: number;
 }
 
+/** Upstream-reported counts are untrusted JSON: keep non-negative safe integers only. */
+const count = (v: unknown): number | null =>
+  Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : null;
+
 /** Pulls `usage` out of SSE data lines as they pass (sent on the final chunk with stream_options.include_usage). */
 function usageFromSse(text: string, prior: Usage | undefined): Usage | undefined {
   let usage = prior;
@@ -135,7 +139,20 @@ export async function proxyChat(
     try {
       for await (const chunk of res.body) {
         usage = usageFromSse((chunk as Buffer).toString('utf8'), usage);
-        if (!reply.raw.write(chunk)) await new Promise((r) => reply.raw.once('drain', r));
+        if (reply.raw.destroyed) break;
+        if (!reply.raw.write(chunk)) {
+          // Wait for the client to catch up, or to go away: a stalled-then-closed client must not hang us
+          // (and skip the usage audit below).
+          await new Promise<void>((r) => {
+            const done = () => {
+              reply.raw.off('drain', done);
+              reply.raw.off('close', done);
+              r();
+            };
+            reply.raw.once('drain', done);
+            reply.raw.once('close', done);
+          });
+        }
       }
     } catch {
       status = upstreamTimeout.aborted ? 504 : 499; // timed out mid-stream, or the client went away

@@ -17,10 +17,20 @@ export interface Mailer {
  */
 export class LogMailer implements Mailer {
   readonly #log: Logger;
-  constructor(log: Logger) {
+  readonly #production: boolean;
+  constructor(log: Logger, production = false) {
     this.#log = log;
+    this.#production = production;
   }
   async send(mail: Mail): Promise<void> {
+    if (this.#production) {
+      // A reset link in a production log is an account takeover for anyone who reads logs: drop the body.
+      this.#log.error(
+        { subject: mail.subject },
+        'mail NOT sent: no mailer is configured (body withheld from the log)',
+      );
+      return;
+    }
     this.#log.info(
       { mail: { to: mail.to, subject: mail.subject, body: mail.text } },
       'mail (development mailer)',

@@ -96,10 +96,25 @@ export const configSchema = z.object({
    * uses cost 12 (a test pins that).
    */
   RAMPART_TEST_BCRYPT_COST: z.coerce.number().int().min(4).max(12).optional(),
+  /**
+   * Which proxies may set X-Forwarded-For: 'false' (none, the default) or a comma list of the proxies' IPs/CIDRs.
+   * 'true' is refused: trusting every hop would let a client pick its own IP by prepending to the header (and
+   * Fastify treats hop counts as "trust nothing").
+   */
   RAMPART_TRUST_PROXY: z
-    .enum(['true', 'false'])
+    .string()
     .default('false')
-    .transform((v) => v === 'true'),
+    .transform((v, ctx): false | string[] => {
+      const t = v.trim().toLowerCase();
+      if (t === 'false') return false;
+      const list = t
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
+      if (t !== 'true' && list.length && list.every((x) => isIP(x.split('/')[0] ?? '') !== 0)) return list;
+      ctx.addIssue({ code: 'custom', message: "must be 'false' or a comma list of your proxies' IPs/CIDRs" });
+      return z.NEVER;
+    }),
 });
 
 export type Config = z.output<typeof configSchema>;

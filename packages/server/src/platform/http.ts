@@ -43,7 +43,7 @@ export interface HttpOptions {
   logger: Logger;
   bodyLimit: number;
   requestTimeoutMs: number;
-  trustProxy: boolean;
+  trustProxy: false | string[];
   version: string;
 }
 

@@ -46,7 +46,15 @@ export class AuditBatcher {
     const next = prior.then(() =>
       this.#db
         .org(orgId, async (q) => {
-          for (const p of batch) await appendAudit(q, p.actor, p.event);
+          for (const p of batch) {
+            try {
+              await appendAudit(q, p.actor, p.event);
+            } catch (err) {
+              // appendAudit validates before writing, so a refused row leaves the transaction usable.
+              if (!(err instanceof TypeError)) throw err;
+              this.#log.error({ err, action: p.event.action }, 'audit row refused');
+            }
+          }
         })
         .catch((err: unknown) => this.#log.error({ err, rows: batch.length }, 'audit batch failed')),
     );

@@ -35,10 +35,11 @@ export async function guardedFetch(
   let current = url;
   let method = opts.method ?? 'GET';
   let body = opts.body;
+  let headers = opts.headers;
   for (let hop = 0; ; hop++) {
     const res = await undiciFetch(current, {
       method,
-      ...(opts.headers ? { headers: opts.headers } : {}),
+      ...(headers ? { headers } : {}),
       ...(body !== undefined ? { body } : {}),
       redirect: 'manual',
       signal,
@@ -48,7 +49,19 @@ export async function guardedFetch(
     if (res.status >= 300 && res.status < 400 && location) {
       await res.body?.cancel();
       if (hop >= (opts.maxRedirects ?? 5)) throw new Error('too many redirects');
-      current = new URL(location, current).toString();
+      const next = new URL(location, current);
+      if (next.origin !== new URL(current).origin && headers) {
+        // Credentials and signatures were meant for the first origin only.
+        headers = Object.fromEntries(
+          Object.entries(headers).filter(
+            ([k]) =>
+              !/^(authorization|cookie|proxy-authorization|x-api-key|webhook-signature|x-signature)$/i.test(
+                k,
+              ),
+          ),
+        );
+      }
+      current = next.toString();
       if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
         method = 'GET';
         body = undefined;
