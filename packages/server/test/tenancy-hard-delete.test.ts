@@ -258,3 +258,28 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
     });
   });
 });
+
+describe('rampart_purge_org refuses another org than the tenant context (defence in depth)', () => {
+  it('a query path holding org A context cannot purge org B, and the app role cannot DELETE orgs directly', async () => {
+    const { createTestDb } = await import('./helpers.js');
+    const { newId } = await import('../src/platform/ids.js');
+    const t = await createTestDb('pglite');
+    try {
+      const [a, b] = [newId(), newId()];
+      for (const id of [a, b])
+        await t.db.platform((q) => q.query('INSERT INTO orgs (id, name) VALUES ($1, $2)', [id, 'x']));
+      await expect(t.db.org(a, (q) => q.query('SELECT rampart_purge_org($1)', [b]))).rejects.toThrow(
+        /purge refused/,
+      );
+      await expect(t.db.org(a, (q) => q.query('DELETE FROM orgs WHERE id = $1', [b]))).rejects.toThrow(
+        /permission denied/,
+      );
+      const { rows } = await t.db.owner((q) =>
+        q.query<{ n: number }>('SELECT count(*)::int AS n FROM orgs WHERE id = $1', [b]),
+      );
+      expect(rows[0]?.n).toBe(1);
+    } finally {
+      await t.close();
+    }
+  });
+});
