@@ -119,6 +119,9 @@ export async function startTestServer(
     RAMPART_DATA_DIR: '/nonexistent-tests-never-write-here',
     // Test-only: bcrypt cost 4 keeps the suite fast; one core test pins the production default of 12.
     RAMPART_TEST_BCRYPT_COST: '4',
+    // Many sign-ups come from one test address; identity-abuse-limits.test.ts pins the real limits.
+    RAMPART_SIGNUP_PER_IP_PER_HOUR: '100000',
+    RAMPART_FORGOT_PER_IP_PER_HOUR: '100000',
     ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
     ...env,
   });

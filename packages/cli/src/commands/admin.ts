@@ -27,6 +27,30 @@ async function withDatabase<T>(
   }
 }
 
+/**
+ * Says on stderr which kind of user the maintenance command connects as. Informational only: maintenance
+ * walks tenant data org by org under row-level security, so a non-superuser owner without BYPASSRLS (typical
+ * of managed PostgreSQL) works the same as a superuser.
+ */
+async function reportRole(db: Database): Promise<void> {
+  const { rows } = await db.owner((q) =>
+    q.query<{ rolname: string; rolsuper: boolean; rolbypassrls: boolean }>(
+      'SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user',
+    ),
+  );
+  const r = rows[0];
+  const kind = !r
+    ? 'unknown role'
+    : r.rolsuper
+      ? 'superuser'
+      : r.rolbypassrls
+        ? 'BYPASSRLS'
+        : 'no RLS bypass';
+  process.stderr.write(
+    `database user ${r?.rolname ?? '?'} (${kind}); tenant data is processed org by org under row-level security\n`,
+  );
+}
+
 export function registerAdmin(program: Command): void {
   const admin = program
     .command('admin')
@@ -40,11 +64,16 @@ export function registerAdmin(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { org?: string; json?: boolean }) => {
       await withDatabase(async (db) => {
-        const chains = opts.org ? [opts.org] : await db.owner((q) => listChains(q));
+        await reportRole(db);
+        const chains = opts.org ? [opts.org] : await listChains(db);
         let bad = 0;
         const results = [];
         for (const orgId of chains) {
-          const r = await db.owner((q) => verifyChain(q, orgId));
+          // Each chain in its own context (app role, under RLS): works whether or not the owner bypasses RLS.
+          const r =
+            orgId === null
+              ? await db.platform((q) => verifyChain(q, null))
+              : await db.org(orgId, (q) => verifyChain(q, orgId));
           results.push({ chain: orgId ?? 'platform', ...r });
           if (!r.ok) bad++;
           if (!opts.json) {
@@ -101,6 +130,7 @@ export function registerAdmin(program: Command): void {
     )
     .action(async () => {
       await withDatabase(async (db, ring) => {
+        await reportRole(db);
         process.stderr.write(`rotating sealed values to key "${ring.primaryId}"\n`);
         const bar = progressBar();
         const result = await rotateKeys(db, ring, (p) => bar.update(p.column, p.done, p.total));

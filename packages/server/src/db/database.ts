@@ -50,9 +50,22 @@ export class Database {
   }
 
   /**
-   * Runs as the connecting owner user, which bypasses RLS. Only for migrations and operator maintenance
-   * commands run from the CLI (key rotation, backfill, audit verification across every org); never from a
-   * request handler.
+   * Every org id, ascending (`orgs` is a platform table without RLS). Maintenance commands walk tenant data
+   * org by org with {@link Database.org} rather than relying on the owner bypassing RLS, which it does not
+   * when it is neither superuser nor BYPASSRLS (FORCE ROW LEVEL SECURITY binds the table owner).
+   */
+  async orgIds(): Promise<string[]> {
+    const { rows } = await this.platform((q) =>
+      q.query<{ id: string }>('SELECT id::text AS id FROM orgs ORDER BY id'),
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Runs as the connecting owner user. Tenant tables FORCE row-level security, so unless that user is a
+   * superuser or has BYPASSRLS it sees no tenant row here: tenant-wide maintenance must go org by org through
+   * {@link Database.org} (see {@link Database.orgIds}). Only for migrations and owner-level
+   * setup run from the CLI or tests; never from a request handler.
    */
   owner<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     return this.#engine.transaction(fn);

@@ -423,11 +423,15 @@ export async function logoutEverywhere(
 export async function changePassword(
   s: IdentityServices,
   actor: AuditActor,
+  ip: string,
   userId: string,
   amr: string[],
   current: string,
   next: string,
 ) {
+  // A stolen session must not become an oracle for the current password: same back-off as login.
+  const throttleKey = sha256(`user:${userId}`);
+  await s.throttle.check(throttleKey, ip);
   const { rows } = await s.db.platform((q) =>
     q.query<{ email: string; password_hash: string | null }>(
       'SELECT email, password_hash FROM users WHERE id = $1',
@@ -441,7 +445,11 @@ export async function changePassword(
   } catch (err) {
     if (!(err instanceof PasswordError)) throw err;
   }
-  if (!u || !ok) throw invalidCredentials();
+  if (!u || !ok) {
+    await s.throttle.failure(throttleKey, ip);
+    throw invalidCredentials();
+  }
+  await s.throttle.success(throttleKey, ip);
   enforcePasswordPolicy(next, u.email);
   const hash = await hashPassword(next, { cost: s.bcryptCost });
   const gen = await s.db.platform(async (q) => {

@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
+import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import {
   changePassword,
   confirmTotp,
@@ -24,6 +27,18 @@ const tags = ['identity'];
 const bearer = [{ bearer: [] }];
 
 export function registerIdentityRoutes(app: App, s: IdentityServices): void {
+  const signupIp = s.limiters.create('signup:ip', s.config.RAMPART_SIGNUP_PER_IP_PER_HOUR, 3600);
+  const forgotIp = s.limiters.create('forgot:ip', s.config.RAMPART_FORGOT_PER_IP_PER_HOUR, 3600);
+  // Per address: at most 3 reset mails an hour. Over that, nothing is sent, and the answer is still 202.
+  const forgotEmail = s.limiters.create('forgot:email', 3, 3600);
+  const limit = async (l: RateLimiterAbstract, key: string, what: string) => {
+    try {
+      await l.consume(key, 1);
+    } catch (err) {
+      if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, what);
+      throw err;
+    }
+  };
   const bot = (token: string | undefined, ip: string) =>
     requireBotCheck(
       {
@@ -46,6 +61,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request, reply) => {
+      await limit(signupIp, request.ip, 'Too many sign-ups from this address');
       await bot(request.body.botToken, request.ip);
       const r = await signup(s, actorOf(request), request.body);
       return reply.code(201).send(r);
@@ -85,13 +101,19 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request, reply) => {
+      await limit(forgotIp, request.ip, 'Too many reset requests from this address');
       await bot(request.body.botToken, request.ip);
       // Answer before doing any account-specific work: the response time must not reveal whether it exists.
       const actor = actorOf(request);
+      const emailKey = createHash('sha256').update(request.body.email.trim().toLowerCase()).digest('hex');
       setImmediate(() => {
-        requestPasswordReset(s, actor, request.body.email).catch((err: unknown) =>
-          s.logger.error({ err }, 'password reset request failed'),
-        );
+        forgotEmail
+          .consume(emailKey, 1)
+          .then(() => requestPasswordReset(s, actor, request.body.email))
+          .catch((err: unknown) => {
+            if (!isLimiterRejection(err)) throw err;
+          })
+          .catch((err: unknown) => s.logger.error({ err }, 'password reset request failed'));
       });
       return reply.code(202).send({ ok: true as const });
     },
@@ -129,6 +151,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
       return changePassword(
         s,
         actorOf(request),
+        request.ip,
         p.userId,
         p.amr,
         request.body.currentPassword,

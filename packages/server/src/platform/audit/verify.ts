@@ -1,3 +1,4 @@
+import type { Database } from '../../db/database.js';
 import type { Queryable } from '../../db/types.js';
 import {
   AUDIT_COLUMNS,
@@ -85,10 +86,29 @@ export async function verifyChain(q: Queryable, orgId: string | null): Promise<V
   return { ok: true, count, head: running };
 }
 
-/** Every chain in the database (owner context): each org's and the platform's. */
-export async function listChains(q: Queryable): Promise<Array<string | null>> {
-  const { rows } = await q.query<{ org_id: string | null }>(
-    'SELECT DISTINCT org_id FROM audit_log UNION SELECT org_id FROM audit_heads',
+/**
+ * Every chain to verify: the platform chain (`null`) first when it has a head or a row (checked in the
+ * platform context), then every org in `orgs` (a platform table without RLS). Verify each in its own context: `db.platform((q) => verifyChain(q, null))` for the platform
+ * chain, `db.org(orgId, (q) => verifyChain(q, orgId))` for an org's. Enumerating from `orgs` does not depend on
+ * the connecting owner bypassing RLS (FORCE ROW LEVEL SECURITY hides every audit row from a non-superuser
+ * owner without BYPASSRLS). When the owner does bypass RLS, chains whose org row is gone but whose audit rows
+ * remain (a hard delete purges both, so only tampering leaves these) are listed too.
+ */
+export async function listChains(db: Database): Promise<Array<string | null>> {
+  const orgIds = await db.orgIds();
+  const { rows: platform } = await db.platform((q) =>
+    q.query<{ present: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM audit_heads WHERE chain = 'platform')
+           OR EXISTS (SELECT 1 FROM audit_log WHERE org_id IS NULL) AS present`,
+    ),
   );
-  return rows.map((r) => r.org_id);
+  const { rows } = await db.owner((q) =>
+    q.query<{ org_id: string }>(
+      `SELECT org_id::text AS org_id FROM audit_heads WHERE org_id IS NOT NULL
+       UNION SELECT DISTINCT org_id::text FROM audit_log WHERE org_id IS NOT NULL`,
+    ),
+  );
+  const known = new Set(orgIds);
+  const orphans = rows.map((r) => r.org_id).filter((id) => !known.has(id));
+  return [...(platform[0]?.present ? [null] : []), ...orgIds, ...orphans.sort()];
 }
