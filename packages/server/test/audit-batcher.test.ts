@@ -31,4 +31,17 @@ describe.each(ENGINES)('batched audit appends (%s)', (engine) => {
       expect(await t.db.org(orgId, (q) => verifyChain(q, orgId))).toMatchObject({ ok: true, count: 150 });
     }
   });
+
+  it('a refused row (secret-looking or oversized metadata) is skipped; the rest of its batch lands', async () => {
+    const orgId = orgs[0] as string;
+    const before = await t.db.org(orgId, (q) => verifyChain(q, orgId));
+    const b = new AuditBatcher(t.db, pino({ level: 'silent' }), { delayMs: 50 });
+    b.enqueue(orgId, {}, { orgId, action: 'llm.completion', meta: { n: 1 } });
+    b.enqueue(orgId, {}, { orgId, action: 'llm.completion', meta: { token: 'nope' } });
+    b.enqueue(orgId, {}, { orgId, action: 'llm.completion', meta: { big: 'x'.repeat(9_000) } });
+    b.enqueue(orgId, {}, { orgId, action: 'llm.completion', meta: { n: 2 } });
+    await b.close();
+    const after = await t.db.org(orgId, (q) => verifyChain(q, orgId));
+    expect(after).toMatchObject({ ok: true, count: before.count + 2 });
+  });
 });

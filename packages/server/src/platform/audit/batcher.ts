@@ -1,6 +1,12 @@
 import type { Logger } from 'pino';
 import type { Database } from '../../db/database.js';
-import { type AuditActor, type AuditEvent, appendAudit } from './append.js';
+import {
+  type AuditActor,
+  type AuditEvent,
+  appendPrepared,
+  type PreparedAudit,
+  prepareAudit,
+} from './append.js';
 
 interface Pending {
   actor: AuditActor;
@@ -46,15 +52,18 @@ export class AuditBatcher {
     const next = prior.then(() =>
       this.#db
         .org(orgId, async (q) => {
+          // Validate first: a refused row (untrusted metadata) is logged and skipped, never sinks the batch.
+          const prepared: PreparedAudit[] = [];
           for (const p of batch) {
             try {
-              await appendAudit(q, p.actor, p.event);
+              prepared.push(prepareAudit(p.actor, p.event));
             } catch (err) {
-              // appendAudit validates before writing, so a refused row leaves the transaction usable.
-              if (!(err instanceof TypeError)) throw err;
               this.#log.error({ err, action: p.event.action }, 'audit row refused');
             }
           }
+          // Slices keep each INSERT well under PostgreSQL's 65,535-parameter limit.
+          for (let i = 0; i < prepared.length; i += 1000)
+            await appendPrepared(q, prepared.slice(i, i + 1000));
         })
         .catch((err: unknown) => this.#log.error({ err, rows: batch.length }, 'audit batch failed')),
     );
