@@ -1,6 +1,6 @@
 import type { Queryable } from '../../db/types.js';
 import { newId } from '../ids.js';
-import { canonicalJson, chainHash, GENESIS } from './canonical.js';
+import { type ChainedRow, canonicalJson, chainHash, GENESIS } from './canonical.js';
 
 /** Who did it and from where; filled from the request by the HTTP layer. */
 export interface AuditActor {
@@ -41,19 +41,8 @@ export interface AppendedAudit {
   hash: string;
 }
 
-/** A validated row waiting for its place in the chain (seq and hashes are assigned at append time). */
-export interface PreparedAudit {
-  orgId: string | null;
-  at: Date;
-  userId: string | null;
-  apiKeyId: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  requestId: string | null;
-  action: string;
-  target: string | null;
-  meta: string;
-}
+/** A validated row waiting for its place in the chain (id, seq and hashes are assigned at append time). */
+export type PreparedAudit = Omit<ChainedRow, 'id' | 'seq'>;
 
 /**
  * Validates and canonicalises one event. Pure: nothing is written.
