@@ -1,0 +1,70 @@
+// Gateway overhead: the same closed-loop load sent straight to a local upstream stub and through Rampart's
+// POST /v1/chat/completions (org API key, PII redaction on), in one run, on PGlite and (when
+// TEST_DATABASE_URL is set) on PostgreSQL.
+// Run alone: node --import tsx bench/gateway/index.ts [--full]
+import { pathToFileURL } from 'node:url';
+import { redactChatMessages } from '../../packages/core/src/redact/index.js';
+import type { EngineName } from '../../packages/server/src/db/types.js';
+import { LoadWorker } from '../lib/http-load.js';
+import { machine } from '../lib/machine.js';
+import { renderSection } from '../lib/markdown.js';
+import type { BenchOptions, BenchSection } from '../lib/types.js';
+import { type EngineResult, Loader, measureEngine, type Pair, target } from './measure.js';
+import { medianUs } from './profile.js';
+import { report } from './report.js';
+import {
+  CONCURRENCIES,
+  MESSAGES,
+  PATH,
+  planFor,
+  STUB_RESPONSE,
+  startBareProxy,
+  startRampart,
+  UPSTREAM_KEY,
+} from './setup.js';
+
+export async function run(opts: BenchOptions): Promise<BenchSection> {
+  const plan = planFor(opts.full);
+  const failures: string[] = [];
+  const engines: EngineName[] = ['pglite', ...(process.env.TEST_DATABASE_URL ? (['postgres'] as const) : [])];
+  const worker = await LoadWorker.start();
+  const loader = new Loader(worker, failures);
+  const results: EngineResult[] = [];
+  const bare: Pair[] = [];
+  try {
+    const stubOrigin = `http://127.0.0.1:${await worker.stub(PATH, STUB_RESPONSE)}`;
+    const direct = target(stubOrigin, UPSTREAM_KEY);
+
+    const proxy = await startBareProxy(stubOrigin);
+    try {
+      const via = target(proxy.origin, 'unused');
+      for (const c of CONCURRENCIES) bare.push(await loader.pair('bare proxy', plan, c, direct, via));
+    } finally {
+      await worker.closePools();
+      await proxy.close();
+    }
+
+    for (const engine of engines) {
+      const inst = await startRampart(engine, stubOrigin);
+      try {
+        results.push(await measureEngine(loader, inst, direct, plan, failures));
+      } finally {
+        await worker.closePools();
+        await inst.close();
+      }
+    }
+  } finally {
+    await worker.close();
+  }
+  const redactUs = await medianUs(plan.pieceRuns * 4, () => redactChatMessages(MESSAGES));
+
+  return report(opts, engines, results, bare, redactUs, failures);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const full = process.argv.includes('--full');
+  const section = await run({ full });
+  console.log(renderSection(section, machine(), full ? 'full' : 'quick'));
+  for (const failure of section.failures) console.error(`FAIL: ${failure}`);
+  process.exitCode = section.failures.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,247 @@
+// Setup for the gateway bench: the workload (request, stub answer, plan), a Rampart instance with its org,
+// provider and API keys, and the bare pass-through proxy used as a reference.
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { redactChatMessages } from '../../packages/core/src/redact/index.js';
+import { createRampart, type Rampart } from '../../packages/server/src/app.js';
+import type { EngineName } from '../../packages/server/src/db/types.js';
+import { MemoryMailer } from '../../packages/server/src/identity/mailer.js';
+import { loadConfig } from '../../packages/server/src/platform/config.js';
+
+export const TARGET_CONCURRENCY = 32;
+export const TARGET_P50_ADDED_MS = 1;
+export const TARGET_P99_ADDED_MS = 5;
+export const CONCURRENCIES = [1, TARGET_CONCURRENCY] as const;
+export const MODEL = 'bench-model';
+export const UPSTREAM_KEY = 'sk-bench-upstream-0123456789abcdef';
+export const PATH = '/v1/chat/completions';
+
+// A realistic request: a support thread to summarise (about 1.5 KB), with the e-mail addresses and phone
+// numbers such threads carry, so redaction has work to do on every request.
+export const USER_TEXT = [
+  'Please summarise the following support thread for the account team and list the open action items.',
+  '',
+  'From: Dana Whitfield <dana.whitfield@northwind-logistics.com>',
+  'Hi team, since the 4.2.1 update our warehouse dashboard takes almost 30 seconds to load, and the export ' +
+    'to CSV times out for reports longer than 90 days. We have 12 people on the night shift who rely on it. ' +
+    'You can reach me on (415) 555-0134 until 6 pm Pacific, or my colleague Marco at ' +
+    'marco.bianchi@northwind-logistics.com.',
+  '',
+  'From: Support <support@example-saas.io>',
+  'Thanks Dana. We reproduced the slow load on build 20240315.3 and suspect the new aggregation query. Could ' +
+    'you confirm whether the issue also happens in the EU tenant? Our on-call engineer can join a call; the ' +
+    'bridge number is +1 212 555 0188.',
+  '',
+  'From: Dana Whitfield',
+  'It happens in both tenants. Order 2024-B-117 was shipped twice because the page timed out during ' +
+    'confirmation, so finance (ap-team@northwind-logistics.com, +44 20 7946 0958) needs a corrected invoice ' +
+    'for the $1,249.00 charge. Please also update our billing contact to priya.nair@northwind-logistics.com ' +
+    'and send the new invoice there.',
+  '',
+  "Keep the summary under 150 words, neutral in tone, and do not include anyone's contact details.",
+].join('\n');
+
+export const MESSAGES = [
+  { role: 'system', content: 'You are a concise assistant for a customer-success team.' },
+  { role: 'user', content: USER_TEXT },
+];
+export const CHAT_BODY = JSON.stringify({
+  model: MODEL,
+  messages: MESSAGES,
+  temperature: 0.2,
+  max_tokens: 300,
+});
+/** What the upstream must receive through Rampart: the same body with the messages redacted. */
+export const REDACTED_MESSAGES = JSON.stringify(redactChatMessages(MESSAGES));
+
+export const STUB_RESPONSE = JSON.stringify({
+  id: 'chatcmpl-bench',
+  object: 'chat.completion',
+  created: 1_700_000_000,
+  model: MODEL,
+  choices: [
+    {
+      index: 0,
+      message: {
+        role: 'assistant',
+        content:
+          'Summary: since 4.2.1 the warehouse dashboard loads slowly and long CSV exports time out in both ' +
+          'tenants; a timeout caused a duplicate shipment. Action items: fix the aggregation query, issue a ' +
+          'corrected invoice, update the billing contact.',
+      },
+      finish_reason: 'stop',
+    },
+  ],
+  usage: { prompt_tokens: 380, completion_tokens: 52, total_tokens: 432 },
+});
+
+export interface Plan {
+  readonly warmup: number;
+  /** Recorded requests per point and target. */
+  readonly requests: number;
+  /** Interleaved rounds the recorded requests are split into (direct and Rampart alternate). */
+  readonly rounds: number;
+  readonly profileRequests: number;
+  /** Sequential runs of each piece timed alone. */
+  readonly pieceRuns: number;
+}
+
+export const planFor = (full: boolean): Plan =>
+  full
+    ? { warmup: 1000, requests: 20_000, rounds: 10, profileRequests: 5000, pieceRuns: 2000 }
+    : { warmup: 200, requests: 2000, rounds: 4, profileRequests: 1000, pieceRuns: 300 };
+
+// --- Rampart under test ---------------------------------------------------------------------------------
+
+export interface Instance {
+  readonly engine: EngineName;
+  readonly label: string;
+  readonly rampart: Rampart;
+  readonly origin: string;
+  readonly orgId: string;
+  /** The id of the default key. */
+  readonly keyId: string;
+  /** API keys: org default (redaction on), and one overriding redaction off. */
+  readonly keys: { readonly on: string; readonly off: string };
+  close(): Promise<void>;
+}
+
+/** A throwaway database on the TEST_DATABASE_URL server (dropped on close), as the test helpers make them. */
+async function createPgDatabase(
+  base: string,
+): Promise<{ url: string; version: string; drop: () => Promise<void> }> {
+  const name = `rampart_bench_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  const { rows } = await admin.query<{ server_version: string }>('SHOW server_version');
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    version: (rows[0]?.server_version ?? '').split(' ')[0] ?? '',
+    drop: async () => {
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function startRampart(engine: EngineName, stubOrigin: string): Promise<Instance> {
+  const base = process.env.TEST_DATABASE_URL;
+  const pgDb = engine === 'postgres' && base ? await createPgDatabase(base) : undefined;
+  if (engine === 'postgres' && pgDb === undefined) throw new Error('TEST_DATABASE_URL is not set');
+  let rampart: Rampart | undefined;
+  try {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      RAMPART_MASTER_KEYS: `bench1:${Buffer.alloc(32, 7).toString('base64')}`,
+      RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
+      RAMPART_DATA_DIR: '/nonexistent-bench-never-writes-here',
+      RAMPART_TEST_BCRYPT_COST: '4',
+      RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
+      ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
+    });
+    rampart = await createRampart({ config, mailer: new MemoryMailer(), ephemeral: {} });
+    await rampart.app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = rampart.app.server.address();
+    if (!addr || typeof addr === 'string') throw new Error('no address');
+    const origin = `http://127.0.0.1:${addr.port}`;
+
+    // Set up as a user would: sign up, register the stub as the org's provider, create API keys.
+    const call = async (method: string, path: string, body: unknown, token?: string) => {
+      const r = await fetch(`${origin}${path}`, {
+        method,
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+      const json = (await r.json()) as Record<string, unknown>;
+      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    const signup = await call('POST', '/api/auth/signup', {
+      email: 'load-test@example.com',
+      password: 'gateway overhead password 1',
+      orgName: 'Bench Org',
+    });
+    const session = String(signup.token);
+    const orgId = String(signup.orgId);
+    await call(
+      'PUT',
+      `/api/orgs/${orgId}/providers/stub`,
+      { baseUrl: `${stubOrigin}/v1`, apiKey: UPSTREAM_KEY, models: [MODEL] },
+      session,
+    );
+    const on = await call('POST', `/api/orgs/${orgId}/api-keys`, { name: 'bench' }, session);
+    const off = await call(
+      'POST',
+      `/api/orgs/${orgId}/api-keys`,
+      { name: 'bench-raw', redaction: 'off' },
+      session,
+    );
+    const r = rampart;
+    return {
+      engine,
+      label: pgDb ? `PostgreSQL ${pgDb.version} (local server)` : 'PGlite (embedded, in-memory)',
+      rampart: r,
+      origin,
+      orgId,
+      keyId: String(on.id),
+      keys: { on: String(on.key), off: String(off.key) },
+      close: async () => {
+        await r.close();
+        await pgDb?.drop();
+      },
+    };
+  } catch (err) {
+    await rampart?.close();
+    await pgDb?.drop();
+    throw err;
+  }
+}
+
+/** The floor for any Node.js hop: a pass-through proxy with no auth, database, validation or redaction. */
+export async function startBareProxy(
+  stubOrigin: string,
+): Promise<{ origin: string; close(): Promise<void> }> {
+  const upstream = new Pool(stubOrigin);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      upstream
+        .request({
+          path: PATH,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${UPSTREAM_KEY}` },
+          body: Buffer.concat(chunks),
+        })
+        .then(async (r) => {
+          const body = Buffer.from(await r.body.arrayBuffer());
+          res.writeHead(r.statusCode, { 'content-type': 'application/json', 'content-length': body.length });
+          res.end(body);
+        })
+        .catch(() => res.writeHead(502).end());
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await upstream.close();
+    },
+  };
+}
