@@ -34,7 +34,10 @@ function startUpstream(): Promise<{ server: Server; port: number; seen: Seen[] }
       });
       const delay = body.model === 'slow' ? 2_000 : body.model === 'o-reason' ? 450 : 0;
       const echo = JSON.stringify(body.messages.at(-1)?.content ?? '');
-      const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
+      const usage =
+        body.model === 'weird-usage'
+          ? { prompt_tokens: 'lots', completion_tokens: -3, total_tokens: { token: 'x'.repeat(9_000) } }
+          : { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
       setTimeout(() => {
         if (res.destroyed) return;
         if (body.stream) {
@@ -122,7 +125,7 @@ describe.each(ENGINES)('LLM gateway (%s)', (engine) => {
       baseUrl: `http://127.0.0.1:${up.port}/v1`,
       apiKey: UPSTREAM_KEY,
       region: 'us',
-      models: ['gpt-test', 'o-reason', 'slow', 'drip'],
+      models: ['gpt-test', 'o-reason', 'slow', 'drip', 'weird-usage'],
       reasoningModels: ['o-reason'],
     });
     expect(put.status).toBe(200);
@@ -196,7 +199,7 @@ describe.each(ENGINES)('LLM gateway (%s)', (engine) => {
   it('GET /v1/models lists the models of providers in the key region', async () => {
     const ids: string[] = [];
     for await (const m of client('inherit').models.list()) ids.push(m.id);
-    expect(ids).toEqual(['gpt-test', 'o-reason', 'slow', 'drip']);
+    expect(ids).toEqual(['gpt-test', 'o-reason', 'slow', 'drip', 'weird-usage']);
     const eu: string[] = [];
     for await (const m of client('eu').models.list()) eu.push(m.id);
     expect(eu).toEqual([]);
@@ -276,6 +279,20 @@ describe.each(ENGINES)('LLM gateway (%s)', (engine) => {
     const everything = JSON.stringify(audit.body) + srv.logs.join('');
     for (const needle of ['xyzzy', 'bob.smith', '4111 1111', UPSTREAM_KEY])
       expect(everything).not.toContain(needle);
+  });
+
+  it('hostile usage numbers from the upstream are dropped, and the usage row still lands', async () => {
+    await client('inherit').chat.completions.create({
+      model: 'weird-usage',
+      messages: [{ role: 'user', content: 'x' }],
+    });
+    await srv.rampart.services.usageAudit.flush();
+    const audit = await api('GET', `/api/orgs/${orgId}/audit?action=llm.completion&limit=500`);
+    const rows = (audit.body.entries as Array<{ meta: Record<string, unknown> }>).filter(
+      (e) => e.meta.model === 'weird-usage',
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.meta.usage).toEqual({ prompt: null, completion: null, total: null });
   });
 
   it('the provider key is sealed at rest and masked on read', async () => {

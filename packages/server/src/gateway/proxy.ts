@@ -90,9 +90,9 @@ export async function proxyChat(
         latencyMs,
         // Token counts as reported by the upstream (null when it did not say).
         usage: {
-          prompt: usage?.prompt_tokens ?? null,
-          completion: usage?.completion_tokens ?? null,
-          total: usage?.total_tokens ?? null,
+          prompt: count(usage?.prompt_tokens),
+          completion: count(usage?.completion_tokens),
+          total: count(usage?.total_tokens),
         },
       },
     });
