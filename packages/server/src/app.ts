@@ -11,6 +11,9 @@ import { registerCredentialRoutes } from './identity/credential-routes.js';
 import { LogMailer, type Mailer } from './identity/mailer.js';
 import { registerIdentityRoutes } from './identity/routes.js';
 import { LoginThrottle } from './identity/throttle.js';
+import { registerJobRoutes } from './jobs/routes.js';
+import { JobRunner } from './jobs/runner.js';
+import type { JobsServices } from './jobs/services.js';
 import { AuditBatcher } from './platform/audit/batcher.js';
 import { registerAuditRoutes } from './platform/audit/routes.js';
 import { bcryptCost, type Config } from './platform/config.js';
@@ -27,7 +30,7 @@ import { registerTenancyRoutes } from './tenancy/routes.js';
 export const VERSION = '0.1.0';
 
 /** Everything a request handler may need, passed explicitly (no hidden globals). */
-export interface Services extends GatewayServices {
+export interface Services extends GatewayServices, JobsServices {
   config: Config;
   db: Database;
   ring: KeyRing;
@@ -86,7 +89,23 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
   const outbound = guardedAgent({ policy: outboundPolicy });
   const routing = new RoutingCache();
   const usageAudit = new AuditBatcher(db, logger);
+  const mailer = opts.mailer ?? new LogMailer(logger, config.NODE_ENV === 'production');
+  const jobRunner = new JobRunner({
+    db,
+    ring: keys.ring,
+    logger,
+    outbound,
+    mailer,
+    envAllow: config.RAMPART_JOB_ENV_ALLOW,
+    pollMs: config.RAMPART_JOB_POLL_MS,
+    concurrency: config.RAMPART_JOB_CONCURRENCY,
+    retryBaseMs: config.RAMPART_JOB_RETRY_BASE_MS,
+    retryMaxMs: config.RAMPART_JOB_RETRY_MAX_MS,
+    sweepMs: config.RAMPART_JOB_SWEEP_MS,
+    version: VERSION,
+  });
   const services: Services = {
+    jobRunner,
     routing,
     usageAudit,
     orgChanged: (orgId) => routing.invalidate(orgId),
@@ -98,7 +117,7 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     jwtSecret: keys.jwtSecret,
     logger,
     auth: new Authenticator(db, keys.jwtSecret),
-    mailer: opts.mailer ?? new LogMailer(logger, config.NODE_ENV === 'production'),
+    mailer,
     throttle: new LoginThrottle(limiters),
     limiters,
     bcryptCost: bcryptCost(config),
@@ -120,7 +139,10 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     registerAuditRoutes(app, services);
     registerAdminRoutes(app, services);
     registerGatewayRoutes(app, services);
+    registerJobRoutes(app, services);
+    if (config.RAMPART_JOB_RUNNER === 'on') app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onClose', async () => {
+      await jobRunner.stop();
       await usageAudit.close();
       await outbound.close();
       await db.close();

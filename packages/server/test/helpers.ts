@@ -122,6 +122,8 @@ export async function startTestServer(
     // Many sign-ups come from one test address; identity-abuse-limits.test.ts pins the real limits.
     RAMPART_SIGNUP_PER_IP_PER_HOUR: '100000',
     RAMPART_FORGOT_PER_IP_PER_HOUR: '100000',
+    // Job tests drive the runner with tick() at chosen times; jobs-runner tests start the real loop.
+    RAMPART_JOB_RUNNER: 'off',
     ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
     ...env,
   });

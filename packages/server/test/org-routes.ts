@@ -11,13 +11,15 @@ export interface OrgTargets {
   secretName: string;
   /** A provider name in the org (lower-case, per the provider name rule). */
   providerName: string;
+  jobId: string;
+  alertChannelId: string;
 }
 
 interface RouteSpec {
   /** A valid body (validation passes, so the answer comes from authorization), or none. */
   body?: (t: OrgTargets) => unknown;
   /** Which target fills `{id}` on this route. */
-  id?: 'apiKeyId' | 'runtimeTokenId';
+  id?: 'apiKeyId' | 'runtimeTokenId' | 'jobId' | 'alertChannelId';
   /** Which target fills `{name}` (default: the secret name). */
   name?: 'secretName' | 'providerName';
 }
@@ -52,6 +54,29 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
     body: () => ({ baseUrl: 'https://llm.example.com/v1', apiKey: 'sk-intruder-000000000', models: ['m'] }),
   },
   'DELETE /api/orgs/{orgId}/providers/{name}': { name: 'providerName' },
+  'GET /api/orgs/{orgId}/jobs': {},
+  'POST /api/orgs/{orgId}/jobs': {
+    body: () => ({
+      name: 'intruder job',
+      schedule: '* * * * *',
+      url: 'https://intruder.example.com/steal',
+      headers: { 'x-intruder': 'value-0000000000' },
+    }),
+  },
+  'GET /api/orgs/{orgId}/jobs/{id}': { id: 'jobId' },
+  'PATCH /api/orgs/{orgId}/jobs/{id}': {
+    id: 'jobId',
+    body: () => ({ url: 'https://intruder.example.com/steal', enabled: false }),
+  },
+  'DELETE /api/orgs/{orgId}/jobs/{id}': { id: 'jobId' },
+  'POST /api/orgs/{orgId}/jobs/{id}/run': { id: 'jobId' },
+  'GET /api/orgs/{orgId}/jobs/{id}/runs': { id: 'jobId' },
+  'GET /api/orgs/{orgId}/alert-channels': {},
+  'POST /api/orgs/{orgId}/alert-channels': {
+    body: () => ({ type: 'email', name: 'intruder', config: { to: ['intruder@example.test'] } }),
+  },
+  'GET /api/orgs/{orgId}/alert-channels/{id}': { id: 'alertChannelId' },
+  'DELETE /api/orgs/{orgId}/alert-channels/{id}': { id: 'alertChannelId' },
   'GET /api/orgs/{orgId}/audit': {},
   'GET /api/orgs/{orgId}/audit/verify': {},
 };

@@ -27,6 +27,7 @@ interface Tenant {
   runtimeTokenPrefix: string;
   secretValue: string;
   secretMasked: string;
+  jobHeaderValue: string;
 }
 
 /** An org with an owner session, a member, an API key, a runtime token, a secret and audit rows. */
@@ -56,6 +57,22 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
   expect(provider.status).toBe(200);
   await a.patch(`${o}/settings`, { retentionDays: 90 });
   expect([key.status, rt.status, secret.status]).toEqual([201, 201, 200]);
+  const channel = await a.post<{ id: string }>(`${o}/alert-channels`, {
+    type: 'email',
+    name: `${label} alerts ${tag}`,
+    config: { to: [memberEmail] },
+  });
+  const jobHeaderValue = `${label.toLowerCase()}-job-secret-${randomBytes(8).toString('hex')}`;
+  const job = await a.post<{ id: string }>(`${o}/jobs`, {
+    name: `${label} job ${tag}`,
+    schedule: '*/5 * * * *',
+    url: `https://${label.toLowerCase()}-${tag}.example.com/hook`,
+    headers: { 'x-api-token': jobHeaderValue },
+    alertChannelIds: [channel.body.id],
+  });
+  expect([channel.status, job.status]).toEqual([201, 201]);
+  const run = await a.post(`${o}/jobs/${job.body.id}/run`);
+  expect(run.status).toBe(202);
   return {
     owner,
     memberEmail,
@@ -64,6 +81,7 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
     runtimeTokenPrefix: rt.body.prefix,
     secretValue,
     secretMasked: secret.body.masked,
+    jobHeaderValue,
     targets: {
       orgId: owner.orgId,
       orgName,
@@ -72,6 +90,8 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
       runtimeTokenId: rt.body.id,
       secretName,
       providerName,
+      jobId: job.body.id,
+      alertChannelId: channel.body.id,
     },
   };
 }
@@ -92,6 +112,9 @@ const markers = (t: Tenant): string[] => [
   t.runtimeTokenPrefix,
   t.secretValue,
   t.secretMasked,
+  t.targets.jobId,
+  t.targets.alertChannelId,
+  t.jobHeaderValue,
 ];
 
 function expectNoLeak(res: ApiResponse, t: Tenant, what: string): void {
@@ -109,9 +132,17 @@ describe.each(ENGINES)('cross-tenant access answers 404 (%s)', (engine) => {
     const a = api(srv.baseUrl, t.owner.token);
     const o = `/api/orgs/${t.targets.orgId}`;
     return Promise.all(
-      ['', '/members', '/settings', '/api-keys', '/runtime-tokens', '/secrets'].map(
-        async (p) => (await a.get(`${o}${p}`)).body,
-      ),
+      [
+        '',
+        '/members',
+        '/settings',
+        '/api-keys',
+        '/runtime-tokens',
+        '/secrets',
+        '/jobs',
+        `/jobs/${t.targets.jobId}/runs`,
+        '/alert-channels',
+      ].map(async (p) => (await a.get(`${o}${p}`)).body),
     );
   };
 
@@ -177,6 +208,13 @@ describe.each(ENGINES)('cross-tenant access answers 404 (%s)', (engine) => {
       ['demote A owner', asB.patch(`${b}/members/${A.owner.userId}`, { role: 'viewer' })],
       ['remove A member', asB.del(`${b}/members/${A.targets.userId}`)],
       ['remove A owner', asB.del(`${b}/members/${A.owner.userId}`)],
+      ['read A job', asB.get(`${b}/jobs/${A.targets.jobId}`)],
+      ['edit A job', asB.patch(`${b}/jobs/${A.targets.jobId}`, { url: 'https://evil.example.com/' })],
+      ['run A job', asB.post(`${b}/jobs/${A.targets.jobId}/run`)],
+      ['read A job runs', asB.get(`${b}/jobs/${A.targets.jobId}/runs`)],
+      ['delete A job', asB.del(`${b}/jobs/${A.targets.jobId}`)],
+      ['read A channel', asB.get(`${b}/alert-channels/${A.targets.alertChannelId}`)],
+      ['delete A channel', asB.del(`${b}/alert-channels/${A.targets.alertChannelId}`)],
     ];
     for (const [what, pending] of attempts) {
       const res = await pending;
@@ -184,6 +222,16 @@ describe.each(ENGINES)('cross-tenant access answers 404 (%s)', (engine) => {
       expect((res.body as Err).error).toBe('not_found');
       expectNoLeak(res, A, what);
     }
+    // A's alert channel cannot be attached to a B job: it does not exist as far as B can tell.
+    const attach = await asB.post(`${b}/jobs`, {
+      name: 'b job',
+      schedule: '* * * * *',
+      url: 'https://b.example.com/',
+      alertChannelIds: [A.targets.alertChannelId],
+    });
+    expect(attach.status, attach.text).toBe(400);
+    expect((attach.body as Err).error).toBe('validation_failed');
+    expectNoLeak(attach, A, 'attach A channel');
     // A secret of the same name in B is B's own secret; A's stays as it was.
     const put = await asB.put(`${b}/secrets/${A.targets.secretName}`, { value: 'sk-bravo-own-value-0000' });
     expect(put.status).toBe(200);

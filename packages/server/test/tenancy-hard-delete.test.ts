@@ -93,6 +93,21 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
       ).status,
     ).toBe(200);
     expect((await d.patch(`${o}/settings`, { region: 'eu', retentionDays: 30 })).status).toBe(200);
+    const channel = await d.post<{ id: string }>(`${o}/alert-channels`, {
+      type: 'webhook',
+      name: 'doomed hook',
+      config: { url: 'https://hooks.example.com/doomed' },
+    });
+    expect(channel.status).toBe(201);
+    const job = await d.post<{ id: string }>(`${o}/jobs`, {
+      name: 'doomed job',
+      schedule: '0 3 * * *',
+      url: 'https://doomed.example.com/nightly',
+      auth: { type: 'bearer', value: 'doomed-bearer-value-0000' },
+      alertChannelIds: [channel.body.id],
+    });
+    expect(job.status).toBe(201);
+    expect((await d.post(`${o}/jobs/${job.body.id}/run`)).status).toBe(202);
 
     kept = await signup(srv.baseUrl, { orgName: `Kept Org ${tag}` });
     const k = api(srv.baseUrl, kept.token);

@@ -74,6 +74,21 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     expect(r.status).toBe(201);
     return r.body.userId;
   };
+  const JOB = { name: 'probe job', schedule: '0 * * * *', url: 'https://probe.example.com/hook' };
+  const freshJob = async (): Promise<string> => {
+    const r = await as(owner.token).post<{ id: string }>(org('/jobs'), JOB);
+    expect(r.status, r.text).toBe(201);
+    return r.body.id;
+  };
+  const freshChannel = async (): Promise<string> => {
+    const r = await as(owner.token).post<{ id: string }>(org('/alert-channels'), {
+      type: 'email',
+      name: 'probe',
+      config: { to: ['ops@example.test'] },
+    });
+    expect(r.status, r.text).toBe(201);
+    return r.body.id;
+  };
   const freshCredential = async (kind: 'api-keys' | 'runtime-tokens'): Promise<string> => {
     const r = await as(owner.token).post<{ id: string }>(org(`/${kind}`), { name: 'target' });
     expect(r.status).toBe(201);
@@ -263,6 +278,84 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
       run: (t) => as(t).request('DELETE', org('/providers/probe')),
     },
     {
+      action: 'jobs.read',
+      route: 'GET /api/orgs/{orgId}/jobs',
+      what: 'list jobs (secrets masked)',
+      ok: 200,
+      run: (t) => as(t).get(org('/jobs')),
+    },
+    {
+      action: 'jobs.read',
+      route: 'GET /api/orgs/{orgId}/jobs/{id}',
+      what: 'read a job',
+      ok: 200,
+      run: async (t) => as(t).get(org(`/jobs/${await freshJob()}`)),
+    },
+    {
+      action: 'jobs.read',
+      route: 'GET /api/orgs/{orgId}/jobs/{id}/runs',
+      what: 'read run history',
+      ok: 200,
+      run: async (t) => as(t).get(org(`/jobs/${await freshJob()}/runs`)),
+    },
+    {
+      action: 'jobs.write',
+      route: 'POST /api/orgs/{orgId}/jobs',
+      what: 'create a job',
+      ok: 201,
+      run: (t) => as(t).post(org('/jobs'), JOB),
+    },
+    {
+      action: 'jobs.write',
+      route: 'PATCH /api/orgs/{orgId}/jobs/{id}',
+      what: 'edit a job',
+      ok: 200,
+      run: async (t) => as(t).patch(org(`/jobs/${await freshJob()}`), { enabled: false }),
+    },
+    {
+      action: 'jobs.write',
+      route: 'DELETE /api/orgs/{orgId}/jobs/{id}',
+      what: 'delete a job',
+      ok: 200,
+      run: async (t) => as(t).del(org(`/jobs/${await freshJob()}`)),
+    },
+    {
+      action: 'jobs.run',
+      route: 'POST /api/orgs/{orgId}/jobs/{id}/run',
+      what: 'run a job now',
+      ok: 202,
+      run: async (t) => as(t).post(org(`/jobs/${await freshJob()}/run`)),
+    },
+    {
+      action: 'alerts.read',
+      route: 'GET /api/orgs/{orgId}/alert-channels',
+      what: 'list alert channels (secrets masked)',
+      ok: 200,
+      run: (t) => as(t).get(org('/alert-channels')),
+    },
+    {
+      action: 'alerts.read',
+      route: 'GET /api/orgs/{orgId}/alert-channels/{id}',
+      what: 'read an alert channel',
+      ok: 200,
+      run: async (t) => as(t).get(org(`/alert-channels/${await freshChannel()}`)),
+    },
+    {
+      action: 'alerts.write',
+      route: 'POST /api/orgs/{orgId}/alert-channels',
+      what: 'create an alert channel',
+      ok: 201,
+      run: (t) =>
+        as(t).post(org('/alert-channels'), { type: 'email', name: 'x', config: { to: ['a@example.test'] } }),
+    },
+    {
+      action: 'alerts.write',
+      route: 'DELETE /api/orgs/{orgId}/alert-channels/{id}',
+      what: 'delete an alert channel',
+      ok: 200,
+      run: async (t) => as(t).del(org(`/alert-channels/${await freshChannel()}`)),
+    },
+    {
       action: 'audit.read',
       route: 'GET /api/orgs/{orgId}/audit',
       what: 'read the audit log',
@@ -319,11 +412,20 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
   it('a viewer cannot mutate anything: every non-GET org route answers 403 and nothing changes', async () => {
     const keyId = await freshCredential('api-keys');
     const tokenId = await freshCredential('runtime-tokens');
+    const jobId = await freshJob();
+    const channelId = await freshChannel();
     const snapshot = async () =>
       Promise.all(
-        ['', '/members', '/settings', '/api-keys', '/runtime-tokens', '/secrets'].map(
-          async (p) => (await as(owner.token).get(org(p))).body,
-        ),
+        [
+          '',
+          '/members',
+          '/settings',
+          '/api-keys',
+          '/runtime-tokens',
+          '/secrets',
+          '/jobs',
+          '/alert-channels',
+        ].map(async (p) => (await as(owner.token).get(org(p))).body),
       );
     const before = await snapshot();
     const mutating = (await openApiRoutes(srv.baseUrl)).filter((r) => isOrgRoute(r) && r.method !== 'GET');
@@ -337,6 +439,8 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
         runtimeTokenId: tokenId,
         secretName: 'EXISTING',
         providerName: 'existing',
+        jobId,
+        alertChannelId: channelId,
       });
       const res = await as(tokens.viewer).request(r.method, call.url, call.body);
       expect(res.status, `${routeKey(r)} as viewer: ${res.text}`).toBe(403);

@@ -16,4 +16,7 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'org_secrets', column: 'value_sealed', idColumn: 'id', orgColumn: 'org_id' },
   { table: 'users', column: 'totp_secret_sealed', idColumn: 'id', orgColumn: null },
   { table: 'llm_providers', column: 'api_key_sealed', idColumn: 'id', orgColumn: 'org_id' },
+  { table: 'jobs', column: 'headers_sealed', idColumn: 'id', orgColumn: 'org_id' },
+  { table: 'jobs', column: 'auth_sealed', idColumn: 'id', orgColumn: 'org_id' },
+  { table: 'alert_channels', column: 'secret_sealed', idColumn: 'id', orgColumn: 'org_id' },
 ];

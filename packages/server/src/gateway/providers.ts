@@ -3,7 +3,8 @@ import type { Queryable } from '../db/types.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
-import { checkAddress, type OutboundPolicy } from '../platform/outbound/policy.js';
+import type { OutboundPolicy } from '../platform/outbound/policy.js';
+import { checkOutboundUrl } from '../platform/outbound/url.js';
 import type { OrgRouting } from './route-cache.js';
 
 export type Region = 'us' | 'eu' | 'apac';
@@ -56,28 +57,12 @@ const view = (r: Row): ProviderView => ({
 });
 
 /**
- * Normalises and checks a provider base URL: http(s), no credentials, query or fragment. A literal private or
- * metadata address is refused now with a clear error; names are checked again at connect time by the guard.
+ * Normalises and checks a provider base URL: http(s), no credentials, query or fragment, no literal private
+ * address (see {@link checkOutboundUrl}); names are checked again at connect time by the guard.
  * @throws AppError validation_failed
  */
 export function normaliseBaseUrl(raw: string, policy: OutboundPolicy): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new AppError('validation_failed', 'baseUrl must be an absolute http(s) URL');
-  }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:')
-    throw new AppError('validation_failed', 'baseUrl must use http or https');
-  if (u.username || u.password || u.search || u.hash) {
-    throw new AppError('validation_failed', 'baseUrl must not contain credentials, a query or a fragment');
-  }
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  if (/^[\d.]+$/.test(host) || host.includes(':')) {
-    const v = checkAddress(host, host, policy);
-    if (!v.ok)
-      throw new AppError('validation_failed', `baseUrl points to a non-public address (${v.reason})`);
-  }
+  const u = checkOutboundUrl(raw, policy, { field: 'baseUrl', allowQuery: false });
   return u.toString().replace(/\/+$/, '');
 }
 

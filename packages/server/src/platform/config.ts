@@ -77,6 +77,12 @@ export const configSchema = z.object({
   RAMPART_TURNSTILE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5_000),
   RAMPART_JOB_ENV_ALLOW: csv,
   RAMPART_OUTBOUND_ALLOW: csv,
+  RAMPART_JOB_RUNNER: z.enum(['on', 'off']).default('on'),
+  RAMPART_JOB_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  RAMPART_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  RAMPART_JOB_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1_000),
+  RAMPART_JOB_RETRY_MAX_MS: z.coerce.number().int().min(1).max(3_600_000).default(60_000),
+  RAMPART_JOB_SWEEP_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
   RAMPART_BILLING_WEBHOOK_SECRET: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
   /** Gateway upstream timeouts: ordinary models, and models a provider lists as reasoning models. */

@@ -5,6 +5,7 @@
 export const ERROR_STATUS = {
   validation_failed: 400,
   query_not_allowed: 400,
+  env_not_allowed: 400,
   invalid_credentials: 401,
   unauthorized: 401,
   totp_required: 401,

@@ -21,6 +21,11 @@ export const ACTIONS = [
   'audit.read',
   'providers.read',
   'providers.write',
+  'jobs.read',
+  'jobs.write',
+  'jobs.run',
+  'alerts.read',
+  'alerts.write',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -40,6 +45,11 @@ const MATRIX: Record<Action, readonly Role[]> = {
   'audit.read': ['owner', 'admin'],
   'providers.read': ['owner', 'admin', 'member'],
   'providers.write': ['owner', 'admin'],
+  'jobs.read': ['owner', 'admin', 'member', 'viewer'],
+  'jobs.write': ['owner', 'admin', 'member'],
+  'jobs.run': ['owner', 'admin', 'member'],
+  'alerts.read': ['owner', 'admin', 'member', 'viewer'],
+  'alerts.write': ['owner', 'admin'],
 };
 
 export const can = (role: Role, action: Action): boolean => MATRIX[action].includes(role);

@@ -17,6 +17,8 @@ export interface GuardedFetchOptions {
   maxBytes: number;
   signal?: AbortSignal;
   maxRedirects?: number;
+  /** More header names (any case) that hold credentials and must not follow a cross-origin redirect. */
+  sensitiveHeaders?: readonly string[];
 }
 
 /**
@@ -36,6 +38,7 @@ export async function guardedFetch(
   let method = opts.method ?? 'GET';
   let body = opts.body;
   let headers = opts.headers;
+  const sensitive = new Set((opts.sensitiveHeaders ?? []).map((h) => h.toLowerCase()));
   for (let hop = 0; ; hop++) {
     const res = await undiciFetch(current, {
       method,
@@ -55,6 +58,7 @@ export async function guardedFetch(
         headers = Object.fromEntries(
           Object.entries(headers).filter(
             ([k]) =>
+              !sensitive.has(k.toLowerCase()) &&
               !/^(authorization|cookie|proxy-authorization|x-api-key|webhook-signature|x-signature)$/i.test(
                 k,
               ),

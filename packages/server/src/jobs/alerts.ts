@@ -1,0 +1,85 @@
+import { standardWebhookHeaders } from '@rampart/core/webhooks';
+import type { Agent } from 'undici';
+import type { Mailer } from '../identity/mailer.js';
+import { newId } from '../platform/ids.js';
+import { guardedFetch } from '../platform/outbound/fetch.js';
+import type { OpenChannel } from './channels.js';
+
+/** A job's failure (after N consecutive failures) or recovery (first success after an alerted failure). */
+export interface JobAlert {
+  type: 'job.failed' | 'job.recovered';
+  orgId: string;
+  jobId: string;
+  jobName: string;
+  runId: string;
+  scheduledFor: string;
+  httpStatus: number | null;
+  error: string | null;
+  consecutiveFailures: number;
+}
+
+export interface AlertDeps {
+  outbound: Agent;
+  mailer: Mailer;
+}
+
+const DELIVERY_TIMEOUT_MS = 10_000;
+
+export function alertText(a: JobAlert): string {
+  if (a.type === 'job.recovered') return `Rampart job "${a.jobName}" recovered: run ${a.runId} succeeded.`;
+  const what = a.httpStatus !== null ? `HTTP ${a.httpStatus}` : (a.error ?? 'error');
+  return `Rampart job "${a.jobName}" failed ${a.consecutiveFailures} time(s) in a row; last run ${a.runId}: ${what}.`;
+}
+
+/**
+ * Sends one alert to one channel. Webhooks are signed in the Standard Webhooks format (`webhook-id`,
+ * `webhook-timestamp`, `webhook-signature` over `{id}.{timestamp}.{body}`) with a payload
+ * `{type, timestamp, data}`; Slack gets an incoming-webhook `{text}`; e-mail goes through the mailer.
+ * Outbound HTTP goes through the guarded agent, like job requests.
+ * @throws Error when the receiver is unreachable or answers non-2xx
+ */
+export async function deliverAlert(channel: OpenChannel, a: JobAlert, deps: AlertDeps): Promise<void> {
+  if (channel.type === 'email') {
+    for (const to of channel.to) {
+      await deps.mailer.send({
+        to,
+        subject:
+          a.type === 'job.failed'
+            ? `[Rampart] Job failing: ${a.jobName}`
+            : `[Rampart] Job recovered: ${a.jobName}`,
+        text: alertText(a),
+      });
+    }
+    return;
+  }
+  let url: string;
+  let body: string;
+  let headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (channel.type === 'webhook') {
+    url = channel.url;
+    const now = new Date();
+    body = JSON.stringify({ type: a.type, timestamp: now.toISOString(), data: a });
+    headers = {
+      ...headers,
+      ...standardWebhookHeaders({
+        secret: channel.secret,
+        id: `msg_${newId().replaceAll('-', '')}`,
+        timestamp: Math.floor(now.getTime() / 1000),
+        body,
+      }),
+    };
+  } else {
+    url = channel.webhookUrl;
+    body = JSON.stringify({ text: alertText(a) });
+  }
+  const res = await guardedFetch(deps.outbound, url, {
+    method: 'POST',
+    headers,
+    body,
+    timeoutMs: DELIVERY_TIMEOUT_MS,
+    maxBytes: 1024,
+    // A redirect must not carry the signed body anywhere else; the receiver answers directly.
+    maxRedirects: 0,
+  });
+  if (res.status < 200 || res.status >= 300) throw new Error(`receiver answered HTTP ${res.status}`);
+}

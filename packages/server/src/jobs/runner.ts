@@ -1,0 +1,495 @@
+import { redact } from '@rampart/core/redact';
+import type { KeyRing } from '@rampart/core/seal';
+import type { Logger } from 'pino';
+import type { Agent } from 'undici';
+import type { Database } from '../db/database.js';
+import type { Queryable } from '../db/types.js';
+import type { Mailer } from '../identity/mailer.js';
+import { appendAudit } from '../platform/audit/append.js';
+import { newId } from '../platform/ids.js';
+import { guardedFetch } from '../platform/outbound/fetch.js';
+import { deliverAlert, type JobAlert } from './alerts.js';
+import { type OpenChannel, openChannels } from './channels.js';
+import { nextRunAfter } from './schedule.js';
+import { type JobRow, openJobSecrets } from './store.js';
+import { EnvResolutionError, resolveJobValue } from './values.js';
+
+export interface RunnerOptions {
+  db: Database;
+  ring: KeyRing;
+  logger: Logger;
+  /** The guarded outbound agent: every connection is vetted against the SSRF policy. */
+  outbound: Agent;
+  mailer: Mailer;
+  envAllow: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  pollMs: number;
+  /** Runs in flight on this node at most. */
+  concurrency: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  sweepMs: number;
+  /** Tests move time; production uses the wall clock. */
+  clock?: () => Date;
+  version: string;
+}
+
+/** Bytes of a response read at most (the rest is discarded unread); the stored snippet is the first 2 KB. */
+const READ_CAP = 64 * 1024;
+export const SNIPPET_BYTES = 2048;
+const SWEEP_BATCH = 1_000;
+/** Extra lease beyond the worst-case run time before another node may declare a run abandoned. */
+const LEASE_MARGIN_MS = 60_000;
+
+interface Claimed {
+  runId: string;
+  job: JobRow;
+  scheduledFor: Date;
+  trigger: 'schedule' | 'manual';
+}
+
+interface Outcome {
+  status: 'succeeded' | 'failed';
+  httpStatus: number | null;
+  attempts: number;
+  error: string | null;
+  snippet: string | null;
+  durationMs: number;
+}
+
+export interface SweepResult {
+  deleted: number;
+}
+
+/**
+ * The scheduled-job runner. Every node runs one; they share nothing but PostgreSQL.
+ *
+ * Claiming: `rampart_job_work` (SECURITY DEFINER) lists candidate ids across orgs without locking; the runner
+ * then claims its share in each org's own context, under RLS: due jobs with `FOR UPDATE SKIP LOCKED` and a
+ * re-checked `next_run_at <= now`, advancing `next_run_at` and inserting the run row in the same transaction
+ * (a unique index on (job, slot) backs this up); queued manual runs with a compare-and-set on their status.
+ * So each slot and each manual run is executed by exactly one node.
+ *
+ * Catch-up: a job whose slots passed while every node was down runs once, for the earliest missed slot, and
+ * its next run is the first slot after now (missed slots are coalesced, not replayed).
+ *
+ * Crashes: a run carries a lease (timeout × attempts + back-off + a margin). A run still `running` past its
+ * lease belonged to a node that died; any node marks it failed (`abandoned`) and never re-sends it, since the
+ * target may already have received it (at most once per slot beats twice).
+ */
+export class JobRunner {
+  readonly #o: RunnerOptions;
+  readonly #clock: () => Date;
+  readonly #env: NodeJS.ProcessEnv;
+  #inFlight = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | null = null;
+  #sweepTimer: NodeJS.Timeout | null = null;
+  #stopped = true;
+  #loop: Promise<void> | null = null;
+  #wake: (() => void) | null = null;
+
+  constructor(opts: RunnerOptions) {
+    this.#o = opts;
+    this.#clock = opts.clock ?? (() => new Date());
+    this.#env = opts.env ?? process.env;
+  }
+
+  /** Starts polling (and the retention sweeper). */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#loop = this.#run();
+    this.#sweepTimer = setInterval(() => {
+      this.sweep().catch((err) => this.#o.logger.error({ err }, 'job history sweep failed'));
+    }, this.#o.sweepMs);
+    this.#sweepTimer.unref();
+  }
+
+  /** Stops claiming and waits for runs in flight (they are not abandoned on a clean shutdown). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#wake?.();
+    await this.#loop;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /** Asks the loop to look for work now (after a manual "run now"). */
+  kick(): void {
+    this.#wake?.();
+  }
+
+  /** One claim pass at `now`, waiting for the runs it started. Returns how many runs it executed. */
+  async tick(now: Date = this.#clock()): Promise<number> {
+    const started = await this.#claimAndStart(now, this.#o.concurrency);
+    await Promise.allSettled(started);
+    return started.length;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      let claimed = 0;
+      const free = this.#o.concurrency - this.#inFlight.size;
+      if (free > 0) {
+        try {
+          claimed = (await this.#claimAndStart(this.#clock(), free)).length;
+        } catch (err) {
+          this.#o.logger.error({ err }, 'job runner: claim failed');
+        }
+      }
+      // A full claim means there may be more: go again at once (once a slot frees up).
+      if (claimed === free && free > 0) continue;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        this.#timer = setTimeout(resolve, this.#o.pollMs);
+        this.#timer.unref();
+      });
+      this.#wake = null;
+    }
+  }
+
+  async #claimAndStart(now: Date, limit: number): Promise<Promise<void>[]> {
+    if (limit <= 0) return [];
+    const { rows } = await this.#o.db.tx({ orgId: null }, (q) =>
+      q.query<{ kind: 'due' | 'queued' | 'stale'; org_id: string; id: string }>(
+        'SELECT kind, org_id::text AS org_id, id::text AS id FROM rampart_job_work($1, $2)',
+        [now, limit],
+      ),
+    );
+    const byOrg = new Map<string, { due: string[]; queued: string[]; stale: string[] }>();
+    for (const r of rows) {
+      const g = byOrg.get(r.org_id) ?? { due: [], queued: [], stale: [] };
+      g[r.kind].push(r.id);
+      byOrg.set(r.org_id, g);
+    }
+    const started: Promise<void>[] = [];
+    let room = limit;
+    for (const [orgId, g] of byOrg) {
+      if (room <= 0) break;
+      const claimed = await this.#o.db.org(orgId, (q) => this.#claimInOrg(q, orgId, g, now, room));
+      room -= claimed.length;
+      for (const c of claimed) started.push(this.#track(this.#execute(c)));
+    }
+    return started;
+  }
+
+  #track(p: Promise<void>): Promise<void> {
+    const t = p.catch((err) => this.#o.logger.error({ err }, 'job run failed unexpectedly'));
+    this.#inFlight.add(t);
+    t.finally(() => this.#inFlight.delete(t));
+    return t;
+  }
+
+  #leaseUntil(job: JobRow, now: Date): Date {
+    const attempts = job.retries + 1;
+    let backoff = 0;
+    for (let i = 1; i < attempts; i++) backoff += this.#delay(i);
+    return new Date(now.getTime() + job.timeout_ms * attempts + backoff + LEASE_MARGIN_MS);
+  }
+
+  async #claimInOrg(
+    q: Queryable,
+    orgId: string,
+    g: { due: string[]; queued: string[]; stale: string[] },
+    now: Date,
+    room: number,
+  ): Promise<Claimed[]> {
+    const out: Claimed[] = [];
+    if (g.stale.length) {
+      await q.query(
+        `UPDATE job_runs SET status = 'failed', error = 'abandoned: the node running it stopped before it finished',
+           duration_ms = GREATEST(0, (extract(epoch FROM ($3::timestamptz - started_at)) * 1000)::int)
+          WHERE org_id = $1 AND id = ANY($2::uuid[]) AND status = 'running' AND lease_until < $3`,
+        [orgId, g.stale, now],
+      );
+    }
+    if (g.due.length) {
+      const { rows } = await q.query<JobRow>(
+        `SELECT * FROM jobs WHERE org_id = $1 AND id = ANY($2::uuid[]) AND enabled AND next_run_at <= $3
+          ORDER BY next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED`,
+        [orgId, g.due, now, room],
+      );
+      for (const job of rows) {
+        const slot = job.next_run_at as Date;
+        const next = nextRunAfter(job, now);
+        await q.query('UPDATE jobs SET next_run_at = $3 WHERE org_id = $1 AND id = $2', [
+          orgId,
+          job.id,
+          next,
+        ]);
+        const ins = await q.query<{ id: string }>(
+          `INSERT INTO job_runs (id, org_id, job_id, trigger, scheduled_for, status, started_at, lease_until, attempts)
+           VALUES ($1, $2, $3, 'schedule', $4, 'running', $5, $6, 0)
+           ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING RETURNING id`,
+          [newId(), orgId, job.id, slot, now, this.#leaseUntil(job, now)],
+        );
+        const runId = ins.rows[0]?.id;
+        if (runId) out.push({ runId, job, scheduledFor: slot, trigger: 'schedule' });
+      }
+    }
+    if (g.queued.length && out.length < room) {
+      const { rows } = await q.query<JobRow & { run_id: string; run_scheduled_for: Date }>(
+        `SELECT j.*, r.id::text AS run_id, r.scheduled_for AS run_scheduled_for
+           FROM job_runs r JOIN jobs j ON j.id = r.job_id
+          WHERE r.org_id = $1 AND r.id = ANY($2::uuid[]) AND r.status = 'queued'
+          ORDER BY r.created_at LIMIT $3 FOR UPDATE OF r SKIP LOCKED`,
+        [orgId, g.queued, room - out.length],
+      );
+      for (const row of rows) {
+        const { run_id, run_scheduled_for, ...job } = row;
+        await q.query(
+          `UPDATE job_runs SET status = 'running', started_at = $3, lease_until = $4 WHERE org_id = $1 AND id = $2`,
+          [orgId, run_id, now, this.#leaseUntil(job, now)],
+        );
+        out.push({ runId: run_id, job, scheduledFor: run_scheduled_for, trigger: 'manual' });
+      }
+    }
+    return out;
+  }
+
+  /** Exponential back-off with jitter: base × 2^(n-1), capped, scaled by a random factor in [0.5, 1]. */
+  #delay(attempt: number): number {
+    return Math.min(this.#o.retryMaxMs, this.#o.retryBaseMs * 2 ** (attempt - 1));
+  }
+
+  async #execute(c: Claimed): Promise<void> {
+    const t0 = performance.now();
+    const outcome = await this.#send(c).catch(
+      (err: unknown): Omit<Outcome, 'durationMs'> => ({
+        status: 'failed',
+        httpStatus: null,
+        attempts: 0,
+        error: err instanceof EnvResolutionError ? err.message : 'could not prepare the request',
+        snippet: null,
+      }),
+    );
+    const done: Outcome = { ...outcome, durationMs: Math.round(performance.now() - t0) };
+    if (done.status === 'failed')
+      this.#o.logger.warn(
+        { jobId: c.job.id, runId: c.runId, httpStatus: done.httpStatus, error: done.error },
+        'job run failed',
+      );
+    const alerts = await this.#o.db.org(c.job.org_id, (q) => this.#record(q, c, done));
+    for (const a of alerts) await this.#alert(a.channel, a.alert, c.job.org_id);
+  }
+
+  async #send(c: Claimed): Promise<Omit<Outcome, 'durationMs'>> {
+    const { job } = c;
+    const allow = this.#o.envAllow;
+    const secrets = openJobSecrets(this.#o.ring, job);
+    const headers: Record<string, string> = {};
+    const secretValues: string[] = [];
+    for (const [k, raw] of Object.entries(secrets.headers)) {
+      const v = resolveJobValue(raw, allow, this.#env);
+      headers[k.toLowerCase()] = v;
+      secretValues.push(v);
+    }
+    if (job.auth_type && secrets.auth !== null) {
+      const v = resolveJobValue(secrets.auth, allow, this.#env);
+      const encoded = job.auth_type === 'basic' ? Buffer.from(v, 'utf8').toString('base64') : v;
+      headers.authorization = `${job.auth_type === 'basic' ? 'Basic' : 'Bearer'} ${encoded}`;
+      secretValues.push(v, encoded);
+    }
+    headers['user-agent'] ??= `Rampart-Jobs/${this.#o.version}`;
+    headers['x-rampart-run-id'] = c.runId;
+    if (job.body !== null && !headers['content-type'])
+      headers['content-type'] = looksLikeJson(job.body) ? 'application/json' : 'text/plain; charset=utf-8';
+
+    const maxAttempts = job.retries + 1;
+    let last: Omit<Outcome, 'durationMs'> = {
+      status: 'failed',
+      httpStatus: null,
+      attempts: 0,
+      error: 'not sent',
+      snippet: null,
+    };
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      if (attempt > 1) await sleep(this.#delay(attempt - 1) * (0.5 + Math.random() / 2));
+      let retryable: boolean;
+      try {
+        const res = await guardedFetch(this.#o.outbound, job.url, {
+          method: job.method,
+          headers,
+          ...(job.body !== null ? { body: job.body } : {}),
+          timeoutMs: job.timeout_ms,
+          maxBytes: job.store_response ? SNIPPET_BYTES : 0,
+          sensitiveHeaders: Object.keys(secrets.headers),
+        });
+        const ok = res.status < 400;
+        last = {
+          status: ok ? 'succeeded' : 'failed',
+          httpStatus: res.status,
+          attempts: attempt,
+          error: ok ? null : `HTTP ${res.status}`,
+          snippet: job.store_response ? snippetOf(res.body, secretValues) : null,
+        };
+        retryable = res.status >= 500;
+      } catch (err) {
+        const e = classify(err);
+        last = { status: 'failed', httpStatus: null, attempts: attempt, error: e.error, snippet: null };
+        retryable = e.retryable;
+      }
+      if (last.status === 'succeeded' || !retryable) break;
+    }
+    return last;
+  }
+
+  /** Stores the outcome and updates the job's failure streak; returns the alerts to send (after commit). */
+  async #record(
+    q: Queryable,
+    c: Claimed,
+    o: Outcome,
+  ): Promise<Array<{ channel: OpenChannel; alert: JobAlert }>> {
+    const upd = await q.query(
+      `UPDATE job_runs SET status = $3, duration_ms = $4, attempts = $5, http_status = $6, error = $7, snippet = $8,
+         lease_until = NULL WHERE org_id = $1 AND id = $2`,
+      [
+        c.job.org_id,
+        c.runId,
+        o.status,
+        o.durationMs,
+        o.attempts,
+        o.httpStatus,
+        o.error?.slice(0, 500) ?? null,
+        o.snippet,
+      ],
+    );
+    if (upd.rowCount === 0) return []; // the job (and its history) was deleted meanwhile
+    const { rows } = await q.query<{
+      consecutive_failures: number;
+      alert_open: boolean;
+      alert_after: number;
+      alert_channel_ids: string[];
+      name: string;
+    }>(
+      `SELECT consecutive_failures, alert_open, alert_after, alert_channel_ids, name FROM jobs
+        WHERE org_id = $1 AND id = $2 FOR UPDATE`,
+      [c.job.org_id, c.job.id],
+    );
+    const j = rows[0];
+    if (!j) return [];
+    const failures = o.status === 'failed' ? j.consecutive_failures + 1 : 0;
+    let kind: JobAlert['type'] | null = null;
+    if (o.status === 'failed' && !j.alert_open && failures >= j.alert_after) kind = 'job.failed';
+    if (o.status === 'succeeded' && j.alert_open) kind = 'job.recovered';
+    const alertOpen = kind === 'job.failed' ? true : kind === 'job.recovered' ? false : j.alert_open;
+    await q.query(
+      'UPDATE jobs SET consecutive_failures = $3, alert_open = $4 WHERE org_id = $1 AND id = $2',
+      [c.job.org_id, c.job.id, failures, alertOpen],
+    );
+    if (!kind || j.alert_channel_ids.length === 0) return [];
+    const alert: JobAlert = {
+      type: kind,
+      orgId: c.job.org_id,
+      jobId: c.job.id,
+      jobName: j.name,
+      runId: c.runId,
+      scheduledFor: c.scheduledFor.toISOString(),
+      httpStatus: o.httpStatus,
+      error: o.error,
+      consecutiveFailures: failures,
+    };
+    const channels = await openChannels(q, this.#o.ring, c.job.org_id, j.alert_channel_ids);
+    return channels.map((channel) => ({ channel, alert }));
+  }
+
+  async #alert(channel: OpenChannel, alert: JobAlert, orgId: string): Promise<void> {
+    let ok = true;
+    try {
+      await deliverAlert(channel, alert, { outbound: this.#o.outbound, mailer: this.#o.mailer });
+    } catch (err) {
+      ok = false;
+      this.#o.logger.warn(
+        { channelId: channel.id, jobId: alert.jobId, reason: (err as Error).message },
+        'alert delivery failed',
+      );
+    }
+    await this.#o.db
+      .org(orgId, (q) =>
+        appendAudit(
+          q,
+          {},
+          {
+            orgId,
+            action: ok ? 'job.alert_sent' : 'job.alert_failed',
+            target: `job:${alert.jobId}`,
+            meta: { channelId: channel.id, channelType: channel.type, alert: alert.type, runId: alert.runId },
+          },
+        ),
+      )
+      .catch((err) => this.#o.logger.error({ err }, 'could not audit an alert delivery'));
+  }
+
+  /**
+   * Deletes finished runs older than their job's retention (or the org's), in batches of 1,000 rows, each its
+   * own transaction, org by org (under RLS). Queued and running runs are never swept.
+   */
+  async sweep(now: Date = this.#clock()): Promise<SweepResult> {
+    let deleted = 0;
+    for (const orgId of await this.#o.db.orgIds()) {
+      for (;;) {
+        const n = await this.#o.db.org(orgId, async (q) => {
+          const res = await q.query(
+            `DELETE FROM job_runs WHERE id IN (
+               SELECT r.id FROM job_runs r JOIN jobs j ON j.id = r.job_id JOIN orgs o ON o.id = r.org_id
+                WHERE r.org_id = $1 AND r.status IN ('succeeded', 'failed')
+                  AND r.created_at < $2::timestamptz - make_interval(days => coalesce(j.retention_days, o.retention_days))
+                LIMIT $3)`,
+            [orgId, now, SWEEP_BATCH],
+          );
+          return res.rowCount;
+        });
+        deleted += n;
+        if (n < SWEEP_BATCH) break;
+      }
+    }
+    if (deleted) this.#o.logger.info({ deleted }, 'job history swept');
+    return { deleted };
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function looksLikeJson(s: string): boolean {
+  try {
+    JSON.parse(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The stored form of a response: its first 2 KB decoded as UTF-8, with any secret value this job sent scrubbed
+ * (an echo endpoint would otherwise write it to the database in the clear) and PII redacted.
+ */
+export function snippetOf(body: Buffer, secretValues: readonly string[]): string {
+  let text = new TextDecoder('utf-8', { fatal: false }).decode(body.subarray(0, SNIPPET_BYTES));
+  for (const v of [...secretValues].sort((a, b) => b.length - a.length)) {
+    if (v.length >= 4) text = text.split(v).join('[SECRET]');
+  }
+  return redact(text);
+}
+
+/** A short, secret-free description of a transport failure and whether it is worth retrying. */
+function classify(err: unknown): { error: string; retryable: boolean } {
+  const chain: unknown[] = [];
+  for (let e: unknown = err; e && chain.length < 5; e = (e as { cause?: unknown }).cause) chain.push(e);
+  const names = chain.map((e) => (e as { name?: string; code?: string }).name ?? '');
+  const codes = chain.map((e) => (e as { code?: string }).code ?? '');
+  if (codes.includes('OUTBOUND_BLOCKED')) {
+    const blocked = chain.find((e) => (e as { code?: string }).code === 'OUTBOUND_BLOCKED') as Error;
+    return { error: `blocked: ${blocked.message}`.slice(0, 300), retryable: false };
+  }
+  if (
+    names.includes('TimeoutError') ||
+    names.includes('AbortError') ||
+    codes.includes('UND_ERR_CONNECT_TIMEOUT')
+  )
+    return { error: 'timeout', retryable: true };
+  if ((err as Error).message === 'too many redirects')
+    return { error: 'too many redirects', retryable: false };
+  const code = codes.find((c) => /^[A-Z_]+$/.test(c));
+  return { error: `network error${code ? ` (${code})` : ''}`, retryable: true };
+}
