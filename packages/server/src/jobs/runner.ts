@@ -34,8 +34,7 @@ export interface RunnerOptions {
   version: string;
 }
 
-/** Bytes of a response read at most (the rest is discarded unread); the stored snippet is the first 2 KB. */
-const READ_CAP = 64 * 1024;
+/** The stored snippet is the first 2 KB of a response; the rest is discarded unread. */
 export const SNIPPET_BYTES = 2048;
 const SWEEP_BATCH = 1_000;
 /** Extra lease beyond the worst-case run time before another node may declare a run abandoned. */
@@ -248,7 +247,7 @@ export class JobRunner {
     return out;
   }
 
-  /** Exponential back-off with jitter: base × 2^(n-1), capped, scaled by a random factor in [0.5, 1]. */
+  /** Exponential back-off before retry n: base × 2^(n-1), capped (the caller adds jitter in [0.5, 1]). */
   #delay(attempt: number): number {
     return Math.min(this.#o.retryMaxMs, this.#o.retryBaseMs * 2 ** (attempt - 1));
   }
