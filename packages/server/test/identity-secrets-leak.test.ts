@@ -6,7 +6,7 @@
  * as JSON. Logs are captured at trace level, the most talkative an operator could choose.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -17,6 +17,7 @@ import { MemoryMailer } from '../src/identity/mailer.js';
 import { loadConfig } from '../src/platform/config.js';
 import { startTestServer } from './helpers.js';
 import { client, signupAccount, tokenFromMail, totpAt, waitForMail } from './identity-support.js';
+import { dumpTables, filesUnder } from './leak-support.js';
 
 const canary = (tag: string) => `${tag}-${randomBytes(9).toString('base64url')}`;
 
@@ -124,29 +125,10 @@ function needles(p: Plaintexts): [string, Buffer][] {
   ];
 }
 
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name));
-}
-
-/** Every row of every table, as JSON text, read as the owner (no row-level security in the way). */
-async function dumpTables(db: Database): Promise<string> {
-  return db.owner(async (q) => {
-    const { rows: tables } = await q.query<{ s: string; t: string }>(
-      `SELECT table_schema AS s, table_name AS t FROM information_schema.tables
-        WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`,
-    );
-    expect(tables.map((t) => t.t)).toEqual(
-      expect.arrayContaining(['users', 'api_keys', 'org_secrets', 'recovery_codes']),
-    );
-    let out = '';
-    for (const { s, t } of tables) {
-      const { rows } = await q.query<{ j: string }>(`SELECT row_to_json(x)::text AS j FROM "${s}"."${t}" x`);
-      out += `${s}.${t}\n${rows.map((r) => r.j).join('\n')}\n`;
-    }
-    return out;
-  });
+async function dumpIdentityTables(db: Database): Promise<string> {
+  const dump = await dumpTables(db);
+  expect(dump.tables).toEqual(expect.arrayContaining(['users', 'api_keys', 'org_secrets', 'recovery_codes']));
+  return dump.text;
 }
 
 function expectAbsent(haystack: Buffer, where: string, p: Plaintexts) {
@@ -189,7 +171,7 @@ describe('no plaintext secret in the PGlite data directory or the logs', () => {
       const addr = rampart.app.server.address();
       if (!addr || typeof addr === 'string') throw new Error('no address');
       plain = await fullFlow(`http://127.0.0.1:${addr.port}`, mailer);
-      tables = await dumpTables(rampart.services.db);
+      tables = await dumpIdentityTables(rampart.services.db);
     } finally {
       await rampart.close(); // PGlite flushes its files on close
     }
@@ -218,7 +200,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('no plaintext secret in PostgreS
     const srv = await startTestServer('postgres', { LOG_LEVEL: 'trace', RAMPART_TRUST_PROXY: '127.0.0.1' });
     try {
       const plain = await fullFlow(srv.baseUrl, srv.mailer);
-      const tables = await dumpTables(srv.rampart.services.db);
+      const tables = await dumpIdentityTables(srv.rampart.services.db);
       expect(tables).toContain(plain.email);
       expect(tables).toContain(plain.apiKeyPrefix);
       expectAbsent(Buffer.from(tables), 'the table dump', plain);
