@@ -312,7 +312,7 @@ export class JobRunner {
           headers,
           ...(job.body !== null ? { body: job.body } : {}),
           timeoutMs: job.timeout_ms,
-          maxBytes: job.store_response ? SNIPPET_BYTES : 0,
+          maxBytes: job.store_response ? SNIPPET_BYTES + SCRUB_MARGIN_BYTES : 0,
           sensitiveHeaders: Object.keys(secrets.headers),
         });
         const ok = res.status < 400;
@@ -459,16 +459,39 @@ function looksLikeJson(s: string): boolean {
   }
 }
 
+/** Read past the snippet so a secret (header values are at most 8 KiB) straddling the 2 KB cut is seen whole. */
+export const SCRUB_MARGIN_BYTES = 16 * 1024;
+const MIN_SCRUB = 4;
+
+function cutUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  // A cut inside a multi-byte character decodes to U+FFFD at the end: drop it.
+  return new TextDecoder('utf-8').decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD+$/, '');
+}
+
 /**
- * The stored form of a response: its first 2 KB decoded as UTF-8, with any secret value this job sent scrubbed
- * (an echo endpoint would otherwise write it to the database in the clear) and PII redacted.
+ * The stored form of a response: every secret value this job sent replaced by `[SECRET]` (an echo endpoint
+ * would otherwise write it to the database in the clear), PII redacted, then cut to its first 2 KB. Scrubbing
+ * and redaction run on a window 16 KiB longer than the cut, so a value straddling the cut is replaced whole;
+ * a tail that is the beginning of a secret (a body that itself ends mid-secret) is replaced too.
  */
 export function snippetOf(body: Buffer, secretValues: readonly string[]): string {
-  let text = new TextDecoder('utf-8', { fatal: false }).decode(body.subarray(0, SNIPPET_BYTES));
-  for (const v of [...secretValues].sort((a, b) => b.length - a.length)) {
-    if (v.length >= 4) text = text.split(v).join('[SECRET]');
+  const secrets = [...new Set(secretValues)]
+    .filter((v) => v.length >= MIN_SCRUB)
+    .sort((a, b) => b.length - a.length);
+  let text = new TextDecoder('utf-8').decode(body.subarray(0, SNIPPET_BYTES + SCRUB_MARGIN_BYTES));
+  for (const v of secrets) text = text.split(v).join('[SECRET]');
+  text = cutUtf8(redact(text), SNIPPET_BYTES);
+  for (const v of secrets) {
+    for (let k = Math.min(v.length - 1, text.length); k >= MIN_SCRUB; k--) {
+      if (text.endsWith(v.slice(0, k))) {
+        text = `${text.slice(0, -k)}[SECRET]`;
+        break;
+      }
+    }
   }
-  return redact(text);
+  return text;
 }
 
 /** A short, secret-free description of a transport failure and whether it is worth retrying. */
