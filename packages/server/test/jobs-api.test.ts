@@ -173,6 +173,29 @@ describe.each(ENGINES)('scheduled jobs API (%s)', (engine) => {
     }
   });
 
+  it('caps jobs per org (429 quota_exceeded), also under concurrent creation', async () => {
+    const capped = await startTestServer(engine, { RAMPART_JOB_MAX_PER_ORG: '3' });
+    try {
+      const s = await signup(capped.baseUrl);
+      const c = api(capped.baseUrl, s.token);
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          c.post<Err>(`/api/orgs/${s.orgId}/jobs`, {
+            name: `j${i}`,
+            schedule: '0 * * * *',
+            url: 'https://x.example.com/',
+          }),
+        ),
+      );
+      expect(results.map((r) => r.status).sort()).toEqual([201, 201, 201, 429, 429, 429]);
+      expect(results.find((r) => r.status === 429)?.body.error).toBe('quota_exceeded');
+      const list = await c.get<{ jobs: Job[] }>(`/api/orgs/${s.orgId}/jobs`);
+      expect(list.body.jobs).toHaveLength(3);
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('PATCH keeps sealed values it is not given, replaces those it is, and reschedules on schedule changes', async () => {
     const created = await a().post<Job>(`${o()}/jobs`, { ...valid, name: 'patch me' });
     const id = created.body.id;

@@ -128,7 +128,11 @@ const withUpcoming = (v: JobView) => ({
 
 /** Scheduled HTTP jobs, their run history, and alert channels. */
 export function registerJobRoutes(app: App, s: JobsServices): void {
-  const rules = { envAllow: s.config.RAMPART_JOB_ENV_ALLOW, outboundPolicy: s.outboundPolicy };
+  const rules = {
+    envAllow: s.config.RAMPART_JOB_ENV_ALLOW,
+    outboundPolicy: s.outboundPolicy,
+    maxPerOrg: s.config.RAMPART_JOB_MAX_PER_ORG,
+  };
 
   app.post(
     '/api/orgs/:orgId/jobs',

@@ -73,6 +73,8 @@ export interface JobRow {
 export interface JobRules {
   envAllow: readonly string[];
   outboundPolicy: OutboundPolicy;
+  /** Jobs per org at most (each one is outbound traffic on the operator's behalf). */
+  maxPerOrg: number;
 }
 
 export const DEFAULTS = { timezone: 'UTC', timeoutMs: 10_000, retries: 2, alertAfter: 1 } as const;
@@ -182,6 +184,14 @@ export async function createJob(
 ): Promise<JobView> {
   const f = checkFields(input, rules);
   await checkChannels(q, orgId, f.alertChannelIds);
+  // Serialise creations per org so concurrent requests cannot overshoot the cap.
+  await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('rampart.jobs.' || $1::text, 0))`, [orgId]);
+  const { rows: count } = await q.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM jobs WHERE org_id = $1',
+    [orgId],
+  );
+  if ((count[0]?.n ?? 0) >= rules.maxPerOrg)
+    throw new AppError('quota_exceeded', `this org already has the maximum of ${rules.maxPerOrg} jobs`);
   const id = newId();
   const next = f.enabled ? nextRunAfter(f, now) : null;
   const hasHeaders = Object.keys(f.headers).length > 0;

@@ -82,6 +82,7 @@ export const configSchema = z.object({
   RAMPART_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   RAMPART_JOB_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1_000),
   RAMPART_JOB_RETRY_MAX_MS: z.coerce.number().int().min(1).max(3_600_000).default(60_000),
+  RAMPART_JOB_MAX_PER_ORG: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   RAMPART_JOB_SWEEP_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
   RAMPART_BILLING_WEBHOOK_SECRET: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
