@@ -18,7 +18,8 @@ embedded PostgreSQL (PGlite) under RAMPART_DATA_DIR (default ./.rampart).
 Examples:
   $ rampart start                       start the server on 127.0.0.1:8787
   $ rampart admin audit verify          check every audit chain for tampering
-  $ rampart admin rotate-keys           re-seal all secrets under the newest master key`,
+  $ rampart admin rotate-keys           re-seal all secrets under the newest master key
+  $ rampart admin backfill-secrets      seal legacy plaintext secrets left in sealed columns`,
     );
   registerStart(program);
   registerAdmin(program);

@@ -6,12 +6,15 @@
  * Runs packages/cli/dist/bin.js, so build first (`npm test` does: its pretest runs `tsc -b`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KeyRing, openString } from '@rampart/core/seal';
+import { openDatabase } from '@rampart/server';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -145,11 +148,12 @@ describe('rampart --help and usage errors', () => {
     expect(run.stdout()).toMatch(/^\s+admin\b/m);
   });
 
-  it('admin --help lists audit and rotate-keys', async () => {
+  it('admin --help lists audit, rotate-keys and backfill-secrets', async () => {
     const run = rampart(['admin', '--help'], cliEnv(tempDataDir()));
     expect(await exitWithin(run, 15_000)).toEqual({ code: 0, signal: null });
     expect(run.stdout()).toMatch(/^\s+audit\b/m);
     expect(run.stdout()).toMatch(/^\s+rotate-keys\b/m);
+    expect(run.stdout()).toMatch(/^\s+backfill-secrets\b/m);
   });
 
   it('an unknown command exits non-zero and says what was wrong and where to look', async () => {
@@ -250,4 +254,88 @@ describe('rampart admin audit verify', () => {
     server.child.kill('SIGTERM');
     expect((await exitWithin(server, 10_000)).code).toBe(0);
   }, 60_000);
+});
+
+describe('rampart admin backfill-secrets', () => {
+  it('seals legacy plaintext with progress and a summary, then finds nothing on a second run (--json)', async () => {
+    const dataDir = tempDataDir();
+    const keys = `t1:${Buffer.alloc(32, 3).toString('base64')}`;
+    const env = cliEnv(dataDir, { RAMPART_MASTER_KEYS: keys });
+    const orgId = randomUUID();
+    const secretId = randomUUID();
+    const userId = randomUUID();
+    const secret = 'sk-legacy-plaintext-cli-0123456789';
+    const totp = 'JBSWY3DPLEGACYCLITOTP';
+    // Seed as an older Rampart would have left them: plaintext in sealed columns.
+    const seeded = await openDatabase({ dataDir });
+    try {
+      await seeded.db.platform(async (q) => {
+        await q.query(`INSERT INTO orgs (id, name) VALUES ($1, 'legacy')`, [orgId]);
+        await q.query(
+          `INSERT INTO users (id, email, totp_secret_sealed) VALUES ($1, 'legacy@example.test', $2)`,
+          [userId, totp],
+        );
+      });
+      await seeded.db.org(orgId, (q) =>
+        q.query(
+          `INSERT INTO org_secrets (id, org_id, name, value_sealed, masked) VALUES ($1, $2, 'legacy', $3, '')`,
+          [secretId, orgId, secret],
+        ),
+      );
+    } finally {
+      await seeded.db.close();
+    }
+
+    const run = rampart(['admin', 'backfill-secrets'], env);
+    expect(await exitWithin(run, START_TIMEOUT_MS)).toEqual({ code: 0, signal: null });
+    expect(run.stdout()).toContain('sealed 2 legacy plaintext value(s) under key "t1"');
+    expect(run.stdout()).toMatch(/^ {2}org_secrets\.value_sealed: 1$/m);
+    expect(run.stdout()).toMatch(/^ {2}users\.totp_secret_sealed: 1$/m);
+    expect(run.stderr()).toMatch(/^org_secrets\.value_sealed: 1\/1$/m); // progress (plain lines off a TTY)
+    for (const out of [run.stdout(), run.stderr()]) {
+      expect(out).not.toContain(secret);
+      expect(out).not.toContain(totp);
+    }
+
+    const again = rampart(['admin', 'backfill-secrets', '--json'], env);
+    expect(await exitWithin(again, START_TIMEOUT_MS)).toEqual({ code: 0, signal: null });
+    const summary = JSON.parse(again.stdout()) as {
+      key: string;
+      sealed: number;
+      columns: { sealed: number }[];
+    };
+    expect(summary).toMatchObject({ key: 't1', sealed: 0 });
+    expect(summary.columns.length).toBeGreaterThan(0);
+    expect(summary.columns.every((c) => c.sealed === 0)).toBe(true);
+
+    // The values now open under the configured key, each in its own context.
+    const reopened = await openDatabase({ dataDir });
+    try {
+      const ring = KeyRing.parse(keys);
+      const { rows } = await reopened.db.org(orgId, (q) =>
+        q.query<{ v: string }>('SELECT value_sealed AS v FROM org_secrets WHERE id = $1', [secretId]),
+      );
+      expect(
+        openString(ring, rows[0]?.v ?? '', {
+          orgId,
+          table: 'org_secrets',
+          column: 'value_sealed',
+          rowId: secretId,
+        }),
+      ).toBe(secret);
+      const user = await reopened.db.platform((q) =>
+        q.query<{ v: string }>('SELECT totp_secret_sealed AS v FROM users WHERE id = $1', [userId]),
+      );
+      expect(
+        openString(ring, user.rows[0]?.v ?? '', {
+          orgId: null,
+          table: 'users',
+          column: 'totp_secret_sealed',
+          rowId: userId,
+        }),
+      ).toBe(totp);
+    } finally {
+      await reopened.db.close();
+    }
+  }, 120_000);
 });

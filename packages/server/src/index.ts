@@ -19,6 +19,7 @@ export { type Config, ConfigError, loadConfig } from './platform/config.js';
 export { AppError, ERROR_CODES, ERROR_STATUS, type ErrorCode } from './platform/errors.js';
 export { resolveKeyMaterial } from './platform/keys.js';
 export { createLogger } from './platform/logger.js';
+export { type BackfillProgress, type BackfillResult, backfillSecrets } from './secrets/backfill.js';
 export { type RotateProgress, rotateKeys } from './secrets/rotate.js';
 export { listSecrets, putSecret, readSecret } from './secrets/service.js';
 export { createOperator } from './tenancy/operators.js';

@@ -1,5 +1,5 @@
 /**
- * Maintenance commands (key rotation, audit verification) against PostgreSQL where the schema owner is an
+ * Maintenance commands (key rotation, plaintext backfill, audit verification) against PostgreSQL where the schema owner is an
  * ordinary role: no SUPERUSER, no BYPASSRLS (typical of managed PostgreSQL). FORCE ROW LEVEL SECURITY binds
  * the owner too, so anything walking tenant data as the owner would silently see no row; these must go org
  * by org under RLS instead.
@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KeyRing, seal } from '@rampart/core/seal';
+import { KeyRing, openString, seal } from '@rampart/core/seal';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Database } from '../src/db/database.js';
@@ -20,6 +20,7 @@ import type { Engine } from '../src/db/types.js';
 import { appendAudit } from '../src/platform/audit/append.js';
 import { listChains, verifyChain } from '../src/platform/audit/verify.js';
 import { newId } from '../src/platform/ids.js';
+import { backfillSecrets } from '../src/secrets/backfill.js';
 import { rotateKeys } from '../src/secrets/rotate.js';
 import { putSecret, readSecret } from '../src/secrets/service.js';
 import { testRing } from './helpers.js';
@@ -163,6 +164,43 @@ describe.runIf(!!BASE)('maintenance as a non-superuser owner without BYPASSRLS (
     expect(rows[0]?.v.startsWith('v1.test2.')).toBe(true);
     // Idempotent.
     expect((await rotateKeys(db, bothRing)).rewrapped).toBe(0);
+  });
+
+  it('backfill-secrets seals legacy plaintext in org and platform rows the owner cannot see', async () => {
+    const legacyUser = newId();
+    await db.org(orgB, (q) =>
+      q.query(
+        `INSERT INTO org_secrets (id, org_id, name, value_sealed, masked)
+          VALUES ($1, $2, 'legacy', 'legacy-plaintext-nonsuper-01', '')`,
+        [newId(), orgB],
+      ),
+    );
+    await db.platform((q) =>
+      q.query('INSERT INTO users (id, email, totp_secret_sealed) VALUES ($1, $2, $3)', [
+        legacyUser,
+        'legacy-ops@example.com',
+        'JBSWY3DPLEGACY',
+      ]),
+    );
+    const result = await backfillSecrets(db, bothRing);
+    expect(result.sealed).toBe(2);
+    expect(result.columns).toEqual(
+      expect.arrayContaining([
+        { column: 'org_secrets.value_sealed', sealed: 1 },
+        { column: 'users.totp_secret_sealed', sealed: 1 },
+      ]),
+    );
+    expect(await db.org(orgB, (q) => readSecret(q, newRing, orgB, 'legacy'))).toBe(
+      'legacy-plaintext-nonsuper-01',
+    );
+    expect(new Set(await keyIdsIn(db, [orgA, orgB]))).toEqual(new Set(['test2']));
+    const { rows } = await db.platform((q) =>
+      q.query<{ v: string }>('SELECT totp_secret_sealed AS v FROM users WHERE id = $1', [legacyUser]),
+    );
+    const ctx = { orgId: null, table: 'users', column: 'totp_secret_sealed', rowId: legacyUser };
+    expect(openString(newRing, rows[0]?.v ?? '', ctx)).toBe('JBSWY3DPLEGACY');
+    // Idempotent.
+    expect((await backfillSecrets(db, bothRing)).sealed).toBe(0);
   });
 
   it('audit verify lists both org chains and the platform chain and finds them intact', async () => {

@@ -1,4 +1,5 @@
 import {
+  backfillSecrets,
   createOperator,
   type Database,
   listChains,
@@ -137,6 +138,30 @@ export function registerAdmin(program: Command): void {
         bar.stop();
         process.stdout.write(`rewrapped ${result.rewrapped} value(s) to key "${ring.primaryId}"\n`);
         for (const c of result.columns) process.stdout.write(`  ${c.column}: ${c.rewrapped}\n`);
+      });
+    });
+
+  admin
+    .command('backfill-secrets')
+    .description(
+      'seal legacy plaintext values left in sealed columns, under the newest master key; resumable, idempotent',
+    )
+    .option('--json', 'machine-readable summary on stdout')
+    .action(async (opts: { json?: boolean }) => {
+      await withDatabase(async (db, ring) => {
+        await reportRole(db);
+        process.stderr.write(`sealing legacy plaintext values under key "${ring.primaryId}"\n`);
+        const bar = progressBar();
+        const result = await backfillSecrets(db, ring, (p) => bar.update(p.column, p.done, p.total));
+        bar.stop();
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ key: ring.primaryId, ...result })}\n`);
+          return;
+        }
+        process.stdout.write(
+          `sealed ${result.sealed} legacy plaintext value(s) under key "${ring.primaryId}"\n`,
+        );
+        for (const c of result.columns) process.stdout.write(`  ${c.column}: ${c.sealed}\n`);
       });
     });
 }

@@ -19,6 +19,15 @@ export interface ParsedEnvelope {
 
 // 12 bytes are exactly 16 base64url chars; a body of at least 16 bytes is at least 22 chars.
 const SHAPE = /^v1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22,}$/;
+
+/**
+ * The syntactic shape every v1 envelope has, as regular-expression source that means the same in JavaScript
+ * and in PostgreSQL (`value ~ pattern`): a SQL prefilter for rows that cannot be envelopes. Shape only;
+ * {@link isEnvelope} also checks that the fields decode.
+ *
+ * @example q.query('SELECT id FROM t WHERE col !~ $1', [ENVELOPE_SHAPE])
+ */
+export const ENVELOPE_SHAPE: string = SHAPE.source;
 const VERSION_PREFIX = /^v[0-9]+$/;
 
 function malformed(reason: string, detail: string): SealError {

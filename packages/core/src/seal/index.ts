@@ -1,5 +1,5 @@
 export { encodeAad, type SealContext } from './aad.js';
-export { envelopeKeyId, isEnvelope, parseEnvelope } from './envelope.js';
+export { ENVELOPE_SHAPE, envelopeKeyId, isEnvelope, parseEnvelope } from './envelope.js';
 export { SealError, type SealErrorCode } from './errors.js';
 export { KeyRing } from './keyring.js';
 export { mask } from './mask.js';

@@ -10,13 +10,38 @@ export interface SealedColumn {
   idColumn: string;
   /** Tenant column, or null for platform-level tables (AAD org = null). */
   orgColumn: string | null;
+  /**
+   * Text column holding `mask(plaintext)` for display, if the table has one. The plaintext backfill fills it
+   * where it is NULL or empty (a legacy row may predate it); it never overwrites a mask already there.
+   */
+  maskedColumn?: string;
 }
 
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
-  { table: 'org_secrets', column: 'value_sealed', idColumn: 'id', orgColumn: 'org_id' },
+  {
+    table: 'org_secrets',
+    column: 'value_sealed',
+    idColumn: 'id',
+    orgColumn: 'org_id',
+    maskedColumn: 'masked',
+  },
   { table: 'users', column: 'totp_secret_sealed', idColumn: 'id', orgColumn: null },
-  { table: 'llm_providers', column: 'api_key_sealed', idColumn: 'id', orgColumn: 'org_id' },
+  {
+    table: 'llm_providers',
+    column: 'api_key_sealed',
+    idColumn: 'id',
+    orgColumn: 'org_id',
+    maskedColumn: 'api_key_masked',
+  },
+  // No maskedColumn for jobs: headers_masked is jsonb per header, and auth_masked shows env: references as
+  // written (jobs/values.ts displayValue), which mask() would not; a NULL auth_masked reads as '****'.
   { table: 'jobs', column: 'headers_sealed', idColumn: 'id', orgColumn: 'org_id' },
   { table: 'jobs', column: 'auth_sealed', idColumn: 'id', orgColumn: 'org_id' },
-  { table: 'alert_channels', column: 'secret_sealed', idColumn: 'id', orgColumn: 'org_id' },
+  {
+    table: 'alert_channels',
+    column: 'secret_sealed',
+    idColumn: 'id',
+    orgColumn: 'org_id',
+    maskedColumn: 'secret_masked',
+  },
 ];
