@@ -449,6 +449,44 @@ describe('the polling loop (runner on)', () => {
   });
 });
 
+describe('the polling loop with a backlog', () => {
+  it('claims the next run as soon as a slot frees up, not at the next poll', async () => {
+    const target = await startTarget();
+    // Two slots, a 10 s poll: draining 12 runs poll by poll would take a minute.
+    const srv = await startTestServer('pglite', {
+      ...ENV,
+      RAMPART_JOB_RUNNER: 'on',
+      RAMPART_JOB_POLL_MS: '10000',
+      RAMPART_JOB_CONCURRENCY: '2',
+    });
+    try {
+      const owner = await signup(srv.baseUrl);
+      const a = api(srv.baseUrl, owner.token);
+      const job = await a.post<Job>(`/api/orgs/${owner.orgId}/jobs`, {
+        name: 'backlog',
+        schedule: '0 0 1 1 *',
+        url: `${target.origin}/slow/100`,
+      });
+      const started = Date.now();
+      for (let i = 0; i < 12; i++) await a.post(`/api/orgs/${owner.orgId}/jobs/${job.body.id}/run`);
+      await expect
+        .poll(
+          async () =>
+            (
+              await a.get<{ runs: Run[] }>(`/api/orgs/${owner.orgId}/jobs/${job.body.id}/runs`)
+            ).body.runs.filter((r) => r.status === 'succeeded').length,
+          { timeout: 8_000, interval: 100 },
+        )
+        .toBe(12);
+      expect(Date.now() - started).toBeLessThan(8_000);
+      expect(target.on('/slow/')).toHaveLength(12);
+    } finally {
+      await srv.close();
+      await target.close();
+    }
+  });
+});
+
 describe('SSRF without an allow-list', () => {
   it('a DNS name that resolves to loopback is refused at connect time; no packet reaches the listener', async () => {
     const trap = await startTarget('127.0.0.1');

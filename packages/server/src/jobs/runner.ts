@@ -86,6 +86,7 @@ export class JobRunner {
   #stopped = true;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
+  #backlog = false;
 
   constructor(opts: RunnerOptions) {
     this.#o = opts;
@@ -121,24 +122,27 @@ export class JobRunner {
 
   /** One claim pass at `now`, waiting for the runs it started. Returns how many runs it executed. */
   async tick(now: Date = this.#clock()): Promise<number> {
-    const started = await this.#claimAndStart(now, this.#o.concurrency);
+    const { started } = await this.#claimAndStart(now, this.#o.concurrency);
     await Promise.allSettled(started);
     return started.length;
   }
 
   async #run(): Promise<void> {
     while (!this.#stopped) {
-      let claimed = 0;
       const free = this.#o.concurrency - this.#inFlight.size;
+      // Saturated: assume work is waiting, so the next finished run wakes the loop to look.
+      let backlog = free <= 0;
       if (free > 0) {
         try {
-          claimed = (await this.#claimAndStart(this.#clock(), free)).length;
+          backlog = (await this.#claimAndStart(this.#clock(), free)).backlog;
         } catch (err) {
           this.#o.logger.error({ err }, 'job runner: claim failed');
         }
       }
-      // A full claim means there may be more: go again at once (once a slot frees up).
-      if (claimed === free && free > 0) continue;
+      // More work is waiting and a slot is free: go again at once.
+      if (backlog && this.#inFlight.size < this.#o.concurrency) continue;
+      // Otherwise sleep until the poll interval, a kick(), or, with a backlog, the next finished run.
+      this.#backlog = backlog;
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
         this.#timer = setTimeout(resolve, this.#o.pollMs);
@@ -148,35 +152,55 @@ export class JobRunner {
     }
   }
 
-  async #claimAndStart(now: Date, limit: number): Promise<Promise<void>[]> {
-    if (limit <= 0) return [];
+  /**
+   * One claim pass for up to `limit` runs. Candidates are fetched four times over so that nodes racing for the
+   * same first rows (each skips the others' locked ones) still find work in one pass. `backlog` says more may
+   * be waiting. A failed claim in one org (for instance a conflict with another node) is rolled back, logged
+   * and skipped; other orgs still run.
+   */
+  async #claimAndStart(now: Date, limit: number): Promise<{ started: Promise<void>[]; backlog: boolean }> {
+    if (limit <= 0) return { started: [], backlog: true };
+    const candidates = Math.min(1_000, limit * 4);
     const { rows } = await this.#o.db.tx({ orgId: null }, (q) =>
       q.query<{ kind: 'due' | 'queued' | 'stale'; org_id: string; id: string }>(
         'SELECT kind, org_id::text AS org_id, id::text AS id FROM rampart_job_work($1, $2)',
-        [now, limit],
+        [now, candidates],
       ),
     );
     const byOrg = new Map<string, { due: string[]; queued: string[]; stale: string[] }>();
+    const perKind = { due: 0, queued: 0, stale: 0 };
     for (const r of rows) {
       const g = byOrg.get(r.org_id) ?? { due: [], queued: [], stale: [] };
       g[r.kind].push(r.id);
+      perKind[r.kind]++;
       byOrg.set(r.org_id, g);
     }
     const started: Promise<void>[] = [];
     let room = limit;
     for (const [orgId, g] of byOrg) {
       if (room <= 0) break;
-      const claimed = await this.#o.db.org(orgId, (q) => this.#claimInOrg(q, orgId, g, now, room));
+      let claimed: Claimed[];
+      try {
+        claimed = await this.#o.db.org(orgId, (q) => this.#claimInOrg(q, orgId, g, now, room));
+      } catch (err) {
+        this.#o.logger.warn({ err, orgId }, 'job runner: claim in one org failed and was rolled back');
+        continue;
+      }
       room -= claimed.length;
       for (const c of claimed) started.push(this.#track(this.#execute(c)));
     }
-    return started;
+    const full = perKind.due >= candidates || perKind.queued >= candidates || perKind.stale >= candidates;
+    return { started, backlog: full || room === 0 };
   }
 
   #track(p: Promise<void>): Promise<void> {
     const t = p.catch((err) => this.#o.logger.error({ err }, 'job run failed unexpectedly'));
     this.#inFlight.add(t);
-    t.finally(() => this.#inFlight.delete(t));
+    t.finally(() => {
+      this.#inFlight.delete(t);
+      // A slot is free and work was left over: claim now rather than at the next poll.
+      if (this.#backlog) this.#wake?.();
+    });
     return t;
   }
 

@@ -20,9 +20,20 @@ function validTimezone(tz: string): boolean {
   }
 }
 
+// Parsing a pattern costs more than evaluating it: the runner computes a next run per claim, so parsed
+// schedules are kept (a paused Cron is only ever asked for fire times; it schedules nothing).
+const CACHE_MAX = 5_000;
+const cache = new Map<string, Cron>();
+
 function cronOf(s: Schedule): Cron {
+  const key = `${s.timezone}\u0000${s.schedule}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
   // legacyMode (the default) ORs day-of-month and day-of-week as Vixie cron does.
-  return new Cron(s.schedule, { timezone: s.timezone, paused: true });
+  const cron = new Cron(s.schedule, { timezone: s.timezone, paused: true });
+  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+  cache.set(key, cron);
+  return cron;
 }
 
 /**
