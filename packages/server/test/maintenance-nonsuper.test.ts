@@ -131,6 +131,49 @@ describe.runIf(!!BASE)('maintenance as a non-superuser owner without BYPASSRLS (
     });
   });
 
+  it('the SECURITY DEFINER lookups (API keys, runtime tokens, job work) still see tenant rows', async () => {
+    const keyHash = randomBytes(32).toString('hex');
+    await db.org(orgA, (q) =>
+      q.query(`INSERT INTO api_keys (id, org_id, name, prefix, key_hash) VALUES ($1, $2, 'k', 'rk_x', $3)`, [
+        newId(),
+        orgA,
+        keyHash,
+      ]),
+    );
+    const found = await db.tx({ orgId: null }, (q) =>
+      q.query<{ org_id: string }>('SELECT org_id::text AS org_id FROM rampart_find_api_key($1)', [keyHash]),
+    );
+    expect(found.rows.map((r) => r.org_id)).toEqual([orgA]);
+    const tokenHash = randomBytes(32).toString('hex');
+    await db.org(orgB, (q) =>
+      q.query(
+        `INSERT INTO runtime_tokens (id, org_id, name, prefix, token_hash) VALUES ($1, $2, 't', 'rt_x', $3)`,
+        [newId(), orgB, tokenHash],
+      ),
+    );
+    const token = await db.tx({ orgId: null }, (q) =>
+      q.query<{ org_id: string }>('SELECT org_id::text AS org_id FROM rampart_find_runtime_token($1)', [
+        tokenHash,
+      ]),
+    );
+    expect(token.rows.map((r) => r.org_id)).toEqual([orgB]);
+    const jobId = newId();
+    await db.org(orgA, (q) =>
+      q.query(
+        `INSERT INTO jobs (id, org_id, name, schedule, url, method, timeout_ms, retries, next_run_at)
+         VALUES ($1, $2, 'j', '* * * * *', 'https://x.example.com/', 'GET', 1000, 0, now() - interval '1 minute')`,
+        [jobId, orgA],
+      ),
+    );
+    const work = await db.tx({ orgId: null }, (q) =>
+      q.query<{ id: string }>(`SELECT id::text AS id FROM rampart_job_work(now(), 10) WHERE kind = 'due'`),
+    );
+    expect(work.rows.map((r) => r.id)).toEqual([jobId]);
+    // The application role still sees only its own tenant's rows.
+    const asB = await db.org(orgB, (q) => q.query('SELECT 1 FROM api_keys WHERE key_hash = $1', [keyHash]));
+    expect(asB.rowCount).toBe(0);
+  });
+
   it('really is the case the bug hides in: the owner is an ordinary role and sees no tenant row', async () => {
     const { rows } = await db.owner((q) =>
       q.query<{ rolsuper: boolean; rolbypassrls: boolean; secrets: number; audit: number }>(
