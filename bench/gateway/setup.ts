@@ -1,15 +1,14 @@
 // Setup for the gateway bench: the workload (request, stub answer, plan), a Rampart instance with its org,
 // provider and API keys, and the bare pass-through proxy used as a reference.
-import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pg from 'pg';
 import { Pool } from 'undici';
 import { redactChatMessages } from '../../packages/core/src/redact/index.js';
 import { createRampart, type Rampart } from '../../packages/server/src/app.js';
 import type { EngineName } from '../../packages/server/src/db/types.js';
 import { MemoryMailer } from '../../packages/server/src/identity/mailer.js';
 import { loadConfig } from '../../packages/server/src/platform/config.js';
+import { createPgDatabase } from '../lib/pg-database.js';
 
 export const TARGET_CONCURRENCY = 32;
 export const TARGET_P50_ADDED_MS = 1;
@@ -107,30 +106,6 @@ export interface Instance {
   /** API keys: org default (redaction on), and one overriding redaction off. */
   readonly keys: { readonly on: string; readonly off: string };
   close(): Promise<void>;
-}
-
-/** A throwaway database on the TEST_DATABASE_URL server (dropped on close), as the test helpers make them. */
-async function createPgDatabase(
-  base: string,
-): Promise<{ url: string; version: string; drop: () => Promise<void> }> {
-  const name = `rampart_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  const { rows } = await admin.query<{ server_version: string }>('SHOW server_version');
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    version: (rows[0]?.server_version ?? '').split(' ')[0] ?? '',
-    drop: async () => {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
 }
 
 export async function startRampart(engine: EngineName, stubOrigin: string): Promise<Instance> {
