@@ -151,7 +151,7 @@ describe('job secrets: nothing in the PGlite data directory or the logs', () => 
     expect(tables).toContain(result.email);
     expectAbsent(Buffer.from(tables), 'the table dump', result.needles);
     expect(logs.join('')).toContain('job run failed'); // control: the runner's failure lines are captured
-    logs.forEach((line, i) => expectAbsent(Buffer.from(line), `log line ${i}`, result.needles));
+    for (const [i, line] of logs.entries()) expectAbsent(Buffer.from(line), `log line ${i}`, result.needles);
   });
 });
 
@@ -170,7 +170,8 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('job secrets: nothing in Postgre
       expect(text).toContain(result.email);
       expectAbsent(Buffer.from(text), 'the table dump', result.needles);
       expect(srv.logs.join('')).toContain('job run failed');
-      srv.logs.forEach((line, i) => expectAbsent(Buffer.from(line), `log line ${i}`, result.needles));
+      for (const [i, line] of srv.logs.entries())
+        expectAbsent(Buffer.from(line), `log line ${i}`, result.needles);
     } finally {
       await srv.close();
       await target.close();
