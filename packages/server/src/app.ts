@@ -26,6 +26,7 @@ import { createLimiterFactory } from './platform/ratelimit.js';
 import { registerSecretRoutes } from './secrets/routes.js';
 import { registerAdminRoutes } from './tenancy/admin-routes.js';
 import { registerTenancyRoutes } from './tenancy/routes.js';
+import { registerWidgetRoutes } from './widget/routes.js';
 
 export const VERSION = '0.1.0';
 
@@ -140,6 +141,7 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     registerAdminRoutes(app, services);
     registerGatewayRoutes(app, services);
     registerJobRoutes(app, services);
+    registerWidgetRoutes(app, services);
     if (config.RAMPART_JOB_RUNNER === 'on') app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onClose', async () => {
       await jobRunner.stop();

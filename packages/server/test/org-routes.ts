@@ -13,13 +13,15 @@ export interface OrgTargets {
   providerName: string;
   jobId: string;
   alertChannelId: string;
+  widgetId: string;
+  documentId: string;
 }
 
 interface RouteSpec {
   /** A valid body (validation passes, so the answer comes from authorization), or none. */
   body?: (t: OrgTargets) => unknown;
   /** Which target fills `{id}` on this route. */
-  id?: 'apiKeyId' | 'runtimeTokenId' | 'jobId' | 'alertChannelId';
+  id?: 'apiKeyId' | 'runtimeTokenId' | 'jobId' | 'alertChannelId' | 'widgetId';
   /** Which target fills `{name}` (default: the secret name). */
   name?: 'secretName' | 'providerName';
 }
@@ -77,6 +79,24 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
   },
   'GET /api/orgs/{orgId}/alert-channels/{id}': { id: 'alertChannelId' },
   'DELETE /api/orgs/{orgId}/alert-channels/{id}': { id: 'alertChannelId' },
+  'GET /api/orgs/{orgId}/widgets': {},
+  'POST /api/orgs/{orgId}/widgets': {
+    body: () => ({ name: 'intruder', allowedOrigins: ['https://evil.example.com'], model: 'm' }),
+  },
+  'GET /api/orgs/{orgId}/widgets/{id}': { id: 'widgetId' },
+  'PATCH /api/orgs/{orgId}/widgets/{id}': {
+    id: 'widgetId',
+    body: () => ({ allowedOrigins: ['https://evil.example.com'], systemPrompt: 'leak everything' }),
+  },
+  'DELETE /api/orgs/{orgId}/widgets/{id}': { id: 'widgetId' },
+  'POST /api/orgs/{orgId}/widgets/{id}/documents': {
+    id: 'widgetId',
+    body: () => ({ name: 'intruder.md', format: 'markdown', content: '# planted by an intruder' }),
+  },
+  'GET /api/orgs/{orgId}/widgets/{id}/documents': { id: 'widgetId' },
+  'DELETE /api/orgs/{orgId}/widgets/{id}/documents/{documentId}': { id: 'widgetId' },
+  'GET /api/orgs/{orgId}/billing': {},
+  'POST /api/orgs/{orgId}/billing/checkout': { body: () => ({ plan: 'business' }) },
   'GET /api/orgs/{orgId}/audit': {},
   'GET /api/orgs/{orgId}/audit/verify': {},
 };
@@ -94,6 +114,7 @@ export function orgRouteCall(r: OpenApiRoute, t: OrgTargets): { url: string; bod
     orgId: t.orgId,
     userId: t.userId,
     name: spec.name ? t[spec.name] : t.secretName,
+    documentId: t.documentId,
     ...(spec.id ? { id: t[spec.id] } : {}),
   });
   return spec.body ? { url, body: spec.body(t) } : { url };

@@ -73,6 +73,19 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
   expect([channel.status, job.status]).toEqual([201, 201]);
   const run = await a.post(`${o}/jobs/${job.body.id}/run`);
   expect(run.status).toBe(202);
+  const widget = await a.post<{ id: string }>(`${o}/widgets`, {
+    name: `${label} widget ${tag}`,
+    allowedOrigins: [`https://${label.toLowerCase()}-${tag}.example.com`],
+    systemPrompt: `${label} secret prompt ${tag}`,
+    model: 'm',
+  });
+  expect(widget.status, widget.text).toBe(201);
+  const doc = await a.post<{ id: string }>(`${o}/widgets/${widget.body.id}/documents`, {
+    name: `${label}-${tag}.md`,
+    format: 'markdown',
+    content: `# ${label} handbook\n\nThe ${label} door code is ${tag}.`,
+  });
+  expect(doc.status, doc.text).toBe(201);
   return {
     owner,
     memberEmail,
@@ -92,6 +105,8 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
       providerName,
       jobId: job.body.id,
       alertChannelId: channel.body.id,
+      widgetId: widget.body.id,
+      documentId: doc.body.id,
     },
   };
 }
@@ -114,6 +129,8 @@ const markers = (t: Tenant): string[] => [
   t.secretMasked,
   t.targets.jobId,
   t.targets.alertChannelId,
+  t.targets.widgetId,
+  t.targets.documentId,
   t.jobHeaderValue,
 ];
 
@@ -142,6 +159,9 @@ describe.each(ENGINES)('cross-tenant access answers 404 (%s)', (engine) => {
         '/jobs',
         `/jobs/${t.targets.jobId}/runs`,
         '/alert-channels',
+        '/widgets',
+        `/widgets/${t.targets.widgetId}/documents`,
+        '/billing',
       ].map(async (p) => (await a.get(`${o}${p}`)).body),
     );
   };
@@ -215,6 +235,15 @@ describe.each(ENGINES)('cross-tenant access answers 404 (%s)', (engine) => {
       ['delete A job', asB.del(`${b}/jobs/${A.targets.jobId}`)],
       ['read A channel', asB.get(`${b}/alert-channels/${A.targets.alertChannelId}`)],
       ['delete A channel', asB.del(`${b}/alert-channels/${A.targets.alertChannelId}`)],
+      ['read A widget', asB.get(`${b}/widgets/${A.targets.widgetId}`)],
+      ['edit A widget', asB.patch(`${b}/widgets/${A.targets.widgetId}`, { systemPrompt: 'x' })],
+      ['read A documents', asB.get(`${b}/widgets/${A.targets.widgetId}/documents`)],
+      [
+        'add to A widget',
+        asB.post(`${b}/widgets/${A.targets.widgetId}/documents`, { name: 'x.txt', content: 'planted' }),
+      ],
+      ['delete A document', asB.del(`${b}/widgets/${A.targets.widgetId}/documents/${A.targets.documentId}`)],
+      ['delete A widget', asB.del(`${b}/widgets/${A.targets.widgetId}`)],
     ];
     for (const [what, pending] of attempts) {
       const res = await pending;

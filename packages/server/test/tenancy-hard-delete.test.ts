@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { signHmacHex } from '@rampart/core/webhooks';
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../src/db/types.js';
@@ -16,6 +17,7 @@ import {
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
+const BILLING_SECRET = 'billing-secret-for-hard-delete-0001';
 
 /** Audit tables carry org_id without a foreign key (rows must outlive nothing but the purge itself). */
 const PURGED_BY_FUNCTION = ['audit_heads', 'audit_log'];
@@ -71,7 +73,7 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
   };
 
   beforeAll(async () => {
-    srv = await startTestServer(engine);
+    srv = await startTestServer(engine, { RAMPART_BILLING_WEBHOOK_SECRET: BILLING_SECRET });
     const tag = randomBytes(4).toString('hex');
     doomedName = `Doomed Org ${tag}`;
     doomed = await signup(srv.baseUrl, { orgName: doomedName });
@@ -108,6 +110,47 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
     });
     expect(job.status).toBe(201);
     expect((await d.post(`${o}/jobs/${job.body.id}/run`)).status).toBe(202);
+    // Widget surface: widget, document and chunks, a visitor, a message (its model call fails: no provider
+    // serves the model, which still records the message and the month's usage), a checkout nonce and an
+    // applied billing event.
+    const widget = await d.post<{ id: string }>(`${o}/widgets`, {
+      name: 'doomed widget',
+      allowedOrigins: ['https://doomed.example.com'],
+      model: 'no-such-model',
+    });
+    expect(widget.status, widget.text).toBe(201);
+    const doc = await d.post(`${o}/widgets/${widget.body.id}/documents`, {
+      name: 'd.txt',
+      content: 'doomed words',
+    });
+    expect(doc.status, doc.text).toBe(201);
+    const origin = { origin: 'https://doomed.example.com' };
+    const session = await api(srv.baseUrl).request<{ visitorToken: string }>(
+      'POST',
+      `/widget/${widget.body.id}/session`,
+      undefined,
+      origin,
+    );
+    expect(session.status, session.text).toBe(200);
+    const message = await api(srv.baseUrl, session.body.visitorToken).request(
+      'POST',
+      `/widget/${widget.body.id}/messages`,
+      { message: 'hello' },
+      origin,
+    );
+    expect(message.status, message.text).toBe(404);
+    const checkout = await d.post<{ nonce: string }>(`${o}/billing/checkout`, { plan: 'pro' });
+    expect(checkout.status, checkout.text).toBe(200);
+    const event = JSON.stringify({
+      meta: { event_name: 'order_created', custom_data: { nonce: checkout.body.nonce } },
+      data: { id: 'order-doomed-1' },
+    });
+    const hook = await fetch(`${srv.baseUrl}/webhooks/billing`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-signature': signHmacHex(BILLING_SECRET, event) },
+      body: event,
+    });
+    expect(hook.status).toBe(200);
 
     kept = await signup(srv.baseUrl, { orgName: `Kept Org ${tag}` });
     const k = api(srv.baseUrl, kept.token);

@@ -89,6 +89,21 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     expect(r.status, r.text).toBe(201);
     return r.body.id;
   };
+  const WIDGET = { name: 'probe widget', allowedOrigins: ['https://probe.example.com'], model: 'm' };
+  const freshWidget = async (): Promise<string> => {
+    const r = await as(owner.token).post<{ id: string }>(org('/widgets'), WIDGET);
+    expect(r.status, r.text).toBe(201);
+    return r.body.id;
+  };
+  const freshDocument = async (widgetId: string): Promise<string> => {
+    const r = await as(owner.token).post<{ id: string }>(org(`/widgets/${widgetId}/documents`), {
+      name: 'doc.md',
+      format: 'markdown',
+      content: '# Probe\n\nSome text.',
+    });
+    expect(r.status, r.text).toBe(201);
+    return r.body.id;
+  };
   const freshCredential = async (kind: 'api-keys' | 'runtime-tokens'): Promise<string> => {
     const r = await as(owner.token).post<{ id: string }>(org(`/${kind}`), { name: 'target' });
     expect(r.status).toBe(201);
@@ -96,8 +111,14 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
   };
 
   beforeAll(async () => {
-    srv = await startTestServer('pglite');
+    srv = await startTestServer('pglite', {
+      RAMPART_BILLING_WEBHOOK_SECRET: 'whsec-test-billing-secret-0001',
+    });
     owner = await signup(srv.baseUrl, { orgName: 'Matrix Org' });
+    // Probes create many widgets: the business plan allows 100 (plan changes are tested in widget tests).
+    await srv.rampart.services.db.org(owner.orgId, (q) =>
+      q.query(`INSERT INTO org_billing (org_id, plan) VALUES ($1, 'business')`, [owner.orgId]),
+    );
     stranger = await signup(srv.baseUrl, { orgName: 'Elsewhere' });
     tokens.owner = owner.token;
     userIds.owner = owner.userId;
@@ -356,6 +377,80 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
       run: async (t) => as(t).del(org(`/alert-channels/${await freshChannel()}`)),
     },
     {
+      action: 'widgets.read',
+      route: 'GET /api/orgs/{orgId}/widgets',
+      what: 'list widgets',
+      ok: 200,
+      run: (t) => as(t).get(org('/widgets')),
+    },
+    {
+      action: 'widgets.read',
+      route: 'GET /api/orgs/{orgId}/widgets/{id}',
+      what: 'read a widget',
+      ok: 200,
+      run: async (t) => as(t).get(org(`/widgets/${await freshWidget()}`)),
+    },
+    {
+      action: 'widgets.read',
+      route: 'GET /api/orgs/{orgId}/widgets/{id}/documents',
+      what: 'list widget documents',
+      ok: 200,
+      run: async (t) => as(t).get(org(`/widgets/${await freshWidget()}/documents`)),
+    },
+    {
+      action: 'widgets.write',
+      route: 'POST /api/orgs/{orgId}/widgets',
+      what: 'create a widget',
+      ok: 201,
+      run: (t) => as(t).post(org('/widgets'), WIDGET),
+    },
+    {
+      action: 'widgets.write',
+      route: 'PATCH /api/orgs/{orgId}/widgets/{id}',
+      what: 'edit a widget',
+      ok: 200,
+      run: async (t) => as(t).patch(org(`/widgets/${await freshWidget()}`), { systemPrompt: 'x' }),
+    },
+    {
+      action: 'widgets.write',
+      route: 'DELETE /api/orgs/{orgId}/widgets/{id}',
+      what: 'delete a widget',
+      ok: 200,
+      run: async (t) => as(t).del(org(`/widgets/${await freshWidget()}`)),
+    },
+    {
+      action: 'widgets.write',
+      route: 'POST /api/orgs/{orgId}/widgets/{id}/documents',
+      what: 'add a document',
+      ok: 201,
+      run: async (t) =>
+        as(t).post(org(`/widgets/${await freshWidget()}/documents`), { name: 'a.txt', content: 'hello' }),
+    },
+    {
+      action: 'widgets.write',
+      route: 'DELETE /api/orgs/{orgId}/widgets/{id}/documents/{documentId}',
+      what: 'delete a document',
+      ok: 200,
+      run: async (t) => {
+        const w = await freshWidget();
+        return as(t).del(org(`/widgets/${w}/documents/${await freshDocument(w)}`));
+      },
+    },
+    {
+      action: 'billing.read',
+      route: 'GET /api/orgs/{orgId}/billing',
+      what: 'read plan and usage',
+      ok: 200,
+      run: (t) => as(t).get(org('/billing')),
+    },
+    {
+      action: 'billing.manage',
+      route: 'POST /api/orgs/{orgId}/billing/checkout',
+      what: 'start a checkout',
+      ok: 200,
+      run: (t) => as(t).post(org('/billing/checkout'), { plan: 'pro' }),
+    },
+    {
       action: 'audit.read',
       route: 'GET /api/orgs/{orgId}/audit',
       what: 'read the audit log',
@@ -414,6 +509,8 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     const tokenId = await freshCredential('runtime-tokens');
     const jobId = await freshJob();
     const channelId = await freshChannel();
+    const widgetId = await freshWidget();
+    const documentId = await freshDocument(widgetId);
     const snapshot = async () =>
       Promise.all(
         [
@@ -441,6 +538,8 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
         providerName: 'existing',
         jobId,
         alertChannelId: channelId,
+        widgetId,
+        documentId,
       });
       const res = await as(tokens.viewer).request(r.method, call.url, call.body);
       expect(res.status, `${routeKey(r)} as viewer: ${res.text}`).toBe(403);

@@ -85,6 +85,8 @@ export const configSchema = z.object({
   RAMPART_JOB_MAX_PER_ORG: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   RAMPART_JOB_SWEEP_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
   RAMPART_BILLING_WEBHOOK_SECRET: z.string().min(16).optional(),
+  RAMPART_BILLING_CHECKOUT_URL: urlWithScheme(['https:', 'http:']).optional(),
+  RAMPART_WIDGET_DOCUMENT_MAX_BYTES: z.coerce.number().int().min(1_000).max(50_000_000).default(1_048_576),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
   /** Gateway upstream timeouts: ordinary models, and models a provider lists as reasoning models. */
   RAMPART_GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),

@@ -26,6 +26,10 @@ export const ACTIONS = [
   'jobs.run',
   'alerts.read',
   'alerts.write',
+  'widgets.read',
+  'widgets.write',
+  'billing.read',
+  'billing.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -50,6 +54,10 @@ const MATRIX: Record<Action, readonly Role[]> = {
   'jobs.run': ['owner', 'admin', 'member'],
   'alerts.read': ['owner', 'admin', 'member', 'viewer'],
   'alerts.write': ['owner', 'admin'],
+  'widgets.read': ['owner', 'admin', 'member', 'viewer'],
+  'widgets.write': ['owner', 'admin'],
+  'billing.read': ['owner', 'admin', 'member', 'viewer'],
+  'billing.manage': ['owner'],
 };
 
 export const can = (role: Role, action: Action): boolean => MATRIX[action].includes(role);

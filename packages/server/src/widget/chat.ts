@@ -1,0 +1,74 @@
+import { redact } from '@rampart/core/redact';
+import { type Region, routeFor } from '../gateway/providers.js';
+import { loadRouting } from '../gateway/route-cache.js';
+import type { GatewayServices } from '../gateway/services.js';
+import { AppError } from '../platform/errors.js';
+import { guardedFetch } from '../platform/outbound/fetch.js';
+import { retrieve } from './documents.js';
+import type { WidgetRow } from './widgets.js';
+
+export const RETRIEVED_CHUNKS = 4;
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * Answers a visitor's message: retrieves the widget's best-matching chunks, then asks the model through the
+ * org's gateway provider configuration (same routing, residency and sealed provider keys as /v1). The model
+ * sees exactly three things: the widget's system prompt, the retrieved chunks and the visitor's message
+ * (PII-redacted when the org's redaction setting is on). Nothing else about the org or other visitors.
+ * @throws AppError not_found (no provider serves the widget's model) | bad_gateway | upstream_timeout
+ */
+export async function answer(
+  s: GatewayServices,
+  orgId: string,
+  widget: WidgetRow,
+  message: string,
+): Promise<{ reply: string; chunks: number }> {
+  const routing = await s.routing.get(orgId, () => s.db.org(orgId, (q) => loadRouting(q, orgId)));
+  if (!routing) throw new AppError('not_found', 'Widget not found');
+  const route = routeFor(routing, s.ring, orgId, widget.model, null as Region | null, 'inherit');
+  const chunks = await s.db.org(orgId, (q) => retrieve(q, orgId, widget.id, message, RETRIEVED_CHUNKS));
+  const context = chunks.length
+    ? chunks.map((c, i) => `[${i + 1}] ${c}`).join('\n\n')
+    : '(no matching documents)';
+  const body = JSON.stringify({
+    model: widget.model,
+    messages: [
+      {
+        role: 'system',
+        content: `${widget.system_prompt}\n\nAnswer from the context below when it is relevant.\n\nContext:\n${context}`,
+      },
+      { role: 'user', content: route.redact ? redact(message) : message },
+    ],
+  });
+  const timeoutMs = route.reasoning
+    ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
+    : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
+  let res: Awaited<ReturnType<typeof guardedFetch>>;
+  try {
+    res = await guardedFetch(s.outbound, `${route.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${route.apiKey}`, 'content-type': 'application/json' },
+      body,
+      timeoutMs,
+      maxBytes: MAX_ANSWER_BYTES,
+      maxRedirects: 0,
+    });
+  } catch (err) {
+    const name = (err as Error).name;
+    if (name === 'TimeoutError' || name === 'AbortError')
+      throw new AppError('upstream_timeout', `The model did not answer within ${timeoutMs / 1000} s`);
+    throw new AppError('bad_gateway', 'The model provider could not be reached');
+  }
+  if (res.status !== 200 || res.truncated)
+    throw new AppError('bad_gateway', `The model provider answered ${res.status}`);
+  let reply: unknown;
+  try {
+    reply = (
+      JSON.parse(res.body.toString('utf8')) as { choices?: Array<{ message?: { content?: unknown } }> }
+    ).choices?.[0]?.message?.content;
+  } catch {
+    reply = undefined;
+  }
+  if (typeof reply !== 'string') throw new AppError('bad_gateway', 'The model provider sent no answer');
+  return { reply, chunks: chunks.length };
+}

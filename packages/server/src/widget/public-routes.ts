@@ -1,0 +1,193 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { z } from 'zod';
+import type { GatewayServices } from '../gateway/services.js';
+import { AppError } from '../platform/errors.js';
+import type { App } from '../platform/http.js';
+import { newId } from '../platform/ids.js';
+import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { answer } from './chat.js';
+import { admitMessage, refundMessage } from './quota.js';
+import { hashIp, signVisitor, type VisitorKeys, verifyVisitor } from './visitor.js';
+import { getWidget } from './widgets.js';
+
+interface PublicWidget {
+  orgId: string;
+  allowedOrigins: string[];
+  perIp: number;
+  perWidget: number;
+}
+
+const params = z.object({ widgetId: z.uuid() });
+const SESSIONS_PER_IP_PER_MINUTE = 20;
+
+/**
+ * The public widget surface, called from visitors' browsers on the customer's site. Every request must come
+ * from one of the widget's allowed origins: a preflight from any other origin gets 403 and no CORS headers
+ * (so the browser blocks the call), and a request with no or another `Origin` is refused with
+ * `origin_not_allowed` before anything else runs. CORS headers name exactly the request's origin, never `*`,
+ * and never appear on the dashboard API. Order on a message: origin, visitor token, per-IP and per-widget rate
+ * limits, quota, and only then retrieval and the model call.
+ */
+export function registerWidgetPublicRoutes(app: App, s: GatewayServices, keys: VisitorKeys): void {
+  const limiters = new Map<string, RateLimiterAbstract>();
+  const limiter = (name: string, points: number) => {
+    const key = `${name}:${points}`;
+    let l = limiters.get(key);
+    if (!l) {
+      l = s.limiters.create(`widget:${name}:${points}`, points, 60);
+      limiters.set(key, l);
+    }
+    return l;
+  };
+  const consume = async (name: string, points: number, key: string, what: string) => {
+    try {
+      await limiter(name, points).consume(key);
+    } catch (err) {
+      if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, what);
+      // The counter store is down: refuse rather than run unmetered model calls.
+      throw new AppError('service_unavailable', 'Rate limiting is unavailable; try again shortly');
+    }
+  };
+
+  const lookup = async (widgetId: string): Promise<PublicWidget> => {
+    const { rows } = await s.db.tx({ orgId: null }, (q) =>
+      q.query<{
+        org_id: string;
+        allowed_origins: string[];
+        per_ip_per_minute: number;
+        per_widget_per_minute: number;
+      }>(
+        'SELECT org_id::text AS org_id, allowed_origins, per_ip_per_minute, per_widget_per_minute FROM rampart_widget_public($1)',
+        [widgetId],
+      ),
+    );
+    const r = rows[0];
+    if (!r) throw new AppError('not_found', 'Widget not found');
+    return {
+      orgId: r.org_id,
+      allowedOrigins: r.allowed_origins,
+      perIp: r.per_ip_per_minute,
+      perWidget: r.per_widget_per_minute,
+    };
+  };
+
+  /** Checks `Origin` and, when allowed, sets the CORS response headers for it (errors included, so the widget can read them). */
+  const checkOrigin = (request: FastifyRequest, reply: FastifyReply, w: PublicWidget): string => {
+    const origin = request.headers.origin;
+    reply.header('vary', 'Origin');
+    if (typeof origin !== 'string' || !w.allowedOrigins.includes(origin))
+      throw new AppError('origin_not_allowed', 'This widget is not enabled for the requesting site');
+    reply.header('access-control-allow-origin', origin);
+    reply.header('access-control-expose-headers', 'retry-after, x-request-id');
+    return origin;
+  };
+
+  for (const path of ['/widget/:widgetId/session', '/widget/:widgetId/messages'] as const) {
+    app.options(
+      path,
+      { schema: { tags: ['widget'], summary: 'CORS preflight: allowed origins only', params, hide: true } },
+      async (request, reply) => {
+        const w = await lookup(request.params.widgetId);
+        checkOrigin(request, reply, w);
+        const method = request.headers['access-control-request-method'];
+        if (method !== undefined && method !== 'POST')
+          throw new AppError('origin_not_allowed', 'Only POST is allowed from the widget');
+        reply
+          .header('access-control-allow-methods', 'POST')
+          .header('access-control-allow-headers', 'authorization, content-type')
+          .header('access-control-max-age', '600');
+        return reply.code(204).send();
+      },
+    );
+  }
+
+  app.post(
+    '/widget/:widgetId/session',
+    {
+      schema: {
+        tags: ['widget'],
+        summary: 'Start a visitor session (public; allowed origins only)',
+        params,
+        response: { 200: z.object({ visitorToken: z.string(), expiresAt: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      const w = await lookup(request.params.widgetId);
+      const origin = checkOrigin(request, reply, w);
+      const ipHash = hashIp(keys, request.ip);
+      await consume('session-ip', SESSIONS_PER_IP_PER_MINUTE, ipHash, 'Too many sessions from this address');
+      const visitorId = newId();
+      await s.db.org(w.orgId, (q) =>
+        q.query(
+          'INSERT INTO widget_visitors (id, org_id, widget_id, ip_hash, origin) VALUES ($1, $2, $3, $4, $5)',
+          [visitorId, w.orgId, request.params.widgetId, ipHash, origin],
+        ),
+      );
+      const { token, expiresAt } = signVisitor(keys, request.params.widgetId, visitorId, new Date());
+      return { visitorToken: token, expiresAt: expiresAt.toISOString() };
+    },
+  );
+
+  app.post(
+    '/widget/:widgetId/messages',
+    {
+      schema: {
+        tags: ['widget'],
+        summary: 'Send a visitor message (public; visitor token; allowed origins only)',
+        params,
+        body: z.strictObject({ message: z.string().trim().min(1).max(4_000) }),
+        response: { 200: z.object({ reply: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      const widgetId = request.params.widgetId;
+      const w = await lookup(widgetId);
+      checkOrigin(request, reply, w);
+      const auth = request.headers.authorization;
+      const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : '';
+      const check = verifyVisitor(keys, token, widgetId, new Date());
+      if (!check.ok)
+        throw new AppError('unauthorized', 'A valid visitor session for this widget is required');
+      // Limits before any database work beyond the lookup, and before retrieval or the model.
+      const ipHash = hashIp(keys, request.ip);
+      await consume('ip', w.perIp, `${widgetId}:${ipHash}`, 'Too many messages from this address');
+      await consume('widget', w.perWidget, widgetId, 'This widget is receiving too many messages');
+      const now = new Date();
+      const paidBy = await s.db.org(w.orgId, (q) => admitMessage(q, w.orgId, now));
+      const started = performance.now();
+      let status = 200;
+      try {
+        const widget = await s.db.org(w.orgId, (q) => getWidget(q, w.orgId, widgetId));
+        const out = await answer(s, w.orgId, widget, request.body.message);
+        await record(s, w.orgId, widgetId, check.visitorId, ipHash, out.chunks, status, started);
+        return { reply: out.reply };
+      } catch (err) {
+        status = err instanceof AppError ? err.status : 500;
+        await s.db.org(w.orgId, (q) => refundMessage(q, w.orgId, now, paidBy)).catch(() => {});
+        await record(s, w.orgId, widgetId, check.visitorId, ipHash, 0, status, started).catch(() => {});
+        throw err;
+      }
+    },
+  );
+}
+
+/** One row per message: who (visitor id, IP HMAC), what happened, how long; never the text. */
+async function record(
+  s: GatewayServices,
+  orgId: string,
+  widgetId: string,
+  visitorId: string,
+  ipHash: string,
+  chunks: number,
+  status: number,
+  started: number,
+): Promise<void> {
+  await s.db.org(orgId, (q) =>
+    q.query(
+      `INSERT INTO widget_messages (id, org_id, widget_id, visitor_id, ip_hash, chunks, status, latency_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [newId(), orgId, widgetId, visitorId, ipHash, chunks, status, Math.round(performance.now() - started)],
+    ),
+  );
+}

@@ -1,0 +1,315 @@
+import { verifyHmacHex } from '@rampart/core/webhooks';
+import { z } from 'zod';
+import type { GatewayServices } from '../gateway/services.js';
+import { actorOf } from '../platform/actor.js';
+import { appendAudit } from '../platform/audit/append.js';
+import { AppError } from '../platform/errors.js';
+import type { App } from '../platform/http.js';
+import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
+import { applyBillingEvent, createCheckout } from './billing.js';
+import { deleteDocument, ingestDocument, listDocuments } from './documents.js';
+import { PLANS, PRODUCTS, type Product } from './plans.js';
+import { registerWidgetPublicRoutes } from './public-routes.js';
+import { billingView } from './quota.js';
+import { visitorKeys } from './visitor.js';
+import {
+  createWidget,
+  DEFAULT_LIMITS,
+  deleteWidget,
+  getWidget,
+  listWidgets,
+  updateWidget,
+  type WidgetInput,
+  widgetView,
+} from './widgets.js';
+
+const limits = z.strictObject({
+  perIpPerMinute: z.number().int().min(1).max(10_000),
+  perWidgetPerMinute: z.number().int().min(1).max(1_000_000),
+});
+const widgetShape = {
+  name: z.string().trim().min(1).max(100),
+  allowedOrigins: z.array(z.string().min(1).max(300)).min(1).max(50),
+  systemPrompt: z.string().max(8_000),
+  model: z.string().min(1).max(200),
+  limits,
+};
+const widgetView_ = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  allowedOrigins: z.array(z.string()),
+  systemPrompt: z.string(),
+  model: z.string(),
+  limits: z.object({ perIpPerMinute: z.number(), perWidgetPerMinute: z.number() }),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+const documentView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  format: z.enum(['text', 'markdown']),
+  bytes: z.number(),
+  chunks: z.number(),
+  createdAt: z.string(),
+});
+const limitsView = z.object({ widgets: z.number(), monthlyMessages: z.number(), knowledgeBytes: z.number() });
+const billingView_ = z.object({
+  plan: z.enum(Object.keys(PLANS) as [keyof typeof PLANS, ...Array<keyof typeof PLANS>]),
+  limits: limitsView,
+  usage: limitsView,
+  messageCredits: z.number(),
+});
+const docParams = orgItemParams.extend({ documentId: z.uuid() });
+
+const webhookEvent = z.object({
+  meta: z.object({
+    event_name: z.string().min(1).max(100),
+    custom_data: z.object({ nonce: z.string().min(16).max(200) }),
+  }),
+  data: z.object({ id: z.union([z.string().min(1).max(200), z.number()]) }),
+});
+
+/** Widgets, their documents, plans and billing; plus the public widget routes and the billing webhook. */
+export function registerWidgetRoutes(app: App, s: GatewayServices): void {
+  const keys = visitorKeys(s.jwtSecret);
+  registerWidgetPublicRoutes(app, s, keys);
+
+  app.post(
+    '/api/orgs/:orgId/widgets',
+    {
+      schema: {
+        tags: ['widget'],
+        security: bearer,
+        summary: 'Create a chat widget (within the plan limit: 429 quota_exceeded beyond)',
+        params: orgParams,
+        body: z.strictObject({
+          ...widgetShape,
+          systemPrompt: widgetShape.systemPrompt.default(''),
+          limits: limits.default(DEFAULT_LIMITS),
+        }),
+        response: { 201: widgetView_ },
+      },
+    },
+    async (request, reply) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.write');
+      const view = await s.db.org(access.orgId, (q) =>
+        createWidget(q, actorOf(request), access.orgId, request.body),
+      );
+      return reply.code(201).send(view);
+    },
+  );
+
+  app.get(
+    '/api/orgs/:orgId/widgets',
+    {
+      schema: {
+        tags: ['widget'],
+        security: bearer,
+        params: orgParams,
+        response: { 200: z.object({ widgets: z.array(widgetView_) }) },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.read');
+      return { widgets: await s.db.org(access.orgId, (q) => listWidgets(q, access.orgId)) };
+    },
+  );
+
+  app.get(
+    '/api/orgs/:orgId/widgets/:id',
+    { schema: { tags: ['widget'], security: bearer, params: orgItemParams, response: { 200: widgetView_ } } },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.read');
+      return widgetView(await s.db.org(access.orgId, (q) => getWidget(q, access.orgId, request.params.id)));
+    },
+  );
+
+  app.patch(
+    '/api/orgs/:orgId/widgets/:id',
+    {
+      schema: {
+        tags: ['widget'],
+        security: bearer,
+        params: orgItemParams,
+        body: z.strictObject(widgetShape).partial(),
+        response: { 200: widgetView_ },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.write');
+      return s.db.org(access.orgId, (q) =>
+        updateWidget(
+          q,
+          actorOf(request),
+          access.orgId,
+          request.params.id,
+          request.body as Partial<WidgetInput>,
+        ),
+      );
+    },
+  );
+
+  app.delete(
+    '/api/orgs/:orgId/widgets/:id',
+    { schema: { tags: ['widget'], security: bearer, params: orgItemParams, response: { 200: okBody } } },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.write');
+      await s.db.org(access.orgId, (q) => deleteWidget(q, actorOf(request), access.orgId, request.params.id));
+      return { ok: true as const };
+    },
+  );
+
+  app.post(
+    '/api/orgs/:orgId/widgets/:id/documents',
+    {
+      schema: {
+        tags: ['widget'],
+        security: bearer,
+        summary:
+          'Add a text or markdown document to the widget knowledge base; its bytes are reserved against the plan in the same transaction that stores its chunks',
+        params: orgItemParams,
+        body: z.strictObject({
+          name: z.string().trim().min(1).max(200),
+          format: z.enum(['text', 'markdown']).default('text'),
+          content: z.string().min(1),
+        }),
+        response: { 201: documentView },
+      },
+    },
+    async (request, reply) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.write');
+      const max = s.config.RAMPART_WIDGET_DOCUMENT_MAX_BYTES;
+      if (Buffer.byteLength(request.body.content, 'utf8') > max)
+        throw new AppError('payload_too_large', `A document may hold at most ${max} bytes`);
+      if (request.body.content.includes('\u0000'))
+        throw new AppError('validation_failed', 'content must be text (it contains a NUL character)');
+      const view = await s.db.org(access.orgId, (q) =>
+        ingestDocument(q, actorOf(request), access.orgId, request.params.id, request.body),
+      );
+      return reply.code(201).send(view);
+    },
+  );
+
+  app.get(
+    '/api/orgs/:orgId/widgets/:id/documents',
+    {
+      schema: {
+        tags: ['widget'],
+        security: bearer,
+        params: orgItemParams,
+        response: { 200: z.object({ documents: z.array(documentView) }) },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.read');
+      return {
+        documents: await s.db.org(access.orgId, (q) => listDocuments(q, access.orgId, request.params.id)),
+      };
+    },
+  );
+
+  app.delete(
+    '/api/orgs/:orgId/widgets/:id/documents/:documentId',
+    { schema: { tags: ['widget'], security: bearer, params: docParams, response: { 200: okBody } } },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.write');
+      await s.db.org(access.orgId, (q) =>
+        deleteDocument(q, actorOf(request), access.orgId, request.params.id, request.params.documentId),
+      );
+      return { ok: true as const };
+    },
+  );
+
+  app.get(
+    '/api/orgs/:orgId/billing',
+    { schema: { tags: ['billing'], security: bearer, params: orgParams, response: { 200: billingView_ } } },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'billing.read');
+      return s.db.org(access.orgId, (q) => billingView(q, access.orgId, new Date()));
+    },
+  );
+
+  app.post(
+    '/api/orgs/:orgId/billing/checkout',
+    {
+      schema: {
+        tags: ['billing'],
+        security: bearer,
+        summary: 'Start a checkout: a one-time nonce bound to this org and product, valid 24 h',
+        params: orgParams,
+        body: z.strictObject({ plan: z.enum(Object.keys(PRODUCTS) as [Product, ...Product[]]) }),
+        response: { 200: z.object({ nonce: z.string(), checkoutUrl: z.string() }) },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'billing.manage');
+      if (!s.config.RAMPART_BILLING_WEBHOOK_SECRET)
+        throw new AppError('service_unavailable', 'Billing is not configured on this server');
+      const base = s.config.RAMPART_BILLING_CHECKOUT_URL ?? `${s.publicUrl}/billing/checkout`;
+      return s.db.org(access.orgId, (q) =>
+        createCheckout(q, actorOf(request), access.orgId, request.body.plan, base, new Date()),
+      );
+    },
+  );
+
+  // The webhook needs the exact bytes that were signed: a scope of its own that keeps every body as a Buffer.
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    scope.post(
+      '/webhooks/billing',
+      {
+        schema: {
+          tags: ['billing'],
+          summary:
+            'Payment provider webhook: HMAC-SHA256 of the raw body (hex) in x-signature; meta.custom_data.nonce consumed once',
+          response: { 200: z.object({ ok: z.literal(true), outcome: z.enum(['applied', 'ignored']) }) },
+        },
+      },
+      async (request) => {
+        const secret = s.config.RAMPART_BILLING_WEBHOOK_SECRET;
+        if (!secret) throw new AppError('service_unavailable', 'Billing is not configured on this server');
+        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const actor = actorOf(request);
+        const reject = async (reason: string, orgId: string | null) => {
+          await s.db.tx({ orgId, platform: orgId === null }, (q) =>
+            appendAudit(q, actor, {
+              orgId,
+              action: 'billing.webhook_rejected',
+              target: null,
+              meta: { reason },
+            }),
+          );
+        };
+        if (!verifyHmacHex(secret, raw, request.headers['x-signature'])) {
+          await reject('invalid_signature', null);
+          throw new AppError('invalid_signature', 'The webhook signature does not verify');
+        }
+        let parsed: z.infer<typeof webhookEvent>;
+        try {
+          parsed = webhookEvent.parse(JSON.parse(raw.toString('utf8')));
+        } catch {
+          await reject('malformed', null);
+          throw new AppError('validation_failed', 'The webhook body is not a billing event with a nonce');
+        }
+        const outcome = await applyBillingEvent(
+          s.db,
+          actor,
+          {
+            name: parsed.meta.event_name,
+            nonce: parsed.meta.custom_data.nonce,
+            objectId: String(parsed.data.id),
+          },
+          new Date(),
+        );
+        if (outcome.status === 'unknown_nonce') {
+          await reject('unknown_nonce', null);
+          throw new AppError('validation_failed', 'The nonce is unknown');
+        }
+        if (outcome.status === 'replayed') throw new AppError('replayed', 'This event was already processed');
+        if (outcome.status === 'applied') s.orgChanged(outcome.orgId);
+        return { ok: true as const, outcome: outcome.status };
+      },
+    );
+  });
+}
