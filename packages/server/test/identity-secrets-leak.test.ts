@@ -9,15 +9,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRampart } from '../src/app.js';
 import type { Database } from '../src/db/database.js';
-import { MemoryMailer } from '../src/identity/mailer.js';
-import { loadConfig } from '../src/platform/config.js';
+import type { MemoryMailer } from '../src/identity/mailer.js';
 import { startTestServer } from './helpers.js';
 import { client, signupAccount, tokenFromMail, totpAt, waitForMail } from './identity-support.js';
-import { dumpTables, filesUnder } from './leak-support.js';
+import { dumpTables, filesUnder, withFileBackedServer } from './leak-support.js';
 
 const canary = (tag: string) => `${tag}-${randomBytes(9).toString('base64url')}`;
 
@@ -143,38 +140,15 @@ describe('no plaintext secret in the PGlite data directory or the logs', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('full flow on a real data directory, then every file and log line searched byte for byte', async () => {
-    const logs: string[] = [];
-    const mailer = new MemoryMailer();
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'trace',
-      RAMPART_MASTER_KEYS: `test1:${Buffer.alloc(32, 7).toString('base64')}`,
-      RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
-      RAMPART_DATA_DIR: dir,
-      RAMPART_TEST_BCRYPT_COST: '4',
-      RAMPART_TRUST_PROXY: '127.0.0.1',
-    });
-    const rampart = await createRampart({
-      config,
-      mailer,
-      logDestination: new Writable({
-        write(chunk, _enc, cb) {
-          logs.push(String(chunk));
-          cb();
-        },
-      }),
-    });
-    let plain: Plaintexts;
-    let tables: string;
-    try {
-      await rampart.app.listen({ port: 0, host: '127.0.0.1' });
-      const addr = rampart.app.server.address();
-      if (!addr || typeof addr === 'string') throw new Error('no address');
-      plain = await fullFlow(`http://127.0.0.1:${addr.port}`, mailer);
-      tables = await dumpIdentityTables(rampart.services.db);
-    } finally {
-      await rampart.close(); // PGlite flushes its files on close
-    }
+    const { result, logs } = await withFileBackedServer(
+      dir,
+      { RAMPART_TRUST_PROXY: '127.0.0.1' },
+      async (baseUrl, rampart, mailer) => {
+        const flow = await fullFlow(baseUrl, mailer);
+        return { plain: flow, tables: await dumpIdentityTables(rampart.services.db) };
+      },
+    );
+    const { plain, tables } = result;
 
     const files = filesUnder(dir);
     expect(files.length).toBeGreaterThan(100);

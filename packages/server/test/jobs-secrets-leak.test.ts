@@ -9,15 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRampart } from '../src/app.js';
-import { MemoryMailer } from '../src/identity/mailer.js';
-import { loadConfig } from '../src/platform/config.js';
 import { api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 import { startTarget, type Target } from './jobs-support.js';
-import { dumpTables, filesUnder } from './leak-support.js';
+import { dumpTables, filesUnder, withFileBackedServer } from './leak-support.js';
 
 const canary = (tag: string) => `${tag}-${randomBytes(12).toString('base64url')}`;
 const ENV_NAME = 'JOB_LEAK_TOKEN';
@@ -110,40 +106,29 @@ describe('job secrets: nothing in the PGlite data directory or the logs', () => 
 
   it('jobs, runs, alerts, then every file and log line searched byte for byte', async () => {
     const target = await startTarget();
-    const logs: string[] = [];
-    const rampart = await createRampart({
-      config: loadConfig({
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'trace',
-        RAMPART_MASTER_KEYS: `test1:${Buffer.alloc(32, 7).toString('base64')}`,
-        RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
-        RAMPART_DATA_DIR: dir,
-        RAMPART_TEST_BCRYPT_COST: '4',
-        RAMPART_JOB_RUNNER: 'off',
-        RAMPART_JOB_ENV_ALLOW: 'JOB_LEAK_',
-        RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
-        RAMPART_JOB_RETRY_BASE_MS: '5',
-      }),
-      mailer: new MemoryMailer(),
-      logDestination: new Writable({
-        write(chunk, _enc, cb) {
-          logs.push(String(chunk));
-          cb();
-        },
-      }),
-    });
-    let result: Awaited<ReturnType<typeof exercise>>;
-    let tables: string;
+    let run: Awaited<
+      ReturnType<
+        typeof withFileBackedServer<{ exercised: Awaited<ReturnType<typeof exercise>>; tables: string }>
+      >
+    >;
     try {
-      await rampart.app.listen({ port: 0, host: '127.0.0.1' });
-      const addr = rampart.app.server.address();
-      if (!addr || typeof addr === 'string') throw new Error('no address');
-      result = await exercise(`http://127.0.0.1:${addr.port}`, rampart.services.jobRunner, target);
-      tables = (await dumpTables(rampart.services.db)).text;
+      run = await withFileBackedServer(
+        dir,
+        {
+          RAMPART_JOB_ENV_ALLOW: 'JOB_LEAK_',
+          RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
+          RAMPART_JOB_RETRY_BASE_MS: '5',
+        },
+        async (baseUrl, rampart) => ({
+          exercised: await exercise(baseUrl, rampart.services.jobRunner, target),
+          tables: (await dumpTables(rampart.services.db)).text,
+        }),
+      );
     } finally {
-      await rampart.close();
       await target.close();
     }
+    const { logs } = run;
+    const { exercised: result, tables } = run.result;
     const files = filesUnder(dir);
     const all = Buffer.concat(files.map((f) => readFileSync(f)));
     expect(all.includes(Buffer.from(result.email))).toBe(true); // control: real, flushed data

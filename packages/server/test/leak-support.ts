@@ -1,6 +1,10 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createRampart, type Rampart } from '../src/app.js';
 import type { Database } from '../src/db/database.js';
+import { MemoryMailer } from '../src/identity/mailer.js';
+import { loadConfig } from '../src/platform/config.js';
 
 /** Every regular file under `dir`, recursively (a PGlite data directory, for byte searches). */
 export function filesUnder(dir: string): string[] {
@@ -23,4 +27,44 @@ export async function dumpTables(db: Database): Promise<{ tables: string[]; text
     }
     return { tables: rows.map((r) => r.t), text };
   });
+}
+
+/**
+ * A Rampart on a real PGlite data directory (not the in-memory snapshot), logging at trace level into `logs`.
+ * Runs `fn` against its base URL, then closes it so PGlite flushes every file before the caller searches them.
+ */
+export async function withFileBackedServer<T>(
+  dir: string,
+  env: Record<string, string>,
+  fn: (baseUrl: string, rampart: Rampart, mailer: MemoryMailer) => Promise<T>,
+): Promise<{ result: T; logs: string[] }> {
+  const logs: string[] = [];
+  const mailer = new MemoryMailer();
+  const rampart = await createRampart({
+    config: loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'trace',
+      RAMPART_MASTER_KEYS: `test1:${Buffer.alloc(32, 7).toString('base64')}`,
+      RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
+      RAMPART_DATA_DIR: dir,
+      RAMPART_TEST_BCRYPT_COST: '4',
+      RAMPART_JOB_RUNNER: 'off',
+      ...env,
+    }),
+    mailer,
+    logDestination: new Writable({
+      write(chunk, _enc, cb) {
+        logs.push(String(chunk));
+        cb();
+      },
+    }),
+  });
+  try {
+    await rampart.app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = rampart.app.server.address();
+    if (!addr || typeof addr === 'string') throw new Error('no address');
+    return { result: await fn(`http://127.0.0.1:${addr.port}`, rampart, mailer), logs };
+  } finally {
+    await rampart.close(); // PGlite flushes its files on close
+  }
 }

@@ -101,6 +101,22 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
   'GET /api/orgs/{orgId}/audit/verify': {},
 };
 
+/** The read routes that together show an org's state: snapshots before and after refused attempts. */
+export const orgViewPaths = (t: Pick<OrgTargets, 'jobId' | 'widgetId'>): string[] => [
+  '',
+  '/members',
+  '/settings',
+  '/api-keys',
+  '/runtime-tokens',
+  '/secrets',
+  '/jobs',
+  `/jobs/${t.jobId}/runs`,
+  '/alert-channels',
+  '/widgets',
+  `/widgets/${t.widgetId}/documents`,
+  '/billing',
+];
+
 export const isOrgRoute = (r: OpenApiRoute): boolean =>
   r.path === '/api/orgs/{orgId}' || r.path.startsWith('/api/orgs/{orgId}/');
 

@@ -13,7 +13,7 @@ import {
   uniqueEmail,
 } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
-import { isOrgRoute, type OrgTargets, orgRouteCall, routeKey } from './org-routes.js';
+import { isOrgRoute, type OrgTargets, orgRouteCall, orgViewPaths, routeKey } from './org-routes.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 type Err = { error: string; message: string };
@@ -148,22 +148,7 @@ describe.each(ENGINES)('cross-tenant access answers 404 (%s)', (engine) => {
   const view = async (t: Tenant) => {
     const a = api(srv.baseUrl, t.owner.token);
     const o = `/api/orgs/${t.targets.orgId}`;
-    return Promise.all(
-      [
-        '',
-        '/members',
-        '/settings',
-        '/api-keys',
-        '/runtime-tokens',
-        '/secrets',
-        '/jobs',
-        `/jobs/${t.targets.jobId}/runs`,
-        '/alert-channels',
-        '/widgets',
-        `/widgets/${t.targets.widgetId}/documents`,
-        '/billing',
-      ].map(async (p) => (await a.get(`${o}${p}`)).body),
-    );
+    return Promise.all(orgViewPaths(t.targets).map(async (p) => (await a.get(`${o}${p}`)).body));
   };
 
   beforeAll(async () => {

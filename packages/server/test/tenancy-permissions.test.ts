@@ -11,7 +11,7 @@ import {
   uniqueEmail,
 } from './fixtures.js';
 import { startTestServer } from './helpers.js';
-import { isOrgRoute, orgRouteCall, routeKey } from './org-routes.js';
+import { isOrgRoute, orgRouteCall, orgViewPaths, routeKey } from './org-routes.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 type Err = { error: string };
@@ -513,16 +513,7 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     const documentId = await freshDocument(widgetId);
     const snapshot = async () =>
       Promise.all(
-        [
-          '',
-          '/members',
-          '/settings',
-          '/api-keys',
-          '/runtime-tokens',
-          '/secrets',
-          '/jobs',
-          '/alert-channels',
-        ].map(async (p) => (await as(owner.token).get(org(p))).body),
+        orgViewPaths({ jobId, widgetId }).map(async (p) => (await as(owner.token).get(org(p))).body),
       );
     const before = await snapshot();
     const mutating = (await openApiRoutes(srv.baseUrl)).filter((r) => isOrgRoute(r) && r.method !== 'GET');

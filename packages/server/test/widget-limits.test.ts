@@ -7,9 +7,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRampart } from '../src/app.js';
-import { MemoryMailer } from '../src/identity/mailer.js';
-import { loadConfig } from '../src/platform/config.js';
 import {
   hashIp,
   signVisitor,
@@ -19,7 +16,7 @@ import {
 } from '../src/widget/visitor.js';
 import { type Account, api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
-import { filesUnder } from './leak-support.js';
+import { filesUnder, withFileBackedServer } from './leak-support.js';
 import { startModelStub, useStubProvider, visitor } from './widget-support.js';
 
 const SHOP = 'https://shop.example.com';
@@ -124,35 +121,20 @@ describe('raw visitor IPs in the PGlite data directory', () => {
 
   it('appear in no file, while their HMACs and the org data do', async () => {
     const stub = await startModelStub();
-    const rampart = await createRampart({
-      config: loadConfig({
-        NODE_ENV: 'test',
-        RAMPART_MASTER_KEYS: `test1:${Buffer.alloc(32, 7).toString('base64')}`,
-        RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
-        RAMPART_DATA_DIR: dir,
-        RAMPART_TEST_BCRYPT_COST: '4',
-        RAMPART_JOB_RUNNER: 'off',
-        ...ENV,
-      }),
-      mailer: new MemoryMailer(),
-    });
     const ips = ['203.0.113.231', '2001:db8::7a:e1'];
     let email: string;
     try {
-      await rampart.app.listen({ port: 0, host: '127.0.0.1' });
-      const addr = rampart.app.server.address();
-      if (!addr || typeof addr === 'string') throw new Error('no address');
-      const base = `http://127.0.0.1:${addr.port}`;
-      const owner = await signup(base);
-      email = owner.email;
-      const id = await widgetFor(base, owner, stub.origin, 100);
-      for (const ip of ips) {
-        const v = visitor(base, id, SHOP, ip);
-        const { visitorToken } = (await v.session()).body;
-        expect((await v.message(visitorToken, 'hello there')).status).toBe(200);
-      }
+      ({ result: email } = await withFileBackedServer(dir, ENV, async (base) => {
+        const owner = await signup(base);
+        const id = await widgetFor(base, owner, stub.origin, 100);
+        for (const ip of ips) {
+          const v = visitor(base, id, SHOP, ip);
+          const { visitorToken } = (await v.session()).body;
+          expect((await v.message(visitorToken, 'hello there')).status).toBe(200);
+        }
+        return owner.email;
+      }));
     } finally {
-      await rampart.close();
       await stub.close();
     }
     const all = Buffer.concat(filesUnder(dir).map((f) => readFileSync(f)));
