@@ -37,13 +37,6 @@ describe.each(ENGINES)('chat widget (%s)', (engine) => {
   let widget: Widget;
   const o = (acc: Account = owner) => `/api/orgs/${acc.orgId}`;
   const a = (acc: Account = owner) => api(srv.baseUrl, acc.token);
-  const _setPlan = (acc: Account, plan: string) =>
-    srv.rampart.services.db.org(acc.orgId, (q) =>
-      q.query(
-        `INSERT INTO org_billing (org_id, plan) VALUES ($1, $2) ON CONFLICT (org_id) DO UPDATE SET plan = $2`,
-        [acc.orgId, plan],
-      ),
-    );
   const newOrgWithWidget = async (limits = { perIpPerMinute: 1000, perWidgetPerMinute: 100_000 }) => {
     const acc = await signup(srv.baseUrl);
     await useStubProvider(srv.baseUrl, acc, stub.origin, ['chat-model']);
