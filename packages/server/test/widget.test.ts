@@ -365,6 +365,23 @@ describe.each(ENGINES)('chat widget (%s)', (engine) => {
       expect(nul.status).toBe(400);
     });
 
+    it('retrieval reads punctuation as text, never as query syntax, and stems each word once', async () => {
+      const v = visitor(srv.baseUrl, widget.id, SHOP);
+      const { visitorToken } = (await v.session()).body;
+      for (const message of [
+        'Is https://shop.example.com/p/boots(red)!&x=1:* returnable?',
+        "shoes') | !(x & y) :* <-> ''",
+        '!!!',
+      ]) {
+        const r = await v.message(visitorToken, message);
+        expect(r.status, `${message}: ${r.text}`).toBe(200);
+      }
+      const before = stub.calls.length;
+      // "returning" and "returns" stem to "return" once; a second stemming pass would lose matches like this.
+      expect((await v.message(visitorToken, 'returning')).status).toBe(200);
+      expect(stub.calls[before]?.body.messages[0]?.content).toContain('return shoes within 30 days');
+    });
+
     it("retrieval never returns another tenant's chunks", async () => {
       const { acc: other, widget: theirs } = await newOrgWithWidget();
       const secret = 'The zebracorn vault code is 4417';

@@ -160,7 +160,11 @@ export function registerWidgetPublicRoutes(app: App, s: GatewayServices, keys: V
       try {
         const widget = await s.db.org(w.orgId, (q) => getWidget(q, w.orgId, widgetId));
         const out = await answer(s, w.orgId, widget, request.body.message);
-        await record(s, w.orgId, widgetId, check.visitorId, ipHash, out.chunks, status, started);
+        // The visitor has an answer and the message was paid for: a failed bookkeeping row must not turn that
+        // into an error (or a refund).
+        await record(s, w.orgId, widgetId, check.visitorId, ipHash, out.chunks, status, started).catch(
+          (err) => request.log.error({ err }, 'could not record a widget message'),
+        );
         return { reply: out.reply };
       } catch (err) {
         status = err instanceof AppError ? err.status : 500;
