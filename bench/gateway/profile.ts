@@ -27,7 +27,7 @@ export interface Pieces {
 }
 
 /** Where Rampart's thread spends its time, by package and by Rampart source directory. */
-const categorise: Categorise = (url) => {
+export const categorise: Categorise = (url) => {
   if (url === '') return null;
   // WebAssembly belongs to whoever called it: PGlite's PostgreSQL, or undici's HTTP parser (llhttp).
   if (url.startsWith('wasm://')) return { orCaller: 'WebAssembly' };

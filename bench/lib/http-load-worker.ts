@@ -58,6 +58,8 @@ async function closedLoop(pool: Pool, r: LoadRequest, requests: number, record: 
   const latencies = new Float64Array(record ? requests : 0);
   const failures: Record<string, number> = {};
   const body = Buffer.from(r.body);
+  const cycle = r.cycleHeader;
+  const headerSets = cycle ? cycle.values.map((v) => ({ ...r.headers, [cycle.name]: v })) : [r.headers];
   let next = 0;
   const loop = async () => {
     while (next < requests) {
@@ -65,7 +67,8 @@ async function closedLoop(pool: Pool, r: LoadRequest, requests: number, record: 
       const t0 = performance.now();
       let status: number;
       try {
-        const res = await pool.request({ path: r.path, method: r.method, headers: r.headers, body });
+        const headers = headerSets[i % headerSets.length] ?? r.headers;
+        const res = await pool.request({ path: r.path, method: r.method, headers, body });
         await res.body.text();
         status = res.statusCode;
       } catch {

@@ -18,6 +18,12 @@ export interface LoadRequest {
   readonly requests: number;
   /** Any other status counts as a failure. */
   readonly expectStatus: number;
+  /**
+   * A header whose value changes from request to request: request `i` (counted from 0 in the warm-up and
+   * again in the recorded part) sends `values[i % values.length]`, e.g. many client addresses in
+   * `x-forwarded-for` so that a per-address rate limit is not what is measured.
+   */
+  readonly cycleHeader?: { readonly name: string; readonly values: readonly string[] };
 }
 
 export interface LoadResult {
