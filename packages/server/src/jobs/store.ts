@@ -157,6 +157,53 @@ async function checkChannels(q: Queryable, orgId: string, ids: readonly string[]
 const maskedHeaders = (h: Record<string, string>): Record<string, string> =>
   Object.fromEntries(Object.entries(h).map(([k, v]) => [k, displayValue(v)]));
 
+/**
+ * The values of the job columns from `name` to `next_run_at`, in the order the INSERT and UPDATE list them.
+ * Header and auth values are sealed afresh, unless `keep` passes the stored sealed and masked forms through.
+ */
+function rowValues(
+  ring: KeyRing,
+  orgId: string,
+  id: string,
+  f: JobFields,
+  next: Date | null,
+  keep: {
+    headers?: Pick<JobRow, 'headers_sealed' | 'headers_masked'>;
+    auth?: Pick<JobRow, 'auth_sealed' | 'auth_masked'>;
+  } = {},
+): unknown[] {
+  const hasHeaders = Object.keys(f.headers).length > 0;
+  return [
+    f.name,
+    f.schedule,
+    f.timezone,
+    f.url,
+    f.method,
+    keep.headers
+      ? keep.headers.headers_sealed
+      : hasHeaders
+        ? seal(ring, JSON.stringify(f.headers), sealCtx(orgId, id, 'headers_sealed'))
+        : null,
+    JSON.stringify(keep.headers ? keep.headers.headers_masked : maskedHeaders(f.headers)),
+    f.auth?.type ?? null,
+    keep.auth
+      ? keep.auth.auth_sealed
+      : f.auth
+        ? seal(ring, f.auth.value, sealCtx(orgId, id, 'auth_sealed'))
+        : null,
+    keep.auth ? keep.auth.auth_masked : f.auth ? displayValue(f.auth.value) : null,
+    f.body,
+    f.timeoutMs,
+    f.retries,
+    f.storeResponse,
+    f.retentionDays,
+    f.alertChannelIds,
+    f.alertAfter,
+    f.enabled,
+    next,
+  ];
+}
+
 const auditMeta = (f: JobFields) => ({
   name: f.name,
   schedule: f.schedule,
@@ -194,36 +241,13 @@ export async function createJob(
     throw new AppError('quota_exceeded', `this org already has the maximum of ${rules.maxPerOrg} jobs`);
   const id = newId();
   const next = f.enabled ? nextRunAfter(f, now) : null;
-  const hasHeaders = Object.keys(f.headers).length > 0;
   const { rows } = await q.query<JobRow>(
     `INSERT INTO jobs (id, org_id, name, schedule, timezone, url, method, headers_sealed, headers_masked, auth_type,
        auth_sealed, auth_masked, body, timeout_ms, retries, store_response, retention_days, alert_channel_ids,
        alert_after, enabled, next_run_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
      RETURNING *`,
-    [
-      id,
-      orgId,
-      f.name,
-      f.schedule,
-      f.timezone,
-      f.url,
-      f.method,
-      hasHeaders ? seal(ring, JSON.stringify(f.headers), sealCtx(orgId, id, 'headers_sealed')) : null,
-      JSON.stringify(maskedHeaders(f.headers)),
-      f.auth?.type ?? null,
-      f.auth ? seal(ring, f.auth.value, sealCtx(orgId, id, 'auth_sealed')) : null,
-      f.auth ? displayValue(f.auth.value) : null,
-      f.body,
-      f.timeoutMs,
-      f.retries,
-      f.storeResponse,
-      f.retentionDays,
-      f.alertChannelIds,
-      f.alertAfter,
-      f.enabled,
-      next,
-    ],
+    [id, orgId, ...rowValues(ring, orgId, id, f, next)],
   );
   await appendAudit(q, actor, { orgId, action: 'job.created', target: `job:${id}`, meta: auditMeta(f) });
   return jobView(rows[0] as JobRow);
@@ -282,7 +306,6 @@ export async function updateJob(
   if (patch.alertChannelIds) await checkChannels(q, orgId, f.alertChannelIds);
   const timing = patch.schedule !== undefined || patch.timezone !== undefined || patch.enabled !== undefined;
   const next = !f.enabled ? null : timing || !r.next_run_at ? nextRunAfter(f, now) : r.next_run_at;
-  const hasHeaders = Object.keys(f.headers).length > 0;
   const { rows } = await q.query<JobRow>(
     `UPDATE jobs SET name = $3, schedule = $4, timezone = $5, url = $6, method = $7, headers_sealed = $8,
        headers_masked = $9, auth_type = $10, auth_sealed = $11, auth_masked = $12, body = $13, timeout_ms = $14,
@@ -292,33 +315,10 @@ export async function updateJob(
     [
       orgId,
       id,
-      f.name,
-      f.schedule,
-      f.timezone,
-      f.url,
-      f.method,
-      patch.headers === undefined
-        ? r.headers_sealed
-        : hasHeaders
-          ? seal(ring, JSON.stringify(f.headers), sealCtx(orgId, id, 'headers_sealed'))
-          : null,
-      JSON.stringify(patch.headers === undefined ? r.headers_masked : maskedHeaders(f.headers)),
-      f.auth?.type ?? null,
-      patch.auth === undefined
-        ? r.auth_sealed
-        : f.auth
-          ? seal(ring, f.auth.value, sealCtx(orgId, id, 'auth_sealed'))
-          : null,
-      patch.auth === undefined ? r.auth_masked : f.auth ? displayValue(f.auth.value) : null,
-      f.body,
-      f.timeoutMs,
-      f.retries,
-      f.storeResponse,
-      f.retentionDays,
-      f.alertChannelIds,
-      f.alertAfter,
-      f.enabled,
-      next,
+      ...rowValues(ring, orgId, id, f, next, {
+        ...(patch.headers === undefined ? { headers: r } : {}),
+        ...(patch.auth === undefined ? { auth: r } : {}),
+      }),
     ],
   );
   await appendAudit(q, actor, {
