@@ -1,0 +1,2 @@
+export { checkSelect, type GuardVerdict, loadSqlGuard } from './guard.js';
+export { ALLOWED_CAST_TYPES, ALLOWED_FUNCTIONS } from './policy.js';
