@@ -4,20 +4,18 @@
  * cannot write, stack statements, keep a setting, or outlive its timeout; every corpus entry is refused before
  * it reaches the database and leaves it unchanged.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BYPASS_ATTEMPTS } from '../../core/src/sqlguard/corpus.js';
 import { DEFAULT_LIMITS, execute, runSandboxed } from '../src/dbaccess/sandbox.js';
 import { AppError } from '../src/platform/errors.js';
+import { createReaderDatabase, type ReaderDatabase } from './dbaccess-support.js';
 
 const BASE = process.env.TEST_DATABASE_URL;
 const verdict = { queryHash: 'x'.repeat(64), fingerprint: 'f' };
 
 describe.skipIf(!BASE)('SELECT sandbox on real PostgreSQL', () => {
-  const suffix = randomBytes(5).toString('hex');
-  const dbName = `rampart_t_sbx_${suffix}`;
-  const role = `rampart_sbx_reader_${suffix}`;
+  let customer: ReaderDatabase;
   let admin: pg.Client;
   let reader: pg.Client;
   const snapshot = async () =>
@@ -28,40 +26,10 @@ describe.skipIf(!BASE)('SELECT sandbox on real PostgreSQL', () => {
     ).rows[0];
 
   beforeAll(async () => {
-    const root = new pg.Client({ connectionString: BASE });
-    await root.connect();
-    await root.query(`CREATE DATABASE ${dbName}`);
-    await root.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE`);
-    await root.end();
-    const url = new URL(BASE as string);
-    url.pathname = `/${dbName}`;
-    admin = new pg.Client({ connectionString: url.toString() });
-    await admin.connect();
-    await admin.query(
-      `CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL, spend numeric NOT NULL)`,
-    );
-    await admin.query(
-      `INSERT INTO customers SELECT g, 'c' || g || '@example.com', g * 10 FROM generate_series(1, 50) g`,
-    );
-    await admin.query(`CREATE SEQUENCE counter`);
-    await admin.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
-    await admin.query(`GRANT SELECT ON customers TO ${role}`);
-    const asReader = new URL(url.toString());
-    asReader.username = role;
-    asReader.password = '';
-    reader = new pg.Client({ connectionString: asReader.toString() });
-    await reader.connect();
+    customer = await createReaderDatabase(BASE as string);
+    ({ admin, reader } = customer);
   });
-
-  afterAll(async () => {
-    await reader?.end();
-    await admin?.end();
-    const root = new pg.Client({ connectionString: BASE });
-    await root.connect();
-    await root.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await root.query(`DROP ROLE IF EXISTS ${role}`);
-    await root.end();
-  });
+  afterAll(() => customer?.close());
 
   it('runs an accepted query with parameters and returns columns and rows', async () => {
     const r = await runSandboxed(

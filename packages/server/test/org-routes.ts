@@ -15,13 +15,14 @@ export interface OrgTargets {
   alertChannelId: string;
   widgetId: string;
   documentId: string;
+  connectionId: string;
 }
 
 interface RouteSpec {
   /** A valid body (validation passes, so the answer comes from authorization), or none. */
   body?: (t: OrgTargets) => unknown;
   /** Which target fills `{id}` on this route. */
-  id?: 'apiKeyId' | 'runtimeTokenId' | 'jobId' | 'alertChannelId' | 'widgetId';
+  id?: 'apiKeyId' | 'runtimeTokenId' | 'jobId' | 'alertChannelId' | 'widgetId' | 'connectionId';
   /** Which target fills `{name}` (default: the secret name). */
   name?: 'secretName' | 'providerName';
 }
@@ -97,6 +98,11 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
   'DELETE /api/orgs/{orgId}/widgets/{id}/documents/{documentId}': { id: 'widgetId' },
   'GET /api/orgs/{orgId}/billing': {},
   'POST /api/orgs/{orgId}/billing/checkout': { body: () => ({ plan: 'business' }) },
+  'GET /api/orgs/{orgId}/connections': {},
+  'POST /api/orgs/{orgId}/connections': { body: () => ({ name: 'intruder', mode: 'agent' }) },
+  'DELETE /api/orgs/{orgId}/connections/{id}': { id: 'connectionId' },
+  'POST /api/orgs/{orgId}/connections/{id}/query': { id: 'connectionId', body: () => ({ sql: 'SELECT 1' }) },
+  'GET /api/orgs/{orgId}/query-audit': {},
   'GET /api/orgs/{orgId}/audit': {},
   'GET /api/orgs/{orgId}/audit/verify': {},
 };
@@ -115,6 +121,7 @@ export const orgViewPaths = (t: Pick<OrgTargets, 'jobId' | 'widgetId'>): string[
   '/widgets',
   `/widgets/${t.widgetId}/documents`,
   '/billing',
+  '/connections',
 ];
 
 export const isOrgRoute = (r: OpenApiRoute): boolean =>

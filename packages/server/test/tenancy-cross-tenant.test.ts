@@ -86,6 +86,11 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
     content: `# ${label} handbook\n\nThe ${label} door code is ${tag}.`,
   });
   expect(doc.status, doc.text).toBe(201);
+  const connection = await a.post<{ id: string }>(`${o}/connections`, {
+    name: `${label} warehouse`,
+    mode: 'agent',
+  });
+  expect(connection.status, connection.text).toBe(201);
   return {
     owner,
     memberEmail,
@@ -107,6 +112,7 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
       alertChannelId: channel.body.id,
       widgetId: widget.body.id,
       documentId: doc.body.id,
+      connectionId: connection.body.id,
     },
   };
 }
@@ -131,6 +137,7 @@ const markers = (t: Tenant): string[] => [
   t.targets.alertChannelId,
   t.targets.widgetId,
   t.targets.documentId,
+  t.targets.connectionId,
   t.jobHeaderValue,
 ];
 

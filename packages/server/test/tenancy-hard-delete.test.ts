@@ -151,6 +151,7 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
       body: event,
     });
     expect(hook.status).toBe(200);
+    expect((await d.post(`${o}/connections`, { name: 'doomed db', mode: 'agent' })).status).toBe(201);
 
     kept = await signup(srv.baseUrl, { orgName: `Kept Org ${tag}` });
     const k = api(srv.baseUrl, kept.token);

@@ -104,6 +104,14 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     expect(r.status, r.text).toBe(201);
     return r.body.id;
   };
+  const freshConnection = async (): Promise<string> => {
+    const r = await as(owner.token).post<{ id: string }>(org('/connections'), {
+      name: 'probe db',
+      mode: 'agent',
+    });
+    expect(r.status, r.text).toBe(201);
+    return r.body.id;
+  };
   const freshCredential = async (kind: 'api-keys' | 'runtime-tokens'): Promise<string> => {
     const r = await as(owner.token).post<{ id: string }>(org(`/${kind}`), { name: 'target' });
     expect(r.status).toBe(201);
@@ -451,6 +459,42 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
       run: (t) => as(t).post(org('/billing/checkout'), { plan: 'pro' }),
     },
     {
+      action: 'dbaccess.read',
+      route: 'GET /api/orgs/{orgId}/connections',
+      what: 'list database connections',
+      ok: 200,
+      run: (t) => as(t).get(org('/connections')),
+    },
+    {
+      action: 'dbaccess.manage',
+      route: 'POST /api/orgs/{orgId}/connections',
+      what: 'register a database connection',
+      ok: 201,
+      run: (t) => as(t).post(org('/connections'), { name: 'db', mode: 'agent' }),
+    },
+    {
+      action: 'dbaccess.manage',
+      route: 'DELETE /api/orgs/{orgId}/connections/{id}',
+      what: 'delete a database connection',
+      ok: 200,
+      run: async (t) => as(t).del(org(`/connections/${await freshConnection()}`)),
+    },
+    {
+      action: 'dbaccess.query',
+      route: 'POST /api/orgs/{orgId}/connections/{id}/query',
+      // Allowed roles still need the sealing API key, not a session: 401 after the role check.
+      what: 'query a connection (then 401: a session is not the sealing key)',
+      ok: 401,
+      run: async (t) => as(t).post(org(`/connections/${await freshConnection()}/query`), { sql: 'SELECT 1' }),
+    },
+    {
+      action: 'audit.read',
+      route: 'GET /api/orgs/{orgId}/query-audit',
+      what: 'read the query audit',
+      ok: 200,
+      run: (t) => as(t).get(org('/query-audit')),
+    },
+    {
       action: 'audit.read',
       route: 'GET /api/orgs/{orgId}/audit',
       what: 'read the audit log',
@@ -511,6 +555,7 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     const channelId = await freshChannel();
     const widgetId = await freshWidget();
     const documentId = await freshDocument(widgetId);
+    const connectionId = await freshConnection();
     const snapshot = async () =>
       Promise.all(
         orgViewPaths({ jobId, widgetId }).map(async (p) => (await as(owner.token).get(org(p))).body),
@@ -531,6 +576,7 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
         alertChannelId: channelId,
         widgetId,
         documentId,
+        connectionId,
       });
       const res = await as(tokens.viewer).request(r.method, call.url, call.body);
       expect(res.status, `${routeKey(r)} as viewer: ${res.text}`).toBe(403);

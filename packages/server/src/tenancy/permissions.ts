@@ -30,6 +30,9 @@ export const ACTIONS = [
   'widgets.write',
   'billing.read',
   'billing.manage',
+  'dbaccess.read',
+  'dbaccess.manage',
+  'dbaccess.query',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -58,6 +61,9 @@ const MATRIX: Record<Action, readonly Role[]> = {
   'widgets.write': ['owner', 'admin'],
   'billing.read': ['owner', 'admin', 'member', 'viewer'],
   'billing.manage': ['owner'],
+  'dbaccess.read': ['owner', 'admin', 'member'],
+  'dbaccess.manage': ['owner', 'admin'],
+  'dbaccess.query': ['owner', 'admin', 'member'],
 };
 
 export const can = (role: Role, action: Action): boolean => MATRIX[action].includes(role);

@@ -1,0 +1,238 @@
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import type { GatewayServices } from '../gateway/services.js';
+import { actorOf } from '../platform/actor.js';
+import { appendAudit } from '../platform/audit/append.js';
+import { csvField, iterateAudit } from '../platform/audit/export.js';
+import { AppError } from '../platform/errors.js';
+import type { App } from '../platform/http.js';
+import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
+import {
+  connectCloud,
+  createConnection,
+  deleteConnection,
+  getConnectionRow,
+  listConnections,
+} from './connections.js';
+import { runSandboxed } from './sandbox.js';
+
+const envelope = z.strictObject({
+  v: z.literal(1),
+  ciphertext: z.string().min(24).max(20_000),
+  salt: z.string().min(16).max(64),
+  iv: z.string().min(12).max(64),
+  kdf: z.strictObject({
+    name: z.literal('PBKDF2'),
+    hash: z.literal('SHA-256'),
+    iterations: z.number().int().min(600_000).max(10_000_000),
+  }),
+});
+const connectionView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  mode: z.enum(['cloud', 'agent']),
+  createdAt: z.string(),
+});
+const param = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);
+const QUERY_AUDIT = 'db.query';
+const AUDIT_FIELDS = [
+  'at',
+  'userId',
+  'apiKeyId',
+  'model',
+  'tool',
+  'connectionId',
+  'params',
+  'rowCount',
+  'queryHash',
+  'durationMs',
+  'outcome',
+] as const;
+
+/** Cloud-mode database connections, sandboxed queries with the sealing API key, and the query audit. */
+export function registerDbAccessRoutes(app: App, s: GatewayServices): void {
+  app.post(
+    '/api/orgs/:orgId/connections',
+    {
+      schema: {
+        tags: ['dbaccess'],
+        security: bearer,
+        summary:
+          'Register a database connection; for cloud mode, `sealed` is the client-side envelope (rampart seal-connection): the server stores ciphertext only',
+        params: orgParams,
+        body: z.strictObject({
+          name: z.string().trim().min(1).max(100),
+          mode: z.enum(['cloud', 'agent']),
+          sealed: envelope.optional(),
+        }),
+        response: { 201: connectionView },
+      },
+    },
+    async (request, reply) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'dbaccess.manage');
+      const v = await s.db.org(access.orgId, (q) =>
+        createConnection(q, actorOf(request), access.orgId, request.body),
+      );
+      return reply.code(201).send(v);
+    },
+  );
+
+  app.get(
+    '/api/orgs/:orgId/connections',
+    {
+      schema: {
+        tags: ['dbaccess'],
+        security: bearer,
+        params: orgParams,
+        response: { 200: z.object({ connections: z.array(connectionView) }) },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'dbaccess.read');
+      return { connections: await s.db.org(access.orgId, (q) => listConnections(q, access.orgId)) };
+    },
+  );
+
+  app.delete(
+    '/api/orgs/:orgId/connections/:id',
+    { schema: { tags: ['dbaccess'], security: bearer, params: orgItemParams, response: { 200: okBody } } },
+    async (request) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'dbaccess.manage');
+      await s.db.org(access.orgId, (q) =>
+        deleteConnection(q, actorOf(request), access.orgId, request.params.id),
+      );
+      return { ok: true as const };
+    },
+  );
+
+  app.post(
+    '/api/orgs/:orgId/connections/:id/query',
+    {
+      schema: {
+        tags: ['dbaccess'],
+        security: bearer,
+        summary:
+          'Run one read-only SELECT on a cloud connection. Authenticate with the API key the connection was sealed under (it derives the decryption key); x-ai-model names the model for the query audit.',
+        params: orgItemParams,
+        body: z.strictObject({
+          sql: z.string().min(1).max(100_000),
+          params: z.array(param).max(100).default([]),
+        }),
+        response: {
+          200: z.object({
+            columns: z.array(z.string()),
+            rows: z.array(z.array(z.unknown())),
+            rowCount: z.number(),
+            truncated: z.boolean(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const principal = await s.auth.principal(request);
+      const orgId = request.params.orgId;
+      if (principal.kind !== 'api_key') {
+        // A session can hold the permission but not the key the connection string is sealed under.
+        await s.auth.requireOrg(request, orgId, 'dbaccess.query');
+        throw new AppError(
+          'unauthorized',
+          'Querying a cloud connection needs the API key it was sealed with',
+        );
+      }
+      if (principal.orgId !== orgId) throw new AppError('not_found', 'Connection not found');
+      const rawKey = (request.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
+      const row = await s.db.org(orgId, (q) => getConnectionRow(q, orgId, request.params.id));
+      if (row.mode !== 'cloud' || !row.envelope)
+        throw new AppError('validation_failed', 'This connection runs through the on-prem agent');
+      const model = String(request.headers['x-ai-model'] ?? '').slice(0, 200) || null;
+      const started = performance.now();
+      let outcome = 'ok';
+      let rowCount = 0;
+      let queryHash: string | null = null;
+      try {
+        const client = await connectCloud(row.envelope, rawKey, s.outboundPolicy);
+        try {
+          const r = await runSandboxed(client, request.body.sql, request.body.params);
+          rowCount = r.rowCount;
+          queryHash = r.queryHash;
+          return { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
+        } finally {
+          await client.end().catch(() => {});
+        }
+      } catch (err) {
+        outcome = err instanceof AppError ? err.code : 'error';
+        throw err;
+      } finally {
+        await s.db.org(orgId, (q) =>
+          appendAudit(q, actorOf(request, { apiKeyId: principal.keyId }), {
+            orgId,
+            action: QUERY_AUDIT,
+            target: `db_connection:${row.id}`,
+            meta: {
+              connectionId: row.id,
+              tool: 'run_select',
+              model,
+              params: request.body.params.length,
+              rowCount,
+              queryHash,
+              durationMs: Math.round(performance.now() - started),
+              outcome,
+            },
+          }),
+        );
+      }
+    },
+  );
+
+  app.get(
+    '/api/orgs/:orgId/query-audit',
+    {
+      schema: {
+        tags: ['dbaccess'],
+        security: bearer,
+        summary:
+          'The query audit (never rows): json, or streamed csv / ndjson for SIEMs. Hash-chained with the org audit log.',
+        params: orgParams,
+        querystring: z.strictObject({ format: z.enum(['json', 'csv', 'ndjson']).default('json') }),
+      },
+    },
+    async (request, reply) => {
+      const access = await s.auth.requireOrg(request, request.params.orgId, 'audit.read');
+      const format = request.query.format;
+      async function* entries() {
+        for await (const e of iterateAudit(s.db, access.orgId, { action: QUERY_AUDIT })) {
+          const m = (e.meta ?? {}) as Record<string, unknown>;
+          yield {
+            at: e.at,
+            userId: e.userId,
+            apiKeyId: e.apiKeyId,
+            model: m.model ?? null,
+            tool: m.tool ?? null,
+            connectionId: m.connectionId ?? null,
+            params: m.params ?? null,
+            rowCount: m.rowCount ?? null,
+            queryHash: m.queryHash ?? null,
+            durationMs: m.durationMs ?? null,
+            outcome: m.outcome ?? null,
+          };
+        }
+      }
+      if (format === 'json') {
+        const out = [];
+        for await (const e of entries()) out.push(e);
+        return { entries: out };
+      }
+      async function* lines() {
+        if (format === 'csv') yield `${AUDIT_FIELDS.join(',')}\r\n`;
+        for await (const e of entries())
+          yield format === 'csv'
+            ? `${AUDIT_FIELDS.map((f) => csvField(e[f])).join(',')}\r\n`
+            : `${JSON.stringify(e)}\n`;
+      }
+      reply
+        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
+        .header('content-disposition', `attachment; filename="query-audit-${access.orgId}.${format}"`);
+      return reply.send(Readable.from(lines()) as never);
+    },
+  );
+}
