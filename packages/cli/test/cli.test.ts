@@ -339,3 +339,55 @@ describe('rampart admin backfill-secrets', () => {
     }
   }, 120_000);
 });
+
+describe('rampart seal-connection and reseal-connection', () => {
+  const conn = 'postgres://report:s3cret-PLAINTEXT@db.internal.example:5432/sales';
+  const sealWith = (args: string[], env: Record<string, string>, stdin?: string) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      err += s;
+    });
+    child.stdin.end(stdin ?? '');
+    return once(child, 'close').then(([code]) => ({ code: code as number, out, err }));
+  };
+
+  it('seals from standard input with the key from the environment; reseals for a new key; the old key no longer opens it', async () => {
+    const { openConnection } = await import('@rampart/core/connseal');
+    const sealed = await sealWith(['seal-connection', '-'], { RAMPART_API_KEY: 'rk_old_key_0001' }, conn);
+    expect(sealed.code, sealed.err).toBe(0);
+    const envelope = JSON.parse(sealed.out);
+    expect(envelope.kdf).toEqual({ name: 'PBKDF2', hash: 'SHA-256', iterations: 600_000 });
+    expect(sealed.out).not.toContain('s3cret');
+    expect(await openConnection('rk_old_key_0001', envelope)).toBe(conn);
+    const resealed = await sealWith(
+      ['reseal-connection', '-'],
+      { RAMPART_OLD_API_KEY: 'rk_old_key_0001', RAMPART_API_KEY: 'rk_new_key_0002' },
+      sealed.out,
+    );
+    expect(resealed.code, resealed.err).toBe(0);
+    const next = JSON.parse(resealed.out);
+    expect(await openConnection('rk_new_key_0002', next)).toBe(conn);
+    await expect(openConnection('rk_old_key_0001', next)).rejects.toThrow();
+  });
+
+  it('refuses without a key (exit 2) and with the wrong old key (exit 1), echoing no input', async () => {
+    const noKey = await sealWith(['seal-connection', conn], { RAMPART_API_KEY: '' });
+    expect(noKey.code).toBe(2);
+    expect(noKey.err).toMatch(/--api-key or RAMPART_API_KEY/);
+    const sealed = await sealWith(['seal-connection', '--api-key', 'rk_a_0001', conn], {});
+    const wrong = await sealWith(
+      ['reseal-connection', '--old-api-key', 'rk_b_0002', '--new-api-key', 'rk_c', '-'],
+      {},
+      sealed.out,
+    );
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toMatch(/wrong key or tampered/);
+    expect(`${noKey.err}${wrong.err}`).not.toContain('s3cret');
+    expect(wrong.err).not.toContain('rk_b_0002');
+  });
+});

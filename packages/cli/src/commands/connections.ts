@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { type ConnectionEnvelope, openConnection, sealConnection } from '@rampart/core/connseal';
+import type { Command } from 'commander';
+
+/** The API key from --api-key, or RAMPART_API_KEY (keeps it out of shell history and `ps`). */
+function apiKeyFrom(flag: string | undefined, envName = 'RAMPART_API_KEY'): string {
+  const key = flag ?? process.env[envName];
+  if (!key) throw new UsageError(`give the API key with --api-key or ${envName}`);
+  return key;
+}
+
+class UsageError extends Error {}
+
+function readArg(value: string): string {
+  // `-` reads standard input, so a connection string never has to appear on a command line.
+  return (value === '-' ? readFileSync(0, 'utf8') : value).trim();
+}
+
+async function run(fn: () => Promise<string>): Promise<void> {
+  try {
+    process.stdout.write(`${await fn()}\n`);
+  } catch (err) {
+    // Never echo inputs: they are a connection string and API keys.
+    process.stderr.write(`rampart: ${(err as Error).message}\n`);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  }
+}
+
+export function registerConnectionCommands(program: Command): void {
+  program
+    .command('seal-connection')
+    .description(
+      'encrypt a database connection string on this machine with a key derived from your API key (PBKDF2-SHA256, 600,000 iterations; AES-256-GCM); prints the envelope JSON to send as `sealed` — the server never sees the string',
+    )
+    .argument('<connection-string>', 'postgres:// URL, or - to read it from standard input')
+    .option('--api-key <key>', 'the API key that will run queries (default: $RAMPART_API_KEY)')
+    .action(async (conn: string, opts: { apiKey?: string }) =>
+      run(async () => {
+        const key = apiKeyFrom(opts.apiKey);
+        const plain = readArg(conn);
+        if (!/^postgres(ql)?:\/\//.test(plain))
+          throw new UsageError('the connection string must be a postgres:// URL');
+        return JSON.stringify(await sealConnection(key, plain));
+      }),
+    );
+
+  program
+    .command('reseal-connection')
+    .description(
+      're-encrypt a sealed connection for a new API key (after rotating keys); prints the new envelope',
+    )
+    .argument('<envelope>', 'the envelope JSON, a file holding it, or - for standard input')
+    .option('--old-api-key <key>', 'the key it is sealed under (default: $RAMPART_OLD_API_KEY)')
+    .option('--new-api-key <key>', 'the key to seal it under (default: $RAMPART_API_KEY)')
+    .action(async (source: string, opts: { oldApiKey?: string; newApiKey?: string }) =>
+      run(async () => {
+        const oldKey = apiKeyFrom(opts.oldApiKey, 'RAMPART_OLD_API_KEY');
+        const newKey = apiKeyFrom(opts.newApiKey);
+        let text = source === '-' ? readFileSync(0, 'utf8') : source;
+        if (!text.trim().startsWith('{')) text = readFileSync(source, 'utf8');
+        let envelope: ConnectionEnvelope;
+        try {
+          envelope = JSON.parse(text) as ConnectionEnvelope;
+        } catch {
+          throw new UsageError('the envelope is not JSON');
+        }
+        const plain = await openConnection(oldKey, envelope);
+        return JSON.stringify(await sealConnection(newKey, plain));
+      }),
+    );
+}
