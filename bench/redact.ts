@@ -1,7 +1,7 @@
 // PII redaction throughput and adversarial inputs, against the `redact-pii` npm package in the same run.
 // Run alone: node --import tsx bench/redact.ts [--full]
 import { readFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { SyncRedactor } from 'redact-pii';
 import {
   type CorpusCase,
@@ -11,9 +11,8 @@ import {
 } from '../packages/core/src/redact/corpus/score.js';
 import { Rng } from '../packages/core/src/redact/corpus/values.js';
 import { detect, redact } from '../packages/core/src/redact/index.js';
-import { machine } from './lib/machine.js';
-import { renderSection } from './lib/markdown.js';
 import { fmt, throughput, timeOnce } from './lib/measure.js';
+import { runWhenMain, standaloneCommand } from './lib/standalone.js';
 import { type BenchOptions, type BenchSection, type Figure, figureTable, type Table } from './lib/types.js';
 
 const TARGET_MB_PER_SECOND = 50;
@@ -271,7 +270,7 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   return {
     id: 'redact',
     title: 'PII redaction (`@rampart/core/redact`)',
-    command: `node --import tsx bench/redact.ts${opts.full ? ' --full' : ''}`,
+    command: standaloneCommand('bench/redact.ts', opts),
     intro: [
       `Single-threaded \`redact()\` over ${fmt.mb(mixed.text.length)} of mixed text: chat and support prose with ` +
         `sentences from the labelled corpus (\`packages/core/src/redact/corpus/\`, ${positives.length} positive and ` +
@@ -317,10 +316,4 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const full = process.argv.includes('--full');
-  const section = await run({ full });
-  console.log(renderSection(section, machine(), full ? 'full' : 'quick'));
-  for (const failure of section.failures) console.error(`FAIL: ${failure}`);
-  process.exitCode = section.failures.length > 0 ? 1 : 0;
-}
+await runWhenMain(import.meta.url, run);

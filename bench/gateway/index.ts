@@ -2,15 +2,13 @@
 // POST /v1/chat/completions (org API key, PII redaction on), in one run, on PGlite and (when
 // TEST_DATABASE_URL is set) on PostgreSQL.
 // Run alone: node --import tsx bench/gateway/index.ts [--full]
-import { pathToFileURL } from 'node:url';
 import { redactChatMessages } from '../../packages/core/src/redact/index.js';
-import type { EngineName } from '../../packages/server/src/db/types.js';
 import { LoadWorker } from '../lib/http-load.js';
-import { machine } from '../lib/machine.js';
-import { renderSection } from '../lib/markdown.js';
+import { medianUs } from '../lib/latency.js';
+import { benchEngines, forEachEngine } from '../lib/rampart.js';
+import { runWhenMain } from '../lib/standalone.js';
 import type { BenchOptions, BenchSection } from '../lib/types.js';
 import { type EngineResult, Loader, measureEngine, type Pair, target } from './measure.js';
-import { medianUs } from './profile.js';
 import { report } from './report.js';
 import {
   CONCURRENCIES,
@@ -26,7 +24,7 @@ import {
 export async function run(opts: BenchOptions): Promise<BenchSection> {
   const plan = planFor(opts.full);
   const failures: string[] = [];
-  const engines: EngineName[] = ['pglite', ...(process.env.TEST_DATABASE_URL ? (['postgres'] as const) : [])];
+  const engines = benchEngines();
   const worker = await LoadWorker.start();
   const loader = new Loader(worker, failures);
   const results: EngineResult[] = [];
@@ -44,15 +42,14 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
       await proxy.close();
     }
 
-    for (const engine of engines) {
-      const inst = await startRampart(engine, stubOrigin);
-      try {
+    await forEachEngine(
+      engines,
+      worker,
+      (engine) => startRampart(engine, stubOrigin),
+      async (inst) => {
         results.push(await measureEngine(loader, inst, direct, plan, failures));
-      } finally {
-        await worker.closePools();
-        await inst.close();
-      }
-    }
+      },
+    );
   } finally {
     await worker.close();
   }
@@ -61,10 +58,4 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   return report(opts, engines, results, bare, redactUs, failures);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const full = process.argv.includes('--full');
-  const section = await run({ full });
-  console.log(renderSection(section, machine(), full ? 'full' : 'quick'));
-  for (const failure of section.failures) console.error(`FAIL: ${failure}`);
-  process.exitCode = section.failures.length > 0 ? 1 : 0;
-}
+await runWhenMain(import.meta.url, run);

@@ -1,8 +1,10 @@
 // The measured rounds: direct and through-Rampart loads interleaved, with the stub's view checked, and the
 // per-engine run that ties the rounds, the profile and the piece timings together.
-import type { LoadRequest, LoadResult, LoadWorker } from '../lib/http-load.js';
-import { concatSamples, type LatencySummary, summarise } from '../lib/latency.js';
-import { type Pieces, type ProfileResult, profileAndPieces } from './profile.js';
+import { CheckedLoader, pooled, postTarget, type Target } from '../lib/checked-load.js';
+import type { LoadResult } from '../lib/http-load.js';
+import { type LatencySummary, summarise } from '../lib/latency.js';
+import type { ProfileResult } from '../lib/rampart-profile.js';
+import { type Pieces, profileAndPieces } from './profile.js';
 import {
   CHAT_BODY,
   CONCURRENCIES,
@@ -14,21 +16,8 @@ import {
   TARGET_CONCURRENCY,
 } from './setup.js';
 
-export type Target = (concurrency: number, warmup: number, requests: number) => LoadRequest;
-
-export const target =
-  (origin: string, token: string): Target =>
-  (concurrency, warmup, requests) => ({
-    origin,
-    path: PATH,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: CHAT_BODY,
-    concurrency,
-    warmup,
-    requests,
-    expectStatus: 200,
-  });
+export const target = (origin: string, token: string): Target =>
+  postTarget(origin, PATH, { authorization: `Bearer ${token}` }, CHAT_BODY);
 
 /** One figure pair: the same load direct and through something, interleaved in rounds. */
 export interface Pair {
@@ -41,40 +30,8 @@ export interface Pair {
   readonly settleMs: number;
 }
 
-/**
- * Sends loads through the worker and checks each: every answer as expected, and the stub saw exactly the
- * requests sent (none lost, none doubled).
- */
-export class Loader {
-  readonly #worker: LoadWorker;
-  readonly #failures: string[];
-  #expectedAtStub = 0;
-
-  constructor(worker: LoadWorker, failures: string[]) {
-    this.#worker = worker;
-    this.#failures = failures;
-  }
-
-  async run(what: string, req: LoadRequest): Promise<LoadResult> {
-    const result = await this.#worker.load(req);
-    this.#expectedAtStub += req.warmup + req.requests;
-    const bad = Object.entries(result.failures);
-    if (bad.length > 0)
-      this.#failures.push(`${what}: unexpected answers ${bad.map(([k, n]) => `${k} × ${n}`).join(', ')}`);
-    const { received } = await this.#worker.stubStats();
-    if (bad.length === 0 && received !== this.#expectedAtStub)
-      this.#failures.push(
-        `${what}: the stub saw ${received} requests in all, expected ${this.#expectedAtStub}`,
-      );
-    this.#expectedAtStub = received;
-    return result;
-  }
-
-  /** What the stub received last, parsed. */
-  async lastBody(): Promise<{ messages?: unknown }> {
-    return JSON.parse((await this.#worker.stubStats()).lastBody) as { messages?: unknown };
-  }
-
+/** Checked loads (see CheckedLoader), and figure pairs of them. */
+export class Loader extends CheckedLoader {
   /** `settle` runs after each `via` round, outside the measured time. */
   async pair(
     what: string,
@@ -104,11 +61,6 @@ export class Loader {
         await runD();
       }
     }
-    const pooled = (rs: LoadResult[]) =>
-      summarise(
-        concatSamples(rs.map((x) => x.latencies)),
-        rs.reduce((t, x) => t + x.wallMs, 0),
-      );
     return {
       concurrency: c,
       direct: pooled(d),
@@ -179,11 +131,13 @@ export async function measureEngine(
   };
 
   // What the upstream receives through each key.
+  const lastMessages = async () =>
+    JSON.stringify((JSON.parse(await loader.lastBody()) as { messages?: unknown }).messages);
   await loader.run(`${tag} check`, on(1, 0, 1));
-  if (JSON.stringify((await loader.lastBody()).messages) !== REDACTED_MESSAGES)
+  if ((await lastMessages()) !== REDACTED_MESSAGES)
     failures.push(`${tag}: the upstream did not receive the redacted messages through the default key`);
   await loader.run(`${tag} check`, off(1, 0, 1));
-  if (JSON.stringify((await loader.lastBody()).messages) !== JSON.stringify(MESSAGES))
+  if ((await lastMessages()) !== JSON.stringify(MESSAGES))
     failures.push(`${tag}: the upstream did not receive raw messages through the redaction-off key`);
 
   const pairs: Pair[] = [];

@@ -1,5 +1,6 @@
 // The report for the gateway bench: the markdown tables, notes and intro of its section.
 import { fmtLatency } from '../lib/latency.js';
+import { POSTGRES_HOW, standaloneCommand } from '../lib/standalone.js';
 import type { BenchOptions, BenchSection, Table } from '../lib/types.js';
 import type { EngineResult, Pair } from './measure.js';
 import {
@@ -178,15 +179,14 @@ export function report(
     `Quick mode: ${planFor(false).requests.toLocaleString('en-US')} recorded requests per point and side after ` +
       `${planFor(false).warmup} warm-up requests, in ${planFor(false).rounds} rounds; \`--full\`: ` +
       `${planFor(true).requests.toLocaleString('en-US')} after ${planFor(true).warmup.toLocaleString('en-US')}, ` +
-      `in ${planFor(true).rounds} rounds. Set \`TEST_DATABASE_URL\` (a PostgreSQL server where the user may ` +
-      'create databases) to add PostgreSQL; the bench creates a throwaway database and drops it.',
+      `in ${planFor(true).rounds} rounds. ${POSTGRES_HOW}`,
   );
 
   const engineList = results.map((r) => r.label).join(' and ');
   return {
     id: 'gateway',
     title: 'LLM gateway overhead (`POST /v1/chat/completions`)',
-    command: `${engines.includes('postgres') ? 'TEST_DATABASE_URL=<postgres URL> ' : ''}node --import tsx bench/gateway/index.ts${opts.full ? ' --full' : ''}`,
+    command: standaloneCommand('bench/gateway/index.ts', opts, engines.includes('postgres')),
     intro: [
       'The same load, in the same run, sent straight to a local upstream stub and through Rampart: ' +
         `OpenAI-style \`POST /v1/chat/completions\` with a ${(CHAT_BODY.length / 1024).toFixed(1)} KB chat body ` +

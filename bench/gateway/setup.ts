@@ -4,11 +4,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { redactChatMessages } from '../../packages/core/src/redact/index.js';
-import { createRampart, type Rampart } from '../../packages/server/src/app.js';
 import type { EngineName } from '../../packages/server/src/db/types.js';
-import { MemoryMailer } from '../../packages/server/src/identity/mailer.js';
-import { loadConfig } from '../../packages/server/src/platform/config.js';
-import { createPgDatabase } from '../lib/pg-database.js';
+import { callJson, type Listening, startBenchRampart } from '../lib/rampart.js';
 
 export const TARGET_CONCURRENCY = 32;
 export const TARGET_P50_ADDED_MS = 1;
@@ -95,55 +92,19 @@ export const planFor = (full: boolean): Plan =>
 
 // --- Rampart under test ---------------------------------------------------------------------------------
 
-export interface Instance {
-  readonly engine: EngineName;
-  readonly label: string;
-  readonly rampart: Rampart;
-  readonly origin: string;
+export interface Instance extends Listening {
   readonly orgId: string;
   /** The id of the default key. */
   readonly keyId: string;
   /** API keys: org default (redaction on), and one overriding redaction off. */
   readonly keys: { readonly on: string; readonly off: string };
-  close(): Promise<void>;
 }
 
-export async function startRampart(engine: EngineName, stubOrigin: string): Promise<Instance> {
-  const base = process.env.TEST_DATABASE_URL;
-  const pgDb = engine === 'postgres' && base ? await createPgDatabase(base) : undefined;
-  if (engine === 'postgres' && pgDb === undefined) throw new Error('TEST_DATABASE_URL is not set');
-  let rampart: Rampart | undefined;
-  try {
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      RAMPART_MASTER_KEYS: `bench1:${Buffer.alloc(32, 7).toString('base64')}`,
-      RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
-      RAMPART_DATA_DIR: '/nonexistent-bench-never-writes-here',
-      RAMPART_TEST_BCRYPT_COST: '4',
-      RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
-      ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
-    });
-    rampart = await createRampart({ config, mailer: new MemoryMailer(), ephemeral: {} });
-    await rampart.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = rampart.app.server.address();
-    if (!addr || typeof addr === 'string') throw new Error('no address');
-    const origin = `http://127.0.0.1:${addr.port}`;
-
+export function startRampart(engine: EngineName, stubOrigin: string): Promise<Instance> {
+  return startBenchRampart(engine, {}, async ({ origin }) => {
     // Set up as a user would: sign up, register the stub as the org's provider, create API keys.
-    const call = async (method: string, path: string, body: unknown, token?: string) => {
-      const r = await fetch(`${origin}${path}`, {
-        method,
-        headers: {
-          'content-type': 'application/json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-        body: JSON.stringify(body),
-      });
-      const json = (await r.json()) as Record<string, unknown>;
-      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-      return json;
-    };
+    const call = (method: string, path: string, body: unknown, token?: string) =>
+      callJson(origin, method, path, body, token ? { authorization: `Bearer ${token}` } : {});
     const signup = await call('POST', '/api/auth/signup', {
       email: 'load-test@example.com',
       password: 'gateway overhead password 1',
@@ -164,25 +125,8 @@ export async function startRampart(engine: EngineName, stubOrigin: string): Prom
       { name: 'bench-raw', redaction: 'off' },
       session,
     );
-    const r = rampart;
-    return {
-      engine,
-      label: pgDb ? `PostgreSQL ${pgDb.version} (local server)` : 'PGlite (embedded, in-memory)',
-      rampart: r,
-      origin,
-      orgId,
-      keyId: String(on.id),
-      keys: { on: String(on.key), off: String(off.key) },
-      close: async () => {
-        await r.close();
-        await pgDb?.drop();
-      },
-    };
-  } catch (err) {
-    await rampart?.close();
-    await pgDb?.drop();
-    throw err;
-  }
+    return { orgId, keyId: String(on.id), keys: { on: String(on.key), off: String(off.key) } };
+  });
 }
 
 /** The floor for any Node.js hop: a pass-through proxy with no auth, database, validation or redaction. */

@@ -4,10 +4,9 @@
 // round checks that each due run reached the stub exactly once and has exactly one job_runs row.
 // Without TEST_DATABASE_URL it runs on PGlite with 1 instance (PGlite is in-process: it cannot be shared).
 // Run alone: node --import tsx bench/jobs/index.ts [--full]
-import { pathToFileURL } from 'node:url';
-import { machine } from '../lib/machine.js';
-import { renderSection } from '../lib/markdown.js';
 import { createPgDatabase, type PgDatabase } from '../lib/pg-database.js';
+import { engineLabel } from '../lib/rampart.js';
+import { runWhenMain } from '../lib/standalone.js';
 import type { BenchOptions, BenchSection } from '../lib/types.js';
 import { Instance } from './instance.js';
 import { Clock, JOB_BODY, type LoopResult, planFor, REFUSED_URL, type Round, Runner } from './measure.js';
@@ -29,7 +28,7 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   let result: EngineResult;
   try {
     pgDb = base ? await createPgDatabase(base) : undefined;
-    const label = pgDb ? `PostgreSQL ${pgDb.version} (local server)` : 'PGlite (embedded, in-memory)';
+    const label = engineLabel(pgDb);
     const runner = new Runner(stub, new Clock(), plan, failures, label);
     const configs: ConfigResult[] = [];
     const loops: LoopResult[] = [];
@@ -88,10 +87,4 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   return report(opts, plan, result, failures);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const full = process.argv.includes('--full');
-  const section = await run({ full });
-  console.log(renderSection(section, machine(), full ? 'full' : 'quick'));
-  for (const failure of section.failures) console.error(`FAIL: ${failure}`);
-  process.exitCode = section.failures.length > 0 ? 1 : 0;
-}
+await runWhenMain(import.meta.url, run);

@@ -3,35 +3,24 @@
 // Started only through `Instance.start()` (instance.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { createRampart, type Rampart, VERSION } from '../../packages/server/src/app.js';
-import { MemoryMailer } from '../../packages/server/src/identity/mailer.js';
-import { loadConfig } from '../../packages/server/src/platform/config.js';
+import { type Rampart, VERSION } from '../../packages/server/src/app.js';
 import { newId } from '../../packages/server/src/platform/ids.js';
 import { guardedFetch } from '../../packages/server/src/platform/outbound/fetch.js';
-import { type Categorise, profileThread, selfTimeByCategory } from '../lib/cpu-profile.js';
+import { profileThread, selfTimeByCategory } from '../lib/cpu-profile.js';
+import { createBenchRampart } from '../lib/rampart.js';
+import { rampartCategoriser } from '../lib/rampart-profile.js';
 import type { Command, DrainResult, HttpResult, InstanceConfig, RunRows, SetupResult } from './protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('instance-worker.ts runs as a worker thread only');
 const cfg = workerData as InstanceConfig;
 
-const rampart: Rampart = await createRampart({
-  config: loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    RAMPART_MASTER_KEYS: `bench1:${Buffer.alloc(32, 7).toString('base64')}`,
-    RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
-    RAMPART_DATA_DIR: '/nonexistent-bench-never-writes-here',
-    RAMPART_TEST_BCRYPT_COST: '4',
-    RAMPART_SIGNUP_PER_IP_PER_HOUR: '100000',
-    RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
-    // The bench drives the runner itself: tick() at chosen times, or start()/stop() for the poll loop.
-    RAMPART_JOB_RUNNER: 'off',
-    RAMPART_JOB_CONCURRENCY: String(cfg.concurrency),
-    ...(cfg.databaseUrl ? { DATABASE_URL: cfg.databaseUrl } : {}),
-  }),
-  mailer: new MemoryMailer(),
-  ephemeral: {},
+const rampart: Rampart = await createBenchRampart({
+  RAMPART_SIGNUP_PER_IP_PER_HOUR: '100000',
+  // The bench drives the runner itself: tick() at chosen times, or start()/stop() for the poll loop.
+  RAMPART_JOB_RUNNER: 'off',
+  RAMPART_JOB_CONCURRENCY: String(cfg.concurrency),
+  ...(cfg.databaseUrl ? { DATABASE_URL: cfg.databaseUrl } : {}),
 });
 const { db, jobRunner } = rampart.services;
 
@@ -87,23 +76,14 @@ async function workListed(now: Date): Promise<boolean> {
   return rows.length > 0;
 }
 
-const categorise: Categorise = (url) => {
-  if (url === '') return null;
-  if (url.startsWith('wasm://')) return { orCaller: 'WebAssembly' };
-  if (url.includes('/@electric-sql/pglite/')) return 'PGlite (PostgreSQL compiled to WASM, in-process)';
-  if (/\/node_modules\/(pg|pg-[a-z-]+|pgpass|postgres-[a-z-]+)\//.test(url)) return 'pg (PostgreSQL client)';
-  if (url.includes('/node_modules/undici/')) return 'undici (the call to the target)';
-  if (url.includes('/node_modules/croner/')) return 'croner (next fire time)';
-  if (/\/node_modules\/(pino|pino-[a-z-]+|sonic-boom|thread-stream)\//.test(url)) return 'pino (silent)';
-  const core = /\/packages\/core\/(?:src|dist)\/([a-z-]+)\//.exec(url);
-  if (core) return `\`@rampart/core/${core[1]}\``;
-  const server = /\/packages\/server\/(?:src|dist)\/((?:platform\/)?[a-z-]+)\//.exec(url);
-  if (server) return `Rampart server code, \`${server[1]}/\``;
-  if (url.startsWith('node:')) return { orCaller: 'Node.js core on its own (sockets, timers, streams)' };
-  const other = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-  if (other) return `\`${other[1]}\``;
-  return 'other';
-};
+const categorise = rampartCategoriser({
+  undici: 'undici (the call to the target)',
+  packages: [
+    [/\/node_modules\/croner\//, 'croner (next fire time)'],
+    [/\/node_modules\/(pino|pino-[a-z-]+|sonic-boom|thread-stream)\//, 'pino (silent)'],
+  ],
+  node: 'Node.js core on its own (sockets, timers, streams)',
+});
 
 /** A drain that keeps finding listed but unclaimable work gives up rather than spinning forever. */
 const MAX_EMPTY_IN_A_ROW = 10_000;

@@ -1,5 +1,6 @@
 // The report for the jobs bench: the markdown tables, notes and intro of its section.
 import { percentile } from '../lib/latency.js';
+import { standaloneCommand } from '../lib/standalone.js';
 import { type BenchOptions, type BenchSection, type Figure, figureTable, type Table } from '../lib/types.js';
 import {
   type HttpBaseline,
@@ -327,7 +328,7 @@ export function report(opts: BenchOptions, plan: Plan, e: EngineResult, failures
   return {
     id: 'jobs',
     title: 'Scheduled-job runner throughput',
-    command: `${e.instances > 1 ? 'TEST_DATABASE_URL=<postgres URL> ' : ''}node --import tsx bench/jobs/index.ts${opts.full ? ' --full' : ''}`,
+    command: standaloneCommand('bench/jobs/index.ts', opts, e.instances > 1),
     intro: [
       'How many due runs per second the scheduled-job runner dispatches end to end: claim the due job ' +
         '(advance `next_run_at`, insert the `job_runs` row), send its HTTP request to a local stub on 127.0.0.1, ' +

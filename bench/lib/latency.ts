@@ -54,3 +54,15 @@ export const fmtLatency = {
   delta: (v: number) => `${v >= 0 ? '+' : '−'}${fmtLatency.ms(Math.abs(v))}`,
   rps: (v: number) => `${v >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(0)} req/s`,
 };
+
+/** Median wall time in µs of `fn`, run `n` times one after another (after `n / 10` unrecorded runs). */
+export async function medianUs(n: number, fn: () => Promise<unknown> | unknown): Promise<number> {
+  for (let i = 0; i < Math.ceil(n / 10); i++) await fn();
+  const times = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    times[i] = (performance.now() - t0) * 1000;
+  }
+  return summarise(times, 1).p50;
+}

@@ -4,13 +4,12 @@
 // of quota admission under contention against its peers. On PGlite and (when TEST_DATABASE_URL is set) on
 // PostgreSQL.
 // Run alone: node --import tsx bench/widget/index.ts [--full]
-import { pathToFileURL } from 'node:url';
-import type { EngineName } from '../../packages/server/src/db/types.js';
+import { CheckedLoader } from '../lib/checked-load.js';
 import { LoadWorker } from '../lib/http-load.js';
-import { machine } from '../lib/machine.js';
-import { renderSection } from '../lib/markdown.js';
+import { benchEngines, forEachEngine } from '../lib/rampart.js';
+import { runWhenMain } from '../lib/standalone.js';
 import type { BenchOptions, BenchSection } from '../lib/types.js';
-import { type EngineResult, Loader, measureAdmission, measureHttp } from './measure.js';
+import { type EngineResult, measureAdmission, measureHttp } from './measure.js';
 import { profileWidget, timePieces } from './profile.js';
 import { report } from './report.js';
 import { planFor, STUB_PATH, STUB_RESPONSE, startRampart } from './setup.js';
@@ -18,16 +17,18 @@ import { planFor, STUB_PATH, STUB_RESPONSE, startRampart } from './setup.js';
 export async function run(opts: BenchOptions): Promise<BenchSection> {
   const plan = planFor(opts.full);
   const failures: string[] = [];
-  const engines: EngineName[] = ['pglite', ...(process.env.TEST_DATABASE_URL ? (['postgres'] as const) : [])];
+  const engines = benchEngines();
   const worker = await LoadWorker.start();
-  const loader = new Loader(worker, failures);
+  const loader = new CheckedLoader(worker, failures);
   const results: EngineResult[] = [];
   try {
     const stubOrigin = `http://127.0.0.1:${await worker.stub(STUB_PATH, STUB_RESPONSE)}`;
-    for (const engine of engines) {
-      const inst = await startRampart(engine, stubOrigin);
-      const before = { sent: loader.sent, failed: loader.failed };
-      try {
+    await forEachEngine(
+      engines,
+      worker,
+      (engine) => startRampart(engine, stubOrigin),
+      async (inst, engine) => {
+        const before = { sent: loader.sent, failed: loader.failed };
         const { http, modelCall, widget, modelBody, settleWidget } = await measureHttp(
           loader,
           inst,
@@ -41,21 +42,12 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
         const pieces = await timePieces(inst, plan, loader, stubOrigin, modelBody);
         const requests = { sent: loader.sent - before.sent, failed: loader.failed - before.failed };
         results.push({ label: inst.label, requests, http, modelCall, admission, exactness, profile, pieces });
-      } finally {
-        await worker.closePools();
-        await inst.close();
-      }
-    }
+      },
+    );
   } finally {
     await worker.close();
   }
   return report(opts, engines, results, failures);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const full = process.argv.includes('--full');
-  const section = await run({ full });
-  console.log(renderSection(section, machine(), full ? 'full' : 'quick'));
-  for (const failure of section.failures) console.error(`FAIL: ${failure}`);
-  process.exitCode = section.failures.length > 0 ? 1 : 0;
-}
+await runWhenMain(import.meta.url, run);

@@ -6,9 +6,11 @@ import { AppError } from '../../packages/server/src/platform/errors.js';
 import { RETRIEVED_CHUNKS } from '../../packages/server/src/widget/chat.js';
 import { PLANS, periodOf } from '../../packages/server/src/widget/plans.js';
 import { admitMessage, billingRow } from '../../packages/server/src/widget/quota.js';
-import type { LoadRequest, LoadResult, LoadWorker } from '../lib/http-load.js';
-import { concatSamples, type LatencySummary, summarise } from '../lib/latency.js';
-import type { Pieces, ProfileResult } from './profile.js';
+import { type CheckedLoader, pooled, postTarget, type Target } from '../lib/checked-load.js';
+import type { LoadResult } from '../lib/http-load.js';
+import type { LatencySummary } from '../lib/latency.js';
+import type { ProfileResult } from '../lib/rampart-profile.js';
+import type { Pieces } from './profile.js';
 import {
   CLIENT_IPS,
   CONCURRENCIES,
@@ -23,63 +25,6 @@ import {
   UPSTREAM_KEY,
   VISITOR_MESSAGE,
 } from './setup.js';
-
-export type Target = (concurrency: number, warmup: number, requests: number) => LoadRequest;
-
-const post = (origin: string, path: string, headers: Record<string, string>, body: string): Target => {
-  return (concurrency, warmup, requests) => ({
-    origin,
-    path,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-    concurrency,
-    warmup,
-    requests,
-    expectStatus: 200,
-  });
-};
-
-/** Sends loads through the worker and checks that every answer was 200 and the stub saw each request once. */
-export class Loader {
-  readonly #worker: LoadWorker;
-  readonly #failures: string[];
-  #expectedAtStub = 0;
-  /** Requests sent through the worker, and those answered with another status or not at all. */
-  sent = 0;
-  failed = 0;
-
-  constructor(worker: LoadWorker, failures: string[]) {
-    this.#worker = worker;
-    this.#failures = failures;
-  }
-
-  /** Requests that reached the stub by another way (the main thread's checks). */
-  sentOutside(n: number): void {
-    this.#expectedAtStub += n;
-  }
-
-  async run(what: string, req: LoadRequest): Promise<LoadResult> {
-    const result = await this.#worker.load(req);
-    this.#expectedAtStub += req.warmup + req.requests;
-    const bad = Object.entries(result.failures);
-    this.sent += req.warmup + req.requests;
-    this.failed += bad.reduce((t, [, n]) => t + n, 0);
-    if (bad.length > 0)
-      this.#failures.push(`${what}: unexpected answers ${bad.map(([k, n]) => `${k} × ${n}`).join(', ')}`);
-    const { received } = await this.#worker.stubStats();
-    if (bad.length === 0 && received !== this.#expectedAtStub)
-      this.#failures.push(
-        `${what}: the stub saw ${received} requests in all, expected ${this.#expectedAtStub}`,
-      );
-    this.#expectedAtStub = received;
-    return result;
-  }
-
-  async lastBody(): Promise<string> {
-    return (await this.#worker.stubStats()).lastBody;
-  }
-}
 
 export interface Triple {
   readonly concurrency: number;
@@ -113,12 +58,6 @@ export interface EngineResult {
   readonly exactness: { readonly left: number; readonly admitted: number; readonly refused: number };
 }
 
-const pool = (rs: readonly LoadResult[]) =>
-  summarise(
-    concatSamples(rs.map((x) => x.latencies)),
-    rs.reduce((t, x) => t + x.wallMs, 0),
-  );
-
 /** The month's message counter of one org, and a reset to 0 (outside the measured time). */
 async function usage(inst: Instance, orgId: string): Promise<number> {
   const { rows } = await inst.rampart.services.db.org(orgId, (q) =>
@@ -149,7 +88,7 @@ async function count(inst: Instance, sql: string): Promise<number> {
 
 /** The full widget path, the gateway and the stub itself, under the same closed-loop load. */
 export async function measureHttp(
-  loader: Loader,
+  loader: CheckedLoader,
   inst: Instance,
   stubOrigin: string,
   plan: Plan,
@@ -165,7 +104,7 @@ export async function measureHttp(
 }> {
   const tag = inst.engine;
   const widget: Target = (c, warm, n) => ({
-    ...post(
+    ...postTarget(
       inst.origin,
       `/widget/${inst.widgetId}/messages`,
       { authorization: `Bearer ${inst.visitorToken}`, origin: SHOP },
@@ -212,8 +151,8 @@ export async function measureHttp(
       `${tag}: the model was not sent the system prompt, ${RETRIEVED_CHUNKS} chunks of the help centre and the message`,
     );
 
-  const direct = post(stubOrigin, STUB_PATH, { authorization: `Bearer ${UPSTREAM_KEY}` }, modelBody);
-  const gateway = post(inst.origin, STUB_PATH, { authorization: `Bearer ${inst.apiKey}` }, modelBody);
+  const direct = postTarget(stubOrigin, STUB_PATH, { authorization: `Bearer ${UPSTREAM_KEY}` }, modelBody);
+  const gateway = postTarget(inst.origin, STUB_PATH, { authorization: `Bearer ${inst.apiKey}` }, modelBody);
 
   // Gateway rounds leave usage audit rows to be written after the answers; wait for them so they do not
   // slow the next round. Widget rounds: every message admitted once and recorded once; then a fresh month.
@@ -268,7 +207,7 @@ export async function measureHttp(
       // Rotate which goes first, so drift on the shared machine falls on all three alike.
       for (let k = 0; k < steps.length; k++) await steps[(round + k) % steps.length]?.();
     }
-    http.push({ concurrency: c, direct: pool(d), gateway: pool(g), widget: pool(w) });
+    http.push({ concurrency: c, direct: pooled(d), gateway: pooled(g), widget: pooled(w) });
   }
   return {
     http,
@@ -399,7 +338,7 @@ export async function measureAdmission(
     }
     const get = (n: Name) => {
       const rs = results.get(n) ?? [];
-      return rs.length > 0 ? pool(rs) : undefined;
+      return rs.length > 0 ? pooled(rs) : undefined;
     };
     const [a, s1, l, one] = [get('admit'), get('select1'), get('lock'), get('oneStatement')];
     if (!a || !s1 || !l || !one) throw new Error('admission: a point was not measured');

@@ -7,22 +7,11 @@ import { retrieve } from '../../packages/server/src/widget/documents.js';
 import { admitMessage } from '../../packages/server/src/widget/quota.js';
 import { hashIp, verifyVisitor, visitorKeys } from '../../packages/server/src/widget/visitor.js';
 import { getWidget } from '../../packages/server/src/widget/widgets.js';
-import { categorise, medianUs } from '../gateway/profile.js';
-import { profileThread, selfTimeByCategory } from '../lib/cpu-profile.js';
-import { summarise } from '../lib/latency.js';
-import type { Loader, Target } from './measure.js';
+import type { CheckedLoader, Target } from '../lib/checked-load.js';
+import { profileThread } from '../lib/cpu-profile.js';
+import { medianUs } from '../lib/latency.js';
+import { httpCategorise, type ProfileResult, profileResult } from '../lib/rampart-profile.js';
 import { CONTENDED, type Instance, type Plan, STUB_PATH, UPSTREAM_KEY, VISITOR_MESSAGE } from './setup.js';
-
-export interface ProfileResult {
-  readonly requests: number;
-  readonly busyShare: number;
-  readonly throughput: number;
-  readonly categories: ReadonlyArray<{
-    readonly name: string;
-    readonly share: number;
-    readonly usPerRequest: number;
-  }>;
-}
 
 /** Median µs of each piece, timed alone. */
 export interface Pieces {
@@ -39,13 +28,8 @@ export interface Pieces {
   readonly modelRequest: number;
 }
 
-const PSEUDO: Record<string, string> = {
-  gc: 'Garbage collection',
-  program: 'V8 and native code outside JavaScript (I/O callbacks, compilation)',
-};
-
 export async function profileWidget(
-  loader: Loader,
+  loader: CheckedLoader,
   widget: Target,
   settle: (n: number) => Promise<void>,
   plan: Plan,
@@ -55,29 +39,14 @@ export async function profileWidget(
     loader.run(`${tag} widget profiled`, widget(CONTENDED, 0, plan.profileRequests)),
   );
   await settle(plan.profileRequests);
-  const totals = selfTimeByCategory(profile, categorise);
-  const total = [...totals.values()].reduce((a, b) => a + b, 0);
-  const busy = total - (totals.get('idle') ?? 0);
-  return {
-    requests: plan.profileRequests,
-    busyShare: busy / total,
-    throughput: summarise(result.latencies, result.wallMs).throughput,
-    categories: [...totals]
-      .filter(([name]) => name !== 'idle')
-      .map(([name, us]) => ({
-        name: PSEUDO[name] ?? name,
-        share: us / busy,
-        usPerRequest: us / plan.profileRequests,
-      }))
-      .sort((a, b) => b.share - a.share),
-  };
+  return profileResult(profile, httpCategorise, plan.profileRequests, result);
 }
 
 /** The database transactions of one message (and its CPU-only checks), each timed alone, one after another. */
 export async function timePieces(
   inst: Instance,
   plan: Plan,
-  loader: Loader,
+  loader: CheckedLoader,
   stubOrigin: string,
   modelBody: string,
 ): Promise<Pieces> {

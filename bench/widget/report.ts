@@ -1,5 +1,6 @@
 // The report for the widget bench: the markdown tables, notes and intro of its section.
 import { fmtLatency, type LatencySummary } from '../lib/latency.js';
+import { POSTGRES_HOW, standaloneCommand } from '../lib/standalone.js';
 import { type BenchOptions, type BenchSection, type Figure, figureTable, type Table } from '../lib/types.js';
 import type { Admission, EngineResult, Triple } from './measure.js';
 import { CLIENT_IPS, CONTENDED, KNOWLEDGE_BASE, planFor, SPREAD_ORGS } from './setup.js';
@@ -295,16 +296,14 @@ export function report(
       `${quick.warmup} warm-up requests, in ${quick.rounds} interleaved rounds; ` +
       `${quick.admissions.toLocaleString('en-US')} admissions per point and approach. \`--full\`: ` +
       `${full.requests.toLocaleString('en-US')} after ${full.warmup}, in ${full.rounds} rounds; ` +
-      `${full.admissions.toLocaleString('en-US')} admissions. Set \`TEST_DATABASE_URL\` (a PostgreSQL server ` +
-      'where the user may create databases) to add PostgreSQL; the bench creates a throwaway database and ' +
-      'drops it.',
+      `${full.admissions.toLocaleString('en-US')} admissions. ${POSTGRES_HOW}`,
   ];
 
   const engineList = results.map((r) => r.label).join(' and ');
   return {
     id: 'widget',
     title: 'Chat widget messages and quota admission (`POST /widget/:id/messages`)',
-    command: `${engines.includes('postgres') ? 'TEST_DATABASE_URL=<postgres URL> ' : ''}node --import tsx bench/widget/index.ts${opts.full ? ' --full' : ''}`,
+    command: standaloneCommand('bench/widget/index.ts', opts, engines.includes('postgres')),
     intro: [
       'Visitor messages through the full public widget path, against the same closed-loop load sent straight ' +
         'to a local model stub and through the gateway’s `POST /v1/chat/completions`, in one run. The widget ' +

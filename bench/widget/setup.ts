@@ -1,10 +1,7 @@
 // Setup for the widget bench: the workload (knowledge base, visitor message, model stub answer, plan) and a
 // Rampart instance with its orgs, provider, widget, document, visitor session and API key.
-import { createRampart, type Rampart } from '../../packages/server/src/app.js';
 import type { EngineName } from '../../packages/server/src/db/types.js';
-import { MemoryMailer } from '../../packages/server/src/identity/mailer.js';
-import { loadConfig } from '../../packages/server/src/platform/config.js';
-import { createPgDatabase } from '../lib/pg-database.js';
+import { callJson, type Listening, startBenchRampart } from '../lib/rampart.js';
 
 export const CONCURRENCIES = [1, 32] as const;
 export const CONTENDED = 32;
@@ -219,11 +216,7 @@ export const planFor = (full: boolean): Plan =>
 
 // --- Rampart under test ---------------------------------------------------------------------------------
 
-export interface Instance {
-  readonly engine: EngineName;
-  readonly label: string;
-  readonly rampart: Rampart;
-  readonly origin: string;
+export interface Instance extends Listening {
   readonly orgId: string;
   readonly widgetId: string;
   /** A visitor session for the widget. */
@@ -232,51 +225,15 @@ export interface Instance {
   readonly apiKey: string;
   /** More orgs on the business plan, one usage row each (admission without a shared row). */
   readonly spreadOrgIds: readonly string[];
-  close(): Promise<void>;
 }
 
-export async function startRampart(engine: EngineName, stubOrigin: string): Promise<Instance> {
-  const base = process.env.TEST_DATABASE_URL;
-  const pgDb = engine === 'postgres' && base ? await createPgDatabase(base) : undefined;
-  if (engine === 'postgres' && pgDb === undefined) throw new Error('TEST_DATABASE_URL is not set');
-  let rampart: Rampart | undefined;
-  try {
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      RAMPART_MASTER_KEYS: `bench1:${Buffer.alloc(32, 7).toString('base64')}`,
-      RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
-      RAMPART_DATA_DIR: '/nonexistent-bench-never-writes-here',
-      RAMPART_TEST_BCRYPT_COST: '4',
-      RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
-      RAMPART_TRUST_PROXY: '127.0.0.1',
-      RAMPART_SIGNUP_PER_IP_PER_HOUR: '1000',
-      ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
-    });
-    rampart = await createRampart({ config, mailer: new MemoryMailer(), ephemeral: {} });
-    await rampart.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = rampart.app.server.address();
-    if (!addr || typeof addr === 'string') throw new Error('no address');
-    const origin = `http://127.0.0.1:${addr.port}`;
-    const r = rampart;
-
+export function startRampart(engine: EngineName, stubOrigin: string): Promise<Instance> {
+  const env = { RAMPART_TRUST_PROXY: '127.0.0.1', RAMPART_SIGNUP_PER_IP_PER_HOUR: '1000' };
+  return startBenchRampart(engine, env, async ({ rampart: r, origin }) => {
     // Set up as a customer would: sign up, register the stub as the org's provider, create a widget with
     // the help centre as its knowledge base; then a visitor on the shop's site starts a session.
-    const call = async (
-      method: string,
-      path: string,
-      body: unknown,
-      headers: Record<string, string> = {},
-    ): Promise<Record<string, unknown>> => {
-      const res = await fetch(`${origin}${path}`, {
-        method,
-        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const json = (await res.json()) as Record<string, unknown>;
-      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-      return json;
-    };
+    const call = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
+      callJson(origin, method, path, body, headers);
     const signup = async (n: number) => {
       const s = await call('POST', '/api/auth/signup', {
         email: `widget-bench-${n}@example.com`,
@@ -331,23 +288,11 @@ export async function startRampart(engine: EngineName, stubOrigin: string): Prom
     for (let i = 1; i <= SPREAD_ORGS; i++) spreadOrgIds.push((await signup(i)).orgId);
 
     return {
-      engine,
-      label: pgDb ? `PostgreSQL ${pgDb.version} (local server)` : 'PGlite (embedded, in-memory)',
-      rampart: r,
-      origin,
       orgId,
       widgetId,
       visitorToken: String(visitor.visitorToken),
       apiKey: String(key.key),
       spreadOrgIds,
-      close: async () => {
-        await r.close();
-        await pgDb?.drop();
-      },
     };
-  } catch (err) {
-    await rampart?.close();
-    await pgDb?.drop();
-    throw err;
-  }
+  });
 }
