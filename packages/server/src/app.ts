@@ -3,6 +3,7 @@ import type { DestinationStream, Logger } from 'pino';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
 import type { EngineName } from './db/types.js';
+import { registerMcpRoutes } from './dbaccess/mcp.js';
 import { registerDbAccessRoutes } from './dbaccess/routes.js';
 import { RoutingCache } from './gateway/route-cache.js';
 import { registerGatewayRoutes } from './gateway/routes.js';
@@ -144,6 +145,7 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     registerJobRoutes(app, services);
     registerWidgetRoutes(app, services);
     registerDbAccessRoutes(app, services);
+    registerMcpRoutes(app, services);
     if (config.RAMPART_JOB_RUNNER === 'on') app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onClose', async () => {
       await jobRunner.stop();

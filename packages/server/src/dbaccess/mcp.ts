@@ -1,0 +1,301 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { GatewayServices } from '../gateway/services.js';
+import type { ApiKeyPrincipal } from '../identity/principal.js';
+import { actorOf } from '../platform/actor.js';
+import { appendAudit } from '../platform/audit/append.js';
+import { AppError } from '../platform/errors.js';
+import type { App } from '../platform/http.js';
+import { connectCloud, getConnectionRow, listConnections } from './connections.js';
+import { runSandboxed, type SandboxResult } from './sandbox.js';
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const OPS = {
+  eq: '=',
+  ne: '<>',
+  lt: '<',
+  lte: '<=',
+  gt: '>',
+  gte: '>=',
+  like: 'LIKE',
+  ilike: 'ILIKE',
+} as const;
+const scalar = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);
+
+/**
+ * Compiles a typed table query to one parameterised SELECT. Identifiers are checked against the table's real
+ * columns (read from information_schema) and quoted; values are always parameters. The result still goes
+ * through the sandbox like any other query.
+ */
+export function compileTableQuery(
+  table: { schema: string; name: string; columns: readonly string[] },
+  q: {
+    columns?: string[] | undefined;
+    filters?: Array<{ column: string; op: keyof typeof OPS; value: z.infer<typeof scalar> }> | undefined;
+    orderBy?: Array<{ column: string; direction?: 'asc' | 'desc' | undefined }> | undefined;
+    limit: number;
+  },
+): { sql: string; params: unknown[] } {
+  const known = new Set(table.columns);
+  const col = (c: string) => {
+    if (!known.has(c))
+      throw new AppError('validation_failed', `unknown column ${JSON.stringify(c).slice(0, 80)}`);
+    return `"${c.replaceAll('"', '""')}"`;
+  };
+  const params: unknown[] = [];
+  const select = q.columns?.length ? q.columns.map(col).join(', ') : '*';
+  const where = (q.filters ?? []).map((f) => {
+    params.push(f.value);
+    return `${col(f.column)} ${OPS[f.op]} $${params.length}`;
+  });
+  const order = (q.orderBy ?? []).map((o) => `${col(o.column)} ${o.direction === 'desc' ? 'DESC' : 'ASC'}`);
+  const quote = (s: string) => `"${s.replaceAll('"', '""')}"`;
+  const sql = [
+    `SELECT ${select} FROM ${quote(table.schema)}.${quote(table.name)}`,
+    where.length ? `WHERE ${where.join(' AND ')}` : '',
+    order.length ? `ORDER BY ${order.join(', ')}` : '',
+    `LIMIT ${Math.max(1, Math.min(1000, Math.floor(q.limit)))}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return { sql, params };
+}
+
+const text = (value: unknown) => ({ content: [{ type: 'text' as const, text: JSON.stringify(value) }] });
+
+/**
+ * The MCP server for one request (stateless Streamable HTTP): tools scoped to the API key's org, each one
+ * sandboxed and audited like `POST …/connections/:id/query`. Tools come from schema metadata only (table and
+ * column names and types), never row data.
+ */
+function buildServer(
+  s: GatewayServices,
+  request: FastifyRequest,
+  key: ApiKeyPrincipal,
+  rawKey: string,
+): McpServer {
+  const server = new McpServer({ name: 'rampart-dbaccess', version: '0.1.0' });
+  const orgId = key.orgId;
+
+  const withConnection = async <T>(
+    connectionId: string,
+    tool: string,
+    params: number,
+    fn: (client: import('pg').Client) => Promise<SandboxResult & { out?: T }>,
+  ) => {
+    const row = await s.db.org(orgId, (q) => getConnectionRow(q, orgId, connectionId));
+    if (row.mode !== 'cloud' || !row.envelope)
+      throw new AppError('validation_failed', 'This connection runs through the on-prem agent');
+    const started = performance.now();
+    let outcome = 'ok';
+    let result: SandboxResult | undefined;
+    try {
+      const client = await connectCloud(row.envelope, rawKey, s.outboundPolicy);
+      try {
+        result = await fn(client);
+        return result;
+      } finally {
+        await client.end().catch(() => {});
+      }
+    } catch (err) {
+      outcome = err instanceof AppError ? err.code : 'error';
+      throw err;
+    } finally {
+      const client = server.server.getClientVersion();
+      await s.db.org(orgId, (q) =>
+        appendAudit(q, actorOf(request, { apiKeyId: key.keyId }), {
+          orgId,
+          action: 'db.query',
+          target: `db_connection:${row.id}`,
+          meta: {
+            connectionId: row.id,
+            tool,
+            // Stateless: the client's initialize (with its name) came in an earlier request, so the model comes
+            // from x-ai-model when the client sends it, else from this request's client info if any.
+            model:
+              String(request.headers['x-ai-model'] ?? '').slice(0, 200) ||
+              (client ? `${client.name}/${client.version}`.slice(0, 200) : null),
+            params,
+            rowCount: result?.rowCount ?? 0,
+            queryHash: result?.queryHash ?? null,
+            durationMs: Math.round(performance.now() - started),
+            outcome,
+          },
+        }),
+      );
+    }
+  };
+  const guarded = async (fn: () => Promise<unknown>) => {
+    try {
+      return text(await fn());
+    } catch (err) {
+      if (err instanceof AppError)
+        return { ...text({ error: err.code, message: err.message }), isError: true };
+      throw err;
+    }
+  };
+  const tableMeta = async (client: import('pg').Client, table: string) => {
+    const cols = await runSandboxed(
+      client,
+      `SELECT table_schema, column_name, data_type FROM information_schema.columns
+        WHERE table_name = $1 AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY ordinal_position`,
+      [table],
+    );
+    return cols;
+  };
+
+  server.registerTool(
+    'list_connections',
+    { description: 'The database connections of this org (names and modes; never connection strings).' },
+    () => guarded(async () => s.db.org(orgId, (q) => listConnections(q, orgId))),
+  );
+
+  server.registerTool(
+    'list_tables',
+    {
+      description: 'Tables visible to the connection (schema and name only).',
+      inputSchema: { connectionId: z.uuid() },
+    },
+    ({ connectionId }) =>
+      guarded(async () => {
+        const r = await withConnection(connectionId, 'list_tables', 0, (c) =>
+          runSandboxed(
+            c,
+            `SELECT table_schema, table_name FROM information_schema.tables
+              WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`,
+            [],
+          ),
+        );
+        return r.rows.map(([schema, name]) => ({ schema, name }));
+      }),
+  );
+
+  server.registerTool(
+    'describe_table',
+    {
+      description: 'Columns and types of one table (schema metadata only, never rows).',
+      inputSchema: { connectionId: z.uuid(), table: z.string().regex(IDENT) },
+    },
+    ({ connectionId, table }) =>
+      guarded(async () => {
+        const r = await withConnection(connectionId, 'describe_table', 1, (c) => tableMeta(c, table));
+        if (r.rowCount === 0) throw new AppError('not_found', 'No such table');
+        return r.rows.map(([schema, column, type]) => ({ schema, column, type }));
+      }),
+  );
+
+  server.registerTool(
+    'query_table',
+    {
+      description:
+        'Typed query on one table: columns, filters (eq, ne, lt, lte, gt, gte, like, ilike), ordering and a limit, compiled to parameterised SQL and run in the read-only sandbox.',
+      inputSchema: {
+        connectionId: z.uuid(),
+        table: z.string().regex(IDENT),
+        columns: z.array(z.string().regex(IDENT)).max(100).optional(),
+        filters: z
+          .array(
+            z.object({
+              column: z.string().regex(IDENT),
+              op: z.enum(Object.keys(OPS) as [keyof typeof OPS]),
+              value: scalar,
+            }),
+          )
+          .max(20)
+          .optional(),
+        orderBy: z
+          .array(z.object({ column: z.string().regex(IDENT), direction: z.enum(['asc', 'desc']).optional() }))
+          .max(5)
+          .optional(),
+        limit: z.number().int().min(1).max(1000).default(100),
+      },
+    },
+    (args) =>
+      guarded(async () => {
+        const r = await withConnection(
+          args.connectionId,
+          'query_table',
+          args.filters?.length ?? 0,
+          async (c) => {
+            const meta = await tableMeta(c, args.table);
+            if (meta.rowCount === 0) throw new AppError('not_found', 'No such table');
+            const schema = String(meta.rows[0]?.[0]);
+            const compiled = compileTableQuery(
+              {
+                schema,
+                name: args.table,
+                columns: meta.rows.filter((m) => m[0] === schema).map((m) => String(m[1])),
+              },
+              args,
+            );
+            return runSandboxed(c, compiled.sql, compiled.params);
+          },
+        );
+        return { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
+      }),
+  );
+
+  server.registerTool(
+    'run_select',
+    {
+      description:
+        'Run one read-only SELECT (parameters as $1, $2...). Anything else is refused with the reason.',
+      inputSchema: {
+        connectionId: z.uuid(),
+        sql: z.string().min(1).max(100_000),
+        params: z.array(scalar).max(100).default([]),
+      },
+    },
+    ({ connectionId, sql, params }) =>
+      guarded(async () => {
+        const r = await withConnection(connectionId, 'run_select', params.length, (c) =>
+          runSandboxed(c, sql, params),
+        );
+        return { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
+      }),
+  );
+  return server;
+}
+
+/** `/mcp`: the Model Context Protocol over Streamable HTTP (stateless, JSON responses), authenticated by API key. */
+export function registerMcpRoutes(app: App, s: GatewayServices): void {
+  app.post(
+    '/mcp',
+    {
+      schema: {
+        tags: ['dbaccess'],
+        security: [{ bearer: [] }],
+        summary:
+          "MCP (Streamable HTTP, stateless, JSON-RPC body) with an API key: database tools for the key's org; x-ai-model names the model for the query audit",
+      },
+    },
+    async (request, reply) => {
+      const key = await s.auth.apiKey(request);
+      const rawKey = (request.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
+      const server = buildServer(s, request, key, rawKey);
+      // No session id generator: stateless, every POST stands alone (any node can answer it).
+      const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
+      reply.hijack();
+      reply.raw.on('close', () => {
+        void transport.close();
+        void server.close();
+      });
+      await server.connect(transport);
+      await transport.handleRequest(request.raw, reply.raw, request.body);
+    },
+  );
+  for (const method of ['GET', 'DELETE'] as const) {
+    app.route({
+      method,
+      url: '/mcp',
+      schema: { hide: true },
+      handler: async (_request, reply) =>
+        reply
+          .code(405)
+          .header('allow', 'POST')
+          .send({ error: 'not_found', message: 'This MCP endpoint is stateless: POST only' }),
+    });
+  }
+}
