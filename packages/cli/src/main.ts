@@ -1,7 +1,7 @@
 import { ConfigError, VERSION } from '@rampart/server';
 import { Command, CommanderError } from 'commander';
 import { registerAdmin } from './commands/admin.js';
-import { registerConnectionCommands } from './commands/connections.js';
+import { registerAgentCommand, registerConnectionCommands } from './commands/connections.js';
 import { registerStart } from './commands/start.js';
 
 /** Builds the `rampart` program. Exported for tests, which run commands in-process. */
@@ -25,6 +25,7 @@ Examples:
   registerStart(program);
   registerAdmin(program);
   registerConnectionCommands(program);
+  registerAgentCommand(program);
   return program;
 }
 

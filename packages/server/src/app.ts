@@ -3,11 +3,12 @@ import type { DestinationStream, Logger } from 'pino';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
 import type { EngineName } from './db/types.js';
+import { AgentHub } from './dbaccess/agent-hub.js';
 import { registerMcpRoutes } from './dbaccess/mcp.js';
 import { registerDbAccessRoutes } from './dbaccess/routes.js';
+import type { DbAccessServices } from './dbaccess/services.js';
 import { RoutingCache } from './gateway/route-cache.js';
 import { registerGatewayRoutes } from './gateway/routes.js';
-import type { GatewayServices } from './gateway/services.js';
 import { Authenticator } from './identity/authenticate.js';
 import { registerCredentialRoutes } from './identity/credential-routes.js';
 import { LogMailer, type Mailer } from './identity/mailer.js';
@@ -33,7 +34,7 @@ import { registerWidgetRoutes } from './widget/routes.js';
 export const VERSION = '0.1.0';
 
 /** Everything a request handler may need, passed explicitly (no hidden globals). */
-export interface Services extends GatewayServices, JobsServices {
+export interface Services extends DbAccessServices, JobsServices {
   config: Config;
   db: Database;
   ring: KeyRing;
@@ -107,8 +108,10 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     sweepMs: config.RAMPART_JOB_SWEEP_MS,
     version: VERSION,
   });
+  const agentHub = new AgentHub(db, logger);
   const services: Services = {
     jobRunner,
+    agentHub,
     routing,
     usageAudit,
     orgChanged: (orgId) => routing.invalidate(orgId),
@@ -146,9 +149,11 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     registerWidgetRoutes(app, services);
     registerDbAccessRoutes(app, services);
     registerMcpRoutes(app, services);
+    agentHub.attach(app.server);
     if (config.RAMPART_JOB_RUNNER === 'on') app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onClose', async () => {
       await jobRunner.stop();
+      await agentHub.close();
       await usageAudit.close();
       await outbound.close();
       await db.close();

@@ -69,3 +69,45 @@ export function registerConnectionCommands(program: Command): void {
       }),
     );
 }
+
+export function registerAgentCommand(program: Command): void {
+  program
+    .command('agent')
+    .description(
+      'run the on-prem database agent: connects out to Rampart, re-validates and runs read-only queries on your database, returns only the requested rows; the connection string never leaves this machine',
+    )
+    .option('--server <url>', 'Rampart base URL (default: $RAMPART_SERVER)')
+    .option(
+      '--token <token>',
+      'the agent token shown when the connection was created (default: $RAMPART_AGENT_TOKEN)',
+    )
+    .option(
+      '--database-url <url>',
+      'your database, as a SELECT-only role (default: $RAMPART_AGENT_DATABASE_URL)',
+    )
+    .action(async (opts: { server?: string; token?: string; databaseUrl?: string }) => {
+      const server = opts.server ?? process.env.RAMPART_SERVER;
+      const token = opts.token ?? process.env.RAMPART_AGENT_TOKEN;
+      const databaseUrl = opts.databaseUrl ?? process.env.RAMPART_AGENT_DATABASE_URL;
+      if (!server || !token || !databaseUrl) {
+        process.stderr.write(
+          'rampart: agent needs --server, --token and --database-url (or their environment variables)\n',
+        );
+        process.exitCode = 2;
+        return;
+      }
+      const { runAgent } = await import('@rampart/server');
+      const agent = runAgent({
+        server,
+        token,
+        databaseUrl,
+        log: (l) => process.stderr.write(`rampart agent: ${l}\n`),
+      });
+      const stop = () => {
+        agent.stop().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      await new Promise<never>(() => {});
+    });
+}

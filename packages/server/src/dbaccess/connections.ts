@@ -6,12 +6,15 @@ import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { type Resolver, systemResolver, vetDestination } from '../platform/outbound/dispatcher.js';
 import type { OutboundPolicy } from '../platform/outbound/policy.js';
+import { agentTokenHash, newAgentToken } from './agent-hub.js';
 
 export interface ConnectionView {
   id: string;
   name: string;
   mode: 'cloud' | 'agent';
   createdAt: string;
+  /** Agent connections, on creation only: the token `rampart agent` authenticates with (shown once). */
+  agentToken?: string;
 }
 
 interface Row {
@@ -43,8 +46,10 @@ export async function createConnection(
   if (input.mode === 'agent' && input.sealed)
     throw new AppError('validation_failed', 'an agent connection keeps its connection string on the agent');
   const id = newId();
+  const agentToken = input.mode === 'agent' ? newAgentToken() : null;
   const { rows } = await q.query<Row>(
-    `INSERT INTO db_connections (id, org_id, name, mode, envelope, created_by) VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO db_connections (id, org_id, name, mode, envelope, created_by, agent_token_hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
      RETURNING id, name, mode, envelope, created_at`,
     [
       id,
@@ -53,6 +58,7 @@ export async function createConnection(
       input.mode,
       input.sealed ? JSON.stringify(input.sealed) : null,
       actor.userId ?? null,
+      agentToken ? agentTokenHash(agentToken) : null,
     ],
   );
   await appendAudit(q, actor, {
@@ -61,7 +67,7 @@ export async function createConnection(
     target: `db_connection:${id}`,
     meta: { name: input.name, mode: input.mode },
   });
-  return view(rows[0] as Row);
+  return { ...view(rows[0] as Row), ...(agentToken ? { agentToken } : {}) };
 }
 
 export async function listConnections(q: Queryable, orgId: string): Promise<ConnectionView[]> {

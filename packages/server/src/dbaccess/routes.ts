@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
+import { checkSelect, loadSqlGuard } from '@rampart/core/sqlguard';
 import { z } from 'zod';
-import type { GatewayServices } from '../gateway/services.js';
 import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { csvField, iterateAudit } from '../platform/audit/export.js';
@@ -15,6 +15,7 @@ import {
   listConnections,
 } from './connections.js';
 import { runSandboxed } from './sandbox.js';
+import type { DbAccessServices } from './services.js';
 
 const envelope = z.strictObject({
   v: z.literal(1),
@@ -32,9 +33,11 @@ const connectionView = z.object({
   name: z.string(),
   mode: z.enum(['cloud', 'agent']),
   createdAt: z.string(),
+  agentToken: z.string().optional().describe('agent connections, on creation only: shown once'),
 });
 const param = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);
 const QUERY_AUDIT = 'db.query';
+const AGENT_TIMEOUT_MS = 30_000;
 const AUDIT_FIELDS = [
   'at',
   'userId',
@@ -50,7 +53,7 @@ const AUDIT_FIELDS = [
 ] as const;
 
 /** Cloud-mode database connections, sandboxed queries with the sealing API key, and the query audit. */
-export function registerDbAccessRoutes(app: App, s: GatewayServices): void {
+export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
   app.post(
     '/api/orgs/:orgId/connections',
     {
@@ -142,14 +145,24 @@ export function registerDbAccessRoutes(app: App, s: GatewayServices): void {
       if (principal.orgId !== orgId) throw new AppError('not_found', 'Connection not found');
       const rawKey = (request.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
       const row = await s.db.org(orgId, (q) => getConnectionRow(q, orgId, request.params.id));
-      if (row.mode !== 'cloud' || !row.envelope)
-        throw new AppError('validation_failed', 'This connection runs through the on-prem agent');
       const model = String(request.headers['x-ai-model'] ?? '').slice(0, 200) || null;
       const started = performance.now();
       let outcome = 'ok';
       let rowCount = 0;
       let queryHash: string | null = null;
       try {
+        if (row.mode === 'agent') {
+          // Validated here and again by the agent; the server never holds a connection to the database.
+          await loadSqlGuard();
+          const verdict = checkSelect(request.body.sql);
+          if (!verdict.ok) throw new AppError('query_not_allowed', `Query not allowed: ${verdict.reason}`);
+          queryHash = verdict.queryHash;
+          const r = await s.agentHub.query(row.id, request.body.sql, request.body.params, AGENT_TIMEOUT_MS);
+          rowCount = r.rowCount;
+          return r;
+        }
+        if (!row.envelope)
+          throw new AppError('validation_failed', 'This connection has no sealed connection string');
         const client = await connectCloud(row.envelope, rawKey, s.outboundPolicy);
         try {
           const r = await runSandboxed(client, request.body.sql, request.body.params);

@@ -1,0 +1,151 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { Database } from '../db/database.js';
+import { AppError } from '../platform/errors.js';
+import { newId } from '../platform/ids.js';
+
+/** Agent tokens: `ag_` + 32 random bytes; stored as SHA-256 under their own domain label. */
+export const newAgentToken = (): string => `ag_${randomBytes(32).toString('base64url')}`;
+export const agentTokenHash = (token: string): string =>
+  createHash('sha256').update(`rampart-agent-token-v1:${token}`).digest('hex');
+
+export interface AgentResult {
+  columns: string[];
+  rows: unknown[][];
+  rowCount: number;
+  truncated: boolean;
+}
+
+interface Pending {
+  resolve: (r: AgentResult) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface Agent {
+  ws: WebSocket;
+  pending: Map<string, Pending>;
+}
+
+/**
+ * The server end of on-prem agents. An agent connects OUT to `/agent` over a WebSocket with its agent token,
+ * so the server never opens a connection into the customer's network and never sees the connection string.
+ * Queries for an agent connection are forwarded to that agent (which re-validates and runs them) and time out
+ * cleanly if it is gone or slow. One agent per connection per node: a newer one replaces the older.
+ */
+export class AgentHub {
+  readonly #agents = new Map<string, Agent>();
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 10 * 1024 * 1024 });
+  readonly #db: Database;
+  readonly #log: Logger;
+
+  constructor(db: Database, log: Logger) {
+    this.#db = db;
+    this.#log = log;
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== '/agent') return;
+      this.#authenticate(req).then(
+        (connectionId) => {
+          if (!connectionId) {
+            socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+            return;
+          }
+          this.#wss.handleUpgrade(req, socket, head, (ws) => this.#register(connectionId, ws));
+        },
+        () => socket.destroy(),
+      );
+    });
+  }
+
+  async #authenticate(req: IncomingMessage): Promise<string | null> {
+    const auth = req.headers.authorization ?? '';
+    const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    if (!/^ag_[A-Za-z0-9_-]{43}$/.test(token)) return null;
+    const { rows } = await this.#db.tx({ orgId: null }, (q) =>
+      q.query<{ id: string }>('SELECT id::text AS id FROM rampart_find_agent_token($1)', [
+        agentTokenHash(token),
+      ]),
+    );
+    return rows[0]?.id ?? null;
+  }
+
+  #register(connectionId: string, ws: WebSocket): void {
+    this.#agents.get(connectionId)?.ws.close(4000, 'replaced by a newer agent');
+    const agent: Agent = { ws, pending: new Map() };
+    this.#agents.set(connectionId, agent);
+    this.#log.info({ connectionId }, 'database agent connected');
+    ws.on('message', (data) => {
+      let msg: {
+        type?: string;
+        id?: string;
+        result?: AgentResult;
+        error?: { code?: string; message?: string };
+      };
+      try {
+        msg = JSON.parse(String(data));
+      } catch {
+        return;
+      }
+      const p = msg.id ? agent.pending.get(msg.id) : undefined;
+      if (!p || !msg.id) return;
+      agent.pending.delete(msg.id);
+      clearTimeout(p.timer);
+      if (msg.type === 'result' && msg.result) p.resolve(msg.result);
+      else
+        p.reject(
+          new AppError(
+            msg.error?.code === 'query_not_allowed' ? 'query_not_allowed' : 'bad_gateway',
+            `The agent refused or failed the query: ${String(msg.error?.message ?? 'unknown error').slice(0, 300)}`,
+          ),
+        );
+    });
+    ws.on('close', () => {
+      if (this.#agents.get(connectionId) === agent) this.#agents.delete(connectionId);
+      for (const p of agent.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(new AppError('service_unavailable', 'The agent disconnected before answering'));
+      }
+      agent.pending.clear();
+    });
+    ws.on('error', () => {});
+  }
+
+  connected(connectionId: string): boolean {
+    return this.#agents.has(connectionId);
+  }
+
+  /** Sends a (server-validated) query to the connection's agent and waits for its answer. */
+  query(
+    connectionId: string,
+    sql: string,
+    params: readonly unknown[],
+    timeoutMs: number,
+  ): Promise<AgentResult> {
+    const agent = this.#agents.get(connectionId);
+    if (!agent)
+      return Promise.reject(
+        new AppError('service_unavailable', 'The agent for this connection is not connected'),
+      );
+    const id = newId();
+    return new Promise<AgentResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        agent.pending.delete(id);
+        reject(new AppError('upstream_timeout', `The agent did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      agent.pending.set(id, { resolve, reject, timer });
+      agent.ws.send(JSON.stringify({ type: 'query', id, sql, params }));
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const a of this.#agents.values()) a.ws.close(1001, 'server shutting down');
+    this.#agents.clear();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+}
