@@ -2,6 +2,7 @@ import { ConfigError, VERSION } from '@rampart/server';
 import { Command, CommanderError } from 'commander';
 import { registerAdmin } from './commands/admin.js';
 import { registerAgentCommand, registerConnectionCommands } from './commands/connections.js';
+import { registerMcpCommand } from './commands/mcp.js';
 import { registerStart } from './commands/start.js';
 
 /** Builds the `rampart` program. Exported for tests, which run commands in-process. */
@@ -26,6 +27,7 @@ Examples:
   registerAdmin(program);
   registerConnectionCommands(program);
   registerAgentCommand(program);
+  registerMcpCommand(program);
   return program;
 }
 

@@ -6,6 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent } from '../src/dbaccess/agent-client.js';
 import { createReaderDatabase, type ReaderDatabase } from './dbaccess-support.js';
@@ -89,6 +91,39 @@ describe.skipIf(!BASE)('on-prem database agent (postgres)', () => {
       expect(dump.text.includes(new URL(customer.readerUrl).password)).toBe(false);
       expect(dump.text.includes(agentToken)).toBe(false);
     } finally {
+      await agent.stop();
+    }
+  });
+
+  it('MCP tools work through the agent too (schema from information_schema, typed query)', async () => {
+    const agent = runAgent({ server: srv.baseUrl, token: agentToken, databaseUrl: customer.readerUrl });
+    const client = new Client({ name: 'agent-mcp-test', version: '1.0.0' });
+    try {
+      await agent.ready;
+      await expect.poll(() => srv.rampart.services.agentHub.connected(connectionId)).toBe(true);
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${srv.baseUrl}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${apiKey}` } },
+        }),
+      );
+      const tables = await client.callTool({ name: 'list_tables', arguments: { connectionId } });
+      expect(JSON.parse((tables as { content: Array<{ text: string }> }).content[0]?.text ?? '')).toEqual([
+        { schema: 'public', name: 'customers' },
+      ]);
+      const q = await client.callTool({
+        name: 'query_table',
+        arguments: {
+          connectionId,
+          table: 'customers',
+          columns: ['email'],
+          filters: [{ column: 'id', op: 'eq', value: 3 }],
+        },
+      });
+      expect(JSON.parse((q as { content: Array<{ text: string }> }).content[0]?.text ?? '').rows).toEqual([
+        ['c3@example.com'],
+      ]);
+    } finally {
+      await client.close();
       await agent.stop();
     }
   });

@@ -3,7 +3,10 @@
  * PostgreSQL: tools from schema metadata, typed table queries compiled to parameterised SQL, run_select in the
  * sandbox, refusals as tool errors, and every call in the query audit with the client's name as the model.
  */
+
+import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { sealConnection } from '@rampart/core/connseal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,5 +171,45 @@ describe.skipIf(!BASE)('MCP over Streamable HTTP (postgres)', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     expect(session.status).toBe(401);
+  });
+
+  it('`rampart mcp` serves the same tools over stdio, with a default connection', async () => {
+    const stdio = new Client({ name: 'desktop-client', version: '1.0.0' });
+    await stdio.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [
+          fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url)),
+          'mcp',
+          '--connection',
+          connectionId,
+          '--model',
+          'stdio-model',
+        ],
+        env: {
+          ...(process.env as Record<string, string>),
+          RAMPART_SERVER: srv.baseUrl,
+          RAMPART_API_KEY: apiKey,
+        },
+        stderr: 'pipe',
+      }),
+    );
+    try {
+      const { tools } = await stdio.listTools();
+      expect(tools.map((t) => t.name)).toContain('query_table');
+      const r = payload(
+        await stdio.callTool({
+          name: 'run_select',
+          arguments: { sql: 'SELECT max(id) AS m FROM customers' },
+        }),
+      );
+      expect(r.rows).toEqual([[50]]);
+      const audit = await api(srv.baseUrl, owner.token).get<{ entries: Array<Record<string, unknown>> }>(
+        `/api/orgs/${owner.orgId}/query-audit`,
+      );
+      expect(audit.body.entries.some((e) => e.model === 'stdio-model' && e.tool === 'run_select')).toBe(true);
+    } finally {
+      await stdio.close();
+    }
   });
 });

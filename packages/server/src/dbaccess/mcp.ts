@@ -2,14 +2,15 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { GatewayServices } from '../gateway/services.js';
 import type { ApiKeyPrincipal } from '../identity/principal.js';
 import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
-import { connectCloud, getConnectionRow, listConnections } from './connections.js';
-import { runSandboxed, type SandboxResult } from './sandbox.js';
+import { getConnectionRow, listConnections } from './connections.js';
+import { type Executor, openExecutor } from './execute.js';
+import type { SandboxResult } from './sandbox.js';
+import type { DbAccessServices } from './services.js';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const OPS = {
@@ -71,7 +72,7 @@ const text = (value: unknown) => ({ content: [{ type: 'text' as const, text: JSO
  * column names and types), never row data.
  */
 function buildServer(
-  s: GatewayServices,
+  s: DbAccessServices,
   request: FastifyRequest,
   key: ApiKeyPrincipal,
   rawKey: string,
@@ -79,25 +80,23 @@ function buildServer(
   const server = new McpServer({ name: 'rampart-dbaccess', version: '0.1.0' });
   const orgId = key.orgId;
 
-  const withConnection = async <T>(
+  const withConnection = async (
     connectionId: string,
     tool: string,
     params: number,
-    fn: (client: import('pg').Client) => Promise<SandboxResult & { out?: T }>,
+    fn: (run: Executor['run']) => Promise<SandboxResult>,
   ) => {
     const row = await s.db.org(orgId, (q) => getConnectionRow(q, orgId, connectionId));
-    if (row.mode !== 'cloud' || !row.envelope)
-      throw new AppError('validation_failed', 'This connection runs through the on-prem agent');
     const started = performance.now();
     let outcome = 'ok';
     let result: SandboxResult | undefined;
     try {
-      const client = await connectCloud(row.envelope, rawKey, s.outboundPolicy);
+      const exec = await openExecutor(s, row, rawKey);
       try {
-        result = await fn(client);
+        result = await fn(exec.run);
         return result;
       } finally {
-        await client.end().catch(() => {});
+        await exec.close();
       }
     } catch (err) {
       outcome = err instanceof AppError ? err.code : 'error';
@@ -136,9 +135,8 @@ function buildServer(
       throw err;
     }
   };
-  const tableMeta = async (client: import('pg').Client, table: string) => {
-    const cols = await runSandboxed(
-      client,
+  const tableMeta = async (run: Executor['run'], table: string) => {
+    const cols = await run(
       `SELECT table_schema, column_name, data_type FROM information_schema.columns
         WHERE table_name = $1 AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY ordinal_position`,
       [table],
@@ -160,9 +158,8 @@ function buildServer(
     },
     ({ connectionId }) =>
       guarded(async () => {
-        const r = await withConnection(connectionId, 'list_tables', 0, (c) =>
-          runSandboxed(
-            c,
+        const r = await withConnection(connectionId, 'list_tables', 0, (run) =>
+          run(
             `SELECT table_schema, table_name FROM information_schema.tables
               WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`,
             [],
@@ -180,7 +177,7 @@ function buildServer(
     },
     ({ connectionId, table }) =>
       guarded(async () => {
-        const r = await withConnection(connectionId, 'describe_table', 1, (c) => tableMeta(c, table));
+        const r = await withConnection(connectionId, 'describe_table', 1, (run) => tableMeta(run, table));
         if (r.rowCount === 0) throw new AppError('not_found', 'No such table');
         return r.rows.map(([schema, column, type]) => ({ schema, column, type }));
       }),
@@ -218,8 +215,8 @@ function buildServer(
           args.connectionId,
           'query_table',
           args.filters?.length ?? 0,
-          async (c) => {
-            const meta = await tableMeta(c, args.table);
+          async (run) => {
+            const meta = await tableMeta(run, args.table);
             if (meta.rowCount === 0) throw new AppError('not_found', 'No such table');
             const schema = String(meta.rows[0]?.[0]);
             const compiled = compileTableQuery(
@@ -230,7 +227,7 @@ function buildServer(
               },
               args,
             );
-            return runSandboxed(c, compiled.sql, compiled.params);
+            return run(compiled.sql, compiled.params);
           },
         );
         return { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
@@ -250,9 +247,7 @@ function buildServer(
     },
     ({ connectionId, sql, params }) =>
       guarded(async () => {
-        const r = await withConnection(connectionId, 'run_select', params.length, (c) =>
-          runSandboxed(c, sql, params),
-        );
+        const r = await withConnection(connectionId, 'run_select', params.length, (run) => run(sql, params));
         return { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
       }),
   );
@@ -260,7 +255,7 @@ function buildServer(
 }
 
 /** `/mcp`: the Model Context Protocol over Streamable HTTP (stateless, JSON responses), authenticated by API key. */
-export function registerMcpRoutes(app: App, s: GatewayServices): void {
+export function registerMcpRoutes(app: App, s: DbAccessServices): void {
   app.post(
     '/mcp',
     {

@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import { checkSelect, loadSqlGuard } from '@rampart/core/sqlguard';
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
@@ -7,14 +6,8 @@ import { csvField, iterateAudit } from '../platform/audit/export.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
-import {
-  connectCloud,
-  createConnection,
-  deleteConnection,
-  getConnectionRow,
-  listConnections,
-} from './connections.js';
-import { runSandboxed } from './sandbox.js';
+import { createConnection, deleteConnection, getConnectionRow, listConnections } from './connections.js';
+import { openExecutor } from './execute.js';
 import type { DbAccessServices } from './services.js';
 
 const envelope = z.strictObject({
@@ -37,7 +30,6 @@ const connectionView = z.object({
 });
 const param = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);
 const QUERY_AUDIT = 'db.query';
-const AGENT_TIMEOUT_MS = 30_000;
 const AUDIT_FIELDS = [
   'at',
   'userId',
@@ -151,26 +143,14 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
       let rowCount = 0;
       let queryHash: string | null = null;
       try {
-        if (row.mode === 'agent') {
-          // Validated here and again by the agent; the server never holds a connection to the database.
-          await loadSqlGuard();
-          const verdict = checkSelect(request.body.sql);
-          if (!verdict.ok) throw new AppError('query_not_allowed', `Query not allowed: ${verdict.reason}`);
-          queryHash = verdict.queryHash;
-          const r = await s.agentHub.query(row.id, request.body.sql, request.body.params, AGENT_TIMEOUT_MS);
-          rowCount = r.rowCount;
-          return r;
-        }
-        if (!row.envelope)
-          throw new AppError('validation_failed', 'This connection has no sealed connection string');
-        const client = await connectCloud(row.envelope, rawKey, s.outboundPolicy);
+        const exec = await openExecutor(s, row, rawKey);
         try {
-          const r = await runSandboxed(client, request.body.sql, request.body.params);
+          const r = await exec.run(request.body.sql, request.body.params);
           rowCount = r.rowCount;
           queryHash = r.queryHash;
           return { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
         } finally {
-          await client.end().catch(() => {});
+          await exec.close();
         }
       } catch (err) {
         outcome = err instanceof AppError ? err.code : 'error';
