@@ -197,6 +197,25 @@ describe.skipIf(!BASE)('MCP over Streamable HTTP (postgres)', () => {
     try {
       const { tools } = await stdio.listTools();
       expect(tools.map((t) => t.name)).toContain('query_table');
+      // Pinned to a connection: one typed tool per table, its columns as enums.
+      const perTable = tools.find((t) => t.name === 'query_public_customers');
+      expect(JSON.stringify(perTable?.inputSchema)).toContain('"enum":["id","email","spend"]');
+      const typed = payload(
+        await stdio.callTool({
+          name: 'query_public_customers',
+          arguments: {
+            columns: ['email'],
+            filters: [{ column: 'id', op: 'lte', value: 2 }],
+            orderBy: [{ column: 'id' }],
+          },
+        }),
+      );
+      expect(typed.rows).toEqual([['c1@example.com'], ['c2@example.com']]);
+      const badColumn = await stdio.callTool({
+        name: 'query_public_customers',
+        arguments: { columns: ['password'] },
+      });
+      expect(badColumn.isError).toBe(true);
       const r = payload(
         await stdio.callTool({
           name: 'run_select',

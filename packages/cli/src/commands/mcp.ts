@@ -39,6 +39,8 @@ export function registerMcpCommand(program: Command): void {
             headers: {
               authorization: `Bearer ${apiKey}`,
               ...(opts.model ? { 'x-ai-model': opts.model } : {}),
+              // The server then adds one typed tool per table of this connection.
+              ...(opts.connection ? { 'x-rampart-connection': opts.connection } : {}),
             },
           },
         }),

@@ -13,6 +13,7 @@ import type { SandboxResult } from './sandbox.js';
 import type { DbAccessServices } from './services.js';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const MAX_TABLE_TOOLS = 200;
 const OPS = {
   eq: '=',
   ne: '<>',
@@ -71,12 +72,12 @@ const text = (value: unknown) => ({ content: [{ type: 'text' as const, text: JSO
  * sandboxed and audited like `POST …/connections/:id/query`. Tools come from schema metadata only (table and
  * column names and types), never row data.
  */
-function buildServer(
+async function buildServer(
   s: DbAccessServices,
   request: FastifyRequest,
   key: ApiKeyPrincipal,
   rawKey: string,
-): McpServer {
+): Promise<McpServer> {
   const server = new McpServer({ name: 'rampart-dbaccess', version: '0.1.0' });
   const orgId = key.orgId;
 
@@ -251,6 +252,58 @@ function buildServer(
         return { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
       }),
   );
+  // With `x-rampart-connection`, one typed tool per table of that connection, generated from its schema
+  // (names and types only): columns, filter columns and order columns are enums of the table's real columns.
+  const pinned = String(request.headers['x-rampart-connection'] ?? '');
+  if (/^[0-9a-f-]{36}$/i.test(pinned)) {
+    const schema = await withConnection(pinned, 'schema', 0, (run) =>
+      run(
+        `SELECT table_schema, table_name, column_name FROM information_schema.columns
+          WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, ordinal_position`,
+        [],
+      ),
+    ).catch(() => null);
+    const tables = new Map<string, { schema: string; name: string; columns: string[] }>();
+    for (const [sch, name, column] of schema?.rows ?? []) {
+      const id = `${sch}.${name}`;
+      const t = tables.get(id) ?? { schema: String(sch), name: String(name), columns: [] };
+      t.columns.push(String(column));
+      tables.set(id, t);
+    }
+    for (const t of [...tables.values()].slice(0, MAX_TABLE_TOOLS)) {
+      if (!IDENT.test(t.schema) || !IDENT.test(t.name) || t.columns.length === 0) continue;
+      const cols = z.enum(t.columns as [string, ...string[]]);
+      const toolName = `query_${t.schema}_${t.name}`.slice(0, 64);
+      server.registerTool(
+        toolName,
+        {
+          description: `Query ${t.schema}.${t.name} (columns: ${t.columns.join(', ').slice(0, 500)}), read-only.`,
+          inputSchema: {
+            columns: z.array(cols).max(100).optional(),
+            filters: z
+              .array(
+                z.object({ column: cols, op: z.enum(Object.keys(OPS) as [keyof typeof OPS]), value: scalar }),
+              )
+              .max(20)
+              .optional(),
+            orderBy: z
+              .array(z.object({ column: cols, direction: z.enum(['asc', 'desc']).optional() }))
+              .max(5)
+              .optional(),
+            limit: z.number().int().min(1).max(1000).default(100),
+          },
+        },
+        (args) =>
+          guarded(async () => {
+            const r = await withConnection(pinned, toolName, args.filters?.length ?? 0, (run) => {
+              const compiled = compileTableQuery(t, args);
+              return run(compiled.sql, compiled.params);
+            });
+            return { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
+          }),
+      );
+    }
+  }
   return server;
 }
 
@@ -269,7 +322,7 @@ export function registerMcpRoutes(app: App, s: DbAccessServices): void {
     async (request, reply) => {
       const key = await s.auth.apiKey(request);
       const rawKey = (request.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
-      const server = buildServer(s, request, key, rawKey);
+      const server = await buildServer(s, request, key, rawKey);
       // No session id generator: stateless, every POST stands alone (any node can answer it).
       const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
       reply.hijack();
