@@ -3,12 +3,10 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiKeyPrincipal } from '../identity/principal.js';
-import { actorOf } from '../platform/actor.js';
-import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { getConnectionRow, listConnections } from './connections.js';
-import { type Executor, openExecutor } from './execute.js';
+import { type Executor, runAudited } from './execute.js';
 import type { SandboxResult } from './sandbox.js';
 import type { DbAccessServices } from './services.js';
 
@@ -88,44 +86,13 @@ async function buildServer(
     fn: (run: Executor['run']) => Promise<SandboxResult>,
   ) => {
     const row = await s.db.org(orgId, (q) => getConnectionRow(q, orgId, connectionId));
-    const started = performance.now();
-    let outcome = 'ok';
-    let result: SandboxResult | undefined;
-    try {
-      const exec = await openExecutor(s, row, rawKey);
-      try {
-        result = await fn(exec.run);
-        return result;
-      } finally {
-        await exec.close();
-      }
-    } catch (err) {
-      outcome = err instanceof AppError ? err.code : 'error';
-      throw err;
-    } finally {
-      const client = server.server.getClientVersion();
-      await s.db.org(orgId, (q) =>
-        appendAudit(q, actorOf(request, { apiKeyId: key.keyId }), {
-          orgId,
-          action: 'db.query',
-          target: `db_connection:${row.id}`,
-          meta: {
-            connectionId: row.id,
-            tool,
-            // Stateless: the client's initialize (with its name) came in an earlier request, so the model comes
-            // from x-ai-model when the client sends it, else from this request's client info if any.
-            model:
-              String(request.headers['x-ai-model'] ?? '').slice(0, 200) ||
-              (client ? `${client.name}/${client.version}`.slice(0, 200) : null),
-            params,
-            rowCount: result?.rowCount ?? 0,
-            queryHash: result?.queryHash ?? null,
-            durationMs: Math.round(performance.now() - started),
-            outcome,
-          },
-        }),
-      );
-    }
+    const client = server.server.getClientVersion();
+    // Stateless: the client's initialize (with its name) came in an earlier request, so the model comes from
+    // x-ai-model when the client sends it, else from this request's client info if any.
+    const model =
+      String(request.headers['x-ai-model'] ?? '').slice(0, 200) ||
+      (client ? `${client.name}/${client.version}`.slice(0, 200) : null);
+    return runAudited(s, request, { orgId, apiKeyId: key.keyId }, row, rawKey, { tool, model, params }, fn);
   };
   const guarded = async (fn: () => Promise<unknown>) => {
     try {

@@ -1,13 +1,12 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
-import { appendAudit } from '../platform/audit/append.js';
 import { csvField, iterateAudit } from '../platform/audit/export.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
 import { createConnection, deleteConnection, getConnectionRow, listConnections } from './connections.js';
-import { openExecutor } from './execute.js';
+import { runAudited } from './execute.js';
 import type { DbAccessServices } from './services.js';
 
 const envelope = z.strictObject({
@@ -137,43 +136,20 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
       if (principal.orgId !== orgId) throw new AppError('not_found', 'Connection not found');
       const rawKey = (request.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
       const row = await s.db.org(orgId, (q) => getConnectionRow(q, orgId, request.params.id));
-      const model = String(request.headers['x-ai-model'] ?? '').slice(0, 200) || null;
-      const started = performance.now();
-      let outcome = 'ok';
-      let rowCount = 0;
-      let queryHash: string | null = null;
-      try {
-        const exec = await openExecutor(s, row, rawKey);
-        try {
-          const r = await exec.run(request.body.sql, request.body.params);
-          rowCount = r.rowCount;
-          queryHash = r.queryHash;
-          return { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
-        } finally {
-          await exec.close();
-        }
-      } catch (err) {
-        outcome = err instanceof AppError ? err.code : 'error';
-        throw err;
-      } finally {
-        await s.db.org(orgId, (q) =>
-          appendAudit(q, actorOf(request, { apiKeyId: principal.keyId }), {
-            orgId,
-            action: QUERY_AUDIT,
-            target: `db_connection:${row.id}`,
-            meta: {
-              connectionId: row.id,
-              tool: 'run_select',
-              model,
-              params: request.body.params.length,
-              rowCount,
-              queryHash,
-              durationMs: Math.round(performance.now() - started),
-              outcome,
-            },
-          }),
-        );
-      }
+      const r = await runAudited(
+        s,
+        request,
+        { orgId, apiKeyId: principal.keyId },
+        row,
+        rawKey,
+        {
+          tool: 'run_select',
+          model: String(request.headers['x-ai-model'] ?? '').slice(0, 200) || null,
+          params: request.body.params.length,
+        },
+        (run) => run(request.body.sql, request.body.params),
+      );
+      return { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
     },
   );
 
