@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { registerAdmin } from './commands/admin.js';
 import { registerAgentCommand, registerConnectionCommands } from './commands/connections.js';
 import { registerMcpCommand } from './commands/mcp.js';
+import { registerRuntimeCommands } from './commands/runtime.js';
+import { registerSkillCommands } from './commands/skills.js';
 import { registerStart } from './commands/start.js';
 
 /** Builds the `rampart` program. Exported for tests, which run commands in-process. */
@@ -28,6 +30,8 @@ Examples:
   registerConnectionCommands(program);
   registerAgentCommand(program);
   registerMcpCommand(program);
+  registerSkillCommands(program);
+  registerRuntimeCommands(program);
   return program;
 }
 

@@ -27,6 +27,8 @@ import { guardedAgent } from './platform/outbound/dispatcher.js';
 import { parsePolicy } from './platform/outbound/policy.js';
 import { createLimiterFactory } from './platform/ratelimit.js';
 import { registerSecretRoutes } from './secrets/routes.js';
+import { registerSkillRoutes } from './skills/routes.js';
+import { TelemetrySweeper } from './skills/telemetry.js';
 import { registerAdminRoutes } from './tenancy/admin-routes.js';
 import { registerTenancyRoutes } from './tenancy/routes.js';
 import { registerWidgetRoutes } from './widget/routes.js';
@@ -109,6 +111,12 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     version: VERSION,
   });
   const agentHub = new AgentHub(db, logger);
+  const telemetrySweeper = new TelemetrySweeper(
+    db,
+    config.RAMPART_TELEMETRY_RETENTION_DAYS,
+    config.RAMPART_TELEMETRY_SWEEP_MS,
+    logger,
+  );
   const services: Services = {
     jobRunner,
     agentHub,
@@ -149,10 +157,13 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     registerWidgetRoutes(app, services);
     registerDbAccessRoutes(app, services);
     registerMcpRoutes(app, services);
+    registerSkillRoutes(app, services);
     agentHub.attach(app.server);
     if (config.RAMPART_JOB_RUNNER === 'on') app.addHook('onReady', async () => jobRunner.start());
+    app.addHook('onReady', async () => telemetrySweeper.start());
     app.addHook('onClose', async () => {
       await jobRunner.stop();
+      telemetrySweeper.stop();
       await agentHub.close();
       await usageAudit.close();
       await outbound.close();

@@ -52,11 +52,13 @@ export function api(baseUrl: string, token?: string): Api {
   ): Promise<ApiResponse<T>> => {
     const h: Record<string, string> = { ...headers };
     if (token) h.authorization = `Bearer ${token}`;
-    if (body !== undefined) h['content-type'] = 'application/json';
+    // Bytes (a skill package) go as they are; anything else as JSON.
+    const raw = body instanceof Uint8Array;
+    if (body !== undefined) h['content-type'] ??= raw ? 'application/octet-stream' : 'application/json';
     const res = await fetch(`${baseUrl}${path}`, {
       method,
       headers: h,
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(body !== undefined ? { body: raw ? body : JSON.stringify(body) } : {}),
     });
     const text = await res.text();
     let parsed: unknown;

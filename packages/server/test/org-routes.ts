@@ -1,4 +1,9 @@
 import { fillPath, type OpenApiRoute } from './fixtures.js';
+import { makePackage, makeSigner } from './skills-support.js';
+
+/** What an intruder would upload or register: a well-formed package and key of their own. */
+const INTRUDER = makeSigner();
+const INTRUDER_PACKAGE = await makePackage(INTRUDER, 'intruder', 99);
 
 /** Real ids in one org, used to fill the path parameters of its routes. */
 export interface OrgTargets {
@@ -16,15 +21,24 @@ export interface OrgTargets {
   widgetId: string;
   documentId: string;
   connectionId: string;
+  signingKeyId: string;
+  skillName: string;
 }
 
 interface RouteSpec {
   /** A valid body (validation passes, so the answer comes from authorization), or none. */
   body?: (t: OrgTargets) => unknown;
   /** Which target fills `{id}` on this route. */
-  id?: 'apiKeyId' | 'runtimeTokenId' | 'jobId' | 'alertChannelId' | 'widgetId' | 'connectionId';
+  id?:
+    | 'apiKeyId'
+    | 'runtimeTokenId'
+    | 'jobId'
+    | 'alertChannelId'
+    | 'widgetId'
+    | 'connectionId'
+    | 'signingKeyId';
   /** Which target fills `{name}` (default: the secret name). */
-  name?: 'secretName' | 'providerName';
+  name?: 'secretName' | 'providerName' | 'skillName';
 }
 
 /**
@@ -103,6 +117,15 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
   'DELETE /api/orgs/{orgId}/connections/{id}': { id: 'connectionId' },
   'POST /api/orgs/{orgId}/connections/{id}/query': { id: 'connectionId', body: () => ({ sql: 'SELECT 1' }) },
   'GET /api/orgs/{orgId}/query-audit': {},
+  'GET /api/orgs/{orgId}/signing-keys': {},
+  'POST /api/orgs/{orgId}/signing-keys': {
+    body: () => ({ name: 'intruder', publicKey: INTRUDER.publicKeyPem }),
+  },
+  'DELETE /api/orgs/{orgId}/signing-keys/{id}': { id: 'signingKeyId' },
+  'GET /api/orgs/{orgId}/skills': {},
+  'POST /api/orgs/{orgId}/skills': { body: () => INTRUDER_PACKAGE },
+  'GET /api/orgs/{orgId}/skills/{name}': { name: 'skillName' },
+  'GET /api/orgs/{orgId}/runtime-telemetry': {},
   'GET /api/orgs/{orgId}/audit': {},
   'GET /api/orgs/{orgId}/audit/verify': {},
 };
@@ -122,6 +145,9 @@ export const orgViewPaths = (t: Pick<OrgTargets, 'jobId' | 'widgetId'>): string[
   `/widgets/${t.widgetId}/documents`,
   '/billing',
   '/connections',
+  '/signing-keys',
+  '/skills',
+  '/runtime-telemetry',
 ];
 
 export const isOrgRoute = (r: OpenApiRoute): boolean =>

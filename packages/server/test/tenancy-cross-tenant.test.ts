@@ -14,6 +14,7 @@ import {
 } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import { isOrgRoute, type OrgTargets, orgRouteCall, orgViewPaths, routeKey } from './org-routes.js';
+import { makePackage, makeSigner, upload } from './skills-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 type Err = { error: string; message: string };
@@ -28,6 +29,8 @@ interface Tenant {
   secretValue: string;
   secretMasked: string;
   jobHeaderValue: string;
+  signingKeyFingerprint: string;
+  runtimeToken: string;
 }
 
 /** An org with an owner session, a member, an API key, a runtime token, a secret and audit rows. */
@@ -91,7 +94,37 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
     mode: 'agent',
   });
   expect(connection.status, connection.text).toBe(201);
+  const signer = makeSigner();
+  const key2 = await a.post<{ id: string }>(`${o}/signing-keys`, {
+    name: `${label} builder`,
+    publicKey: signer.publicKeyPem,
+  });
+  const skillName = `${label.toLowerCase()}-skill-${tag}`;
+  const published = await upload(
+    srv.baseUrl,
+    owner.token,
+    owner.orgId,
+    await makePackage(signer, skillName, 1),
+  );
+  expect([key2.status, published.status], published.text).toEqual([201, 201]);
+  const telemetry = await api(srv.baseUrl, rt.body.token).post('/api/runtime/telemetry', {
+    events: [
+      {
+        skill: skillName,
+        version: 1,
+        stepsTotal: 3,
+        stepsOk: 3,
+        stepsFailed: 0,
+        durationMs: 1200,
+        outcome: 'succeeded',
+        runtimeVersion: '1.0.0',
+      },
+    ],
+  });
+  expect(telemetry.status, telemetry.text).toBe(202);
   return {
+    signingKeyFingerprint: signer.keyId,
+    runtimeToken: rt.body.token,
     owner,
     memberEmail,
     apiKey: key.body.key,
@@ -113,6 +146,8 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
       widgetId: widget.body.id,
       documentId: doc.body.id,
       connectionId: connection.body.id,
+      signingKeyId: key2.body.id,
+      skillName,
     },
   };
 }
@@ -138,6 +173,9 @@ const markers = (t: Tenant): string[] => [
   t.targets.widgetId,
   t.targets.documentId,
   t.targets.connectionId,
+  t.targets.signingKeyId,
+  t.targets.skillName,
+  t.signingKeyFingerprint,
   t.jobHeaderValue,
 ];
 
@@ -236,6 +274,12 @@ describe.each(ENGINES)('cross-tenant access answers 404 (%s)', (engine) => {
       ],
       ['delete A document', asB.del(`${b}/widgets/${A.targets.widgetId}/documents/${A.targets.documentId}`)],
       ['delete A widget', asB.del(`${b}/widgets/${A.targets.widgetId}`)],
+      ['revoke A signing key', asB.del(`${b}/signing-keys/${A.targets.signingKeyId}`)],
+      ['read A skill', asB.get(`${b}/skills/${A.targets.skillName}`)],
+      [
+        'download A skill with a B runtime token',
+        api(srv.baseUrl, B.runtimeToken).get(`/api/runtime/skills/${A.targets.skillName}/package`),
+      ],
     ];
     for (const [what, pending] of attempts) {
       const res = await pending;

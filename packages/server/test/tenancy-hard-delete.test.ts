@@ -15,6 +15,7 @@ import {
   tablesContaining,
 } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
+import { makePackage, makeSigner } from './skills-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 const BILLING_SECRET = 'billing-secret-for-hard-delete-0001';
@@ -152,6 +153,25 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
     });
     expect(hook.status).toBe(200);
     expect((await d.post(`${o}/connections`, { name: 'doomed db', mode: 'agent' })).status).toBe(201);
+    // Skills surface: a signing key, a published package, and a telemetry event from the runtime.
+    const builder = makeSigner();
+    expect((await d.post(`${o}/signing-keys`, { publicKey: builder.publicKeyPem })).status).toBe(201);
+    expect((await d.post(`${o}/skills`, await makePackage(builder, 'doomed-skill', 1))).status).toBe(201);
+    const telemetry = await api(srv.baseUrl, runtimeToken).post('/api/runtime/telemetry', {
+      events: [
+        {
+          skill: 'doomed-skill',
+          version: 1,
+          stepsTotal: 1,
+          stepsOk: 1,
+          stepsFailed: 0,
+          durationMs: 5,
+          outcome: 'succeeded',
+          runtimeVersion: '1.0.0',
+        },
+      ],
+    });
+    expect(telemetry.status, telemetry.text).toBe(202);
 
     kept = await signup(srv.baseUrl, { orgName: `Kept Org ${tag}` });
     const k = api(srv.baseUrl, kept.token);

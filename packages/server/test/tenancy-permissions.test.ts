@@ -12,6 +12,7 @@ import {
 } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 import { isOrgRoute, orgRouteCall, orgViewPaths, routeKey } from './org-routes.js';
+import { makePackage, makeSigner } from './skills-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 type Err = { error: string };
@@ -112,6 +113,15 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     expect(r.status, r.text).toBe(201);
     return r.body.id;
   };
+  const builder = makeSigner();
+  let nextVersion = 1;
+  const freshSigningKey = async (): Promise<string> => {
+    const r = await as(owner.token).post<{ id: string }>(org('/signing-keys'), {
+      publicKey: makeSigner().publicKeyPem,
+    });
+    expect(r.status, r.text).toBe(201);
+    return r.body.id;
+  };
   const freshCredential = async (kind: 'api-keys' | 'runtime-tokens'): Promise<string> => {
     const r = await as(owner.token).post<{ id: string }>(org(`/${kind}`), { name: 'target' });
     expect(r.status).toBe(201);
@@ -136,6 +146,14 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
       userIds[role] = m.userId;
     }
     await as(owner.token).put(org('/secrets/EXISTING'), { value: 'sk-existing-secret-value-1234' });
+    expect(
+      (await as(owner.token).post(org('/signing-keys'), { publicKey: builder.publicKeyPem })).status,
+    ).toBe(201);
+    const first = await as(owner.token).post(
+      org('/skills'),
+      await makePackage(builder, 'probe-skill', nextVersion++),
+    );
+    expect(first.status, first.text).toBe(201);
   });
   afterAll(() => srv.close());
 
@@ -488,6 +506,55 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
       run: async (t) => as(t).post(org(`/connections/${await freshConnection()}/query`), { sql: 'SELECT 1' }),
     },
     {
+      action: 'skills.read',
+      route: 'GET /api/orgs/{orgId}/skills',
+      what: 'list skill packages',
+      ok: 200,
+      run: (t) => as(t).get(org('/skills')),
+    },
+    {
+      action: 'skills.read',
+      route: 'GET /api/orgs/{orgId}/skills/{name}',
+      what: 'list a skill’s versions',
+      ok: 200,
+      run: (t) => as(t).get(org('/skills/probe-skill')),
+    },
+    {
+      action: 'skills.read',
+      route: 'GET /api/orgs/{orgId}/signing-keys',
+      what: 'list signing keys',
+      ok: 200,
+      run: (t) => as(t).get(org('/signing-keys')),
+    },
+    {
+      action: 'skills.read',
+      route: 'GET /api/orgs/{orgId}/runtime-telemetry',
+      what: 'read runtime telemetry',
+      ok: 200,
+      run: (t) => as(t).get(org('/runtime-telemetry')),
+    },
+    {
+      action: 'skills.publish',
+      route: 'POST /api/orgs/{orgId}/skills',
+      what: 'publish a signed package',
+      ok: 201,
+      run: async (t) => as(t).post(org('/skills'), await makePackage(builder, 'probe-skill', nextVersion++)),
+    },
+    {
+      action: 'signing_keys.manage',
+      route: 'POST /api/orgs/{orgId}/signing-keys',
+      what: 'register a signing key',
+      ok: 201,
+      run: (t) => as(t).post(org('/signing-keys'), { publicKey: makeSigner().publicKeyPem }),
+    },
+    {
+      action: 'signing_keys.manage',
+      route: 'DELETE /api/orgs/{orgId}/signing-keys/{id}',
+      what: 'revoke a signing key',
+      ok: 200,
+      run: async (t) => as(t).del(org(`/signing-keys/${await freshSigningKey()}`)),
+    },
+    {
       action: 'audit.read',
       route: 'GET /api/orgs/{orgId}/query-audit',
       what: 'read the query audit',
@@ -556,6 +623,7 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     const widgetId = await freshWidget();
     const documentId = await freshDocument(widgetId);
     const connectionId = await freshConnection();
+    const signingKeyId = await freshSigningKey();
     const snapshot = async () =>
       Promise.all(
         orgViewPaths({ jobId, widgetId }).map(async (p) => (await as(owner.token).get(org(p))).body),
@@ -577,6 +645,8 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
         widgetId,
         documentId,
         connectionId,
+        signingKeyId,
+        skillName: 'probe-skill',
       });
       const res = await as(tokens.viewer).request(r.method, call.url, call.body);
       expect(res.status, `${routeKey(r)} as viewer: ${res.text}`).toBe(403);

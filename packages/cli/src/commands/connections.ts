@@ -1,30 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { type ConnectionEnvelope, openConnection, sealConnection } from '@rampart/core/connseal';
 import type { Command } from 'commander';
+import { flagOrEnv, runCommand, UsageError } from './common.js';
 
 /** The API key from --api-key, or RAMPART_API_KEY (keeps it out of shell history and `ps`). */
-function apiKeyFrom(flag: string | undefined, envName = 'RAMPART_API_KEY'): string {
-  const key = flag ?? process.env[envName];
-  if (!key) throw new UsageError(`give the API key with --api-key or ${envName}`);
-  return key;
-}
-
-class UsageError extends Error {}
+const apiKeyFrom = (flag: string | undefined, envName = 'RAMPART_API_KEY'): string =>
+  flagOrEnv(flag, envName, 'the API key', '--api-key');
 
 function readArg(value: string): string {
   // `-` reads standard input, so a connection string never has to appear on a command line.
   return (value === '-' ? readFileSync(0, 'utf8') : value).trim();
 }
 
-async function run(fn: () => Promise<string>): Promise<void> {
-  try {
-    process.stdout.write(`${await fn()}\n`);
-  } catch (err) {
-    // Never echo inputs: they are a connection string and API keys.
-    process.stderr.write(`rampart: ${(err as Error).message}\n`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
-  }
-}
+// Never echo inputs in errors: they are a connection string and API keys.
+const run = runCommand;
 
 export function registerConnectionCommands(program: Command): void {
   program

@@ -87,6 +87,17 @@ export const configSchema = z.object({
   RAMPART_BILLING_WEBHOOK_SECRET: z.string().min(16).optional(),
   RAMPART_BILLING_CHECKOUT_URL: urlWithScheme(['https:', 'http:']).optional(),
   RAMPART_WIDGET_DOCUMENT_MAX_BYTES: z.coerce.number().int().min(1_000).max(50_000_000).default(1_048_576),
+  /** Largest skill package accepted on upload (its own body limit, above the general one). */
+  RAMPART_SKILL_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(512 * 1024 * 1024)
+    .default(50 * 1024 * 1024),
+  /** Runtime telemetry: days kept, sweep interval, batches per runtime token per minute. */
+  RAMPART_TELEMETRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  RAMPART_TELEMETRY_SWEEP_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
+  RAMPART_TELEMETRY_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
   /** Gateway upstream timeouts: ordinary models, and models a provider lists as reasoning models. */
   RAMPART_GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),

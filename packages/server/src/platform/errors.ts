@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   region_not_allowed: 403,
   not_found: 404,
   conflict: 409,
+  package_rejected: 422,
   replayed: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

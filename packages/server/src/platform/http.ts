@@ -213,13 +213,20 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
     }
     switch (err.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return sendError(reply, 413, 'payload_too_large', `Request body exceeds ${opts.bodyLimit} bytes`);
+        return sendError(
+          reply,
+          413,
+          'payload_too_large',
+          `Request body exceeds ${request.routeOptions.bodyLimit ?? opts.bodyLimit} bytes`,
+        );
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return sendError(
           reply,
           415,
           'unsupported_media_type',
-          'Unsupported content-type; send application/json',
+          request.url.startsWith('/api/orgs/') && request.url.includes('/skills')
+            ? 'Unsupported content-type; send the package as application/octet-stream'
+            : 'Unsupported content-type; send application/json',
         );
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return sendError(reply, 400, 'validation_failed', 'Request body is empty; send a JSON body');

@@ -33,6 +33,9 @@ export const ACTIONS = [
   'dbaccess.read',
   'dbaccess.manage',
   'dbaccess.query',
+  'skills.read',
+  'skills.publish',
+  'signing_keys.manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -64,6 +67,9 @@ const MATRIX: Record<Action, readonly Role[]> = {
   'dbaccess.read': ['owner', 'admin', 'member'],
   'dbaccess.manage': ['owner', 'admin'],
   'dbaccess.query': ['owner', 'admin', 'member'],
+  'skills.read': ['owner', 'admin', 'member', 'viewer'],
+  'skills.publish': ['owner', 'admin', 'member'],
+  'signing_keys.manage': ['owner', 'admin'],
 };
 
 export const can = (role: Role, action: Action): boolean => MATRIX[action].includes(role);

@@ -1,0 +1,23 @@
+/** A mistake in how the command was called: exit code 2 (1 is for failures of the work itself). */
+export class UsageError extends Error {}
+
+/**
+ * Runs a command body: prints what it returns on stdout, or `rampart: <message>` on stderr with exit code 2
+ * (usage) or 1 (failure). Never a stack trace, and messages never echo secret inputs.
+ */
+export async function runCommand(fn: () => Promise<string | undefined>): Promise<void> {
+  try {
+    const out = await fn();
+    if (out !== undefined) process.stdout.write(`${out}\n`);
+  } catch (err) {
+    process.stderr.write(`rampart: ${(err as Error).message}\n`);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  }
+}
+
+/** A value from a flag or, failing that, an environment variable (keeps secrets out of `ps` and history). */
+export function flagOrEnv(flag: string | undefined, envName: string, what: string, flagName: string): string {
+  const v = flag ?? process.env[envName];
+  if (!v) throw new UsageError(`give ${what} with ${flagName} or ${envName}`);
+  return v;
+}
