@@ -29,6 +29,9 @@ export function generateSigningKeyPair(): { privateKeyPem: string; publicKeyPem:
  */
 export function parsePublicKey(text: string): Buffer {
   const trimmed = text.trim();
+  // createPublicKey would happily derive the public half of a private key: refuse it, it must not be uploaded.
+  if (/PRIVATE KEY/.test(trimmed))
+    throw new SkillPackError('untrusted_key', 'this is a private key; give the public key (the .pub file)');
   let key: KeyObject;
   try {
     if (trimmed.startsWith('-----BEGIN')) {

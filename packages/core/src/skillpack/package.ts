@@ -175,7 +175,12 @@ export async function verifyPackage(bytes: Buffer, opts: VerifyOptions): Promise
         paths: extra.slice(0, 20),
       },
     );
-  const canonical = await writeArchive(entries);
+  // Rebuilt in manifest (path) order: one signed content has exactly one valid byte form.
+  const canonical = await writeArchive([
+    manifestEntry,
+    signatureEntry,
+    ...files.map((f) => ({ name: FILE_PREFIX + f.path, bytes: f.bytes })),
+  ]);
   if (!canonical.equals(bytes))
     throw new SkillPackError(
       'malformed_package',

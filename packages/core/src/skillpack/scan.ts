@@ -85,11 +85,13 @@ const TOKEN_PATTERNS: Array<[RegExp, string]> = [
   [/\bgithub_pat_[A-Za-z0-9_]{60,}\b/, 'GitHub fine-grained token'],
   [/\bglpat-[A-Za-z0-9_-]{20,}\b/, 'GitLab token'],
   [/\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b/, 'AWS access key id'],
-  [/\bxox[abposr]-[A-Za-z0-9-]{10,}/, 'Slack token'],
+  // Slack tokens: xoxb-<team digits>-<digits>-<secret>; the digits keep words like "xoxo-heart" out.
+  [/\bxox[abposr]-\d+-[A-Za-z0-9-]{10,}/, 'Slack token'],
   [/https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9/]{20,}/, 'Slack webhook URL'],
   [/\b[sr]k_live_[A-Za-z0-9]{20,}\b/, 'Stripe live key'],
   [/\bsk-ant-[A-Za-z0-9_-]{20,}/, 'Anthropic API key'],
-  [/\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}\b/, 'OpenAI API key'],
+  // Legacy keys have no dash after sk-; project keys name their kind. Kebab-case identifiers match neither.
+  [/\bsk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{32,}|[A-Za-z0-9]{32,}\b)/, 'OpenAI API key'],
   [/\bAIza[0-9A-Za-z_-]{35}\b/, 'Google API key'],
   [/\bya29\.[0-9A-Za-z_-]{20,}/, 'Google OAuth access token'],
   [/\bnpm_[A-Za-z0-9]{36}\b/, 'npm token'],
@@ -103,8 +105,11 @@ const TOKEN_PATTERNS: Array<[RegExp, string]> = [
 
 const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/g;
 // scheme://user:password@host — the password part must be non-empty and not a template placeholder.
-const URL_CREDENTIALS = /\b[a-z][a-z0-9+.-]{1,20}:\/\/[^\s/:@'"`]+:([^\s/@'"`]+)@[^\s/'"`]+/gi;
-const PLACEHOLDER = /^(\$\{?[A-Z_]+\}?|<[^>]*>|\{\{[^}]*\}\}|\*+|x+|password|pass|secret|changeme)$/i;
+// The user part may be empty (redis://:password@host).
+const URL_CREDENTIALS = /\b[a-z][a-z0-9+.-]{1,20}:\/\/[^\s/:@'"`]*:([^\s/@'"`]+)@[^\s/'"`]+/gi;
+// Template expressions and placeholders: ${...} (JS, shell), $VAR, {name} and {{name}}, %s, %(name)s, <password>.
+const PLACEHOLDER =
+  /^(\$\{[^}]*\}|\$[A-Za-z_]\w*|<[^>]*>|\{\{?[^}]*\}\}?|%s|%\([^)]*\)s|\*+|x+|password|pass|secret|changeme)$/i;
 const AUTH_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key']);
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
@@ -236,10 +241,12 @@ export function scanFile(path: string, bytes: Uint8Array): Finding[] {
     });
   // latin1 maps every byte to one code unit, so patterns also match inside binary files (and it never throws).
   const text = buf.toString('latin1');
-  const trimmed = text.trimStart();
+  // A UTF-8 byte order mark (Windows editors add one) must not hide a JSON document from the JSON rules.
+  const bom = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  const trimmed = text.slice(bom).trimStart();
   if ((trimmed.startsWith('{') || trimmed.startsWith('[')) && buf.byteLength <= MAX_JSON_PARSE_BYTES) {
     try {
-      out.push(...jsonFindings(path, JSON.parse(buf.toString('utf8'))));
+      out.push(...jsonFindings(path, JSON.parse(buf.subarray(bom).toString('utf8'))));
     } catch {
       // Not JSON after all: the text rules below still apply.
     }
