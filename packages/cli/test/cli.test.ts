@@ -5,6 +5,7 @@
  *
  * Runs packages/cli/dist/bin.js, so build first (`npm test` does: its pretest runs `tsc -b`).
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { KeyRing, openString } from '@rampart/core/seal';
 import { openDatabase } from '@rampart/server';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../test/cli-process.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(ROOT, 'packages/cli/dist/bin.js');
@@ -342,18 +344,12 @@ describe('rampart admin backfill-secrets', () => {
 
 describe('rampart seal-connection and reseal-connection', () => {
   const conn = 'postgres://report:s3cret-PLAINTEXT@db.internal.example:5432/sales';
-  const sealWith = (args: string[], env: Record<string, string>, stdin?: string) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
+  const sealWith = async (args: string[], env: Record<string, string>, stdin?: string) => {
+    const r = await runCli(args, {
+      env: { ...process.env, ...env },
+      ...(stdin === undefined ? {} : { stdin }),
     });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => {
-      err += s;
-    });
-    child.stdin.end(stdin ?? '');
-    return once(child, 'close').then(([code]) => ({ code: code as number, out, err }));
+    return { code: r.code, out: r.stdout, err: r.stderr };
   };
 
   it('seals from standard input with the key from the environment; reseals for a new key; the old key no longer opens it', async () => {

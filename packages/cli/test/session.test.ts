@@ -4,9 +4,8 @@
  * Most tests run the CLI in-process through `run(argv)` with stdout/stderr captured; one runs the built binary
  * (packages/cli/dist/bin.js; `npm test` builds it in pretest) as a real process, reading standard input.
  */
-import { spawn } from 'node:child_process';
+
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import {
   chmodSync,
   copyFileSync,
@@ -24,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { cleanEnv, runCli } from '../../../test/cli-process.js';
 import { run } from '../src/main.js';
 import { defaultConfigDir, openVault, VaultError, writeFileAtomicSync } from '../src/runtime/vault.js';
 
@@ -638,26 +638,16 @@ describe('the built binary (a real process)', () => {
   async function binary(args: string[], stdin?: string): Promise<Result> {
     if (!existsSync(BIN))
       throw new Error(`${BIN} is missing: run \`npx tsc -b\` (npm test does it in pretest)`);
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (!/^(RAMPART_|XDG_CONFIG_HOME$|HOME$|NODE_ENV$)/.test(k)) env[k] = v;
-    }
-    const child = spawn(process.execPath, [BIN, 'runtime', 'session', ...args], {
+    const env = cleanEnv(
+      { HOME: join(root, 'home'), RAMPART_CONFIG_DIR: cfg },
+      /^(RAMPART_|XDG_CONFIG_HOME$|HOME$|NODE_ENV$)/,
+    );
+    const r = await runCli(['runtime', 'session', ...args], {
       cwd: root,
-      env: { ...env, HOME: join(root, 'home'), RAMPART_CONFIG_DIR: cfg },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      env,
+      ...(stdin === undefined ? {} : { stdin }),
     });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-    });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => {
-      err += s;
-    });
-    child.stdin.end(stdin ?? '');
-    const [code] = await once(child, 'close');
-    return { code: code as number, out, err };
+    return { code: r.code, out: r.stdout, err: r.stderr };
   }
 
   it('saves from standard input, loads to standard output, lists and deletes; files 0600, no plaintext', async () => {

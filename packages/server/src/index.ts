@@ -1,5 +1,6 @@
 export { type CreateOptions, createRampart, type Rampart, type Services, VERSION } from './app.js';
 export { Database } from './db/database.js';
+export { acquirePidLock } from './db/lockfile.js';
 export { loadMigrations, migrate } from './db/migrate.js';
 export { openDatabase } from './db/open.js';
 export { SEALED_COLUMNS } from './db/sealed-columns.js';

@@ -4,7 +4,7 @@
  * the owner too, so anything walking tenant data as the owner would silently see no row; these must go org
  * by org under RLS instead.
  */
-import { spawn } from 'node:child_process';
+
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { KeyRing, openString, seal } from '@rampart/core/seal';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, runCli } from '../../../test/cli-process.js';
 import { Database } from '../src/db/database.js';
 import { openPostgres } from '../src/db/engine-postgres.js';
 import { migrate } from '../src/db/migrate.js';
@@ -269,31 +270,13 @@ describe.runIf(!!BASE)('maintenance as a non-superuser owner without BYPASSRLS (
   });
 
   it.runIf(existsSync(BIN))('`rampart admin audit verify` checks every chain and exits 1', async () => {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (/^(RAMPART_|DATABASE_URL$|TEST_DATABASE_URL$|REDIS_URL$|NODE_ENV$)/.test(k)) continue;
-      env[k] = v;
-    }
-    Object.assign(env, {
+    const env = cleanEnv({
       NODE_ENV: 'development',
       DATABASE_URL: url,
       RAMPART_MASTER_KEYS: newSpec,
       RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
     });
-    const child = spawn(process.execPath, [BIN, 'admin', 'audit', 'verify', '--json'], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-    });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => {
-      err += s;
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    const { code, stdout: out, stderr: err } = await runCli(['admin', 'audit', 'verify', '--json'], { env });
     expect(err).toMatch(/no RLS bypass/);
     expect(code).toBe(1);
     const report = JSON.parse(out) as { ok: boolean; chains: Array<{ chain: string; ok: boolean }> };

@@ -4,7 +4,8 @@
  * pinning, upgrades, and refusal of tampered files and manifests, foreign keys, unlisted files and rollbacks,
  * the installed version staying in place). Tampering is done where an attacker would: in the server's database.
  */
-import { execFile, execFileSync } from 'node:child_process';
+
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -21,56 +22,20 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildPackage, parsePrivateKey, readArchive, writeArchive } from '@rampart/core/skillpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, runCli } from '../../../test/cli-process.js';
 import { type Account, api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
-import { makePackage, makeSigner } from './skills-support.js';
+import { fileTree, makePackage, makeSigner } from './skills-support.js';
 
-const BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-/** The environment minus anything Rampart reads, plus `extra`. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!/^(RAMPART_|DATABASE_URL|NODE_ENV)/.test(k)) env[k] = v;
-  return { ...env, ...extra };
-}
-
-function rampart(args: string[], extra: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: cleanEnv(extra), maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const rampart = (args: string[], extra: Record<string, string> = {}) =>
+  runCli(args, { env: cleanEnv(extra) });
 
 const temp = (tag: string) => mkdtempSync(join(tmpdir(), `rampart-${tag}-`));
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-/** Every file under `dir` (following nothing), as path -> sha256. */
-function tree(dir: string, prefix = ''): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) Object.assign(out, tree(join(dir, e.name), rel));
-    else out[rel] = sha(readFileSync(join(dir, e.name)));
-  }
-  return out;
-}
 
 function writeSkill(dir: string, files: Record<string, string | Buffer>): void {
   for (const [rel, content] of Object.entries(files)) {
@@ -250,7 +215,7 @@ describe('rampart keys, pack, publish and runtime sync (built CLI, pglite)', () 
     const expected = Object.fromEntries(
       Object.entries(cleanSkill(1)).map(([p, c]) => [p, sha(Buffer.from(c))]),
     );
-    expect(tree(join(dir, 'invoices', 'current'))).toEqual(expected);
+    expect(fileTree(join(dir, 'invoices', 'current'))).toEqual(expected);
     expect(readlinkSync(join(dir, 'invoices', 'current'))).toMatch(/^v1-[0-9a-f]{8}$/);
     const trust = JSON.parse(readFileSync(join(dir, '.rampart-runtime', 'trust.json'), 'utf8'));
     expect(trust.skills.invoices.version).toBe(1);
@@ -277,7 +242,7 @@ describe('rampart keys, pack, publish and runtime sync (built CLI, pglite)', () 
       expect(JSON.parse(r.stdout).results).toEqual([
         expect.objectContaining({ name: 'invoices', status: 'refused', code }),
       ]);
-      expect(tree(join(dir, 'invoices', 'current'))).toEqual(installed);
+      expect(fileTree(join(dir, 'invoices', 'current'))).toEqual(installed);
       expect(readdirSync(join(dir, 'invoices')).filter((n) => n !== 'current')).toHaveLength(1);
     };
 
@@ -286,7 +251,7 @@ describe('rampart keys, pack, publish and runtime sync (built CLI, pglite)', () 
       dirs.push(dir);
       const r = await sync(dir);
       expect(r.code, r.stderr).toBe(0);
-      installed = tree(join(dir, 'invoices', 'current'));
+      installed = fileTree(join(dir, 'invoices', 'current'));
       good3 = await packAndPublish(3);
     });
 
@@ -342,7 +307,7 @@ describe('rampart keys, pack, publish and runtime sync (built CLI, pglite)', () 
       const ok = await sync(dir);
       expect(ok.code, ok.stderr).toBe(0);
       expect(JSON.parse(ok.stdout).results[0]).toMatchObject({ status: 'installed', from: 2, to: 3 });
-      installed = tree(join(dir, 'invoices', 'current'));
+      installed = fileTree(join(dir, 'invoices', 'current'));
     });
 
     it('a rollback to an older version, even validly signed (rollback)', async () => {

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import type { PackageFile } from '@rampart/core/skillpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
-import { makePackage, makeSigner, type Signer, upload } from './skills-support.js';
+import { fileTree, makePackage, makeSigner, type Signer, upload } from './skills-support.js';
 
 const BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
 const ROUNDS = 10;
@@ -34,16 +34,6 @@ function versionFiles(v: number): PackageFile[] {
 }
 
 const expectedTree = (v: number) => Object.fromEntries(versionFiles(v).map((f) => [f.path, sha(f.bytes)]));
-
-function tree(dir: string, prefix = ''): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) Object.assign(out, tree(join(dir, e.name), rel));
-    else out[rel] = sha(readFileSync(join(dir, e.name)));
-  }
-  return out;
-}
 
 function startSync(
   baseUrl: string,
@@ -105,7 +95,7 @@ describe('runtime sync survives kill -9 at random points (built CLI, pglite)', (
     const s = startSync(srv.baseUrl, token, dir);
     expect(await s.exited, s.stderr()).toBe(0);
     const done = Date.now();
-    expect(tree(join(dir, 'bulk', 'current'))).toEqual(expectedTree(v));
+    expect(fileTree(join(dir, 'bulk', 'current'))).toEqual(expectedTree(v));
     // Only `current` and the one version it points at remain.
     expect(readdirSync(join(dir, 'bulk'))).toHaveLength(2);
     return s.stderr().includes('verifying') ? done - (await s.verifying) : 0;
@@ -130,7 +120,7 @@ describe('runtime sync survives kill -9 at random points (built CLI, pglite)', (
         readdirSync(join(dir, 'bulk')).filter((n) => n !== 'current').length > 1 ||
         readdirSync(join(dir, 'bulk')).some((n) => n.startsWith('.'));
       if (leftovers) outcomes.midInstall++;
-      const now = tree(join(dir, 'bulk', 'current'));
+      const now = fileTree(join(dir, 'bulk', 'current'));
       const isOld = isDeepStrictEqual(now, expectedTree(v - 1));
       const isNew = isDeepStrictEqual(now, expectedTree(v));
       expect(isOld || isNew, `round ${v}: current is neither v${v - 1} nor v${v}`).toBe(true);

@@ -1,4 +1,6 @@
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   buildPackage,
   generateSigningKeyPair,
@@ -78,4 +80,18 @@ export async function upload(
     // not JSON
   }
   return { status: res.status, body, text };
+}
+
+/** Every file under `dir` (directories walked, nothing else followed), as relative path -> SHA-256 hex. */
+export function fileTree(dir: string, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) Object.assign(out, fileTree(join(dir, e.name), rel));
+    else
+      out[rel] = createHash('sha256')
+        .update(readFileSync(join(dir, e.name)))
+        .digest('hex');
+  }
+  return out;
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keyIdOf, SkillPackError, verifyPackage } from '@rampart/core/skillpack';
+import { acquirePidLock } from '@rampart/server';
 import { apiFetch, apiJson } from './http.js';
 import { cleanSkillDir, installedVersion, installVersion } from './install.js';
 import { loadTrust, STATE_DIR, saveTrust, type TrustState } from './trust.js';
@@ -47,34 +48,10 @@ class Refusal extends Error {
   }
 }
 
-/** One sync at a time per directory: a lock file holding the owner's pid (taken over if that pid is dead). */
-async function lock(dir: string): Promise<() => Promise<void>> {
-  const path = join(dir, STATE_DIR, 'lock');
+/** One sync at a time per directory: a pid lock file (taken over when the process that left it is dead). */
+async function lock(dir: string): Promise<() => void> {
   await mkdir(join(dir, STATE_DIR), { recursive: true, mode: 0o700 });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const h = await open(path, 'wx', 0o600);
-      await h.writeFile(String(process.pid));
-      await h.close();
-      return () => rm(path, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid))
-        throw new Error(`another sync (pid ${pid}) is using ${dir}`);
-      await rm(path, { force: true }); // left by a sync that died
-    }
-  }
-  throw new Error(`could not lock ${dir}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return acquirePidLock(join(dir, STATE_DIR, 'lock'), (pid) => `another sync (pid ${pid}) is using ${dir}`);
 }
 
 /** Applies the server's key list to the local trust: revocations always, additions only on first use or consent. */
@@ -259,6 +236,6 @@ export async function syncSkills(opts: SyncOptions): Promise<{ orgId: string; re
     await saveTrust(opts.dir, trust);
     return { orgId: me.orgId, results };
   } finally {
-    await unlock();
+    unlock();
   }
 }

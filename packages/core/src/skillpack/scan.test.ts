@@ -425,3 +425,11 @@ describe('clean workflow files give []', () => {
     expectClean('steps/shop.json', '{"goto":"https://shop.example.com/p/xoxo-heart-necklace-gold"}');
   });
 });
+
+describe('the JSON pre-filter does not hide escaped keys', () => {
+  it('a storage state whose keys are spelled with \\u escapes is still found', () => {
+    const text = '{"\\u0063ookies":[{"name":"sid","value":"v"}],"\\u006frigins":[]}';
+    expect(JSON.parse(text)).toHaveProperty('cookies');
+    expect(scanFile('s.json', Buffer.from(text)).map((f) => f.kind)).toEqual(['storage_state']);
+  });
+});

@@ -113,6 +113,11 @@ const PLACEHOLDER =
 const AUTH_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key']);
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
+// A JSON object or array, after an optional UTF-8 byte order mark (ï»¿ in latin1) and whitespace.
+const JSON_START = /^(?:\u00ef\u00bb\u00bf)?\s*[{[]/;
+// Keys the JSON rules look at; a document with none of them cannot match, so it is not parsed.
+// A \u escape could spell a key any other way, so a document holding one is always parsed.
+const JSON_KEYS = ['"cookies"', '"entries"', '"domain"', '"service_account"', '\\u'];
 /** JSON documents larger than this are scanned as text only (parsing huge JSON costs more than it finds). */
 const MAX_JSON_PARSE_BYTES = 32 * 1024 * 1024;
 
@@ -213,7 +218,8 @@ function textFindings(path: string, text: string): Finding[] {
       break;
     }
   }
-  for (const m of text.matchAll(URL_CREDENTIALS)) {
+  // Cheap literal checks first: the URL pattern is the slowest rule, and most files have no `user@` in a URL.
+  for (const m of text.includes('://') && text.includes('@') ? text.matchAll(URL_CREDENTIALS) : []) {
     if (!PLACEHOLDER.test(m[1] ?? '')) {
       out.push({
         path,
@@ -243,8 +249,12 @@ export function scanFile(path: string, bytes: Uint8Array): Finding[] {
   const text = buf.toString('latin1');
   // A UTF-8 byte order mark (Windows editors add one) must not hide a JSON document from the JSON rules.
   const bom = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
-  const trimmed = text.slice(bom).trimStart();
-  if ((trimmed.startsWith('{') || trimmed.startsWith('[')) && buf.byteLength <= MAX_JSON_PARSE_BYTES) {
+  // Parse only what could match a JSON rule: a document whose text holds one of the keys those rules read.
+  if (
+    JSON_START.test(text) &&
+    buf.byteLength <= MAX_JSON_PARSE_BYTES &&
+    JSON_KEYS.some((k) => text.includes(k))
+  ) {
     try {
       out.push(...jsonFindings(path, JSON.parse(buf.subarray(bom).toString('utf8'))));
     } catch {
