@@ -31,6 +31,7 @@ import { registerSkillRoutes } from './skills/routes.js';
 import { TelemetrySweeper } from './skills/telemetry.js';
 import { registerAdminRoutes } from './tenancy/admin-routes.js';
 import { registerTenancyRoutes } from './tenancy/routes.js';
+import { registerWebRoutes } from './web/routes.js';
 import { registerWidgetRoutes } from './widget/routes.js';
 
 export const VERSION = '0.1.0';
@@ -158,6 +159,7 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     registerDbAccessRoutes(app, services);
     registerMcpRoutes(app, services);
     registerSkillRoutes(app, services);
+    await registerWebRoutes(app, config, VERSION);
     agentHub.attach(app.server);
     if (config.RAMPART_JOB_RUNNER === 'on') app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onReady', async () => telemetrySweeper.start());

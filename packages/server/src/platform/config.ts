@@ -70,6 +70,11 @@ export const configSchema = z.object({
     }),
   RAMPART_JWT_SECRET: secret256.optional(),
   RAMPART_TURNSTILE_SECRET: z.string().min(1).optional(),
+  /** Public Turnstile site key the dashboard renders the challenge with (pairs with the secret). */
+  RAMPART_TURNSTILE_SITE_KEY: z.string().regex(/^[0-9A-Za-z_-]{1,100}$/).optional(),
+  /** Built dashboard and widget locations (default: packages/dashboard/dist and packages/widget/dist). */
+  RAMPART_DASHBOARD_DIR: z.string().min(1).optional(),
+  RAMPART_WIDGET_DIR: z.string().min(1).optional(),
   RAMPART_TURNSTILE_VERIFY_URL: urlWithScheme(['https:', 'http:']).default(
     'https://challenges.cloudflare.com/turnstile/v0/siteverify',
   ),

@@ -1,0 +1,187 @@
+import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
+import { api, download, orgPath } from '../api';
+import { describe, Empty, ErrorNote, Field, Page, useLoad, when } from '../ui';
+
+interface Entry {
+  id: string;
+  at: string;
+  userId: string | null;
+  apiKeyId: string | null;
+  ip: string | null;
+  action: string;
+  target: string | null;
+  meta: Record<string, unknown>;
+}
+interface Filters {
+  action: string;
+  since: string;
+  until: string;
+}
+
+const query = (f: Filters, extra: Record<string, string> = {}) => {
+  const q = new URLSearchParams();
+  if (f.action) q.set('action', f.action);
+  if (f.since) q.set('since', new Date(f.since).toISOString());
+  if (f.until) q.set('until', new Date(f.until).toISOString());
+  for (const [k, v] of Object.entries(extra)) q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+};
+
+/** The audit log: filters, infinite scroll, exports, and whether the hash chain still verifies. */
+export function Audit({ orgId }: { orgId: string }) {
+  const [draft, setDraft] = useState<Filters>({ action: '', since: '', until: '' });
+  const [filters, setFilters] = useState<Filters>(draft);
+  const [entries, setEntries] = useState<Entry[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [done, setDone] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const loadingRef = useRef(false);
+  const sentinel = useRef<HTMLDivElement>(null);
+  const verify = useLoad(
+    () => api<{ ok: boolean; count: number }>('GET', orgPath(orgId, '/audit/verify')),
+    [orgId],
+  );
+
+  const more = useCallback(
+    async (reset: boolean) => {
+      if (loadingRef.current) return;
+      loadingRef.current = true;
+      try {
+        const page = await api<{ entries: Entry[]; nextCursor: string | null }>(
+          'GET',
+          orgPath(orgId, `/audit${query(filters, { limit: '50', ...(!reset && cursor ? { cursor } : {}) })}`),
+        );
+        setEntries((prev) => (reset ? page.entries : [...prev, ...page.entries]));
+        setCursor(page.nextCursor);
+        setDone(page.nextCursor === null);
+        setError(null);
+      } catch (err) {
+        setError(describe(err));
+        setDone(true);
+      } finally {
+        loadingRef.current = false;
+      }
+    },
+    [orgId, filters, cursor],
+  );
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new filter set or org starts from the top
+  useEffect(() => {
+    setEntries([]);
+    setCursor(null);
+    setDone(false);
+    void more(true);
+  }, [orgId, filters]);
+
+  useEffect(() => {
+    const el = sentinel.current;
+    if (!el || done) return;
+    const io = new IntersectionObserver((seen) => {
+      if (seen.some((e) => e.isIntersecting)) void more(false);
+    });
+    io.observe(el);
+    return () => io.disconnect();
+  }, [more, done]);
+
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    setFilters(draft);
+  };
+  const exportAs = async (format: 'csv' | 'ndjson') => {
+    try {
+      await download(orgPath(orgId, `/audit${query(filters, { format })}`), `audit-${orgId}.${format}`);
+    } catch (err) {
+      setError(describe(err));
+    }
+  };
+
+  return (
+    <Page
+      title="Audit log"
+      actions={
+        <div className="row">
+          <button type="button" onClick={() => exportAs('csv')}>
+            Export CSV
+          </button>
+          <button type="button" onClick={() => exportAs('ndjson')}>
+            Export NDJSON
+          </button>
+        </div>
+      }
+    >
+      <p role="status" data-testid="chain-status" className={verify.data?.ok === false ? 'error' : 'ok'}>
+        {verify.data
+          ? verify.data.ok
+            ? `Hash chain verified: ${verify.data.count} entries, no tampering found.`
+            : 'Hash chain verification FAILED: entries were edited or removed.'
+          : verify.error
+            ? describe(verify.error)
+            : 'Verifying the hash chain…'}
+      </p>
+      <form onSubmit={apply} className="inline" aria-label="Filter the audit log">
+        <Field
+          label="Action"
+          value={draft.action}
+          onChange={(action) => setDraft({ ...draft, action })}
+          placeholder="api_key.created"
+        />
+        <Field
+          label="Since"
+          type="datetime-local"
+          value={draft.since}
+          onChange={(since) => setDraft({ ...draft, since })}
+        />
+        <Field
+          label="Until"
+          type="datetime-local"
+          value={draft.until}
+          onChange={(until) => setDraft({ ...draft, until })}
+        />
+        <button type="submit">Filter</button>
+      </form>
+      <ErrorNote error={error} />
+      {entries.length === 0 && done && !error ? (
+        <Empty>No audit entries match.</Empty>
+      ) : (
+        <table data-testid="audit-table">
+          <caption className="sr-only">Audit entries</caption>
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Action</th>
+              <th scope="col">Target</th>
+              <th scope="col">Who</th>
+              <th scope="col">IP</th>
+              <th scope="col">Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.map((e) => (
+              <tr key={e.id}>
+                <td>{when(e.at)}</td>
+                <td>
+                  <code>{e.action}</code>
+                </td>
+                <td>{e.target ?? '—'}</td>
+                <td>
+                  {e.userId
+                    ? `user ${e.userId.slice(0, 8)}`
+                    : e.apiKeyId
+                      ? `key ${e.apiKeyId.slice(0, 8)}`
+                      : 'system'}
+                </td>
+                <td>{e.ip ?? '—'}</td>
+                <td>
+                  <code className="meta">{Object.keys(e.meta).length ? JSON.stringify(e.meta) : ''}</code>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div ref={sentinel} aria-hidden="true" className="sentinel" />
+      {!done ? <p className="muted">Loading more…</p> : null}
+    </Page>
+  );
+}

@@ -1,0 +1,206 @@
+import { type ReactNode, useCallback, useEffect, useId, useState } from 'react';
+import { ApiError } from './api';
+
+/** Loads data for a page; `reload()` refetches. Errors are kept for an error state, never thrown at React. */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [loading, setLoading] = useState(true);
+  const run = useCallback(async () => {
+    setLoading(true);
+    try {
+      setData(await load());
+      setError(null);
+    } catch (err) {
+      setError(err instanceof ApiError ? err : new ApiError(0, 'error', String(err)));
+    } finally {
+      setLoading(false);
+    }
+    // biome-ignore lint/correctness/useExhaustiveDependencies: callers pass the inputs of `load` as deps
+  }, deps);
+  useEffect(() => {
+    void run();
+  }, [run]);
+  return { data, error, loading, reload: run };
+}
+
+/** Runs a mutation with a busy flag and an error message for the form. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const act = async <T,>(fn: () => Promise<T>): Promise<T | undefined> => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await fn();
+    } catch (err) {
+      setError(describe(err));
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, act };
+}
+
+/** A person-readable sentence for an API error: the server's message, plus which field when validation failed. */
+export function describe(err: unknown): string {
+  if (!(err instanceof ApiError)) return 'Something went wrong. Try again.';
+  const issues = err.details.issues as Array<{ path: string; message: string }> | undefined;
+  if (err.code === 'validation_failed' && issues?.length)
+    return issues.map((i) => `${i.path.replace(/^\//, '') || 'request'}: ${i.message}`).join('; ');
+  if (err.code === 'rate_limited') return `${err.message}.`;
+  return err.message;
+}
+
+export function ErrorNote({ error }: { error: string | null | undefined }) {
+  if (!error) return null;
+  return (
+    <p className="error" role="alert">
+      {error}
+    </p>
+  );
+}
+
+export function Field(props: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  type?: string;
+  autoComplete?: string;
+  required?: boolean;
+  placeholder?: string;
+  hint?: string;
+  inputMode?: 'numeric' | 'text';
+  name?: string;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      <input
+        id={id}
+        name={props.name}
+        type={props.type ?? 'text'}
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        autoComplete={props.autoComplete}
+        required={props.required}
+        placeholder={props.placeholder}
+        inputMode={props.inputMode}
+        aria-describedby={props.hint ? `${id}-hint` : undefined}
+      />
+      {props.hint ? (
+        <small id={`${id}-hint`} className="hint">
+          {props.hint}
+        </small>
+      ) : null}
+    </div>
+  );
+}
+
+export function Select<T extends string>(props: {
+  label: string;
+  value: T;
+  options: ReadonlyArray<readonly [T, string]>;
+  onChange: (v: T) => void;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      <select id={id} value={props.value} onChange={(e) => props.onChange(e.target.value as T)}>
+        {props.options.map(([v, text]) => (
+          <option key={v} value={v}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+export function Page(props: { title: string; children: ReactNode; actions?: ReactNode }) {
+  return (
+    <section className="page" aria-labelledby="page-title">
+      <header className="page-head">
+        <h1 id="page-title">{props.title}</h1>
+        {props.actions}
+      </header>
+      {props.children}
+    </section>
+  );
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return <p className="empty">{children}</p>;
+}
+
+/** Loading / error / content, so every page has the same clear states. */
+export function Loaded<T>(props: {
+  state: { data: T | null; error: ApiError | null; loading: boolean };
+  children: (data: T) => ReactNode;
+}) {
+  if (props.state.error)
+    return (
+      <p className="error" role="alert">
+        {props.state.error.status === 403
+          ? `Your role cannot see this: ${props.state.error.message}`
+          : describe(props.state.error)}
+      </p>
+    );
+  if (props.state.data === null)
+    return (
+      <p className="muted" aria-live="polite">
+        Loading…
+      </p>
+    );
+  return <>{props.children(props.state.data)}</>;
+}
+
+/** Copies text to the clipboard, with a visible confirmation for sighted and screen-reader users. */
+export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <button
+      type="button"
+      onClick={async () => {
+        try {
+          await navigator.clipboard.writeText(text);
+          setCopied(true);
+          setTimeout(() => setCopied(false), 2000);
+        } catch {
+          setCopied(false);
+        }
+      }}
+    >
+      {copied ? 'Copied' : label}
+      <span className="sr-only" aria-live="polite">
+        {copied ? ' to clipboard' : ''}
+      </span>
+    </button>
+  );
+}
+
+/** A value shown once (new API key, token, recovery codes): copy button and a plain warning. */
+export function RevealOnce(props: { title: string; value: string; onDone: () => void }) {
+  return (
+    <div className="reveal" role="dialog" aria-labelledby="reveal-title">
+      <h2 id="reveal-title">{props.title}</h2>
+      <p className="warning">
+        <strong>You will not see this again.</strong> Copy it now and store it somewhere safe.
+      </p>
+      <pre className="secret" data-testid="revealed">
+        {props.value}
+      </pre>
+      <div className="row">
+        <CopyButton text={props.value} />
+        <button type="button" onClick={props.onDone}>
+          I have stored it
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
