@@ -32,6 +32,7 @@ import { TelemetrySweeper } from './skills/telemetry.js';
 import { registerAdminRoutes } from './tenancy/admin-routes.js';
 import { registerTenancyRoutes } from './tenancy/routes.js';
 import { registerWebRoutes } from './web/routes.js';
+import { registerSecurityTxt } from './web/security-txt.js';
 import { registerWidgetRoutes } from './widget/routes.js';
 
 export const VERSION = '0.1.0';
@@ -81,6 +82,12 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     if (config.NODE_ENV !== 'test') process.stderr.write(`\n  SECURITY WARNING: ${w}\n\n`);
   }
 
+  if (config.NODE_ENV === 'production' && !config.RAMPART_SECURITY_CONTACT.length) {
+    const w =
+      'RAMPART_SECURITY_CONTACT is not set: /.well-known/security.txt names security@<public host>, which may not reach anyone';
+    logger.warn(`SECURITY WARNING: ${w}`);
+    process.stderr.write(`\n  SECURITY WARNING: ${w}\n\n`);
+  }
   const { db, migrations } = await openDatabase({
     databaseUrl: config.DATABASE_URL,
     dataDir: opts.ephemeral ? undefined : config.RAMPART_DATA_DIR,
@@ -160,6 +167,7 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     registerMcpRoutes(app, services);
     registerSkillRoutes(app, services);
     await registerWebRoutes(app, config, VERSION);
+    registerSecurityTxt(app, config, services.publicUrl);
     agentHub.attach(app.server);
     if (config.RAMPART_JOB_RUNNER === 'on') app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onReady', async () => telemetrySweeper.start());

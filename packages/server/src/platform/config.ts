@@ -71,7 +71,10 @@ export const configSchema = z.object({
   RAMPART_JWT_SECRET: secret256.optional(),
   RAMPART_TURNSTILE_SECRET: z.string().min(1).optional(),
   /** Public Turnstile site key the dashboard renders the challenge with (pairs with the secret). */
-  RAMPART_TURNSTILE_SITE_KEY: z.string().regex(/^[0-9A-Za-z_-]{1,100}$/).optional(),
+  RAMPART_TURNSTILE_SITE_KEY: z
+    .string()
+    .regex(/^[0-9A-Za-z_-]{1,100}$/)
+    .optional(),
   /** Built dashboard and widget locations (default: packages/dashboard/dist and packages/widget/dist). */
   RAMPART_DASHBOARD_DIR: z.string().min(1).optional(),
   RAMPART_WIDGET_DIR: z.string().min(1).optional(),
@@ -119,6 +122,18 @@ export const configSchema = z.object({
     .default(10 * 1024 * 1024),
   /** Base URL used in e-mailed links; defaults to http://HOST:PORT. */
   RAMPART_PUBLIC_URL: urlWithScheme(['https:', 'http:']).optional(),
+  /** security.txt (RFC 9116): Contact URIs (mailto:, https: or tel:), policy URL, preferred languages. */
+  RAMPART_SECURITY_CONTACT: csv.pipe(
+    z.array(
+      z
+        .string()
+        .regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+|tel:\+?[0-9 ()-]+)$/, 'a mailto:, https: or tel: URI'),
+    ),
+  ),
+  RAMPART_SECURITY_POLICY_URL: urlWithScheme(['https:', 'http:']).optional(),
+  RAMPART_SECURITY_LANGUAGES: csv
+    .pipe(z.array(z.string().regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/)))
+    .transform((l) => (l.length ? l : ['en'])),
   /**
    * Test-only: lowers the bcrypt cost so the suite stays fast. Ignored unless NODE_ENV=test; production always
    * uses cost 12 (a test pins that).
