@@ -20,7 +20,9 @@ export interface Client {
   send(message: string): Promise<Outcome>;
 }
 
-type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+/** `cache` is spelled out: Node's RequestInit type (used when tests typecheck this file) lacks it. */
+type Init = RequestInit & { cache?: 'no-store' };
+type Fetch = (input: string, init?: Init) => Promise<Response>;
 
 interface Answer {
   status: number;

@@ -82,7 +82,10 @@ export async function registerWebRoutes(app: App, config: Config, version: strin
   app.get('/favicon.svg', { schema: { hide: true } }, async (_request, reply) => {
     try {
       const svg = await readFile(`${dashboardDir.replace(/\/$/, '')}/favicon.svg`);
-      return reply.header('content-type', 'image/svg+xml').header('cache-control', 'public, max-age=86400').send(svg);
+      return reply
+        .header('content-type', 'image/svg+xml')
+        .header('cache-control', 'public, max-age=86400')
+        .send(svg);
     } catch {
       throw new AppError('not_found', 'No favicon');
     }
