@@ -26,6 +26,8 @@ async function exercise(baseUrl: string, runner: { tick(): Promise<number> }, ta
     basic: `robot:${canary('basicpw')}`,
     env: canary('envval'),
     slackUrlPart: canary('slackpath'),
+    teamsUrlPart: canary('teamspath'),
+    teamsSig: canary('teamssig'),
     patchedHeader: canary('patched'),
   };
   process.env[ENV_NAME] = secrets.env;
@@ -42,7 +44,14 @@ async function exercise(baseUrl: string, runner: { tick(): Promise<number> }, ta
     name: 'slack',
     config: { webhookUrl: `${target.origin}/alerts/slack/${secrets.slackUrlPart}` },
   });
-  expect([hook.status, slack.status]).toEqual([201, 201]);
+  const teams = await a.post<{ id: string }>(`${o}/alert-channels`, {
+    type: 'teams',
+    name: 'teams',
+    config: {
+      webhookUrl: `${target.origin}/alerts/teams/${secrets.teamsUrlPart}?api-version=1&sig=${secrets.teamsSig}`,
+    },
+  });
+  expect([hook.status, slack.status, teams.status]).toEqual([201, 201, 201]);
   const echo = await a.post<{ id: string }>(`${o}/jobs`, {
     name: 'echo',
     schedule: '* * * * *',
@@ -59,7 +68,7 @@ async function exercise(baseUrl: string, runner: { tick(): Promise<number> }, ta
     retries: 1,
     storeResponse: true,
     auth: { type: 'basic', value: secrets.basic },
-    alertChannelIds: [hook.body.id, slack.body.id],
+    alertChannelIds: [hook.body.id, slack.body.id, teams.body.id],
   });
   expect([echo.status, failing.status]).toEqual([201, 201]);
   const patched = await a.patch(`${o}/jobs/${echo.body.id}`, {
@@ -80,6 +89,7 @@ async function exercise(baseUrl: string, runner: { tick(): Promise<number> }, ta
   expect(echoed?.headers['x-env']).toBe(secrets.env);
   expect(target.on('/alerts/webhook')).toHaveLength(1);
   expect(target.on(`/alerts/slack/${secrets.slackUrlPart}`)).toHaveLength(1);
+  expect(target.on(`/alerts/teams/${secrets.teamsUrlPart}`)).toHaveLength(1);
   const basicB64 = Buffer.from(secrets.basic).toString('base64');
   const needles: Record<string, string> = {
     ...secrets,

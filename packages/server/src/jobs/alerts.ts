@@ -32,9 +32,51 @@ export function alertText(a: JobAlert): string {
 }
 
 /**
+ * A Teams message with one Adaptive Card (the shape both classic incoming webhooks and Workflows' "post to a
+ * channel when a webhook request is received" accept). Plain facts only: no header values, no URLs.
+ */
+export function teamsMessage(a: JobAlert): Record<string, unknown> {
+  const failed = a.type === 'job.failed';
+  const http = a.httpStatus !== null ? `HTTP ${a.httpStatus}` : null;
+  const last = failed ? (http ?? a.error ?? 'error') : http ? `succeeded (${http})` : 'succeeded';
+  const line = (text: string, extra: Record<string, unknown> = {}) => ({
+    type: 'TextBlock',
+    text,
+    wrap: true,
+    ...extra,
+  });
+  return {
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        contentUrl: null,
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          body: [
+            line(failed ? 'Rampart job failing' : 'Rampart job recovered', {
+              size: 'Large',
+              weight: 'Bolder',
+              color: failed ? 'Attention' : 'Good',
+            }),
+            line(`Job: ${a.jobName}`, { weight: 'Bolder' }),
+            ...(failed ? [line(`Consecutive failures: ${a.consecutiveFailures}`)] : []),
+            line(`Last run: ${last}`),
+            line(`Run ${a.runId}, scheduled for ${a.scheduledFor}`, { isSubtle: true, spacing: 'Small' }),
+          ],
+        },
+      },
+    ],
+  };
+}
+
+/**
  * Sends one alert to one channel. Webhooks are signed in the Standard Webhooks format (`webhook-id`,
  * `webhook-timestamp`, `webhook-signature` over `{id}.{timestamp}.{body}`) with a payload
- * `{type, timestamp, data}`; Slack gets an incoming-webhook `{text}`; e-mail goes through the mailer.
+ * `{type, timestamp, data}`; Slack gets an incoming-webhook `{text}`; Teams a message with an Adaptive Card
+ * (teamsMessage); e-mail goes through the mailer.
  * Outbound HTTP goes through the guarded agent, like job requests.
  * @throws Error when the receiver is unreachable or answers non-2xx
  */
@@ -68,6 +110,10 @@ export async function deliverAlert(channel: OpenChannel, a: JobAlert, deps: Aler
         body,
       }),
     };
+  } else if (channel.type === 'teams') {
+    // Classic connectors answer 200 "1", Workflows 202 with no body: any 2xx counts as delivered.
+    url = channel.webhookUrl;
+    body = JSON.stringify(teamsMessage(a));
   } else {
     url = channel.webhookUrl;
     body = JSON.stringify({ text: alertText(a) });

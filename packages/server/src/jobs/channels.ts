@@ -1,5 +1,6 @@
 import { type KeyRing, mask, openString, seal } from '@rampart/core/seal';
 import { generateWebhookSecret } from '@rampart/core/webhooks';
+import ipaddr from 'ipaddr.js';
 import type { Queryable } from '../db/types.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
@@ -12,13 +13,15 @@ import { checkOutboundUrl } from '../platform/outbound/url.js';
  * - webhook: `config.url` (plain), the `whsec_` signing secret sealed (generated when not given, revealed once
  *   in the create response so the receiver can be configured);
  * - slack: the incoming-webhook URL sealed whole (the URL is the credential), masked on read;
+ * - teams: the Microsoft Teams incoming-webhook (or Workflows trigger) URL sealed whole, masked on read;
  * - email: `config.to` recipients (plain).
  */
-export type ChannelType = 'webhook' | 'slack' | 'email';
+export type ChannelType = 'webhook' | 'slack' | 'teams' | 'email';
 
 export type ChannelInput =
   | { type: 'webhook'; name: string; config: { url: string; secret?: string | undefined } }
   | { type: 'slack'; name: string; config: { webhookUrl: string } }
+  | { type: 'teams'; name: string; config: { webhookUrl: string } }
   | { type: 'email'; name: string; config: { to: string[] } };
 
 export interface ChannelView {
@@ -44,6 +47,7 @@ export interface ChannelRow {
 export type OpenChannel =
   | { id: string; type: 'webhook'; name: string; url: string; secret: string }
   | { id: string; type: 'slack'; name: string; webhookUrl: string }
+  | { id: string; type: 'teams'; name: string; webhookUrl: string }
   | { id: string; type: 'email'; name: string; to: string[] };
 
 const sealCtx = (orgId: string, id: string) => ({
@@ -55,11 +59,50 @@ const sealCtx = (orgId: string, id: string) => ({
 
 const WHSEC = /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/;
 
+/**
+ * Where Teams posts may go: classic incoming webhooks (`<tenant>.webhook.office.com`) and Workflows / Power
+ * Automate triggers (`*.logic.azure.com`, `*.powerplatform.com`, which covers
+ * `*.environment.api.powerplatform.com`). Always a subdomain, never the bare suffix.
+ */
+export const TEAMS_HOST_SUFFIXES = ['.webhook.office.com', '.logic.azure.com', '.powerplatform.com'] as const;
+
+/** Whether the operator allow-list (RAMPART_OUTBOUND_ALLOW) names this URL's host itself, by name or address. */
+function operatorAllowListed(u: URL, policy: OutboundPolicy): boolean {
+  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (policy.hosts.has(host)) return true;
+  if (!ipaddr.isValid(host)) return false;
+  const a = ipaddr.parse(host);
+  return policy.cidrs.some(([net, bits]) => a.kind() === net.kind() && a.match(net, bits));
+}
+
+/**
+ * A Teams webhook URL: https on a Teams / Power Automate host. The query is kept (Workflows URLs carry their
+ * `sig` there; the whole URL is sealed). A host the operator allow-listed explicitly is exempt from the https
+ * and host rules, the same override that lets Slack and webhook channels reach non-public receivers (and tests
+ * reach a local stub); the outbound guard still judges the connected address at send time.
+ * @throws AppError validation_failed, naming `config.webhookUrl`
+ */
+function checkTeamsUrl(raw: string, policy: OutboundPolicy): string {
+  const field = 'config.webhookUrl';
+  const u = checkOutboundUrl(raw, policy, { field, allowQuery: true });
+  if (operatorAllowListed(u, policy)) return u.toString();
+  if (u.protocol !== 'https:')
+    throw new AppError('validation_failed', `${field} must use https`, { details: { field } });
+  const host = u.hostname;
+  if (!TEAMS_HOST_SUFFIXES.some((s) => host.endsWith(s) && host.length > s.length))
+    throw new AppError(
+      'validation_failed',
+      `${field} must be a Microsoft Teams incoming-webhook or Workflows URL (a host under ${TEAMS_HOST_SUFFIXES.map((s) => `*${s}`).join(', ')})`,
+      { details: { field } },
+    );
+  return u.toString();
+}
+
 export function channelView(r: ChannelRow): ChannelView {
   const config =
     r.type === 'webhook'
       ? { url: r.config.url, secret: r.secret_masked }
-      : r.type === 'slack'
+      : r.type === 'slack' || r.type === 'teams'
         ? { webhookUrl: r.secret_masked }
         : { to: r.config.to };
   return { id: r.id, type: r.type, name: r.name, config, createdAt: r.created_at.toISOString() };
@@ -100,6 +143,9 @@ export async function createChannel(
       field: 'config.webhookUrl',
       allowQuery: false,
     }).toString();
+  } else if (input.type === 'teams') {
+    // Sealed whole, like Slack's: whoever holds the URL can post to the channel.
+    secret = checkTeamsUrl(input.config.webhookUrl, policy);
   } else {
     config = { to: [...new Set(input.config.to.map((t) => t.toLowerCase()))] };
   }
@@ -184,6 +230,7 @@ export async function openChannels(
     if (r.type === 'webhook')
       return { id: r.id, type: 'webhook', name: r.name, url: String(r.config.url), secret };
     if (r.type === 'slack') return { id: r.id, type: 'slack', name: r.name, webhookUrl: secret };
+    if (r.type === 'teams') return { id: r.id, type: 'teams', name: r.name, webhookUrl: secret };
     return { id: r.id, type: 'email', name: r.name, to: (r.config.to as string[]) ?? [] };
   });
 }

@@ -98,7 +98,7 @@ const runView = z.object({
 });
 const channelView = z.object({
   id: z.uuid(),
-  type: z.enum(['webhook', 'slack', 'email']),
+  type: z.enum(['webhook', 'slack', 'teams', 'email']),
   name: z.string(),
   config: z.record(z.string(), z.unknown()).describe('secret fields masked'),
   createdAt: z.string(),
@@ -113,6 +113,19 @@ const channelBody = z.discriminatedUnion('type', [
     type: z.literal('slack'),
     name: z.string().trim().min(1).max(100),
     config: z.strictObject({ webhookUrl: z.string().min(8).max(2_000) }),
+  }),
+  z.strictObject({
+    type: z.literal('teams'),
+    name: z.string().trim().min(1).max(100),
+    config: z.strictObject({
+      webhookUrl: z
+        .string()
+        .min(8)
+        .max(2_000)
+        .describe(
+          'https URL of a Teams incoming webhook (*.webhook.office.com) or Workflows trigger (*.logic.azure.com, *.powerplatform.com); sealed, shown masked',
+        ),
+    }),
   }),
   z.strictObject({
     type: z.literal('email'),
@@ -276,7 +289,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
         tags: ['jobs'],
         security: bearer,
         summary:
-          'Create an alert channel (webhook, slack, email); secret fields are sealed. A webhook channel without a secret gets a generated whsec_ secret, returned once as `secret`.',
+          'Create an alert channel (webhook, slack, teams, email); secret fields are sealed. A webhook channel without a secret gets a generated whsec_ secret, returned once as `secret`.',
         params: orgParams,
         body: channelBody,
         response: { 201: channelView.extend({ secret: z.string().optional() }) },
