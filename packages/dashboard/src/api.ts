@@ -47,7 +47,13 @@ async function parse(res: Response): Promise<unknown> {
  * Calls the API with the session token. JSON in, JSON out; errors become {@link ApiError} with the server's
  * code and message. A 401 on an authenticated call ends the session.
  */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+export async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  // Only the OIDC sign-in routes need their HttpOnly binding cookie; everything else sends none.
+  opts: { withCookies?: boolean } = {},
+): Promise<T> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -56,7 +62,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     res = await fetch(path, {
       method,
       headers,
-      credentials: 'omit',
+      credentials: opts.withCookies ? 'same-origin' : 'omit',
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch {

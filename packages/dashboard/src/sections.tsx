@@ -1,9 +1,13 @@
 import type { ReactNode } from 'react';
 import { Account } from './pages/account';
 import { Audit } from './pages/audit';
+import { Connections } from './pages/connections';
+import { Jobs } from './pages/jobs';
 import { ApiKeys } from './pages/keys';
 import { Members } from './pages/members';
 import { SettingsPage } from './pages/settings';
+import { Skills } from './pages/skills';
+import { Widgets } from './pages/widgets';
 import type { Action, Role } from './permissions';
 
 /** What every org page gets. */
@@ -36,6 +40,30 @@ export const SECTIONS: ReadonlyArray<{
     render: (p) => <SettingsPage orgId={p.orgId} role={p.role} />,
   },
   { path: 'members', title: 'Members', action: 'members.read', render: (p) => <Members {...p} /> },
+  {
+    path: 'jobs',
+    title: 'Scheduled jobs',
+    action: 'jobs.read',
+    render: (p) => <Jobs orgId={p.orgId} role={p.role} />,
+  },
+  {
+    path: 'widgets',
+    title: 'Chat widgets',
+    action: 'widgets.read',
+    render: (p) => <Widgets orgId={p.orgId} role={p.role} />,
+  },
+  {
+    path: 'connections',
+    title: 'Database connections',
+    action: 'dbaccess.read',
+    render: (p) => <Connections orgId={p.orgId} role={p.role} />,
+  },
+  {
+    path: 'skills',
+    title: 'Skills',
+    action: 'skills.read',
+    render: (p) => <Skills orgId={p.orgId} role={p.role} />,
+  },
   { path: 'audit', title: 'Audit log', action: 'audit.read', render: (p) => <Audit orgId={p.orgId} /> },
 ];
 

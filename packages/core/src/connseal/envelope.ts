@@ -33,20 +33,22 @@ const b64 = (bytes: Uint8Array): string => {
   for (const b of bytes) s += String.fromCharCode(b);
   return btoa(s);
 };
-const unb64 = (s: string): Uint8Array => {
+const unb64 = (s: string): Uint8Array<ArrayBuffer> => {
   const bin = atob(s);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
 };
 const utf8 = new TextEncoder();
+/** An ArrayBuffer-backed copy: WebCrypto's DOM typings refuse views that might sit on a SharedArrayBuffer. */
+const own = (u: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(u);
 
 type AesKey = Awaited<ReturnType<typeof globalThis.crypto.subtle.deriveKey>>;
 
 async function deriveKey(apiKey: string, salt: Uint8Array, iterations: number): Promise<AesKey> {
   const base = await subtle().importKey('raw', utf8.encode(apiKey), 'PBKDF2', false, ['deriveKey']);
   return subtle().deriveKey(
-    { name: 'PBKDF2', hash: 'SHA-256', salt, iterations },
+    { name: 'PBKDF2', hash: 'SHA-256', salt: own(salt), iterations },
     base,
     { name: 'AES-GCM', length: 256 },
     false,
@@ -72,7 +74,7 @@ export async function sealConnection(
     throw new RangeError('salt must be 16 bytes and iv 12');
   const key = await deriveKey(apiKey, salt, iterations);
   const ct = await subtle().encrypt(
-    { name: 'AES-GCM', iv, additionalData: utf8.encode(CONNECTION_ENVELOPE_AAD), tagLength: 128 },
+    { name: 'AES-GCM', iv: own(iv), additionalData: utf8.encode(CONNECTION_ENVELOPE_AAD), tagLength: 128 },
     key,
     utf8.encode(connectionString),
   );
@@ -100,9 +102,9 @@ export async function openConnection(apiKey: string, env: ConnectionEnvelope): P
     env.kdf.iterations > 10_000_000
   )
     throw new Error('connection envelope: unsupported format or KDF parameters');
-  let salt: Uint8Array;
-  let iv: Uint8Array;
-  let ct: Uint8Array;
+  let salt: Uint8Array<ArrayBuffer>;
+  let iv: Uint8Array<ArrayBuffer>;
+  let ct: Uint8Array<ArrayBuffer>;
   try {
     salt = unb64(env.salt);
     iv = unb64(env.iv);
@@ -115,7 +117,7 @@ export async function openConnection(apiKey: string, env: ConnectionEnvelope): P
   const key = await deriveKey(apiKey, salt, env.kdf.iterations);
   try {
     const pt = await subtle().decrypt(
-      { name: 'AES-GCM', iv, additionalData: utf8.encode(CONNECTION_ENVELOPE_AAD), tagLength: 128 },
+      { name: 'AES-GCM', iv: own(iv), additionalData: utf8.encode(CONNECTION_ENVELOPE_AAD), tagLength: 128 },
       key,
       ct,
     );

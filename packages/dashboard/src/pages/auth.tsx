@@ -1,4 +1,4 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { ApiError, api, session } from '../api';
 import { Link, navigate } from '../router';
 import { Turnstile } from '../turnstile';
@@ -100,6 +100,7 @@ export function Login({ siteKey, onSignedIn }: AuthProps) {
           </button>
         ) : null}
       </form>
+      {step === 'password' ? <OidcButtons /> : null}
       <p>
         No account? <Link to="/signup">Create one</Link> · <Link to="/forgot">Forgot your password?</Link>
       </p>
@@ -211,3 +212,190 @@ export function Forgot({ siteKey }: { siteKey: string | null }) {
 }
 
 export const goHome = () => navigate('/', true);
+
+interface OidcProvider {
+  name: string;
+  displayName: string;
+}
+
+/** "Sign in with …" buttons for the providers the operator configured (none: nothing shown). */
+export function OidcButtons({ link = false }: { link?: boolean }) {
+  const [providers, setProviders] = useState<OidcProvider[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api<{ providers: OidcProvider[] }>('GET', '/api/auth/oidc/providers')
+      .then((r) => setProviders(r.providers))
+      .catch(() => setProviders([]));
+  }, []);
+  if (providers.length === 0) return null;
+  const go = async (name: string) => {
+    try {
+      const r = await api<{ authorizationUrl: string }>(
+        'POST',
+        `/api/auth/oidc/${encodeURIComponent(name)}/start`,
+        { link },
+        { withCookies: true },
+      );
+      window.location.assign(r.authorizationUrl);
+    } catch (err) {
+      setError(describe(err));
+    }
+  };
+  return (
+    <div className="oidc">
+      {providers.map((p) => (
+        <button key={p.name} type="button" onClick={() => go(p.name)}>
+          {link ? `Link ${p.displayName}` : `Sign in with ${p.displayName}`}
+        </button>
+      ))}
+      <ErrorNote error={error} />
+    </div>
+  );
+}
+
+const OIDC_ERRORS: Record<string, string> = {
+  state_invalid: 'This sign-in expired or was already used. Start again.',
+  browser_mismatch: 'This sign-in was started in another browser or tab. Start again here.',
+  provider_error: 'The sign-in provider cancelled or refused the sign-in.',
+  token_invalid: 'The sign-in provider’s answer could not be verified. Start again.',
+  email_missing: 'The sign-in provider did not share an e-mail address.',
+  email_not_verified:
+    'The sign-in provider has not verified this e-mail address, so it cannot be used to sign in or to link an account.',
+  already_linked: 'This identity is already linked to another account.',
+  unknown_provider: 'This sign-in provider is no longer configured.',
+};
+
+/**
+ * Where the provider's redirect lands (`/login/oidc#code=…`): trades the one-time code for a session, asking for
+ * the TOTP code when the account has one, or for the account's password when an existing account must be linked.
+ */
+export function OidcReturn({ onSignedIn }: { onSignedIn: () => void }) {
+  const [params] = useState(() => new URLSearchParams(window.location.hash.slice(1)));
+  const [step, setStep] = useState<'working' | 'totp' | 'link' | 'failed'>('working');
+  const [email, setEmail] = useState<string | null>(null);
+  const [code, setCode] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const oneTime = params.get('code') ?? '';
+
+  const exchange = async (totp?: string) => {
+    try {
+      const r = await api<{ token?: string; linkRequired?: boolean; email?: string | null }>(
+        'POST',
+        '/api/auth/oidc/exchange',
+        { code: oneTime, ...(totp ? { totp } : {}) },
+        { withCookies: true },
+      );
+      if (r.linkRequired) {
+        setEmail(r.email ?? null);
+        setStep('link');
+      } else if (r.token) {
+        session.set(r.token);
+        onSignedIn();
+      }
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'totp_required') setStep('totp');
+      else {
+        setError(describe(err));
+        if (step === 'working') setStep('failed');
+      }
+    }
+  };
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs once, for the code in the fragment
+  useEffect(() => {
+    // The code is in the fragment; take it out of the address bar and history at once.
+    history.replaceState(null, '', '/login/oidc');
+    const failure = params.get('error');
+    if (failure) {
+      setError(OIDC_ERRORS[failure] ?? 'The sign-in failed. Start again.');
+      setStep('failed');
+    } else if (!oneTime) {
+      setError('This page is reached from a sign-in provider. Start again.');
+      setStep('failed');
+    } else void exchange();
+  }, []);
+
+  const link = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      const r = await api<{ token: string }>(
+        'POST',
+        '/api/auth/oidc/link',
+        { code: oneTime, password, ...(code ? { totp: code.replace(/\s/g, '') } : {}) },
+        { withCookies: true },
+      );
+      session.set(r.token);
+      onSignedIn();
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'totp_required')
+        setError('Enter your authentication code too.');
+      else setError(describe(err));
+    } finally {
+      setPassword('');
+    }
+  };
+
+  return (
+    <main className="auth">
+      <h1>Signing you in</h1>
+      {step === 'working' ? <p aria-live="polite">One moment…</p> : null}
+      {step === 'totp' ? (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void exchange(code.replace(/\s/g, ''));
+          }}
+          aria-label="Two-factor authentication"
+        >
+          <Field
+            label="Authentication code"
+            value={code}
+            onChange={setCode}
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            required
+          />
+          <ErrorNote error={error} />
+          <button type="submit" className="primary">
+            Verify
+          </button>
+        </form>
+      ) : null}
+      {step === 'link' ? (
+        <form onSubmit={link} aria-label="Link your account">
+          <p>
+            An account already uses <strong>{email}</strong>. Enter its password to link this sign-in to it.
+          </p>
+          <Field
+            label="Password"
+            type="password"
+            value={password}
+            onChange={setPassword}
+            autoComplete="current-password"
+            required
+          />
+          <Field
+            label="Authentication code (if you use two-factor authentication)"
+            value={code}
+            onChange={setCode}
+            inputMode="numeric"
+            autoComplete="one-time-code"
+          />
+          <ErrorNote error={error} />
+          <button type="submit" className="primary">
+            Link and sign in
+          </button>
+        </form>
+      ) : null}
+      {step === 'failed' ? (
+        <>
+          <ErrorNote error={error} />
+          <p>
+            <Link to="/login">Back to sign in</Link>
+          </p>
+        </>
+      ) : null}
+    </main>
+  );
+}

@@ -1,0 +1,394 @@
+import { sealConnection } from '@rampart/core/connseal';
+import { type FormEvent, useState } from 'react';
+import { api, download, orgPath } from '../api';
+import { can, type Role } from '../permissions';
+import {
+  CopyButton,
+  describe,
+  Empty,
+  ErrorNote,
+  Field,
+  Loaded,
+  Page,
+  RevealOnce,
+  Select,
+  useAction,
+  useLoad,
+  when,
+} from '../ui';
+
+/**
+ * AI database access: connections and the query audit. A cloud connection string is sealed here, in the
+ * browser, under a key derived from the API key that will run the queries (PBKDF2-SHA256, 600,000 rounds,
+ * AES-256-GCM; the same envelope as `rampart seal-connection`). Only the envelope is sent: neither the
+ * connection string nor the API key reaches the server from this page, and both fields are emptied at once.
+ */
+
+type Mode = 'cloud' | 'agent';
+interface Connection {
+  id: string;
+  name: string;
+  mode: Mode;
+  createdAt: string;
+}
+interface AuditRow {
+  at: string;
+  userId: string | null;
+  apiKeyId: string | null;
+  model: string | null;
+  tool: string | null;
+  connectionId: string | null;
+  params: number | null;
+  rowCount: number | null;
+  queryHash: string | null;
+  durationMs: number | null;
+  outcome: string | null;
+}
+
+/** Why a connection string cannot be sealed as is (the server only runs postgres:// URLs), or null. */
+export function connectionStringProblem(s: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(s.trim());
+  } catch {
+    return 'The connection string must be a URL such as postgres://reader:password@db.example.com:5432/sales.';
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:')
+    return 'Only postgres:// (or postgresql://) connection strings are supported.';
+  if (!u.hostname) return 'The connection string has no host.';
+  return null;
+}
+
+const agentCommand = (origin: string, token: string) =>
+  `rampart agent --server ${origin} --token ${token} --database-url 'postgres://reader@db.internal/sales'`;
+
+function CreateConnection({ orgId, onCreated }: { orgId: string; onCreated: () => Promise<void> }) {
+  const [name, setName] = useState('');
+  const [mode, setMode] = useState<Mode>('cloud');
+  const [conn, setConn] = useState('');
+  const [apiKey, setApiKey] = useState('');
+  const [progress, setProgress] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [agentToken, setAgentToken] = useState<string | null>(null);
+  const { busy, error, setError, act } = useAction();
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setDone(null);
+    if (mode === 'agent') {
+      const r = await act(() =>
+        api<Connection & { agentToken?: string }>('POST', orgPath(orgId, '/connections'), {
+          name: name.trim(),
+          mode: 'agent',
+        }),
+      );
+      if (r) {
+        setAgentToken(r.agentToken ?? null);
+        setName('');
+        await onCreated();
+      }
+      return;
+    }
+    const problem = connectionStringProblem(conn);
+    if (problem) {
+      setError(problem);
+      return;
+    }
+    if (!apiKey.trim().startsWith('rk_')) {
+      setError('The API key starts with rk_live_ (or rk_test_): create one on the API keys page.');
+      return;
+    }
+    // Both secrets leave React state before any network call; only local variables hold them while sealing.
+    const plaintext = conn.trim();
+    const key = apiKey.trim();
+    setConn('');
+    setApiKey('');
+    const r = await act(async () => {
+      setProgress('Deriving the encryption key from your API key (PBKDF2, 600,000 rounds)…');
+      const sealed = await sealConnection(key, plaintext);
+      setProgress('Sending the sealed envelope (ciphertext only)…');
+      return api<Connection>('POST', orgPath(orgId, '/connections'), {
+        name: name.trim(),
+        mode: 'cloud',
+        sealed,
+      });
+    }).finally(() => setProgress(null));
+    if (r) {
+      setDone(
+        `“${r.name}” is registered. The server stored only ciphertext; queries must present the same API key.`,
+      );
+      setName('');
+      await onCreated();
+    }
+  };
+
+  return (
+    <section aria-labelledby="new-connection">
+      <h2 id="new-connection">Add a connection</h2>
+      {agentToken ? (
+        <>
+          <RevealOnce title="Your agent token" value={agentToken} onDone={() => setAgentToken(null)} />
+          <div className="panel">
+            <h3>Start the agent inside your network</h3>
+            <p>
+              It connects out to Rampart; Rampart never sees the database URL. (Set RAMPART_AGENT_TOKEN
+              instead of --token to keep the token out of the process list.)
+            </p>
+            <pre className="secret wrap" data-testid="agent-command">
+              {agentCommand(location.origin, agentToken)}
+            </pre>
+            <CopyButton text={agentCommand(location.origin, agentToken)} label="Copy command" />
+          </div>
+        </>
+      ) : null}
+      <form onSubmit={submit} className="panel" aria-label="Add a database connection">
+        <fieldset disabled={busy}>
+          <legend>Connection</legend>
+          <div className="grid2">
+            <Field
+              label="Connection name"
+              value={name}
+              onChange={setName}
+              required
+              placeholder="sales replica"
+            />
+            <Select
+              label="Mode"
+              value={mode}
+              onChange={setMode}
+              options={[
+                ['cloud', 'Cloud: Rampart connects, with a sealed connection string'],
+                ['agent', 'Agent: runs inside your network and connects out'],
+              ]}
+            />
+          </div>
+          {mode === 'cloud' ? (
+            <>
+              <p className="muted">
+                The connection string is encrypted in this browser with a key derived from the API key below.
+                Neither is sent to Rampart: only the sealed envelope is. Queries work only when they present
+                that same API key.
+              </p>
+              <div className="grid2">
+                <Field
+                  label="Connection string"
+                  type="password"
+                  value={conn}
+                  onChange={setConn}
+                  required
+                  autoComplete="off"
+                  placeholder="postgres://reader:password@db.example.com:5432/sales"
+                  hint="Use a role with SELECT grants only."
+                />
+                <Field
+                  label="API key that will run queries"
+                  type="password"
+                  value={apiKey}
+                  onChange={setApiKey}
+                  required
+                  autoComplete="off"
+                  placeholder="rk_live_…"
+                  hint="Used here to derive the key; never sent."
+                />
+              </div>
+            </>
+          ) : (
+            <p className="muted">
+              You get an agent token, shown once, to start <code>rampart agent</code> next to your database.
+            </p>
+          )}
+        </fieldset>
+        {progress ? (
+          <p role="status" className="muted" data-testid="seal-progress">
+            {progress}
+          </p>
+        ) : null}
+        {done ? (
+          <p role="status" className="ok">
+            {done}
+          </p>
+        ) : null}
+        <ErrorNote error={error} />
+        <button type="submit" className="primary" disabled={busy}>
+          {mode === 'cloud' ? 'Seal and add connection' : 'Add agent connection'}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function QueryAudit({ orgId, connections }: { orgId: string; connections: Connection[] }) {
+  const state = useLoad(() => api<{ entries: AuditRow[] }>('GET', orgPath(orgId, '/query-audit')), [orgId]);
+  const [error, setError] = useState<string | null>(null);
+  const names = new Map(connections.map((c) => [c.id, c.name]));
+  const exportAs = async (format: 'csv' | 'ndjson') => {
+    setError(null);
+    try {
+      await download(orgPath(orgId, `/query-audit?format=${format}`), `query-audit-${orgId}.${format}`);
+    } catch (err) {
+      setError(describe(err));
+    }
+  };
+  return (
+    <section aria-labelledby="query-audit">
+      <div className="page-head">
+        <h2 id="query-audit">Query audit</h2>
+        <div className="row">
+          <button type="button" onClick={() => state.reload()}>
+            Refresh
+          </button>
+          <button type="button" onClick={() => exportAs('csv')}>
+            Export CSV
+          </button>
+          <button type="button" onClick={() => exportAs('ndjson')}>
+            Export NDJSON
+          </button>
+        </div>
+      </div>
+      <p className="muted">Every query attempt, from the hash-chained audit log. Rows are never recorded.</p>
+      <ErrorNote error={error} />
+      <Loaded state={state}>
+        {({ entries }) => {
+          const recent = [...entries].reverse().slice(0, 200);
+          return entries.length === 0 ? (
+            <Empty>No queries yet.</Empty>
+          ) : (
+            <>
+              {entries.length > recent.length ? (
+                <p className="small muted">
+                  Showing the newest {recent.length} of {entries.length}; export for all.
+                </p>
+              ) : null}
+              <table data-testid="query-audit-table">
+                <caption className="sr-only">Query audit, newest first</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">When</th>
+                    <th scope="col">Connection</th>
+                    <th scope="col">Who</th>
+                    <th scope="col">Model</th>
+                    <th scope="col">Tool</th>
+                    <th scope="col">Params</th>
+                    <th scope="col">Rows</th>
+                    <th scope="col">Duration</th>
+                    <th scope="col">Outcome</th>
+                    <th scope="col">Query hash</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {recent.map((e) => (
+                    <tr
+                      key={`${e.at}-${e.connectionId ?? ''}-${e.apiKeyId ?? e.userId ?? ''}-${e.queryHash ?? ''}`}
+                    >
+                      <td>{when(e.at)}</td>
+                      <td>
+                        {e.connectionId ? (names.get(e.connectionId) ?? e.connectionId.slice(0, 8)) : '—'}
+                      </td>
+                      <td>
+                        {e.apiKeyId
+                          ? `key ${e.apiKeyId.slice(0, 8)}`
+                          : e.userId
+                            ? `user ${e.userId.slice(0, 8)}`
+                            : '—'}
+                      </td>
+                      <td>{e.model ?? '—'}</td>
+                      <td>{e.tool ? <code>{e.tool}</code> : '—'}</td>
+                      <td>{e.params ?? '—'}</td>
+                      <td>{e.rowCount ?? '—'}</td>
+                      <td>{e.durationMs === null ? '—' : `${e.durationMs} ms`}</td>
+                      <td>
+                        {e.outcome ? (
+                          <span className={`status status-${e.outcome === 'ok' ? 'ok' : 'failed'}`}>
+                            {e.outcome}
+                          </span>
+                        ) : (
+                          '—'
+                        )}
+                      </td>
+                      <td>
+                        <code title={e.queryHash ?? undefined}>
+                          {e.queryHash ? e.queryHash.slice(0, 12) : '—'}
+                        </code>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          );
+        }}
+      </Loaded>
+    </section>
+  );
+}
+
+export function Connections({ orgId, role }: { orgId: string; role: Role }) {
+  const state = useLoad(
+    () => api<{ connections: Connection[] }>('GET', orgPath(orgId, '/connections')),
+    [orgId],
+  );
+  const manage = can(role, 'dbaccess.manage');
+  const { error, act } = useAction();
+  const remove = async (c: Connection) => {
+    if (!window.confirm(`Delete the connection "${c.name}"? Queries and agents using it stop at once.`))
+      return;
+    await act(() => api('DELETE', orgPath(orgId, `/connections/${c.id}`)));
+    await state.reload();
+  };
+  return (
+    <Page title="Database connections">
+      <p className="muted">
+        Let AI tools run read-only SELECTs on your databases, through the sandbox, with every query audited.
+      </p>
+      <ErrorNote error={error} />
+      <Loaded state={state}>
+        {({ connections }) =>
+          connections.length === 0 ? (
+            <Empty>No connections yet.{manage ? ' Add one below.' : ''}</Empty>
+          ) : (
+            <table data-testid="connections-table">
+              <caption className="sr-only">Database connections</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Mode</th>
+                  <th scope="col">Connection id</th>
+                  <th scope="col">Created</th>
+                  {manage ? <th scope="col">Actions</th> : null}
+                </tr>
+              </thead>
+              <tbody>
+                {connections.map((c) => (
+                  <tr key={c.id}>
+                    <td>{c.name}</td>
+                    <td>{c.mode === 'cloud' ? 'cloud (sealed)' : 'agent'}</td>
+                    <td>
+                      <code>{c.id}</code> <CopyButton text={c.id} label="Copy id" />
+                    </td>
+                    <td>{when(c.createdAt)}</td>
+                    {manage ? (
+                      <td>
+                        <button
+                          type="button"
+                          className="danger"
+                          onClick={() => remove(c)}
+                          aria-label={`Delete connection ${c.name}`}
+                        >
+                          Delete
+                        </button>
+                      </td>
+                    ) : null}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </Loaded>
+      {manage ? <CreateConnection orgId={orgId} onCreated={state.reload} /> : null}
+      {can(role, 'audit.read') ? (
+        <QueryAudit orgId={orgId} connections={state.data?.connections ?? []} />
+      ) : null}
+    </Page>
+  );
+}
