@@ -2,6 +2,7 @@ import { ConfigError, VERSION } from '@rampart/server';
 import { Command, CommanderError } from 'commander';
 import { registerAdmin } from './commands/admin.js';
 import { registerAgentCommand, registerConnectionCommands } from './commands/connections.js';
+import { registerLoginCommands } from './commands/login.js';
 import { registerMcpCommand } from './commands/mcp.js';
 import { registerRuntimeCommands } from './commands/runtime.js';
 import { registerSkillCommands } from './commands/skills.js';
@@ -23,7 +24,8 @@ Examples:
   $ rampart start                       start the server on 127.0.0.1:8787
   $ rampart admin audit verify          check every audit chain for tampering
   $ rampart admin rotate-keys           re-seal all secrets under the newest master key
-  $ rampart admin backfill-secrets      seal legacy plaintext secrets left in sealed columns`,
+  $ rampart admin backfill-secrets      seal legacy plaintext secrets left in sealed columns
+  $ rampart login --server <url>        sign the CLI in (approve the code in the dashboard)`,
     );
   registerStart(program);
   registerAdmin(program);
@@ -32,6 +34,7 @@ Examples:
   registerMcpCommand(program);
   registerSkillCommands(program);
   registerRuntimeCommands(program);
+  registerLoginCommands(program);
   return program;
 }
 

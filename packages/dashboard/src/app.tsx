@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, type Me, session } from './api';
-import { Forgot, Login, Signup } from './pages/auth';
+import { Forgot, Login, OidcReturn, Signup } from './pages/auth';
+import { Device } from './pages/device';
 import { can } from './permissions';
 import { Link, match, navigate, usePath } from './router';
 import { Account, SECTIONS } from './sections';
@@ -10,7 +11,29 @@ interface ClientConfig {
   turnstileSiteKey: string | null;
 }
 
-const PUBLIC = ['/login', '/signup', '/forgot'];
+const PUBLIC = ['/login', '/login/oidc', '/signup', '/forgot'];
+
+/**
+ * Where to go once signed in, when a signed-out visitor opened `/device` (the link `rampart login` prints, with
+ * `?user_code=`). Kept in memory and in the sign-in page's `?next=`, and only ever a `/device` address, so it
+ * cannot become an open redirect.
+ */
+let returnTo: string | null = null;
+const RETURN_PATH = /^\/device(\?user_code=[A-Za-z0-9-]{1,16})?$/;
+const remember = (target: string | null) => {
+  if (target && RETURN_PATH.test(target)) returnTo = target;
+};
+/**
+ * Signed in on a page for visitors: go where the visitor was headed, else to `fallback`. A no-op once the app
+ * has moved on, so the callers racing here (sign-in, the render after it) land in one place.
+ */
+const leavePublic = (fallback: string) => {
+  const here = location.pathname;
+  if (!PUBLIC.includes(here) && here !== '/' && here !== '/orgs') return;
+  const target = returnTo ?? fallback;
+  returnTo = null;
+  navigate(target, true);
+};
 
 export function App() {
   const path = usePath();
@@ -39,17 +62,29 @@ export function App() {
 
   const signedIn = async () => {
     await loadMe();
-    navigate('/', true);
+    leavePublic('/');
   };
 
   // Not signed in: only the public pages.
   if (!session.token) {
+    if (path === '/device') {
+      // A later render may come after the address has already changed: only read it while it is /device.
+      if (location.pathname === '/device') {
+        const code = new URLSearchParams(location.search).get('user_code');
+        remember(code ? `/device?user_code=${encodeURIComponent(code)}` : '/device');
+      }
+      const back = returnTo ?? '/device';
+      queueMicrotask(() => navigate(`/login?next=${encodeURIComponent(back)}`, true));
+      return null;
+    }
     if (!PUBLIC.includes(path)) {
       queueMicrotask(() => navigate('/login', true));
       return null;
     }
+    if (location.pathname === '/login') remember(new URLSearchParams(location.search).get('next'));
     const siteKey = config?.turnstileSiteKey ?? null;
     if (path === '/signup') return <Signup siteKey={siteKey} onSignedIn={signedIn} />;
+    if (path === '/login/oidc') return <OidcReturn onSignedIn={signedIn} />;
     if (path === '/forgot') return <Forgot siteKey={siteKey} />;
     return <Login siteKey={siteKey} onSignedIn={signedIn} />;
   }
@@ -58,8 +93,10 @@ export function App() {
     return <p className="muted">Loading…</p>;
   }
   const first = me.orgs[0];
+  // Land on the first page this role may open (a viewer cannot read API keys, for one).
+  const landing = first ? SECTIONS.find((s) => can(first.role, s.action)) : undefined;
   if (PUBLIC.includes(path) || path === '/' || path === '/orgs') {
-    queueMicrotask(() => navigate(first ? `/orgs/${first.orgId}/keys` : '/account', true));
+    queueMicrotask(() => leavePublic(first && landing ? `/orgs/${first.orgId}/${landing.path}` : '/account'));
     return null;
   }
 
@@ -116,6 +153,8 @@ export function App() {
       <main id="main">
         {path === '/account' ? (
           <Account me={me} reload={loadMe} />
+        ) : path === '/device' ? (
+          <Device me={me} />
         ) : org && section ? (
           section.render({ orgId: org.orgId, role: org.role, userId: me.userId })
         ) : (

@@ -11,7 +11,9 @@ import { RoutingCache } from './gateway/route-cache.js';
 import { registerGatewayRoutes } from './gateway/routes.js';
 import { Authenticator } from './identity/authenticate.js';
 import { registerCredentialRoutes } from './identity/credential-routes.js';
+import { registerDeviceRoutes } from './identity/device-routes.js';
 import { LogMailer, type Mailer } from './identity/mailer.js';
+import { registerOidcRoutes } from './identity/oidc-routes.js';
 import { registerIdentityRoutes } from './identity/routes.js';
 import { LoginThrottle } from './identity/throttle.js';
 import { registerJobRoutes } from './jobs/routes.js';
@@ -22,7 +24,7 @@ import { registerAuditRoutes } from './platform/audit/routes.js';
 import { bcryptCost, type Config } from './platform/config.js';
 import { type App, createHttpServer } from './platform/http.js';
 import { resolveKeyMaterial } from './platform/keys.js';
-import { createLogger } from './platform/logger.js';
+import { createLogger, type LogFiles, openLogFiles } from './platform/logger.js';
 import { guardedAgent } from './platform/outbound/dispatcher.js';
 import { parsePolicy } from './platform/outbound/policy.js';
 import { createLimiterFactory } from './platform/ratelimit.js';
@@ -71,10 +73,29 @@ export interface CreateOptions {
  */
 export async function createRampart(opts: CreateOptions): Promise<Rampart> {
   const { config } = opts;
+  // First, so a bad RAMPART_LOG_DIR refuses to start before anything (keys, database) is touched.
+  const logFiles = config.RAMPART_LOG_DIR
+    ? await openLogFiles({ dir: config.RAMPART_LOG_DIR, retentionDays: config.RAMPART_LOG_RETENTION_DAYS })
+    : undefined;
   const logger = createLogger({
     level: config.LOG_LEVEL ?? (config.NODE_ENV === 'test' ? 'silent' : 'info'),
     ...(opts.logDestination ? { destination: opts.logDestination } : {}),
+    ...(logFiles ? { files: logFiles.stream } : {}),
   });
+  try {
+    return await assemble(opts, logger, logFiles);
+  } catch (err) {
+    await logFiles?.close();
+    throw err;
+  }
+}
+
+async function assemble(
+  opts: CreateOptions,
+  logger: Logger,
+  logFiles: LogFiles | undefined,
+): Promise<Rampart> {
+  const { config } = opts;
   const keys = resolveKeyMaterial(config);
   for (const w of keys.warnings) {
     logger.warn(`SECURITY WARNING: ${w}`);
@@ -157,6 +178,8 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
     registerIdentityRoutes(app, services);
     registerTenancyRoutes(app, services);
     registerCredentialRoutes(app, services);
+    registerDeviceRoutes(app, services);
+    registerOidcRoutes(app, services);
     registerSecretRoutes(app, services);
     registerAuditRoutes(app, services);
     registerAdminRoutes(app, services);
@@ -179,6 +202,7 @@ export async function createRampart(opts: CreateOptions): Promise<Rampart> {
       await outbound.close();
       await db.close();
       await limiters.close();
+      await logFiles?.close(); // last: whatever the steps above log still reaches the file
     });
   } catch (err) {
     await db.close();

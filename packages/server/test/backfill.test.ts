@@ -207,6 +207,26 @@ describe.each(ENGINES)('rampart admin backfill-secrets: sealing legacy plaintext
       );
       if (totp !== null) expected.set(key('users', 'totp_secret_sealed', id), totp);
     }
+
+    // OIDC (platform tables): a provider's client secret and an in-flight sign-in's PKCE verifier in plaintext.
+    const providerId = newId();
+    await t.db.platform((q) =>
+      q.query(
+        `INSERT INTO oidc_providers (id, name, display_name, issuer, client_id, client_secret_sealed, client_secret_masked)
+          VALUES ($1, 'legacy', 'Legacy', 'https://idp.example.com', 'client', $2, '')`,
+        [providerId, `oidc-secret-${marker}`],
+      ),
+    );
+    expected.set(key('oidc_providers', 'client_secret_sealed', providerId), `oidc-secret-${marker}`);
+    const stateId = newId();
+    await t.db.platform((q) =>
+      q.query(
+        `INSERT INTO oidc_login_states (id, state_hash, provider_id, nonce, code_verifier_sealed, binding_hash, expires_at)
+          VALUES ($1, $2, $3, 'n', $4, 'b', now() + interval '10 minutes')`,
+        [stateId, `state-${stateId}`, providerId, `verifier-${marker}`],
+      ),
+    );
+    expected.set(key('oidc_login_states', 'code_verifier_sealed', stateId), `verifier-${marker}`);
   });
   afterAll(() => t.close());
 
@@ -220,7 +240,15 @@ describe.each(ENGINES)('rampart admin backfill-secrets: sealing legacy plaintext
 
   it('seals every legacy plaintext in every registered column, across orgs, in batches', async () => {
     expect((await tablesContaining(t.db, marker)).sort()).toEqual(
-      ['alert_channels', 'jobs', 'llm_providers', 'org_secrets', 'users'].sort(),
+      [
+        'alert_channels',
+        'jobs',
+        'llm_providers',
+        'oidc_login_states',
+        'oidc_providers',
+        'org_secrets',
+        'users',
+      ].sort(),
     );
     const progress: BackfillProgress[] = [];
     const result = await backfillSecrets(t.db, ring, (p) => progress.push(p));
@@ -233,12 +261,14 @@ describe.each(ENGINES)('rampart admin backfill-secrets: sealing legacy plaintext
     expect(result.columns).toEqual([
       { column: 'org_secrets.value_sealed', sealed: 251 },
       { column: 'users.totp_secret_sealed', sealed: 2 },
+      { column: 'oidc_providers.client_secret_sealed', sealed: 1 },
+      { column: 'oidc_login_states.code_verifier_sealed', sealed: 1 },
       { column: 'llm_providers.api_key_sealed', sealed: 2 },
       { column: 'jobs.headers_sealed', sealed: 2 },
       { column: 'jobs.auth_sealed', sealed: 2 },
       { column: 'alert_channels.secret_sealed', sealed: 2 },
     ]);
-    expect(result.sealed).toBe(261);
+    expect(result.sealed).toBe(263);
     expect(result.sealed).toBe(expected.size);
     // Progress per batch, not only at the end: 0, then org A's 200 + 50 and org B's 1, in org id order.
     const secrets = progress.filter((p) => p.column === 'org_secrets.value_sealed');

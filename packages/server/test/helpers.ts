@@ -135,7 +135,7 @@ export async function startTestServer(
   });
   try {
     await routes?.(rampart.app);
-    await rampart.app.listen({ port: 0, host: '127.0.0.1' });
+    await rampart.app.listen({ port: env.PORT ? Number(env.PORT) : 0, host: '127.0.0.1' });
   } catch (err) {
     await rampart.close();
     await pgDb?.drop();

@@ -1,9 +1,84 @@
 import { type FormEvent, useState } from 'react';
 import { api, type Me, session } from '../api';
 import { navigate } from '../router';
-import { CopyButton, ErrorNote, Field, Page, useAction } from '../ui';
+import { CopyButton, Empty, ErrorNote, Field, Loaded, Page, useAction, useLoad, when } from '../ui';
 
-/** Security settings of the signed-in user: two-factor authentication and signing out everywhere. */
+/** A CLI credential from `rampart login`, as GET /api/cli-credentials lists it (never the token). */
+interface CliSession {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string;
+}
+
+/** The user's CLI sessions (`rampart login`), each revocable at once. */
+function CliSessions() {
+  const state = useLoad(() => api<{ credentials: CliSession[] }>('GET', '/api/cli-credentials'), []);
+  const { error, act } = useAction();
+  const revoke = async (c: CliSession) => {
+    if (!window.confirm(`Revoke "${c.name}"? That CLI is signed out at once.`)) return;
+    await act(() => api('DELETE', `/api/cli-credentials/${encodeURIComponent(c.id)}`));
+    await state.reload();
+  };
+  return (
+    <>
+      <h2>CLI sessions</h2>
+      <p className="muted">
+        Each <code>rampart login</code> you approved. A CLI session can only call the CLI&apos;s own routes,
+        never the dashboard&apos;s.
+      </p>
+      <ErrorNote error={error} />
+      <Loaded state={state}>
+        {({ credentials }) =>
+          credentials.length === 0 ? (
+            <Empty>No CLI sessions. Run rampart login --server {location.origin} to add one.</Empty>
+          ) : (
+            <table data-testid="cli-sessions">
+              <caption className="sr-only">CLI sessions</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Credential</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">Expires</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {credentials.map((c) => (
+                  <tr key={c.id}>
+                    <td>{c.name}</td>
+                    <td>
+                      <code>cli_live_{c.prefix}…</code>
+                    </td>
+                    <td>{when(c.createdAt)}</td>
+                    <td>{c.lastUsedAt ? when(c.lastUsedAt) : 'never'}</td>
+                    <td>{when(c.expiresAt)}</td>
+                    <td>
+                      <button
+                        type="button"
+                        className="danger"
+                        onClick={() => revoke(c)}
+                        aria-label={`Revoke ${c.name}`}
+                      >
+                        Revoke
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </Loaded>
+    </>
+  );
+}
+
+/** Security settings of the signed-in user: two-factor authentication, CLI sessions, signing out everywhere. */
 export function Account({ me, reload }: { me: Me; reload: () => void }) {
   const [enrol, setEnrol] = useState<{ secret: string; otpauthUrl: string } | null>(null);
   const [code, setCode] = useState('');
@@ -94,6 +169,7 @@ export function Account({ me, reload }: { me: Me; reload: () => void }) {
           </button>
         </>
       )}
+      <CliSessions />
       <h2>Sessions</h2>
       <div className="row">
         <button type="button" onClick={() => signOut(false)} disabled={busy}>

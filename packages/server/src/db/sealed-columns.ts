@@ -27,6 +27,14 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   },
   { table: 'users', column: 'totp_secret_sealed', idColumn: 'id', orgColumn: null },
   {
+    table: 'oidc_providers',
+    column: 'client_secret_sealed',
+    idColumn: 'id',
+    orgColumn: null,
+    maskedColumn: 'client_secret_masked',
+  },
+  { table: 'oidc_login_states', column: 'code_verifier_sealed', idColumn: 'id', orgColumn: null },
+  {
     table: 'llm_providers',
     column: 'api_key_sealed',
     idColumn: 'id',

@@ -123,7 +123,7 @@ export interface LoginInput {
   recoveryCode?: string | undefined;
 }
 
-interface UserRow {
+export interface UserRow {
   id: string;
   password_hash: string | null;
   totp_secret_sealed: string | null;
@@ -137,7 +137,7 @@ const USER_COLUMNS =
   'id, password_hash, totp_secret_sealed, totp_enabled, totp_last_step::text, token_generation, is_operator';
 
 /** The login-relevant columns of one user, by id or (normalised) email. */
-async function loadUser(
+export async function loadUser(
   s: IdentityServices,
   by: 'id' | 'email',
   value: string,
@@ -220,7 +220,7 @@ async function verifyLogin(
 }
 
 /** Verifies a TOTP code and records its step atomically, so the same code (or an older one) is accepted once. */
-async function consumeTotp(s: IdentityServices, user: UserRow, code: string): Promise<boolean> {
+export async function consumeTotp(s: IdentityServices, user: UserRow, code: string): Promise<boolean> {
   if (!user.totp_secret_sealed) return false;
   const secret = openString(s.ring, user.totp_secret_sealed, {
     orgId: null,
@@ -305,6 +305,18 @@ export async function sendResetMail(
   });
 }
 
+/**
+ * Revokes every CLI credential of the user (they are bearer tokens like sessions: "sign out everywhere" and a
+ * password change or reset must end them too) and drops them from this node's cache.
+ */
+async function revokeCliCredentials(s: IdentityServices, q: Queryable, userId: string): Promise<void> {
+  const { rows } = await q.query<{ id: string }>(
+    'UPDATE cli_credentials SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id',
+    [userId],
+  );
+  for (const r of rows) s.auth.forgetCliCredential(r.id);
+}
+
 /** Consumes a reset token once, sets the password, and logs out every existing session. */
 export async function resetPassword(
   s: IdentityServices,
@@ -330,6 +342,7 @@ export async function resetPassword(
     await q.query('UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL', [
       r.user_id,
     ]);
+    await revokeCliCredentials(s, q, r.user_id);
     return r.user_id;
   });
   await auditAccountEvent(s, userId, { ...actor, userId }, 'auth.password_reset');
@@ -409,9 +422,10 @@ export async function logoutEverywhere(
   actor: AuditActor,
   userId: string,
 ): Promise<void> {
-  await s.db.platform((q) =>
-    q.query('UPDATE users SET token_generation = token_generation + 1 WHERE id = $1', [userId]),
-  );
+  await s.db.platform(async (q) => {
+    await q.query('UPDATE users SET token_generation = token_generation + 1 WHERE id = $1', [userId]);
+    await revokeCliCredentials(s, q, userId);
+  });
   await auditAccountEvent(s, userId, actor, 'auth.logout_everywhere');
 }
 
@@ -457,6 +471,7 @@ export async function changePassword(
       'UPDATE users SET password_hash = $2, token_generation = token_generation + 1 WHERE id = $1 RETURNING token_generation',
       [userId, hash],
     );
+    await revokeCliCredentials(s, q, userId);
     return r.rows[0]?.token_generation ?? 0;
   });
   await auditAccountEvent(s, userId, actor, 'auth.password_changed');

@@ -8,6 +8,7 @@ import { type Action, can, isRole } from '../tenancy/permissions.js';
 import { TtlCache } from './keycache.js';
 import type {
   ApiKeyPrincipal,
+  CliPrincipal,
   OrgAccess,
   Principal,
   RuntimePrincipal,
@@ -39,13 +40,17 @@ interface KeyRow {
 /**
  * Turns `Authorization: Bearer ...` into a principal. Session JWTs are re-checked against the user row on every
  * request (token generation, revoked jti); API keys and runtime tokens are looked up by hash through narrow
- * SECURITY DEFINER functions, cached for at most {@link CREDENTIAL_CACHE_TTL_MS}.
+ * SECURITY DEFINER functions, CLI credentials by hash in their platform table; all three are cached for at most
+ * {@link CREDENTIAL_CACHE_TTL_MS}.
  */
 export class Authenticator {
   readonly #db: Database;
   readonly #jwtSecret: Uint8Array;
   readonly #keys = new TtlCache<ApiKeyPrincipal & { lastUsed: number }>(CREDENTIAL_CACHE_TTL_MS);
   readonly #runtime = new TtlCache<RuntimePrincipal>(CREDENTIAL_CACHE_TTL_MS);
+  readonly #cli = new TtlCache<CliPrincipal & { lastUsed: number; expiresAt: number }>(
+    CREDENTIAL_CACHE_TTL_MS,
+  );
 
   constructor(db: Database, jwtSecret: Uint8Array) {
     this.#db = db;
@@ -68,13 +73,14 @@ export class Authenticator {
     let p: Principal;
     if (parsed?.kind === 'rk') p = await this.#apiKey(token);
     else if (parsed?.kind === 'rt') p = await this.#runtimeToken(token);
+    else if (parsed?.kind === 'cli') p = await this.#cliCredential(token);
     else if (parsed) throw unauthorized('This credential type is not accepted here');
     else p = await this.#session(token);
     request.principal = p;
     return p;
   }
 
-  /** A dashboard session and nothing else (API keys and runtime tokens are refused). */
+  /** A dashboard session and nothing else (API keys, runtime tokens and CLI credentials are refused). */
   async session(request: FastifyRequest): Promise<SessionPrincipal> {
     const p = await this.principal(request);
     if (p.kind !== 'session') throw unauthorized('This route needs a dashboard session');
@@ -92,6 +98,13 @@ export class Authenticator {
   async runtime(request: FastifyRequest): Promise<RuntimePrincipal> {
     const p = await this.principal(request);
     if (p.kind !== 'runtime') throw unauthorized('This route needs a runtime token');
+    return p;
+  }
+
+  /** A CLI credential and nothing else: the CLI's own routes (whoami, logout); sessions never reach these. */
+  async cli(request: FastifyRequest): Promise<CliPrincipal> {
+    const p = await this.principal(request);
+    if (p.kind !== 'cli') throw unauthorized('This route needs a CLI credential (rampart login)');
     return p;
   }
 
@@ -135,6 +148,10 @@ export class Authenticator {
 
   forgetRuntimeToken(tokenId: string): void {
     this.#runtime.deleteWhere((t) => t.tokenId === tokenId);
+  }
+
+  forgetCliCredential(credentialId: string): void {
+    this.#cli.deleteWhere((c) => c.credentialId === credentialId);
   }
 
   /** Called when an org is hard-deleted: none of its credentials may be served from the cache any more. */
@@ -212,6 +229,50 @@ export class Authenticator {
     }
     const { lastUsed: _, ...principal } = entry;
     return principal;
+  }
+
+  /**
+   * CLI credentials live in a platform table (no RLS: they belong to a user, not an org), looked up by hash.
+   * Revoked or expired ones are refused; a cached entry is re-checked against its expiry on every request.
+   */
+  async #cliCredential(token: string): Promise<CliPrincipal> {
+    const hash = hashToken(token);
+    const now = Date.now();
+    let entry = this.#cli.get(hash, now);
+    if (!entry) {
+      const { rows } = await this.#db.tx({ orgId: null }, (q) =>
+        q.query<{ id: string; user_id: string; expires_at: Date; last_used_at: Date | null }>(
+          `SELECT id, user_id, expires_at, last_used_at FROM cli_credentials
+            WHERE token_hash = $1 AND revoked_at IS NULL`,
+          [hash],
+        ),
+      );
+      const r = rows[0];
+      if (!r) throw unauthorized();
+      entry = {
+        kind: 'cli',
+        credentialId: r.id,
+        userId: r.user_id,
+        expiresAt: r.expires_at.getTime(),
+        lastUsed: r.last_used_at?.getTime() ?? 0,
+      };
+      this.#cli.set(hash, entry, now);
+    }
+    if (entry.expiresAt <= now) {
+      this.#cli.delete(hash);
+      throw unauthorized('CLI credential expired; run rampart login again');
+    }
+    if (now - entry.lastUsed > LAST_USED_RESOLUTION_MS) {
+      // Throttled like API keys: at most one write per credential per minute per node, off the request path.
+      entry.lastUsed = now;
+      const { credentialId } = entry;
+      this.#db
+        .platform((q) =>
+          q.query('UPDATE cli_credentials SET last_used_at = now() WHERE id = $1', [credentialId]),
+        )
+        .catch(() => {});
+    }
+    return { kind: 'cli', userId: entry.userId, credentialId: entry.credentialId };
   }
 
   async #runtimeToken(token: string): Promise<RuntimePrincipal> {

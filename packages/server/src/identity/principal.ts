@@ -29,7 +29,17 @@ export interface RuntimePrincipal {
   orgId: string;
 }
 
-export type Principal = SessionPrincipal | ApiKeyPrincipal | RuntimePrincipal;
+/**
+ * The `rampart` CLI holding a CLI credential (`cli_live_...`, issued by the device authorization grant): its own
+ * scope, accepted only by the routes that ask for it (never where a dashboard session is required).
+ */
+export interface CliPrincipal {
+  kind: 'cli';
+  userId: string;
+  credentialId: string;
+}
+
+export type Principal = SessionPrincipal | ApiKeyPrincipal | RuntimePrincipal | CliPrincipal;
 
 /** The caller's standing in one org, re-read from the database on every request. */
 export interface OrgAccess {

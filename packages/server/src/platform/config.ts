@@ -107,12 +107,25 @@ export const configSchema = z.object({
   RAMPART_TELEMETRY_SWEEP_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
   RAMPART_TELEMETRY_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+  /**
+   * When set, every log line also goes to a daily file in this directory (created 0700, files 0600), with the
+   * same redaction as stdout. The characters refused are the ones the rotation library refuses in a path.
+   */
+  RAMPART_LOG_DIR: z
+    .string()
+    .refine((d) => !/[<>"|?*:\0]/.test(d), 'must be a directory path without any of < > " | ? * :')
+    .optional(),
+  /** Days a log file is kept after its day ends (only with RAMPART_LOG_DIR). */
+  RAMPART_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /** Gateway upstream timeouts: ordinary models, and models a provider lists as reasoning models. */
   RAMPART_GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   RAMPART_GATEWAY_REASONING_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
   /** Per-IP hourly limits on the unauthenticated, bcrypt- or mail-heavy routes. */
   RAMPART_SIGNUP_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(20),
   RAMPART_FORGOT_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(20),
+  /** `rampart login` (RFC 8628): device codes issued per client IP per hour, and days a CLI credential lives. */
+  RAMPART_DEVICE_CODES_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(30),
+  RAMPART_CLI_CREDENTIAL_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   RAMPART_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   RAMPART_BODY_LIMIT_BYTES: z.coerce
     .number()

@@ -35,7 +35,18 @@ export function dashboardCsp(turnstile: boolean): string {
 }
 
 /** Client-side routes of the dashboard: each serves index.html, and the app routes in the browser. */
-const SPA_PATHS = ['/', '/login', '/signup', '/forgot', '/reset-password', '/account', '/orgs', '/orgs/*'];
+const SPA_PATHS = [
+  '/',
+  '/login',
+  '/login/oidc',
+  '/signup',
+  '/forgot',
+  '/reset-password',
+  '/account',
+  '/device',
+  '/orgs',
+  '/orgs/*',
+];
 
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Rampart</title>
 <p>The dashboard is not built. Run <code>npm run build</code> (npm install and npm start do it).</p>`;

@@ -1,0 +1,130 @@
+import { type FormEvent, useEffect, useState } from 'react';
+import { api, type Me } from '../api';
+import { navigate } from '../router';
+import { ErrorNote, Field, Page, useAction, when } from '../ui';
+
+/** A pending `rampart login` request, as GET /api/auth/device describes it. */
+interface DeviceRequest {
+  userCode: string;
+  clientId: string;
+  createdAt: string;
+  expiresAt: string;
+  requesterIp: string | null;
+  requesterAgent: string | null;
+}
+
+const CLIENT_NAMES: Record<string, string> = { 'rampart-cli': 'Rampart CLI (rampart login)' };
+
+/**
+ * `/device`: approve or deny a CLI sign-in (RFC 8628). The CLI shows a code and this URL; the link it prints
+ * carries the code (`?user_code=XXXX-XXXX`), otherwise the user types it. The page shows what is asking (client,
+ * address, user agent, time) before anything is approved.
+ */
+export function Device({ me }: { me: Me }) {
+  const fromLink = new URLSearchParams(location.search).get('user_code') ?? '';
+  const [input, setInput] = useState(fromLink);
+  const [request, setRequest] = useState<DeviceRequest | null>(null);
+  const [outcome, setOutcome] = useState<'approved' | 'denied' | null>(null);
+  const { busy, error, act } = useAction();
+
+  const lookup = async (code: string) => {
+    const r = await act(() =>
+      api<DeviceRequest>('GET', `/api/auth/device?user_code=${encodeURIComponent(code.trim())}`),
+    );
+    setRequest(r ?? null);
+  };
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: look the linked code up once, on arrival
+  useEffect(() => {
+    if (fromLink) void lookup(fromLink);
+  }, []);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    await lookup(input);
+  };
+
+  const decide = async (decision: 'approve' | 'deny') => {
+    if (!request) return;
+    const ok = await act(() => api('POST', `/api/auth/device/${decision}`, { userCode: request.userCode }));
+    if (ok) {
+      setOutcome(decision === 'approve' ? 'approved' : 'denied');
+      setRequest(null);
+      // The code is spent: keep it out of the address bar (and history) from now on.
+      navigate('/device', true);
+    }
+  };
+
+  if (outcome) {
+    return (
+      <Page title="CLI sign-in">
+        {outcome === 'approved' ? (
+          <p className="ok" role="status">
+            Approved. The CLI is now signed in as {me.email}; return to your terminal. You can revoke it at
+            any time under Account and security, CLI sessions.
+          </p>
+        ) : (
+          <p role="status">Denied. The CLI that asked gets no access.</p>
+        )}
+      </Page>
+    );
+  }
+
+  if (request) {
+    return (
+      <Page title="Approve CLI sign-in?">
+        <p className="warning">
+          <strong>Only approve if you just ran rampart login yourself</strong> and your terminal shows the
+          code below. Approving lets that CLI act as you ({me.email}) until the credential expires or you
+          revoke it.
+        </p>
+        <dl className="facts" data-testid="device-request">
+          <dt>Code</dt>
+          <dd>
+            <code>{request.userCode}</code>
+          </dd>
+          <dt>Client</dt>
+          <dd>{CLIENT_NAMES[request.clientId] ?? request.clientId}</dd>
+          <dt>Requested from</dt>
+          <dd>{request.requesterIp ?? 'unknown address'}</dd>
+          <dt>Device</dt>
+          <dd className="meta">{request.requesterAgent ?? 'unknown'}</dd>
+          <dt>Requested at</dt>
+          <dd>{when(request.createdAt)}</dd>
+          <dt>Expires at</dt>
+          <dd>{when(request.expiresAt)}</dd>
+        </dl>
+        <ErrorNote error={error} />
+        <div className="row">
+          <button type="button" className="primary" onClick={() => decide('approve')} disabled={busy}>
+            Approve
+          </button>
+          <button type="button" className="danger" onClick={() => decide('deny')} disabled={busy}>
+            Deny
+          </button>
+        </div>
+      </Page>
+    );
+  }
+
+  return (
+    <Page title="CLI sign-in">
+      <form onSubmit={submit} aria-label="Enter the CLI code">
+        <p>Enter the code that rampart login shows in your terminal.</p>
+        <Field
+          label="Code"
+          value={input}
+          onChange={setInput}
+          placeholder="XXXX-XXXX"
+          autoComplete="off"
+          hint="Eight letters; case and the dash do not matter."
+          required
+        />
+        <ErrorNote error={error} />
+        <button type="submit" className="primary" disabled={busy}>
+          Continue
+        </button>
+      </form>
+    </Page>
+  );
+}

@@ -1,0 +1,509 @@
+import { generateToken } from '@rampart/core/apikeys';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { z } from 'zod';
+import { actorOf } from '../platform/actor.js';
+import { AppError } from '../platform/errors.js';
+import type { App } from '../platform/http.js';
+import { newId } from '../platform/ids.js';
+import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { bearer, okBody } from '../tenancy/params.js';
+import {
+  acceptForms,
+  auditUserEvent,
+  CLI_CLIENT_ID,
+  cleanAgent,
+  DEVICE_CODE_TTL_SECONDS,
+  DEVICE_GRANT_TYPE,
+  DEVICE_POLL_INTERVAL_SECONDS,
+  displayUserCode,
+  hashDeviceCode,
+  MAX_POLL_INTERVAL_SECONDS,
+  newDeviceCode,
+  newUserCode,
+  normalizeUserCode,
+  oauthError,
+  POLL_GRACE_SECONDS,
+  SLOW_DOWN_STEP_SECONDS,
+} from './device-grant.js';
+import type { IdentityServices } from './services.js';
+
+const tags = ['cli-login'];
+/** Small bodies only: these routes take a handful of short parameters. */
+const FORM_BODY_LIMIT = 8 * 1024;
+/** Wrong user codes: per user and per IP, in this many seconds (successes are given back). */
+const VERIFY_WINDOW_SECONDS = 900;
+const VERIFY_PER_USER = 10;
+const VERIFY_PER_IP = 30;
+
+/** RFC 6749 §5.2 error body, as this server sends it (every Rampart error also has `message`, `requestId`). */
+const oauthErrorBody = z.looseObject({
+  error: z.string(),
+  error_description: z.string().optional(),
+  message: z.string(),
+  requestId: z.string().optional(),
+});
+
+const clientIdField = z.string().min(1).max(200);
+const userCodeField = z.string().min(1).max(32);
+
+const deviceDetails = z.object({
+  userCode: z.string(),
+  clientId: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  requesterIp: z.string().nullable(),
+  requesterAgent: z.string().nullable(),
+});
+
+const cliCredential = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  prefix: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  expiresAt: z.string(),
+});
+
+interface DeviceRow {
+  id: string;
+  user_code: string;
+  client_id: string;
+  created_at: Date;
+  expires_at: Date;
+  requester_ip: string | null;
+  requester_agent: string | null;
+}
+
+const DEVICE_COLUMNS = 'id, user_code, client_id, created_at, expires_at, requester_ip, requester_agent';
+
+type PollOutcome =
+  | { error: 'invalid_grant' | 'expired_token' | 'access_denied' | 'authorization_pending' | 'slow_down' }
+  | { token: string; expiresIn: number };
+
+const POLL_MESSAGES = {
+  invalid_grant: 'Unknown or already used device code; start again with rampart login',
+  expired_token: 'The device code expired before it was approved; start again with rampart login',
+  access_denied: 'The sign-in request was denied in the dashboard',
+  authorization_pending: 'Waiting for the user to approve the request in the dashboard',
+  slow_down: 'Polling too fast; wait the interval (now 5 s longer) between requests',
+} as const;
+
+/**
+ * `rampart login`: the OAuth 2.0 Device Authorization Grant (RFC 8628). The CLI asks for a code pair, a signed-in
+ * user approves the user code in the dashboard, and the CLI's polling turns the device code into a CLI credential
+ * (`cli_live_...`, its own scope: never accepted where a dashboard session is required). Details: docs/CLI-LOGIN.md.
+ */
+export function registerDeviceRoutes(app: App, s: IdentityServices): void {
+  const codeIp = s.limiters.create('device:code:ip', s.config.RAMPART_DEVICE_CODES_PER_IP_PER_HOUR, 3600);
+  const verifyUser = s.limiters.create('device:verify:user', VERIFY_PER_USER, VERIFY_WINDOW_SECONDS);
+  const verifyIp = s.limiters.create('device:verify:ip', VERIFY_PER_IP, VERIFY_WINDOW_SECONDS);
+  const credentialSeconds = s.config.RAMPART_CLI_CREDENTIAL_DAYS * 86_400;
+  const verificationUri = `${s.publicUrl.replace(/\/+$/, '')}/device`;
+
+  const take = async (l: RateLimiterAbstract, key: string, what: string) => {
+    try {
+      await l.consume(key, 1);
+    } catch (err) {
+      if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, what);
+      throw err;
+    }
+  };
+
+  /**
+   * Runs a lookup by user code under the wrong-guess limits: every attempt takes a point per user and per IP up
+   * front (so parallel guesses cannot all slip past a check), and a hit gives them back. A miss: 404.
+   */
+  async function byUserCode<T>(
+    userId: string,
+    ip: string,
+    input: string,
+    fn: (code: string) => Promise<T | undefined>,
+  ): Promise<T> {
+    await take(verifyUser, userId, 'Too many wrong codes');
+    try {
+      await take(verifyIp, ip, 'Too many wrong codes from this address');
+    } catch (err) {
+      await verifyUser.reward(userId, 1);
+      throw err;
+    }
+    const code = normalizeUserCode(input);
+    const found = code ? await fn(code) : undefined;
+    if (found === undefined) {
+      throw new AppError('not_found', 'No pending sign-in request with this code (it may have expired)');
+    }
+    await Promise.all([verifyUser.reward(userId, 1), verifyIp.reward(ip, 1)]);
+    return found;
+  }
+
+  // The two OAuth endpoints take forms (what RFC 8628 clients send) as well as JSON, in a scope of their own.
+  app.register(async (plain) => {
+    const scope = plain as unknown as App;
+    acceptForms(scope);
+
+    scope.post(
+      '/api/auth/device/code',
+      {
+        bodyLimit: FORM_BODY_LIMIT,
+        schema: {
+          tags,
+          summary: 'Start a CLI sign-in (RFC 8628 device authorization request); form or JSON',
+          consumes: ['application/x-www-form-urlencoded', 'application/json'],
+          body: z.object({ client_id: clientIdField, scope: z.string().max(500).optional() }),
+          response: {
+            200: z.object({
+              device_code: z.string(),
+              user_code: z.string(),
+              verification_uri: z.string(),
+              verification_uri_complete: z.string(),
+              expires_in: z.number().int(),
+              interval: z.number().int(),
+            }),
+            400: oauthErrorBody,
+          },
+        },
+      },
+      async (request) => {
+        await take(codeIp, request.ip, 'Too many sign-in requests from this address');
+        if (request.body.client_id !== CLI_CLIENT_ID) throw oauthError('invalid_client', 'Unknown client_id');
+        const device = newDeviceCode();
+        let userCode: string | undefined;
+        await s.db.platform(async (q) => {
+          // Rows past their expiry are kept a day (so late polls still hear expired_token), then dropped.
+          await q.query(`DELETE FROM device_authorizations WHERE expires_at < now() - interval '1 day'`);
+          for (let attempt = 0; attempt < 5 && userCode === undefined; attempt++) {
+            const candidate = newUserCode();
+            const inserted = await q.query(
+              `INSERT INTO device_authorizations
+                 (id, device_code_hash, user_code, client_id, interval_seconds, requester_ip, requester_agent, expires_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8::int * interval '1 second')
+               ON CONFLICT DO NOTHING`,
+              [
+                newId(),
+                device.hash,
+                candidate,
+                CLI_CLIENT_ID,
+                DEVICE_POLL_INTERVAL_SECONDS,
+                request.ip,
+                cleanAgent(request.headers['user-agent']),
+                DEVICE_CODE_TTL_SECONDS,
+              ],
+            );
+            if (inserted.rowCount === 1) userCode = candidate;
+          }
+        });
+        if (userCode === undefined)
+          throw new AppError('service_unavailable', 'Could not allocate a code; retry');
+        const shown = displayUserCode(userCode);
+        return {
+          device_code: device.code,
+          user_code: shown,
+          verification_uri: verificationUri,
+          verification_uri_complete: `${verificationUri}?user_code=${shown}`,
+          expires_in: DEVICE_CODE_TTL_SECONDS,
+          interval: DEVICE_POLL_INTERVAL_SECONDS,
+        };
+      },
+    );
+
+    scope.post(
+      '/api/auth/device/token',
+      {
+        bodyLimit: FORM_BODY_LIMIT,
+        schema: {
+          tags,
+          summary:
+            'Poll for the CLI credential (RFC 8628 §3.4); 400 authorization_pending, slow_down, expired_token, access_denied, invalid_grant',
+          consumes: ['application/x-www-form-urlencoded', 'application/json'],
+          body: z.object({
+            grant_type: z.string().max(200),
+            device_code: z.string().min(1).max(200),
+            client_id: clientIdField,
+          }),
+          response: {
+            200: z.object({
+              access_token: z.string(),
+              token_type: z.literal('Bearer'),
+              expires_in: z.number().int(),
+            }),
+            400: oauthErrorBody,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { grant_type, device_code, client_id } = request.body;
+        if (client_id !== CLI_CLIENT_ID) throw oauthError('invalid_client', 'Unknown client_id');
+        if (grant_type !== DEVICE_GRANT_TYPE) {
+          throw oauthError('unsupported_grant_type', `Only grant_type=${DEVICE_GRANT_TYPE} is supported`);
+        }
+        const hash = hashDeviceCode(device_code);
+        const outcome = await s.db.platform(async (q): Promise<PollOutcome> => {
+          // The row lock serialises concurrent polls of one code; the guarded UPDATE below is the second line.
+          const { rows } = await q.query<{
+            id: string;
+            client_id: string;
+            status: 'pending' | 'approved' | 'denied' | 'consumed';
+            interval_seconds: number;
+            expired: boolean;
+            since_poll: number | null;
+            requester_agent: string | null;
+          }>(
+            `SELECT id, client_id, status, interval_seconds, requester_agent, expires_at <= now() AS expired,
+                    EXTRACT(EPOCH FROM (now() - last_polled_at))::float8 AS since_poll
+               FROM device_authorizations WHERE device_code_hash = $1 FOR UPDATE`,
+            [hash],
+          );
+          const r = rows[0];
+          if (!r || r.client_id !== client_id || r.status === 'consumed') return { error: 'invalid_grant' };
+          if (r.expired) return { error: 'expired_token' };
+          if (r.status === 'denied') return { error: 'access_denied' };
+          if (r.status === 'approved') {
+            const consumed = await q.query<{ user_id: string }>(
+              `UPDATE device_authorizations SET status = 'consumed', last_polled_at = now()
+                WHERE id = $1 AND status = 'approved' RETURNING user_id`,
+              [r.id],
+            );
+            const userId = consumed.rows[0]?.user_id;
+            if (!userId) return { error: 'invalid_grant' };
+            const { key, prefix, hash: tokenHash } = generateToken('cli', 'live');
+            await q.query(
+              `INSERT INTO cli_credentials (id, user_id, name, prefix, token_hash, expires_at)
+               VALUES ($1, $2, $3, $4, $5, now() + $6::int * interval '1 second')`,
+              [
+                newId(),
+                userId,
+                `rampart CLI on ${cleanAgent(r.requester_agent ?? undefined, 150) ?? 'an unknown device'}`,
+                prefix,
+                tokenHash,
+                credentialSeconds,
+              ],
+            );
+            return { token: key, expiresIn: credentialSeconds };
+          }
+          if (r.since_poll !== null && r.since_poll < r.interval_seconds - POLL_GRACE_SECONDS) {
+            // RFC 8628 §3.5: the client adds 5 s to its interval; so does the server, for every later poll.
+            await q.query(
+              `UPDATE device_authorizations
+                  SET interval_seconds = LEAST(interval_seconds + $2::int, $3::int), last_polled_at = now()
+                WHERE id = $1`,
+              [r.id, SLOW_DOWN_STEP_SECONDS, MAX_POLL_INTERVAL_SECONDS],
+            );
+            return { error: 'slow_down' };
+          }
+          await q.query('UPDATE device_authorizations SET last_polled_at = now() WHERE id = $1', [r.id]);
+          return { error: 'authorization_pending' };
+        });
+        if ('error' in outcome) throw oauthError(outcome.error, POLL_MESSAGES[outcome.error]);
+        reply.header('pragma', 'no-cache');
+        return { access_token: outcome.token, token_type: 'Bearer' as const, expires_in: outcome.expiresIn };
+      },
+    );
+  });
+
+  app.get(
+    '/api/auth/device',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'A pending CLI sign-in request, by its user code (dashboard session only)',
+        querystring: z.object({ user_code: userCodeField }),
+        response: { 200: deviceDetails },
+      },
+    },
+    async (request) => {
+      const p = await s.auth.session(request);
+      const r = await byUserCode(p.userId, request.ip, request.query.user_code, async (code) => {
+        const { rows } = await s.db.platform((q) =>
+          q.query<DeviceRow>(
+            `SELECT ${DEVICE_COLUMNS} FROM device_authorizations
+              WHERE user_code = $1 AND status = 'pending' AND expires_at > now()`,
+            [code],
+          ),
+        );
+        return rows[0];
+      });
+      return {
+        userCode: displayUserCode(r.user_code),
+        clientId: r.client_id,
+        createdAt: r.created_at.toISOString(),
+        expiresAt: r.expires_at.toISOString(),
+        requesterIp: r.requester_ip,
+        requesterAgent: r.requester_agent,
+      };
+    },
+  );
+
+  for (const decision of ['approve', 'deny'] as const) {
+    app.post(
+      `/api/auth/device/${decision}`,
+      {
+        schema: {
+          tags,
+          security: bearer,
+          summary:
+            decision === 'approve'
+              ? 'Approve a pending CLI sign-in as the signed-in user (dashboard session only)'
+              : 'Deny a pending CLI sign-in (dashboard session only)',
+          body: z.strictObject({ userCode: userCodeField }),
+          response: { 200: okBody },
+        },
+      },
+      async (request) => {
+        const p = await s.auth.session(request);
+        const r = await byUserCode(p.userId, request.ip, request.body.userCode, async (code) => {
+          // Approval binds the request to this user; the CLI's next poll turns it into their credential.
+          const { rows } = await s.db.platform((q) =>
+            decision === 'approve'
+              ? q.query<DeviceRow>(
+                  `UPDATE device_authorizations SET status = 'approved', user_id = $2
+                    WHERE user_code = $1 AND status = 'pending' AND expires_at > now() RETURNING ${DEVICE_COLUMNS}`,
+                  [code, p.userId],
+                )
+              : q.query<DeviceRow>(
+                  `UPDATE device_authorizations SET status = 'denied'
+                    WHERE user_code = $1 AND status = 'pending' AND expires_at > now() RETURNING ${DEVICE_COLUMNS}`,
+                  [code],
+                ),
+          );
+          return rows[0];
+        });
+        await auditUserEvent(
+          s,
+          p.userId,
+          actorOf(request),
+          decision === 'approve' ? 'auth.device_approved' : 'auth.device_denied',
+          `device_authorization:${r.id}`,
+          { clientId: r.client_id, requesterIp: r.requester_ip, requesterAgent: r.requester_agent },
+        );
+        return { ok: true as const };
+      },
+    );
+  }
+
+  app.get(
+    '/api/cli-credentials',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary: "The signed-in user's CLI sessions (never the token; dashboard session only)",
+        response: { 200: z.object({ credentials: z.array(cliCredential) }) },
+      },
+    },
+    async (request) => {
+      const p = await s.auth.session(request);
+      const { rows } = await s.db.platform((q) =>
+        q.query<{
+          id: string;
+          name: string;
+          prefix: string;
+          created_at: Date;
+          last_used_at: Date | null;
+          expires_at: Date;
+        }>(
+          `SELECT id, name, prefix, created_at, last_used_at, expires_at FROM cli_credentials
+            WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC, id`,
+          [p.userId],
+        ),
+      );
+      return {
+        credentials: rows.map((r) => ({
+          id: r.id,
+          name: r.name,
+          prefix: r.prefix,
+          createdAt: r.created_at.toISOString(),
+          lastUsedAt: r.last_used_at?.toISOString() ?? null,
+          expiresAt: r.expires_at.toISOString(),
+        })),
+      };
+    },
+  );
+
+  /** Revokes one of `userId`'s credentials; false when it is not theirs, unknown or already revoked. */
+  async function revoke(userId: string, id: string): Promise<{ prefix: string; name: string } | undefined> {
+    const { rows } = await s.db.platform((q) =>
+      q.query<{ prefix: string; name: string }>(
+        `UPDATE cli_credentials SET revoked_at = now()
+          WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING prefix, name`,
+        [id, userId],
+      ),
+    );
+    s.auth.forgetCliCredential(id);
+    return rows[0];
+  }
+
+  app.delete(
+    '/api/cli-credentials/:id',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'Revoke one of your CLI sessions at once (dashboard session only)',
+        params: z.object({ id: z.uuid() }),
+        response: { 200: okBody },
+      },
+    },
+    async (request) => {
+      const p = await s.auth.session(request);
+      const r = await revoke(p.userId, request.params.id);
+      if (!r) throw new AppError('not_found', 'CLI session not found');
+      await auditUserEvent(
+        s,
+        p.userId,
+        actorOf(request),
+        'auth.cli_credential_revoked',
+        `cli_credential:${request.params.id}`,
+        { prefix: r.prefix, name: r.name, via: 'dashboard' },
+      );
+      return { ok: true as const };
+    },
+  );
+
+  app.post(
+    '/api/auth/cli/logout',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'Revoke the CLI credential this request carries (rampart logout)',
+        response: { 200: okBody },
+      },
+    },
+    async (request) => {
+      const p = await s.auth.cli(request);
+      const r = await revoke(p.userId, p.credentialId);
+      if (r) {
+        await auditUserEvent(
+          s,
+          p.userId,
+          actorOf(request, { userId: p.userId }),
+          'auth.cli_credential_revoked',
+          `cli_credential:${p.credentialId}`,
+          { prefix: r.prefix, name: r.name, via: 'cli' },
+        );
+      }
+      return { ok: true as const };
+    },
+  );
+
+  app.get(
+    '/api/cli/whoami',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'Who a CLI credential belongs to (CLI credentials only)',
+        response: { 200: z.object({ userId: z.uuid(), email: z.string(), credentialId: z.uuid() }) },
+      },
+    },
+    async (request) => {
+      const p = await s.auth.cli(request);
+      const { rows } = await s.db.tx({ orgId: null, userId: p.userId }, (q) =>
+        q.query<{ email: string }>('SELECT email FROM users WHERE id = $1', [p.userId]),
+      );
+      const email = rows[0]?.email;
+      if (!email) throw new AppError('unauthorized', 'Missing or invalid credentials');
+      return { userId: p.userId, email, credentialId: p.credentialId };
+    },
+  );
+}

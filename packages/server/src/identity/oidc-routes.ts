@@ -1,0 +1,346 @@
+import { createHash } from 'node:crypto';
+import { signSession } from '@rampart/core/tokens';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { actorOf } from '../platform/actor.js';
+import { AppError } from '../platform/errors.js';
+import type { App } from '../platform/http.js';
+import {
+  auditAccountEvent,
+  consumeRecoveryCode,
+  consumeTotp,
+  loadUser,
+  login,
+  SESSION_TTL_SECONDS,
+} from './accounts.js';
+import {
+  BINDING_COOKIE,
+  consumeResult,
+  finishSignIn,
+  GOOGLE_ISSUER,
+  issuerProblem,
+  linkIdentity,
+  listProviders,
+  OidcClients,
+  OidcRefusal,
+  type OidcServices,
+  pendingResult,
+  providerByName,
+  saveProvider,
+  startSignIn,
+} from './oidc.js';
+
+const providerName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'a-z, 0-9 and "-", at most 32');
+const secondFactor = {
+  totp: z
+    .string()
+    .regex(/^\d{6}$/)
+    .optional(),
+  recoveryCode: z.string().min(1).max(64).optional(),
+};
+const session = z.object({ token: z.string(), expiresAt: z.string() });
+
+function readBinding(request: FastifyRequest): string | undefined {
+  const header = request.headers.cookie ?? '';
+  for (const part of header.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === BINDING_COOKIE) return v.join('=') || undefined;
+  }
+  return undefined;
+}
+
+function setBinding(reply: FastifyReply, s: OidcServices, value: string, maxAge: number): void {
+  const secure = s.publicUrl.startsWith('https:') ? '; Secure' : '';
+  // Lax: sent on the provider's top-level redirect back to us, never on cross-site subrequests.
+  reply.header(
+    'set-cookie',
+    `${BINDING_COOKIE}=${value}; Path=/api/auth/oidc; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure}`,
+  );
+}
+
+async function issue(s: OidcServices, userId: string, totp: boolean) {
+  const user = await loadUser(s, 'id', userId);
+  if (!user) throw new AppError('invalid_credentials', 'This account no longer exists');
+  const token = await signSession(s.jwtSecret, {
+    userId,
+    generation: user.token_generation,
+    totp,
+    ttlSeconds: SESSION_TTL_SECONDS,
+  });
+  return { token, expiresAt: new Date(Date.now() + SESSION_TTL_SECONDS * 1000).toISOString() };
+}
+
+/** OpenID Connect sign-in (dashboard) and the operators' provider configuration. */
+export function registerOidcRoutes(app: App, s: OidcServices): void {
+  const clients = new OidcClients(s);
+
+  app.get(
+    '/api/auth/oidc/providers',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign-in providers the dashboard offers (public)',
+        response: {
+          200: z.object({ providers: z.array(z.object({ name: z.string(), displayName: z.string() })) }),
+        },
+      },
+    },
+    async () => ({
+      providers: (await s.db.platform(listProviders)).map((p) => ({
+        name: p.name,
+        displayName: p.display_name,
+      })),
+    }),
+  );
+
+  app.post(
+    '/api/auth/oidc/:name/start',
+    {
+      schema: {
+        tags: ['auth'],
+        summary:
+          'Start a sign-in (or, with link and a session, link the signed-in account): returns the provider URL to open; sets an HttpOnly cookie binding the flow to this browser',
+        params: z.object({ name: providerName }),
+        body: z.strictObject({ link: z.boolean().default(false) }).default({ link: false }),
+        response: { 200: z.object({ authorizationUrl: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      const linkUserId = request.body.link ? (await s.auth.session(request)).userId : null;
+      const { authorizationUrl, binding } = await startSignIn(s, clients, request.params.name, linkUserId);
+      setBinding(reply, s, binding, 600);
+      return { authorizationUrl };
+    },
+  );
+
+  app.get(
+    '/api/auth/oidc/callback',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Where providers redirect after sign-in; redirects to the dashboard',
+        hide: false,
+      },
+    },
+    async (request, reply) => {
+      const url = new URL(request.url, s.publicUrl);
+      const back = `${s.publicUrl.replace(/\/$/, '')}/login/oidc`;
+      try {
+        const r = await finishSignIn(s, clients, actorOf(request), url, readBinding(request));
+        // The one-time code travels in the fragment: never sent to a server, never in access logs.
+        return reply.redirect(`${back}#code=${encodeURIComponent(r.code)}&outcome=${r.outcome}`, 303);
+      } catch (err) {
+        if (!(err instanceof OidcRefusal)) throw err;
+        await auditAccountEvent(s, null, actorOf(request), 'auth.oidc_refused', { reason: err.reason });
+        return reply.redirect(`${back}#error=${err.reason}`, 303);
+      }
+    },
+  );
+
+  app.post(
+    '/api/auth/oidc/exchange',
+    {
+      schema: {
+        tags: ['auth'],
+        summary:
+          'Trade the one-time code from the callback (same browser) for a session; accounts with TOTP also send the code. An existing account not yet linked answers linkRequired.',
+        body: z.strictObject({ code: z.string().min(20).max(100), ...secondFactor }),
+        response: {
+          200: z.union([session, z.object({ linkRequired: z.literal(true), email: z.string().nullable() })]),
+        },
+      },
+    },
+    async (request) => {
+      const result = await pendingResult(s, request.body.code, readBinding(request));
+      if (result.outcome === 'link_required') return { linkRequired: true as const, email: result.email };
+      const user = result.user_id ? await loadUser(s, 'id', result.user_id) : undefined;
+      if (!user) throw new AppError('invalid_credentials', 'This account no longer exists');
+      const key = createHash('sha256').update(`oidc:${user.id}`).digest('hex');
+      const release = await s.throttle.enter(key, request.ip);
+      try {
+        await s.throttle.check(key, request.ip);
+        let totp = false;
+        if (user.totp_enabled) {
+          const { totp: code, recoveryCode } = request.body;
+          if (!code && !recoveryCode)
+            throw new AppError('totp_required', 'Enter the code from your authenticator app');
+          const ok = code
+            ? await consumeTotp(s, user, code)
+            : await consumeRecoveryCode(s, user.id, recoveryCode ?? '');
+          if (!ok) {
+            await s.throttle.failure(key, request.ip);
+            await auditAccountEvent(s, user.id, actorOf(request), 'auth.login_failed', {
+              reason: 'second_factor',
+              method: 'oidc',
+            });
+            throw new AppError('invalid_credentials', 'The code is not valid');
+          }
+          totp = true;
+        }
+        await consumeResult(s, result.id);
+        await s.throttle.success(key, request.ip);
+        await s.db.platform((q) =>
+          q.query(
+            'UPDATE oidc_identities SET last_login_at = now() WHERE provider_id = $1 AND subject = $2',
+            [result.provider_id, result.subject],
+          ),
+        );
+        await auditAccountEvent(s, user.id, { ...actorOf(request), userId: user.id }, 'auth.login', {
+          method: 'oidc',
+          amr: totp ? ['oidc', 'otp'] : ['oidc'],
+        });
+        return issue(s, user.id, totp);
+      } finally {
+        await release();
+      }
+    },
+  );
+
+  app.post(
+    '/api/auth/oidc/link',
+    {
+      schema: {
+        tags: ['auth'],
+        summary:
+          'Link a provider identity to the existing account with its e-mail: only when the provider verified the e-mail and the password (and TOTP, when on) of the account is given',
+        body: z.strictObject({
+          code: z.string().min(20).max(100),
+          password: z.string().min(1).max(1024),
+          ...secondFactor,
+        }),
+        response: { 200: session },
+      },
+    },
+    async (request) => {
+      const result = await pendingResult(s, request.body.code, readBinding(request));
+      if (result.outcome !== 'link_required' || !result.email)
+        throw new AppError('invalid_credentials', 'This sign-in has nothing to link; start again');
+      if (!result.email_verified)
+        throw new AppError(
+          'forbidden',
+          'The provider did not verify this e-mail address, so it cannot be linked',
+        );
+      // The account's own sign-in, with its throttle, second factor and audit: proof of control.
+      const signedIn = await login(s, actorOf(request), request.ip, {
+        email: result.email,
+        password: request.body.password,
+        totp: request.body.totp,
+        recoveryCode: request.body.recoveryCode,
+      });
+      const user = await loadUser(s, 'email', result.email);
+      if (!user) throw new AppError('invalid_credentials', 'This account no longer exists');
+      await consumeResult(s, result.id);
+      const provider = await s.db.platform(async (q) => {
+        const r = await q.query<{ name: string }>('SELECT name FROM oidc_providers WHERE id = $1', [
+          result.provider_id,
+        ]);
+        return r.rows[0];
+      });
+      const row = provider ? await s.db.platform((q) => providerByName(q, provider.name)) : undefined;
+      if (!row) throw new AppError('invalid_credentials', 'The sign-in provider was removed');
+      try {
+        await linkIdentity(s, actorOf(request), row, result.subject, result.email, user.id);
+      } catch (err) {
+        if (err instanceof OidcRefusal) throw new AppError('conflict', err.message);
+        throw err;
+      }
+      return signedIn;
+    },
+  );
+
+  // ---- operators: provider configuration ----
+  const providerView = z.object({
+    name: z.string(),
+    displayName: z.string(),
+    issuer: z.string(),
+    clientId: z.string(),
+    clientSecretMasked: z.string(),
+    redirectUri: z.string(),
+  });
+  const view = (p: {
+    name: string;
+    display_name: string;
+    issuer: string;
+    client_id: string;
+    client_secret_masked: string;
+  }) => ({
+    name: p.name,
+    displayName: p.display_name,
+    issuer: p.issuer,
+    clientId: p.client_id,
+    clientSecretMasked: p.client_secret_masked,
+    redirectUri: `${s.publicUrl.replace(/\/$/, '')}/api/auth/oidc/callback`,
+  });
+
+  app.get(
+    '/api/admin/oidc-providers',
+    { schema: { tags: ['admin'], response: { 200: z.object({ providers: z.array(providerView) }) } } },
+    async (request) => {
+      await s.auth.requireOperator(request);
+      return { providers: (await s.db.platform(listProviders)).map(view) };
+    },
+  );
+
+  app.put(
+    '/api/admin/oidc-providers/:name',
+    {
+      schema: {
+        tags: ['admin'],
+        summary:
+          'Create or update a sign-in provider (preset "google" fills the issuer); the client secret is sealed',
+        params: z.object({ name: providerName }),
+        body: z.strictObject({
+          preset: z.enum(['google']).optional(),
+          issuer: z.string().max(500).optional(),
+          displayName: z.string().trim().min(1).max(100).optional(),
+          clientId: z.string().min(1).max(500),
+          clientSecret: z.string().min(1).max(2000).optional(),
+        }),
+        response: { 200: providerView },
+      },
+    },
+    async (request) => {
+      const op = await s.auth.requireOperator(request);
+      const b = request.body;
+      const issuer = b.preset === 'google' ? GOOGLE_ISSUER : b.issuer;
+      if (!issuer)
+        throw new AppError('validation_failed', 'Give an issuer URL or a preset', {
+          details: { issues: [{ in: 'body', path: '/issuer', message: 'required without a preset' }] },
+        });
+      const problem = issuerProblem(issuer);
+      if (problem)
+        throw new AppError('validation_failed', problem, {
+          details: { issues: [{ in: 'body', path: '/issuer', message: problem }] },
+        });
+      const row = await saveProvider(s, actorOf(request, { userId: op.userId }), {
+        name: request.params.name,
+        displayName: b.displayName ?? (b.preset === 'google' ? 'Google' : request.params.name),
+        issuer,
+        clientId: b.clientId,
+        clientSecret: b.clientSecret,
+      });
+      clients.forget();
+      return view(row);
+    },
+  );
+
+  app.delete(
+    '/api/admin/oidc-providers/:name',
+    {
+      schema: {
+        tags: ['admin'],
+        params: z.object({ name: providerName }),
+        response: { 200: z.object({ ok: z.literal(true) }) },
+      },
+    },
+    async (request) => {
+      await s.auth.requireOperator(request);
+      const del = await s.db.platform((q) =>
+        q.query('DELETE FROM oidc_providers WHERE name = $1', [request.params.name]),
+      );
+      if (del.rowCount === 0) throw new AppError('not_found', 'No such sign-in provider');
+      clients.forget();
+      return { ok: true as const };
+    },
+  );
+}
