@@ -2,7 +2,7 @@ import type { ReactNode } from 'react';
 import { Account } from './pages/account';
 import { Audit } from './pages/audit';
 import { Connections } from './pages/connections';
-import { Jobs } from './pages/jobs';
+import { Jobs } from './pages/jobs/list';
 import { ApiKeys } from './pages/keys';
 import { Members } from './pages/members';
 import { SettingsPage } from './pages/settings';

@@ -62,7 +62,7 @@ export function ErrorNote({ error }: { error: string | null | undefined }) {
   );
 }
 
-export function Field(props: {
+interface FieldProps {
   label: string;
   value: string;
   onChange: (v: string) => void;
@@ -73,7 +73,9 @@ export function Field(props: {
   hint?: string;
   inputMode?: 'numeric' | 'text';
   name?: string;
-}) {
+}
+
+export function Field(props: FieldProps) {
   const id = useId();
   return (
     <div className="field">
@@ -90,6 +92,107 @@ export function Field(props: {
         inputMode={props.inputMode}
         aria-describedby={props.hint ? `${id}-hint` : undefined}
       />
+      {props.hint ? (
+        <small id={`${id}-hint`} className="hint">
+          {props.hint}
+        </small>
+      ) : null}
+    </div>
+  );
+}
+
+/** A `Field` for whole numbers: a number input with the numeric keyboard on touch devices. */
+export function NumberField(props: Omit<FieldProps, 'type' | 'inputMode'>) {
+  return <Field {...props} type="number" inputMode="numeric" />;
+}
+
+/** A labelled multi-line text field, like `Field`. */
+export function TextArea(props: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  hint?: string;
+  disabled?: boolean;
+  rows?: number;
+  required?: boolean;
+  placeholder?: string;
+  spellCheck?: boolean;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      <textarea
+        id={id}
+        value={props.value}
+        rows={props.rows ?? 4}
+        disabled={props.disabled}
+        required={props.required}
+        placeholder={props.placeholder}
+        spellCheck={props.spellCheck}
+        onChange={(e) => props.onChange(e.target.value)}
+        aria-describedby={props.hint ? `${id}-hint` : undefined}
+      />
+      {props.hint ? (
+        <small id={`${id}-hint`} className="hint">
+          {props.hint}
+        </small>
+      ) : null}
+    </div>
+  );
+}
+
+/** A required text field with suggestions (a datalist) the user may pick or type past. */
+export function SuggestField(props: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  suggestions: readonly string[];
+  hint: string;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={`${id}-input`}>{props.label}</label>
+      <input
+        id={`${id}-input`}
+        list={id}
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        required
+        autoComplete="off"
+        aria-describedby={`${id}-hint`}
+      />
+      <datalist id={id}>
+        {props.suggestions.map((s) => (
+          <option key={s} value={s} />
+        ))}
+      </datalist>
+      <small id={`${id}-hint`} className="hint">
+        {props.hint}
+      </small>
+    </div>
+  );
+}
+
+/** A labelled checkbox with an optional hint. */
+export function Check(props: {
+  label: string;
+  checked: boolean;
+  onChange: (v: boolean) => void;
+  hint?: string;
+}) {
+  const id = useId();
+  return (
+    <div className="field checkbox">
+      <input
+        id={id}
+        type="checkbox"
+        checked={props.checked}
+        onChange={(e) => props.onChange(e.target.checked)}
+        aria-describedby={props.hint ? `${id}-hint` : undefined}
+      />
+      <label htmlFor={id}>{props.label}</label>
       {props.hint ? (
         <small id={`${id}-hint`} className="hint">
           {props.hint}
@@ -134,6 +237,80 @@ export function Page(props: { title: string; children: ReactNode; actions?: Reac
 
 export function Empty({ children }: { children: ReactNode }) {
   return <p className="empty">{children}</p>;
+}
+
+/**
+ * A data table with a screen-reader caption and one header cell per column; `false` leaves a column out (for
+ * columns only some roles see). The rows are the children.
+ */
+export function Table(props: {
+  caption: ReactNode;
+  columns: ReadonlyArray<string | false>;
+  testId?: string;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <table className={props.className} data-testid={props.testId}>
+      <caption className="sr-only">{props.caption}</caption>
+      <thead>
+        <tr>
+          {props.columns.map((c) =>
+            c === false ? null : (
+              <th scope="col" key={c}>
+                {c}
+              </th>
+            ),
+          )}
+        </tr>
+      </thead>
+      <tbody>{props.children}</tbody>
+    </table>
+  );
+}
+
+/**
+ * A destructive button. With `confirm`, the browser asks that question first and `onClick` runs only on yes.
+ * `label` is the accessible name when the visible text alone is ambiguous (e.g. "Delete channel on-call").
+ */
+export function DangerButton(props: {
+  onClick: () => unknown;
+  children: ReactNode;
+  label?: string;
+  confirm?: string;
+  disabled?: boolean;
+}) {
+  return (
+    <button
+      type="button"
+      className="danger"
+      onClick={() => {
+        if (props.confirm !== undefined && !window.confirm(props.confirm)) return;
+        void props.onClick();
+      }}
+      disabled={props.disabled}
+      aria-label={props.label}
+    >
+      {props.children}
+    </button>
+  );
+}
+
+/** Loading / error, then the list, or the empty state when the list has nothing. */
+export function LoadedList<T, I>(props: {
+  state: { data: T | null; error: ApiError | null; loading: boolean };
+  items: (data: T) => I[];
+  empty: ReactNode;
+  children: (items: I[], data: T) => ReactNode;
+}) {
+  return (
+    <Loaded state={props.state}>
+      {(data) => {
+        const items = props.items(data);
+        return items.length === 0 ? <Empty>{props.empty}</Empty> : props.children(items, data);
+      }}
+    </Loaded>
+  );
 }
 
 /** Loading / error / content, so every page has the same clear states. */

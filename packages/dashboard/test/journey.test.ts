@@ -132,7 +132,9 @@ describe.skipIf(!browserTestsEnabled)('dashboard journey (Chromium)', () => {
     expect(text).not.toContain(apiKey);
     await page.getByLabel('Action').fill('api_key.created');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await expect.poll(async () => (await table.locator('tbody tr').count()) === 1).toBe(true);
+    await expect
+      .poll(async () => (await table.locator('tbody tr').count()) === 1, { timeout: 15_000 })
+      .toBe(true);
     await shot('06-audit');
   });
 

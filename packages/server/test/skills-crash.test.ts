@@ -18,7 +18,7 @@ import { startTestServer } from './helpers.js';
 import { fileTree, makePackage, makeSigner, type Signer, upload } from './skills-support.js';
 
 const BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
-const ROUNDS = 10;
+const ROUNDS = 8;
 const FILES = 150;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 

@@ -1,7 +1,18 @@
 import { type FormEvent, useState } from 'react';
 import { api, type Me, session } from '../api';
 import { navigate } from '../router';
-import { CopyButton, Empty, ErrorNote, Field, Loaded, Page, useAction, useLoad, when } from '../ui';
+import {
+  CopyButton,
+  DangerButton,
+  ErrorNote,
+  Field,
+  LoadedList,
+  Page,
+  Table,
+  useAction,
+  useLoad,
+  when,
+} from '../ui';
 
 /** A CLI credential from `rampart login`, as GET /api/cli-credentials lists it (never the token). */
 interface CliSession {
@@ -30,50 +41,36 @@ function CliSessions() {
         never the dashboard&apos;s.
       </p>
       <ErrorNote error={error} />
-      <Loaded state={state}>
-        {({ credentials }) =>
-          credentials.length === 0 ? (
-            <Empty>No CLI sessions. Run rampart login --server {location.origin} to add one.</Empty>
-          ) : (
-            <table data-testid="cli-sessions">
-              <caption className="sr-only">CLI sessions</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Credential</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {credentials.map((c) => (
-                  <tr key={c.id}>
-                    <td>{c.name}</td>
-                    <td>
-                      <code>cli_live_{c.prefix}…</code>
-                    </td>
-                    <td>{when(c.createdAt)}</td>
-                    <td>{c.lastUsedAt ? when(c.lastUsedAt) : 'never'}</td>
-                    <td>{when(c.expiresAt)}</td>
-                    <td>
-                      <button
-                        type="button"
-                        className="danger"
-                        onClick={() => revoke(c)}
-                        aria-label={`Revoke ${c.name}`}
-                      >
-                        Revoke
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Loaded>
+      <LoadedList
+        state={state}
+        items={(d) => d.credentials}
+        empty={<>No CLI sessions. Run rampart login --server {location.origin} to add one.</>}
+      >
+        {(credentials) => (
+          <Table
+            testId="cli-sessions"
+            caption="CLI sessions"
+            columns={['Name', 'Credential', 'Created', 'Last used', 'Expires', 'Actions']}
+          >
+            {credentials.map((c) => (
+              <tr key={c.id}>
+                <td>{c.name}</td>
+                <td>
+                  <code>cli_live_{c.prefix}…</code>
+                </td>
+                <td>{when(c.createdAt)}</td>
+                <td>{c.lastUsedAt ? when(c.lastUsedAt) : 'never'}</td>
+                <td>{when(c.expiresAt)}</td>
+                <td>
+                  <DangerButton onClick={() => revoke(c)} label={`Revoke ${c.name}`}>
+                    Revoke
+                  </DangerButton>
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </LoadedList>
     </>
   );
 }
@@ -175,9 +172,9 @@ export function Account({ me, reload }: { me: Me; reload: () => void }) {
         <button type="button" onClick={() => signOut(false)} disabled={busy}>
           Sign out
         </button>
-        <button type="button" className="danger" onClick={() => signOut(true)} disabled={busy}>
+        <DangerButton onClick={() => signOut(true)} disabled={busy}>
           Sign out everywhere
-        </button>
+        </DangerButton>
       </div>
     </Page>
   );

@@ -1,6 +1,6 @@
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { api, download, orgPath } from '../api';
-import { describe, Empty, ErrorNote, Field, Page, useLoad, when } from '../ui';
+import { describe, Empty, ErrorNote, Field, Page, Table, useLoad, when } from '../ui';
 
 interface Entry {
   id: string;
@@ -144,41 +144,32 @@ export function Audit({ orgId }: { orgId: string }) {
       {entries.length === 0 && done && !error ? (
         <Empty>No audit entries match.</Empty>
       ) : (
-        <table data-testid="audit-table">
-          <caption className="sr-only">Audit entries</caption>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Action</th>
-              <th scope="col">Target</th>
-              <th scope="col">Who</th>
-              <th scope="col">IP</th>
-              <th scope="col">Details</th>
+        <Table
+          testId="audit-table"
+          caption="Audit entries"
+          columns={['When', 'Action', 'Target', 'Who', 'IP', 'Details']}
+        >
+          {entries.map((e) => (
+            <tr key={e.id}>
+              <td>{when(e.at)}</td>
+              <td>
+                <code>{e.action}</code>
+              </td>
+              <td>{e.target ?? '—'}</td>
+              <td>
+                {e.userId
+                  ? `user ${e.userId.slice(0, 8)}`
+                  : e.apiKeyId
+                    ? `key ${e.apiKeyId.slice(0, 8)}`
+                    : 'system'}
+              </td>
+              <td>{e.ip ?? '—'}</td>
+              <td>
+                <code className="meta">{Object.keys(e.meta).length ? JSON.stringify(e.meta) : ''}</code>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {entries.map((e) => (
-              <tr key={e.id}>
-                <td>{when(e.at)}</td>
-                <td>
-                  <code>{e.action}</code>
-                </td>
-                <td>{e.target ?? '—'}</td>
-                <td>
-                  {e.userId
-                    ? `user ${e.userId.slice(0, 8)}`
-                    : e.apiKeyId
-                      ? `key ${e.apiKeyId.slice(0, 8)}`
-                      : 'system'}
-                </td>
-                <td>{e.ip ?? '—'}</td>
-                <td>
-                  <code className="meta">{Object.keys(e.meta).length ? JSON.stringify(e.meta) : ''}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       <div ref={sentinel} aria-hidden="true" className="sentinel" />
       {!done ? <p className="muted">Loading more…</p> : null}

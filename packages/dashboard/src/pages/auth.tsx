@@ -9,6 +9,20 @@ interface AuthProps {
   onSignedIn: () => void;
 }
 
+/** The account e-mail, as every sign-in and sign-up form asks for it (browsers fill it as the username). */
+function EmailField(props: { value: string; onChange: (v: string) => void }) {
+  return (
+    <Field
+      label="E-mail"
+      type="email"
+      value={props.value}
+      onChange={props.onChange}
+      autoComplete="username"
+      required
+    />
+  );
+}
+
 export function Login({ siteKey, onSignedIn }: AuthProps) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -45,14 +59,7 @@ export function Login({ siteKey, onSignedIn }: AuthProps) {
       <form onSubmit={submit} aria-label="Sign in">
         {step === 'password' ? (
           <>
-            <Field
-              label="E-mail"
-              type="email"
-              value={email}
-              onChange={setEmail}
-              autoComplete="username"
-              required
-            />
+            <EmailField value={email} onChange={setEmail} />
             <Field
               label="Password"
               type="password"
@@ -133,14 +140,7 @@ export function Signup({ siteKey, onSignedIn }: AuthProps) {
     <main className="auth">
       <h1>Create your Rampart account</h1>
       <form onSubmit={submit} aria-label="Sign up">
-        <Field
-          label="E-mail"
-          type="email"
-          value={email}
-          onChange={setEmail}
-          autoComplete="username"
-          required
-        />
+        <EmailField value={email} onChange={setEmail} />
         <Field
           label="Password"
           type="password"
@@ -189,14 +189,7 @@ export function Forgot({ siteKey }: { siteKey: string | null }) {
         <p role="status">If an account uses that address, a reset link is on its way. Check your inbox.</p>
       ) : (
         <form onSubmit={submit} aria-label="Reset password">
-          <Field
-            label="E-mail"
-            type="email"
-            value={email}
-            onChange={setEmail}
-            autoComplete="username"
-            required
-          />
+          <EmailField value={email} onChange={setEmail} />
           <Turnstile siteKey={siteKey} onToken={setBotToken} />
           <ErrorNote error={error} />
           <button type="submit" className="primary" disabled={busy}>

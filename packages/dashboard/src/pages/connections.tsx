@@ -4,14 +4,17 @@ import { api, download, orgPath } from '../api';
 import { can, type Role } from '../permissions';
 import {
   CopyButton,
+  DangerButton,
   describe,
   Empty,
   ErrorNote,
   Field,
   Loaded,
+  LoadedList,
   Page,
   RevealOnce,
   Select,
+  Table,
   useAction,
   useLoad,
   when,
@@ -259,61 +262,59 @@ function QueryAudit({ orgId, connections }: { orgId: string; connections: Connec
                   Showing the newest {recent.length} of {entries.length}; export for all.
                 </p>
               ) : null}
-              <table data-testid="query-audit-table">
-                <caption className="sr-only">Query audit, newest first</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Connection</th>
-                    <th scope="col">Who</th>
-                    <th scope="col">Model</th>
-                    <th scope="col">Tool</th>
-                    <th scope="col">Params</th>
-                    <th scope="col">Rows</th>
-                    <th scope="col">Duration</th>
-                    <th scope="col">Outcome</th>
-                    <th scope="col">Query hash</th>
+              <Table
+                testId="query-audit-table"
+                caption="Query audit, newest first"
+                columns={[
+                  'When',
+                  'Connection',
+                  'Who',
+                  'Model',
+                  'Tool',
+                  'Params',
+                  'Rows',
+                  'Duration',
+                  'Outcome',
+                  'Query hash',
+                ]}
+              >
+                {recent.map((e) => (
+                  <tr
+                    key={`${e.at}-${e.connectionId ?? ''}-${e.apiKeyId ?? e.userId ?? ''}-${e.queryHash ?? ''}`}
+                  >
+                    <td>{when(e.at)}</td>
+                    <td>
+                      {e.connectionId ? (names.get(e.connectionId) ?? e.connectionId.slice(0, 8)) : '—'}
+                    </td>
+                    <td>
+                      {e.apiKeyId
+                        ? `key ${e.apiKeyId.slice(0, 8)}`
+                        : e.userId
+                          ? `user ${e.userId.slice(0, 8)}`
+                          : '—'}
+                    </td>
+                    <td>{e.model ?? '—'}</td>
+                    <td>{e.tool ? <code>{e.tool}</code> : '—'}</td>
+                    <td>{e.params ?? '—'}</td>
+                    <td>{e.rowCount ?? '—'}</td>
+                    <td>{e.durationMs === null ? '—' : `${e.durationMs} ms`}</td>
+                    <td>
+                      {e.outcome ? (
+                        <span className={`status status-${e.outcome === 'ok' ? 'ok' : 'failed'}`}>
+                          {e.outcome}
+                        </span>
+                      ) : (
+                        '—'
+                      )}
+                    </td>
+                    <td>
+                      <code title={e.queryHash ?? undefined}>
+                        {e.queryHash ? e.queryHash.slice(0, 12) : '—'}
+                      </code>
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {recent.map((e) => (
-                    <tr
-                      key={`${e.at}-${e.connectionId ?? ''}-${e.apiKeyId ?? e.userId ?? ''}-${e.queryHash ?? ''}`}
-                    >
-                      <td>{when(e.at)}</td>
-                      <td>
-                        {e.connectionId ? (names.get(e.connectionId) ?? e.connectionId.slice(0, 8)) : '—'}
-                      </td>
-                      <td>
-                        {e.apiKeyId
-                          ? `key ${e.apiKeyId.slice(0, 8)}`
-                          : e.userId
-                            ? `user ${e.userId.slice(0, 8)}`
-                            : '—'}
-                      </td>
-                      <td>{e.model ?? '—'}</td>
-                      <td>{e.tool ? <code>{e.tool}</code> : '—'}</td>
-                      <td>{e.params ?? '—'}</td>
-                      <td>{e.rowCount ?? '—'}</td>
-                      <td>{e.durationMs === null ? '—' : `${e.durationMs} ms`}</td>
-                      <td>
-                        {e.outcome ? (
-                          <span className={`status status-${e.outcome === 'ok' ? 'ok' : 'failed'}`}>
-                            {e.outcome}
-                          </span>
-                        ) : (
-                          '—'
-                        )}
-                      </td>
-                      <td>
-                        <code title={e.queryHash ?? undefined}>
-                          {e.queryHash ? e.queryHash.slice(0, 12) : '—'}
-                        </code>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             </>
           );
         }}
@@ -341,50 +342,37 @@ export function Connections({ orgId, role }: { orgId: string; role: Role }) {
         Let AI tools run read-only SELECTs on your databases, through the sandbox, with every query audited.
       </p>
       <ErrorNote error={error} />
-      <Loaded state={state}>
-        {({ connections }) =>
-          connections.length === 0 ? (
-            <Empty>No connections yet.{manage ? ' Add one below.' : ''}</Empty>
-          ) : (
-            <table data-testid="connections-table">
-              <caption className="sr-only">Database connections</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Mode</th>
-                  <th scope="col">Connection id</th>
-                  <th scope="col">Created</th>
-                  {manage ? <th scope="col">Actions</th> : null}
-                </tr>
-              </thead>
-              <tbody>
-                {connections.map((c) => (
-                  <tr key={c.id}>
-                    <td>{c.name}</td>
-                    <td>{c.mode === 'cloud' ? 'cloud (sealed)' : 'agent'}</td>
-                    <td>
-                      <code>{c.id}</code> <CopyButton text={c.id} label="Copy id" />
-                    </td>
-                    <td>{when(c.createdAt)}</td>
-                    {manage ? (
-                      <td>
-                        <button
-                          type="button"
-                          className="danger"
-                          onClick={() => remove(c)}
-                          aria-label={`Delete connection ${c.name}`}
-                        >
-                          Delete
-                        </button>
-                      </td>
-                    ) : null}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Loaded>
+      <LoadedList
+        state={state}
+        items={(d) => d.connections}
+        empty={<>No connections yet.{manage ? ' Add one below.' : ''}</>}
+      >
+        {(connections) => (
+          <Table
+            testId="connections-table"
+            caption="Database connections"
+            columns={['Name', 'Mode', 'Connection id', 'Created', manage && 'Actions']}
+          >
+            {connections.map((c) => (
+              <tr key={c.id}>
+                <td>{c.name}</td>
+                <td>{c.mode === 'cloud' ? 'cloud (sealed)' : 'agent'}</td>
+                <td>
+                  <code>{c.id}</code> <CopyButton text={c.id} label="Copy id" />
+                </td>
+                <td>{when(c.createdAt)}</td>
+                {manage ? (
+                  <td>
+                    <DangerButton onClick={() => remove(c)} label={`Delete connection ${c.name}`}>
+                      Delete
+                    </DangerButton>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </Table>
+        )}
+      </LoadedList>
       {manage ? <CreateConnection orgId={orgId} onCreated={state.reload} /> : null}
       {can(role, 'audit.read') ? (
         <QueryAudit orgId={orgId} connections={state.data?.connections ?? []} />

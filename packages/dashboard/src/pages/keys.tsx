@@ -1,7 +1,19 @@
 import { type FormEvent, useState } from 'react';
 import { api, orgPath } from '../api';
 import { can, type Role } from '../permissions';
-import { Empty, ErrorNote, Field, Loaded, Page, RevealOnce, Select, useAction, useLoad, when } from '../ui';
+import {
+  DangerButton,
+  ErrorNote,
+  Field,
+  LoadedList,
+  Page,
+  RevealOnce,
+  Select,
+  Table,
+  useAction,
+  useLoad,
+  when,
+} from '../ui';
 
 interface Key {
   id: string;
@@ -66,52 +78,35 @@ export function ApiKeys({ orgId, role }: { orgId: string; role: Role }) {
         </form>
       ) : null}
       <ErrorNote error={error} />
-      <Loaded state={state}>
-        {({ keys }) =>
-          keys.length === 0 ? (
-            <Empty>
-              No API keys yet.{manage ? ' Create one to call the gateway or the API from your code.' : ''}
-            </Empty>
-          ) : (
-            <table>
-              <caption className="sr-only">API keys</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  {manage ? <th scope="col">Actions</th> : null}
-                </tr>
-              </thead>
-              <tbody>
-                {keys.map((k) => (
-                  <tr key={k.id}>
-                    <td>{k.name}</td>
-                    <td>
-                      <code>rk_live_{k.prefix}…</code>
-                    </td>
-                    <td>{when(k.createdAt)}</td>
-                    <td>{k.lastUsedAt ? when(k.lastUsedAt) : 'never'}</td>
-                    {manage ? (
-                      <td>
-                        <button
-                          type="button"
-                          className="danger"
-                          onClick={() => revoke(k)}
-                          aria-label={`Revoke ${k.name}`}
-                        >
-                          Revoke
-                        </button>
-                      </td>
-                    ) : null}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
+      <LoadedList
+        state={state}
+        items={(d) => d.keys}
+        empty={
+          <>No API keys yet.{manage ? ' Create one to call the gateway or the API from your code.' : ''}</>
         }
-      </Loaded>
+      >
+        {(keys) => (
+          <Table caption="API keys" columns={['Name', 'Key', 'Created', 'Last used', manage && 'Actions']}>
+            {keys.map((k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td>
+                  <code>rk_live_{k.prefix}…</code>
+                </td>
+                <td>{when(k.createdAt)}</td>
+                <td>{k.lastUsedAt ? when(k.lastUsedAt) : 'never'}</td>
+                {manage ? (
+                  <td>
+                    <DangerButton onClick={() => revoke(k)} label={`Revoke ${k.name}`}>
+                      Revoke
+                    </DangerButton>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </Table>
+        )}
+      </LoadedList>
     </Page>
   );
 }

@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { api, orgPath } from '../api';
 import { can, type Role } from '../permissions';
-import { ErrorNote, Field, Loaded, Page, Select, useAction, useLoad, when } from '../ui';
+import { DangerButton, ErrorNote, Field, Loaded, Page, Select, Table, useAction, useLoad, when } from '../ui';
 
 interface Member {
   userId: string;
@@ -57,63 +57,47 @@ export function Members({ orgId, role, userId }: { orgId: string; role: Role; us
       <ErrorNote error={error} />
       <Loaded state={state}>
         {({ members }) => (
-          <table>
-            <caption className="sr-only">Members</caption>
-            <thead>
-              <tr>
-                <th scope="col">E-mail</th>
-                <th scope="col">Role</th>
-                <th scope="col">Since</th>
-                {manage ? <th scope="col">Actions</th> : null}
-              </tr>
-            </thead>
-            <tbody>
-              {members.map((m) => {
-                const editable = manage && (m.role !== 'owner' || can(role, 'members.manage_owners'));
-                return (
-                  <tr key={m.userId}>
-                    <td>
-                      {m.email}
-                      {m.userId === userId ? ' (you)' : ''}
-                    </td>
+          <Table caption="Members" columns={['E-mail', 'Role', 'Since', manage && 'Actions']}>
+            {members.map((m) => {
+              const editable = manage && (m.role !== 'owner' || can(role, 'members.manage_owners'));
+              return (
+                <tr key={m.userId}>
+                  <td>
+                    {m.email}
+                    {m.userId === userId ? ' (you)' : ''}
+                  </td>
+                  <td>
+                    {editable ? (
+                      <select
+                        aria-label={`Role of ${m.email}`}
+                        value={m.role}
+                        onChange={(e) => change(m, e.target.value as Role)}
+                        disabled={busy}
+                      >
+                        {choices.map(([r, text]) => (
+                          <option key={r} value={r}>
+                            {text}
+                          </option>
+                        ))}
+                      </select>
+                    ) : (
+                      m.role
+                    )}
+                  </td>
+                  <td>{when(m.createdAt)}</td>
+                  {manage ? (
                     <td>
                       {editable ? (
-                        <select
-                          aria-label={`Role of ${m.email}`}
-                          value={m.role}
-                          onChange={(e) => change(m, e.target.value as Role)}
-                          disabled={busy}
-                        >
-                          {choices.map(([r, text]) => (
-                            <option key={r} value={r}>
-                              {text}
-                            </option>
-                          ))}
-                        </select>
-                      ) : (
-                        m.role
-                      )}
+                        <DangerButton onClick={() => remove(m)} label={`Remove ${m.email}`}>
+                          Remove
+                        </DangerButton>
+                      ) : null}
                     </td>
-                    <td>{when(m.createdAt)}</td>
-                    {manage ? (
-                      <td>
-                        {editable ? (
-                          <button
-                            type="button"
-                            className="danger"
-                            onClick={() => remove(m)}
-                            aria-label={`Remove ${m.email}`}
-                          >
-                            Remove
-                          </button>
-                        ) : null}
-                      </td>
-                    ) : null}
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+                  ) : null}
+                </tr>
+              );
+            })}
+          </Table>
         )}
       </Loaded>
     </Page>

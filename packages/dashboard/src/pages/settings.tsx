@@ -1,7 +1,7 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, orgPath } from '../api';
 import { can, type Role } from '../permissions';
-import { Empty, ErrorNote, Field, Loaded, Page, Select, useAction, useLoad } from '../ui';
+import { ErrorNote, Field, Loaded, LoadedList, Page, Select, Table, useAction, useLoad } from '../ui';
 
 type Region = 'us' | 'eu' | 'apac';
 interface Settings {
@@ -135,33 +135,20 @@ function Secrets({ orgId, role }: { orgId: string; role: Role }) {
         </form>
       ) : null}
       <ErrorNote error={error} />
-      <Loaded state={state}>
-        {({ secrets }) =>
-          secrets.length === 0 ? (
-            <Empty>No secrets stored.</Empty>
-          ) : (
-            <table>
-              <caption className="sr-only">Secrets</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Value</th>
-                </tr>
-              </thead>
-              <tbody>
-                {secrets.map((s) => (
-                  <tr key={s.name}>
-                    <td>{s.name}</td>
-                    <td>
-                      <code data-testid={`masked-${s.name}`}>{s.masked}</code>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Loaded>
+      <LoadedList state={state} items={(d) => d.secrets} empty="No secrets stored.">
+        {(secrets) => (
+          <Table caption="Secrets" columns={['Name', 'Value']}>
+            {secrets.map((s) => (
+              <tr key={s.name}>
+                <td>{s.name}</td>
+                <td>
+                  <code data-testid={`masked-${s.name}`}>{s.masked}</code>
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </LoadedList>
     </section>
   );
 }
@@ -235,37 +222,22 @@ function Providers({ orgId, role }: { orgId: string; role: Role }) {
         </form>
       ) : null}
       <ErrorNote error={error} />
-      <Loaded state={state}>
-        {({ providers }) =>
-          providers.length === 0 ? (
-            <Empty>No providers configured.</Empty>
-          ) : (
-            <table>
-              <caption className="sr-only">Providers</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Base URL</th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Models</th>
-                </tr>
-              </thead>
-              <tbody>
-                {providers.map((p) => (
-                  <tr key={p.name}>
-                    <td>{p.name}</td>
-                    <td>{p.baseUrl}</td>
-                    <td>
-                      <code>{p.apiKeyMasked}</code>
-                    </td>
-                    <td>{p.models.join(', ') || 'any'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Loaded>
+      <LoadedList state={state} items={(d) => d.providers} empty="No providers configured.">
+        {(providers) => (
+          <Table caption="Providers" columns={['Name', 'Base URL', 'Key', 'Models']}>
+            {providers.map((p) => (
+              <tr key={p.name}>
+                <td>{p.name}</td>
+                <td>{p.baseUrl}</td>
+                <td>
+                  <code>{p.apiKeyMasked}</code>
+                </td>
+                <td>{p.models.join(', ') || 'any'}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </LoadedList>
     </section>
   );
 }

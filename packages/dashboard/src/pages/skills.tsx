@@ -1,7 +1,20 @@
 import { type ChangeEvent, type FormEvent, useId, useState } from 'react';
 import { api, orgPath } from '../api';
 import { can, type Role } from '../permissions';
-import { Empty, ErrorNote, Field, Loaded, Page, RevealOnce, useAction, useLoad, when } from '../ui';
+import {
+  DangerButton,
+  ErrorNote,
+  Field,
+  Loaded,
+  LoadedList,
+  Page,
+  RevealOnce,
+  Table,
+  TextArea,
+  useAction,
+  useLoad,
+  when,
+} from '../ui';
 
 /**
  * Skill packages: what is published (with signature status), the signing keys the org trusts, runtime tokens
@@ -104,41 +117,30 @@ function Versions(props: { orgId: string; name: string; version: number; onClose
       </div>
       <Loaded state={state}>
         {({ versions }) => (
-          <table>
-            <caption className="sr-only">Versions of {name}, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Signature</th>
-                <th scope="col">Signing key</th>
-                <th scope="col">Files</th>
-                <th scope="col">Size</th>
-                <th scope="col">SHA-256</th>
-                <th scope="col">Published</th>
+          <Table
+            caption={`Versions of ${name}, newest first`}
+            columns={['Version', 'Signature', 'Signing key', 'Files', 'Size', 'SHA-256', 'Published']}
+          >
+            {versions.map((v) => (
+              <tr key={v.version}>
+                <td>{v.version}</td>
+                <td>
+                  <SignatureBadge signature={v.signature} />
+                </td>
+                <td>
+                  <code>{v.keyId.slice(0, 16)}</code>
+                </td>
+                <td>{v.fileCount}</td>
+                <td>{size(v.sizeBytes)}</td>
+                <td>
+                  <code className="meta" title={v.sha256}>
+                    {v.sha256.slice(0, 16)}…
+                  </code>
+                </td>
+                <td>{when(v.createdAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {versions.map((v) => (
-                <tr key={v.version}>
-                  <td>{v.version}</td>
-                  <td>
-                    <SignatureBadge signature={v.signature} />
-                  </td>
-                  <td>
-                    <code>{v.keyId.slice(0, 16)}</code>
-                  </td>
-                  <td>{v.fileCount}</td>
-                  <td>{size(v.sizeBytes)}</td>
-                  <td>
-                    <code className="meta" title={v.sha256}>
-                      {v.sha256.slice(0, 16)}…
-                    </code>
-                  </td>
-                  <td>{when(v.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Loaded>
     </section>
@@ -160,48 +162,36 @@ function Packages({ orgId, version }: { orgId: string; version: number }) {
         Published with <code>rampart pack</code> and <code>rampart publish</code>; runtimes sync only versions
         signed by a key that is not revoked.
       </p>
-      <Loaded state={state}>
-        {({ skills }) =>
-          skills.length === 0 ? (
-            <Empty>No skill packages published yet.</Empty>
-          ) : (
-            <table data-testid="skills-table">
-              <caption className="sr-only">Skill packages</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Skill</th>
-                  <th scope="col">Latest</th>
-                  <th scope="col">Versions</th>
-                  <th scope="col">Signature</th>
-                  <th scope="col">Published</th>
-                </tr>
-              </thead>
-              <tbody>
-                {skills.map((s) => (
-                  <tr key={s.name}>
-                    <td>
-                      <button
-                        type="button"
-                        className="link"
-                        onClick={() => setOpen(s.name)}
-                        aria-label={`Show versions of ${s.name}`}
-                      >
-                        {s.name}
-                      </button>
-                    </td>
-                    <td>v{s.latest.version}</td>
-                    <td>{s.versions}</td>
-                    <td>
-                      <SignatureBadge signature={s.latest.signature} />
-                    </td>
-                    <td>{when(s.latest.createdAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Loaded>
+      <LoadedList state={state} items={(d) => d.skills} empty="No skill packages published yet.">
+        {(skills) => (
+          <Table
+            testId="skills-table"
+            caption="Skill packages"
+            columns={['Skill', 'Latest', 'Versions', 'Signature', 'Published']}
+          >
+            {skills.map((s) => (
+              <tr key={s.name}>
+                <td>
+                  <button
+                    type="button"
+                    className="link"
+                    onClick={() => setOpen(s.name)}
+                    aria-label={`Show versions of ${s.name}`}
+                  >
+                    {s.name}
+                  </button>
+                </td>
+                <td>v{s.latest.version}</td>
+                <td>{s.versions}</td>
+                <td>
+                  <SignatureBadge signature={s.latest.signature} />
+                </td>
+                <td>{when(s.latest.createdAt)}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </LoadedList>
       {open ? (
         <Versions key={open} orgId={orgId} name={open} version={version} onClose={() => setOpen(null)} />
       ) : null}
@@ -217,7 +207,6 @@ function SigningKeys({ orgId, role, onChanged }: { orgId: string; role: Role; on
   const [name, setName] = useState('');
   const [publicKey, setPublicKey] = useState('');
   const [added, setAdded] = useState<string | null>(null);
-  const keyId = useId();
   const fileId = useId();
   const { busy, error, setError, act } = useAction();
 
@@ -292,22 +281,16 @@ function SigningKeys({ orgId, role, onChanged }: { orgId: string; role: Role; on
               <input id={fileId} type="file" accept=".pub,.pem,text/plain" onChange={pick} />
             </div>
           </div>
-          <div className="field">
-            <label htmlFor={keyId}>Public key</label>
-            <textarea
-              id={keyId}
-              value={publicKey}
-              onChange={(e) => setPublicKey(e.target.value)}
-              rows={4}
-              required
-              spellCheck={false}
-              placeholder={'-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----'}
-              aria-describedby={`${keyId}-hint`}
-            />
-            <small id={`${keyId}-hint`} className="hint">
-              Ed25519, as PEM or the raw 32 bytes in base64.
-            </small>
-          </div>
+          <TextArea
+            label="Public key"
+            value={publicKey}
+            onChange={setPublicKey}
+            rows={4}
+            required
+            spellCheck={false}
+            placeholder={'-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----'}
+            hint="Ed25519, as PEM or the raw 32 bytes in base64."
+          />
           <button type="submit" className="primary" disabled={busy}>
             Register key
           </button>
@@ -319,58 +302,41 @@ function SigningKeys({ orgId, role, onChanged }: { orgId: string; role: Role; on
         </form>
       ) : null}
       <ErrorNote error={error} />
-      <Loaded state={state}>
-        {({ keys }) =>
-          keys.length === 0 ? (
-            <Empty>No signing keys registered.</Empty>
-          ) : (
-            <table data-testid="signing-keys-table">
-              <caption className="sr-only">Signing keys</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Key id</th>
-                  <th scope="col">Registered</th>
-                  <th scope="col">Status</th>
-                  {manage ? <th scope="col">Actions</th> : null}
-                </tr>
-              </thead>
-              <tbody>
-                {keys.map((k) => (
-                  <tr key={k.id}>
-                    <td>{k.name}</td>
-                    <td>
-                      <code title={k.keyId}>{k.keyId.slice(0, 16)}</code>
-                    </td>
-                    <td>{when(k.createdAt)}</td>
-                    <td>
-                      {k.revokedAt ? (
-                        <span className="status status-key_revoked">revoked {when(k.revokedAt)}</span>
-                      ) : (
-                        <span className="status status-valid">trusted</span>
-                      )}
-                    </td>
-                    {manage ? (
-                      <td>
-                        {k.revokedAt ? null : (
-                          <button
-                            type="button"
-                            className="danger"
-                            onClick={() => revoke(k)}
-                            aria-label={`Revoke signing key ${k.name}`}
-                          >
-                            Revoke
-                          </button>
-                        )}
-                      </td>
-                    ) : null}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Loaded>
+      <LoadedList state={state} items={(d) => d.keys} empty="No signing keys registered.">
+        {(keys) => (
+          <Table
+            testId="signing-keys-table"
+            caption="Signing keys"
+            columns={['Name', 'Key id', 'Registered', 'Status', manage && 'Actions']}
+          >
+            {keys.map((k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td>
+                  <code title={k.keyId}>{k.keyId.slice(0, 16)}</code>
+                </td>
+                <td>{when(k.createdAt)}</td>
+                <td>
+                  {k.revokedAt ? (
+                    <span className="status status-key_revoked">revoked {when(k.revokedAt)}</span>
+                  ) : (
+                    <span className="status status-valid">trusted</span>
+                  )}
+                </td>
+                {manage ? (
+                  <td>
+                    {k.revokedAt ? null : (
+                      <DangerButton onClick={() => revoke(k)} label={`Revoke signing key ${k.name}`}>
+                        Revoke
+                      </DangerButton>
+                    )}
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </Table>
+        )}
+      </LoadedList>
     </section>
   );
 }
@@ -420,48 +386,31 @@ function RuntimeTokens({ orgId }: { orgId: string }) {
         </button>
       </form>
       <ErrorNote error={error} />
-      <Loaded state={state}>
-        {({ tokens }) =>
-          tokens.length === 0 ? (
-            <Empty>No runtime tokens.</Empty>
-          ) : (
-            <table data-testid="runtime-tokens-table">
-              <caption className="sr-only">Runtime tokens</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Token</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {tokens.map((t) => (
-                  <tr key={t.id}>
-                    <td>{t.name}</td>
-                    <td>
-                      <code>rt_live_{t.prefix}…</code>
-                    </td>
-                    <td>{when(t.createdAt)}</td>
-                    <td>{t.lastUsedAt ? when(t.lastUsedAt) : 'never'}</td>
-                    <td>
-                      <button
-                        type="button"
-                        className="danger"
-                        onClick={() => revoke(t)}
-                        aria-label={`Revoke runtime token ${t.name}`}
-                      >
-                        Revoke
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Loaded>
+      <LoadedList state={state} items={(d) => d.tokens} empty="No runtime tokens.">
+        {(tokens) => (
+          <Table
+            testId="runtime-tokens-table"
+            caption="Runtime tokens"
+            columns={['Name', 'Token', 'Created', 'Last used', 'Actions']}
+          >
+            {tokens.map((t) => (
+              <tr key={t.id}>
+                <td>{t.name}</td>
+                <td>
+                  <code>rt_live_{t.prefix}…</code>
+                </td>
+                <td>{when(t.createdAt)}</td>
+                <td>{t.lastUsedAt ? when(t.lastUsedAt) : 'never'}</td>
+                <td>
+                  <DangerButton onClick={() => revoke(t)} label={`Revoke runtime token ${t.name}`}>
+                    Revoke
+                  </DangerButton>
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </LoadedList>
     </section>
   );
 }
@@ -482,47 +431,41 @@ function Telemetry({ orgId }: { orgId: string }) {
         </button>
       </div>
       <p className="muted">Numbers, outcomes and error codes only: runtimes never send page content.</p>
-      <Loaded state={state}>
-        {({ events }) =>
-          events.length === 0 ? (
-            <Empty>No runs reported yet.</Empty>
-          ) : (
-            <table data-testid="telemetry-table">
-              <caption className="sr-only">Runtime telemetry, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Skill</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">Steps (ok / failed / total)</th>
-                  <th scope="col">Duration</th>
-                  <th scope="col">Error code</th>
-                  <th scope="col">Runtime</th>
-                </tr>
-              </thead>
-              <tbody>
-                {events.map((e) => (
-                  <tr key={e.id}>
-                    <td>{when(e.occurredAt)}</td>
-                    <td>
-                      {e.skill} v{e.version}
-                    </td>
-                    <td>
-                      <span className={`status status-${e.outcome}`}>{e.outcome.replace('_', ' ')}</span>
-                    </td>
-                    <td>
-                      {e.stepsOk} / {e.stepsFailed} / {e.stepsTotal}
-                    </td>
-                    <td>{duration(e.durationMs)}</td>
-                    <td>{e.errorCode ? <code>{e.errorCode}</code> : '—'}</td>
-                    <td>{e.runtimeVersion}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Loaded>
+      <LoadedList state={state} items={(d) => d.events} empty="No runs reported yet.">
+        {(events) => (
+          <Table
+            testId="telemetry-table"
+            caption="Runtime telemetry, newest first"
+            columns={[
+              'When',
+              'Skill',
+              'Outcome',
+              'Steps (ok / failed / total)',
+              'Duration',
+              'Error code',
+              'Runtime',
+            ]}
+          >
+            {events.map((e) => (
+              <tr key={e.id}>
+                <td>{when(e.occurredAt)}</td>
+                <td>
+                  {e.skill} v{e.version}
+                </td>
+                <td>
+                  <span className={`status status-${e.outcome}`}>{e.outcome.replace('_', ' ')}</span>
+                </td>
+                <td>
+                  {e.stepsOk} / {e.stepsFailed} / {e.stepsTotal}
+                </td>
+                <td>{duration(e.durationMs)}</td>
+                <td>{e.errorCode ? <code>{e.errorCode}</code> : '—'}</td>
+                <td>{e.runtimeVersion}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </LoadedList>
     </section>
   );
 }

@@ -1,7 +1,24 @@
 import { type ChangeEvent, type FormEvent, useEffect, useId, useState } from 'react';
 import { api, orgPath } from '../api';
 import { can, type Role } from '../permissions';
-import { CopyButton, Empty, ErrorNote, Field, Loaded, Page, Select, useAction, useLoad, when } from '../ui';
+import {
+  CopyButton,
+  DangerButton,
+  Empty,
+  ErrorNote,
+  Field,
+  Loaded,
+  LoadedList,
+  NumberField,
+  Page,
+  Select,
+  SuggestField,
+  Table,
+  TextArea,
+  useAction,
+  useLoad,
+  when,
+} from '../ui';
 
 /**
  * Chat widgets: create and edit (origins, system prompt, model, limits), the knowledge documents each answers
@@ -62,37 +79,6 @@ export function bytes(n: number): string {
 /** The snippet a customer pastes into their site. */
 export const embedSnippet = (origin: string, widgetId: string) =>
   `<script src="${origin}/widget.js" data-widget-id="${widgetId}" async></script>`;
-
-function TextArea(props: {
-  label: string;
-  value: string;
-  onChange: (v: string) => void;
-  hint?: string;
-  rows?: number;
-  required?: boolean;
-  placeholder?: string;
-}) {
-  const id = useId();
-  return (
-    <div className="field">
-      <label htmlFor={id}>{props.label}</label>
-      <textarea
-        id={id}
-        value={props.value}
-        rows={props.rows ?? 4}
-        required={props.required}
-        placeholder={props.placeholder}
-        onChange={(e) => props.onChange(e.target.value)}
-        aria-describedby={props.hint ? `${id}-hint` : undefined}
-      />
-      {props.hint ? (
-        <small id={`${id}-hint`} className="hint">
-          {props.hint}
-        </small>
-      ) : null}
-    </div>
-  );
-}
 
 /** Reads a local file as UTF-8 text in the browser (nothing is uploaded until the form is sent). */
 function readAsText(file: File): Promise<string> {
@@ -173,7 +159,6 @@ function WidgetForm(props: {
 }) {
   const [d, setD] = useState<Draft>(() => draftOf(props.widget));
   const { busy, error, act } = useAction();
-  const modelsId = useId();
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => setD((prev) => ({ ...prev, [k]: v }));
 
   const save = async (e: FormEvent) => {
@@ -207,26 +192,13 @@ function WidgetForm(props: {
         <legend>Widget</legend>
         <div className="grid2">
           <Field label="Widget name" value={d.name} onChange={(v) => set('name', v)} required />
-          <div className="field">
-            <label htmlFor={`${modelsId}-model`}>Model</label>
-            <input
-              id={`${modelsId}-model`}
-              list={modelsId}
-              value={d.model}
-              onChange={(e) => set('model', e.target.value)}
-              required
-              autoComplete="off"
-              aria-describedby={`${modelsId}-model-hint`}
-            />
-            <datalist id={modelsId}>
-              {props.models.map((m) => (
-                <option key={m} value={m} />
-              ))}
-            </datalist>
-            <small id={`${modelsId}-model-hint`} className="hint">
-              Served by one of your providers (Settings → Model providers).
-            </small>
-          </div>
+          <SuggestField
+            label="Model"
+            value={d.model}
+            onChange={(v) => set('model', v)}
+            suggestions={props.models}
+            hint="Served by one of your providers (Settings → Model providers)."
+          />
         </div>
         <TextArea
           label="Allowed origins (one per line)"
@@ -245,17 +217,13 @@ function WidgetForm(props: {
           hint="What the assistant is told before every visitor message (up to 8,000 characters)."
         />
         <div className="grid2">
-          <Field
+          <NumberField
             label="Messages per visitor IP per minute"
-            type="number"
-            inputMode="numeric"
             value={d.perIp}
             onChange={(v) => set('perIp', v)}
           />
-          <Field
+          <NumberField
             label="Messages per widget per minute"
-            type="number"
-            inputMode="numeric"
             value={d.perWidget}
             onChange={(v) => set('perWidget', v)}
           />
@@ -383,52 +351,36 @@ function Documents(props: { orgId: string; widget: Widget; write: boolean; onCha
         </form>
       ) : null}
       <ErrorNote error={error} />
-      <Loaded state={state}>
-        {({ documents }) =>
-          documents.length === 0 ? (
-            <Empty>
-              No documents yet.{write ? ' Add your FAQ or help pages so the widget can answer.' : ''}
-            </Empty>
-          ) : (
-            <table data-testid="documents-table">
-              <caption className="sr-only">Documents of {widget.name}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Format</th>
-                  <th scope="col">Size</th>
-                  <th scope="col">Chunks</th>
-                  <th scope="col">Added</th>
-                  {write ? <th scope="col">Actions</th> : null}
-                </tr>
-              </thead>
-              <tbody>
-                {documents.map((doc) => (
-                  <tr key={doc.id}>
-                    <td>{doc.name}</td>
-                    <td>{doc.format}</td>
-                    <td>{bytes(doc.bytes)}</td>
-                    <td>{doc.chunks}</td>
-                    <td>{when(doc.createdAt)}</td>
-                    {write ? (
-                      <td>
-                        <button
-                          type="button"
-                          className="danger"
-                          onClick={() => remove(doc)}
-                          aria-label={`Delete document ${doc.name}`}
-                        >
-                          Delete
-                        </button>
-                      </td>
-                    ) : null}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Loaded>
+      <LoadedList
+        state={state}
+        items={(d) => d.documents}
+        empty={<>No documents yet.{write ? ' Add your FAQ or help pages so the widget can answer.' : ''}</>}
+      >
+        {(documents) => (
+          <Table
+            testId="documents-table"
+            caption={`Documents of ${widget.name}`}
+            columns={['Name', 'Format', 'Size', 'Chunks', 'Added', write && 'Actions']}
+          >
+            {documents.map((doc) => (
+              <tr key={doc.id}>
+                <td>{doc.name}</td>
+                <td>{doc.format}</td>
+                <td>{bytes(doc.bytes)}</td>
+                <td>{doc.chunks}</td>
+                <td>{when(doc.createdAt)}</td>
+                {write ? (
+                  <td>
+                    <DangerButton onClick={() => remove(doc)} label={`Delete document ${doc.name}`}>
+                      Delete
+                    </DangerButton>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </Table>
+        )}
+      </LoadedList>
     </section>
   );
 }
@@ -463,9 +415,9 @@ function WidgetDetail(props: {
             <button type="button" onClick={props.onEdit} disabled={busy}>
               Edit
             </button>
-            <button type="button" className="danger" onClick={remove} disabled={busy}>
+            <DangerButton onClick={remove} disabled={busy}>
               Delete widget
-            </button>
+            </DangerButton>
           </div>
         ) : null}
       </div>
@@ -553,50 +505,42 @@ export function Widgets({ orgId, role }: { orgId: string; role: Role }) {
           list.length === 0 ? (
             <Empty>No widgets yet.{write ? ' Create one to put a chat box on your site.' : ''}</Empty>
           ) : (
-            <table data-testid="widgets-table">
-              <caption className="sr-only">Widgets</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Allowed origins</th>
-                  <th scope="col">Model</th>
-                  <th scope="col">Limits</th>
-                  <th scope="col">Created</th>
+            <Table
+              testId="widgets-table"
+              caption="Widgets"
+              columns={['Name', 'Allowed origins', 'Model', 'Limits', 'Created']}
+            >
+              {list.map((w) => (
+                <tr key={w.id} aria-current={selected === w.id ? 'true' : undefined}>
+                  <td>
+                    <button
+                      type="button"
+                      className="link"
+                      onClick={() => setSelected(w.id)}
+                      aria-label={`Open widget ${w.name}`}
+                    >
+                      {w.name}
+                    </button>
+                  </td>
+                  <td>
+                    {w.allowedOrigins.map((o) => (
+                      <code key={o} className="block">
+                        {o}
+                      </code>
+                    ))}
+                  </td>
+                  <td>
+                    <code>{w.model}</code>
+                  </td>
+                  <td className="small">
+                    {w.limits.perIpPerMinute}/min per visitor IP
+                    <br />
+                    {w.limits.perWidgetPerMinute}/min in all
+                  </td>
+                  <td>{when(w.createdAt)}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {list.map((w) => (
-                  <tr key={w.id} aria-current={selected === w.id ? 'true' : undefined}>
-                    <td>
-                      <button
-                        type="button"
-                        className="link"
-                        onClick={() => setSelected(w.id)}
-                        aria-label={`Open widget ${w.name}`}
-                      >
-                        {w.name}
-                      </button>
-                    </td>
-                    <td>
-                      {w.allowedOrigins.map((o) => (
-                        <code key={o} className="block">
-                          {o}
-                        </code>
-                      ))}
-                    </td>
-                    <td>
-                      <code>{w.model}</code>
-                    </td>
-                    <td className="small">
-                      {w.limits.perIpPerMinute}/min per visitor IP
-                      <br />
-                      {w.limits.perWidgetPerMinute}/min in all
-                    </td>
-                    <td>{when(w.createdAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )
         }
       </Loaded>
