@@ -331,5 +331,36 @@ describe('rampart keys, pack, publish and runtime sync (built CLI, pglite)', () 
       writeFileSync(trustFile, saved);
       chmodSync(trustFile, 0o600);
     });
+
+    it('revoking every pinned key does not make the next key the server lists a "first use" pin', async () => {
+      // Whoever controls the org's keys (or the server) revokes the builders' key and registers their own.
+      const keys = await api(srv.baseUrl, owner.token).get<{ keys: Array<{ id: string; keyId: string }> }>(
+        `${o()}/signing-keys`,
+      );
+      for (const k of keys.body.keys)
+        expect((await api(srv.baseUrl, owner.token).del(`${o()}/signing-keys/${k.id}`)).status).toBe(200);
+      const attacker = makeSigner();
+      expect(
+        (
+          await api(srv.baseUrl, owner.token).post(`${o()}/signing-keys`, {
+            publicKey: attacker.publicKeyPem,
+          })
+        ).status,
+      ).toBe(201);
+      const pub = await api(srv.baseUrl, owner.token).request(
+        'POST',
+        `${o()}/skills`,
+        await makePackage(attacker, 'invoices', 9),
+      );
+      expect(pub.status, pub.text).toBe(201);
+      const r = await sync(dir);
+      expect(r.stderr).not.toContain('pinned signing key');
+      expect(JSON.parse(r.stdout).results).toEqual([
+        expect.objectContaining({ name: 'invoices', status: 'refused', code: 'untrusted_key' }),
+      ]);
+      const trust = JSON.parse(readFileSync(join(dir, '.rampart-runtime', 'trust.json'), 'utf8'));
+      expect(Object.keys(trust.keys)).not.toContain(attacker.keyId);
+      expect(fileTree(join(dir, 'invoices', 'current'))).toEqual(installed);
+    });
   });
 });

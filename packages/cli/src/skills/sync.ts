@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { keyIdOf, SkillPackError, verifyPackage } from '@rampart/core/skillpack';
+import { keyIdOf, SKILL_NAME, SkillPackError, verifyPackage } from '@rampart/core/skillpack';
 import { acquirePidLock } from '@rampart/server';
 import { apiFetch, apiJson } from './http.js';
 import { cleanSkillDir, installedVersion, installVersion } from './install.js';
@@ -61,6 +61,14 @@ function updateKeys(
   opts: SyncOptions,
 ): void {
   const now = new Date().toISOString();
+  // First use means a directory that never trusted anything. Decided before revocations are applied: a server
+  // that revokes every pinned key must not thereby turn the next key it lists into a "first use" pin.
+  const firstUse =
+    Object.keys(trust.keys).length === 0 &&
+    trust.revoked.length === 0 &&
+    Object.keys(trust.skills).length === 0 &&
+    trust.lastSyncAt === null &&
+    !opts.trustKeys?.length;
   for (const k of serverKeys) {
     if (!k.revoked) continue;
     if (!trust.revoked.includes(k.keyId)) trust.revoked.push(k.keyId);
@@ -77,7 +85,6 @@ function updateKeys(
       trust.keys[keyId] = { publicKey: raw.toString('base64url'), pinnedAt: now, source: 'trust-key' };
   }
   const active = serverKeys.filter((k) => !k.revoked && !trust.revoked.includes(k.keyId));
-  const firstUse = Object.keys(trust.keys).length === 0;
   for (const k of active) {
     if (trust.keys[k.keyId]) continue;
     if (firstUse || opts.acceptServerKeys) {
@@ -218,7 +225,13 @@ export async function syncSkills(opts: SyncOptions): Promise<{ orgId: string; re
       '/api/runtime/skills',
       opts.token,
     );
-    const wanted = opts.only?.length ? skills.filter((s) => opts.only?.includes(s.name)) : skills;
+    // A name becomes a directory: a server-sent name that is not a valid skill name is refused before any path use.
+    const named = skills.filter((s) => {
+      if (SKILL_NAME.test(s.name)) return true;
+      opts.log(`ignored a catalog entry whose name is not a valid skill name`);
+      return false;
+    });
+    const wanted = opts.only?.length ? named.filter((s) => opts.only?.includes(s.name)) : named;
     const results: SkillResult[] = [];
     for (const name of opts.only ?? [])
       if (!skills.some((s) => s.name === name))
