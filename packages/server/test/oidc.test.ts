@@ -52,6 +52,8 @@ describe('OpenID Connect sign-in (oidc-provider on loopback)', () => {
       PORT: String(port),
       RAMPART_PUBLIC_URL: base,
       RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
+      // Every request here comes from 127.0.0.1; the per-IP limit itself is tested below with a low value.
+      RAMPART_OIDC_PER_IP_PER_MINUTE: '100000',
     });
     await saveProvider(
       srv.rampart.services as unknown as OidcServices,
@@ -79,7 +81,7 @@ describe('OpenID Connect sign-in (oidc-provider on loopback)', () => {
         'content-type': 'application/json',
         ...(session ? { authorization: `Bearer ${session}` } : {}),
       },
-      body: JSON.stringify({ link: session !== undefined }),
+      body: JSON.stringify(session !== undefined ? { link: true, password: PASSWORD } : { link: false }),
     });
     expect(res.status, await res.clone().text()).toBe(200);
     const binding = /rampart_oidc=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1] ?? '';
@@ -276,6 +278,57 @@ describe('OpenID Connect sign-in (oidc-provider on loopback)', () => {
     expect(withCode.status, withCode.text).toBe(200);
     const me = await api(base, withCode.body.token).get<{ userId: string }>('/api/me');
     expect(me.body.userId).toBe(owner.userId);
+  });
+
+  it('linking while signed in needs the password too; links are listed and can be removed; the issuer cannot be swapped', async () => {
+    const owner = await signup(base, { email: uniqueEmail('oidc-proof') });
+    const noProof = await api(base, owner.token).post<{ error: string }>('/api/auth/oidc/test-idp/start', {
+      link: true,
+    });
+    expect(noProof.status).toBe(400);
+    const wrong = await api(base, owner.token).post<{ error: string }>('/api/auth/oidc/test-idp/start', {
+      link: true,
+      password: 'not the password',
+    });
+    expect(wrong.status).toBe(401);
+    const sub = account(uniqueEmail('oidc-proof-work'), true);
+    const linked = await toCallback(sub, owner.token);
+    expect((await callback(linked.callbackUrl, linked.binding)).outcome).toBe('session');
+    const list = await api(base, owner.token).get<{ identities: Array<{ id: string; provider: string }> }>(
+      '/api/auth/oidc/identities',
+    );
+    expect(list.body.identities).toEqual([expect.objectContaining({ provider: 'test-idp' })]);
+    const id = list.body.identities[0]?.id ?? '';
+    const stranger = await signup(base);
+    expect((await api(base, stranger.token).del(`/api/auth/oidc/identities/${id}`)).status).toBe(404);
+    expect((await api(base, owner.token).del(`/api/auth/oidc/identities/${id}`)).status).toBe(200);
+    // Unlinked: the identity now needs linking again (its e-mail is not an account's, so it would create one).
+    const after = await toCallback(sub);
+    expect((await callback(after.callbackUrl, after.binding)).outcome).toBe('session');
+    const swap = saveProvider(
+      srv.rampart.services as unknown as OidcServices,
+      {},
+      {
+        name: 'test-idp',
+        displayName: 'Test IdP',
+        issuer: 'https://another-issuer.example.com',
+        clientId: 'rampart',
+      },
+    );
+    await expect(swap).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('limits sign-in starts per IP (429 with Retry-After)', async () => {
+    const limited = await startTestServer('pglite', { RAMPART_OIDC_PER_IP_PER_MINUTE: '2' });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++)
+        statuses.push((await api(limited.baseUrl).post('/api/auth/oidc/nope/start', {})).status);
+      // Unknown provider: 404 while within the budget, then 429 before any lookup.
+      expect(statuses).toEqual([404, 404, 429]);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('lists providers publicly without secrets; only operators configure them; the secret is sealed', async () => {

@@ -343,6 +343,9 @@ export async function resetPassword(
       r.user_id,
     ]);
     await revokeCliCredentials(s, q, r.user_id);
+    // Account recovery also drops linked sign-in providers: a link made by whoever held the account before the
+    // reset must not outlive it. The user can link them again.
+    await q.query('DELETE FROM oidc_identities WHERE user_id = $1', [r.user_id]);
     return r.user_id;
   });
   await auditAccountEvent(s, userId, { ...actor, userId }, 'auth.password_reset');

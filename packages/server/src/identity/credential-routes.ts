@@ -152,6 +152,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
   app.post(
     '/api/orgs/:orgId/runtime-tokens',
     {
+      attachValidation: true,
       schema: {
         tags: ['runtime'],
         security: bearer,

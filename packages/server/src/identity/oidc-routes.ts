@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
+import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import {
   auditAccountEvent,
   consumeRecoveryCode,
@@ -26,6 +27,7 @@ import {
   type OidcServices,
   pendingResult,
   providerByName,
+  redirectUri,
   saveProvider,
   startSignIn,
 } from './oidc.js';
@@ -73,6 +75,17 @@ async function issue(s: OidcServices, userId: string, totp: boolean) {
 /** OpenID Connect sign-in (dashboard) and the operators' provider configuration. */
 export function registerOidcRoutes(app: App, s: OidcServices): void {
   const clients = new OidcClients(s);
+  // Anonymous routes that write rows: a per-IP budget keeps them from being used to fill tables or the audit log.
+  const perIp = s.limiters.create('oidc:ip', s.config.RAMPART_OIDC_PER_IP_PER_MINUTE, 60);
+  const startLimiter = async (request: FastifyRequest) => {
+    try {
+      await perIp.consume(request.ip, 1);
+    } catch (err) {
+      if (isLimiterRejection(err))
+        throw rateLimited(err.msBeforeNext, 'Too many sign-in attempts from this address');
+      throw err;
+    }
+  };
 
   app.get(
     '/api/auth/oidc/providers',
@@ -101,12 +114,40 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
         summary:
           'Start a sign-in (or, with link and a session, link the signed-in account): returns the provider URL to open; sets an HttpOnly cookie binding the flow to this browser',
         params: z.object({ name: providerName }),
-        body: z.strictObject({ link: z.boolean().default(false) }).default({ link: false }),
+        body: z
+          .strictObject({
+            link: z.boolean().default(false),
+            // Linking needs fresh proof of control, not only a (possibly stolen) session: the password, and TOTP.
+            password: z.string().min(1).max(1024).optional(),
+            ...secondFactor,
+          })
+          .default({ link: false }),
         response: { 200: z.object({ authorizationUrl: z.string() }) },
       },
     },
     async (request, reply) => {
-      const linkUserId = request.body.link ? (await s.auth.session(request)).userId : null;
+      await startLimiter(request);
+      let linkUserId: string | null = null;
+      if (request.body.link) {
+        const me = await s.auth.session(request);
+        if (!request.body.password)
+          throw new AppError('validation_failed', 'Linking a sign-in provider needs your current password', {
+            details: { issues: [{ in: 'body', path: '/password', message: 'required to link' }] },
+          });
+        const email = await s.db.platform(async (q) => {
+          const r = await q.query<{ email: string }>('SELECT email FROM users WHERE id = $1', [me.userId]);
+          return r.rows[0]?.email;
+        });
+        if (!email) throw new AppError('unauthorized', 'This account no longer exists');
+        // The account's own sign-in check: throttle, second factor, audit of failures.
+        await login(s, actorOf(request), request.ip, {
+          email,
+          password: request.body.password,
+          totp: request.body.totp,
+          recoveryCode: request.body.recoveryCode,
+        });
+        linkUserId = me.userId;
+      }
       const { authorizationUrl, binding } = await startSignIn(s, clients, request.params.name, linkUserId);
       setBinding(reply, s, binding, 600);
       return { authorizationUrl };
@@ -123,13 +164,17 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
       },
     },
     async (request, reply) => {
-      const url = new URL(request.url, s.publicUrl);
+      // The redirect URI exactly as registered (RAMPART_PUBLIC_URL may have a path), with the provider's query.
+      const url = new URL(redirectUri(s.publicUrl));
+      url.search = new URL(request.url, 'http://callback.invalid').search;
       const back = `${s.publicUrl.replace(/\/$/, '')}/login/oidc`;
       try {
+        await startLimiter(request);
         const r = await finishSignIn(s, clients, actorOf(request), url, readBinding(request));
         // The one-time code travels in the fragment: never sent to a server, never in access logs.
         return reply.redirect(`${back}#code=${encodeURIComponent(r.code)}&outcome=${r.outcome}`, 303);
       } catch (err) {
+        if (err instanceof AppError && err.code === 'rate_limited') throw err;
         if (!(err instanceof OidcRefusal)) throw err;
         await auditAccountEvent(s, null, actorOf(request), 'auth.oidc_refused', { reason: err.reason });
         return reply.redirect(`${back}#error=${err.reason}`, 303);
@@ -245,6 +290,79 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
         throw err;
       }
       return signedIn;
+    },
+  );
+
+  app.get(
+    '/api/auth/oidc/identities',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'The sign-in providers linked to your account',
+        response: {
+          200: z.object({
+            identities: z.array(
+              z.object({
+                id: z.uuid(),
+                provider: z.string(),
+                displayName: z.string(),
+                email: z.string().nullable(),
+                createdAt: z.string(),
+                lastLoginAt: z.string().nullable(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const me = await s.auth.session(request);
+      const { rows } = await s.db.platform((q) =>
+        q.query<{
+          id: string;
+          name: string;
+          display_name: string;
+          email: string | null;
+          created_at: Date;
+          last_login_at: Date | null;
+        }>(
+          `SELECT i.id, p.name, p.display_name, i.email, i.created_at, i.last_login_at
+             FROM oidc_identities i JOIN oidc_providers p ON p.id = i.provider_id
+            WHERE i.user_id = $1 ORDER BY i.created_at`,
+          [me.userId],
+        ),
+      );
+      return {
+        identities: rows.map((r) => ({
+          id: r.id,
+          provider: r.name,
+          displayName: r.display_name,
+          email: r.email,
+          createdAt: r.created_at.toISOString(),
+          lastLoginAt: r.last_login_at?.toISOString() ?? null,
+        })),
+      };
+    },
+  );
+
+  app.delete(
+    '/api/auth/oidc/identities/:id',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Unlink a sign-in provider from your account',
+        params: z.object({ id: z.uuid() }),
+        response: { 200: z.object({ ok: z.literal(true) }) },
+      },
+    },
+    async (request) => {
+      const me = await s.auth.session(request);
+      const del = await s.db.platform((q) =>
+        q.query('DELETE FROM oidc_identities WHERE id = $1 AND user_id = $2', [request.params.id, me.userId]),
+      );
+      if (del.rowCount === 0) throw new AppError('not_found', 'No such linked sign-in');
+      await auditAccountEvent(s, me.userId, actorOf(request), 'auth.oidc_unlinked');
+      return { ok: true as const };
     },
   );
 

@@ -158,6 +158,12 @@ export async function saveProvider(
 ): Promise<ProviderRow> {
   return s.db.platform(async (q) => {
     const existing = await providerByName(q, input.name);
+    // A subject is unique only within its issuer: links made under one issuer must never sign in under another.
+    if (existing && existing.issuer !== input.issuer)
+      throw new AppError(
+        'conflict',
+        'To change a provider’s issuer, delete the provider and add it again (its linked identities are removed)',
+      );
     if (!existing && !input.clientSecret)
       throw new AppError('validation_failed', 'clientSecret is required for a new provider', {
         details: { issues: [{ in: 'body', path: '/clientSecret', message: 'required' }] },
@@ -213,6 +219,11 @@ export async function startSignIn(
     s.logger.error({ err, provider: provider.name }, 'OIDC discovery failed');
     throw new AppError('bad_gateway', 'The sign-in provider could not be reached');
   }
+  // Expired sign-ins are not kept: each start clears what is more than an hour past its expiry.
+  await s.db.platform(async (q) => {
+    await q.query("DELETE FROM oidc_login_states WHERE expires_at < now() - interval '1 hour'");
+    await q.query("DELETE FROM oidc_login_results WHERE expires_at < now() - interval '1 hour'");
+  });
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
   const verifier = oidc.randomPKCECodeVerifier();
@@ -350,7 +361,10 @@ async function mapIdentity(
   binding: string,
 ): Promise<{ code: string; outcome: 'session' | 'link_required' }> {
   const subject = claims.sub;
-  const email = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : null;
+  if (subject.length > 255) throw new OidcRefusal('token_invalid', 'The provider sent an unusable subject');
+  const raw = typeof claims.email === 'string' ? claims.email.trim().toLowerCase() : null;
+  // What users.email accepts: anything else is treated as no address at all.
+  const email = raw && raw.length >= 3 && raw.length <= 254 && raw.includes('@') ? raw : null;
   const verified = claims.email_verified === true;
   const linked = await s.db.platform((q) =>
     q.query<{ user_id: string }>(
@@ -376,7 +390,16 @@ async function mapIdentity(
       q.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [email]),
     );
     if (existing.rows[0]) outcome = 'link_required';
-    else userId = await createOidcAccount(s, actor, provider, subject, email, claims);
+    else {
+      try {
+        userId = await createOidcAccount(s, actor, provider, subject, email, claims);
+      } catch (err) {
+        // Two callbacks for the same new identity at once: the second loses the unique race.
+        if ((err as { code?: string }).code === '23505')
+          throw new OidcRefusal('already_linked', 'This sign-in is already being completed; sign in again');
+        throw err;
+      }
+    }
   }
   const code = random();
   await s.db.platform((q) =>
