@@ -152,7 +152,6 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
   app.post(
     '/api/orgs/:orgId/runtime-tokens',
     {
-      attachValidation: true,
       schema: {
         tags: ['runtime'],
         security: bearer,
