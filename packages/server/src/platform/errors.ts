@@ -28,6 +28,7 @@ export const ERROR_STATUS = {
   package_rejected: 422,
   replayed: 409,
   payload_too_large: 413,
+  headers_too_large: 431,
   unsupported_media_type: 415,
   rate_limited: 429,
   internal_error: 500,

@@ -122,6 +122,34 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
     connectionTimeout: 0,
     keepAliveTimeout: 5_000,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    // Router-level refusals (an undecodable path, a parameter over maxParamLength) would otherwise be answered by
+    // Fastify's default, which echoes the path (a path may carry a token) and uses codes outside ERROR_STATUS.
+    frameworkErrors: (_err, _request, reply) =>
+      sendError(
+        reply,
+        400,
+        'validation_failed',
+        'The request path is not valid (bad encoding or a parameter too long)',
+      ),
+    // Errors Node's HTTP parser raises before any request exists (oversized headers, malformed request lines):
+    // answered in the same error format, with a fresh request id, then the connection is closed.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const status = tooLarge ? 431 : 400;
+      const body = JSON.stringify({
+        error: tooLarge ? 'headers_too_large' : 'validation_failed',
+        message: tooLarge
+          ? 'The request headers (or the URL) are too large'
+          : 'The request could not be parsed',
+        requestId: randomUUID(),
+      });
+      socket.end(
+        `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+          `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+          `connection: close\r\n\r\n${body}`,
+      );
+    },
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
 
   app.setValidatorCompiler(validatorCompiler);
