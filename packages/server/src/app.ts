@@ -103,6 +103,12 @@ async function assemble(
     if (config.NODE_ENV !== 'test') process.stderr.write(`\n  SECURITY WARNING: ${w}\n\n`);
   }
 
+  if (config.NODE_ENV === 'production' && !config.RAMPART_PUBLIC_URL) {
+    const w =
+      'RAMPART_PUBLIC_URL is not set: e-mailed links, OIDC redirect URIs, security.txt and cookie Secure flags use http://HOST:PORT';
+    logger.warn(`SECURITY WARNING: ${w}`);
+    process.stderr.write(`\n  SECURITY WARNING: ${w}\n\n`);
+  }
   if (config.NODE_ENV === 'production' && !config.RAMPART_SECURITY_CONTACT.length) {
     const w =
       'RAMPART_SECURITY_CONTACT is not set: /.well-known/security.txt names security@<public host>, which may not reach anyone';
@@ -111,6 +117,7 @@ async function assemble(
   }
   const { db, migrations } = await openDatabase({
     databaseUrl: config.DATABASE_URL,
+    maxConnections: config.RAMPART_DB_POOL_MAX,
     dataDir: opts.ephemeral ? undefined : config.RAMPART_DATA_DIR,
     ...(opts.ephemeral?.pgliteSnapshot ? { pgliteSnapshot: opts.ephemeral.pgliteSnapshot } : {}),
   });

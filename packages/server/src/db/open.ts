@@ -12,6 +12,8 @@ export interface OpenDatabaseOptions {
   dataDir?: string | undefined;
   /** Tests: start PGlite from a migrated snapshot. */
   pgliteSnapshot?: Blob;
+  /** PostgreSQL pool size per process. */
+  maxConnections?: number | undefined;
 }
 
 /**
@@ -44,7 +46,10 @@ export interface OpenedDatabase {
 /** Opens the configured engine, applies migrations under the cluster-wide lock, and checks the app role. */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDatabase> {
   const engine = opts.databaseUrl
-    ? await openPostgres({ connectionString: opts.databaseUrl })
+    ? await openPostgres({
+        connectionString: opts.databaseUrl,
+        ...(opts.maxConnections ? { maxConnections: opts.maxConnections } : {}),
+      })
     : await openPglite({
         ...(opts.dataDir ? { dataDir: resolve(join(opts.dataDir, 'data')) } : {}),
         ...(opts.pgliteSnapshot ? { loadDataDir: opts.pgliteSnapshot } : {}),

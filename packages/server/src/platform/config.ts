@@ -56,6 +56,8 @@ export const configSchema = z.object({
     .default('127.0.0.1'),
   DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:']).optional(),
   RAMPART_DATA_DIR: z.string().min(1).default('./.rampart'),
+  /** PostgreSQL connections per process (job runs, requests and the agent hub share them). */
+  RAMPART_DB_POOL_MAX: z.coerce.number().int().min(2).max(500).default(20),
   REDIS_URL: urlWithScheme(['redis:', 'rediss:']).optional(),
   RAMPART_MASTER_KEYS: z
     .string()
