@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { callJson } from '../lib/rampart.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${root}packages/cli/dist/bin.js`;
@@ -179,22 +180,8 @@ export async function startStub(): Promise<{
   };
 }
 
-export async function call(
-  origin: string,
-  method: string,
-  path: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Promise<Record<string, unknown>> {
-  const res = await fetch(`${origin}${path}`, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+/** A JSON call to the server (the shared bench helper): a status of 300 or above throws. */
+export const call = callJson;
 
 export interface Tenant {
   readonly orgId: string;
