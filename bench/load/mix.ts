@@ -125,6 +125,10 @@ export interface MemorySample {
   readonly atS: number;
   readonly rssMb: number;
   readonly heapMb: number;
+  /** V8 heap committed (used + free pages V8 keeps). */
+  readonly heapTotalMb: number;
+  /** Memory outside the V8 heap that JS objects hold (Buffers, ArrayBuffers, WASM memory). */
+  readonly externalMb: number;
 }
 
 /** The mixed load for `seconds`, sampling the server's RSS (from /proc) and heap (over IPC) every `everyS`. */
@@ -141,6 +145,8 @@ export async function soak(
       atS: (performance.now() - started) / 1000,
       rssMb: server.rss() / 2 ** 20,
       heapMb: server.heapUsed / 2 ** 20,
+      heapTotalMb: server.memory.heapTotal / 2 ** 20,
+      externalMb: server.memory.external / 2 ** 20,
     });
   sample();
   let running = true;

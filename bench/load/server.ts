@@ -54,14 +54,17 @@ export class ServerProcess {
   readonly child: ChildProcess;
   readonly origin: string;
   heapUsed = 0;
+  /** The child's last process.memoryUsage() report (bytes), over IPC from heap-probe.cjs. */
+  memory = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0, rss: 0 };
   exit: { code: number | null; signal: string | null } | undefined;
   #log = '';
 
   private constructor(child: ChildProcess, origin: string) {
     this.child = child;
     this.origin = origin;
-    child.on('message', (m: { heapUsed?: number }) => {
+    child.on('message', (m: Partial<ServerProcess['memory']>) => {
       if (typeof m.heapUsed === 'number') this.heapUsed = m.heapUsed;
+      this.memory = { ...this.memory, ...m };
     });
     const keep = (b: Buffer) => {
       this.#log = (this.#log + b.toString()).slice(-8000);

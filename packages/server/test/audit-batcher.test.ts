@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAudit } from '../src/platform/audit/append.js';
 import { AuditBatcher } from '../src/platform/audit/batcher.js';
 import { iterateAudit } from '../src/platform/audit/export.js';
 import { verifyChain } from '../src/platform/audit/verify.js';
@@ -43,5 +44,69 @@ describe.each(ENGINES)('batched audit appends (%s)', (engine) => {
     await b.close();
     const after = await t.db.org(orgId, (q) => verifyChain(q, orgId));
     expect(after).toMatchObject({ ok: true, count: before.count + 2 });
+  });
+
+  it('bounds its queue: while the writer is stuck, admit() waits past the high-water mark and refuses after its timeout; once unstuck, every queued row lands in order in a few large transactions', async () => {
+    const orgId = orgs[1] as string;
+    const before = await t.db.org(orgId, (q) => verifyChain(q, orgId));
+    // A real transaction holds the org's chain head (an append not yet committed), so the writer blocks on it.
+    let holding!: () => void;
+    const held = new Promise<void>((r) => {
+      holding = r;
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const blocker = t.db.org(orgId, async (q) => {
+      await appendAudit(q, {}, { orgId, action: 'test.blocker' });
+      holding();
+      await gate;
+    });
+    await held;
+    const b = new AuditBatcher(t.db, pino({ level: 'silent' }), {
+      delayMs: 1,
+      maxBatch: 40,
+      highWater: 100,
+      admitTimeoutMs: 300,
+    });
+    await b.admit(orgId); // empty queue: admitted at once
+    b.enqueue(orgId, {}, { orgId, action: 'llm.completion', meta: { i: 0 } });
+    await new Promise((r) => setTimeout(r, 50)); // the writer has taken row 0 and is waiting for the lock
+    for (let i = 1; i < 150; i++) b.enqueue(orgId, {}, { orgId, action: 'llm.completion', meta: { i } });
+    expect(b.queued(orgId)).toBe(149);
+
+    const started = Date.now();
+    await expect(b.admit(orgId)).rejects.toMatchObject({ code: 'service_unavailable', status: 503 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    let admitted = false;
+    const waiting = b.admit(orgId).then(() => {
+      admitted = true;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(admitted).toBe(false);
+
+    release();
+    await blocker;
+    await waiting; // the writer caught up below the mark
+    await b.close();
+    expect(b.queued(orgId)).toBe(0);
+    const seen: number[] = [];
+    for await (const e of iterateAudit(t.db, orgId))
+      if (e.action === 'llm.completion' && typeof e.meta.i === 'number' && e.seq > before.count + 1)
+        seen.push(e.meta.i);
+    expect(seen).toEqual(Array.from({ length: 150 }, (_, i) => i));
+    expect(await t.db.org(orgId, (q) => verifyChain(q, orgId))).toMatchObject({
+      ok: true,
+      count: before.count + 151,
+    });
+    // Group commit: the 149 rows queued behind the stuck write went in ceil(149 / 40) = 4 transactions, not 149.
+    const { rows } = await t.db.org(orgId, (q) =>
+      q.query<{ n: string }>(
+        `SELECT count(DISTINCT xmin::text)::text AS n FROM audit_log WHERE org_id = $1 AND seq > $2`,
+        [orgId, before.count + 2],
+      ),
+    );
+    expect(Number(rows[0]?.n)).toBe(4);
   });
 });

@@ -55,6 +55,9 @@ export async function proxyChat(
   body: ChatBody,
 ): Promise<unknown> {
   const started = performance.now();
+  // Backpressure: while the org's usage-audit queue is over its high-water mark, wait for the writer (and
+  // refuse with 503 if it does not catch up) rather than call the provider and queue yet another row.
+  await s.usageAudit.admit(key.orgId);
   const routing = await s.routing.get(key.orgId, () => s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)));
   if (!routing) throw new AppError('not_found', 'Org not found');
   const route = routeFor(routing, s.ring, key.orgId, body.model, key.region, key.redaction);
