@@ -17,6 +17,15 @@ export async function openPostgres(opts: PostgresOptions): Promise<Engine> {
   });
   // A broken idle client must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  // The pool listens for errors on idle clients only. A connection the server cuts while it is checked out
+  // (PostgreSQL restarting, an operator terminating backends) emits 'error' on the client: without a listener
+  // that is an uncaught exception and the process dies. It can even land in the same read as the new
+  // connection's ReadyForQuery, before the caller has the client. The query in flight rejects on its own and
+  // the pool drops the dead client on release (it is no longer queryable), so this listener only swallows the
+  // event. Found by `npm run bench -- load` (PostgreSQL restart); tested in test/db-outage.test.ts.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   // Fail fast with a clear error if the server is unreachable.
   const probe = await pool.connect();
   probe.release();
@@ -25,6 +34,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Engine> {
     name: 'postgres',
     async transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      let broken = false;
       const q: Queryable = {
         async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
           const res = await client.query(sql, params as unknown[]);
@@ -34,7 +44,6 @@ export async function openPostgres(opts: PostgresOptions): Promise<Engine> {
           await client.query(sql); // no parameters: simple protocol, multiple statements allowed
         },
       };
-      let broken = false;
       try {
         await client.query('BEGIN');
         const out = await fn(q);

@@ -16,6 +16,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError, type ErrorCode } from './errors.js';
 
 declare module 'fastify' {
@@ -268,6 +269,13 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
       const message =
         err instanceof SyntaxError ? 'Request body is not valid JSON' : 'The request could not be processed';
       return sendError(reply, status, code, message);
+    }
+    if (isDatabaseUnavailable(err)) {
+      // The request was fine; the database is down, restarting or full. A write whose COMMIT was cut off may or
+      // may not have landed, as with any lost answer: clients retry idempotent requests.
+      request.log.warn({ err }, 'database unavailable');
+      reply.header('retry-after', '2');
+      return sendError(reply, 503, 'service_unavailable', 'The database is unavailable; retry shortly');
     }
     request.log.error({ err }, 'unhandled error');
     return sendError(reply, 500, 'internal_error', 'Internal error; quote the request id when reporting it');
