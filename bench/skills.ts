@@ -527,6 +527,13 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
     return {
       id: 'skills',
       title: 'Skill packages',
+      headline: figures.slice(0, 2).map((f, i) => ({
+        ...f,
+        figure:
+          i === 0
+            ? 'Skill pack (walk, scan, hash, sign, tar) MB/s'
+            : 'Skill verify (signature, hashes, re-pack, scan) MB/s',
+      })),
       command: standaloneCommand('bench/skills.ts', opts),
       intro,
       tables: [

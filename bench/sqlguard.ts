@@ -121,6 +121,7 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
     title: 'SELECT sandbox',
     command: standaloneCommand('bench/sqlguard.ts', opts, Boolean(base)),
     intro: `The database-access sandbox: how fast a query is validated on PostgreSQL's own parser, and what a sandboxed execution costs${pgVersion ? ` on PostgreSQL ${pgVersion}` : ''}.`,
+    headline: [{ ...(figures[0] as Figure), figure: 'SQL sandbox validations/s (SELECT-only guard)' }],
     tables: [figureTable('Validation and execution', figures)],
     notes,
     failures,

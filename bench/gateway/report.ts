@@ -1,7 +1,7 @@
 // The report for the gateway bench: the markdown tables, notes and intro of its section.
 import { fmtLatency } from '../lib/latency.js';
 import { POSTGRES_HOW, standaloneCommand } from '../lib/standalone.js';
-import type { BenchOptions, BenchSection, Table } from '../lib/types.js';
+import type { BenchOptions, BenchSection, Figure, Table } from '../lib/types.js';
 import type { EngineResult, Pair } from './measure.js';
 import {
   CHAT_BODY,
@@ -183,9 +183,23 @@ export function report(
   );
 
   const engineList = results.map((r) => r.label).join(' and ');
+  // Summary: the added latency at concurrency 1 and at the target concurrency, per database.
+  const headline: Figure[] = results.flatMap((r) =>
+    r.on
+      .filter((p) => p.concurrency === 1 || p.concurrency === TARGET_CONCURRENCY)
+      .flatMap((p) => pairRows(p, '', true, false).slice(0, 2))
+      .map(([figure = '', via = '', direct = '', added = '', target = '']) => ({
+        figure: `Gateway ${figure} (${r.label.replace(/ \(.*\)$/, '')}, redaction on)`,
+        ours: via,
+        peer: `straight to the stub: ${direct}`,
+        ratio: `${added} added`,
+        target,
+      })),
+  );
   return {
     id: 'gateway',
     title: 'LLM gateway overhead (`POST /v1/chat/completions`)',
+    headline,
     command: standaloneCommand('bench/gateway/index.ts', opts, engines.includes('postgres')),
     intro: [
       'The same load, in the same run, sent straight to a local upstream stub and through Rampart: ' +

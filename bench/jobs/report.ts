@@ -328,6 +328,9 @@ export function report(opts: BenchOptions, plan: Plan, e: EngineResult, failures
   return {
     id: 'jobs',
     title: 'Scheduled-job runner throughput',
+    headline: figures(e)
+      .filter((f) => /^1 instance, concurrency \d+$/.test(f.figure))
+      .map((f) => ({ ...f, figure: `Job runner dispatch, due runs/s end to end (${e.label}), ${f.figure}` })),
     command: standaloneCommand('bench/jobs/index.ts', opts, e.instances > 1),
     intro: [
       'How many due runs per second the scheduled-job runner dispatches end to end: claim the due job ' +

@@ -1,5 +1,5 @@
 import { describeMachine, type Machine } from './machine.js';
-import type { BenchSection, Table } from './types.js';
+import type { BenchSection, Figure, Table } from './types.js';
 
 const escapeCell = (cell: string) => cell.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -18,9 +18,34 @@ export function renderTable(table: Table): string {
 const begin = (id: string) => `<!-- bench:${id} -->`;
 const end = (id: string) => `<!-- /bench:${id} -->`;
 
+/** What a section stores for the summary table: its headline figures and where and how they were measured. */
+interface StoredHeadline {
+  readonly title: string;
+  readonly machine: string;
+  readonly date: string;
+  readonly mode: string;
+  readonly figures: readonly Figure[];
+}
+
+const HEADLINE = /<!-- headline (\{.*?\}) -->/s;
+
+// Inside an HTML comment `--` is not allowed; JSON escapes keep the text parseable and the comment closed.
+const encodeHeadline = (h: StoredHeadline) =>
+  `<!-- headline ${JSON.stringify(h).replace(/-/g, '\\u002d').replace(/>/g, '\\u003e')} -->`;
+
 export function renderSection(section: BenchSection, m: Machine, mode: string): string {
+  const headline: StoredHeadline | undefined = section.headline?.length
+    ? {
+        title: section.title,
+        machine: `${m.cpu}, ${m.cores} cores`,
+        date: m.date,
+        mode,
+        figures: section.headline,
+      }
+    : undefined;
   const parts = [
     begin(section.id),
+    headline ? encodeHeadline(headline) : '',
     `## ${section.title}`,
     `Measured ${m.date} on ${describeMachine(m)}, ${mode} mode. Reproduce: \`${section.command}\`.`,
     section.intro.trim(),
@@ -46,6 +71,40 @@ export function existingSections(doc: string): Map<string, string> {
   return found;
 }
 
+/** The summary table: every section's headline figures, with the machine and date each was measured on. */
+export function summaryTable(sections: ReadonlyMap<string, string>): Table | undefined {
+  const rows: string[][] = [];
+  for (const [id, text] of sections) {
+    const found = HEADLINE.exec(text);
+    if (!found?.[1]) continue;
+    const h = JSON.parse(found[1]) as StoredHeadline;
+    for (const f of h.figures)
+      rows.push([
+        f.figure,
+        f.ours,
+        f.peer,
+        f.ratio,
+        f.target,
+        `[${id}](#${anchor(h.title)})`,
+        `${h.machine}, ${h.date}, ${h.mode}`,
+      ]);
+  }
+  if (rows.length === 0) return undefined;
+  return {
+    caption:
+      'Summary: each figure against its peer or baseline measured in the same run (details in each section)',
+    header: ['Figure', 'Rampart', 'Peer / baseline (same run)', 'Ratio', 'Target', 'Section', 'Measured on'],
+    rows,
+  };
+}
+
+/** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens. */
+const anchor = (title: string) =>
+  title
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} -]/gu, '')
+    .replace(/ /g, '-');
+
 export function renderDocument(m: Machine, sections: ReadonlyMap<string, string>): string {
   const header = [
     '# Performance',
@@ -64,6 +123,9 @@ export function renderDocument(m: Machine, sections: ReadonlyMap<string, string>
         ['Date', m.date],
       ],
     }),
+    'Sections not re-run in the last run keep the machine and date they were measured on (named in each).',
   ];
+  const summary = summaryTable(sections);
+  if (summary) header.push(`**${summary.caption}**`, renderTable(summary));
   return `${[...header, ...sections.values()].join('\n\n')}\n`;
 }

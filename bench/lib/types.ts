@@ -26,6 +26,11 @@ export interface BenchSection {
   readonly notes: readonly string[];
   /** Broken budgets or wrong results: each one fails the bench run (exit code 1) with its message. */
   readonly failures: readonly string[];
+  /**
+   * The section's key figures for the summary table at the top of docs/PERFORMANCE.md (each with the peer or
+   * baseline of the same run and the ratio). Stored in the section's markdown, so a partial run keeps them.
+   */
+  readonly headline?: readonly Figure[];
 }
 
 /** A measured figure against the peer or baseline measured in the same run. */

@@ -303,6 +303,19 @@ export function report(
   return {
     id: 'widget',
     title: 'Chat widget messages and quota admission (`POST /widget/:id/messages`)',
+    // Summary: messages against the gateway, and the quota check under contention against the uncontended
+    // case and against one caller.
+    headline: headline(results)
+      .filter(
+        (f) =>
+          (f.figure.includes('widget messages/s') && f.peer.startsWith('gateway')) ||
+          (f.figure.includes('admissions/s') &&
+            (f.peer.startsWith('each caller') || f.peer.startsWith('concurrency 1'))),
+      )
+      .map((f) => ({
+        ...f,
+        figure: f.figure.replace('admissions/s on one org', 'quota admissions/s (atomic check) on one org'),
+      })),
     command: standaloneCommand('bench/widget/index.ts', opts, engines.includes('postgres')),
     intro: [
       'Visitor messages through the full public widget path, against the same closed-loop load sent straight ' +
