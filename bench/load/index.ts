@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { createPgDatabase } from '../lib/pg-database.js';
 import { runWhenMain } from '../lib/standalone.js';
-import type { BenchOptions, BenchSection, Table } from '../lib/types.js';
+import type { BenchOptions, BenchSection, Figure, Table } from '../lib/types.js';
 import { diskFull, type FaultResult, killNine, restartPostgres } from './faults.js';
 import { MIX, type MixResult, percentile, runMix, slope, soak } from './mix.js';
 import { freePort, PG_BASE, REDIS_URL, ServerProcess, serverEnv, setUpTenant, startStub } from './server.js';
@@ -64,6 +64,7 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   const soakS = opts.full ? 600 : 60;
   const stub = await startStub();
   let soakFlat = 'not measured';
+  const headline: Figure[] = [];
 
   // --- 1 and 2: mixed load and soak on PostgreSQL + Redis --------------------------------------------------
   const db = await createPgDatabase(PG_BASE);
@@ -75,6 +76,18 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
     await runMix(server, tenant, 5); // warm-up, not recorded
     const mix = await runMix(server, tenant, mixS);
     tables.push(mixTable(`Mixed load, ${mixS} s, PostgreSQL ${db.version} + Redis`, mix));
+    {
+      const all = mix.routes.flatMap((r) => r.latencies).sort((a, b) => a - b);
+      const total = mix.routes.reduce((t, r) => t + r.ok + r.non2xx + r.errors, 0);
+      const bad = mix.routes.reduce((t, r) => t + r.non2xx + r.errors, 0);
+      headline.push({
+        figure: `Mixed load on loopback (gateway, widget, audit reads; PostgreSQL + Redis), ${mixS} s`,
+        ours: `${(total / mix.seconds).toFixed(0)} req/s, p50 ${ms(percentile(all, 50))}, p99 ${ms(percentile(all, 99))}`,
+        peer: '–',
+        ratio: '–',
+        target: `0 % errors ${bad === 0 ? '✓' : `✗ (${pct(bad, total)})`}`,
+      });
+    }
     const { mix: soakMix, samples } = await soak(server, tenant, soakS, 5);
     const rss = samples.map((s) => s.rssMb);
     const settled = samples.filter((s) => s.atS >= soakS * 0.2);
@@ -125,11 +138,24 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
         ['Heap used slope after the first 20 % (saw-tooth, for reference)', `${heapSlope.toFixed(2)} MB/min`],
         ['Heap used, lowest sample of each minute (MB)', floors.map((v) => v.toFixed(0)).join(' ')],
         ['Verdict (flat: RSS and committed-heap slopes within ±2 MB/min)', flat ? 'flat' : 'NOT flat'],
-        ['RSS samples (MB)', rss.map((v) => v.toFixed(0)).join(' ')],
+        [
+          `RSS samples (MB, every ${opts.full ? 30 : 5} s)`,
+          rss
+            .filter((_, i) => i % (opts.full ? 6 : 1) === 0)
+            .map((v) => v.toFixed(0))
+            .join(' '),
+        ],
       ],
     });
     tables.push(mixTable(`Soak traffic, ${soakS} s (same mix)`, soakMix));
     if (!flat) notes.push(`The soak's memory was not flat: ${soakFlat}.`);
+    headline.push({
+      figure: `Server memory over a ${soakS} s soak of the same mix`,
+      ours: `RSS ${rssSlope.toFixed(2)} MB/min, heap committed ${committedSlope.toFixed(2)} MB/min`,
+      peer: '–',
+      ratio: '–',
+      target: `flat (±2 MB/min) ${flat ? '✓' : '✗'}`,
+    });
   } finally {
     await server?.stop();
     await db.drop();
@@ -210,8 +236,17 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
     ]),
   });
 
+  for (const f of faults)
+    headline.push({
+      figure: `Fault under write load: ${f.scenario}`,
+      ours: `${f.lost} of ${f.acked} acknowledged writes lost; audit verify ${f.verify}`,
+      peer: '–',
+      ratio: '–',
+      target: `nothing lost, chain verifies ${f.lost === 0 && f.verify.startsWith('exit 0') ? '✓' : '✗'}`,
+    });
   return {
     id: 'load',
+    headline,
     title: 'Load and faults',
     command: `npm run bench -- load${opts.full ? ' --full' : ''}`,
     intro:
