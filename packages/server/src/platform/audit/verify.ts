@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Database } from '../../db/database.js';
 import type { Queryable } from '../../db/types.js';
 import {
@@ -33,44 +34,22 @@ const BATCH = 1000;
  */
 export async function verifyChain(q: Queryable, orgId: string | null): Promise<VerifyResult> {
   const chainId = orgId ?? PLATFORM_CHAIN_ID;
-  let running = GENESIS;
-  let expected = 1;
-  let count = 0;
-  for (;;) {
-    const { rows } = await q.query<AuditDbRow>(
-      `SELECT ${AUDIT_COLUMNS} FROM audit_log
-        WHERE coalesce(org_id, '${PLATFORM_CHAIN_ID}'::uuid) = $1 AND seq >= $2
-        ORDER BY coalesce(audit_log.org_id, '${PLATFORM_CHAIN_ID}'::uuid), audit_log.seq LIMIT ${BATCH}`,
-      [chainId, expected],
-    );
-    for (const r of rows) {
-      const seq = Number(r.seq);
-      if (seq !== expected)
-        return { ok: false, count, head: running, problem: { seq: expected, reason: 'missing' } };
-      if (r.prev_hash !== running)
-        return { ok: false, count, head: running, problem: { seq, reason: 'relinked' } };
-      const row: ChainedRow = {
-        id: r.id,
-        orgId: r.org_id,
-        seq,
-        at: r.at,
-        userId: r.user_id,
-        apiKeyId: r.api_key_id,
-        ip: r.ip,
-        userAgent: r.user_agent,
-        requestId: r.request_id,
-        action: r.action,
-        target: r.target,
-        meta: r.meta,
-      };
-      const hash = chainHash(running, row);
-      if (hash !== r.hash) return { ok: false, count, head: running, problem: { seq, reason: 'edited' } };
-      running = hash;
-      expected++;
-      count++;
-    }
-    if (rows.length < BATCH) break;
-  }
+  // One ordered scan through a cursor, fetched a page at a time (constant memory). Paging with a fresh
+  // `seq >= $n ... LIMIT` query instead let the planner, without statistics on audit_log (PGlite has no
+  // autovacuum), re-read and re-sort the org's whole log for every page: a pass grew with the square of the
+  // chain's length. The cursor's plan is made once, so the worst case is one sort.
+  const cursor = `audit_verify_${randomBytes(6).toString('hex')}`;
+  await q.query(
+    `DECLARE ${cursor} NO SCROLL CURSOR FOR
+      SELECT ${AUDIT_COLUMNS} FROM audit_log
+        WHERE coalesce(org_id, '${PLATFORM_CHAIN_ID}'::uuid) = $1
+        ORDER BY coalesce(audit_log.org_id, '${PLATFORM_CHAIN_ID}'::uuid), audit_log.seq`,
+    [chainId],
+  );
+  const walked = await walk(q, cursor);
+  await q.query(`CLOSE ${cursor}`);
+  if ('problem' in walked) return walked;
+  const { running, count } = walked;
   const chain = orgId ?? 'platform';
   const { rows: heads } = await q.query<{ seq: string; head: string }>(
     'SELECT seq::text AS seq, head FROM audit_heads WHERE chain = $1',
@@ -111,4 +90,46 @@ export async function listChains(db: Database): Promise<Array<string | null>> {
   const known = new Set(orgIds);
   const orphans = rows.map((r) => r.org_id).filter((id) => !known.has(id));
   return [...(platform[0]?.present ? [null] : []), ...orgIds, ...orphans.sort()];
+}
+
+/** Reads the cursor to its end, recomputing the chain; stops at the first row that does not fit. */
+async function walk(
+  q: Queryable,
+  cursor: string,
+): Promise<
+  { running: string; count: number } | (VerifyResult & { problem: NonNullable<VerifyResult['problem']> })
+> {
+  let running = GENESIS;
+  let expected = 1;
+  let count = 0;
+  for (;;) {
+    const { rows } = await q.query<AuditDbRow>(`FETCH FORWARD ${BATCH} FROM ${cursor}`);
+    for (const r of rows) {
+      const seq = Number(r.seq);
+      if (seq !== expected)
+        return { ok: false, count, head: running, problem: { seq: expected, reason: 'missing' } };
+      if (r.prev_hash !== running)
+        return { ok: false, count, head: running, problem: { seq, reason: 'relinked' } };
+      const row: ChainedRow = {
+        id: r.id,
+        orgId: r.org_id,
+        seq,
+        at: r.at,
+        userId: r.user_id,
+        apiKeyId: r.api_key_id,
+        ip: r.ip,
+        userAgent: r.user_agent,
+        requestId: r.request_id,
+        action: r.action,
+        target: r.target,
+        meta: r.meta,
+      };
+      const hash = chainHash(running, row);
+      if (hash !== r.hash) return { ok: false, count, head: running, problem: { seq, reason: 'edited' } };
+      running = hash;
+      expected++;
+      count++;
+    }
+    if (rows.length < BATCH) return { running, count };
+  }
 }
