@@ -55,29 +55,44 @@ async function main(): Promise<number> {
   );
 
   const results: BenchSection[] = [];
+  const crashed: string[] = [];
+  const previous = existsSync(docPath)
+    ? existingSections(readFileSync(docPath, 'utf8'))
+    : new Map<string, string>();
+  // The document is rewritten after every section, so a long --full run that dies late keeps what it measured.
+  const write = () => {
+    const sections = new Map<string, string>();
+    for (const name of modules.keys()) {
+      const fresh = results.find((s) => s.id === name);
+      const kept = previous.get(name);
+      if (fresh !== undefined) sections.set(name, renderSection(fresh, m, mode));
+      else if (kept !== undefined) sections.set(name, kept);
+    }
+    writeFileSync(docPath, renderDocument(m, sections));
+  };
   for (const [name, file] of selected) {
     const started = performance.now();
-    const section = await (await load(file))({ full });
+    let section: BenchSection;
+    try {
+      section = await (await load(file))({ full });
+    } catch (err) {
+      // One section's crash (a lost connection on a shared machine) must not throw away the others' results.
+      console.error(
+        `\n## ${name}: crashed, its previous section is kept\n${(err as Error).stack ?? String(err)}`,
+      );
+      crashed.push(`${name}: crashed (${String(err).slice(0, 200)})`);
+      continue;
+    }
     if (section.id !== name) throw new Error(`${file} returned section id ${section.id}, expected ${name}`);
     results.push(section);
     console.log(`\n## ${section.title} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
     for (const table of section.tables) console.log(`\n${table.caption ?? ''}\n${renderTable(table)}`);
+    write();
   }
-
-  const previous = existsSync(docPath)
-    ? existingSections(readFileSync(docPath, 'utf8'))
-    : new Map<string, string>();
-  const sections = new Map<string, string>();
-  for (const name of modules.keys()) {
-    const fresh = results.find((s) => s.id === name);
-    const kept = previous.get(name);
-    if (fresh !== undefined) sections.set(name, renderSection(fresh, m, mode));
-    else if (kept !== undefined) sections.set(name, kept);
-  }
-  writeFileSync(docPath, renderDocument(m, sections));
+  write();
   console.log(`\nwrote ${docPath}`);
 
-  const failures = results.flatMap((s) => s.failures.map((f) => `${s.id}: ${f}`));
+  const failures = [...crashed, ...results.flatMap((s) => s.failures.map((f) => `${s.id}: ${f}`))];
   for (const failure of failures) console.error(`FAIL ${failure}`);
   return failures.length > 0 ? 1 : 0;
 }

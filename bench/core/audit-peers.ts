@@ -1,5 +1,5 @@
 // The audit bench's fixtures and unchained peers: the plain table (audit_log without the chain), its INSERT,
-// and verifyChain's own paged read without the checks.
+// and verifyChain's own cursor read without the checks.
 import type { Database } from '../../packages/server/src/db/database.js';
 import type { Queryable } from '../../packages/server/src/db/types.js';
 import type {
@@ -54,23 +54,24 @@ export const rowCount = async (db: Database, table: string, orgId: string): Prom
   return rows[0]?.n ?? 0;
 };
 
-/** Reads one chain with verifyChain's own paged query; `each` sees every row. Returns the rows read. */
+/** Reads one chain the way verifyChain does (one cursor, FETCH pages of PAGE rows); `each` sees every row. */
 export async function readChain(q: Queryable, orgId: string, each: (r: AuditDbRow) => void): Promise<number> {
-  let from = 1;
+  await q.query(
+    `DECLARE bench_read NO SCROLL CURSOR FOR
+      SELECT ${AUDIT_COLUMNS} FROM audit_log
+        WHERE coalesce(org_id, '${PLATFORM_CHAIN_ID}'::uuid) = $1
+        ORDER BY coalesce(audit_log.org_id, '${PLATFORM_CHAIN_ID}'::uuid), audit_log.seq`,
+    [orgId],
+  );
   let count = 0;
   for (;;) {
-    const { rows } = await q.query<AuditDbRow>(
-      `SELECT ${AUDIT_COLUMNS} FROM audit_log
-        WHERE coalesce(org_id, '${PLATFORM_CHAIN_ID}'::uuid) = $1 AND seq >= $2
-        ORDER BY coalesce(audit_log.org_id, '${PLATFORM_CHAIN_ID}'::uuid), audit_log.seq LIMIT ${PAGE}`,
-      [orgId, from],
-    );
+    const { rows } = await q.query<AuditDbRow>(`FETCH FORWARD ${PAGE} FROM bench_read`);
     for (const r of rows) each(r);
     count += rows.length;
-    const last = rows[rows.length - 1];
-    if (rows.length < PAGE || last === undefined) return count;
-    from = Number(last.seq) + 1;
+    if (rows.length < PAGE) break;
   }
+  await q.query('CLOSE bench_read');
+  return count;
 }
 
 /** A mutation's audit row, as the dashboard routes write them. */

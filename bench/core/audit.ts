@@ -151,16 +151,16 @@ export async function measureAudit(inst: Instance, plan: Plan, failures: string[
   const rows = (v: number) => fmtCore.perSecond(v, ' rows/s');
   figures.push(
     {
-      figure: `${tag}: \`verifyChain\` over ${fmtCore.count(expected)} rows (one transaction, pages of 1,000), table analysed`,
+      figure: `${tag}: \`verifyChain\` over ${fmtCore.count(expected)} rows (one transaction, one cursor, pages of 1,000), table analysed`,
       ours: rows(verified),
-      peer: `the same paged SELECT, rows only read: ${rows(read)}`,
+      peer: `the same cursor and pages, rows only read: ${rows(read)}`,
       ratio: fmtCore.ratio(verified / read),
       target: '–',
     },
     {
       figure: `${tag}: \`verifyChain\` over ${fmtCore.count(expected)} rows, table analysed`,
       ours: rows(verified),
-      peer: `the same paged SELECT plus SHA-256 of each row's fields, no chain checks: ${rows(hashed)}`,
+      peer: `the same cursor read plus SHA-256 of each row's fields, no chain checks: ${rows(hashed)}`,
       ratio: fmtCore.ratio(verified / hashed),
       target: '–',
     },

@@ -89,7 +89,7 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
         'same transaction pattern after the same `prepareAudit` validation. The ratio is the cost of the hash ' +
         `chain. \`verifyChain\` then re-checks the batch org's whole chain (${chainRows} rows), once on the ` +
         'table as the appends left it and then, after `ANALYZE audit_log`, in interleaved passes against the ' +
-        'same paged SELECT only reading the rows (the floor of any verifier) and the same SELECT plus a ' +
+        'same cursor read only reading the rows (the floor of any verifier) and the same read plus a ' +
         "SHA-256 of each row's fields (a check with no chain logic). **Quota**: `admitMessage`, the widget's per-message " +
         `admission (four statements, the last a guarded UPDATE of the month's counter), each in its own org ` +
         `transaction, at 1 caller against \`SELECT 1\` in the same transaction, and at ${callers} closed-loop ` +

@@ -31,8 +31,9 @@ function startStub(path: string, response: string, contentType: string): Promise
       }
     });
   });
-  // Keep-alive connections must survive the pauses between measured rounds.
-  server.keepAliveTimeout = 60_000;
+  // Keep-alive connections must survive the pauses between measured rounds. At 60 s a full run once lost the
+  // race: the client reused a connection the stub was closing just then ("other side closed").
+  server.keepAliveTimeout = 15 * 60_000;
   stub = server;
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
