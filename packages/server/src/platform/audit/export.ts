@@ -1,5 +1,5 @@
 import type { Database } from '../../db/database.js';
-import { AUDIT_COLUMNS, type AuditDbRow, PLATFORM_CHAIN_ID } from './canonical.js';
+import { AUDIT_COLUMNS, type AuditDbRow } from './canonical.js';
 
 /** The public shape of one audit entry (API.md). */
 export interface AuditEntry {
@@ -50,11 +50,9 @@ export async function readAuditPage(
   limit: number,
 ): Promise<AuditEntry[]> {
   const params: unknown[] = [orgId, filter.afterSeq ?? 0];
-  // Written as the chain index's own expression, `(coalesce(org_id, <platform>), seq)`, so a page is an index
-  // range scan in seq order. With `org_id = $1` the planner could not use that index and read and sorted the
-  // org's whole log for every page: under the load bench's 10-minute soak (900k rows in one org) a page took
-  // 0.7 s and kept growing.
-  let where = `coalesce(org_id, '${PLATFORM_CHAIN_ID}'::uuid) = $1 AND seq > $2`;
+  // Served by audit_log_org_seq (org_id, seq): an index range scan in seq order, whatever the table's size or
+  // statistics (migration 0013 says why the chain index could not do it).
+  let where = 'org_id = $1 AND seq > $2';
   if (filter.action) {
     params.push(filter.action);
     where += ` AND action = $${params.length}`;
@@ -70,8 +68,7 @@ export async function readAuditPage(
   params.push(limit);
   const { rows } = await db.org(orgId, (q) =>
     q.query<AuditDbRow>(
-      `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where}
-        ORDER BY coalesce(audit_log.org_id, '${PLATFORM_CHAIN_ID}'::uuid), audit_log.seq LIMIT $${params.length}`,
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY audit_log.seq LIMIT $${params.length}`,
       params,
     ),
   );
