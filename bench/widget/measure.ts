@@ -1,12 +1,14 @@
 // The measured parts of the widget bench: the same closed-loop load straight to the model stub, through the
 // gateway and through the widget, interleaved in rounds and checked; and quota admission under contention
 // against its peers, called in-process.
+
 import type { Queryable } from '../../packages/server/src/db/types.js';
 import { AppError } from '../../packages/server/src/platform/errors.js';
 import { RETRIEVED_CHUNKS } from '../../packages/server/src/widget/chat.js';
 import { PLANS, periodOf } from '../../packages/server/src/widget/plans.js';
 import { admitMessage, billingRow } from '../../packages/server/src/widget/quota.js';
 import { type CheckedLoader, pooled, postTarget, type Target } from '../lib/checked-load.js';
+import { closedLoop as runLoop } from '../lib/closed-loop.js';
 import type { LoadResult } from '../lib/http-load.js';
 import type { LatencySummary } from '../lib/latency.js';
 import type { ProfileResult } from '../lib/rampart-profile.js';
@@ -218,31 +220,14 @@ export async function measureHttp(
   };
 }
 
-/** `calls` calls of `fn` from `concurrency` loops, each starting the next call when its last one ended. */
+/** The shared closed loop (lib/closed-loop.ts), shaped as this bench's LoadResult plus the errors by code. */
 async function closedLoop(
   calls: number,
   concurrency: number,
   fn: (loop: number) => Promise<unknown>,
-): Promise<{ result: LoadResult; errors: Map<string, number> }> {
-  const latencies = new Float64Array(calls);
-  const errors = new Map<string, number>();
-  let next = 0;
-  const loop = async (l: number) => {
-    while (next < calls) {
-      const i = next++;
-      const t0 = performance.now();
-      try {
-        await fn(l);
-      } catch (err) {
-        const k = err instanceof AppError ? err.code : String(err);
-        errors.set(k, (errors.get(k) ?? 0) + 1);
-      }
-      latencies[i] = performance.now() - t0;
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, (_, l) => loop(l)));
-  return { result: { latencies, wallMs: performance.now() - started, failures: {} }, errors };
+): Promise<{ result: LoadResult; errors: ReadonlyMap<string, number> }> {
+  const r = await runLoop(calls, concurrency, fn);
+  return { result: { latencies: r.latencies, wallMs: r.wallMs, failures: {} }, errors: r.errors };
 }
 
 /**

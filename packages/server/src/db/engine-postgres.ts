@@ -34,7 +34,6 @@ export async function openPostgres(opts: PostgresOptions): Promise<Engine> {
     name: 'postgres',
     async transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
-      let broken = false;
       const q: Queryable = {
         async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
           const res = await client.query(sql, params as unknown[]);
@@ -44,6 +43,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Engine> {
           await client.query(sql); // no parameters: simple protocol, multiple statements allowed
         },
       };
+      let broken = false;
       try {
         await client.query('BEGIN');
         const out = await fn(q);

@@ -48,8 +48,8 @@ export async function verifyChain(q: Queryable, orgId: string | null): Promise<V
   );
   const walked = await walk(q, cursor);
   await q.query(`CLOSE ${cursor}`);
-  if ('problem' in walked) return walked;
-  const { running, count } = walked;
+  if (!walked.ok) return walked;
+  const { head: running, count } = walked;
   const chain = orgId ?? 'platform';
   const { rows: heads } = await q.query<{ seq: string; head: string }>(
     'SELECT seq::text AS seq, head FROM audit_heads WHERE chain = $1',
@@ -92,13 +92,11 @@ export async function listChains(db: Database): Promise<Array<string | null>> {
   return [...(platform[0]?.present ? [null] : []), ...orgIds, ...orphans.sort()];
 }
 
-/** Reads the cursor to its end, recomputing the chain; stops at the first row that does not fit. */
-async function walk(
-  q: Queryable,
-  cursor: string,
-): Promise<
-  { running: string; count: number } | (VerifyResult & { problem: NonNullable<VerifyResult['problem']> })
-> {
+/**
+ * Reads the cursor to its end, recomputing the chain: `ok` with the running hash as `head` when every row
+ * fits (the stored head is checked by the caller), else the first problem.
+ */
+async function walk(q: Queryable, cursor: string): Promise<VerifyResult> {
   let running = GENESIS;
   let expected = 1;
   let count = 0;
@@ -130,6 +128,6 @@ async function walk(
       expected++;
       count++;
     }
-    if (rows.length < BATCH) return { running, count };
+    if (rows.length < BATCH) return { ok: true, count, head: running };
   }
 }
