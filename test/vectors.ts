@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** Published vectors live beside the repository in ../shared/vectors (see its README); tests read them from there. */
-export const VECTORS_DIR = fileURLToPath(new URL('../../shared/vectors/', import.meta.url));
+/** Published vectors copied into the repository (test/vectors/README.md has their source and license). */
+export const VECTORS_DIR = fileURLToPath(new URL('./vectors/', import.meta.url));
 
 export interface WycheproofTest {
   tcId: number;

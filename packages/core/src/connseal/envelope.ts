@@ -10,6 +10,8 @@
  * `rampart-connection-v1`. The server authenticates API keys with a domain-separated SHA-256 (no salt, no
  * stretching), which is useless for this derivation: knowing the stored hash does not give the key.
  */
+import { pbkdf2Sha256 } from './lib/kdf.js';
+
 export const MIN_ITERATIONS = 600_000;
 export const CONNECTION_ENVELOPE_AAD = 'rampart-connection-v1';
 const SALT_BYTES = 16;
@@ -46,14 +48,8 @@ const own = (u: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(u);
 type AesKey = Awaited<ReturnType<typeof globalThis.crypto.subtle.deriveKey>>;
 
 async function deriveKey(apiKey: string, salt: Uint8Array, iterations: number): Promise<AesKey> {
-  const base = await subtle().importKey('raw', utf8.encode(apiKey), 'PBKDF2', false, ['deriveKey']);
-  return subtle().deriveKey(
-    { name: 'PBKDF2', hash: 'SHA-256', salt: own(salt), iterations },
-    base,
-    { name: 'AES-GCM', length: 256 },
-    false,
-    ['encrypt', 'decrypt'],
-  );
+  const raw = await pbkdf2Sha256(utf8.encode(apiKey), salt, iterations, 32);
+  return subtle().importKey('raw', raw, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
 }
 
 /**

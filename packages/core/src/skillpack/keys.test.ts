@@ -1,6 +1,6 @@
 /**
  * Known-answer vectors, run by loops:
- * - Project Wycheproof Ed25519 (../shared/vectors/wycheproof/ed25519_test.json): every case through ed25519Verify.
+ * - Project Wycheproof Ed25519 (test/vectors/wycheproof/ed25519_test.json): every case through ed25519Verify.
  * - RFC 8032 section 7.1 TEST 1, 2 and 3 (secret key, public key, message, signature).
  */
 import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';

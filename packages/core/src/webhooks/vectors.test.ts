@@ -1,6 +1,6 @@
 /**
  * Known-answer vectors, run by loops:
- * - Project Wycheproof HMAC-SHA256 (../shared/vectors/wycheproof/hmac_sha256_test.json, see its README): every case.
+ * - Project Wycheproof HMAC-SHA256 (test/vectors/wycheproof/hmac_sha256_test.json, see test/vectors/README.md): every case.
  * - RFC 4231 section 4 (HMAC-SHA256 outputs of test cases 1-4, 6 and 7; case 5 is a 128-bit truncation, which
  *   the Wycheproof tagSize 128 groups cover).
  * - The Standard Webhooks reference vector (spec repository, quoted in issue 7).

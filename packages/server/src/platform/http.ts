@@ -284,7 +284,11 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Rampart API', version: opts.version, description: 'See docs/ and ../shared/API.md' },
+      info: {
+        title: 'Rampart API',
+        version: opts.version,
+        description: 'See docs/ in the Rampart repository',
+      },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'Session JWT or API key' },
