@@ -4,12 +4,12 @@
  * cannot write, stack statements, keep a setting, or outlive its timeout; every corpus entry is refused before
  * it reaches the database and leaves it unchanged.
  */
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BYPASS_ATTEMPTS } from '../../core/src/sqlguard/corpus.js';
 import { DEFAULT_LIMITS, execute, runSandboxed } from '../src/dbaccess/sandbox.js';
 import { AppError } from '../src/platform/errors.js';
-import { createReaderDatabase, type ReaderDatabase } from './dbaccess-support.js';
+import { createReaderDatabase, type ReaderDatabase, startSilentPostgres } from './dbaccess-support.js';
 
 const BASE = process.env.TEST_DATABASE_URL;
 const verdict = { queryHash: 'x'.repeat(64), fingerprint: 'f' };
@@ -82,6 +82,137 @@ describe.skipIf(!BASE)('SELECT sandbox on real PostgreSQL', () => {
       expect((err as AppError).code, technique).toBe('query_not_allowed');
     }
     expect(await snapshot()).toEqual(before);
+  });
+
+  describe('review finding 2: one statement, read by the server as the guard read it (a role granted DELETE)', () => {
+    let over: ReaderDatabase;
+    let dbName: string;
+    const count = async () =>
+      (await over.admin.query<{ n: number }>('SELECT count(*)::int AS n FROM customers')).rows[0]?.n;
+    beforeAll(async () => {
+      over = await createReaderDatabase(BASE as string);
+      dbName = (await over.admin.query<{ d: string }>('SELECT current_database() AS d')).rows[0]?.d as string;
+      // A misconfigured customer role: the sandbox must hold even when the grants do not.
+      await over.admin.query(`GRANT DELETE ON customers TO ${new URL(over.readerUrl).username}`);
+    });
+    afterAll(() => over?.close());
+    beforeEach(async () => {
+      await over.admin.query('DELETE FROM customers');
+      await over.admin.query(
+        `INSERT INTO customers SELECT g, 'c' || g || '@example.com', g * 10 FROM generate_series(1, 50) g`,
+      );
+    });
+
+    it('a stacked COMMIT; DELETE hidden from the guard by standard_conforming_strings=off does not run', async () => {
+      const payload = "SELECT '\\'' ) AS q; COMMIT; DELETE FROM customers; SELECT * FROM (SELECT 1 --'";
+      await over.admin.query(`ALTER DATABASE ${dbName} SET standard_conforming_strings = off`);
+      const c = new pg.Client({ connectionString: over.readerUrl });
+      c.on('error', () => {});
+      await c.connect();
+      try {
+        const scs = await c.query<{ standard_conforming_strings: string }>(
+          'SHOW standard_conforming_strings',
+        );
+        expect(scs.rows[0]?.standard_conforming_strings).toBe('off');
+        const r = await runSandboxed(c, payload, []).catch((e: unknown) => e as AppError);
+        expect(await count()).toBe(50);
+        // The server read one string literal, exactly as the guard did: nothing stacked ran.
+        expect((r as { rows?: unknown }).rows).toEqual([
+          ["\\' ) AS q; COMMIT; DELETE FROM customers; SELECT * FROM (SELECT 1 --"],
+        ]);
+        expect(await count()).toBe(50);
+        // And the session's own setting is untouched afterwards (the sandbox set it transaction-locally).
+        const after = await c.query<{ standard_conforming_strings: string }>(
+          'SHOW standard_conforming_strings',
+        );
+        expect(after.rows[0]?.standard_conforming_strings).toBe('off');
+      } finally {
+        await c.end().catch(() => {});
+        await over.admin.query(`ALTER DATABASE ${dbName} RESET standard_conforming_strings`);
+      }
+      expect(await count()).toBe(50);
+    });
+
+    it('a parameterless stacked COMMIT; DELETE handed to the execution layer is refused (extended protocol)', async () => {
+      const c = new pg.Client({ connectionString: over.readerUrl });
+      await c.connect();
+      try {
+        const err = await execute(
+          c,
+          'SELECT 1 AS q) AS x; COMMIT; DELETE FROM customers; SELECT * FROM (SELECT 1',
+          [],
+          DEFAULT_LIMITS,
+          verdict,
+        ).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(await count()).toBe(50);
+        expect(err).toBeInstanceOf(AppError);
+        expect((err as AppError).message).toContain('cannot insert multiple commands');
+      } finally {
+        await c.end();
+      }
+    });
+  });
+
+  describe('review finding 4: results are streamed and capped, and a silent database cannot hold the call', () => {
+    it('a 900 MB result (repeat 100 MB x 9 rows) stops at maxBytes with bounded memory', async () => {
+      const c = new pg.Client({ connectionString: customer.readerUrl });
+      c.on('error', () => {});
+      await c.connect();
+      const base = process.memoryUsage().rss;
+      let peak = base;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }, 5);
+      const started = performance.now();
+      try {
+        const r = await runSandboxed(c, 'SELECT repeat($1, 100000000) FROM generate_series(1, 9)', ['x'], {
+          ...DEFAULT_LIMITS,
+          timeoutMs: 20_000,
+        });
+        expect(r).toMatchObject({ rowCount: 0, truncated: true });
+      } finally {
+        clearInterval(sampler);
+        await c.end().catch(() => {});
+      }
+      peak = Math.max(peak, process.memoryUsage().rss);
+      const ms = performance.now() - started;
+      console.log(`huge result: ${Math.round(ms)} ms, RSS peak +${Math.round((peak - base) / 1048576)} MB`);
+      expect(peak - base).toBeLessThan(150 * 1024 * 1024);
+    }, 30_000);
+
+    it('many rows stop at maxBytes while reading: rows kept fit the cap', async () => {
+      const r = await runSandboxed(
+        reader,
+        "SELECT repeat('y', 10000) AS v FROM generate_series(1, 5000)",
+        [],
+        {
+          ...DEFAULT_LIMITS,
+          maxBytes: 100_000,
+        },
+      );
+      expect(r.truncated).toBe(true);
+      expect(r.rowCount).toBe(9);
+      expect((await runSandboxed(reader, 'SELECT 1 AS one', [])).rows).toEqual([[1]]);
+    });
+
+    it('a database that accepts the login and never answers a query settles as upstream_timeout', async () => {
+      const silent = await startSilentPostgres(true);
+      const c = new pg.Client({ host: '127.0.0.1', port: silent.port, user: 'x', database: 'x' });
+      c.on('error', () => {});
+      try {
+        await c.connect();
+        const started = performance.now();
+        await expect(
+          execute(c, 'SELECT 1', [], { ...DEFAULT_LIMITS, timeoutMs: 200, clientTimeoutMs: 300 }, verdict),
+        ).rejects.toMatchObject({ code: 'upstream_timeout' });
+        expect(performance.now() - started).toBeLessThan(2_000);
+      } finally {
+        await silent.close();
+      }
+    });
   });
 
   describe('the execution layer holds on its own (handed statements the guard refuses)', () => {

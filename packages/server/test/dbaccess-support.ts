@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import pg from 'pg';
 
 /** A customer database for tests: a throwaway PostgreSQL database with a table and a SELECT-only login role. */
@@ -52,6 +53,38 @@ export async function createReaderDatabase(base: string): Promise<ReaderDatabase
       await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
       await c.query(`DROP ROLE IF EXISTS ${role}`);
       await c.end();
+    },
+  };
+}
+
+/**
+ * A PostgreSQL server on loopback that speaks just enough of the protocol to hang: with `answerStartup` it
+ * accepts any startup (AuthenticationOk, ReadyForQuery) and then never answers a query; without it, it never
+ * answers the startup either. Stands in for a database (or the network in front of it) that stops responding.
+ */
+export async function startSilentPostgres(
+  answerStartup: boolean,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => {});
+    let answered = false;
+    sock.on('data', () => {
+      if (!answerStartup || answered) return;
+      answered = true;
+      const authOk = Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0]);
+      const ready = Buffer.from([0x5a, 0, 0, 0, 5, 0x49]);
+      sock.write(Buffer.concat([authOk, ready]));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

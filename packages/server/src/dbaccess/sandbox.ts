@@ -1,5 +1,6 @@
 import { checkSelect, loadSqlGuard } from '@rampart/core/sqlguard';
 import type pg from 'pg';
+import Cursor from 'pg-cursor';
 import { AppError } from '../platform/errors.js';
 
 export interface SandboxLimits {
@@ -9,9 +10,21 @@ export interface SandboxLimits {
   maxRows: number;
   /** Approximate JSON size of the returned rows at most, bytes. */
   maxBytes: number;
+  /**
+   * How long the client waits for the whole sandbox (BEGIN to ROLLBACK) before it destroys the connection and
+   * answers `upstream_timeout`, ms: a database that never answers cannot hold a call open. Default: `timeoutMs`
+   * plus one second.
+   */
+  clientTimeoutMs?: number;
 }
 
 export const DEFAULT_LIMITS: SandboxLimits = { timeoutMs: 5_000, maxRows: 1_000, maxBytes: 5 * 1024 * 1024 };
+
+/** Rows asked of the portal per Execute message (the extended protocol's row limit). */
+const BATCH_ROWS = 100;
+/** Wire bytes allowed per JSON byte of the cap before the connection is cut (a number is 4 + digits on the wire). */
+const WIRE_FACTOR = 4;
+const WIRE_SLACK = 1024 * 1024;
 
 export interface SandboxResult {
   columns: string[];
@@ -25,8 +38,14 @@ export interface SandboxResult {
 /**
  * Runs one statement the guard accepted, with every layer of defence the guard does not rely on:
  * - `BEGIN READ ONLY`, `statement_timeout` and `idle_in_transaction_session_timeout` set locally;
- * - the extended protocol (a parameter array is always passed), which refuses more than one statement;
- * - the statement wrapped as a subquery with `LIMIT maxRows + 1`, and a byte cap on the result;
+ * - `standard_conforming_strings=on` and `backslash_quote=off` set locally and read back (the guard parses string
+ *   literals the way PostgreSQL does with these settings; a server that reports otherwise is refused);
+ * - the statement sent through a cursor, so ALWAYS the extended protocol (Parse/Bind/Execute), parameters or
+ *   not: PostgreSQL refuses more than one statement in a Parse message;
+ * - the statement wrapped as a subquery with `LIMIT maxRows + 1`; rows are read in batches (portal row limits)
+ *   and reading stops at `maxRows` or `maxBytes`, so a huge result is never held whole; a single row too big
+ *   for the byte cap is cut on the wire (the connection is closed);
+ * - a client-side deadline that closes the connection if the database does not answer;
  * - always ROLLBACK, never COMMIT (a `set_config` made inside even a read-only transaction would survive one).
  * Connect as a role with SELECT grants only (never a superuser or BYPASSRLS role): docs/DBACCESS.md.
  * @throws AppError query_not_allowed (with the guard's reason) | upstream_timeout | bad_gateway
@@ -54,38 +73,106 @@ export async function execute(
   limits: SandboxLimits,
   verdict: { queryHash: string; fingerprint: string },
 ): Promise<SandboxResult> {
-  await client.query('BEGIN READ ONLY');
+  const stream = (client as Partial<pg.Client>).connection?.stream;
+  // Why the connection was cut, if it was: after a cut the client is unusable and the caller must replace it.
+  let cut: 'timeout' | 'bytes' | null = null;
+  let abort: (e: Error) => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    abort = reject;
+  });
+  aborted.catch(() => {});
+  const kill = (why: 'timeout' | 'bytes') => {
+    if (cut) return;
+    cut = why;
+    client.on('error', () => {}); // the destroyed socket is reported as an error event on the client
+    stream?.destroy();
+    abort(new Error(`sandbox ${why}`));
+  };
+  /** Every round trip races the deadline, so the call settles even if the socket never reports its end. */
+  const step = <T>(p: Promise<T>): Promise<T> => Promise.race([p, aborted]);
+  const clientTimeoutMs = limits.clientTimeoutMs ?? limits.timeoutMs + 1_000;
+  const deadline = setTimeout(() => kill('timeout'), clientTimeoutMs);
+  const wireCap = limits.maxBytes * WIRE_FACTOR + WIRE_SLACK;
+  let wire = 0;
+  let counting = false;
+  const onData = (chunk: Buffer) => {
+    if (!counting) return;
+    wire += chunk.length;
+    if (wire > wireCap) kill('bytes');
+  };
+  stream?.on('data', onData);
+  let columns: string[] = [];
+  const rows: unknown[][] = [];
+  let truncated = false;
+  const result = (): SandboxResult => ({
+    columns,
+    rows,
+    rowCount: rows.length,
+    truncated,
+    queryHash: verdict.queryHash,
+    fingerprint: verdict.fingerprint,
+  });
   try {
-    await client.query(
-      `SELECT set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)`,
-      [String(limits.timeoutMs), String(limits.timeoutMs * 2)],
+    await step(client.query('BEGIN READ ONLY'));
+    await step(
+      client.query(
+        `SELECT set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true),
+                set_config('standard_conforming_strings', 'on', true), set_config('backslash_quote', 'off', true)`,
+        [String(limits.timeoutMs), String(limits.timeoutMs * 2)],
+      ),
     );
+    const settings = await step(
+      client.query<{ scs: string; bq: string }>(
+        `SELECT current_setting('standard_conforming_strings') AS scs, current_setting('backslash_quote') AS bq`,
+        [],
+      ),
+    );
+    const { scs, bq } = settings.rows[0] ?? { scs: '', bq: '' };
+    if (scs !== 'on' || bq !== 'off')
+      throw new AppError(
+        'bad_gateway',
+        `The database did not accept standard_conforming_strings=on and backslash_quote=off (it reports ${scs} and ${bq}); the query was not run`,
+      );
     // A trailing semicolon is part of one statement to the parser but not inside a subquery; the newline keeps
     // a trailing line comment from swallowing the closing parenthesis.
     const inner = sql.replace(/[\s;]+$/, '');
     const text = `SELECT * FROM (${inner}\n) AS rampart_q LIMIT ${Math.floor(limits.maxRows) + 1}`;
-    const res = await client.query({ text, values: [...params], rowMode: 'array' });
-    const truncatedRows = res.rows.length > limits.maxRows;
-    let rows = res.rows.slice(0, limits.maxRows) as unknown[][];
+    counting = true;
+    const cursor = client.query(new Cursor<unknown[]>(text, [...params], { rowMode: 'array' }));
     let bytes = 0;
-    let truncated = truncatedRows;
-    for (let i = 0; i < rows.length; i++) {
-      bytes += JSON.stringify(rows[i]).length;
-      if (bytes > limits.maxBytes) {
-        rows = rows.slice(0, i);
-        truncated = true;
-        break;
+    for (;;) {
+      const want = Math.min(BATCH_ROWS, Math.floor(limits.maxRows) + 1 - rows.length);
+      const batch = await step(
+        new Promise<{ got: unknown[][]; fields: string[] }>((resolve, reject) =>
+          cursor.read(want, (err, got, res) =>
+            err ? reject(err) : resolve({ got, fields: (res?.fields ?? []).map((f) => f.name) }),
+          ),
+        ),
+      );
+      if (batch.fields.length) columns = batch.fields;
+      for (const row of batch.got) {
+        const size = JSON.stringify(row).length;
+        if (rows.length >= limits.maxRows || bytes + size > limits.maxBytes) {
+          truncated = true;
+          break;
+        }
+        bytes += size;
+        rows.push(row);
       }
+      if (truncated || batch.got.length < want) break;
     }
-    return {
-      columns: res.fields.map((f) => f.name),
-      rows,
-      rowCount: rows.length,
-      truncated,
-      queryHash: verdict.queryHash,
-      fingerprint: verdict.fingerprint,
-    };
+    counting = false;
+    await step(cursor.close());
+    return result();
   } catch (err) {
+    if (cut === 'bytes') {
+      // One row larger than what the byte cap had left: the rows before it are the answer.
+      truncated = true;
+      return result();
+    }
+    if (cut === 'timeout')
+      throw new AppError('upstream_timeout', `The database did not answer within ${clientTimeoutMs} ms`);
+    if (err instanceof AppError) throw err;
     const code = (err as { code?: string }).code;
     if (code === '57014')
       throw new AppError('upstream_timeout', `The query ran longer than ${limits.timeoutMs} ms`);
@@ -96,6 +183,9 @@ export async function execute(
       `The database refused the query: ${String((err as Error).message).slice(0, 300)}`,
     );
   } finally {
-    await client.query('ROLLBACK').catch(() => {});
+    counting = false;
+    if (!cut) await step(client.query('ROLLBACK')).catch(() => {});
+    clearTimeout(deadline);
+    stream?.off('data', onData);
   }
 }
