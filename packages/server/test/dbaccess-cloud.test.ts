@@ -6,7 +6,7 @@
  */
 import { openConnection, sealConnection } from '@rampart/core/connseal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReaderDatabase, type ReaderDatabase } from './dbaccess-support.js';
+import { createReaderDatabase, type ReaderDatabase, startSilentPostgres } from './dbaccess-support.js';
 import { type Account, api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 import { dumpTables } from './leak-support.js';
@@ -173,4 +173,51 @@ describe.skipIf(!BASE)('cloud database connections (postgres)', () => {
       await strict.close();
     }
   });
+  it.each([
+    ['accepts the login, then never answers a query', true],
+    ['never answers the login', false],
+  ])(
+    'a database that %s: 504 upstream_timeout within the client timeout, and a db.query audit row',
+    async (_what, answerStartup) => {
+      const silent = await startSilentPostgres(answerStartup);
+      const quick = await startTestServer('postgres', {
+        RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
+        RAMPART_DB_QUERY_TIMEOUT_MS: '200',
+        RAMPART_DB_CONNECT_TIMEOUT_MS: '300',
+      });
+      try {
+        const acc = await signup(quick.baseUrl);
+        const a = api(quick.baseUrl, acc.token);
+        const key = (await a.post<{ key: string }>(`/api/orgs/${acc.orgId}/api-keys`, { name: 'k' })).body
+          .key;
+        const created = await a.post<{ id: string }>(`/api/orgs/${acc.orgId}/connections`, {
+          name: 'silent',
+          mode: 'cloud',
+          sealed: await sealConnection(key, `postgres://u:p@127.0.0.1:${silent.port}/db`),
+        });
+        const started = performance.now();
+        const r = await api(quick.baseUrl, key).post<Err>(
+          `/api/orgs/${acc.orgId}/connections/${created.body.id}/query`,
+          { sql: 'SELECT 1' },
+        );
+        const ms = performance.now() - started;
+        expect(r.status, r.text).toBe(504);
+        expect(r.body.error).toBe('upstream_timeout');
+        expect(ms).toBeLessThan(5_000);
+        const audit = await a.get<{ entries: Array<Record<string, unknown>> }>(
+          `/api/orgs/${acc.orgId}/query-audit`,
+        );
+        expect(audit.body.entries).toEqual([
+          expect.objectContaining({
+            connectionId: created.body.id,
+            outcome: 'upstream_timeout',
+            rowCount: 0,
+          }),
+        ]);
+      } finally {
+        await quick.close();
+        await silent.close();
+      }
+    },
+  );
 });

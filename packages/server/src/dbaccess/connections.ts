@@ -103,13 +103,15 @@ export async function deleteConnection(
  * the host is vetted by the outbound policy (a customer database on a private address needs an operator
  * allow-list entry, or the on-prem agent), and the client connects to exactly the vetted address (TLS keeps the
  * host name). The plaintext lives only in this function's scope and the pg client's config.
- * @throws AppError forbidden (sealed under another key) | validation_failed (not a postgres URL) | bad_gateway
+ * @throws AppError forbidden (sealed under another key) | validation_failed (not a postgres URL) | bad_gateway |
+ *   upstream_timeout (no answer within `connectTimeoutMs`)
  */
 export async function connectCloud(
   envelope: ConnectionEnvelope,
   apiKey: string,
   policy: OutboundPolicy,
   resolve: Resolver = systemResolver,
+  connectTimeoutMs = 10_000,
 ): Promise<pg.Client> {
   let conn: string;
   try {
@@ -149,12 +151,14 @@ export async function connectCloud(
       sslmode && sslmode !== 'disable'
         ? { servername: host, rejectUnauthorized: sslmode === 'verify-full' }
         : false,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: connectTimeoutMs,
   });
   client.on('error', () => {});
   try {
     await client.connect();
-  } catch {
+  } catch (err) {
+    if (/timeout/i.test(String((err as Error).message)))
+      throw new AppError('upstream_timeout', `The database did not answer within ${connectTimeoutMs} ms`);
     throw new AppError('bad_gateway', 'Could not connect to the database');
   }
   return client;

@@ -5,10 +5,23 @@ import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { connectCloud } from './connections.js';
-import { runSandboxed, type SandboxResult } from './sandbox.js';
+import { DEFAULT_LIMITS, runSandboxed, type SandboxLimits, type SandboxResult } from './sandbox.js';
 import type { DbAccessServices } from './services.js';
 
 export const AGENT_TIMEOUT_MS = 30_000;
+
+/** The sandbox limits of this deployment: statement_timeout from RAMPART_DB_QUERY_TIMEOUT_MS. */
+export const limitsOf = (s: DbAccessServices): SandboxLimits => ({
+  ...DEFAULT_LIMITS,
+  timeoutMs: s.config.RAMPART_DB_QUERY_TIMEOUT_MS,
+});
+
+/**
+ * The most a whole call (connect, then every statement of one tool call) may take before it is aborted with
+ * `upstream_timeout`: connect timeout plus three statements at their client deadline.
+ */
+export const callDeadlineMs = (s: DbAccessServices): number =>
+  s.config.RAMPART_DB_CONNECT_TIMEOUT_MS + 3 * (s.config.RAMPART_DB_QUERY_TIMEOUT_MS + 1_000);
 
 /** Runs sandboxed statements on one connection, whichever way it is reached. */
 export interface Executor {
@@ -40,10 +53,22 @@ export async function openExecutor(
   }
   if (!row.envelope)
     throw new AppError('validation_failed', 'This connection has no sealed connection string');
-  const client = await connectCloud(row.envelope, apiKey, s.outboundPolicy);
+  const client = await connectCloud(
+    row.envelope,
+    apiKey,
+    s.outboundPolicy,
+    undefined,
+    s.config.RAMPART_DB_CONNECT_TIMEOUT_MS,
+  );
+  const limits = limitsOf(s);
   return {
-    run: (sql, params) => runSandboxed(client, sql, params),
-    close: () => client.end().catch(() => {}),
+    run: (sql, params) => runSandboxed(client, sql, params, limits),
+    close: async () => {
+      // end() waits for the server to close its side; a server that never does is cut after a second.
+      const cutoff = setTimeout(() => client.connection.stream.destroy(), 1_000);
+      await client.end().catch(() => {});
+      clearTimeout(cutoff);
+    },
   };
 }
 
@@ -71,18 +96,38 @@ export async function runAudited(
   const started = performance.now();
   let outcome = 'ok';
   let result: SandboxResult | undefined;
+  // The overall abort: whatever hangs (connect, a statement, close), the call settles and the audit row below
+  // is written.
+  const deadlineMs = callDeadlineMs(s);
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  const overall = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new AppError('upstream_timeout', `The database call did not finish within ${deadlineMs} ms`));
+    }, deadlineMs);
+  });
+  overall.catch(() => {});
   try {
-    const exec = await openExecutor(s, row, apiKey);
+    const opening = openExecutor(s, row, apiKey);
+    opening.then(
+      (e) => {
+        if (timedOut) void e.close();
+      },
+      () => {},
+    );
+    const exec = await Promise.race([opening, overall]);
     try {
-      result = await fn(exec.run);
+      result = await Promise.race([fn(exec.run), overall]);
       return result;
     } finally {
-      await exec.close();
+      await Promise.race([exec.close(), overall]).catch(() => {});
     }
   } catch (err) {
     outcome = err instanceof AppError ? err.code : 'error';
     throw err;
   } finally {
+    clearTimeout(timer);
     await s.db.org(who.orgId, (q) =>
       appendAudit(q, actorOf(request, { apiKeyId: who.apiKeyId }), {
         orgId: who.orgId,

@@ -122,6 +122,9 @@ export const configSchema = z.object({
   /** Gateway upstream timeouts: ordinary models, and models a provider lists as reasoning models. */
   RAMPART_GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   RAMPART_GATEWAY_REASONING_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
+  /** Database access: a query's statement_timeout (the client gives up 1 s later), and the connect timeout. */
+  RAMPART_DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(5_000),
+  RAMPART_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(50).max(600_000).default(10_000),
   /** Per-IP hourly limits on the unauthenticated, bcrypt- or mail-heavy routes. */
   RAMPART_SIGNUP_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(20),
   RAMPART_FORGOT_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(20),
