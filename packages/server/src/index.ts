@@ -5,7 +5,13 @@ export { loadMigrations, migrate } from './db/migrate.js';
 export { openDatabase } from './db/open.js';
 export { SEALED_COLUMNS } from './db/sealed-columns.js';
 export type { EngineName, Queryable, TenantContext } from './db/types.js';
-export { type AgentOptions, type RunningAgent, runAgent } from './dbaccess/agent-client.js';
+export {
+  type AgentOptions,
+  ReadOnlyCheckError,
+  type RunningAgent,
+  runAgent,
+} from './dbaccess/agent-client.js';
+export { type AgentPolicy, loadAgentPolicy } from './dbaccess/agent-policy.js';
 export { type AuditActor, type AuditEvent, appendAudit } from './platform/audit/append.js';
 export {
   type AuditEntry,

@@ -74,29 +74,70 @@ export function registerAgentCommand(program: Command): void {
       '--database-url <url>',
       'your database, as a SELECT-only role (default: $RAMPART_AGENT_DATABASE_URL)',
     )
-    .action(async (opts: { server?: string; token?: string; databaseUrl?: string }) => {
-      const server = opts.server ?? process.env.RAMPART_SERVER;
-      const token = opts.token ?? process.env.RAMPART_AGENT_TOKEN;
-      const databaseUrl = opts.databaseUrl ?? process.env.RAMPART_AGENT_DATABASE_URL;
-      if (!server || !token || !databaseUrl) {
-        process.stderr.write(
-          'rampart: agent needs --server, --token and --database-url (or their environment variables)\n',
-        );
-        process.exitCode = 2;
-        return;
-      }
-      const { runAgent } = await import('@rampart/server');
-      const agent = runAgent({
-        server,
-        token,
-        databaseUrl,
-        log: (l) => process.stderr.write(`rampart agent: ${l}\n`),
-      });
-      const stop = () => {
-        agent.stop().then(() => process.exit(0));
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      await new Promise<never>(() => {});
-    });
+    .option(
+      '--policy <file>',
+      'local policy (JSON): the tables queries may read, denied columns, max rows; enforced here whatever the server sends (default: $RAMPART_AGENT_POLICY)',
+    )
+    .option(
+      '--audit-file <file>',
+      'append one JSON line per query received (SQL text, row count, outcome; never rows) to this file, created 0600 (default: $RAMPART_AGENT_AUDIT_FILE)',
+    )
+    .option('--read-only-check', 'refuse to start if the database role can write anything')
+    .action(
+      async (opts: {
+        server?: string;
+        token?: string;
+        databaseUrl?: string;
+        policy?: string;
+        auditFile?: string;
+        readOnlyCheck?: boolean;
+      }) => {
+        const server = opts.server ?? process.env.RAMPART_SERVER;
+        const token = opts.token ?? process.env.RAMPART_AGENT_TOKEN;
+        const databaseUrl = opts.databaseUrl ?? process.env.RAMPART_AGENT_DATABASE_URL;
+        const policyFile = opts.policy ?? process.env.RAMPART_AGENT_POLICY;
+        const auditFile = opts.auditFile ?? process.env.RAMPART_AGENT_AUDIT_FILE;
+        if (!server || !token || !databaseUrl) {
+          process.stderr.write(
+            'rampart: agent needs --server, --token and --database-url (or their environment variables)\n',
+          );
+          process.exitCode = 2;
+          return;
+        }
+        const { loadAgentPolicy, runAgent } = await import('@rampart/server');
+        let policy: ReturnType<typeof loadAgentPolicy> | undefined;
+        try {
+          policy = policyFile ? loadAgentPolicy(policyFile) : undefined;
+        } catch (err) {
+          process.stderr.write(`rampart: agent: ${(err as Error).message}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        const log = (l: string) => process.stderr.write(`rampart agent: ${l}\n`);
+        if (!policy) log('warning: no --policy: queries may read everything the database role can read');
+        if (!auditFile) log('warning: no --audit-file: queries are not recorded on this machine');
+        let agent: ReturnType<typeof runAgent>;
+        try {
+          agent = runAgent({
+            server,
+            token,
+            databaseUrl,
+            log,
+            ...(policy ? { policy } : {}),
+            ...(auditFile ? { auditFile } : {}),
+            readOnlyCheck: opts.readOnlyCheck === true,
+          });
+          await agent.ready;
+        } catch (err) {
+          process.stderr.write(`rampart: agent: ${(err as Error).message}\n`);
+          process.exit(1);
+        }
+        const stop = () => {
+          agent.stop().then(() => process.exit(0));
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+        await new Promise<never>(() => {});
+      },
+    );
 }

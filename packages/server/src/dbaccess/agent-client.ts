@@ -1,7 +1,12 @@
+import { checkSelect, loadSqlGuard } from '@rampart/core/sqlguard';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { AppError } from '../platform/errors.js';
-import { runSandboxed } from './sandbox.js';
+import { type AgentAudit, openAgentAudit } from './agent-audit.js';
+import type { AgentResult } from './agent-hub.js';
+import { type AgentPolicy, enforceAgentPolicy } from './agent-policy.js';
+import { writeCapabilities } from './agent-readonly.js';
+import { DEFAULT_LIMITS, runSandboxed, type SandboxLimits } from './sandbox.js';
 
 export interface AgentOptions {
   /** Rampart's base URL (http(s)://...); the agent connects to its /agent WebSocket. */
@@ -13,6 +18,70 @@ export interface AgentOptions {
   /** Reconnect back-off bounds, ms. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** The local policy (loadAgentPolicy): relations, denied columns, max rows. Without one, the role's grants decide. */
+  policy?: AgentPolicy;
+  /** The local append-only audit file (JSON Lines, 0600): one line per query received. */
+  auditFile?: string;
+  /** Refuse to start (`ready` rejects with {@link ReadOnlyCheckError}) if the role can write anything. */
+  readOnlyCheck?: boolean;
+  /** Sandbox limits (statement timeout, rows, bytes, client deadline); the policy's maxRows lowers maxRows. */
+  limits?: Partial<SandboxLimits>;
+  /** Connect timeout to the local database, ms (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
+/** `--read-only-check` found write capabilities: the agent does not start. */
+export class ReadOnlyCheckError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `the database role can write, so the agent will not start (--read-only-check):\n  - ${problems.join('\n  - ')}\nConnect as a role with SELECT grants only (docs/DBACCESS.md).`,
+    );
+  }
+}
+
+/**
+ * One query received from the server, as the agent handles it: the guard again, the local policy, the sandbox,
+ * then one line in the local audit file whatever happened (no line written, no answer sent).
+ */
+export function agentQueryHandler(opts: {
+  database: () => Promise<pg.ClientBase>;
+  policy?: AgentPolicy | undefined;
+  audit?: AgentAudit | undefined;
+  limits?: Partial<SandboxLimits> | undefined;
+}): (sql: string, params: unknown[]) => Promise<AgentResult> {
+  const limits: SandboxLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  if (opts.policy?.maxRows) limits.maxRows = Math.min(limits.maxRows, opts.policy.maxRows);
+  return async (sql, params) => {
+    const started = performance.now();
+    let result: AgentResult | undefined;
+    let failure: unknown;
+    try {
+      await loadSqlGuard();
+      const verdict = checkSelect(sql);
+      if (!verdict.ok) throw new AppError('query_not_allowed', `Query not allowed: ${verdict.reason}`);
+      const client = await opts.database();
+      if (opts.policy) await enforceAgentPolicy(client, sql, opts.policy);
+      const r = await runSandboxed(client, sql, params, limits);
+      result = { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
+    } catch (err) {
+      failure = err;
+    }
+    try {
+      opts.audit?.append({
+        sql,
+        params: params.length,
+        rowCount: result?.rowCount ?? 0,
+        truncated: result?.truncated ?? false,
+        outcome: failure === undefined ? 'ok' : failure instanceof AppError ? failure.code : 'error',
+        ...(failure instanceof AppError ? { reason: failure.message } : {}),
+        durationMs: Math.round(performance.now() - started),
+      });
+    } catch {
+      throw new AppError('bad_gateway', 'The agent could not write its audit file, so it does not answer');
+    }
+    if (failure !== undefined) throw failure;
+    return result as AgentResult;
+  };
 }
 
 export interface RunningAgent {
@@ -23,8 +92,9 @@ export interface RunningAgent {
 
 /**
  * The on-prem agent: connects out to Rampart, receives queries, re-validates each with the same sandbox
- * (so a compromised or buggy server still cannot make it write), runs it on the local database and returns
- * only the requested rows. Reconnects with exponential back-off and jitter when the link drops.
+ * (so a compromised or buggy server still cannot make it write), checks it against the local policy (so it can
+ * read only what the customer allowed), runs it on the local database, writes a line to the local audit file and
+ * returns only the requested rows. Reconnects with exponential back-off and jitter when the link drops.
  */
 export function runAgent(opts: AgentOptions): RunningAgent {
   const log = opts.log ?? (() => {});
@@ -36,20 +106,31 @@ export function runAgent(opts: AgentOptions): RunningAgent {
   let attempt = 0;
   let timer: NodeJS.Timeout | null = null;
   let markReady: () => void = () => {};
-  const ready = new Promise<void>((r) => {
-    markReady = r;
+  let failReady: (e: Error) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
   });
+  ready.catch(() => {});
+  const audit = opts.auditFile ? openAgentAudit(opts.auditFile) : undefined;
 
   const database = async (): Promise<pg.Client> => {
     if (db) return db;
-    const c = new pg.Client({ connectionString: opts.databaseUrl });
-    c.on('error', () => {
-      if (db === c) db = null;
+    const c = new pg.Client({
+      connectionString: opts.databaseUrl,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
     });
+    // A connection the sandbox cut (deadline, byte cap) or the server dropped is replaced on the next query.
+    const drop = () => {
+      if (db === c) db = null;
+    };
+    c.on('error', drop);
+    c.on('end', drop);
     await c.connect();
     db = c;
     return c;
   };
+  const handle = agentQueryHandler({ database, policy: opts.policy, audit, limits: opts.limits });
 
   const connect = () => {
     if (stopped) return;
@@ -71,14 +152,8 @@ export function runAgent(opts: AgentOptions): RunningAgent {
       }
       if (msg.type !== 'query' || typeof msg.id !== 'string' || typeof msg.sql !== 'string') return;
       try {
-        const r = await runSandboxed(await database(), msg.sql, Array.isArray(msg.params) ? msg.params : []);
-        sock.send(
-          JSON.stringify({
-            type: 'result',
-            id: msg.id,
-            result: { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated },
-          }),
-        );
+        const result = await handle(msg.sql, Array.isArray(msg.params) ? msg.params : []);
+        sock.send(JSON.stringify({ type: 'result', id: msg.id, result }));
       } catch (err) {
         const code = err instanceof AppError ? err.code : 'error';
         const message = err instanceof AppError ? err.message : 'the local database failed';
@@ -93,7 +168,20 @@ export function runAgent(opts: AgentOptions): RunningAgent {
     });
     sock.on('error', () => {});
   };
-  connect();
+  const start = async () => {
+    if (opts.readOnlyCheck) {
+      const problems = await writeCapabilities(await database());
+      if (problems.length) throw new ReadOnlyCheckError(problems);
+      log('read-only check passed: the role cannot write');
+    }
+    connect();
+  };
+  start().catch((err: Error) => {
+    stopped = true;
+    audit?.close();
+    void db?.end().catch(() => {});
+    failReady(err);
+  });
 
   return {
     ready,
@@ -102,6 +190,7 @@ export function runAgent(opts: AgentOptions): RunningAgent {
       if (timer) clearTimeout(timer);
       ws?.close();
       await db?.end().catch(() => {});
+      audit?.close();
     },
   };
 }

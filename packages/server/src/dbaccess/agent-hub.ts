@@ -100,7 +100,9 @@ export class AgentHub {
       else
         p.reject(
           new AppError(
-            msg.error?.code === 'query_not_allowed' ? 'query_not_allowed' : 'bad_gateway',
+            msg.error?.code === 'query_not_allowed' || msg.error?.code === 'upstream_timeout'
+              ? msg.error.code
+              : 'bad_gateway',
             `The agent refused or failed the query: ${String(msg.error?.message ?? 'unknown error').slice(0, 300)}`,
           ),
         );
