@@ -4,6 +4,7 @@
  * cannot write, stack statements, keep a setting, or outlive its timeout; every corpus entry is refused before
  * it reaches the database and leaves it unchanged.
  */
+import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BYPASS_ATTEMPTS } from '../../core/src/sqlguard/corpus.js';
@@ -131,6 +132,55 @@ describe.skipIf(!BASE)('SELECT sandbox on real PostgreSQL', () => {
         await over.admin.query(`ALTER DATABASE ${dbName} RESET standard_conforming_strings`);
       }
       expect(await count()).toBe(50);
+    });
+
+    it('property: no string-escape trick and stacked write gets past the sandbox, guard or not (scs=off)', async () => {
+      await over.admin.query(`ALTER DATABASE ${dbName} SET standard_conforming_strings = off`);
+      const c = new pg.Client({ connectionString: over.readerUrl });
+      c.on('error', () => {});
+      await c.connect();
+      try {
+        const opener = fc.constantFrom(
+          "'\\''",
+          "'\\'",
+          "E'\\''",
+          "'\\\\''",
+          "'x\\'",
+          "''",
+          '$$\\$$',
+          "U&'\\0027'",
+        );
+        const closer = fc.constantFrom(' ) AS q; ', ') AS q;', ' ) q ;\n', '); ', ' --\n) AS q; ');
+        const stacked = fc.constantFrom(
+          'COMMIT; DELETE FROM customers',
+          'END; DELETE FROM customers',
+          'ROLLBACK; DELETE FROM customers',
+          'COMMIT; BEGIN; DELETE FROM customers; COMMIT',
+          'SET TRANSACTION READ WRITE; DELETE FROM customers',
+          'DELETE FROM customers',
+        );
+        const tail = fc.constantFrom(
+          "; SELECT * FROM (SELECT 1 --'",
+          '; SELECT * FROM (SELECT 1',
+          "; SELECT 1 --'",
+        );
+        await fc.assert(
+          fc.asyncProperty(opener, closer, stacked, tail, fc.boolean(), async (o, cl, st, t, guarded) => {
+            const sql = `SELECT ${o}${cl}${st}${t}`;
+            const run = guarded ? runSandboxed(c, sql, []) : execute(c, sql, [], DEFAULT_LIMITS, verdict);
+            const err = await run.then(
+              () => null,
+              (e: unknown) => e,
+            );
+            if (err !== null) expect(err, sql).toBeInstanceOf(AppError);
+            expect(await count(), sql).toBe(50);
+          }),
+          { numRuns: 60 },
+        );
+      } finally {
+        await c.end().catch(() => {});
+        await over.admin.query(`ALTER DATABASE ${dbName} RESET standard_conforming_strings`);
+      }
     });
 
     it('a parameterless stacked COMMIT; DELETE handed to the execution layer is refused (extended protocol)', async () => {
