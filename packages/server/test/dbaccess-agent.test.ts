@@ -387,6 +387,7 @@ describe.skipIf(!BASE)('on-prem database agent (postgres)', () => {
       token: agentToken,
       databaseUrl: `postgres://u:p@127.0.0.1:${silent.port}/db`,
       auditFile,
+      policy: loadAgentPolicy(policyFile), // its catalog lookups must not hang either
       limits: { timeoutMs: 200, clientTimeoutMs: 300 },
     });
     try {
@@ -394,12 +395,12 @@ describe.skipIf(!BASE)('on-prem database agent (postgres)', () => {
       await expect.poll(() => srv.rampart.services.agentHub.connected(connectionId)).toBe(true);
       const started = performance.now();
       const err = await srv.rampart.services.agentHub
-        .query(connectionId, 'SELECT 1', [], 3_000)
+        .query(connectionId, 'SELECT id FROM customers', [], 3_000)
         .catch((e) => e);
       expect(performance.now() - started).toBeLessThan(2_000);
       expect(err).toMatchObject({ code: 'upstream_timeout' });
       expect(readAudit(auditFile)).toEqual([
-        expect.objectContaining({ outcome: 'upstream_timeout', sql: 'SELECT 1' }),
+        expect.objectContaining({ outcome: 'upstream_timeout', sql: 'SELECT id FROM customers' }),
       ]);
     } finally {
       await agent.stop();

@@ -60,7 +60,23 @@ export function agentQueryHandler(opts: {
       const verdict = checkSelect(sql);
       if (!verdict.ok) throw new AppError('query_not_allowed', `Query not allowed: ${verdict.reason}`);
       const client = await opts.database();
-      if (opts.policy) await enforceAgentPolicy(client, sql, opts.policy);
+      if (opts.policy) {
+        // The policy's catalog lookups get the sandbox's client deadline too: a silent database cannot hold them.
+        const ms = limits.clientTimeoutMs ?? limits.timeoutMs + 1_000;
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            client.on('error', () => {});
+            (client as Partial<pg.Client>).connection?.stream.destroy();
+            reject(new AppError('upstream_timeout', `The database did not answer within ${ms} ms`));
+          }, ms);
+        });
+        try {
+          await Promise.race([enforceAgentPolicy(client, sql, opts.policy), deadline]);
+        } finally {
+          clearTimeout(timer);
+        }
+      }
       const r = await runSandboxed(client, sql, params, limits);
       result = { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
     } catch (err) {
