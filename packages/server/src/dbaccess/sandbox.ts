@@ -114,17 +114,13 @@ export async function execute(
   });
   try {
     await step(client.query('BEGIN READ ONLY'));
-    await step(
-      client.query(
-        `SELECT set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true),
-                set_config('standard_conforming_strings', 'on', true), set_config('backslash_quote', 'off', true)`,
-        [String(limits.timeoutMs), String(limits.timeoutMs * 2)],
-      ),
-    );
+    // set_config returns the value now in force: what the server reports is checked before the query runs.
     const settings = await step(
       client.query<{ scs: string; bq: string }>(
-        `SELECT current_setting('standard_conforming_strings') AS scs, current_setting('backslash_quote') AS bq`,
-        [],
+        `SELECT set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true),
+                set_config('standard_conforming_strings', 'on', true) AS scs,
+                set_config('backslash_quote', 'off', true) AS bq`,
+        [String(limits.timeoutMs), String(limits.timeoutMs * 2)],
       ),
     );
     const { scs, bq } = settings.rows[0] ?? { scs: '', bq: '' };
