@@ -130,6 +130,12 @@ export const configSchema = z.object({
   /** `rampart login` (RFC 8628): device codes issued per client IP per hour, and days a CLI credential lives. */
   RAMPART_DEVICE_CODES_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(30),
   RAMPART_CLI_CREDENTIAL_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /**
+   * Database agents (`/agent` WebSocket): an upgrade not authenticated and switched within this many ms is
+   * dropped, and at most this many upgrades may be in progress at once from one address (IPv6: its /64).
+   */
+  RAMPART_AGENT_HANDSHAKE_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).default(10_000),
+  RAMPART_AGENT_HANDSHAKES_PER_IP: z.coerce.number().int().min(1).max(10_000).default(10),
   RAMPART_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   RAMPART_BODY_LIMIT_BYTES: z.coerce
     .number()
