@@ -96,6 +96,8 @@ export const configSchema = z.object({
   RAMPART_JOB_SWEEP_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
   RAMPART_BILLING_WEBHOOK_SECRET: z.string().min(16).optional(),
   RAMPART_BILLING_CHECKOUT_URL: urlWithScheme(['https:', 'http:']).optional(),
+  /** Rejected billing webhook calls per client address (IPv6: its /64) per minute; audited within, 429 beyond. */
+  RAMPART_BILLING_REJECTS_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(10),
   RAMPART_WIDGET_DOCUMENT_MAX_BYTES: z.coerce.number().int().min(1_000).max(50_000_000).default(1_048_576),
   /** Largest skill package accepted on upload (its own body limit, above the general one). */
   RAMPART_SKILL_MAX_BYTES: z.coerce
