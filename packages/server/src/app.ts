@@ -146,7 +146,10 @@ async function assemble(
     sweepMs: config.RAMPART_JOB_SWEEP_MS,
     version: VERSION,
   });
-  const agentHub = new AgentHub(db, logger);
+  const agentHub = new AgentHub(db, logger, {
+    handshakeTimeoutMs: config.RAMPART_AGENT_HANDSHAKE_TIMEOUT_MS,
+    maxPendingPerIp: config.RAMPART_AGENT_HANDSHAKES_PER_IP,
+  });
   const telemetrySweeper = new TelemetrySweeper(
     db,
     config.RAMPART_TELEMETRY_RETENTION_DAYS,

@@ -10,7 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { sealConnection } from '@rampart/core/connseal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileTableQuery } from '../src/dbaccess/mcp.js';
+import { compileTableQuery, tableToolName } from '../src/dbaccess/mcp.js';
 import { createReaderDatabase, type ReaderDatabase } from './dbaccess-support.js';
 import { type Account, api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
@@ -198,11 +198,11 @@ describe.skipIf(!BASE)('MCP over Streamable HTTP (postgres)', () => {
       const { tools } = await stdio.listTools();
       expect(tools.map((t) => t.name)).toContain('query_table');
       // Pinned to a connection: one typed tool per table, its columns as enums.
-      const perTable = tools.find((t) => t.name === 'query_public_customers');
+      const perTable = tools.find((t) => t.name === tableToolName('public', 'customers'));
       expect(JSON.stringify(perTable?.inputSchema)).toContain('"enum":["id","email","spend"]');
       const typed = payload(
         await stdio.callTool({
-          name: 'query_public_customers',
+          name: tableToolName('public', 'customers'),
           arguments: {
             columns: ['email'],
             filters: [{ column: 'id', op: 'lte', value: 2 }],
@@ -212,7 +212,7 @@ describe.skipIf(!BASE)('MCP over Streamable HTTP (postgres)', () => {
       );
       expect(typed.rows).toEqual([['c1@example.com'], ['c2@example.com']]);
       const badColumn = await stdio.callTool({
-        name: 'query_public_customers',
+        name: tableToolName('public', 'customers'),
         arguments: { columns: ['password'] },
       });
       expect(badColumn.isError).toBe(true);

@@ -54,8 +54,11 @@ interface Res<T> {
   text: string;
 }
 
-/** A documentation-range IPv6 address per call: the per-IP limits of one test never touch another's. */
-const randomIp = () => `2001:db8::${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+/**
+ * A documentation-range IPv6 address in a fresh /64 per call (per-IP limits key IPv6 on its /64): the per-IP
+ * limits of one test never touch another's.
+ */
+const randomIp = () => `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::1`;
 
 describe.each(ENGINES)('CLI login: RFC 8628 device authorization grant (%s)', (engine) => {
   let srv: Srv;

@@ -15,6 +15,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../src/db/migrate.js';
 import { CREDENTIAL_CACHE_TTL_MS } from '../src/identity/authenticate.js';
+import { ipLimitKey } from '../src/platform/ratelimit.js';
 import { type Account, api, lastResetToken, PASSWORD, uniqueEmail } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 
@@ -28,7 +29,7 @@ const usedIps: string[] = [];
 function freshIp(): string {
   const groups = Array.from({ length: 6 }, () => randomBytes(2).readUInt16BE(0).toString(16));
   const ip = `2001:db8:${groups.join(':')}`;
-  usedIps.push(ip);
+  usedIps.push(ip, ipLimitKey(ip)); // limits count IPv6 under its /64
   return ip;
 }
 
@@ -177,7 +178,7 @@ describe.skipIf(!DB || !REDIS_URL)('several nodes on one PostgreSQL and one Redi
       }
       expect(codes).toEqual([201, 201, 201, 429, 429, 429]);
       // The counter lives in Redis (that is what both nodes read), not in either process.
-      expect(await redis.exists(`rampart:signup:ip:${ip}`)).toBe(1);
+      expect(await redis.exists(`rampart:signup:ip:${ipLimitKey(ip)}`)).toBe(1);
       // Another address is not affected.
       expect((await signupFrom(nodeB.baseUrl, freshIp())).status).toBe(201);
     });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type ConnectionEnvelope, openConnection, sealConnection } from '@rampart/core/connseal';
 import type { Command } from 'commander';
+import { INSECURE_HTTP_ENV, serverUrl } from '../skills/http.js';
 import { flagOrEnv, runCommand, UsageError } from './common.js';
 
 /** The API key from --api-key, or RAMPART_API_KEY (keeps it out of shell history and `ps`). */
@@ -101,6 +102,13 @@ export function registerAgentCommand(program: Command): void {
           process.stderr.write(
             'rampart: agent needs --server, --token and --database-url (or their environment variables)\n',
           );
+          process.exitCode = 2;
+          return;
+        }
+        try {
+          serverUrl(server, { allowInsecureHttp: process.env[INSECURE_HTTP_ENV] === '1' });
+        } catch (err) {
+          process.stderr.write(`rampart: agent: ${(err as Error).message}\n`);
           process.exitCode = 2;
           return;
         }

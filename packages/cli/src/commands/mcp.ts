@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { endpointUrl, INSECURE_HTTP_ENV, serverUrl } from '../skills/http.js';
 
 /**
  * `rampart mcp`: an MCP server on stdio for desktop clients, bridged to Rampart's `/mcp` endpoint with the
@@ -22,6 +23,14 @@ export function registerMcpCommand(program: Command): void {
         process.exitCode = 2;
         return;
       }
+      let base: URL;
+      try {
+        base = serverUrl(server, { allowInsecureHttp: process.env[INSECURE_HTTP_ENV] === '1' });
+      } catch (err) {
+        process.stderr.write(`rampart: mcp: ${(err as Error).message}\n`);
+        process.exitCode = 2;
+        return;
+      }
       const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
       const { StreamableHTTPClientTransport } = await import(
         '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -34,7 +43,7 @@ export function registerMcpCommand(program: Command): void {
 
       const upstream = new Client({ name: 'rampart-mcp-bridge', version: '0.1.0' });
       await upstream.connect(
-        new StreamableHTTPClientTransport(new URL('/mcp', server), {
+        new StreamableHTTPClientTransport(endpointUrl(base, 'mcp'), {
           requestInit: {
             headers: {
               authorization: `Bearer ${apiKey}`,

@@ -35,6 +35,7 @@ interface Connection {
   createdAt: string;
 }
 interface AuditRow {
+  seq: number;
   at: string;
   userId: string | null;
   apiKeyId: string | null;
@@ -221,7 +222,15 @@ function CreateConnection({ orgId, onCreated }: { orgId: string; onCreated: () =
 }
 
 function QueryAudit({ orgId, connections }: { orgId: string; connections: Connection[] }) {
-  const state = useLoad(() => api<{ entries: AuditRow[] }>('GET', orgPath(orgId, '/query-audit')), [orgId]);
+  // The newest page only (the server pages the log); the exports stream all of it.
+  const state = useLoad(
+    () =>
+      api<{ entries: AuditRow[]; nextCursor: string | null }>(
+        'GET',
+        orgPath(orgId, '/query-audit?order=desc&limit=200'),
+      ),
+    [orgId],
+  );
   const [error, setError] = useState<string | null>(null);
   const names = new Map(connections.map((c) => [c.id, c.name]));
   const exportAs = async (format: 'csv' | 'ndjson') => {
@@ -251,16 +260,13 @@ function QueryAudit({ orgId, connections }: { orgId: string; connections: Connec
       <p className="muted">Every query attempt, from the hash-chained audit log. Rows are never recorded.</p>
       <ErrorNote error={error} />
       <Loaded state={state}>
-        {({ entries }) => {
-          const recent = [...entries].reverse().slice(0, 200);
-          return entries.length === 0 ? (
+        {({ entries: recent, nextCursor }) => {
+          return recent.length === 0 ? (
             <Empty>No queries yet.</Empty>
           ) : (
             <>
-              {entries.length > recent.length ? (
-                <p className="small muted">
-                  Showing the newest {recent.length} of {entries.length}; export for all.
-                </p>
+              {nextCursor ? (
+                <p className="small muted">Showing the newest {recent.length}; export for all.</p>
               ) : null}
               <Table
                 testId="query-audit-table"
@@ -279,9 +285,7 @@ function QueryAudit({ orgId, connections }: { orgId: string; connections: Connec
                 ]}
               >
                 {recent.map((e) => (
-                  <tr
-                    key={`${e.at}-${e.connectionId ?? ''}-${e.apiKeyId ?? e.userId ?? ''}-${e.queryHash ?? ''}`}
-                  >
+                  <tr key={e.seq}>
                     <td>{when(e.at)}</td>
                     <td>
                       {e.connectionId ? (names.get(e.connectionId) ?? e.connectionId.slice(0, 8)) : '—'}

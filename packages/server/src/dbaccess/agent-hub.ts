@@ -6,6 +6,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { Database } from '../db/database.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
+import { ipLimitKey } from '../platform/ratelimit.js';
 
 /** Agent tokens: `ag_` + 32 random bytes; stored as SHA-256 under their own domain label. */
 export const newAgentToken = (): string => `ag_${randomBytes(32).toString('base64url')}`;
@@ -30,6 +31,25 @@ interface Agent {
   pending: Map<string, Pending>;
 }
 
+export interface AgentHubOptions {
+  /** An upgrade to `/agent` not authenticated and switched within this many ms is dropped. */
+  handshakeTimeoutMs: number;
+  /** Upgrades to `/agent` in progress at once from one client address (IPv6: its /64); more get 429. */
+  maxPendingPerIp: number;
+}
+
+/** A refusal written straight to the socket (no HTTP machinery after an upgrade), then the socket is gone. */
+function refuse(socket: Duplex, status: string, code: string, message: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error: code, message });
+  // Destroyed once written: an `end()` alone leaves a half-open socket held for as long as the client likes.
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
 /**
  * The server end of on-prem agents. An agent connects OUT to `/agent` over a WebSocket with its agent token,
  * so the server never opens a connection into the customer's network and never sees the connection string.
@@ -41,24 +61,77 @@ export class AgentHub {
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 10 * 1024 * 1024 });
   readonly #db: Database;
   readonly #log: Logger;
+  readonly #opts: AgentHubOptions;
+  /** Upgrades to `/agent` between the request and the switch (or refusal), per client address key. */
+  readonly #inProgress = new Map<string, number>();
 
-  constructor(db: Database, log: Logger) {
+  constructor(db: Database, log: Logger, opts: AgentHubOptions) {
     this.#db = db;
     this.#log = log;
+    this.#opts = opts;
   }
 
+  /**
+   * Takes every `upgrade` on the server. Once a listener exists Node hands each upgrade request's socket to it
+   * and to nothing else, so any socket this does not switch to a WebSocket must be answered and destroyed here:
+   * an upgrade to any other path gets 404; one to `/agent` gets 429 when its address already has
+   * `maxPendingPerIp` in progress, 401 without a valid agent token, and is destroyed if it is not switched
+   * within `handshakeTimeoutMs`.
+   */
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (new URL(req.url ?? '/', 'http://x').pathname !== '/agent') return;
+      socket.on('error', () => {});
+      let path: string;
+      try {
+        path = new URL(req.url ?? '/', 'http://x').pathname;
+      } catch {
+        path = '';
+      }
+      if (path !== '/agent') {
+        refuse(socket, '404 Not Found', 'not_found', 'WebSocket upgrades are served on /agent only');
+        return;
+      }
+      const key = ipLimitKey(req.socket.remoteAddress ?? '');
+      const busy = this.#inProgress.get(key) ?? 0;
+      if (busy >= this.#opts.maxPendingPerIp) {
+        refuse(
+          socket,
+          '429 Too Many Requests',
+          'rate_limited',
+          'Too many agent handshakes from this address',
+        );
+        return;
+      }
+      this.#inProgress.set(key, busy + 1);
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        const n = (this.#inProgress.get(key) ?? 1) - 1;
+        if (n > 0) this.#inProgress.set(key, n);
+        else this.#inProgress.delete(key);
+      };
+      const timer = setTimeout(() => {
+        finish();
+        socket.destroy();
+      }, this.#opts.handshakeTimeoutMs);
+      timer.unref();
+      socket.once('close', finish);
       this.#authenticate(req).then(
         (connectionId) => {
+          if (done || socket.destroyed) return finish();
+          finish();
           if (!connectionId) {
-            socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+            refuse(socket, '401 Unauthorized', 'unauthorized', 'A valid agent token is required');
             return;
           }
           this.#wss.handleUpgrade(req, socket, head, (ws) => this.#register(connectionId, ws));
         },
-        () => socket.destroy(),
+        () => {
+          finish();
+          socket.destroy();
+        },
       );
     });
   }

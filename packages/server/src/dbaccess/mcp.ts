@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyRequest } from 'fastify';
@@ -63,6 +64,46 @@ export function compileTableQuery(
   return { sql, params };
 }
 
+/**
+ * The name of a table's typed tool: `query_<schema>_<table>` cut to leave room for a 10-hex-digit hash of the
+ * (schema, table) pair, so the name fits MCP's 64 characters and no two tables share one (`a.b_c` and `a_b.c`, or
+ * two long names with one prefix, used to collide and make the MCP library throw). Both parts must be safe
+ * identifiers (callers check), so the name holds only [A-Za-z0-9_].
+ */
+export function tableToolName(schema: string, table: string): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify([schema, table]))
+    .digest('hex')
+    .slice(0, 10);
+  return `query_${`${schema}_${table}`.slice(0, 64 - 'query_'.length - 11)}_${hash}`;
+}
+
+/**
+ * Per-table typed tools for a pinned connection, from schema metadata: only tables whose schema and name are
+ * safe identifiers, only their columns that are (names reach the model as text, in descriptions and enums, and
+ * a column named like an instruction must not), and at most `max` tables. A table that still fails to register
+ * is skipped, never the whole server.
+ */
+export function tableTools(
+  rows: ReadonlyArray<readonly unknown[]>,
+  max: number,
+): Array<{ name: string; schema: string; table: string; columns: string[] }> {
+  const tables = new Map<string, { schema: string; table: string; columns: string[] }>();
+  for (const [sch, name, column] of rows) {
+    const schema = String(sch);
+    const table = String(name);
+    if (!IDENT.test(schema) || !IDENT.test(table)) continue;
+    const id = JSON.stringify([schema, table]);
+    const t = tables.get(id) ?? { schema, table, columns: [] };
+    if (IDENT.test(String(column))) t.columns.push(String(column));
+    tables.set(id, t);
+  }
+  return [...tables.values()]
+    .filter((t) => t.columns.length > 0)
+    .slice(0, max)
+    .map((t) => ({ name: tableToolName(t.schema, t.table), ...t }));
+}
+
 const text = (value: unknown) => ({ content: [{ type: 'text' as const, text: JSON.stringify(value) }] });
 
 /**
@@ -103,12 +144,23 @@ async function buildServer(
       throw err;
     }
   };
-  const tableMeta = async (run: Executor['run'], table: string) => {
+  // One table, named by schema and name; without a schema the name must be in exactly one schema (two tables
+  // `zzz.customers` and `public.customers` used to be merged into one column list).
+  const tableMeta = async (run: Executor['run'], table: string, schema: string | undefined) => {
     const cols = await run(
       `SELECT table_schema, column_name, data_type FROM information_schema.columns
-        WHERE table_name = $1 AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY ordinal_position`,
-      [table],
+        WHERE table_name = $1 AND ($2::text IS NULL OR table_schema = $2)
+          AND table_schema NOT IN ('pg_catalog', 'information_schema')
+        ORDER BY table_schema, ordinal_position`,
+      [table, schema ?? null],
     );
+    if (cols.rowCount === 0) throw new AppError('not_found', 'No such table');
+    const schemas = [...new Set(cols.rows.map((r) => String(r[0])))];
+    if (schemas.length > 1)
+      throw new AppError(
+        'validation_failed',
+        `Table ${table} exists in several schemas (${schemas.join(', ').slice(0, 300)}): name one with schema`,
+      );
     return cols;
   };
 
@@ -140,13 +192,19 @@ async function buildServer(
   server.registerTool(
     'describe_table',
     {
-      description: 'Columns and types of one table (schema metadata only, never rows).',
-      inputSchema: { connectionId: z.uuid(), table: z.string().regex(IDENT) },
+      description:
+        'Columns and types of one table (schema metadata only, never rows). Give schema when the table name is in more than one schema.',
+      inputSchema: {
+        connectionId: z.uuid(),
+        schema: z.string().regex(IDENT).optional(),
+        table: z.string().regex(IDENT),
+      },
     },
-    ({ connectionId, table }) =>
+    ({ connectionId, schema, table }) =>
       guarded(async () => {
-        const r = await withConnection(connectionId, 'describe_table', 1, (run) => tableMeta(run, table));
-        if (r.rowCount === 0) throw new AppError('not_found', 'No such table');
+        const r = await withConnection(connectionId, 'describe_table', 1, (run) =>
+          tableMeta(run, table, schema),
+        );
         return r.rows.map(([schema, column, type]) => ({ schema, column, type }));
       }),
   );
@@ -155,9 +213,10 @@ async function buildServer(
     'query_table',
     {
       description:
-        'Typed query on one table: columns, filters (eq, ne, lt, lte, gt, gte, like, ilike), ordering and a limit, compiled to parameterised SQL and run in the read-only sandbox.',
+        'Typed query on one table: columns, filters (eq, ne, lt, lte, gt, gte, like, ilike), ordering and a limit, compiled to parameterised SQL and run in the read-only sandbox. Give schema when the table name is in more than one schema.',
       inputSchema: {
         connectionId: z.uuid(),
+        schema: z.string().regex(IDENT).optional(),
         table: z.string().regex(IDENT),
         columns: z.array(z.string().regex(IDENT)).max(100).optional(),
         filters: z
@@ -184,14 +243,12 @@ async function buildServer(
           'query_table',
           args.filters?.length ?? 0,
           async (run) => {
-            const meta = await tableMeta(run, args.table);
-            if (meta.rowCount === 0) throw new AppError('not_found', 'No such table');
-            const schema = String(meta.rows[0]?.[0]);
+            const meta = await tableMeta(run, args.table, args.schema);
             const compiled = compileTableQuery(
               {
-                schema,
+                schema: String(meta.rows[0]?.[0]),
                 name: args.table,
-                columns: meta.rows.filter((m) => m[0] === schema).map((m) => String(m[1])),
+                columns: meta.rows.map((m) => String(m[1])),
               },
               args,
             );
@@ -230,45 +287,54 @@ async function buildServer(
         [],
       ),
     ).catch(() => null);
-    const tables = new Map<string, { schema: string; name: string; columns: string[] }>();
-    for (const [sch, name, column] of schema?.rows ?? []) {
-      const id = `${sch}.${name}`;
-      const t = tables.get(id) ?? { schema: String(sch), name: String(name), columns: [] };
-      t.columns.push(String(column));
-      tables.set(id, t);
-    }
-    for (const t of [...tables.values()].slice(0, MAX_TABLE_TOOLS)) {
-      if (!IDENT.test(t.schema) || !IDENT.test(t.name) || t.columns.length === 0) continue;
-      const cols = z.enum(t.columns as [string, ...string[]]);
-      const toolName = `query_${t.schema}_${t.name}`.slice(0, 64);
-      server.registerTool(
-        toolName,
-        {
-          description: `Query ${t.schema}.${t.name} (columns: ${t.columns.join(', ').slice(0, 500)}), read-only.`,
-          inputSchema: {
-            columns: z.array(cols).max(100).optional(),
-            filters: z
-              .array(
-                z.object({ column: cols, op: z.enum(Object.keys(OPS) as [keyof typeof OPS]), value: scalar }),
-              )
-              .max(20)
-              .optional(),
-            orderBy: z
-              .array(z.object({ column: cols, direction: z.enum(['asc', 'desc']).optional() }))
-              .max(5)
-              .optional(),
-            limit: z.number().int().min(1).max(1000).default(100),
+    for (const { name: toolName, schema: tableSchema, table, columns } of tableTools(
+      schema?.rows ?? [],
+      MAX_TABLE_TOOLS,
+    )) {
+      const t = { schema: tableSchema, name: table, columns };
+      const cols = z.enum(columns as [string, ...string[]]);
+      let described = '';
+      for (const c of columns) {
+        if (described.length + c.length > 500) break;
+        described += described ? `, ${c}` : c;
+      }
+      try {
+        server.registerTool(
+          toolName,
+          {
+            description: `Query ${tableSchema}.${table} (columns: ${described}), read-only.`,
+            inputSchema: {
+              columns: z.array(cols).max(100).optional(),
+              filters: z
+                .array(
+                  z.object({
+                    column: cols,
+                    op: z.enum(Object.keys(OPS) as [keyof typeof OPS]),
+                    value: scalar,
+                  }),
+                )
+                .max(20)
+                .optional(),
+              orderBy: z
+                .array(z.object({ column: cols, direction: z.enum(['asc', 'desc']).optional() }))
+                .max(5)
+                .optional(),
+              limit: z.number().int().min(1).max(1000).default(100),
+            },
           },
-        },
-        (args) =>
-          guarded(async () => {
-            const r = await withConnection(pinned, toolName, args.filters?.length ?? 0, (run) => {
-              const compiled = compileTableQuery(t, args);
-              return run(compiled.sql, compiled.params);
-            });
-            return { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
-          }),
-      );
+          (args) =>
+            guarded(async () => {
+              const r = await withConnection(pinned, toolName, args.filters?.length ?? 0, (run) => {
+                const compiled = compileTableQuery(t, args);
+                return run(compiled.sql, compiled.params);
+              });
+              return { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
+            }),
+        );
+      } catch (err) {
+        // One table the library will not take must not take the endpoint down with it.
+        request.log.warn({ err, tool: toolName }, 'skipped a per-table MCP tool');
+      }
     }
   }
   return server;

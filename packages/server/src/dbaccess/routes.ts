@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
-import { csvField, iterateAudit } from '../platform/audit/export.js';
+import { type AuditEntry, csvField, iterateAudit, readAuditPage } from '../platform/audit/export.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
@@ -30,6 +30,7 @@ const connectionView = z.object({
 const param = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);
 const QUERY_AUDIT = 'db.query';
 const AUDIT_FIELDS = [
+  'seq',
   'at',
   'userId',
   'apiKeyId',
@@ -160,43 +161,62 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
         tags: ['dbaccess'],
         security: bearer,
         summary:
-          'The query audit (never rows): json, or streamed csv / ndjson for SIEMs. Hash-chained with the org audit log.',
+          'The query audit (never rows): json pages (cursor, limit; order=desc for newest first), or streamed csv / ndjson for SIEMs. Hash-chained with the org audit log.',
         params: orgParams,
-        querystring: z.strictObject({ format: z.enum(['json', 'csv', 'ndjson']).default('json') }),
+        querystring: z.strictObject({
+          format: z.enum(['json', 'csv', 'ndjson']).default('json'),
+          cursor: z
+            .string()
+            .regex(/^\d{1,18}$/)
+            .optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+          order: z.enum(['asc', 'desc']).default('asc'),
+        }),
       },
     },
     async (request, reply) => {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'audit.read');
-      const format = request.query.format;
-      async function* entries() {
-        for await (const e of iterateAudit(s.db, access.orgId, { action: QUERY_AUDIT })) {
-          const m = (e.meta ?? {}) as Record<string, unknown>;
-          yield {
-            at: e.at,
-            userId: e.userId,
-            apiKeyId: e.apiKeyId,
-            model: m.model ?? null,
-            tool: m.tool ?? null,
-            connectionId: m.connectionId ?? null,
-            params: m.params ?? null,
-            rowCount: m.rowCount ?? null,
-            queryHash: m.queryHash ?? null,
-            durationMs: m.durationMs ?? null,
-            outcome: m.outcome ?? null,
-          };
-        }
-      }
+      const { format, cursor, limit, order } = request.query;
+      const filter = {
+        action: QUERY_AUDIT,
+        ...(order === 'desc' ? { newestFirst: true } : {}),
+        ...(cursor ? (order === 'desc' ? { beforeSeq: Number(cursor) } : { afterSeq: Number(cursor) }) : {}),
+      };
+      const view = (e: AuditEntry) => {
+        const m = (e.meta ?? {}) as Record<string, unknown>;
+        return {
+          seq: e.seq,
+          at: e.at,
+          userId: e.userId,
+          apiKeyId: e.apiKeyId,
+          model: m.model ?? null,
+          tool: m.tool ?? null,
+          connectionId: m.connectionId ?? null,
+          params: m.params ?? null,
+          rowCount: m.rowCount ?? null,
+          queryHash: m.queryHash ?? null,
+          durationMs: m.durationMs ?? null,
+          outcome: m.outcome ?? null,
+        };
+      };
       if (format === 'json') {
-        const out = [];
-        for await (const e of entries()) out.push(e);
-        return { entries: out };
+        // One page at a time, like the org audit: never the whole log in memory.
+        const page = await readAuditPage(s.db, access.orgId, filter, limit);
+        const last = page.at(-1);
+        return {
+          entries: page.map(view),
+          nextCursor: page.length === limit && last ? String(last.seq) : null,
+        };
       }
+      // Streamed a page at a time: constant memory for any log size.
       async function* lines() {
         if (format === 'csv') yield `${AUDIT_FIELDS.join(',')}\r\n`;
-        for await (const e of entries())
+        for await (const a of iterateAudit(s.db, access.orgId, filter)) {
+          const e = view(a);
           yield format === 'csv'
             ? `${AUDIT_FIELDS.map((f) => csvField(e[f])).join(',')}\r\n`
             : `${JSON.stringify(e)}\n`;
+        }
       }
       reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')

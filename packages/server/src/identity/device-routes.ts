@@ -5,7 +5,7 @@ import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { newId } from '../platform/ids.js';
-import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import { bearer, okBody } from '../tenancy/params.js';
 import {
   acceptForms,
@@ -121,7 +121,7 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
   ): Promise<T> {
     await take(verifyUser, userId, 'Too many wrong codes');
     try {
-      await take(verifyIp, ip, 'Too many wrong codes from this address');
+      await take(verifyIp, ipLimitKey(ip), 'Too many wrong codes from this address');
     } catch (err) {
       await verifyUser.reward(userId, 1);
       throw err;
@@ -131,7 +131,7 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
     if (found === undefined) {
       throw new AppError('not_found', 'No pending sign-in request with this code (it may have expired)');
     }
-    await Promise.all([verifyUser.reward(userId, 1), verifyIp.reward(ip, 1)]);
+    await Promise.all([verifyUser.reward(userId, 1), verifyIp.reward(ipLimitKey(ip), 1)]);
     return found;
   }
 
@@ -163,7 +163,7 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
         },
       },
       async (request) => {
-        await take(codeIp, request.ip, 'Too many sign-in requests from this address');
+        await take(codeIp, ipLimitKey(request.ip), 'Too many sign-in requests from this address');
         if (request.body.client_id !== CLI_CLIENT_ID) throw oauthError('invalid_client', 'Unknown client_id');
         const device = newDeviceCode();
         let userCode: string | undefined;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
-import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import {
   auditAccountEvent,
   consumeRecoveryCode,
@@ -79,7 +79,7 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
   const perIp = s.limiters.create('oidc:ip', s.config.RAMPART_OIDC_PER_IP_PER_MINUTE, 60);
   const startLimiter = async (request: FastifyRequest) => {
     try {
-      await perIp.consume(request.ip, 1);
+      await perIp.consume(ipLimitKey(request.ip), 1);
     } catch (err) {
       if (isLimiterRejection(err))
         throw rateLimited(err.msBeforeNext, 'Too many sign-in attempts from this address');

@@ -3,7 +3,7 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
-import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import {
   changePassword,
   confirmTotp,
@@ -61,7 +61,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request, reply) => {
-      await limit(signupIp, request.ip, 'Too many sign-ups from this address');
+      await limit(signupIp, ipLimitKey(request.ip), 'Too many sign-ups from this address');
       await bot(request.body.botToken, request.ip);
       const r = await signup(s, actorOf(request), request.body);
       return reply.code(201).send(r);
@@ -101,7 +101,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request, reply) => {
-      await limit(forgotIp, request.ip, 'Too many reset requests from this address');
+      await limit(forgotIp, ipLimitKey(request.ip), 'Too many reset requests from this address');
       await bot(request.body.botToken, request.ip);
       // Answer before doing any account-specific work: the response time must not reveal whether it exists.
       const actor = actorOf(request);

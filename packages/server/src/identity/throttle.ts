@@ -1,11 +1,17 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { Backoff, isLimiterRejection, type LimiterFactory, rateLimited } from '../platform/ratelimit.js';
+import {
+  Backoff,
+  ipLimitKey,
+  isLimiterRejection,
+  type LimiterFactory,
+  rateLimited,
+} from '../platform/ratelimit.js';
 
 /**
  * Login throttling per account and per IP with exponential back-off: 5 failures per account (20 per IP) in
  * 24 h, then the key is locked: 1 s after the 5th (20th), doubling with each further failure (2, 4 … s), capped
  * at 15 minutes, so the 6th attempt in a row is refused even with the right password. Keys are hashed
- * account ids and IPs. The same answer (429 rate_limited + Retry-After) whether or not the account exists.
+ * account ids and IPs (an IPv6 address counts as its /64, see ipLimitKey). The same answer (429 rate_limited + Retry-After) whether or not the account exists.
  */
 export class LoginThrottle {
   readonly #account: Backoff;
@@ -27,7 +33,8 @@ export class LoginThrottle {
    * "5 tries then back off" into "as many tries as you can send at once". Returns the release function.
    * @throws AppError rate_limited
    */
-  async enter(accountKey: string, ip: string): Promise<() => Promise<void>> {
+  async enter(accountKey: string, clientIp: string): Promise<() => Promise<void>> {
+    const ip = ipLimitKey(clientIp);
     try {
       await this.#inflightAccount.consume(accountKey, 1);
     } catch (err) {
@@ -48,13 +55,16 @@ export class LoginThrottle {
 
   /** @throws AppError rate_limited */
   async check(accountKey: string, ip: string): Promise<void> {
-    const [a, i] = await Promise.all([this.#account.lockedFor(accountKey), this.#ip.lockedFor(ip)]);
+    const [a, i] = await Promise.all([
+      this.#account.lockedFor(accountKey),
+      this.#ip.lockedFor(ipLimitKey(ip)),
+    ]);
     const wait = Math.max(a, i);
     if (wait > 0) throw rateLimited(wait, 'Too many failed sign-in attempts');
   }
 
   async failure(accountKey: string, ip: string): Promise<void> {
-    await Promise.all([this.#account.failure(accountKey), this.#ip.failure(ip)]);
+    await Promise.all([this.#account.failure(accountKey), this.#ip.failure(ipLimitKey(ip))]);
   }
 
   async success(accountKey: string, ip: string): Promise<void> {

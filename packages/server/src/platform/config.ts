@@ -96,6 +96,8 @@ export const configSchema = z.object({
   RAMPART_JOB_SWEEP_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
   RAMPART_BILLING_WEBHOOK_SECRET: z.string().min(16).optional(),
   RAMPART_BILLING_CHECKOUT_URL: urlWithScheme(['https:', 'http:']).optional(),
+  /** Rejected billing webhook calls per client address (IPv6: its /64) per minute; audited within, 429 beyond. */
+  RAMPART_BILLING_REJECTS_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(10),
   RAMPART_WIDGET_DOCUMENT_MAX_BYTES: z.coerce.number().int().min(1_000).max(50_000_000).default(1_048_576),
   /** Largest skill package accepted on upload (its own body limit, above the general one). */
   RAMPART_SKILL_MAX_BYTES: z.coerce
@@ -133,6 +135,12 @@ export const configSchema = z.object({
   /** `rampart login` (RFC 8628): device codes issued per client IP per hour, and days a CLI credential lives. */
   RAMPART_DEVICE_CODES_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(30),
   RAMPART_CLI_CREDENTIAL_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /**
+   * Database agents (`/agent` WebSocket): an upgrade not authenticated and switched within this many ms is
+   * dropped, and at most this many upgrades may be in progress at once from one address (IPv6: its /64).
+   */
+  RAMPART_AGENT_HANDSHAKE_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).default(10_000),
+  RAMPART_AGENT_HANDSHAKES_PER_IP: z.coerce.number().int().min(1).max(10_000).default(10),
   RAMPART_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   RAMPART_BODY_LIMIT_BYTES: z.coerce
     .number()

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { Redis } from 'ioredis';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { AppError } from './errors.js';
@@ -85,4 +86,35 @@ export class Backoff {
   async success(key: string): Promise<void> {
     await Promise.all([this.#failures.delete(key), this.#lock.delete(key)]);
   }
+}
+
+/**
+ * The key a per-IP limit counts under: an IPv4 address as it is, an IPv4-mapped IPv6 address
+ * (`::ffff:192.0.2.1`) as its IPv4 address, and any other IPv6 address as its /64 prefix (`2001:db8:1:2::/64`).
+ * One host (or one customer line) is routinely given a whole /64, so keying on the full 128-bit address would
+ * hand an attacker 2^64 fresh buckets. Anything that is not an IP address is returned unchanged.
+ */
+export function ipLimitKey(ip: string): string {
+  const addr = ip.split('%')[0] ?? '';
+  const version = isIP(addr);
+  if (version !== 6) return ip;
+  let text = addr.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const part = (s: string) => (s ? s.split(':').map((g) => Number.parseInt(g, 16)) : []);
+  const left = part(head);
+  const right = tail === undefined ? [] : part(tail);
+  const groups = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    const [hi = 0, lo = 0] = groups.slice(6);
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
 }

@@ -5,7 +5,7 @@ import type { GatewayServices } from '../gateway/services.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { newId } from '../platform/ids.js';
-import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import { answer } from './chat.js';
 import { admitMessage, refundMessage } from './quota.js';
 import { hashIp, signVisitor, type VisitorKeys, verifyVisitor } from './visitor.js';
@@ -116,7 +116,12 @@ export function registerWidgetPublicRoutes(app: App, s: GatewayServices, keys: V
       const w = await lookup(request.params.widgetId);
       const origin = checkOrigin(request, reply, w);
       const ipHash = hashIp(keys, request.ip);
-      await consume('session-ip', SESSIONS_PER_IP_PER_MINUTE, ipHash, 'Too many sessions from this address');
+      await consume(
+        'session-ip',
+        SESSIONS_PER_IP_PER_MINUTE,
+        hashIp(keys, ipLimitKey(request.ip)),
+        'Too many sessions from this address',
+      );
       const visitorId = newId();
       await s.db.org(w.orgId, (q) =>
         q.query(
@@ -151,7 +156,12 @@ export function registerWidgetPublicRoutes(app: App, s: GatewayServices, keys: V
         throw new AppError('unauthorized', 'A valid visitor session for this widget is required');
       // Limits before any database work beyond the lookup, and before retrieval or the model.
       const ipHash = hashIp(keys, request.ip);
-      await consume('ip', w.perIp, `${widgetId}:${ipHash}`, 'Too many messages from this address');
+      await consume(
+        'ip',
+        w.perIp,
+        `${widgetId}:${hashIp(keys, ipLimitKey(request.ip))}`,
+        'Too many messages from this address',
+      );
       await consume('widget', w.perWidget, widgetId, 'This widget is receiving too many messages');
       const now = new Date();
       const paidBy = await s.db.org(w.orgId, (q) => admitMessage(q, w.orgId, now));

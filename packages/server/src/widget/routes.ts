@@ -5,6 +5,7 @@ import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
+import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
 import { applyBillingEvent, createCheckout } from './billing.js';
 import { deleteDocument, ingestDocument, listDocuments } from './documents.js';
@@ -252,6 +253,15 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
     },
   );
 
+  // Rejected webhook calls per client address per minute. Only rejections count (a genuine, signed event is
+  // never refused because someone else sent forgeries), and only those within the budget are audited: beyond it
+  // the answer is 429 and nothing is written, so a flood of forgeries cannot grow the platform chain.
+  const rejectedWebhooks = s.limiters.create(
+    'billing:webhook:rejected',
+    s.config.RAMPART_BILLING_REJECTS_PER_IP_PER_MINUTE,
+    60,
+  );
+
   // The webhook needs the exact bytes that were signed: a scope of its own that keeps every body as a Buffer.
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -272,6 +282,14 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const actor = actorOf(request);
         const reject = async (reason: string, orgId: string | null) => {
+          request.log.warn({ reason }, 'billing webhook rejected');
+          try {
+            await rejectedWebhooks.consume(ipLimitKey(request.ip), 1);
+          } catch (err) {
+            if (isLimiterRejection(err))
+              throw rateLimited(err.msBeforeNext, 'Too many rejected webhook calls from this address');
+            return; // the counter store is down: the call is still refused, but not written to the chain
+          }
           await s.db.tx({ orgId, platform: orgId === null }, (q) =>
             appendAudit(q, actor, {
               orgId,

@@ -24,6 +24,9 @@ export interface AuditFilter {
   until?: Date;
   /** Return entries with seq greater than this (cursor pagination). */
   afterSeq?: number;
+  /** Newest first: entries with seq below `beforeSeq` (if given) in descending seq order. */
+  newestFirst?: boolean;
+  beforeSeq?: number;
 }
 
 const toEntry = (r: AuditDbRow): AuditEntry => ({
@@ -49,10 +52,14 @@ export async function readAuditPage(
   filter: AuditFilter,
   limit: number,
 ): Promise<AuditEntry[]> {
-  const params: unknown[] = [orgId, filter.afterSeq ?? 0];
-  // Served by audit_log_org_seq (org_id, seq): an index range scan in seq order, whatever the table's size or
-  // statistics (migration 0013 says why the chain index could not do it).
-  let where = 'org_id = $1 AND seq > $2';
+  const desc = filter.newestFirst === true;
+  const params: unknown[] = [
+    orgId,
+    desc ? (filter.beforeSeq ?? Number.MAX_SAFE_INTEGER) : (filter.afterSeq ?? 0),
+  ];
+  // Served by audit_log_org_seq (org_id, seq): an index range scan in seq order (backwards for newest first),
+  // whatever the table's size or statistics (migration 0013 says why the chain index could not do it).
+  let where = desc ? 'org_id = $1 AND seq < $2' : 'org_id = $1 AND seq > $2';
   if (filter.action) {
     params.push(filter.action);
     where += ` AND action = $${params.length}`;
@@ -68,7 +75,7 @@ export async function readAuditPage(
   params.push(limit);
   const { rows } = await db.org(orgId, (q) =>
     q.query<AuditDbRow>(
-      `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY audit_log.seq LIMIT $${params.length}`,
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where} ORDER BY audit_log.seq${desc ? ' DESC' : ''} LIMIT $${params.length}`,
       params,
     ),
   );
@@ -81,13 +88,13 @@ export async function* iterateAudit(
   orgId: string,
   filter: AuditFilter = {},
 ): AsyncGenerator<AuditEntry> {
-  let afterSeq = filter.afterSeq ?? 0;
+  let cursor = filter;
   for (;;) {
-    const page = await readAuditPage(db, orgId, { ...filter, afterSeq }, 500);
+    const page = await readAuditPage(db, orgId, cursor, 500);
     for (const e of page) yield e;
     const last = page.at(-1);
     if (!last || page.length < 500) return;
-    afterSeq = last.seq;
+    cursor = filter.newestFirst ? { ...filter, beforeSeq: last.seq } : { ...filter, afterSeq: last.seq };
   }
 }
 
