@@ -150,7 +150,12 @@ export function runAgent(opts: AgentOptions): RunningAgent {
 
   const connect = () => {
     if (stopped) return;
-    const url = new URL('/agent', opts.server);
+    // Relative to the server's base, so a Rampart mounted under a path prefix (https://host/rampart) is reached
+    // at https://host/rampart/agent, not https://host/agent.
+    const url = new URL(opts.server);
+    url.search = '';
+    url.hash = '';
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}/agent`;
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const sock = new WebSocket(url, { headers: { authorization: `Bearer ${opts.token}` } });
     ws = sock;
