@@ -57,6 +57,8 @@ export const ATTRIBUTE_FORMS: readonly string[] = [
   'SELECT x."{f}" FROM generate_series(10, 10) x',
   'SELECT x.{f} FROM (SELECT pid FROM pg_stat_activity) x',
   'SELECT x.{f} FROM pg_stat_activity x',
+  'SELECT (p.pid).{f} FROM pg_stat_activity p',
+  'SELECT x.{f} FROM pg_stat_activity p, unnest(ARRAY[p.pid]) x',
   'SELECT c.{f} FROM customers c',
   'SELECT customers.{f} FROM customers',
   'SELECT public.customers.{f} FROM customers',
