@@ -11,26 +11,28 @@ import { AppError } from '../platform/errors.js';
  * the name of a function and must be proven to be a column.
  */
 
+// Built in means created by initdb: an OID below FirstNormalObjectId (16384). Extensions, the customer's own
+// functions, and anything a superuser later adds to pg_catalog have higher OIDs.
 const SURFACE_SQL = `
 SELECT
   ARRAY(SELECT DISTINCT p.proname::text FROM pg_catalog.pg_proc p
          WHERE p.proname = ANY($1::text[]) AND p.pronargs > 0) AS attribute_functions,
-  ARRAY(SELECT DISTINCT format('%s.%s', n.nspname, p.proname) FROM pg_catalog.pg_proc p
-          JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-         WHERE p.proname = ANY($2::text[]) AND n.nspname <> 'pg_catalog'
+  ARRAY(SELECT DISTINCT format('%s.%s(%s)', p.pronamespace::regnamespace, p.proname,
+                               pg_catalog.pg_get_function_identity_arguments(p.oid)) FROM pg_catalog.pg_proc p
+         WHERE p.proname = ANY($2::text[]) AND p.oid >= 16384
            AND (p.provolatile <> 'i' OR p.prosecdef)) AS shadowing_functions,
-  ARRAY(SELECT DISTINCT format('%s (%s)', o.oprname, o.oprcode::regprocedure) FROM pg_catalog.pg_operator o
-          JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode
-         WHERE o.oprname = ANY($3::text[]) AND p.pronamespace <> 'pg_catalog'::regnamespace
+  ARRAY(SELECT DISTINCT format('%s (%s)', o.oprname, p.oid::regprocedure)
+          FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode
+         WHERE o.oprname = ANY($3::text[]) AND o.oprcode::oid >= 16384
            AND (p.provolatile <> 'i' OR p.prosecdef)) AS operators,
   ARRAY(SELECT t FROM unnest($4::text[]) AS t
          WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type y
-                            WHERE y.oid = pg_catalog.to_regtype(t)
+                            WHERE y.oid = pg_catalog.to_regtype(t) AND y.oid < 16384
                               AND y.typnamespace = 'pg_catalog'::regnamespace)) AS foreign_types,
   ARRAY(SELECT DISTINCT format('%s to %s (%s)', c.castsource::regtype, c.casttarget::regtype,
-                               c.castfunc::regprocedure)
+                               p.oid::regprocedure)
           FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_proc p ON p.oid = c.castfunc
-         WHERE p.pronamespace <> 'pg_catalog'::regnamespace AND (p.provolatile <> 'i' OR p.prosecdef)
+         WHERE c.castfunc >= 16384 AND (p.provolatile <> 'i' OR p.prosecdef)
            AND (c.castcontext = 'i'
                 OR c.casttarget IN (SELECT pg_catalog.to_regtype(t) FROM unnest($4::text[]) AS t))) AS casts`;
 
@@ -53,9 +55,10 @@ const qualified = (t: TableName) =>
   t.schema === null ? quoteIdent(t.name) : `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
 const notAllowed = (why: string) => new AppError('query_not_allowed', `Query not allowed: ${why}`);
 
-async function ask<T>(client: pg.ClientBase, text: string, values: unknown[]): Promise<T> {
+async function ask<T>(client: pg.ClientBase, name: string, text: string, values: unknown[]): Promise<T> {
   try {
-    const r = await client.query(text, values);
+    // Named: prepared once per connection (the agent keeps one open), planned once.
+    const r = await client.query({ name, text, values });
     return r.rows[0] as T;
   } catch (err) {
     throw new AppError(
@@ -71,12 +74,12 @@ async function ask<T>(client: pg.ClientBase, text: string, values: unknown[]): P
  * - a field reference (`x.f`, `(expr).f`) whose name is a function in pg_proc and that is not proven a column
  *   (of the table it names, of a subquery or CTE, or a field of a composite column), since PostgreSQL then runs
  *   it as `f(x)`;
- * - an allow-listed function name that a volatile or SECURITY DEFINER function outside pg_catalog also bears
- *   (overload resolution could pick it);
- * - an operator used (or applied implicitly) whose function is outside pg_catalog and volatile, stable or
+ * - an allow-listed function name that a volatile, stable or SECURITY DEFINER function that is not built in
+ *   also bears (overload resolution could pick it);
+ * - an operator used (or applied implicitly) whose function is not built in and is volatile, stable or
  *   SECURITY DEFINER;
- * - a cast target that does not resolve to a pg_catalog type (a domain runs its CHECK constraints, a user type
- *   its input function), or a cast to it, or any implicit cast, through such a function.
+ * - a cast target that does not resolve to a built-in pg_catalog type (a domain runs its CHECK constraints, a
+ *   user type its input function), or a cast to it, or any implicit cast, through such a function.
  * @throws AppError query_not_allowed (with the reason) | bad_gateway (the catalog could not be read)
  */
 export async function checkCatalog(client: pg.ClientBase, needs: CatalogNeeds): Promise<void> {
@@ -87,7 +90,12 @@ export async function checkCatalog(client: pg.ClientBase, needs: CatalogNeeds): 
     operators: string[];
     foreign_types: string[];
     casts: string[];
-  }>(client, SURFACE_SQL, [attributeNames, needs.functions, needs.operators, needs.types]);
+  }>(client, 'rampart_catalog_surface', SURFACE_SQL, [
+    attributeNames,
+    needs.functions,
+    needs.operators,
+    needs.types,
+  ]);
 
   if (surface.shadowing_functions.length)
     throw notAllowed(
@@ -113,13 +121,18 @@ export async function checkCatalog(client: pg.ClientBase, needs: CatalogNeeds): 
     for (const t of a.proof.tables) cols.push([qualified(t), a.name]);
     for (const f of a.proof.fields) fields.push([qualified(f.table), f.column, a.name]);
   }
-  const proven = await ask<{ columns: string[]; fields: string[] }>(client, PROOF_SQL, [
-    cols.map((c) => c[0]),
-    cols.map((c) => c[1]),
-    fields.map((f) => f[0]),
-    fields.map((f) => f[1]),
-    fields.map((f) => f[2]),
-  ]);
+  const proven = await ask<{ columns: string[]; fields: string[] }>(
+    client,
+    'rampart_catalog_proof',
+    PROOF_SQL,
+    [
+      cols.map((c) => c[0]),
+      cols.map((c) => c[1]),
+      fields.map((f) => f[0]),
+      fields.map((f) => f[1]),
+      fields.map((f) => f[2]),
+    ],
+  );
   const columnsOk = new Set(proven.columns.map((i) => Number(i) - 1));
   const fieldsOk = new Set(proven.fields.map((i) => Number(i) - 1));
   let ci = 0;
