@@ -315,6 +315,46 @@ describe.skipIf(!BASE)('implicit function calls on real PostgreSQL (a role with 
       }
     });
 
+    it('attribute notation naming a domain (x.checked_int converts and runs the CHECK) is refused', async () => {
+      await admin.query(`
+        CREATE FUNCTION public.noisy_int(v int) RETURNS boolean LANGUAGE sql VOLATILE
+          AS $$ SELECT true FROM (SELECT pg_advisory_lock(783)) s $$;
+        CREATE DOMAIN public.checked_int AS int CHECK (public.noisy_int(VALUE))`);
+      try {
+        const live = await execute(
+          reader,
+          'SELECT x.checked_int FROM generate_series(5, 5) x',
+          [],
+          LIMITS,
+          verdict,
+        );
+        expect(live.rows).toEqual([[5]]);
+        expect(await advisoryLocks(readerPid)).toBe(1);
+        await reader.query('SELECT pg_advisory_unlock_all()');
+        await expectRefused('SELECT x.checked_int FROM generate_series(5, 5) x', /checked_int/);
+        await expectRefused('SELECT (c.id).checked_int FROM customers c', /checked_int/);
+      } finally {
+        await admin.query('DROP DOMAIN public.checked_int; DROP FUNCTION public.noisy_int');
+      }
+    });
+
+    it('an allow-listed name that a type outside pg_catalog bears is refused (a call becomes a conversion)', async () => {
+      await admin.query(`
+        CREATE FUNCTION public.noisy_text(v text) RETURNS boolean LANGUAGE sql VOLATILE
+          AS $$ SELECT true FROM (SELECT pg_advisory_lock(784)) s $$;
+        CREATE DOMAIN public.initcap AS text CHECK (public.noisy_text(VALUE))`);
+      try {
+        // Live: with no exact match for initcap(varchar), PostgreSQL converts to the domain and runs its CHECK.
+        const live = await execute(reader, "SELECT initcap('x'::varchar)", [], LIMITS, verdict);
+        expect(live.rows).toEqual([['x']]);
+        expect(await advisoryLocks(readerPid)).toBe(1);
+        await reader.query('SELECT pg_advisory_unlock_all()');
+        await expectRefused("SELECT initcap('x'::varchar)", /type public\.initcap/);
+      } finally {
+        await admin.query('DROP DOMAIN public.initcap; DROP FUNCTION public.noisy_text');
+      }
+    });
+
     it('an allow-listed name that a volatile function outside pg_catalog also bears is refused', async () => {
       await admin.query(`CREATE FUNCTION public.lower(c customers) RETURNS text LANGUAGE sql VOLATILE
           AS $$ SELECT 'x' FROM (SELECT pg_advisory_lock(782)) s $$`);

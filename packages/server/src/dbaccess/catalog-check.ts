@@ -15,12 +15,16 @@ import { AppError } from '../platform/errors.js';
 // functions, and anything a superuser later adds to pg_catalog have higher OIDs.
 const SURFACE_SQL = `
 SELECT
-  ARRAY(SELECT DISTINCT p.proname::text FROM pg_catalog.pg_proc p
-         WHERE p.proname = ANY($1::text[]) AND p.pronargs > 0) AS attribute_functions,
+  ARRAY(SELECT p.proname::text FROM pg_catalog.pg_proc p WHERE p.proname = ANY($1::text[]) AND p.pronargs > 0
+        UNION
+        SELECT y.typname::text FROM pg_catalog.pg_type y WHERE y.typname = ANY($1::text[])) AS attribute_functions,
   ARRAY(SELECT DISTINCT format('%s.%s(%s)', p.pronamespace::regnamespace, p.proname,
                                pg_catalog.pg_get_function_identity_arguments(p.oid)) FROM pg_catalog.pg_proc p
          WHERE p.proname = ANY($2::text[]) AND p.oid >= 16384
-           AND (p.provolatile <> 'i' OR p.prosecdef)) AS shadowing_functions,
+           AND (p.provolatile <> 'i' OR p.prosecdef)
+        UNION
+        SELECT format('type %s.%s', y.typnamespace::regnamespace, y.typname) FROM pg_catalog.pg_type y
+         WHERE y.typname = ANY($2::text[]) AND y.oid >= 16384) AS shadowing_functions,
   ARRAY(SELECT DISTINCT format('%s (%s)', o.oprname, p.oid::regprocedure)
           FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode
          WHERE o.oprname = ANY($3::text[]) AND o.oprcode::oid >= 16384
@@ -41,7 +45,7 @@ SELECT
   ARRAY(SELECT u.i FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(rel, col, i)
          WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                         WHERE a.attrelid = pg_catalog.to_regclass(u.rel) AND a.attname = u.col
-                          AND a.attnum <> 0 AND NOT a.attisdropped)) AS columns,
+                          AND a.attnum > 0 AND NOT a.attisdropped)) AS columns,
   ARRAY(SELECT u.i FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(rel, col, field, i)
          WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                          JOIN pg_catalog.pg_type t ON t.oid = a.atttypid AND t.typrelid <> 0
@@ -71,11 +75,12 @@ async function ask<T>(client: pg.ClientBase, name: string, text: string, values:
 /**
  * Refuses a statement the guard accepted when the target's catalog shows it would call a function the guard
  * could not see:
- * - a field reference (`x.f`, `(expr).f`) whose name is a function in pg_proc and that is not proven a column
- *   (of the table it names, of a subquery or CTE, or a field of a composite column), since PostgreSQL then runs
- *   it as `f(x)`;
+ * - a field reference (`x.f`, `(expr).f`) whose name is a function in pg_proc or a type in pg_type and that is
+ *   not proven a column (of the table it names, of a subquery or CTE, or a field of a composite column), since
+ *   PostgreSQL then runs it as `f(x)`, or as a conversion `x::f` (a domain's CHECK runs);
  * - an allow-listed function name that a volatile, stable or SECURITY DEFINER function that is not built in
- *   also bears (overload resolution could pick it);
+ *   also bears (overload resolution could pick it), or that a type that is not built in bears (a call without
+ *   an exact match becomes a conversion to that type);
  * - an operator used (or applied implicitly) whose function is not built in and is volatile, stable or
  *   SECURITY DEFINER;
  * - a cast target that does not resolve to a built-in pg_catalog type (a domain runs its CHECK constraints, a
@@ -99,7 +104,7 @@ export async function checkCatalog(client: pg.ClientBase, needs: CatalogNeeds): 
 
   if (surface.shadowing_functions.length)
     throw notAllowed(
-      `the database has its own function ${surface.shadowing_functions[0]} with the name of a built-in one, ` +
+      `the database has its own ${surface.shadowing_functions[0]} with the name of an allowed function, ` +
         'which a call could reach',
     );
   if (surface.operators.length)
@@ -144,7 +149,7 @@ export async function checkCatalog(client: pg.ClientBase, needs: CatalogNeeds): 
     if (!ok)
       throw notAllowed(
         `${a.text} is not a column there, so PostgreSQL would call the function ${a.name} (attribute notation), ` +
-          'which is not on the allow-list',
+          'or convert to the type of that name, which is not allowed',
       );
   }
 }
