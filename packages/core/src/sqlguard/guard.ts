@@ -7,6 +7,7 @@ import {
   columnProof,
   cteScope,
   ctesOf,
+  NestedTooDeeply,
   type Rel,
   resolveQualifier,
   type Scope,
@@ -248,6 +249,9 @@ function visit(key: string, value: unknown, depth: number, ctx: Ctx): void {
       // The arms of a set operation are selects without the SelectStmt wrapper (a JoinExpr's arms are wrapped).
       const s = unwrapSelect(value);
       if (s && !isObject((value as Node).SelectStmt)) {
+        if (s.intoClause) refuse('SELECT ... INTO writes a table');
+        if (Array.isArray(s.lockingClause) && s.lockingClause.length)
+          refuse('locking clauses (FOR UPDATE/SHARE) are not allowed');
         if (depth + 1 > MAX_DEPTH) refuse('the query is nested too deeply');
         walkSelect(s, depth + 1, ctx);
         return;
@@ -331,7 +335,7 @@ export function checkSelect(sql: string): GuardVerdict {
   try {
     walk(stmt, 0, ctx);
   } catch (err) {
-    if (err instanceof Refused) return { ok: false, reason: err.message };
+    if (err instanceof Refused || err instanceof NestedTooDeeply) return { ok: false, reason: err.message };
     throw err;
   }
   const normalized = normalizeSync(sql);

@@ -115,6 +115,14 @@ describe('SELECT guard: attribute notation and other implicit calls', () => {
       expect(checkSelect(sql), sql).toMatchObject({ ok: true });
   });
 
+  it('answers, without overflowing the stack, for thousands of nested joins', () => {
+    const joins = Array.from({ length: 3_000 }, (_, i) => `JOIN t${i + 1} ON true`).join(' ');
+    expect(checkSelect(`SELECT t0.name FROM t0 ${joins}`)).toEqual({
+      ok: false,
+      reason: 'the query is nested too deeply',
+    });
+  });
+
   it('does not resolve an alias that is defined more than once in the scope chain (no proof from it)', () => {
     // Outside, x can only be customers; inside, PostgreSQL would pick items, but the guard does not guess.
     const v = checkSelect('SELECT x.name FROM customers x WHERE EXISTS (SELECT x.name FROM items x)');

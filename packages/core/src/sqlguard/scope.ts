@@ -57,6 +57,10 @@ export interface ColumnProof {
 }
 
 const OPAQUE: Rel = { kind: 'opaque' };
+const MAX_JOIN_DEPTH = 200;
+
+/** Thrown when a FROM clause nests joins deeper than the guard follows: the query is refused. */
+export class NestedTooDeeply extends Error {}
 const MAX_PROOF_STEPS = 5_000;
 const MAX_PROOF_DEPTH = 40;
 
@@ -93,7 +97,7 @@ export function buildScope(select: Node, parent: Scope | null): Scope {
   all.forEach(([, cte], i) => {
     for (const [name, other] of recursive ? all : all.slice(0, i)) cte.scope.ctes.set(name, other);
   });
-  for (const item of Array.isArray(select.fromClause) ? select.fromClause : []) addFromItem(item, scope);
+  for (const item of Array.isArray(select.fromClause) ? select.fromClause : []) addFromItem(item, scope, 0);
   return scope;
 }
 
@@ -115,8 +119,10 @@ function aliasOf(n: Node): { name: string | null; colnames: string[] } {
 }
 
 /** Registers one FROM item (and, over-approximating, everything inside a join) and returns its relation. */
-function addFromItem(item: unknown, scope: Scope): Rel {
+function addFromItem(item: unknown, scope: Scope, depth: number): Rel {
   if (!isObject(item)) return OPAQUE;
+  // Every name must be registered for the uniqueness rule to hold, so a tree too deep is refused, not cut.
+  if (depth > MAX_JOIN_DEPTH) throw new NestedTooDeeply('the query is nested too deeply');
   if (isObject(item.RangeVar)) {
     const rv = item.RangeVar;
     const { name, colnames } = aliasOf(rv);
@@ -158,7 +164,7 @@ function addFromItem(item: unknown, scope: Scope): Rel {
   }
   if (isObject(item.JoinExpr)) {
     const j = item.JoinExpr;
-    const parts = [addFromItem(j.larg, scope), addFromItem(j.rarg, scope)];
+    const parts = [addFromItem(j.larg, scope, depth + 1), addFromItem(j.rarg, scope, depth + 1)];
     const { name, colnames } = aliasOf(j);
     const rel: Rel = colnames.length ? { kind: 'names', names: colnames } : { kind: 'join', parts };
     if (name) register(scope, name, rel);
