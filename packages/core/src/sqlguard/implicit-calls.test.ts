@@ -115,6 +115,18 @@ describe('SELECT guard: attribute notation and other implicit calls', () => {
       expect(checkSelect(sql), sql).toMatchObject({ ok: true });
   });
 
+  it('does not resolve a name that a JOIN USING alias or an unnamed FROM function could shadow', () => {
+    for (const sql of [
+      'SELECT 1 FROM customers j WHERE EXISTS (SELECT j.name FROM a JOIN b USING (id) AS j)',
+      'SELECT 1 FROM customers x WHERE EXISTS (SELECT x.name FROM coalesce(1))',
+    ]) {
+      const v = checkSelect(sql);
+      if (!v.ok) throw new Error(v.reason);
+      const inner = v.catalog.attributes.find((a) => a.name === 'name');
+      expect(inner?.proof, sql).toEqual({ names: [], tables: [], fields: [] });
+    }
+  });
+
   it('answers, without overflowing the stack, for thousands of nested joins', () => {
     const joins = Array.from({ length: 3_000 }, (_, i) => `JOIN t${i + 1} ON true`).join(' ');
     expect(checkSelect(`SELECT t0.name FROM t0 ${joins}`)).toEqual({

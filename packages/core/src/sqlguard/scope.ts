@@ -44,6 +44,8 @@ export interface Scope {
   parent: Scope | null;
   items: Map<string, Rel[]>;
   ctes: Map<string, Cte>;
+  /** A FROM item whose reference name the guard cannot tell (`FROM coalesce(...)`): resolve nothing here. */
+  unknownNames?: boolean;
 }
 
 /**
@@ -160,6 +162,7 @@ function addFromItem(item: unknown, scope: Scope, depth: number): Rel {
     const call = isObject(items[0]) && isObject(items[0].FuncCall) ? items[0].FuncCall : null;
     const refname = name ?? (call ? (strings(call.funcname).at(-1) ?? null) : null);
     if (refname) register(scope, refname, rel);
+    else scope.unknownNames = true;
     return rel;
   }
   if (isObject(item.JoinExpr)) {
@@ -168,6 +171,9 @@ function addFromItem(item: unknown, scope: Scope, depth: number): Rel {
     const { name, colnames } = aliasOf(j);
     const rel: Rel = colnames.length ? { kind: 'names', names: colnames } : { kind: 'join', parts };
     if (name) register(scope, name, rel);
+    // JOIN ... USING (a) AS u names a relation of the USING columns only.
+    const using = j.join_using_alias;
+    if (isObject(using) && typeof using.aliasname === 'string') register(scope, using.aliasname, OPAQUE);
     return rel;
   }
   // RangeTableFunc, JsonTable, RangeTableSample are refused by the guard; count their names anyway.
@@ -212,7 +218,10 @@ export function resolveQualifier(qualifier: string[], scope: Scope | null): Rel 
   if (qualifier.length !== 1) return OPAQUE;
   const name = qualifier[0] as string;
   const found: Rel[] = [];
-  for (let s: Scope | null = scope; s; s = s.parent) found.push(...(s.items.get(name) ?? []));
+  for (let s: Scope | null = scope; s; s = s.parent) {
+    if (s.unknownNames) return OPAQUE;
+    found.push(...(s.items.get(name) ?? []));
+  }
   return found.length === 1 ? (found[0] as Rel) : OPAQUE;
 }
 
