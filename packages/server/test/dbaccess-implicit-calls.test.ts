@@ -355,6 +355,22 @@ describe.skipIf(!BASE)('implicit function calls on real PostgreSQL (a role with 
       }
     });
 
+    it("an allow-listed aggregate name borne by the customer's aggregate with a volatile state function is refused", async () => {
+      await admin.query(`
+        CREATE FUNCTION public.noisy_sfunc(s int, c customers) RETURNS int LANGUAGE sql VOLATILE
+          AS $$ SELECT 1 FROM (SELECT pg_advisory_lock(785)) x $$;
+        CREATE AGGREGATE public.sum(customers) (sfunc = public.noisy_sfunc, stype = int)`);
+      try {
+        const live = await execute(reader, 'SELECT sum(c) FROM customers c', [], LIMITS, verdict);
+        expect(live.rows).toEqual([[1]]);
+        expect(await advisoryLocks(readerPid)).toBe(1);
+        await reader.query('SELECT pg_advisory_unlock_all()');
+        await expectRefused('SELECT sum(c) FROM customers c', /public\.sum\(customers\)/);
+      } finally {
+        await admin.query('DROP AGGREGATE public.sum(customers); DROP FUNCTION public.noisy_sfunc');
+      }
+    });
+
     it('an allow-listed name that a volatile function outside pg_catalog also bears is refused', async () => {
       await admin.query(`CREATE FUNCTION public.lower(c customers) RETURNS text LANGUAGE sql VOLATILE
           AS $$ SELECT 'x' FROM (SELECT pg_advisory_lock(782)) s $$`);

@@ -21,13 +21,21 @@ SELECT
   ARRAY(SELECT DISTINCT format('%s.%s(%s)', p.pronamespace::regnamespace, p.proname,
                                pg_catalog.pg_get_function_identity_arguments(p.oid)) FROM pg_catalog.pg_proc p
          WHERE p.proname = ANY($2::text[]) AND p.oid >= 16384
-           AND (p.provolatile <> 'i' OR p.prosecdef)
+           AND (p.provolatile <> 'i' OR p.prosecdef
+                -- an aggregate is marked immutable whatever its state functions are
+                OR EXISTS (SELECT 1 FROM pg_catalog.pg_aggregate a JOIN pg_catalog.pg_proc f
+                             ON f.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
+                                          a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn)
+                            WHERE a.aggfnoid = p.oid AND (f.provolatile <> 'i' OR f.prosecdef)))
         UNION
         SELECT format('type %s.%s', y.typnamespace::regnamespace, y.typname) FROM pg_catalog.pg_type y
          WHERE y.typname = ANY($2::text[]) AND y.oid >= 16384) AS shadowing_functions,
   ARRAY(SELECT DISTINCT format('%s (%s)', o.oprname, p.oid::regprocedure)
-          FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode
-         WHERE o.oprname = ANY($3::text[]) AND o.oprcode::oid >= 16384
+          FROM pg_catalog.pg_operator u
+          -- the planner may use an operator's commutator or negator instead of it
+          JOIN pg_catalog.pg_operator o ON o.oid IN (u.oid, u.oprcom, u.oprnegate)
+          JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode
+         WHERE u.oprname = ANY($3::text[]) AND o.oprcode::oid >= 16384
            AND (p.provolatile <> 'i' OR p.prosecdef)) AS operators,
   ARRAY(SELECT t FROM unnest($4::text[]) AS t
          WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type y
