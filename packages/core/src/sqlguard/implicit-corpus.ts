@@ -67,6 +67,7 @@ export const ATTRIBUTE_FORMS: readonly string[] = [
   "SELECT ('app.settings.jwt_secret'::text).{f}",
   "SELECT (text 'app.settings.jwt_secret').{f}",
   'SELECT ($1).{f}',
+  'SELECT $1.{f}',
   'SELECT (1).{f}',
   "SELECT ('/etc/passwd').{f}",
   'SELECT (1 + 1).{f}',
