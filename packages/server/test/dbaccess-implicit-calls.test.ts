@@ -247,6 +247,18 @@ describe.skipIf(!BASE)('implicit function calls on real PostgreSQL (a role with 
     expect(await advisoryLocks(readerPid)).toBe(0);
   });
 
+  it('a name in a schema the reader may not use is a 400 refusal from the check, not a gateway error', async () => {
+    await admin.query('CREATE SCHEMA hidden; CREATE TABLE hidden.t (name text)');
+    try {
+      const r = await refusal('SELECT hidden.t.name FROM hidden.t');
+      expect(r.ok).toBe(false);
+      expect((r as { err: AppError }).err).toMatchObject({ code: 'query_not_allowed' });
+      expect((r as { err: AppError }).err.message).toMatch(/permission denied|not a column/);
+    } finally {
+      await admin.query('DROP SCHEMA hidden CASCADE');
+    }
+  });
+
   describe("the target's own operators, casts, domains and functions", () => {
     const expectRefused = async (sql: string, reason: RegExp) => {
       const r = await refusal(sql);

@@ -73,10 +73,12 @@ async function ask<T>(client: pg.ClientBase, name: string, text: string, values:
     const r = await client.query({ name, text, values });
     return r.rows[0] as T;
   } catch (err) {
-    throw new AppError(
-      'bad_gateway',
-      `The database could not be checked before the query: ${String((err as Error).message).slice(0, 200)}`,
-    );
+    const message = String((err as Error).message).slice(0, 200);
+    // An SQLSTATE is the database's answer about the query's names (permission denied for a schema it names):
+    // the caller's to fix, like the executor's refusals. Anything else is the connection failing.
+    if (/^[0-9A-Z]{5}$/.test(String((err as { code?: unknown }).code ?? '')))
+      throw new AppError('query_not_allowed', `The database refused the query: ${message}`);
+    throw new AppError('bad_gateway', `The database could not be checked before the query: ${message}`);
   }
 }
 
