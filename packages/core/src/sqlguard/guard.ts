@@ -100,7 +100,8 @@ function checkFunction(funcname: unknown, ctx: Ctx): void {
   const exact = names(funcname);
   const parts = exact.map((p) => p.toLowerCase());
   const name = parts.at(-1) ?? '';
-  if (parts.length > 2 || (parts.length === 2 && parts[0] !== 'pg_catalog'))
+  // The schema as written: a quoted "PG_CATALOG" is another schema, which a customer could create.
+  if (parts.length > 2 || (parts.length === 2 && exact[0] !== 'pg_catalog'))
     refuse(`function ${parts.join('.')} is not allowed (only built-in functions may be called)`);
   const why = dangerOf(name);
   if (why) refuse(`function ${name} is not allowed: it ${why}`);
@@ -115,7 +116,7 @@ function checkCast(typeName: unknown, ctx: Ctx): void {
   const exact = names(typeName.names);
   const parts = exact.map((p) => p.toLowerCase());
   const name = parts.at(-1) ?? '';
-  if (parts.length > 2 || (parts.length === 2 && parts[0] !== 'pg_catalog'))
+  if (parts.length > 2 || (parts.length === 2 && exact[0] !== 'pg_catalog'))
     refuse(`cast to ${parts.join('.')} is not allowed`);
   if (!ALLOWED_CAST_TYPES.has(name))
     refuse(`cast to ${name} is not allowed (a cast runs the type's input function)`);

@@ -116,5 +116,7 @@ export const OTHER_IMPLICIT_CALLS: ReadonlyArray<readonly [technique: string, sq
   ['SQL/JSON RETURNING a user type', "SELECT JSON_VALUE('1', '$' RETURNING checked)"],
   ['SQL/JSON RETURNING regclass', "SELECT JSON_QUERY('1', '$' RETURNING regclass)"],
   ['quoted function name that differs in case', 'SELECT "LOWER"(email) FROM customers'],
+  ['quoted schema that differs in case', 'SELECT "PG_CATALOG".lower(email) FROM customers'],
+  ['cast to a type in a quoted schema that differs in case', `SELECT 'x'::"PG_CATALOG".text`],
   ['anonymous ROW field that is not fN', 'SELECT (ROW(1, 2)).f3'],
 ];
