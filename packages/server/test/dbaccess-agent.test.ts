@@ -179,6 +179,34 @@ describe.skipIf(!BASE)('on-prem database agent (postgres)', () => {
     }
   });
 
+  it('the agent refuses attribute notation forwarded by the server (x.pg_advisory_lock) and a call only its catalog knows (x.setseed)', async () => {
+    const agent = runAgent({ server: srv.baseUrl, token: agentToken, databaseUrl: customer.readerUrl });
+    try {
+      await agent.ready;
+      await expect.poll(() => srv.rampart.services.agentHub.connected(connectionId)).toBe(true);
+      // Forwarded as if by a server that skipped its own check: the agent's guard refuses it.
+      await expect(
+        srv.rampart.services.agentHub.query(
+          connectionId,
+          'SELECT x.pg_advisory_lock FROM generate_series(4242, 4242) x',
+          [],
+          5_000,
+        ),
+      ).rejects.toMatchObject({ code: 'query_not_allowed' });
+      const locks = await customer.admin.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'",
+      );
+      expect(locks.rows[0]?.n).toBe(0);
+      // The server's guard cannot know setseed is a function of this database; the agent's catalog check does.
+      const r = await query('SELECT x.setseed FROM generate_series(1,1) x');
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(r.body.error).toBe('query_not_allowed');
+      expect(r.body.message).toMatch(/function setseed/);
+    } finally {
+      await agent.stop();
+    }
+  });
+
   it('reconnects with back-off after the link drops', async () => {
     const lines: string[] = [];
     const agent = runAgent({

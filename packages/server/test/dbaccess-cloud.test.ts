@@ -84,6 +84,20 @@ describe.skipIf(!BASE)('cloud database connections (postgres)', () => {
     expect(n.rows[0]?.n).toBe(50);
   });
 
+  it('attribute notation (x.pg_sleep, ($1::text).current_setting, x.setseed) is refused over the route', async () => {
+    for (const [sql, params] of [
+      ['SELECT x.pg_sleep FROM generate_series(10,10) x', []],
+      ['SELECT ($1::text).current_setting', ['server_version']],
+      // Not known to the guard: refused by the catalog check against the customer's database.
+      ['SELECT x.setseed FROM generate_series(1,1) x', []],
+    ] as Array<[string, unknown[]]>) {
+      const r = await query(apiKey, sql, params);
+      expect(r.status, sql).toBe(400);
+      expect(r.body.error).toBe('query_not_allowed');
+      expect(r.body.message).toMatch(/function (pg_sleep|current_setting|setseed)/);
+    }
+  });
+
   it('another API key of the same org cannot open it (403); a session is not a key (401); another org gets 404', async () => {
     const other = await query(otherKey, 'SELECT 1');
     expect(other.status).toBe(403);

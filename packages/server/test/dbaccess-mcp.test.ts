@@ -142,6 +142,21 @@ describe.skipIf(!BASE)('MCP over Streamable HTTP (postgres)', () => {
     expect(n.rows[0]?.n).toBe(50);
   });
 
+  it('run_select refuses attribute notation (x.pg_sleep, ($1::text).current_setting, x.setseed) as a tool error', async () => {
+    for (const [sql, params] of [
+      ['SELECT x.pg_sleep FROM generate_series(10,10) x', []],
+      ['SELECT ($1::text).current_setting', ['server_version']],
+      ['SELECT x.setseed FROM generate_series(1,1) x', []],
+    ] as Array<[string, unknown[]]>) {
+      const r = await client.callTool({ name: 'run_select', arguments: { connectionId, sql, params } });
+      expect(r.isError, sql).toBe(true);
+      expect(payload(r)).toMatchObject({
+        error: 'query_not_allowed',
+        message: expect.stringMatching(/function (pg_sleep|current_setting|setseed)/),
+      });
+    }
+  });
+
   it('every tool call on a connection is in the query audit, with the model named by the client, never rows', async () => {
     const audit = await api(srv.baseUrl, owner.token).get<{ entries: Array<Record<string, unknown>> }>(
       `/api/orgs/${owner.orgId}/query-audit`,

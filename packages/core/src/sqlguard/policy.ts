@@ -185,8 +185,15 @@ export const ALLOWED_CAST_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Operators PostgreSQL applies without their being written: sorting, grouping, DISTINCT, set operations,
+ * IN, CASE x WHEN, joins USING. The catalog check looks at every operator of these names, like the written ones.
+ */
+export const IMPLICIT_OPERATORS: readonly string[] = ['=', '<>', '<', '<=', '>', '>='];
+
+/**
  * Functions named in refusals with a specific reason (they are refused anyway, not being allowed): the usual
- * ways out of a read-only sandbox.
+ * ways out of a read-only sandbox. A field reference of one of these names (`x.pg_sleep`, attribute notation
+ * for `pg_sleep(x)`) is refused by the guard alone, without a catalog lookup.
  */
 export const KNOWN_DANGEROUS: ReadonlyMap<RegExp, string> = new Map([
   [/^pg_sleep/, 'sleeps (denial of service)'],
@@ -195,8 +202,12 @@ export const KNOWN_DANGEROUS: ReadonlyMap<RegExp, string> = new Map([
   [/^pg_(read|ls|stat)_(file|binary_file|dir)$|^pg_read_/, 'reads server files'],
   [/^lo_/, 'touches large objects'],
   [/^dblink/, 'opens connections to other databases'],
-  [/^pg_(terminate|cancel)_backend$|^pg_reload_conf$|^pg_rotate_logfile$/, 'controls the server'],
-  [/advisory/, 'takes advisory locks'],
+  [
+    /^pg_(terminate|cancel)_backend$|^pg_reload_conf$|^pg_rotate_logfile$|^pg_switch_wal$|^pg_promote$|^pg_stat_reset|^pg_create_restore_point$|^pg_log_backend_memory_contexts$|^pg_(backup|start|stop)_backup|^pg_backup_(start|stop)$/,
+    'controls the server',
+  ],
+  [/^pg_(create|drop|copy)_.*replication_slot$|^pg_replication_|^pg_logical_/, 'controls replication'],
+  [/^pg_(try_)?advisory/, 'takes advisory locks'],
   [
     /^(query_to_xml|query_to_xml_and_xmlschema|cursor_to_xml|table_to_xml|database_to_xml)/,
     'runs embedded SQL',

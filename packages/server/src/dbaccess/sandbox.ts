@@ -2,6 +2,7 @@ import { checkSelect, loadSqlGuard } from '@rampart/core/sqlguard';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import { AppError } from '../platform/errors.js';
+import { checkCatalog } from './catalog-check.js';
 
 export interface SandboxLimits {
   /** statement_timeout for the query, ms. */
@@ -59,6 +60,9 @@ export async function runSandboxed(
   await loadSqlGuard();
   const verdict = checkSelect(sql);
   if (!verdict.ok) throw new AppError('query_not_allowed', `Query not allowed: ${verdict.reason}`);
+  // Attribute notation, operators and casts that could call a function the parser cannot see: decided against
+  // this database's catalog (catalog-check.ts).
+  await checkCatalog(client, verdict.catalog);
   return execute(client, sql, params, limits, verdict);
 }
 
