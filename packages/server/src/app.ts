@@ -137,6 +137,7 @@ async function assemble(
     ring: keys.ring,
     logger,
     outbound,
+    outboundPolicy,
     mailer,
     envAllow: config.RAMPART_JOB_ENV_ALLOW,
     pollMs: config.RAMPART_JOB_POLL_MS,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
+import { can, type Role } from '../tenancy/permissions.js';
 import { createChannel, deleteChannel, getChannel, listChannels } from './channels.js';
 import { nextRuns } from './schedule.js';
 import type { JobsServices } from './services.js';
@@ -134,6 +135,9 @@ const channelBody = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** Whether the caller may set env: references and keep credentials across an origin change. */
+const callerOf = (role: Role) => ({ writeSecrets: can(role, 'secrets.write') });
+
 const withUpcoming = (v: JobView) => ({
   ...v,
   upcoming: v.enabled ? nextRuns(v, 5, new Date()).map((d) => d.toISOString()) : [],
@@ -162,7 +166,16 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
     async (request, reply) => {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'jobs.write');
       const view = await s.db.org(access.orgId, (q) =>
-        createJob(q, s.ring, rules, actorOf(request), access.orgId, request.body as JobFields, new Date()),
+        createJob(
+          q,
+          s.ring,
+          rules,
+          actorOf(request),
+          access.orgId,
+          request.body as JobFields,
+          new Date(),
+          callerOf(access.role),
+        ),
       );
       return reply.code(201).send(view);
     },
@@ -200,7 +213,8 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
       schema: {
         tags: ['jobs'],
         security: bearer,
-        summary: 'Update a job; headers and auth, when given, replace the stored values whole',
+        summary:
+          'Update a job; headers and auth, when given, replace the stored values whole. Moving the URL to another origin drops the stored headers and auth unless the caller may write secrets (owner, admin)',
         params: orgItemParams,
         body: patchBody,
         response: { 200: jobView },
@@ -218,6 +232,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
           request.params.id,
           request.body as Partial<JobFields>,
           new Date(),
+          callerOf(access.role),
         ),
       );
     },

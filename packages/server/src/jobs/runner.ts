@@ -8,11 +8,13 @@ import type { Mailer } from '../identity/mailer.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { newId } from '../platform/ids.js';
 import { guardedFetch } from '../platform/outbound/fetch.js';
+import type { OutboundPolicy } from '../platform/outbound/policy.js';
+import { credentialTransport } from '../platform/outbound/transport.js';
 import { deliverAlert, type JobAlert } from './alerts.js';
 import { type OpenChannel, openChannels } from './channels.js';
 import { nextRunAfter } from './schedule.js';
 import { type JobRow, openJobSecrets } from './store.js';
-import { EnvResolutionError, resolveJobValue } from './values.js';
+import { type EnvAllow, EnvResolutionError, resolveJobValue } from './values.js';
 
 export interface RunnerOptions {
   db: Database;
@@ -20,8 +22,10 @@ export interface RunnerOptions {
   logger: Logger;
   /** The guarded outbound agent: every connection is vetted against the SSRF policy. */
   outbound: Agent;
+  /** The operator allow-list, for the plain-http rule on requests that carry credentials. */
+  outboundPolicy: OutboundPolicy;
   mailer: Mailer;
-  envAllow: readonly string[];
+  envAllow: readonly EnvAllow[];
   env?: NodeJS.ProcessEnv;
   pollMs: number;
   /** Runs in flight on this node at most. */
@@ -283,7 +287,10 @@ export class JobRunner {
         status: 'failed',
         httpStatus: null,
         attempts: 0,
-        error: err instanceof EnvResolutionError ? err.message : 'could not prepare the request',
+        error:
+          err instanceof EnvResolutionError || err instanceof RefusedError
+            ? err.message
+            : 'could not prepare the request',
         snippet: null,
       }),
     );
@@ -301,15 +308,21 @@ export class JobRunner {
     const { job } = c;
     const allow = this.#o.envAllow;
     const secrets = openJobSecrets(this.#o.ring, job);
+    // Checked again at send time (a job saved before the rule, or an allow-list narrowed since): credentials
+    // never go out over plain http to a host that is neither loopback nor operator allow-listed.
+    if (Object.keys(secrets.headers).length > 0 || secrets.auth !== null) {
+      const v = credentialTransport(new URL(job.url), this.#o.outboundPolicy);
+      if (!v.ok) throw new RefusedError(`refused: ${v.reason}`);
+    }
     const headers: Record<string, string> = {};
     const secretValues: string[] = [];
     for (const [k, raw] of Object.entries(secrets.headers)) {
-      const v = resolveJobValue(raw, allow, this.#env);
+      const v = resolveJobValue(raw, allow, job.org_id, this.#env);
       headers[k.toLowerCase()] = v;
       secretValues.push(v);
     }
     if (job.auth_type && secrets.auth !== null) {
-      const v = resolveJobValue(secrets.auth, allow, this.#env);
+      const v = resolveJobValue(secrets.auth, allow, job.org_id, this.#env);
       const encoded = job.auth_type === 'basic' ? Buffer.from(v, 'utf8').toString('base64') : v;
       headers.authorization = `${job.auth_type === 'basic' ? 'Basic' : 'Bearer'} ${encoded}`;
       secretValues.push(v, encoded);
@@ -420,7 +433,11 @@ export class JobRunner {
   async #alert(channel: OpenChannel, alert: JobAlert, orgId: string): Promise<void> {
     let ok = true;
     try {
-      await deliverAlert(channel, alert, { outbound: this.#o.outbound, mailer: this.#o.mailer });
+      await deliverAlert(channel, alert, {
+        outbound: this.#o.outbound,
+        policy: this.#o.outboundPolicy,
+        mailer: this.#o.mailer,
+      });
     } catch (err) {
       ok = false;
       this.#o.logger.warn(
@@ -472,6 +489,9 @@ export class JobRunner {
   }
 }
 
+/** A run refused before sending; its message is safe to store (it names no value). */
+class RefusedError extends Error {}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function looksLikeJson(s: string): boolean {
@@ -483,8 +503,8 @@ function looksLikeJson(s: string): boolean {
   }
 }
 
-/** Read past the snippet so a secret (header values are at most 8 KiB) straddling the 2 KB cut is seen whole. */
-export const SCRUB_MARGIN_BYTES = 16 * 1024;
+/** Read past the snippet so a secret (header values are at most 8 KiB; URL-encoded, 24 KiB) straddling the 2 KB cut is seen whole. */
+export const SCRUB_MARGIN_BYTES = 32 * 1024;
 const MIN_SCRUB = 4;
 
 function cutUtf8(text: string, maxBytes: number): string {
@@ -495,13 +515,43 @@ function cutUtf8(text: string, maxBytes: number): string {
 }
 
 /**
- * The stored form of a response: every secret value this job sent replaced by `[SECRET]` (an echo endpoint
- * would otherwise write it to the database in the clear), PII redacted, then cut to its first 2 KB. Scrubbing
- * and redaction run on a window 16 KiB longer than the cut, so a value straddling the cut is replaced whole;
- * a tail that is the beginning of a secret (a body that itself ends mid-secret) is replaced too.
+ * The spellings under which an echo endpoint may send a value back: as it is, JSON-escaped (including the
+ * `\/` and `\uXXXX` styles of PHP and ASCII-only encoders), URL-encoded (`%20`, and form encoding), and base64
+ * (standard, unpadded, url-safe).
+ */
+export function secretForms(v: string): string[] {
+  const json = JSON.stringify(v).slice(1, -1);
+  const asciiJson = json.replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  const uri = encodeURIComponent(v);
+  const b64 = Buffer.from(v, 'utf8').toString('base64');
+  return [
+    v,
+    json,
+    json.replaceAll('/', '\\/'),
+    asciiJson,
+    asciiJson.replaceAll('/', '\\/'),
+    uri,
+    uri.replaceAll('%20', '+'),
+    uri.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    new URLSearchParams({ v }).toString().slice(2),
+    b64,
+    b64.replace(/=+$/, ''),
+    Buffer.from(v, 'utf8').toString('base64url'),
+  ];
+}
+
+/**
+ * The stored form of a response: every secret value this job sent, in each of its {@link secretForms},
+ * replaced by `[SECRET]` (an echo endpoint would otherwise write it to the database in the clear), PII
+ * redacted, then cut to its first 2 KB. Scrubbing and redaction run on a window 32 KiB longer than the cut,
+ * so a value straddling the cut is replaced whole; a tail that is the beginning of a secret (a body that
+ * itself ends mid-secret) is replaced too.
  */
 export function snippetOf(body: Buffer, secretValues: readonly string[]): string {
-  const secrets = [...new Set(secretValues)]
+  const secrets = [...new Set(secretValues.flatMap(secretForms))]
     .filter((v) => v.length >= MIN_SCRUB)
     .sort((a, b) => b.length - a.length);
   let text = new TextDecoder('utf-8').decode(body.subarray(0, SNIPPET_BYTES + SCRUB_MARGIN_BYTES));
