@@ -142,6 +142,7 @@ async function assemble(
     envAllow: config.RAMPART_JOB_ENV_ALLOW,
     pollMs: config.RAMPART_JOB_POLL_MS,
     concurrency: config.RAMPART_JOB_CONCURRENCY,
+    maxInFlightPerOrg: config.RAMPART_JOB_MAX_INFLIGHT_PER_ORG,
     retryBaseMs: config.RAMPART_JOB_RETRY_BASE_MS,
     retryMaxMs: config.RAMPART_JOB_RETRY_MAX_MS,
     sweepMs: config.RAMPART_JOB_SWEEP_MS,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
+import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
 import { can, type Role } from '../tenancy/permissions.js';
 import { createChannel, deleteChannel, getChannel, listChannels } from './channels.js';
@@ -150,6 +151,8 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
     outboundPolicy: s.outboundPolicy,
     maxPerOrg: s.config.RAMPART_JOB_MAX_PER_ORG,
   };
+  // Manual runs are outbound requests on demand: a per-org budget keeps one org from queueing a flood.
+  const manualRuns = s.limiters.create('jobs:run:org', s.config.RAMPART_JOB_MANUAL_RUNS_PER_MINUTE, 60);
 
   app.post(
     '/api/orgs/:orgId/jobs',
@@ -254,13 +257,20 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
       schema: {
         tags: ['jobs'],
         security: bearer,
-        summary: 'Queue a run now; any runner node picks it up within a poll interval',
+        summary:
+          'Queue a run now; any runner node picks it up within a poll interval. Limited per org (RAMPART_JOB_MANUAL_RUNS_PER_MINUTE): 429 rate_limited with Retry-After beyond',
         params: orgItemParams,
         response: { 202: z.object({ id: z.uuid(), status: z.literal('queued') }) },
       },
     },
     async (request, reply) => {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'jobs.run');
+      try {
+        await manualRuns.consume(access.orgId, 1);
+      } catch (err) {
+        if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, 'Too many manual runs for this org');
+        throw err;
+      }
       const run = await s.db.org(access.orgId, (q) =>
         queueRun(q, actorOf(request), access.orgId, request.params.id, new Date()),
       );

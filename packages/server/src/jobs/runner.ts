@@ -30,6 +30,11 @@ export interface RunnerOptions {
   pollMs: number;
   /** Runs in flight on this node at most. */
   concurrency: number;
+  /**
+   * Runs of one org in flight on this node at most, so one org's slow or hanging targets cannot take every slot
+   * and delay other orgs' schedules (the rest of the slots stay free for them).
+   */
+  maxInFlightPerOrg: number;
   retryBaseMs: number;
   retryMaxMs: number;
   sweepMs: number;
@@ -67,7 +72,10 @@ export interface SweepResult {
 /**
  * The scheduled-job runner. Every node runs one; they share nothing but PostgreSQL.
  *
- * Claiming: `rampart_job_work` (SECURITY DEFINER) lists candidate ids across orgs without locking; the runner
+ * Claiming: `rampart_job_work` (SECURITY DEFINER) lists candidate ids across orgs without locking, rank by rank
+ * within each org (every org's first due job before any org's second) and at most the per-org cap of each; the
+ * runner skips an org that already has `maxInFlightPerOrg` runs in flight on this node, so one org's hanging
+ * targets hold at most that many slots and the others keep serving every other org on time. The runner
  * then claims its share in each org's own context, under RLS: due jobs with `FOR UPDATE SKIP LOCKED` and a
  * re-checked `next_run_at <= now`, advancing `next_run_at` and inserting the run row in the same transaction
  * (a unique index on (job, slot) backs this up); queued manual runs with a compare-and-set on their status.
@@ -85,6 +93,7 @@ export class JobRunner {
   readonly #clock: () => Date;
   readonly #env: NodeJS.ProcessEnv;
   #inFlight = new Set<Promise<void>>();
+  readonly #inFlightByOrg = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
   #sweepTimer: NodeJS.Timeout | null = null;
   #stopped = true;
@@ -136,15 +145,19 @@ export class JobRunner {
       const free = this.#o.concurrency - this.#inFlight.size;
       // Saturated: assume work is waiting, so the next finished run wakes the loop to look.
       let backlog = free <= 0;
+      let again = false;
       if (free > 0) {
         try {
-          backlog = (await this.#claimAndStart(this.#clock(), free)).backlog;
+          const r = await this.#claimAndStart(this.#clock(), free);
+          backlog = r.backlog;
+          again = r.again;
         } catch (err) {
           this.#o.logger.error({ err }, 'job runner: claim failed');
         }
       }
-      // More work is waiting and a slot is free: go again at once.
-      if (backlog && this.#inFlight.size < this.#o.concurrency) continue;
+      // More work is waiting, this pass made progress and a slot is free: go again at once. (Work of orgs at
+      // their cap is waiting too, but going again would only spin: their finished runs wake the loop.)
+      if (again && this.#inFlight.size < this.#o.concurrency) continue;
       // Otherwise sleep until the poll interval, a kick(), or, with a backlog, the next finished run.
       this.#backlog = backlog;
       await new Promise<void>((resolve) => {
@@ -159,16 +172,22 @@ export class JobRunner {
   /**
    * One claim pass for up to `limit` runs. Candidates are fetched four times over so that nodes racing for the
    * same first rows (each skips the others' locked ones) still find work in one pass. `backlog` says more may
-   * be waiting. A failed claim in one org (for instance a conflict with another node) is rolled back, logged
-   * and skipped; other orgs still run.
+   * be waiting (a finished run should wake the loop); `again` that the pass made progress and the candidate
+   * list was full, so another pass may find more at once. An org at its in-flight cap is skipped. A failed
+   * claim in one org (for instance a conflict with another node) is rolled back, logged and skipped; other orgs
+   * still run.
    */
-  async #claimAndStart(now: Date, limit: number): Promise<{ started: Promise<void>[]; backlog: boolean }> {
-    if (limit <= 0) return { started: [], backlog: true };
+  async #claimAndStart(
+    now: Date,
+    limit: number,
+  ): Promise<{ started: Promise<void>[]; backlog: boolean; again: boolean }> {
+    if (limit <= 0) return { started: [], backlog: true, again: false };
     const candidates = Math.min(1_000, limit * 4);
+    const perOrg = this.#o.maxInFlightPerOrg;
     const { rows } = await this.#o.db.tx({ orgId: null }, (q) =>
       q.query<{ kind: 'due' | 'queued' | 'stale'; org_id: string; id: string }>(
-        'SELECT kind, org_id::text AS org_id, id::text AS id FROM rampart_job_work($1, $2)',
-        [now, candidates],
+        'SELECT kind, org_id::text AS org_id, id::text AS id FROM rampart_job_work($1, $2, $3)',
+        [now, candidates, perOrg],
       ),
     );
     const byOrg = new Map<string, { due: string[]; queued: string[]; stale: string[] }>();
@@ -181,27 +200,43 @@ export class JobRunner {
     }
     const started: Promise<void>[] = [];
     let room = limit;
+    let capped = false;
     for (const [orgId, g] of byOrg) {
       if (room <= 0) break;
+      const orgRoom = Math.min(room, perOrg - (this.#inFlightByOrg.get(orgId) ?? 0));
+      if (orgRoom < g.due.length + g.queued.length) capped = true;
+      // At its cap: only stale runs (marked failed, nothing sent) are handled for this org.
+      if (orgRoom <= 0 && g.stale.length === 0) continue;
+      const slots = Math.max(0, orgRoom);
       let claimed: Claimed[];
       try {
-        claimed = await this.#o.db.org(orgId, (q) => this.#claimInOrg(q, orgId, g, now, room));
+        claimed = await this.#o.db.org(orgId, (q) =>
+          this.#claimInOrg(q, orgId, slots > 0 ? g : { due: [], queued: [], stale: g.stale }, now, slots),
+        );
       } catch (err) {
         this.#o.logger.warn({ err, orgId }, 'job runner: claim in one org failed and was rolled back');
         continue;
       }
       room -= claimed.length;
-      for (const c of claimed) started.push(this.#track(this.#execute(c)));
+      for (const c of claimed) started.push(this.#track(this.#execute(c), orgId));
     }
     const full = perKind.due >= candidates || perKind.queued >= candidates || perKind.stale >= candidates;
-    return { started, backlog: full || room === 0 };
+    return {
+      started,
+      backlog: full || room === 0 || capped,
+      again: (full && started.length > 0) || room === 0,
+    };
   }
 
-  #track(p: Promise<void>): Promise<void> {
+  #track(p: Promise<void>, orgId: string): Promise<void> {
     const t = p.catch((err) => this.#o.logger.error({ err }, 'job run failed unexpectedly'));
     this.#inFlight.add(t);
+    this.#inFlightByOrg.set(orgId, (this.#inFlightByOrg.get(orgId) ?? 0) + 1);
     t.finally(() => {
       this.#inFlight.delete(t);
+      const n = (this.#inFlightByOrg.get(orgId) ?? 1) - 1;
+      if (n > 0) this.#inFlightByOrg.set(orgId, n);
+      else this.#inFlightByOrg.delete(orgId);
       // A slot is free and work was left over: claim now rather than at the next poll.
       if (this.#backlog) this.#wake?.();
     });

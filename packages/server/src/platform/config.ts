@@ -141,6 +141,10 @@ export const configSchema = z.object({
   RAMPART_JOB_RUNNER: z.enum(['on', 'off']).default('on'),
   RAMPART_JOB_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   RAMPART_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** Runs of one org in flight per runner node at most (the rest of the node's slots stay free for other orgs). */
+  RAMPART_JOB_MAX_INFLIGHT_PER_ORG: z.coerce.number().int().min(1).max(256).default(4),
+  /** Manual "run now" requests per org per minute (429 rate_limited beyond; shared through Redis when set). */
+  RAMPART_JOB_MANUAL_RUNS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
   RAMPART_JOB_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1_000),
   RAMPART_JOB_RETRY_MAX_MS: z.coerce.number().int().min(1).max(3_600_000).default(60_000),
   RAMPART_JOB_MAX_PER_ORG: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
