@@ -84,7 +84,7 @@ describe.each(ENGINES)('one org cannot stall other orgs’ schedules (%s)', (eng
   it('40 manual runs at a host that never answers do not delay another org’s every-minute job or skip its slot', async () => {
     // The victim's own every-minute slot must not fire by itself mid-test (nor the minute turn between a slot
     // and its check): start well inside a minute.
-    while (new Date().getUTCSeconds() >= 45) await new Promise((r) => setTimeout(r, 250));
+    while (new Date().getUTCSeconds() >= 50) await new Promise((r) => setTimeout(r, 250));
     const a = api(srv.baseUrl, attacker.token);
     const hang = await a.post<{ id: string }>(`/api/orgs/${attacker.orgId}/jobs`, {
       name: 'tarpit',
