@@ -12,6 +12,7 @@ import { credentialTransport } from '../src/platform/outbound/transport.js';
 import { type Account, api, signup } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import { startTarget, type Target } from './jobs-support.js';
+import { startModelStub, useStubProvider, visitor } from './widget-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 interface Err {
@@ -183,6 +184,42 @@ describe.each(ENGINES)('credentials never travel over plain http (%s)', (engine)
       config: { url: 'https://alerts.example.test/in' },
     });
     expect(tls.status, tls.text).toBe(201);
+  });
+});
+
+describe('the widget path to a provider', () => {
+  it('a widget whose provider was saved with a plain http base URL answers 502 and sends the key nowhere', async () => {
+    const stub = await startModelStub();
+    const srv = await startTestServer('pglite', {
+      RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
+      RAMPART_TRUST_PROXY: '127.0.0.1',
+    });
+    try {
+      const owner = await signup(srv.baseUrl);
+      await useStubProvider(srv.baseUrl, owner, stub.origin, ['chat-model']);
+      const w = await api(srv.baseUrl, owner.token).post<{ id: string }>(`/api/orgs/${owner.orgId}/widgets`, {
+        name: 'w',
+        allowedOrigins: ['https://shop.example.com'],
+        model: 'chat-model',
+      });
+      expect(w.status, w.text).toBe(201);
+      await srv.rampart.services.db.org(owner.orgId, (q) =>
+        q.query(`UPDATE llm_providers SET base_url = 'http://llm-legacy.example.test/v1' WHERE org_id = $1`, [
+          owner.orgId,
+        ]),
+      );
+      srv.rampart.services.routing.invalidate(owner.orgId);
+      const v = visitor(srv.baseUrl, w.body.id, 'https://shop.example.com');
+      const { visitorToken } = (await v.session()).body;
+      const r = await v.message(visitorToken, 'hello');
+      expect(r.status, r.text).toBe(502);
+      expect(r.body.error).toBe('bad_gateway');
+      expect(r.text).toMatch(/misconfigured \(plain http base URL\)/);
+      expect(stub.calls).toHaveLength(0);
+    } finally {
+      await srv.close();
+      await stub.close();
+    }
   });
 });
 
