@@ -20,6 +20,9 @@ const rampart: Rampart = await createBenchRampart({
   // The bench drives the runner itself: tick() at chosen times, or start()/stop() for the poll loop.
   RAMPART_JOB_RUNNER: 'off',
   RAMPART_JOB_CONCURRENCY: String(cfg.concurrency),
+  // Dispatch capacity, not fairness: let one org fill every slot (the per-org cap, 4 by default, would leave
+  // slots of the 64-slot runs idle with 10 orgs; jobs-fairness.test.ts covers the cap).
+  RAMPART_JOB_MAX_INFLIGHT_PER_ORG: String(cfg.concurrency),
   ...(cfg.databaseUrl ? { DATABASE_URL: cfg.databaseUrl } : {}),
 });
 const { db, jobRunner } = rampart.services;

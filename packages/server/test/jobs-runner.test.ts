@@ -37,9 +37,12 @@ const MINUTE = 60_000;
 
 const ENV = {
   RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
-  RAMPART_JOB_ENV_ALLOW: 'JOB_TEST_',
+  RAMPART_JOB_ENV_ALLOW: '*:JOB_TEST_',
   RAMPART_JOB_RETRY_BASE_MS: '5',
   RAMPART_JOB_RETRY_MAX_MS: '20',
+  // One org owns every job here and one tick is expected to run all that is due (jobs-fairness.test.ts tests
+  // the per-org cap).
+  RAMPART_JOB_MAX_INFLIGHT_PER_ORG: '16',
 };
 
 describe.each(ENGINES)('job runner (%s)', (engine) => {

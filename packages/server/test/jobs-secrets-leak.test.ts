@@ -125,7 +125,7 @@ describe('job secrets: nothing in the PGlite data directory or the logs', () => 
       run = await withFileBackedServer(
         dir,
         {
-          RAMPART_JOB_ENV_ALLOW: 'JOB_LEAK_',
+          RAMPART_JOB_ENV_ALLOW: '*:JOB_LEAK_',
           RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
           RAMPART_JOB_RETRY_BASE_MS: '5',
         },
@@ -155,7 +155,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('job secrets: nothing in Postgre
     const target = await startTarget();
     const srv = await startTestServer('postgres', {
       LOG_LEVEL: 'trace',
-      RAMPART_JOB_ENV_ALLOW: 'JOB_LEAK_',
+      RAMPART_JOB_ENV_ALLOW: '*:JOB_LEAK_',
       RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
       RAMPART_JOB_RETRY_BASE_MS: '5',
     });

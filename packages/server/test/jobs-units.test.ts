@@ -62,12 +62,16 @@ describe('schedules', () => {
 });
 
 describe('env references at send time', () => {
+  const ORG = '11111111-1111-4111-8111-111111111111';
+  const everyOrg = [{ org: '*', prefix: 'JOB_' }];
   it('resolves allowed, set variables; refuses names no longer allowed and unset ones, naming only the variable', () => {
     const env = { JOB_A: 'value-a', OTHER: 'nope' };
-    expect(resolveJobValue('literal', ['JOB_'], env)).toBe('literal');
-    expect(resolveJobValue('env:JOB_A', ['JOB_'], env)).toBe('value-a');
-    expect(() => resolveJobValue('env:OTHER', ['JOB_'], env)).toThrow(EnvResolutionError);
-    expect(() => resolveJobValue('env:JOB_A', [], env)).toThrow(/no longer allowed/);
-    expect(() => resolveJobValue('env:JOB_B', ['JOB_'], env)).toThrow('env:JOB_B is not set on this server');
+    expect(resolveJobValue('literal', everyOrg, ORG, env)).toBe('literal');
+    expect(resolveJobValue('env:JOB_A', everyOrg, ORG, env)).toBe('value-a');
+    expect(() => resolveJobValue('env:OTHER', everyOrg, ORG, env)).toThrow(EnvResolutionError);
+    expect(() => resolveJobValue('env:JOB_A', [], ORG, env)).toThrow(/not allowed for this org/);
+    expect(() => resolveJobValue('env:JOB_B', everyOrg, ORG, env)).toThrow(
+      'env:JOB_B is not set on this server',
+    );
   });
 });

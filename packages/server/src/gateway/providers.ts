@@ -4,6 +4,7 @@ import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { OutboundPolicy } from '../platform/outbound/policy.js';
+import { requireCredentialTransport } from '../platform/outbound/transport.js';
 import { checkOutboundUrl } from '../platform/outbound/url.js';
 import type { OrgRouting } from './route-cache.js';
 
@@ -58,11 +59,14 @@ const view = (r: Row): ProviderView => ({
 
 /**
  * Normalises and checks a provider base URL: http(s), no credentials, query or fragment, no literal private
- * address (see {@link checkOutboundUrl}); names are checked again at connect time by the guard.
+ * address (see {@link checkOutboundUrl}); names are checked again at connect time by the guard. Every call
+ * carries the API key, so plain http is refused unless the host is loopback or operator allow-listed
+ * ({@link requireCredentialTransport}).
  * @throws AppError validation_failed
  */
 export function normaliseBaseUrl(raw: string, policy: OutboundPolicy): string {
   const u = checkOutboundUrl(raw, policy, { field: 'baseUrl', allowQuery: false });
+  requireCredentialTransport(u, policy, 'baseUrl');
   return u.toString().replace(/\/+$/, '');
 }
 

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { ApiKeyPrincipal } from '../identity/principal.js';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
+import { credentialTransport } from '../platform/outbound/transport.js';
 import { routeFor } from './providers.js';
 import { loadRouting } from './route-cache.js';
 import type { GatewayServices } from './services.js';
@@ -74,6 +75,13 @@ export async function proxyChat(
   const upstreamTimeout = AbortSignal.timeout(timeoutMs);
   const signal = AbortSignal.any([request.deadlineSignal, upstreamTimeout]);
   const url = new URL(`${route.baseUrl}/chat/completions`);
+  // Checked again at send time: a provider saved before the https rule (or an allow-list since narrowed) must
+  // not receive the API key in the clear.
+  if (!credentialTransport(url, s.outboundPolicy).ok)
+    throw new AppError(
+      'validation_failed',
+      `provider ${route.providerName} has a plain http:// baseUrl and would receive its API key in the clear; set an https baseUrl (http is allowed only to loopback or hosts on RAMPART_OUTBOUND_ALLOW)`,
+    );
   let status = 0;
   let usage: Usage | undefined;
   const audit = () => {

@@ -3,6 +3,8 @@ import type { Agent } from 'undici';
 import type { Mailer } from '../identity/mailer.js';
 import { newId } from '../platform/ids.js';
 import { guardedFetch } from '../platform/outbound/fetch.js';
+import type { OutboundPolicy } from '../platform/outbound/policy.js';
+import { credentialTransport } from '../platform/outbound/transport.js';
 import type { OpenChannel } from './channels.js';
 
 /** A job's failure (after N consecutive failures) or recovery (first success after an alerted failure). */
@@ -20,6 +22,8 @@ export interface JobAlert {
 
 export interface AlertDeps {
   outbound: Agent;
+  /** For the plain-http rule: signed webhooks and secret Slack/Teams URLs go over https only. */
+  policy: OutboundPolicy;
   mailer: Mailer;
 }
 
@@ -118,6 +122,8 @@ export async function deliverAlert(channel: OpenChannel, a: JobAlert, deps: Aler
     url = channel.webhookUrl;
     body = JSON.stringify({ text: alertText(a) });
   }
+  const transport = credentialTransport(new URL(url), deps.policy);
+  if (!transport.ok) throw new Error(`refused: ${transport.reason}`);
   const res = await guardedFetch(deps.outbound, url, {
     method: 'POST',
     headers,

@@ -6,6 +6,7 @@ import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { OutboundPolicy } from '../platform/outbound/policy.js';
+import { requireCredentialTransport } from '../platform/outbound/transport.js';
 import { checkOutboundUrl } from '../platform/outbound/url.js';
 
 /**
@@ -126,9 +127,10 @@ export async function createChannel(
   let secret: string | null = null;
   let revealed: string | undefined;
   if (input.type === 'webhook') {
-    config = {
-      url: checkOutboundUrl(input.config.url, policy, { field: 'config.url', allowQuery: true }).toString(),
-    };
+    const u = checkOutboundUrl(input.config.url, policy, { field: 'config.url', allowQuery: true });
+    // Every delivery is signed with the channel's secret: https only (loopback / allow-listed hosts aside).
+    requireCredentialTransport(u, policy, 'config.url');
+    config = { url: u.toString() };
     if (input.config.secret !== undefined && !WHSEC.test(input.config.secret))
       throw new AppError(
         'validation_failed',
@@ -137,12 +139,14 @@ export async function createChannel(
     secret = input.config.secret ?? generateWebhookSecret();
     if (input.config.secret === undefined) revealed = secret;
   } else if (input.type === 'slack') {
-    // Slack's URLs are https; plain http is accepted because the outbound guard already limits where it may
-    // go (anything non-public needs an operator allow-list entry), which is how tests reach a local stub.
-    secret = checkOutboundUrl(input.config.webhookUrl, policy, {
+    // The URL is the credential: https, unless the host is loopback or operator allow-listed (how tests reach a
+    // local stub).
+    const u = checkOutboundUrl(input.config.webhookUrl, policy, {
       field: 'config.webhookUrl',
       allowQuery: false,
-    }).toString();
+    });
+    requireCredentialTransport(u, policy, 'config.webhookUrl');
+    secret = u.toString();
   } else if (input.type === 'teams') {
     // Sealed whole, like Slack's: whoever holds the URL can post to the channel.
     secret = checkTeamsUrl(input.config.webhookUrl, policy);

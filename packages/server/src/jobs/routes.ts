@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
+import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
+import { can, type Role } from '../tenancy/permissions.js';
 import { createChannel, deleteChannel, getChannel, listChannels } from './channels.js';
 import { nextRuns } from './schedule.js';
 import type { JobsServices } from './services.js';
@@ -134,6 +136,9 @@ const channelBody = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** Whether the caller may set env: references and keep credentials across an origin change. */
+const callerOf = (role: Role) => ({ writeSecrets: can(role, 'secrets.write') });
+
 const withUpcoming = (v: JobView) => ({
   ...v,
   upcoming: v.enabled ? nextRuns(v, 5, new Date()).map((d) => d.toISOString()) : [],
@@ -146,6 +151,8 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
     outboundPolicy: s.outboundPolicy,
     maxPerOrg: s.config.RAMPART_JOB_MAX_PER_ORG,
   };
+  // Manual runs are outbound requests on demand: a per-org budget keeps one org from queueing a flood.
+  const manualRuns = s.limiters.create('jobs:run:org', s.config.RAMPART_JOB_MANUAL_RUNS_PER_MINUTE, 60);
 
   app.post(
     '/api/orgs/:orgId/jobs',
@@ -162,7 +169,16 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
     async (request, reply) => {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'jobs.write');
       const view = await s.db.org(access.orgId, (q) =>
-        createJob(q, s.ring, rules, actorOf(request), access.orgId, request.body as JobFields, new Date()),
+        createJob(
+          q,
+          s.ring,
+          rules,
+          actorOf(request),
+          access.orgId,
+          request.body as JobFields,
+          new Date(),
+          callerOf(access.role),
+        ),
       );
       return reply.code(201).send(view);
     },
@@ -200,7 +216,8 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
       schema: {
         tags: ['jobs'],
         security: bearer,
-        summary: 'Update a job; headers and auth, when given, replace the stored values whole',
+        summary:
+          'Update a job; headers and auth, when given, replace the stored values whole. Moving the URL to another origin drops the stored headers and auth unless the caller may write secrets (owner, admin)',
         params: orgItemParams,
         body: patchBody,
         response: { 200: jobView },
@@ -218,6 +235,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
           request.params.id,
           request.body as Partial<JobFields>,
           new Date(),
+          callerOf(access.role),
         ),
       );
     },
@@ -239,13 +257,20 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
       schema: {
         tags: ['jobs'],
         security: bearer,
-        summary: 'Queue a run now; any runner node picks it up within a poll interval',
+        summary:
+          'Queue a run now; any runner node picks it up within a poll interval. Limited per org (RAMPART_JOB_MANUAL_RUNS_PER_MINUTE): 429 rate_limited with Retry-After beyond',
         params: orgItemParams,
         response: { 202: z.object({ id: z.uuid(), status: z.literal('queued') }) },
       },
     },
     async (request, reply) => {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'jobs.run');
+      try {
+        await manualRuns.consume(access.orgId, 1);
+      } catch (err) {
+        if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, 'Too many manual runs for this org');
+        throw err;
+      }
       const run = await s.db.org(access.orgId, (q) =>
         queueRun(q, actorOf(request), access.orgId, request.params.id, new Date()),
       );

@@ -8,11 +8,13 @@ import type { Mailer } from '../identity/mailer.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { newId } from '../platform/ids.js';
 import { guardedFetch } from '../platform/outbound/fetch.js';
+import type { OutboundPolicy } from '../platform/outbound/policy.js';
+import { credentialTransport } from '../platform/outbound/transport.js';
 import { deliverAlert, type JobAlert } from './alerts.js';
 import { type OpenChannel, openChannels } from './channels.js';
 import { nextRunAfter } from './schedule.js';
 import { type JobRow, openJobSecrets } from './store.js';
-import { EnvResolutionError, resolveJobValue } from './values.js';
+import { type EnvAllow, EnvResolutionError, resolveJobValue } from './values.js';
 
 export interface RunnerOptions {
   db: Database;
@@ -20,12 +22,19 @@ export interface RunnerOptions {
   logger: Logger;
   /** The guarded outbound agent: every connection is vetted against the SSRF policy. */
   outbound: Agent;
+  /** The operator allow-list, for the plain-http rule on requests that carry credentials. */
+  outboundPolicy: OutboundPolicy;
   mailer: Mailer;
-  envAllow: readonly string[];
+  envAllow: readonly EnvAllow[];
   env?: NodeJS.ProcessEnv;
   pollMs: number;
   /** Runs in flight on this node at most. */
   concurrency: number;
+  /**
+   * Runs of one org in flight on this node at most, so one org's slow or hanging targets cannot take every slot
+   * and delay other orgs' schedules (the rest of the slots stay free for them).
+   */
+  maxInFlightPerOrg: number;
   retryBaseMs: number;
   retryMaxMs: number;
   sweepMs: number;
@@ -63,7 +72,10 @@ export interface SweepResult {
 /**
  * The scheduled-job runner. Every node runs one; they share nothing but PostgreSQL.
  *
- * Claiming: `rampart_job_work` (SECURITY DEFINER) lists candidate ids across orgs without locking; the runner
+ * Claiming: `rampart_job_work` (SECURITY DEFINER) lists candidate ids across orgs without locking, rank by rank
+ * within each org (every org's first due job before any org's second) and at most the per-org cap of each; the
+ * runner skips an org that already has `maxInFlightPerOrg` runs in flight on this node, so one org's hanging
+ * targets hold at most that many slots and the others keep serving every other org on time. The runner
  * then claims its share in each org's own context, under RLS: due jobs with `FOR UPDATE SKIP LOCKED` and a
  * re-checked `next_run_at <= now`, advancing `next_run_at` and inserting the run row in the same transaction
  * (a unique index on (job, slot) backs this up); queued manual runs with a compare-and-set on their status.
@@ -81,6 +93,7 @@ export class JobRunner {
   readonly #clock: () => Date;
   readonly #env: NodeJS.ProcessEnv;
   #inFlight = new Set<Promise<void>>();
+  readonly #inFlightByOrg = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
   #sweepTimer: NodeJS.Timeout | null = null;
   #stopped = true;
@@ -132,15 +145,19 @@ export class JobRunner {
       const free = this.#o.concurrency - this.#inFlight.size;
       // Saturated: assume work is waiting, so the next finished run wakes the loop to look.
       let backlog = free <= 0;
+      let again = false;
       if (free > 0) {
         try {
-          backlog = (await this.#claimAndStart(this.#clock(), free)).backlog;
+          const r = await this.#claimAndStart(this.#clock(), free);
+          backlog = r.backlog;
+          again = r.again;
         } catch (err) {
           this.#o.logger.error({ err }, 'job runner: claim failed');
         }
       }
-      // More work is waiting and a slot is free: go again at once.
-      if (backlog && this.#inFlight.size < this.#o.concurrency) continue;
+      // More work is waiting, this pass made progress and a slot is free: go again at once. (Work of orgs at
+      // their cap is waiting too, but going again would only spin: their finished runs wake the loop.)
+      if (again && this.#inFlight.size < this.#o.concurrency) continue;
       // Otherwise sleep until the poll interval, a kick(), or, with a backlog, the next finished run.
       this.#backlog = backlog;
       await new Promise<void>((resolve) => {
@@ -155,16 +172,22 @@ export class JobRunner {
   /**
    * One claim pass for up to `limit` runs. Candidates are fetched four times over so that nodes racing for the
    * same first rows (each skips the others' locked ones) still find work in one pass. `backlog` says more may
-   * be waiting. A failed claim in one org (for instance a conflict with another node) is rolled back, logged
-   * and skipped; other orgs still run.
+   * be waiting (a finished run should wake the loop); `again` that the pass made progress and the candidate
+   * list was full, so another pass may find more at once. An org at its in-flight cap is skipped. A failed
+   * claim in one org (for instance a conflict with another node) is rolled back, logged and skipped; other orgs
+   * still run.
    */
-  async #claimAndStart(now: Date, limit: number): Promise<{ started: Promise<void>[]; backlog: boolean }> {
-    if (limit <= 0) return { started: [], backlog: true };
+  async #claimAndStart(
+    now: Date,
+    limit: number,
+  ): Promise<{ started: Promise<void>[]; backlog: boolean; again: boolean }> {
+    if (limit <= 0) return { started: [], backlog: true, again: false };
     const candidates = Math.min(1_000, limit * 4);
+    const perOrg = this.#o.maxInFlightPerOrg;
     const { rows } = await this.#o.db.tx({ orgId: null }, (q) =>
       q.query<{ kind: 'due' | 'queued' | 'stale'; org_id: string; id: string }>(
-        'SELECT kind, org_id::text AS org_id, id::text AS id FROM rampart_job_work($1, $2)',
-        [now, candidates],
+        'SELECT kind, org_id::text AS org_id, id::text AS id FROM rampart_job_work($1, $2, $3)',
+        [now, candidates, perOrg],
       ),
     );
     const byOrg = new Map<string, { due: string[]; queued: string[]; stale: string[] }>();
@@ -177,27 +200,43 @@ export class JobRunner {
     }
     const started: Promise<void>[] = [];
     let room = limit;
+    let capped = false;
     for (const [orgId, g] of byOrg) {
       if (room <= 0) break;
+      const orgRoom = Math.min(room, perOrg - (this.#inFlightByOrg.get(orgId) ?? 0));
+      if (orgRoom < g.due.length + g.queued.length) capped = true;
+      // At its cap: only stale runs (marked failed, nothing sent) are handled for this org.
+      if (orgRoom <= 0 && g.stale.length === 0) continue;
+      const slots = Math.max(0, orgRoom);
       let claimed: Claimed[];
       try {
-        claimed = await this.#o.db.org(orgId, (q) => this.#claimInOrg(q, orgId, g, now, room));
+        claimed = await this.#o.db.org(orgId, (q) =>
+          this.#claimInOrg(q, orgId, slots > 0 ? g : { due: [], queued: [], stale: g.stale }, now, slots),
+        );
       } catch (err) {
         this.#o.logger.warn({ err, orgId }, 'job runner: claim in one org failed and was rolled back');
         continue;
       }
       room -= claimed.length;
-      for (const c of claimed) started.push(this.#track(this.#execute(c)));
+      for (const c of claimed) started.push(this.#track(this.#execute(c), orgId));
     }
     const full = perKind.due >= candidates || perKind.queued >= candidates || perKind.stale >= candidates;
-    return { started, backlog: full || room === 0 };
+    return {
+      started,
+      backlog: full || room === 0 || capped,
+      again: (full && started.length > 0) || room === 0,
+    };
   }
 
-  #track(p: Promise<void>): Promise<void> {
+  #track(p: Promise<void>, orgId: string): Promise<void> {
     const t = p.catch((err) => this.#o.logger.error({ err }, 'job run failed unexpectedly'));
     this.#inFlight.add(t);
+    this.#inFlightByOrg.set(orgId, (this.#inFlightByOrg.get(orgId) ?? 0) + 1);
     t.finally(() => {
       this.#inFlight.delete(t);
+      const n = (this.#inFlightByOrg.get(orgId) ?? 1) - 1;
+      if (n > 0) this.#inFlightByOrg.set(orgId, n);
+      else this.#inFlightByOrg.delete(orgId);
       // A slot is free and work was left over: claim now rather than at the next poll.
       if (this.#backlog) this.#wake?.();
     });
@@ -283,7 +322,10 @@ export class JobRunner {
         status: 'failed',
         httpStatus: null,
         attempts: 0,
-        error: err instanceof EnvResolutionError ? err.message : 'could not prepare the request',
+        error:
+          err instanceof EnvResolutionError || err instanceof RefusedError
+            ? err.message
+            : 'could not prepare the request',
         snippet: null,
       }),
     );
@@ -301,15 +343,21 @@ export class JobRunner {
     const { job } = c;
     const allow = this.#o.envAllow;
     const secrets = openJobSecrets(this.#o.ring, job);
+    // Checked again at send time (a job saved before the rule, or an allow-list narrowed since): credentials
+    // never go out over plain http to a host that is neither loopback nor operator allow-listed.
+    if (Object.keys(secrets.headers).length > 0 || secrets.auth !== null) {
+      const v = credentialTransport(new URL(job.url), this.#o.outboundPolicy);
+      if (!v.ok) throw new RefusedError(`refused: ${v.reason}`);
+    }
     const headers: Record<string, string> = {};
     const secretValues: string[] = [];
     for (const [k, raw] of Object.entries(secrets.headers)) {
-      const v = resolveJobValue(raw, allow, this.#env);
+      const v = resolveJobValue(raw, allow, job.org_id, this.#env);
       headers[k.toLowerCase()] = v;
       secretValues.push(v);
     }
     if (job.auth_type && secrets.auth !== null) {
-      const v = resolveJobValue(secrets.auth, allow, this.#env);
+      const v = resolveJobValue(secrets.auth, allow, job.org_id, this.#env);
       const encoded = job.auth_type === 'basic' ? Buffer.from(v, 'utf8').toString('base64') : v;
       headers.authorization = `${job.auth_type === 'basic' ? 'Basic' : 'Bearer'} ${encoded}`;
       secretValues.push(v, encoded);
@@ -420,7 +468,11 @@ export class JobRunner {
   async #alert(channel: OpenChannel, alert: JobAlert, orgId: string): Promise<void> {
     let ok = true;
     try {
-      await deliverAlert(channel, alert, { outbound: this.#o.outbound, mailer: this.#o.mailer });
+      await deliverAlert(channel, alert, {
+        outbound: this.#o.outbound,
+        policy: this.#o.outboundPolicy,
+        mailer: this.#o.mailer,
+      });
     } catch (err) {
       ok = false;
       this.#o.logger.warn(
@@ -472,6 +524,9 @@ export class JobRunner {
   }
 }
 
+/** A run refused before sending; its message is safe to store (it names no value). */
+class RefusedError extends Error {}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function looksLikeJson(s: string): boolean {
@@ -483,8 +538,8 @@ function looksLikeJson(s: string): boolean {
   }
 }
 
-/** Read past the snippet so a secret (header values are at most 8 KiB) straddling the 2 KB cut is seen whole. */
-export const SCRUB_MARGIN_BYTES = 16 * 1024;
+/** Read past the snippet so a secret (header values are at most 8 KiB; URL-encoded, 24 KiB) straddling the 2 KB cut is seen whole. */
+export const SCRUB_MARGIN_BYTES = 32 * 1024;
 const MIN_SCRUB = 4;
 
 function cutUtf8(text: string, maxBytes: number): string {
@@ -495,13 +550,43 @@ function cutUtf8(text: string, maxBytes: number): string {
 }
 
 /**
- * The stored form of a response: every secret value this job sent replaced by `[SECRET]` (an echo endpoint
- * would otherwise write it to the database in the clear), PII redacted, then cut to its first 2 KB. Scrubbing
- * and redaction run on a window 16 KiB longer than the cut, so a value straddling the cut is replaced whole;
- * a tail that is the beginning of a secret (a body that itself ends mid-secret) is replaced too.
+ * The spellings under which an echo endpoint may send a value back: as it is, JSON-escaped (including the
+ * `\/` and `\uXXXX` styles of PHP and ASCII-only encoders), URL-encoded (`%20`, and form encoding), and base64
+ * (standard, unpadded, url-safe).
+ */
+export function secretForms(v: string): string[] {
+  const json = JSON.stringify(v).slice(1, -1);
+  const asciiJson = json.replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  const uri = encodeURIComponent(v);
+  const b64 = Buffer.from(v, 'utf8').toString('base64');
+  return [
+    v,
+    json,
+    json.replaceAll('/', '\\/'),
+    asciiJson,
+    asciiJson.replaceAll('/', '\\/'),
+    uri,
+    uri.replaceAll('%20', '+'),
+    uri.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    new URLSearchParams({ v }).toString().slice(2),
+    b64,
+    b64.replace(/=+$/, ''),
+    Buffer.from(v, 'utf8').toString('base64url'),
+  ];
+}
+
+/**
+ * The stored form of a response: every secret value this job sent, in each of its {@link secretForms},
+ * replaced by `[SECRET]` (an echo endpoint would otherwise write it to the database in the clear), PII
+ * redacted, then cut to its first 2 KB. Scrubbing and redaction run on a window 32 KiB longer than the cut,
+ * so a value straddling the cut is replaced whole; a tail that is the beginning of a secret (a body that
+ * itself ends mid-secret) is replaced too.
  */
 export function snippetOf(body: Buffer, secretValues: readonly string[]): string {
-  const secrets = [...new Set(secretValues)]
+  const secrets = [...new Set(secretValues.flatMap(secretForms))]
     .filter((v) => v.length >= MIN_SCRUB)
     .sort((a, b) => b.length - a.length);
   let text = new TextDecoder('utf-8').decode(body.subarray(0, SNIPPET_BYTES + SCRUB_MARGIN_BYTES));

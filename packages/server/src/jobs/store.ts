@@ -4,9 +4,10 @@ import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { OutboundPolicy } from '../platform/outbound/policy.js';
+import { requireCredentialTransport } from '../platform/outbound/transport.js';
 import { checkOutboundUrl } from '../platform/outbound/url.js';
 import { nextRunAfter, parseSchedule } from './schedule.js';
-import { checkHeaders, displayValue, parseJobValue } from './values.js';
+import { checkHeaders, displayValue, type EnvAllow, isEnvRef, parseJobValue } from './values.js';
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
 export type Method = (typeof METHODS)[number];
@@ -71,7 +72,7 @@ export interface JobRow {
 
 /** What the store needs from the server's configuration. */
 export interface JobRules {
-  envAllow: readonly string[];
+  envAllow: readonly EnvAllow[];
   outboundPolicy: OutboundPolicy;
   /** Jobs per org at most (each one is outbound traffic on the operator's behalf). */
   maxPerOrg: number;
@@ -109,6 +110,17 @@ export const jobView = (r: JobRow): JobView => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
+/**
+ * What the caller may do with a job's credentials. `writeSecrets` (the `secrets.write` action: owners and admins)
+ * is needed to set an `env:` reference (it reads a server-held secret the caller never saw) and to keep the
+ * stored headers and auth when the URL moves to another origin.
+ */
+export interface JobCaller {
+  writeSecrets: boolean;
+}
+
+const originOf = (url: string): string => new URL(url).origin;
+
 /** The plaintext header map and auth value of a job, for the moment a request is sent. */
 export function openJobSecrets(
   ring: KeyRing,
@@ -124,15 +136,18 @@ export function openJobSecrets(
   return { headers, auth };
 }
 
-function checkFields(f: JobFields, rules: JobRules): JobFields {
+function checkFields(f: JobFields, rules: JobRules, orgId: string): JobFields {
   const schedule = parseSchedule(f.schedule, f.timezone);
-  const url = checkOutboundUrl(f.url, rules.outboundPolicy, { field: 'url', allowQuery: true }).toString();
-  checkHeaders(f.headers, rules.envAllow);
+  const u = checkOutboundUrl(f.url, rules.outboundPolicy, { field: 'url', allowQuery: true });
+  // Header values and auth are sealed because they are credentials: they do not travel over plain http.
+  if (Object.keys(f.headers).length > 0 || f.auth) requireCredentialTransport(u, rules.outboundPolicy, 'url');
+  const url = u.toString();
+  checkHeaders(f.headers, rules.envAllow, orgId);
   const names = Object.keys(f.headers).map((h) => h.toLowerCase());
   if (f.auth) {
     if (names.includes('authorization'))
       throw new AppError('validation_failed', 'set either auth or an Authorization header, not both');
-    const v = parseJobValue(f.auth.value, 'auth.value', rules.envAllow);
+    const v = parseJobValue(f.auth.value, 'auth.value', rules.envAllow, orgId);
     if (f.auth.type === 'basic' && v.kind === 'literal' && !v.value.includes(':'))
       throw new AppError('validation_failed', 'auth.value for basic auth must be "user:password"');
     if (/[\r\n\0]/.test(f.auth.value))
@@ -141,6 +156,25 @@ function checkFields(f: JobFields, rules: JobRules): JobFields {
   if (f.body !== null && (f.method === 'GET' || f.method === 'HEAD'))
     throw new AppError('validation_failed', `a ${f.method} request cannot have a body`);
   return { ...f, schedule: schedule.schedule, url };
+}
+
+/**
+ * An `env:` reference resolves to a secret the server holds for the org; a caller without `secrets.write` could
+ * otherwise point one at a URL of their own and read it from the request.
+ * @throws AppError forbidden
+ */
+function checkEnvWriter(
+  headers: Record<string, string> | undefined,
+  auth: JobFields['auth'] | undefined,
+  caller: JobCaller,
+): void {
+  if (caller.writeSecrets) return;
+  const values = [...Object.values(headers ?? {}), ...(auth ? [auth.value] : [])];
+  if (values.some(isEnvRef))
+    throw new AppError(
+      'forbidden',
+      'only owners and admins (secrets.write) may set env: references; use a literal value, which is sealed',
+    );
 }
 
 async function checkChannels(q: Queryable, orgId: string, ids: readonly string[]): Promise<void> {
@@ -228,8 +262,10 @@ export async function createJob(
   orgId: string,
   input: JobFields,
   now: Date,
+  caller: JobCaller,
 ): Promise<JobView> {
-  const f = checkFields(input, rules);
+  checkEnvWriter(input.headers, input.auth, caller);
+  const f = checkFields(input, rules, orgId);
   await checkChannels(q, orgId, f.alertChannelIds);
   // Serialise creations per org so concurrent requests cannot overshoot the cap.
   await q.query(`SELECT pg_advisory_xact_lock(hashtextextended('rampart.jobs.' || $1::text, 0))`, [orgId]);
@@ -265,8 +301,11 @@ async function lockJob(q: Queryable, orgId: string, id: string): Promise<JobRow>
 
 /**
  * Applies a partial update. `headers` and `auth`, when present, replace the stored values whole (they are
- * write-only: a client cannot read them back to merge); absent, the sealed values are kept untouched.
- * @throws AppError not_found | validation_failed | env_not_allowed
+ * write-only: a client cannot read them back to merge); absent, the sealed values are kept untouched, except
+ * when the URL moves to another origin (scheme, host or port) and the caller lacks `secrets.write`: then the
+ * stored headers and auth are dropped (credentials set for one host must not follow a URL a member points
+ * elsewhere), and the job keeps only what the patch sends.
+ * @throws AppError not_found | validation_failed | env_not_allowed | forbidden
  */
 export async function updateJob(
   q: Queryable,
@@ -277,9 +316,20 @@ export async function updateJob(
   id: string,
   patch: JobPatch,
   now: Date,
+  caller: JobCaller,
 ): Promise<JobView> {
+  checkEnvWriter(patch.headers, patch.auth, caller);
   const r = await lockJob(q, orgId, id);
-  const kept = openJobSecrets(ring, r);
+  let movedOrigin = false;
+  if (patch.url !== undefined) {
+    try {
+      movedOrigin = originOf(patch.url) !== originOf(r.url);
+    } catch {
+      // An unparseable URL is refused by checkFields below.
+    }
+  }
+  const drop = movedOrigin && !caller.writeSecrets;
+  const kept = drop ? { headers: {}, auth: null } : openJobSecrets(ring, r);
   const merged: JobFields = {
     name: patch.name ?? r.name,
     schedule: patch.schedule ?? r.schedule,
@@ -302,7 +352,7 @@ export async function updateJob(
     alertAfter: patch.alertAfter ?? r.alert_after,
     enabled: patch.enabled ?? r.enabled,
   };
-  const f = checkFields(merged, rules);
+  const f = checkFields(merged, rules, orgId);
   if (patch.alertChannelIds) await checkChannels(q, orgId, f.alertChannelIds);
   const timing = patch.schedule !== undefined || patch.timezone !== undefined || patch.enabled !== undefined;
   const next = !f.enabled ? null : timing || !r.next_run_at ? nextRunAfter(f, now) : r.next_run_at;
@@ -316,8 +366,8 @@ export async function updateJob(
       orgId,
       id,
       ...rowValues(ring, orgId, id, f, next, {
-        ...(patch.headers === undefined ? { headers: r } : {}),
-        ...(patch.auth === undefined ? { auth: r } : {}),
+        ...(patch.headers === undefined && !drop ? { headers: r } : {}),
+        ...(patch.auth === undefined && !drop ? { auth: r } : {}),
       }),
     ],
   );
@@ -325,7 +375,11 @@ export async function updateJob(
     orgId,
     action: 'job.updated',
     target: `job:${id}`,
-    meta: { ...auditMeta(f), changed: Object.keys(patch).sort() },
+    meta: {
+      ...auditMeta(f),
+      changed: Object.keys(patch).sort(),
+      ...(drop ? { sealedValuesDropped: 'url moved to another origin' } : {}),
+    },
   });
   return jobView(rows[0] as JobRow);
 }

@@ -4,17 +4,31 @@ import { AppError } from '../platform/errors.js';
 /**
  * Secret-bearing job values (header values, the auth value) are either a literal, sealed at rest, or an
  * `env:NAME` reference that names an environment variable of the server process. References are stored as
- * they are and resolved only when the request is sent, and only for names under an operator-allowed prefix
- * (RAMPART_JOB_ENV_ALLOW): a tenant must not be able to read arbitrary server environment (the master key
- * lives there).
+ * they are and resolved only when the request is sent, and only for names under a prefix the operator allowed
+ * for this org (RAMPART_JOB_ENV_ALLOW entries `<orgId>:PREFIX` or `*:PREFIX`): a tenant must not be able to read
+ * arbitrary server environment (the master key lives there), nor another tenant's variables.
  */
 const ENV_REF = /^env:(.*)$/s;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,127}$/;
 
 export type JobValue = { kind: 'literal'; value: string } | { kind: 'env'; name: string };
 
-/** Parses a value, refusing malformed or disallowed references. `field` names it in the error. */
-export function parseJobValue(raw: string, field: string, allow: readonly string[]): JobValue {
+/** One allow-list entry (config.ts parses them): `org` is an org id or `*`. */
+export interface EnvAllow {
+  org: string;
+  prefix: string;
+}
+
+/** Whether `raw` is an `env:` reference (of any shape). */
+export const isEnvRef = (raw: string): boolean => ENV_REF.test(raw);
+
+/** Parses a value, refusing malformed references and those `orgId` is not allowed. `field` names it in the error. */
+export function parseJobValue(
+  raw: string,
+  field: string,
+  allow: readonly EnvAllow[],
+  orgId: string,
+): JobValue {
   const m = ENV_REF.exec(raw);
   if (!m) return { kind: 'literal', value: raw };
   const name = m[1] ?? '';
@@ -25,22 +39,29 @@ export function parseJobValue(raw: string, field: string, allow: readonly string
       { details: { field } },
     );
   }
-  assertEnvAllowed(name, field, allow);
+  assertEnvAllowed(name, field, allow, orgId);
   return { kind: 'env', name };
 }
 
-export function isEnvAllowed(name: string, allow: readonly string[]): boolean {
-  return allow.some((prefix) => prefix.length > 0 && name.startsWith(prefix));
+/** The prefixes `orgId` may use: its own entries and the `*` ones. */
+export const prefixesFor = (allow: readonly EnvAllow[], orgId: string): string[] => [
+  ...new Set(allow.filter((e) => e.org === '*' || e.org === orgId.toLowerCase()).map((e) => e.prefix)),
+];
+
+export function isEnvAllowed(name: string, allow: readonly EnvAllow[], orgId: string): boolean {
+  return prefixesFor(allow, orgId).some((prefix) => prefix.length > 0 && name.startsWith(prefix));
 }
 
-function assertEnvAllowed(name: string, field: string, allow: readonly string[]): void {
-  if (isEnvAllowed(name, allow)) return;
-  const rule = allow.length
-    ? `this server allows only names starting with ${allow.join(', ')}`
-    : 'this server allows no env: references';
+function assertEnvAllowed(name: string, field: string, allow: readonly EnvAllow[], orgId: string): void {
+  if (isEnvAllowed(name, allow, orgId)) return;
+  // Only this org's prefixes are named: other orgs' entries are theirs.
+  const mine = prefixesFor(allow, orgId);
+  const rule = mine.length
+    ? `this org may use only names starting with ${mine.join(', ')}`
+    : 'this org may use no env: references';
   throw new AppError(
     'env_not_allowed',
-    `${field}: env:${name} is not allowed: ${rule} (operator setting RAMPART_JOB_ENV_ALLOW)`,
+    `${field}: env:${name} is not allowed: ${rule} (operator setting RAMPART_JOB_ENV_ALLOW, scoped per org)`,
     { details: { field } },
   );
 }
@@ -57,16 +78,21 @@ export class EnvResolutionError extends Error {
 }
 
 /**
- * The value to send. References are re-checked against the allow-list of the moment (an operator may have
- * narrowed it since the job was saved) and must be set and non-empty.
+ * The value to send. References are re-checked against the allow-list of the moment for the job's org (an
+ * operator may have narrowed it since the job was saved) and must be set and non-empty.
  * @throws EnvResolutionError
  */
-export function resolveJobValue(raw: string, allow: readonly string[], env: NodeJS.ProcessEnv): string {
+export function resolveJobValue(
+  raw: string,
+  allow: readonly EnvAllow[],
+  orgId: string,
+  env: NodeJS.ProcessEnv,
+): string {
   const m = ENV_REF.exec(raw);
   if (!m) return raw;
   const name = m[1] ?? '';
-  if (!ENV_NAME.test(name) || !isEnvAllowed(name, allow))
-    throw new EnvResolutionError(`env:${name} is no longer allowed by RAMPART_JOB_ENV_ALLOW`);
+  if (!ENV_NAME.test(name) || !isEnvAllowed(name, allow, orgId))
+    throw new EnvResolutionError(`env:${name} is not allowed for this org by RAMPART_JOB_ENV_ALLOW`);
   const v = env[name];
   if (v === undefined || v === '') throw new EnvResolutionError(`env:${name} is not set on this server`);
   return v;
@@ -90,7 +116,11 @@ const RESERVED = new Set([
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** Validates a header map: names are tokens and not reserved, values have no control characters. */
-export function checkHeaders(headers: Record<string, string>, allow: readonly string[]): void {
+export function checkHeaders(
+  headers: Record<string, string>,
+  allow: readonly EnvAllow[],
+  orgId: string,
+): void {
   const seen = new Set<string>();
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
@@ -105,6 +135,6 @@ export function checkHeaders(headers: Record<string, string>, allow: readonly st
     seen.add(lower);
     if (!HEADER_VALUE.test(value))
       throw new AppError('validation_failed', `headers: the value of ${lower} contains control characters`);
-    parseJobValue(value, `headers.${lower}`, allow);
+    parseJobValue(value, `headers.${lower}`, allow, orgId);
   }
 }

@@ -14,6 +14,57 @@ const csv = z
   )
   .default([]);
 
+/** One RAMPART_JOB_ENV_ALLOW entry: `org` is an org id, or `*` for every org. */
+export interface EnvAllowEntry {
+  org: string;
+  prefix: string;
+}
+
+const ORG_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ENV_PREFIX = /^[A-Z_][A-Z0-9_]{0,127}$/;
+
+/**
+ * RAMPART_JOB_ENV_ALLOW: `<orgId>:PREFIX` lets one org's jobs resolve `env:` names starting with PREFIX, and
+ * `*:PREFIX` every org's. A bare `PREFIX` (the old, unscoped syntax) is refused at start rather than read as
+ * `*:`: it silently shared the variables with every tenant, and the operator must now say which org they
+ * belong to. Problems name the entry by position, never its text.
+ */
+const envAllow = z
+  .string()
+  .default('')
+  .transform((s, ctx): EnvAllowEntry[] => {
+    const out: EnvAllowEntry[] = [];
+    const entries = s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    entries.forEach((e, i) => {
+      const at = e.lastIndexOf(':');
+      if (at < 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `entry ${i + 1} has no org scope: write <orgId>:PREFIX to let one org use the variables, or *:PREFIX to let every org use them`,
+        });
+        return;
+      }
+      const org = e.slice(0, at).toLowerCase();
+      const prefix = e.slice(at + 1);
+      if (org !== '*' && !ORG_ID.test(org)) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: the scope must be an org id or *` });
+        return;
+      }
+      if (!ENV_PREFIX.test(prefix)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `entry ${i + 1}: the prefix must be upper case letters, digits and underscores`,
+        });
+        return;
+      }
+      out.push({ org, prefix });
+    });
+    return out;
+  });
+
 const urlWithScheme = (schemes: string[]) =>
   z.string().refine(
     (s) => {
@@ -85,11 +136,15 @@ export const configSchema = z.object({
   ),
   /** How long to wait for the Turnstile verifier before refusing (fail closed). */
   RAMPART_TURNSTILE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5_000),
-  RAMPART_JOB_ENV_ALLOW: csv,
+  RAMPART_JOB_ENV_ALLOW: envAllow,
   RAMPART_OUTBOUND_ALLOW: csv,
   RAMPART_JOB_RUNNER: z.enum(['on', 'off']).default('on'),
   RAMPART_JOB_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   RAMPART_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** Runs of one org in flight per runner node at most (the rest of the node's slots stay free for other orgs). */
+  RAMPART_JOB_MAX_INFLIGHT_PER_ORG: z.coerce.number().int().min(1).max(256).default(4),
+  /** Manual "run now" requests per org per minute (429 rate_limited beyond; shared through Redis when set). */
+  RAMPART_JOB_MANUAL_RUNS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
   RAMPART_JOB_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1_000),
   RAMPART_JOB_RETRY_MAX_MS: z.coerce.number().int().min(1).max(3_600_000).default(60_000),
   RAMPART_JOB_MAX_PER_ORG: z.coerce.number().int().min(1).max(1_000_000).default(1_000),

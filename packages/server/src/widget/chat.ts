@@ -4,6 +4,7 @@ import { loadRouting } from '../gateway/route-cache.js';
 import type { GatewayServices } from '../gateway/services.js';
 import { AppError } from '../platform/errors.js';
 import { guardedFetch } from '../platform/outbound/fetch.js';
+import { credentialTransport } from '../platform/outbound/transport.js';
 import { retrieve } from './documents.js';
 import type { WidgetRow } from './widgets.js';
 
@@ -43,9 +44,13 @@ export async function answer(
   const timeoutMs = route.reasoning
     ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
     : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
+  const url = `${route.baseUrl}/chat/completions`;
+  // The call carries the provider key: never over plain http (a provider saved before the rule).
+  if (!credentialTransport(new URL(url), s.outboundPolicy).ok)
+    throw new AppError('bad_gateway', 'The model provider is misconfigured (plain http base URL)');
   let res: Awaited<ReturnType<typeof guardedFetch>>;
   try {
-    res = await guardedFetch(s.outbound, `${route.baseUrl}/chat/completions`, {
+    res = await guardedFetch(s.outbound, url, {
       method: 'POST',
       headers: { authorization: `Bearer ${route.apiKey}`, 'content-type': 'application/json' },
       body,
