@@ -1,4 +1,4 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { api, type Me, session } from '../api';
 import { navigate } from '../router';
 import {
@@ -71,6 +71,99 @@ function CliSessions() {
           </Table>
         )}
       </LoadedList>
+    </>
+  );
+}
+
+/** One of the user's own account events, as GET /api/me/events lists it. */
+interface AccountEvent {
+  seq: number;
+  at: string;
+  action: string;
+  ip: string | null;
+  userAgent: string | null;
+  meta: Record<string, unknown>;
+}
+
+const EVENT_NAMES: Record<string, string> = {
+  'auth.login': 'Signed in',
+  'auth.login_failed': 'Failed sign-in',
+  'auth.logout': 'Signed out',
+  'auth.logout_everywhere': 'Signed out everywhere',
+  'auth.password_changed': 'Password changed',
+  'auth.password_reset': 'Password reset',
+  'auth.password_reset_requested': 'Password reset requested',
+  'auth.totp_enrollment_started': 'Two-factor setup started',
+  'auth.totp_enabled': 'Two-factor authentication turned on',
+  'auth.recovery_code_used': 'Recovery code used',
+  'auth.device_approved': 'CLI sign-in approved',
+  'auth.device_denied': 'CLI sign-in denied',
+  'auth.cli_credential_revoked': 'CLI session revoked',
+  'auth.oidc_linked': 'Sign-in provider linked',
+  'auth.oidc_unlinked': 'Sign-in provider unlinked',
+  'user.signed_up': 'Account created',
+};
+
+/**
+ * The user's own account activity (sign-ins, failures, two-factor, CLI devices), newest first. Only they see it:
+ * the orgs they belong to never get these events.
+ */
+function AccountActivity() {
+  const [events, setEvents] = useState<AccountEvent[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const { busy, error, act } = useAction();
+  const load = async (cursor: string | null) => {
+    const r = await act(() =>
+      api<{ events: AccountEvent[]; nextCursor: string | null }>(
+        'GET',
+        `/api/me/events?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      ),
+    );
+    if (!r) return;
+    setEvents((prev) => (cursor ? [...prev, ...r.events] : r.events));
+    setNext(r.nextCursor);
+    setLoaded(true);
+  };
+  // biome-ignore lint/correctness/useExhaustiveDependencies: load the first page once, on arrival
+  useEffect(() => {
+    void load(null);
+  }, []);
+  return (
+    <>
+      <h2>Account activity</h2>
+      <p className="muted">
+        Sign-ins, failed sign-ins, two-factor and CLI events of your account. Only you see these; the
+        organisations you belong to do not.
+      </p>
+      <ErrorNote error={error} />
+      {!loaded ? (
+        <p className="muted" aria-live="polite">
+          Loading…
+        </p>
+      ) : (
+        <Table
+          testId="account-events"
+          caption="Account activity"
+          columns={['When', 'What', 'From', 'Device']}
+        >
+          {events.map((e) => (
+            <tr key={e.seq}>
+              <td>{when(e.at)}</td>
+              <td>
+                {EVENT_NAMES[e.action] ?? e.action} <code className="meta">{e.action}</code>
+              </td>
+              <td>{e.ip ?? '—'}</td>
+              <td className="meta">{e.userAgent ?? '—'}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+      {next ? (
+        <button type="button" onClick={() => load(next)} disabled={busy}>
+          Show older
+        </button>
+      ) : null}
     </>
   );
 }
@@ -167,6 +260,7 @@ export function Account({ me, reload }: { me: Me; reload: () => void }) {
         </>
       )}
       <CliSessions />
+      <AccountActivity />
       <h2>Sessions</h2>
       <div className="row">
         <button type="button" onClick={() => signOut(false)} disabled={busy}>

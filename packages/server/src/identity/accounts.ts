@@ -19,6 +19,7 @@ import type { Queryable } from '../db/types.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
+import { recordAccountEvent, writeAccountEvent } from './account-events.js';
 import type { IdentityServices } from './services.js';
 
 export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
@@ -48,14 +49,10 @@ export function enforcePasswordPolicy(password: string, email: string): void {
   }
 }
 
-async function orgsOf(q: Queryable, userId: string): Promise<string[]> {
-  const { rows } = await q.query<{ org_id: string }>('SELECT org_id FROM memberships WHERE user_id = $1', [
-    userId,
-  ]);
-  return rows.map((r) => r.org_id);
-}
-
-/** Audits an account event in every org the user belongs to (their admins see it), else the platform chain. */
+/**
+ * Records an account event in the user's own stream and the platform chain (see account-events.ts). Never in
+ * an org's audit log: the orgs a person belongs to do not see their sign-ins.
+ */
 export async function auditAccountEvent(
   s: IdentityServices,
   userId: string | null,
@@ -63,16 +60,7 @@ export async function auditAccountEvent(
   action: string,
   meta: Record<string, unknown> = {},
 ): Promise<void> {
-  const orgs = userId ? await s.db.tx({ orgId: null, userId }, (q) => orgsOf(q, userId)) : [];
-  if (orgs.length === 0) {
-    await s.db.platform((q) =>
-      appendAudit(q, actor, { orgId: null, action, target: userId ? `user:${userId}` : null, meta }),
-    );
-    return;
-  }
-  for (const orgId of orgs) {
-    await s.db.org(orgId, (q) => appendAudit(q, actor, { orgId, action, target: `user:${userId}`, meta }));
-  }
+  await recordAccountEvent(s.db, userId, actor, action, userId ? `user:${userId}` : null, meta);
 }
 
 export interface SignupInput {
@@ -107,6 +95,9 @@ export async function signup(s: IdentityServices, actor: AuditActor, input: Sign
     await appendAudit(q, a, { orgId, action: 'user.signed_up', target: `user:${userId}` });
     await appendAudit(q, a, { orgId, action: 'org.created', target: `org:${orgId}` });
   });
+  await s.db.platform((q) =>
+    writeAccountEvent(q, userId, { ...actor, userId }, 'user.signed_up', `user:${userId}`),
+  );
   const token = await signSession(s.jwtSecret, {
     userId,
     generation: 0,

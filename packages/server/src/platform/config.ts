@@ -108,6 +108,8 @@ export const configSchema = z.object({
   RAMPART_TELEMETRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   RAMPART_TELEMETRY_SWEEP_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
   RAMPART_TELEMETRY_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
+  /** Account events (GET /api/me/events): days kept; swept on the telemetry sweep interval. */
+  RAMPART_ACCOUNT_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
   /**
    * When set, every log line also goes to a daily file in this directory (created 0700, files 0600), with the
