@@ -307,7 +307,7 @@ describe.each(ENGINES)('audit API (%s)', (engine) => {
 
     it('after enrolling TOTP, a session signed in without the code is still refused', async () => {
       const s = api(srv.baseUrl, op.token);
-      const enroll = await s.post<{ secret: string }>('/api/auth/totp/enroll');
+      const enroll = await s.post<{ secret: string }>('/api/auth/totp/enroll', { password: op.password });
       expect(enroll.status).toBe(200);
       const confirm = await s.post<{ recoveryCodes: string[] }>('/api/auth/totp/confirm', {
         code: totpCode(enroll.body.secret),

@@ -175,8 +175,14 @@ export function Account({ me, reload }: { me: Me; reload: () => void }) {
   const [codes, setCodes] = useState<string[] | null>(null);
   const { busy, error, act } = useAction();
 
-  const start = async () => {
-    const r = await act(() => api<{ secret: string; otpauthUrl: string }>('POST', '/api/auth/totp/enroll'));
+  const [password, setPassword] = useState('');
+  const start = async (e: FormEvent) => {
+    e.preventDefault();
+    // The current password is required: a stolen session alone cannot put someone else's second factor here.
+    const r = await act(() =>
+      api<{ secret: string; otpauthUrl: string }>('POST', '/api/auth/totp/enroll', { password }),
+    );
+    setPassword('');
     if (r) setEnrol(r);
   };
   const confirm = async (e: FormEvent) => {
@@ -251,13 +257,21 @@ export function Account({ me, reload }: { me: Me; reload: () => void }) {
           </button>
         </form>
       ) : (
-        <>
+        <form onSubmit={start} aria-label="Set up two-factor authentication">
           <p>Two-factor authentication is off. Turn it on so a stolen password is not enough to sign in.</p>
+          <Field
+            label="Current password"
+            type="password"
+            value={password}
+            onChange={setPassword}
+            autoComplete="current-password"
+            required
+          />
           <ErrorNote error={error} />
-          <button type="button" className="primary" onClick={start} disabled={busy}>
+          <button type="submit" className="primary" disabled={busy}>
             Set up two-factor authentication
           </button>
-        </>
+        </form>
       )}
       <CliSessions />
       <AccountActivity />

@@ -189,13 +189,14 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
       schema: {
         tags,
         security: bearer,
-        summary: 'Start TOTP enrolment (secret shown once)',
+        summary: 'Start TOTP enrolment (secret shown once); the current password is required',
+        body: z.strictObject({ password }),
         response: { 200: z.object({ secret: z.string(), otpauthUrl: z.string() }) },
       },
     },
     async (request) => {
       const p = await s.auth.session(request);
-      return enrollTotp(s, actorOf(request), p.userId, p.email);
+      return enrollTotp(s, actorOf(request), request.ip, p.userId, p.email, request.body.password);
     },
   );
 
