@@ -23,3 +23,9 @@ CREATE POLICY account_events_owner ON account_events
   USING (user_id = (SELECT rampart_current_user()) OR (SELECT rampart_platform_context()))
   WITH CHECK (user_id = (SELECT rampart_current_user()) OR (SELECT rampart_platform_context()));
 GRANT SELECT, INSERT, DELETE ON account_events TO rampart_app;
+
+-- Billing (finding 9): the provider subscription a purchase is bound to (set by subscription_created when its
+-- variant is the product's), and when a paid plan lapses to free (grace after a failed renewal payment, the end
+-- of a cancelled period). The plan in force is `free` once `plan_until` has passed.
+ALTER TABLE billing_nonces ADD COLUMN subscription_id text CHECK (length(subscription_id) BETWEEN 1 AND 200);
+ALTER TABLE org_billing ADD COLUMN plan_until timestamptz;

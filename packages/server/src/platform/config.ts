@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { KeyRing } from '@rampart/core/seal';
 import { z } from 'zod';
+import { parseBillingPlans } from './billing-config.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -95,7 +96,29 @@ export const configSchema = z.object({
   RAMPART_JOB_MAX_PER_ORG: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   RAMPART_JOB_SWEEP_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
   RAMPART_BILLING_WEBHOOK_SECRET: z.string().min(16).optional(),
-  RAMPART_BILLING_CHECKOUT_URL: urlWithScheme(['https:', 'http:']).optional(),
+  /**
+   * Replaced by RAMPART_BILLING_PLANS: one checkout URL for every product let a checkout for one product be paid
+   * with another. Refused at start so a deployment that still sets it does not silently lose billing.
+   */
+  RAMPART_BILLING_CHECKOUT_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined, 'replaced by RAMPART_BILLING_PLANS (each product its own checkout URL)'),
+  /** Each product's provider variant, price, currency and checkout URL (format: platform/billing-config.ts). */
+  RAMPART_BILLING_PLANS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      try {
+        return parseBillingPlans(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** Days a paid plan stays after a failed renewal payment before it lapses to free. */
+  RAMPART_BILLING_GRACE_DAYS: z.coerce.number().int().min(0).max(60).default(7),
   RAMPART_WIDGET_DOCUMENT_MAX_BYTES: z.coerce.number().int().min(1_000).max(50_000_000).default(1_048_576),
   /** Largest skill package accepted on upload (its own body limit, above the general one). */
   RAMPART_SKILL_MAX_BYTES: z.coerce
