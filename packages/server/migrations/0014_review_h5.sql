@@ -29,3 +29,19 @@ GRANT SELECT, INSERT, DELETE ON account_events TO rampart_app;
 -- of a cancelled period). The plan in force is `free` once `plan_until` has passed.
 ALTER TABLE billing_nonces ADD COLUMN subscription_id text CHECK (length(subscription_id) BETWEEN 1 AND 200);
 ALTER TABLE org_billing ADD COLUMN plan_until timestamptz;
+
+-- API key scopes (review low item): what a key may do. The default is what every key could do before scopes
+-- existed (the gateway, database queries, skill publishing), so existing keys and clients keep working;
+-- publishing also needs the key's creator to still hold skills.publish in the org (checked by the server).
+ALTER TABLE api_keys ADD COLUMN scopes text[] NOT NULL DEFAULT ARRAY['gateway', 'db.query', 'skills.publish']
+  CHECK (cardinality(scopes) BETWEEN 1 AND 10 AND scopes <@ ARRAY['gateway', 'db.query', 'skills.publish', 'audit.read']);
+-- The lookup returns the scopes and the creator too (a new return type needs a new function).
+DROP FUNCTION rampart_find_api_key(text);
+CREATE FUNCTION rampart_find_api_key(p_hash text)
+  RETURNS TABLE (id uuid, org_id uuid, redaction text, region text, revoked boolean, last_used_at timestamptz,
+                 scopes text[], created_by uuid)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$ SELECT k.id, k.org_id, k.redaction, k.region, k.revoked_at IS NOT NULL, k.last_used_at, k.scopes, k.created_by
+          FROM api_keys k WHERE k.key_hash = p_hash $$;
+REVOKE ALL ON FUNCTION rampart_find_api_key(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rampart_find_api_key(text) TO rampart_app;
