@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/platform/errors.js';
-import { type Account, api, login, PASSWORD, signup, tablesContaining } from './fixtures.js';
+import { type Account, api, lastResetToken, login, PASSWORD, signup, tablesContaining } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
@@ -452,6 +452,19 @@ describe.each(ENGINES)('CLI login: RFC 8628 device authorization grant (%s)', (e
     });
     expect(change.status, change.text).toBe(200);
     expect((await api(srv.baseUrl, second).get('/api/cli/whoami')).status).toBe(401);
+    // And a password reset (docs/SECURITY.md says so; this holds it to it).
+    const third = await mint({ ...user, token: change.body.token as string });
+    expect((await api(srv.baseUrl, third).get('/api/cli/whoami')).status).toBe(200);
+    expect((await api(srv.baseUrl).post('/api/auth/forgot-password', { email: user.email })).status).toBe(
+      202,
+    );
+    await expect.poll(() => srv.mailer.sent.some((m) => m.to === user.email), { timeout: 5_000 }).toBe(true);
+    const reset = await api(srv.baseUrl).post('/api/auth/reset-password', {
+      token: lastResetToken(srv.mailer, user.email),
+      password: `${PASSWORD} reset again`,
+    });
+    expect(reset.status, reset.text).toBe(200);
+    expect((await api(srv.baseUrl, third).get('/api/cli/whoami')).status).toBe(401);
   });
 
   it('an expired credential is refused, and last use is recorded off the request path', async () => {
