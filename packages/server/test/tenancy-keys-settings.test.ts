@@ -14,6 +14,7 @@ interface Listed {
   lastUsedAt: string | null;
   redaction?: string;
   region?: string | null;
+  scopes?: string[];
 }
 interface AuditEntry {
   action: string;
