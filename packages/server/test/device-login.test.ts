@@ -25,7 +25,6 @@ interface CodeAnswer {
   device_code: string;
   user_code: string;
   verification_uri: string;
-  verification_uri_complete: string;
   expires_in: number;
   interval: number;
 }
@@ -140,7 +139,8 @@ describe.each(ENGINES)('CLI login: RFC 8628 device authorization grant (%s)', (e
     expect(Buffer.from(c.device_code, 'base64url').length).toBeGreaterThanOrEqual(32);
     expect(c.user_code).toMatch(USER_CODE);
     expect(c.verification_uri).toBe(`${srv.rampart.services.publicUrl}/device`);
-    expect(c.verification_uri_complete).toBe(`${c.verification_uri}?user_code=${c.user_code}`);
+    // No link that carries the code (RFC 8628 §5.4 phishing): the user types what their terminal shows.
+    expect(c).not.toHaveProperty('verification_uri_complete');
     expect(c.expires_in).toBe(600);
     expect(c.interval).toBe(5);
     const rows = await sql<{ device_code_hash: string; status: string; requester_agent: string }>(
@@ -155,6 +155,30 @@ describe.each(ENGINES)('CLI login: RFC 8628 device authorization grant (%s)', (e
       },
     ]);
     expect(await tablesContaining(srv.rampart.services.db, c.device_code)).toEqual([]);
+  });
+
+  it('phishing (RFC 8628 §5.4): a request started from another address is flagged to the approver, and no link carries the code', async () => {
+    const attackerIp = randomIp();
+    const c = await start({ ip: attackerIp });
+    expect(c).not.toHaveProperty('verification_uri_complete');
+    const view = (ip: string) =>
+      api(srv.baseUrl, owner.token).request<{
+        requesterIp: string;
+        approverIp: string;
+        sameAddress: boolean;
+      }>('GET', `/api/auth/device?user_code=${encodeURIComponent(c.user_code)}`, undefined, {
+        'x-forwarded-for': ip,
+      });
+    const victimIp = randomIp();
+    const elsewhere = await view(victimIp);
+    expect(elsewhere.status, elsewhere.text).toBe(200);
+    expect(elsewhere.body).toMatchObject({
+      requesterIp: attackerIp,
+      approverIp: victimIp,
+      sameAddress: false,
+    });
+    const same = await view(attackerIp);
+    expect(same.body).toMatchObject({ requesterIp: attackerIp, approverIp: attackerIp, sameAddress: true });
   });
 
   it('full flow: pending, the request seen and approved with a session, the token once, then invalid_grant', async () => {
