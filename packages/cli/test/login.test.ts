@@ -91,7 +91,8 @@ describe('rampart login / whoami / logout (built CLI, real server)', () => {
     const run = startLogin(env);
     const { uri, code } = await codeOf(run);
     expect(uri).toBe(`${srv.rampart.services.publicUrl}/device`);
-    expect(run.stderr()).toContain(`/device?user_code=${code}`);
+    // No link carrying the code (the server sends no verification_uri_complete: RFC 8628 §5.4 phishing).
+    expect(run.stderr()).not.toContain('user_code=');
     const ok = await api(srv.baseUrl, user.token).post('/api/auth/device/approve', { userCode: code });
     expect(ok.status, ok.text).toBe(200);
     expect(await run.exited).toBe(0);

@@ -1,7 +1,8 @@
 /**
  * The `/device` page in a real browser (Debian Chromium via playwright-core) against a real server: the link
- * `rampart login` prints (`/device?user_code=...`) sends a signed-out visitor to sign in and back with the code
- * kept; the page shows what is asking; Approve lets the CLI's next poll receive its token; the CLI session is
+ * `/device` (a link with `?user_code=...`) sends a signed-out visitor to sign in and back, where the code from the
+ * link is NOT filled in (RFC 8628 §5.4: such links are what phishers send) and the user types it; the page shows
+ * what is asking, and plainly when the request came from another address; Approve lets the CLI's next poll receive its token; the CLI session is
  * listed under Account and security and revoking it there refuses the token at once. Then a typed code (any case,
  * no dash) is denied and the CLI's poll hears access_denied. No console error, no CSP violation, no failed request.
  */
@@ -24,16 +25,20 @@ describe.skipIf(!browserTestsEnabled)('dashboard /device: approving rampart logi
   let user: Account;
   const shot = (name: string) => page.screenshot({ path: artifactPath('dashboard', name), fullPage: true });
 
-  const form = async (path: string, params: Record<string, string>) => {
+  const form = async (path: string, params: Record<string, string>, ip = '127.0.0.1') => {
     const res = await fetch(`${srv.baseUrl}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': AGENT },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'user-agent': AGENT,
+        'x-forwarded-for': ip,
+      },
       body: new URLSearchParams(params).toString(),
     });
     return { status: res.status, body: (await res.json()) as Record<string, string> };
   };
-  const startCli = async () => {
-    const r = await form('/api/auth/device/code', { client_id: 'rampart-cli' });
+  const startCli = async (ip?: string) => {
+    const r = await form('/api/auth/device/code', { client_id: 'rampart-cli' }, ip);
     expect(r.status).toBe(200);
     return r.body as { device_code: string; user_code: string };
   };
@@ -47,7 +52,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard /device: approving rampart logi
   };
 
   beforeAll(async () => {
-    srv = await startTestServer('pglite');
+    srv = await startTestServer('pglite', { RAMPART_TRUST_PROXY: '127.0.0.1' });
     user = await signup(srv.baseUrl, { orgName: 'Device Page Org' });
     browser = await launchBrowser();
     page = await browser.newPage();
@@ -59,7 +64,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard /device: approving rampart logi
     await srv?.close();
   });
 
-  it('the printed link signs the visitor in, comes back with the code, and Approve hands the CLI its token', async () => {
+  it('a link carrying a code signs the visitor in and back, but the code must be typed; Approve hands the CLI its token', async () => {
     const cli = await startCli();
     expect((await poll(cli.device_code)).body.error).toBe('authorization_pending');
 
@@ -67,9 +72,13 @@ describe.skipIf(!browserTestsEnabled)('dashboard /device: approving rampart logi
     await page.waitForURL((u) => u.pathname === '/login' && u.searchParams.has('next'));
     expect(new URL(page.url()).searchParams.get('next')).toBe(`/device?user_code=${cli.user_code}`);
     await signIn();
-    await page.waitForURL(
-      (u) => u.pathname === '/device' && u.searchParams.get('user_code') === cli.user_code,
-    );
+    // Back on /device: the code from the link is neither used nor kept in the address bar.
+    await page.getByTestId('device-link-notice').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/device');
+    expect(new URL(page.url()).search).toBe('');
+    expect(await page.getByRole('textbox', { name: 'Code' }).inputValue()).toBe('');
+    await page.getByRole('textbox', { name: 'Code' }).fill(cli.user_code);
+    await page.getByRole('button', { name: 'Continue' }).click();
     const facts = page.getByTestId('device-request');
     await facts.waitFor();
     const text = (await facts.textContent()) ?? '';
@@ -77,6 +86,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard /device: approving rampart logi
     expect(text).toContain('Rampart CLI');
     expect(text).toContain(AGENT);
     expect(text).toContain('127.0.0.1');
+    expect(await page.getByTestId('device-address-mismatch').count()).toBe(0);
     await shot('device-01-approve');
 
     await page.getByRole('button', { name: 'Approve' }).click();
@@ -110,8 +120,8 @@ describe.skipIf(!browserTestsEnabled)('dashboard /device: approving rampart logi
     expect(refused.status).toBe(401);
   });
 
-  it('a typed code (any case, no dash) can be denied; the CLI hears access_denied', async () => {
-    const cli = await startCli();
+  it('a request from another address is flagged plainly; a typed code (any case, no dash) can be denied', async () => {
+    const cli = await startCli('203.0.113.9');
     // A reload signs out (the session lives in memory): /device without a code returns to /device after sign-in.
     await page.goto(`${srv.baseUrl}/device`);
     await page.waitForURL((u) => u.pathname === '/login' && u.searchParams.has('next'));
@@ -120,6 +130,10 @@ describe.skipIf(!browserTestsEnabled)('dashboard /device: approving rampart logi
     await page.getByRole('textbox', { name: 'Code' }).fill(cli.user_code.replace('-', '').toLowerCase());
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByTestId('device-request').waitFor();
+    const warning = (await page.getByTestId('device-address-mismatch').textContent()) ?? '';
+    expect(warning).toContain('203.0.113.9');
+    expect(warning).toContain('127.0.0.1');
+    await shot('device-04-address-mismatch');
     await page.getByRole('button', { name: 'Deny' }).click();
     await page.getByText('Denied.').waitFor();
     const r = await poll(cli.device_code);

@@ -56,6 +56,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard journey (Chromium)', () => {
 
   it('enables TOTP and shows the recovery codes once', async () => {
     await page.getByRole('link', { name: 'Account and security' }).click();
+    await page.getByLabel('Current password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
     secret = (await page.getByTestId('totp-secret').textContent()) ?? '';
     expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
@@ -120,14 +121,11 @@ describe.skipIf(!browserTestsEnabled)('dashboard journey (Chromium)', () => {
     const table = page.getByTestId('audit-table');
     await table.getByText('api_key.created').first().waitFor();
     const text = (await table.textContent()) ?? '';
-    for (const action of [
-      'user.signed_up',
-      'auth.totp_enabled',
-      'auth.login',
-      'api_key.created',
-      'secret.created',
-    ])
+    for (const action of ['user.signed_up', 'api_key.created', 'secret.created'])
       expect(text, action).toContain(action);
+    // Sign-ins and 2FA are the person's own account events, not the org's (finding 8): see the account page.
+    expect(text).not.toContain('auth.login');
+    expect(text).not.toContain('auth.totp_enabled');
     expect(text).not.toContain(secretValue);
     expect(text).not.toContain(apiKey);
     await page.getByLabel('Action').fill('api_key.created');
@@ -136,6 +134,16 @@ describe.skipIf(!browserTestsEnabled)('dashboard journey (Chromium)', () => {
       .poll(async () => (await table.locator('tbody tr').count()) === 1, { timeout: 15_000 })
       .toBe(true);
     await shot('06-audit');
+  });
+
+  it("the account page lists the user's own sign-ins and 2FA events", async () => {
+    await page.getByRole('link', { name: 'Account and security' }).click();
+    const table = page.getByTestId('account-events');
+    await table.getByText('auth.totp_enabled').waitFor();
+    const text = (await table.textContent()) ?? '';
+    for (const action of ['auth.login', 'auth.totp_enabled', 'user.signed_up'])
+      expect(text, action).toContain(action);
+    await shot('07-account-activity');
   });
 
   it('kept nothing in web storage, raised no console error or CSP violation, and a reload signs out', async () => {

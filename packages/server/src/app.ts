@@ -9,6 +9,7 @@ import { registerDbAccessRoutes } from './dbaccess/routes.js';
 import type { DbAccessServices } from './dbaccess/services.js';
 import { RoutingCache } from './gateway/route-cache.js';
 import { registerGatewayRoutes } from './gateway/routes.js';
+import { sweepAccountEvents } from './identity/account-events.js';
 import { Authenticator } from './identity/authenticate.js';
 import { registerCredentialRoutes } from './identity/credential-routes.js';
 import { registerDeviceRoutes } from './identity/device-routes.js';
@@ -206,9 +207,17 @@ async function assemble(
     agentHub.attach(app.server);
     if (config.RAMPART_JOB_RUNNER === 'on') app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onReady', async () => telemetrySweeper.start());
+    // Account events are kept RAMPART_ACCOUNT_EVENT_RETENTION_DAYS; swept on the telemetry cadence.
+    const accountSweep = setInterval(() => {
+      sweepAccountEvents(db, config.RAMPART_ACCOUNT_EVENT_RETENTION_DAYS, new Date()).catch((err) =>
+        logger.error({ err }, 'account event sweep failed'),
+      );
+    }, config.RAMPART_TELEMETRY_SWEEP_MS);
+    accountSweep.unref();
     app.addHook('onClose', async () => {
       await jobRunner.stop();
       telemetrySweeper.stop();
+      clearInterval(accountSweep);
       await agentHub.close();
       await usageAudit.close();
       await outbound.close();

@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/platform/errors.js';
-import { type Account, api, login, PASSWORD, signup, tablesContaining } from './fixtures.js';
+import { type Account, api, lastResetToken, login, PASSWORD, signup, tablesContaining } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
@@ -25,7 +25,6 @@ interface CodeAnswer {
   device_code: string;
   user_code: string;
   verification_uri: string;
-  verification_uri_complete: string;
   expires_in: number;
   interval: number;
 }
@@ -143,7 +142,8 @@ describe.each(ENGINES)('CLI login: RFC 8628 device authorization grant (%s)', (e
     expect(Buffer.from(c.device_code, 'base64url').length).toBeGreaterThanOrEqual(32);
     expect(c.user_code).toMatch(USER_CODE);
     expect(c.verification_uri).toBe(`${srv.rampart.services.publicUrl}/device`);
-    expect(c.verification_uri_complete).toBe(`${c.verification_uri}?user_code=${c.user_code}`);
+    // No link that carries the code (RFC 8628 §5.4 phishing): the user types what their terminal shows.
+    expect(c).not.toHaveProperty('verification_uri_complete');
     expect(c.expires_in).toBe(600);
     expect(c.interval).toBe(5);
     const rows = await sql<{ device_code_hash: string; status: string; requester_agent: string }>(
@@ -158,6 +158,30 @@ describe.each(ENGINES)('CLI login: RFC 8628 device authorization grant (%s)', (e
       },
     ]);
     expect(await tablesContaining(srv.rampart.services.db, c.device_code)).toEqual([]);
+  });
+
+  it('phishing (RFC 8628 §5.4): a request started from another address is flagged to the approver, and no link carries the code', async () => {
+    const attackerIp = randomIp();
+    const c = await start({ ip: attackerIp });
+    expect(c).not.toHaveProperty('verification_uri_complete');
+    const view = (ip: string) =>
+      api(srv.baseUrl, owner.token).request<{
+        requesterIp: string;
+        approverIp: string;
+        sameAddress: boolean;
+      }>('GET', `/api/auth/device?user_code=${encodeURIComponent(c.user_code)}`, undefined, {
+        'x-forwarded-for': ip,
+      });
+    const victimIp = randomIp();
+    const elsewhere = await view(victimIp);
+    expect(elsewhere.status, elsewhere.text).toBe(200);
+    expect(elsewhere.body).toMatchObject({
+      requesterIp: attackerIp,
+      approverIp: victimIp,
+      sameAddress: false,
+    });
+    const same = await view(attackerIp);
+    expect(same.body).toMatchObject({ requesterIp: attackerIp, approverIp: attackerIp, sameAddress: true });
   });
 
   it('full flow: pending, the request seen and approved with a session, the token once, then invalid_grant', async () => {
@@ -455,6 +479,19 @@ describe.each(ENGINES)('CLI login: RFC 8628 device authorization grant (%s)', (e
     });
     expect(change.status, change.text).toBe(200);
     expect((await api(srv.baseUrl, second).get('/api/cli/whoami')).status).toBe(401);
+    // And a password reset (docs/SECURITY.md says so; this holds it to it).
+    const third = await mint({ ...user, token: change.body.token as string });
+    expect((await api(srv.baseUrl, third).get('/api/cli/whoami')).status).toBe(200);
+    expect((await api(srv.baseUrl).post('/api/auth/forgot-password', { email: user.email })).status).toBe(
+      202,
+    );
+    await expect.poll(() => srv.mailer.sent.some((m) => m.to === user.email), { timeout: 5_000 }).toBe(true);
+    const reset = await api(srv.baseUrl).post('/api/auth/reset-password', {
+      token: lastResetToken(srv.mailer, user.email),
+      password: `${PASSWORD} reset again`,
+    });
+    expect(reset.status, reset.text).toBe(200);
+    expect((await api(srv.baseUrl, third).get('/api/cli/whoami')).status).toBe(401);
   });
 
   it('an expired credential is refused, and last use is recorded off the request path', async () => {
@@ -534,12 +571,17 @@ describe.each(ENGINES)('CLI login: RFC 8628 device authorization grant (%s)', (e
   });
 
   it('audits approvals, denials and revocations without any code or token', async () => {
-    const entries = async (action: string) =>
-      (
-        await api(srv.baseUrl, owner.token).get<{
-          entries: Array<{ action: string; target: string; meta: Record<string, unknown>; userId: string }>;
-        }>(`/api/orgs/${owner.orgId}/audit?action=${action}&limit=500`)
-      ).body.entries;
+    // Device events are the user's own account events (finding 8), not their orgs' audit entries.
+    const mine = (
+      await api(srv.baseUrl, owner.token).get<{
+        events: Array<{ action: string; target: string; meta: Record<string, unknown> }>;
+      }>('/api/me/events?limit=200')
+    ).body.events;
+    const entries = async (action: string) => mine.filter((e) => e.action === action);
+    const orgLog = await api(srv.baseUrl, owner.token).get<{ entries: Array<{ action: string }> }>(
+      `/api/orgs/${owner.orgId}/audit?limit=500`,
+    );
+    expect(orgLog.body.entries.filter((e) => e.action.startsWith('auth.'))).toEqual([]);
     const approved = await entries('auth.device_approved');
     expect(approved.length).toBeGreaterThan(3);
     expect(approved[0]?.target).toMatch(/^device_authorization:/);

@@ -27,6 +27,7 @@ import {
   type Variant,
   variantsFor,
 } from './fuzz-support.js';
+import { TEST_BILLING_PLANS } from './widget-support.js';
 
 interface Outcome {
   v: Variant;
@@ -159,6 +160,7 @@ describe(`fuzz sweep over every documented route (seed ${SEED})`, () => {
   beforeAll(async () => {
     srv = await startTestServer('pglite', {
       RAMPART_BILLING_WEBHOOK_SECRET: 'fuzz-billing-secret-0123456789',
+      RAMPART_BILLING_PLANS: TEST_BILLING_PLANS,
     });
     const owner = await signup(srv.baseUrl, { email: uniqueEmail('fuzz-owner'), orgName: 'Fuzz Corp' });
     const a = api(srv.baseUrl, owner.token);

@@ -71,6 +71,36 @@ function throttleSuite(limiter: string, env: Record<string, string>) {
       expect(right.status).toBe(429);
     });
 
+    it('a stolen session guessing the password through change-password in parallel: 25 at once, at most 5 are evaluated', async () => {
+      const a = await signupAccount(client(srv.baseUrl), 'changeguess');
+      const results = await Promise.all(
+        Array.from({ length: 25 }, () =>
+          client(srv.baseUrl).post(
+            '/api/auth/change-password',
+            { currentPassword: 'wrong password!!', newPassword: 'Another-Strong-Pass-77' },
+            a.token,
+          ),
+        ),
+      );
+      const evaluated = results.filter((r) => r.status === 401).length;
+      expect(evaluated).toBeGreaterThanOrEqual(1);
+      expect(evaluated).toBeLessThanOrEqual(5);
+      expect(results.filter((r) => r.status === 429).length).toBe(25 - evaluated);
+      // Then the back-off holds: after the fifth failure even the right password is refused for now.
+      for (let i = evaluated; i < 5; i++)
+        await client(srv.baseUrl).post(
+          '/api/auth/change-password',
+          { currentPassword: 'wrong password!!', newPassword: 'Another-Strong-Pass-77' },
+          a.token,
+        );
+      const right = await client(srv.baseUrl).post(
+        '/api/auth/change-password',
+        { currentPassword: PASSWORD, newPassword: 'Another-Strong-Pass-77' },
+        a.token,
+      );
+      expectRateLimited(right);
+    });
+
     it('unknown emails are throttled exactly like real ones (no enumeration through 429s)', async () => {
       const c = client(srv.baseUrl);
       const a = await signupAccount(c, 'known');

@@ -57,7 +57,7 @@ describe.each(ENGINES)('TOTP 2FA (%s)', (engine) => {
   async function enable(a: Account) {
     const enroll = await c.post<{ secret: string; otpauthUrl: string }>(
       '/api/auth/totp/enroll',
-      undefined,
+      { password: a.password },
       a.token,
     );
     expect(enroll.status).toBe(200);
@@ -82,7 +82,7 @@ describe.each(ENGINES)('TOTP 2FA (%s)', (engine) => {
     const a = await signupAccount(c, 'totp');
     const enroll = await c.post<{ secret: string; otpauthUrl: string }>(
       '/api/auth/totp/enroll',
-      undefined,
+      { password: a.password },
       a.token,
     );
     expect(enroll.status).toBe(200);
@@ -202,10 +202,33 @@ describe.each(ENGINES)('TOTP 2FA (%s)', (engine) => {
   it('two concurrent uses of one recovery code: exactly one wins (3 rounds)', () => race(2, 3));
   it('five concurrent uses of one recovery code: exactly one wins (3 rounds)', () => race(5, 3));
 
+  it('a stolen session cannot enrol TOTP (and lock the owner out) without the current password', async () => {
+    const a = await signupAccount(c, 'stolen');
+    const none = await c.post('/api/auth/totp/enroll', undefined, a.token);
+    expect(none.status).toBe(400);
+    const wrong = await c.post('/api/auth/totp/enroll', { password: 'Not-The-Password-1' }, a.token);
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toBe('invalid_credentials');
+    const { rows } = await srv.rampart.services.db.platform((q) =>
+      q.query<{ totp_secret_sealed: string | null }>('SELECT totp_secret_sealed FROM users WHERE id = $1', [
+        a.userId,
+      ]),
+    );
+    expect(rows[0]?.totp_secret_sealed).toBeNull();
+    // Guessing the password there is throttled like login: the sixth try is refused even when right.
+    for (let i = 0; i < 4; i++)
+      expect(
+        (await c.post('/api/auth/totp/enroll', { password: `Wrong-${i}-password` }, a.token)).status,
+      ).toBe(401);
+    expect((await c.post('/api/auth/totp/enroll', { password: a.password }, a.token)).status).toBe(429);
+    // The owner still signs in with the password alone.
+    expect((await login(a)).status).toBe(200);
+  });
+
   it('enrolling again once TOTP is enabled is 409 conflict (the secret cannot be swapped)', async () => {
     const a = await signupAccount(c, 'reenroll');
     const { secret } = await enable(a);
-    const r = await c.post('/api/auth/totp/enroll', undefined, a.token);
+    const r = await c.post('/api/auth/totp/enroll', { password: a.password }, a.token);
     expect(r.status).toBe(409);
     expect(r.body.error).toBe('conflict');
     expect((await login(a, { totp: totpAt(secret, Date.now() + STEP_MS) })).status).toBe(200);
@@ -219,7 +242,11 @@ describe.each(ENGINES)('TOTP 2FA (%s)', (engine) => {
 
   it('two concurrent confirmations: one wins, and the recovery codes it returned are the ones that work', async () => {
     const a = await signupAccount(c, 'confirmrace');
-    const enroll = await c.post<{ secret: string }>('/api/auth/totp/enroll', undefined, a.token);
+    const enroll = await c.post<{ secret: string }>(
+      '/api/auth/totp/enroll',
+      { password: a.password },
+      a.token,
+    );
     const { secret } = enroll.body;
     // Two different valid codes (this step and the next), so both pass the code check and race the flip.
     const results = await Promise.all(

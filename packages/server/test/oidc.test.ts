@@ -267,7 +267,7 @@ describe('OpenID Connect sign-in (oidc-provider on loopback)', () => {
     const frag = await callback(linked.callbackUrl, linked.binding);
     expect(frag.outcome).toBe('session');
     const a = api(base, owner.token);
-    const enroll = await a.post<{ secret: string }>('/api/auth/totp/enroll');
+    const enroll = await a.post<{ secret: string }>('/api/auth/totp/enroll', { password: owner.password });
     expect((await a.post('/api/auth/totp/confirm', { code: totpCode(enroll.body.secret) })).status).toBe(200);
     const again = await toCallback(sub);
     const f2 = await callback(again.callbackUrl, again.binding);

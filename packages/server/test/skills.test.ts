@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeArchive } from '@rampart/core/skillpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, api, signup } from './fixtures.js';
+import { type Account, addMemberWithRole, api, signup } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import { makePackage, makeSigner, type Signer, upload, workflowFiles } from './skills-support.js';
 
@@ -216,6 +216,100 @@ describe.each(ENGINES)('skill packages (%s)', (engine) => {
       const r = await upload(srv.baseUrl, otherKey, owner.orgId, pkg);
       expect(r.status).toBe(404);
       expect(r.body.error).toBe('not_found');
+    });
+  });
+
+  describe('API key scopes', () => {
+    // An org of its own, so these packages stay out of the main org's catalog.
+    let org: Account;
+    let orgSigner: Signer;
+    beforeAll(async () => {
+      org = await signup(srv.baseUrl);
+      orgSigner = makeSigner();
+      const reg = await api(srv.baseUrl, org.token).post(`/api/orgs/${org.orgId}/signing-keys`, {
+        name: 'scopes builder',
+        publicKey: orgSigner.publicKeyPem,
+      });
+      expect(reg.status, reg.text).toBe(201);
+    });
+    const key = async (token: string, orgId: string, body: Record<string, unknown>) => {
+      const a = api(srv.baseUrl, token);
+      const r = await a.post<{ id: string; key: string }>(`/api/orgs/${orgId}/api-keys`, body);
+      expect(r.status, r.text).toBe(201);
+      const listed = await a.get<{ keys: Array<{ id: string; scopes: string[] }> }>(
+        `/api/orgs/${orgId}/api-keys`,
+      );
+      return { key: r.body.key, scopes: listed.body.keys.find((k) => k.id === r.body.id)?.scopes };
+    };
+
+    it('an API key without the skills.publish scope cannot publish (403), nor one limited to it reach the gateway', async () => {
+      const gatewayOnly = await key(org.token, org.orgId, { name: 'gw only', scopes: ['gateway'] });
+      expect(gatewayOnly.scopes).toEqual(['gateway']);
+      const r = await upload(
+        srv.baseUrl,
+        gatewayOnly.key,
+        org.orgId,
+        await makePackage(orgSigner, 'scoped', 1),
+      );
+      expect(r.status, JSON.stringify(r.body)).toBe(403);
+      expect(r.body.error).toBe('forbidden');
+      expect((await api(srv.baseUrl, gatewayOnly.key).get('/v1/models')).status).toBe(200);
+      const publishOnly = await key(org.token, org.orgId, {
+        name: 'pub only',
+        scopes: ['skills.publish'],
+      });
+      expect((await api(srv.baseUrl, publishOnly.key).get('/v1/models')).status).toBe(403);
+      const ok = await upload(
+        srv.baseUrl,
+        publishOnly.key,
+        org.orgId,
+        await makePackage(orgSigner, 'scoped', 1),
+      );
+      expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+      // Omitted scopes keep what every key could do before scopes existed; listed with each key.
+      const dflt = await key(org.token, org.orgId, { name: 'default' });
+      expect(dflt.scopes).toEqual(['gateway', 'db.query', 'skills.publish']);
+      const listed = await api(srv.baseUrl, org.token).get<{
+        keys: Array<{ name: string; scopes: string[] }>;
+      }>(`/api/orgs/${org.orgId}/api-keys`);
+      expect(listed.body.keys.find((k) => k.name === 'gw only')?.scopes).toEqual(['gateway']);
+      for (const scopes of [[], ['root'], 'gateway'])
+        expect(
+          (await api(srv.baseUrl, org.token).post(`/api/orgs/${org.orgId}/api-keys`, { name: 'bad', scopes }))
+            .status,
+        ).toBe(400);
+    });
+
+    it('an API key stops publishing once its creator is demoted below skills.publish or removed from the org', async () => {
+      const admin = await addMemberWithRole(srv, org.token, org.orgId, 'admin');
+      const k = await key(admin.token, org.orgId, { name: 'admin ci' });
+      expect(
+        (await upload(srv.baseUrl, k.key, org.orgId, await makePackage(orgSigner, 'demoted', 1))).status,
+      ).toBe(201);
+      expect(
+        (
+          await api(srv.baseUrl, org.token).patch(`/api/orgs/${org.orgId}/members/${admin.userId}`, {
+            role: 'viewer',
+          })
+        ).status,
+      ).toBe(200);
+      const demoted = await upload(srv.baseUrl, k.key, org.orgId, await makePackage(orgSigner, 'demoted', 2));
+      expect(demoted.status, JSON.stringify(demoted.body)).toBe(403);
+      expect(
+        (
+          await api(srv.baseUrl, org.token).patch(`/api/orgs/${org.orgId}/members/${admin.userId}`, {
+            role: 'admin',
+          })
+        ).status,
+      ).toBe(200);
+      expect(
+        (await upload(srv.baseUrl, k.key, org.orgId, await makePackage(orgSigner, 'demoted', 2))).status,
+      ).toBe(201);
+      expect(
+        (await api(srv.baseUrl, org.token).del(`/api/orgs/${org.orgId}/members/${admin.userId}`)).status,
+      ).toBe(200);
+      const removed = await upload(srv.baseUrl, k.key, org.orgId, await makePackage(orgSigner, 'demoted', 3));
+      expect(removed.status).toBe(403);
     });
   });
 

@@ -16,6 +16,7 @@ import {
 } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import { makePackage, makeSigner } from './skills-support.js';
+import { orderEvent, TEST_BILLING_PLANS } from './widget-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 const BILLING_SECRET = 'billing-secret-for-hard-delete-0001';
@@ -74,7 +75,10 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
   };
 
   beforeAll(async () => {
-    srv = await startTestServer(engine, { RAMPART_BILLING_WEBHOOK_SECRET: BILLING_SECRET });
+    srv = await startTestServer(engine, {
+      RAMPART_BILLING_WEBHOOK_SECRET: BILLING_SECRET,
+      RAMPART_BILLING_PLANS: TEST_BILLING_PLANS,
+    });
     const tag = randomBytes(4).toString('hex');
     doomedName = `Doomed Org ${tag}`;
     doomed = await signup(srv.baseUrl, { orgName: doomedName });
@@ -142,10 +146,7 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
     expect(message.status, message.text).toBe(404);
     const checkout = await d.post<{ nonce: string }>(`${o}/billing/checkout`, { plan: 'pro' });
     expect(checkout.status, checkout.text).toBe(200);
-    const event = JSON.stringify({
-      meta: { event_name: 'order_created', custom_data: { nonce: checkout.body.nonce } },
-      data: { id: 'order-doomed-1' },
-    });
+    const event = JSON.stringify(orderEvent('order_created', checkout.body.nonce, 'order-doomed-1', 'pro'));
     const hook = await fetch(`${srv.baseUrl}/webhooks/billing`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-signature': signHmacHex(BILLING_SECRET, event) },

@@ -14,6 +14,7 @@ interface Listed {
   lastUsedAt: string | null;
   redaction?: string;
   region?: string | null;
+  scopes?: string[];
 }
 interface AuditEntry {
   action: string;
@@ -104,7 +105,10 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
         'prefix',
         'redaction',
         'region',
+        'scopes',
       ]);
+      // Omitted at creation: the default scopes, what every key could do before scopes existed.
+      expect(k?.scopes).toEqual(['gateway', 'db.query', 'skills.publish']);
     });
 
     it('the database holds only the labelled SHA-256 and the prefix, never the key', async () => {
@@ -132,7 +136,15 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
 
     it('using the key yields its org, redaction and region, and lastUsedAt gets set', async () => {
       const p = await srv.rampart.services.auth.apiKey(fake(key));
-      expect(p).toEqual({ kind: 'api_key', keyId: id, orgId: owner.orgId, redaction: 'off', region: 'eu' });
+      expect(p).toEqual({
+        kind: 'api_key',
+        keyId: id,
+        orgId: owner.orgId,
+        redaction: 'off',
+        region: 'eu',
+        scopes: ['gateway', 'db.query', 'skills.publish'],
+        createdBy: owner.userId,
+      });
       await expect
         .poll(
           async () =>
@@ -182,7 +194,13 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
 
     it('creation and revocation are audited with name and prefix, never the key', async () => {
       const created = (await audit('api_key.created')).find((e) => e.target === `api_key:${id}`);
-      expect(created?.meta).toEqual({ name: 'ci', prefix: key.slice(8, 16), redaction: 'off', region: 'eu' });
+      expect(created?.meta).toEqual({
+        name: 'ci',
+        prefix: key.slice(8, 16),
+        redaction: 'off',
+        region: 'eu',
+        scopes: ['gateway', 'db.query', 'skills.publish'],
+      });
       expect((await audit('api_key.revoked')).map((e) => e.target)).toContain(`api_key:${id}`);
     });
   });

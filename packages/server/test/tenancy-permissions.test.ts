@@ -13,6 +13,7 @@ import {
 import { startTestServer } from './helpers.js';
 import { isOrgRoute, orgRouteCall, orgViewPaths, routeKey } from './org-routes.js';
 import { makePackage, makeSigner } from './skills-support.js';
+import { TEST_BILLING_PLANS } from './widget-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 type Err = { error: string };
@@ -131,6 +132,7 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
   beforeAll(async () => {
     srv = await startTestServer('pglite', {
       RAMPART_BILLING_WEBHOOK_SECRET: 'whsec-test-billing-secret-0001',
+      RAMPART_BILLING_PLANS: TEST_BILLING_PLANS,
     });
     owner = await signup(srv.baseUrl, { orgName: 'Matrix Org' });
     // Probes create many widgets: the business plan allows 100 (plan changes are tested in widget tests).

@@ -110,3 +110,120 @@ export async function sendBillingWebhook(
     text,
   };
 }
+
+/** What each product is at the (stand-in) payment provider: RAMPART_BILLING_PLANS for the billing tests. */
+export const TEST_PRODUCTS = {
+  pro: { variant: '1001', price: 1900, currency: 'USD', checkout: 'https://pay.example.com/buy/rampart-pro' },
+  business: {
+    variant: '1002',
+    price: 9900,
+    currency: 'USD',
+    checkout: 'https://pay.example.com/buy/rampart-business',
+  },
+  credits_1000: {
+    variant: '1003',
+    price: 1000,
+    currency: 'USD',
+    checkout: 'https://pay.example.com/buy/rampart-credits',
+  },
+} as const;
+export type TestProduct = keyof typeof TEST_PRODUCTS;
+
+export const TEST_BILLING_PLANS = Object.entries(TEST_PRODUCTS)
+  .map(
+    ([name, p]) =>
+      `${name}:variant=${p.variant}:price=${p.price}:currency=${p.currency}:checkout=${p.checkout}`,
+  )
+  .join(',');
+
+/**
+ * A Lemon Squeezy `order_created` / `order_refunded` event (JSON:API `orders` object) for a product, with the
+ * fields a real one carries; `over` replaces any attribute (a forged variant, another amount...).
+ */
+export function orderEvent(
+  name: string,
+  nonce: string,
+  orderId: string,
+  product: TestProduct,
+  over: { variant?: string | number; subtotal?: number; currency?: string; status?: string } = {},
+) {
+  const p = TEST_PRODUCTS[product];
+  const subtotal = over.subtotal ?? p.price;
+  return {
+    meta: { event_name: name, custom_data: { nonce } },
+    data: {
+      type: 'orders',
+      id: orderId,
+      attributes: {
+        store_id: 1,
+        currency: over.currency ?? p.currency,
+        status: over.status ?? 'paid',
+        subtotal,
+        discount_total: 0,
+        tax: 0,
+        total: subtotal,
+        first_order_item: {
+          order_id: Number(orderId.replace(/\D/g, '') || 1),
+          variant_id: Number(over.variant ?? p.variant),
+          price: subtotal,
+          quantity: 1,
+        },
+      },
+    },
+  };
+}
+
+/** A Lemon Squeezy subscription event (`subscriptions` object); `data.id` is the subscription id. */
+export function subscriptionEvent(
+  name: string,
+  nonce: string,
+  subscriptionId: string,
+  product: TestProduct,
+  over: { variant?: string | number; status?: string; endsAt?: string | null; updatedAt?: string } = {},
+) {
+  return {
+    meta: { event_name: name, custom_data: { nonce } },
+    data: {
+      type: 'subscriptions',
+      id: subscriptionId,
+      attributes: {
+        store_id: 1,
+        variant_id: Number(over.variant ?? TEST_PRODUCTS[product].variant),
+        status: over.status ?? 'active',
+        cancelled: name === 'subscription_cancelled',
+        ends_at: over.endsAt ?? null,
+        renews_at: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+        updated_at: over.updatedAt ?? new Date().toISOString(),
+      },
+    },
+  };
+}
+
+/** A Lemon Squeezy subscription invoice event (`subscription-invoices`): renewals and failed payments. */
+export function invoiceEvent(
+  name: string,
+  nonce: string,
+  invoiceId: string,
+  subscriptionId: string,
+  product: TestProduct,
+  over: { subtotal?: number; currency?: string; status?: string; billingReason?: string } = {},
+) {
+  const p = TEST_PRODUCTS[product];
+  const subtotal = over.subtotal ?? p.price;
+  return {
+    meta: { event_name: name, custom_data: { nonce } },
+    data: {
+      type: 'subscription-invoices',
+      id: invoiceId,
+      attributes: {
+        store_id: 1,
+        subscription_id: Number(subscriptionId),
+        billing_reason: over.billingReason ?? 'renewal',
+        currency: over.currency ?? p.currency,
+        status: over.status ?? (name === 'subscription_payment_failed' ? 'pending' : 'paid'),
+        subtotal,
+        total: subtotal,
+      },
+    },
+  };
+}

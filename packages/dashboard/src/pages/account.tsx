@@ -1,4 +1,4 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { api, type Me, session } from '../api';
 import { navigate } from '../router';
 import {
@@ -75,6 +75,99 @@ function CliSessions() {
   );
 }
 
+/** One of the user's own account events, as GET /api/me/events lists it. */
+interface AccountEvent {
+  seq: number;
+  at: string;
+  action: string;
+  ip: string | null;
+  userAgent: string | null;
+  meta: Record<string, unknown>;
+}
+
+const EVENT_NAMES: Record<string, string> = {
+  'auth.login': 'Signed in',
+  'auth.login_failed': 'Failed sign-in',
+  'auth.logout': 'Signed out',
+  'auth.logout_everywhere': 'Signed out everywhere',
+  'auth.password_changed': 'Password changed',
+  'auth.password_reset': 'Password reset',
+  'auth.password_reset_requested': 'Password reset requested',
+  'auth.totp_enrollment_started': 'Two-factor setup started',
+  'auth.totp_enabled': 'Two-factor authentication turned on',
+  'auth.recovery_code_used': 'Recovery code used',
+  'auth.device_approved': 'CLI sign-in approved',
+  'auth.device_denied': 'CLI sign-in denied',
+  'auth.cli_credential_revoked': 'CLI session revoked',
+  'auth.oidc_linked': 'Sign-in provider linked',
+  'auth.oidc_unlinked': 'Sign-in provider unlinked',
+  'user.signed_up': 'Account created',
+};
+
+/**
+ * The user's own account activity (sign-ins, failures, two-factor, CLI devices), newest first. Only they see it:
+ * the orgs they belong to never get these events.
+ */
+function AccountActivity() {
+  const [events, setEvents] = useState<AccountEvent[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const { busy, error, act } = useAction();
+  const load = async (cursor: string | null) => {
+    const r = await act(() =>
+      api<{ events: AccountEvent[]; nextCursor: string | null }>(
+        'GET',
+        `/api/me/events?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      ),
+    );
+    if (!r) return;
+    setEvents((prev) => (cursor ? [...prev, ...r.events] : r.events));
+    setNext(r.nextCursor);
+    setLoaded(true);
+  };
+  // biome-ignore lint/correctness/useExhaustiveDependencies: load the first page once, on arrival
+  useEffect(() => {
+    void load(null);
+  }, []);
+  return (
+    <>
+      <h2>Account activity</h2>
+      <p className="muted">
+        Sign-ins, failed sign-ins, two-factor and CLI events of your account. Only you see these; the
+        organisations you belong to do not.
+      </p>
+      <ErrorNote error={error} />
+      {!loaded ? (
+        <p className="muted" aria-live="polite">
+          Loading…
+        </p>
+      ) : (
+        <Table
+          testId="account-events"
+          caption="Account activity"
+          columns={['When', 'What', 'From', 'Device']}
+        >
+          {events.map((e) => (
+            <tr key={e.seq}>
+              <td>{when(e.at)}</td>
+              <td>
+                {EVENT_NAMES[e.action] ?? e.action} <code className="meta">{e.action}</code>
+              </td>
+              <td>{e.ip ?? '—'}</td>
+              <td className="meta">{e.userAgent ?? '—'}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+      {next ? (
+        <button type="button" onClick={() => load(next)} disabled={busy}>
+          Show older
+        </button>
+      ) : null}
+    </>
+  );
+}
+
 /** Security settings of the signed-in user: two-factor authentication, CLI sessions, signing out everywhere. */
 export function Account({ me, reload }: { me: Me; reload: () => void }) {
   const [enrol, setEnrol] = useState<{ secret: string; otpauthUrl: string } | null>(null);
@@ -82,8 +175,14 @@ export function Account({ me, reload }: { me: Me; reload: () => void }) {
   const [codes, setCodes] = useState<string[] | null>(null);
   const { busy, error, act } = useAction();
 
-  const start = async () => {
-    const r = await act(() => api<{ secret: string; otpauthUrl: string }>('POST', '/api/auth/totp/enroll'));
+  const [password, setPassword] = useState('');
+  const start = async (e: FormEvent) => {
+    e.preventDefault();
+    // The current password is required: a stolen session alone cannot put someone else's second factor here.
+    const r = await act(() =>
+      api<{ secret: string; otpauthUrl: string }>('POST', '/api/auth/totp/enroll', { password }),
+    );
+    setPassword('');
     if (r) setEnrol(r);
   };
   const confirm = async (e: FormEvent) => {
@@ -158,15 +257,24 @@ export function Account({ me, reload }: { me: Me; reload: () => void }) {
           </button>
         </form>
       ) : (
-        <>
+        <form onSubmit={start} aria-label="Set up two-factor authentication">
           <p>Two-factor authentication is off. Turn it on so a stolen password is not enough to sign in.</p>
+          <Field
+            label="Current password"
+            type="password"
+            value={password}
+            onChange={setPassword}
+            autoComplete="current-password"
+            required
+          />
           <ErrorNote error={error} />
-          <button type="button" className="primary" onClick={start} disabled={busy}>
+          <button type="submit" className="primary" disabled={busy}>
             Set up two-factor authentication
           </button>
-        </>
+        </form>
       )}
       <CliSessions />
+      <AccountActivity />
       <h2>Sessions</h2>
       <div className="row">
         <button type="button" onClick={() => signOut(false)} disabled={busy}>

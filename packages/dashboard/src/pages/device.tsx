@@ -11,18 +11,22 @@ interface DeviceRequest {
   expiresAt: string;
   requesterIp: string | null;
   requesterAgent: string | null;
+  /** The address this page's request came from, and whether the CLI asked from the same one. */
+  approverIp: string;
+  sameAddress: boolean;
 }
 
 const CLIENT_NAMES: Record<string, string> = { 'rampart-cli': 'Rampart CLI (rampart login)' };
 
 /**
- * `/device`: approve or deny a CLI sign-in (RFC 8628). The CLI shows a code and this URL; the link it prints
- * carries the code (`?user_code=XXXX-XXXX`), otherwise the user types it. The page shows what is asking (client,
- * address, user agent, time) before anything is approved.
+ * `/device`: approve or deny a CLI sign-in (RFC 8628). The CLI shows a code and this URL, and the user types the
+ * code their own terminal shows. A link carrying a code (`?user_code=...`) is never used to fill it in: such a
+ * link is exactly what a phisher sends (RFC 8628 §5.4), so the page says so and asks for the code. It shows what
+ * is asking (client, address, user agent, time), and plainly when the request came from another address.
  */
 export function Device({ me }: { me: Me }) {
-  const fromLink = new URLSearchParams(location.search).get('user_code') ?? '';
-  const [input, setInput] = useState(fromLink);
+  const [fromLink] = useState(() => new URLSearchParams(location.search).has('user_code'));
+  const [input, setInput] = useState('');
   const [request, setRequest] = useState<DeviceRequest | null>(null);
   const [outcome, setOutcome] = useState<'approved' | 'denied' | null>(null);
   const { busy, error, act } = useAction();
@@ -34,10 +38,10 @@ export function Device({ me }: { me: Me }) {
     setRequest(r ?? null);
   };
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: look the linked code up once, on arrival
+  // A code in the address is not trusted (and not kept in the address bar or history).
   useEffect(() => {
-    if (fromLink) void lookup(fromLink);
-  }, []);
+    if (fromLink) navigate('/device', true);
+  }, [fromLink]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -78,6 +82,14 @@ export function Device({ me }: { me: Me }) {
           code below. Approving lets that CLI act as you ({me.email}) until the credential expires or you
           revoke it.
         </p>
+        {request.sameAddress ? null : (
+          <p className="warning" role="alert" data-testid="device-address-mismatch">
+            <strong>This request came from another network address</strong> (
+            {request.requesterIp ?? 'unknown'}) than yours ({request.approverIp}). If you did not just run
+            rampart login on another machine or network yourself, someone may be trying to get you to sign
+            them in: choose Deny.
+          </p>
+        )}
         <dl className="facts" data-testid="device-request">
           <dt>Code</dt>
           <dd>
@@ -110,6 +122,12 @@ export function Device({ me }: { me: Me }) {
   return (
     <Page title="CLI sign-in">
       <form onSubmit={submit} aria-label="Enter the CLI code">
+        {fromLink ? (
+          <p className="warning" role="status" data-testid="device-link-notice">
+            For your safety, a link cannot fill in the code. Type the code that rampart login shows in your
+            own terminal; if you did not just run it, close this page.
+          </p>
+        ) : null}
         <p>Enter the code that rampart login shows in your terminal.</p>
         <Field
           label="Code"

@@ -353,7 +353,7 @@ export function registerMcpRoutes(app: App, s: DbAccessServices): void {
       },
     },
     async (request, reply) => {
-      const key = await s.auth.apiKey(request);
+      const key = await s.auth.apiKey(request, 'db.query');
       const rawKey = (request.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
       const server = await buildServer(s, request, key, rawKey);
       // No session id generator: stateless, every POST stands alone (any node can answer it).

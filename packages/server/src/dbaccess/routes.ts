@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
+import { requireScope } from '../identity/authenticate.js';
 import { actorOf } from '../platform/actor.js';
 import { type AuditEntry, csvField, iterateAudit, readAuditPage } from '../platform/audit/export.js';
 import { AppError } from '../platform/errors.js';
@@ -135,6 +136,7 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
         );
       }
       if (principal.orgId !== orgId) throw new AppError('not_found', 'Connection not found');
+      requireScope(principal, 'db.query');
       const rawKey = (request.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
       const row = await s.db.org(orgId, (q) => getConnectionRow(q, orgId, request.params.id));
       const r = await runAudited(

@@ -129,7 +129,7 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
       },
     },
     async (request) => {
-      const key = await s.auth.apiKey(request);
+      const key = await s.auth.apiKey(request, 'gateway');
       const routing = await s.routing.get(key.orgId, () =>
         s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)),
       );
@@ -149,7 +149,7 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
       },
     },
     async (request, reply) => {
-      const key = await s.auth.apiKey(request);
+      const key = await s.auth.apiKey(request, 'gateway');
       return proxyChat(s, request, reply, key, request.body);
     },
   );

@@ -19,6 +19,7 @@ import type { Queryable } from '../db/types.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
+import { recordAccountEvent, writeAccountEvent } from './account-events.js';
 import type { IdentityServices } from './services.js';
 
 export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
@@ -48,14 +49,10 @@ export function enforcePasswordPolicy(password: string, email: string): void {
   }
 }
 
-async function orgsOf(q: Queryable, userId: string): Promise<string[]> {
-  const { rows } = await q.query<{ org_id: string }>('SELECT org_id FROM memberships WHERE user_id = $1', [
-    userId,
-  ]);
-  return rows.map((r) => r.org_id);
-}
-
-/** Audits an account event in every org the user belongs to (their admins see it), else the platform chain. */
+/**
+ * Records an account event in the user's own stream and the platform chain (see account-events.ts). Never in
+ * an org's audit log: the orgs a person belongs to do not see their sign-ins.
+ */
 export async function auditAccountEvent(
   s: IdentityServices,
   userId: string | null,
@@ -63,16 +60,7 @@ export async function auditAccountEvent(
   action: string,
   meta: Record<string, unknown> = {},
 ): Promise<void> {
-  const orgs = userId ? await s.db.tx({ orgId: null, userId }, (q) => orgsOf(q, userId)) : [];
-  if (orgs.length === 0) {
-    await s.db.platform((q) =>
-      appendAudit(q, actor, { orgId: null, action, target: userId ? `user:${userId}` : null, meta }),
-    );
-    return;
-  }
-  for (const orgId of orgs) {
-    await s.db.org(orgId, (q) => appendAudit(q, actor, { orgId, action, target: `user:${userId}`, meta }));
-  }
+  await recordAccountEvent(s.db, userId, actor, action, userId ? `user:${userId}` : null, meta);
 }
 
 export interface SignupInput {
@@ -107,6 +95,9 @@ export async function signup(s: IdentityServices, actor: AuditActor, input: Sign
     await appendAudit(q, a, { orgId, action: 'user.signed_up', target: `user:${userId}` });
     await appendAudit(q, a, { orgId, action: 'org.created', target: `org:${orgId}` });
   });
+  await s.db.platform((q) =>
+    writeAccountEvent(q, userId, { ...actor, userId }, 'user.signed_up', `user:${userId}`),
+  );
   const token = await signSession(s.jwtSecret, {
     userId,
     generation: 0,
@@ -351,8 +342,21 @@ export async function resetPassword(
   await auditAccountEvent(s, userId, { ...actor, userId }, 'auth.password_reset');
 }
 
-/** Starts TOTP enrolment: a fresh secret, sealed at rest, shown once. Not active until confirmed. */
-export async function enrollTotp(s: IdentityServices, actor: AuditActor, userId: string, email: string) {
+/**
+ * Starts TOTP enrolment: a fresh secret, sealed at rest, shown once. Not active until confirmed. The current
+ * password is required (under the login throttle): a stolen session alone must not be able to put a second
+ * factor of the thief's on the account and lock its owner out.
+ * @throws AppError invalid_credentials | rate_limited | conflict
+ */
+export async function enrollTotp(
+  s: IdentityServices,
+  actor: AuditActor,
+  ip: string,
+  userId: string,
+  email: string,
+  password: string,
+) {
+  await verifyCurrentPassword(s, ip, userId, password);
   const secret = generateTotpSecret();
   const sealed = seal(s.ring, secret, {
     orgId: null,
@@ -433,6 +437,49 @@ export async function logoutEverywhere(
 }
 
 /**
+ * Re-checks a signed-in user's current password before a sensitive change (password change, TOTP enrolment). A
+ * stolen session must not become an oracle for the password, so this runs under the login throttle exactly as
+ * login does: the in-flight slot first (parallel guesses are serialised, not all evaluated), then the back-off,
+ * and every failure is charged.
+ * @throws AppError invalid_credentials | rate_limited
+ */
+export async function verifyCurrentPassword(
+  s: IdentityServices,
+  ip: string,
+  userId: string,
+  password: string,
+): Promise<{ email: string }> {
+  const throttleKey = sha256(`user:${userId}`);
+  const release = await s.throttle.enter(throttleKey, ip);
+  try {
+    await s.throttle.check(throttleKey, ip);
+    const { rows } = await s.db.platform((q) =>
+      q.query<{ email: string; password_hash: string | null }>(
+        'SELECT email, password_hash FROM users WHERE id = $1',
+        [userId],
+      ),
+    );
+    const u = rows[0];
+    let ok = false;
+    try {
+      ok = u?.password_hash
+        ? await verifyPassword(password, u.password_hash)
+        : await dummyVerify(password, { cost: s.bcryptCost });
+    } catch (err) {
+      if (!(err instanceof PasswordError)) throw err;
+    }
+    if (!u || !ok) {
+      await s.throttle.failure(throttleKey, ip);
+      throw invalidCredentials();
+    }
+    await s.throttle.success(throttleKey, ip);
+    return { email: u.email };
+  } finally {
+    await release();
+  }
+}
+
+/**
  * Changes the password of a signed-in user after re-checking the current one; every other session is logged out
  * (token generation bump) and a fresh session is returned for this one.
  * @throws AppError invalid_credentials when the current password is wrong
@@ -446,27 +493,7 @@ export async function changePassword(
   current: string,
   next: string,
 ) {
-  // A stolen session must not become an oracle for the current password: same back-off as login.
-  const throttleKey = sha256(`user:${userId}`);
-  await s.throttle.check(throttleKey, ip);
-  const { rows } = await s.db.platform((q) =>
-    q.query<{ email: string; password_hash: string | null }>(
-      'SELECT email, password_hash FROM users WHERE id = $1',
-      [userId],
-    ),
-  );
-  const u = rows[0];
-  let ok = false;
-  try {
-    ok = !!u?.password_hash && (await verifyPassword(current, u.password_hash));
-  } catch (err) {
-    if (!(err instanceof PasswordError)) throw err;
-  }
-  if (!u || !ok) {
-    await s.throttle.failure(throttleKey, ip);
-    throw invalidCredentials();
-  }
-  await s.throttle.success(throttleKey, ip);
+  const u = await verifyCurrentPassword(s, ip, userId, current);
   enforcePasswordPolicy(next, u.email);
   const hash = await hashPassword(next, { cost: s.bcryptCost });
   const gen = await s.db.platform(async (q) => {

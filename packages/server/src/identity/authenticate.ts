@@ -8,6 +8,7 @@ import { type Action, can, isRole } from '../tenancy/permissions.js';
 import { TtlCache } from './keycache.js';
 import type {
   ApiKeyPrincipal,
+  ApiKeyScope,
   CliPrincipal,
   OrgAccess,
   Principal,
@@ -35,6 +36,8 @@ interface KeyRow {
   region: 'us' | 'eu' | 'apac' | null;
   revoked: boolean;
   last_used_at: Date | null;
+  scopes: ApiKeyScope[];
+  created_by: string | null;
 }
 
 /**
@@ -87,10 +90,14 @@ export class Authenticator {
     return p;
   }
 
-  /** An org API key and nothing else. */
-  async apiKey(request: FastifyRequest): Promise<ApiKeyPrincipal> {
+  /**
+   * An org API key and nothing else; with `scope`, one that carries it (403 forbidden otherwise).
+   * @throws AppError unauthorized | forbidden
+   */
+  async apiKey(request: FastifyRequest, scope?: ApiKeyScope): Promise<ApiKeyPrincipal> {
     const p = await this.principal(request);
     if (p.kind !== 'api_key') throw unauthorized('This route needs an API key');
+    if (scope) requireScope(p, scope);
     return p;
   }
 
@@ -215,6 +222,8 @@ export class Authenticator {
         orgId: r.org_id,
         redaction: r.redaction,
         region: r.region,
+        scopes: r.scopes,
+        createdBy: r.created_by,
         lastUsed: r.last_used_at?.getTime() ?? 0,
       };
       this.#keys.set(hash, entry, now);
@@ -291,4 +300,12 @@ export class Authenticator {
     this.#runtime.set(hash, p);
     return p;
   }
+}
+
+/**
+ * @throws AppError forbidden when the API key does not carry `scope`
+ */
+export function requireScope(p: ApiKeyPrincipal, scope: ApiKeyScope): void {
+  if (!p.scopes.includes(scope))
+    throw new AppError('forbidden', `This API key does not have the ${scope} scope`);
 }

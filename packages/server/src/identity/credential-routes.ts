@@ -6,6 +6,7 @@ import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { newId } from '../platform/ids.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
+import { API_KEY_SCOPES, type ApiKeyScope, DEFAULT_API_KEY_SCOPES } from './principal.js';
 import type { IdentityServices } from './services.js';
 
 const listed = z.object({
@@ -18,6 +19,7 @@ const listed = z.object({
 const apiKeyListed = listed.extend({
   redaction: z.enum(['inherit', 'on', 'off']),
   region: z.enum(['us', 'eu', 'apac']).nullable(),
+  scopes: z.array(z.enum(API_KEY_SCOPES)),
 });
 
 interface Row {
@@ -28,6 +30,7 @@ interface Row {
   last_used_at: Date | null;
   redaction?: 'inherit' | 'on' | 'off';
   region?: 'us' | 'eu' | 'apac' | null;
+  scopes?: ApiKeyScope[];
 }
 const view = (r: Row) => ({
   id: r.id,
@@ -51,7 +54,10 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
           name: z.string().trim().min(1).max(100),
           redaction: z.enum(['inherit', 'on', 'off']).default('inherit'),
           region: z.enum(['us', 'eu', 'apac']).optional(),
+          /** Default (omitted): gateway, db.query, skills.publish, what every key could do before scopes. */
+          scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).max(API_KEY_SCOPES.length).optional(),
         }),
+        // The contract's shape: {id, key, prefix}; the scopes are in the listing.
         response: { 201: z.object({ id: z.uuid(), key: z.string(), prefix: z.string() }) },
       },
     },
@@ -59,9 +65,12 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'apikeys.manage');
       const { key, prefix, hash } = generateToken('rk', 'live');
       const id = newId();
+      const scopes = API_KEY_SCOPES.filter((x) =>
+        (request.body.scopes ?? DEFAULT_API_KEY_SCOPES).includes(x),
+      );
       await s.db.org(access.orgId, async (q) => {
         await q.query(
-          'INSERT INTO api_keys (id, org_id, name, prefix, key_hash, redaction, region, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+          'INSERT INTO api_keys (id, org_id, name, prefix, key_hash, redaction, region, created_by, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
           [
             id,
             access.orgId,
@@ -71,6 +80,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
             request.body.redaction,
             request.body.region ?? null,
             access.principal.userId,
+            scopes,
           ],
         );
         await appendAudit(q, actorOf(request), {
@@ -82,6 +92,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
             prefix,
             redaction: request.body.redaction,
             region: request.body.region ?? null,
+            scopes,
           },
         });
       });
@@ -103,7 +114,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'apikeys.read');
       const { rows } = await s.db.org(access.orgId, (q) =>
         q.query<Row>(
-          `SELECT id, name, prefix, created_at, last_used_at, redaction, region FROM api_keys
+          `SELECT id, name, prefix, created_at, last_used_at, redaction, region, scopes FROM api_keys
             WHERE org_id = $1 AND revoked_at IS NULL ORDER BY created_at, id`,
           [access.orgId],
         ),
@@ -113,6 +124,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
           ...view(r),
           redaction: r.redaction ?? 'inherit',
           region: r.region ?? null,
+          scopes: r.scopes ?? [...DEFAULT_API_KEY_SCOPES],
         })),
       };
     },

@@ -3,10 +3,10 @@
  * the routes so they can be read (and tested) on their own: codes, their normalisation, and the form parser.
  */
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import type { Queryable } from '../db/types.js';
-import { type AuditActor, appendAudit } from '../platform/audit/append.js';
+import type { AuditActor } from '../platform/audit/append.js';
 import { AppError, type ErrorCode } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
+import { recordAccountEvent } from './account-events.js';
 import type { IdentityServices } from './services.js';
 
 /** The only client allowed to start a device authorization. */
@@ -98,8 +98,8 @@ export function acceptForms(scope: App): void {
 }
 
 /**
- * Audits an event about a user's own CLI access in every org the user belongs to (their admins see it), else in
- * the platform chain, like account events. Never codes or tokens in `meta`.
+ * Records an event about a user's own CLI access in their account-event stream and the platform chain, like
+ * every account event (never in an org's audit log). Never codes or tokens in `meta`.
  */
 export async function auditUserEvent(
   s: IdentityServices,
@@ -109,17 +109,5 @@ export async function auditUserEvent(
   target: string,
   meta: Record<string, unknown>,
 ): Promise<void> {
-  const orgs = await s.db.tx({ orgId: null, userId }, async (q: Queryable) => {
-    const { rows } = await q.query<{ org_id: string }>('SELECT org_id FROM memberships WHERE user_id = $1', [
-      userId,
-    ]);
-    return rows.map((r) => r.org_id);
-  });
-  if (orgs.length === 0) {
-    await s.db.platform((q) => appendAudit(q, actor, { orgId: null, action, target, meta }));
-    return;
-  }
-  for (const orgId of orgs) {
-    await s.db.org(orgId, (q) => appendAudit(q, actor, { orgId, action, target, meta }));
-  }
+  await recordAccountEvent(s.db, userId, actor, action, target, meta);
 }

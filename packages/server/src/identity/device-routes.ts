@@ -53,6 +53,9 @@ const deviceDetails = z.object({
   expiresAt: z.string(),
   requesterIp: z.string().nullable(),
   requesterAgent: z.string().nullable(),
+  /** The address this approval request comes from, and whether it is the requester's (RFC 8628 §5.4). */
+  approverIp: z.string(),
+  sameAddress: z.boolean(),
 });
 
 const cliCredential = z.object({
@@ -154,7 +157,6 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
               device_code: z.string(),
               user_code: z.string(),
               verification_uri: z.string(),
-              verification_uri_complete: z.string(),
               expires_in: z.number().int(),
               interval: z.number().int(),
             }),
@@ -197,8 +199,9 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
         return {
           device_code: device.code,
           user_code: shown,
+          // No verification_uri_complete (optional in RFC 8628): a link carrying the code is what a phisher sends
+          // (§5.4), so the person types the code their own terminal shows.
           verification_uri: verificationUri,
-          verification_uri_complete: `${verificationUri}?user_code=${shown}`,
           expires_in: DEVICE_CODE_TTL_SECONDS,
           interval: DEVICE_POLL_INTERVAL_SECONDS,
         };
@@ -329,6 +332,8 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
         expiresAt: r.expires_at.toISOString(),
         requesterIp: r.requester_ip,
         requesterAgent: r.requester_agent,
+        approverIp: request.ip,
+        sameAddress: r.requester_ip === request.ip,
       };
     },
   );

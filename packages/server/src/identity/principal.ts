@@ -20,7 +20,17 @@ export interface ApiKeyPrincipal {
   orgId: string;
   redaction: 'inherit' | 'on' | 'off';
   region: 'us' | 'eu' | 'apac' | null;
+  /** What the key may do (`gateway`, `db.query`, `skills.publish`, `audit.read`). */
+  scopes: readonly ApiKeyScope[];
+  /** The member who created it: publishing also needs them to still hold skills.publish. */
+  createdBy: string | null;
 }
+
+/** API key scopes. Keys created without `scopes` get {@link DEFAULT_API_KEY_SCOPES}. */
+export const API_KEY_SCOPES = ['gateway', 'db.query', 'skills.publish', 'audit.read'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+/** What every key could do before scopes existed: kept as the default so existing clients keep working. */
+export const DEFAULT_API_KEY_SCOPES: readonly ApiKeyScope[] = ['gateway', 'db.query', 'skills.publish'];
 
 /** A skill runtime holding a runtime token (`rt_live_...`): sync and telemetry of one org, nothing else. */
 export interface RuntimePrincipal {

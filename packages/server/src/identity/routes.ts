@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
 import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { listAccountEvents } from './account-events.js';
 import {
   changePassword,
   confirmTotp,
@@ -188,13 +189,14 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
       schema: {
         tags,
         security: bearer,
-        summary: 'Start TOTP enrolment (secret shown once)',
+        summary: 'Start TOTP enrolment (secret shown once); the current password is required',
+        body: z.strictObject({ password }),
         response: { 200: z.object({ secret: z.string(), otpauthUrl: z.string() }) },
       },
     },
     async (request) => {
       const p = await s.auth.session(request);
-      return enrollTotp(s, actorOf(request), p.userId, p.email);
+      return enrollTotp(s, actorOf(request), request.ip, p.userId, p.email, request.body.password);
     },
   );
 
@@ -212,6 +214,49 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
     async (request) => {
       const p = await s.auth.session(request);
       return confirmTotp(s, actorOf(request), p.userId, request.body.code);
+    },
+  );
+
+  app.get(
+    '/api/me/events',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary:
+          "The signed-in user's own account events (sign-ins, failures, 2FA, CLI devices), newest first; cursor paging",
+        querystring: z.strictObject({
+          cursor: z
+            .string()
+            .regex(/^\d{1,18}$/)
+            .optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+        }),
+        response: {
+          200: z.object({
+            events: z.array(
+              z.object({
+                seq: z.number(),
+                at: z.string(),
+                action: z.string(),
+                target: z.string().nullable(),
+                ip: z.string().nullable(),
+                userAgent: z.string().nullable(),
+                meta: z.record(z.string(), z.unknown()),
+              }),
+            ),
+            nextCursor: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const p = await s.auth.session(request);
+      const { cursor, limit } = request.query;
+      return listAccountEvents(s.db, p.userId, {
+        before: cursor === undefined ? undefined : Number(cursor),
+        limit,
+      });
     },
   );
 

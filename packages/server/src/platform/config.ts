@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { KeyRing } from '@rampart/core/seal';
 import { z } from 'zod';
+import { parseBillingPlans } from './billing-config.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -150,7 +151,29 @@ export const configSchema = z.object({
   RAMPART_JOB_MAX_PER_ORG: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   RAMPART_JOB_SWEEP_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
   RAMPART_BILLING_WEBHOOK_SECRET: z.string().min(16).optional(),
-  RAMPART_BILLING_CHECKOUT_URL: urlWithScheme(['https:', 'http:']).optional(),
+  /**
+   * Replaced by RAMPART_BILLING_PLANS: one checkout URL for every product let a checkout for one product be paid
+   * with another. Refused at start so a deployment that still sets it does not silently lose billing.
+   */
+  RAMPART_BILLING_CHECKOUT_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined, 'replaced by RAMPART_BILLING_PLANS (each product its own checkout URL)'),
+  /** Each product's provider variant, price, currency and checkout URL (format: platform/billing-config.ts). */
+  RAMPART_BILLING_PLANS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      try {
+        return parseBillingPlans(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** Days a paid plan stays after a failed renewal payment before it lapses to free. */
+  RAMPART_BILLING_GRACE_DAYS: z.coerce.number().int().min(0).max(60).default(7),
   /** Rejected billing webhook calls per client address (IPv6: its /64) per minute; audited within, 429 beyond. */
   RAMPART_BILLING_REJECTS_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(10),
   RAMPART_WIDGET_DOCUMENT_MAX_BYTES: z.coerce.number().int().min(1_000).max(50_000_000).default(1_048_576),
@@ -165,6 +188,8 @@ export const configSchema = z.object({
   RAMPART_TELEMETRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   RAMPART_TELEMETRY_SWEEP_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
   RAMPART_TELEMETRY_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
+  /** Account events (GET /api/me/events): days kept; swept on the telemetry sweep interval. */
+  RAMPART_ACCOUNT_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
   /**
    * When set, every log line also goes to a daily file in this directory (created 0700, files 0600), with the

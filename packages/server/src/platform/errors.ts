@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   not_found: 404,
   conflict: 409,
   package_rejected: 422,
+  billing_mismatch: 422,
   replayed: 409,
   payload_too_large: 413,
   headers_too_large: 431,

@@ -8,6 +8,7 @@ import {
 } from '@rampart/core/skillpack';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { requireScope } from '../identity/authenticate.js';
 import type { IdentityServices } from '../identity/services.js';
 import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
@@ -15,6 +16,7 @@ import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
+import { can, isRole } from '../tenancy/permissions.js';
 import {
   activeKeys,
   listSigningKeys,
@@ -160,11 +162,27 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
     },
   );
 
-  /** The org a publish acts on: a member session with skills.publish, or an API key of that org. */
+  /**
+   * The org a publish acts on: a member session with skills.publish, or an API key of that org that carries the
+   * `skills.publish` scope and whose creator is still a member whose role may publish (a key never outranks the
+   * person who made it: demote or remove them and their keys stop publishing).
+   */
   async function publisherOrg(request: FastifyRequest, orgId: string): Promise<string> {
     const p = await s.auth.principal(request);
     if (p.kind === 'api_key') {
       if (p.orgId !== orgId) throw new AppError('not_found', 'Organization not found');
+      requireScope(p, 'skills.publish');
+      const role = p.createdBy
+        ? await s.db.org(orgId, async (q) => {
+            const { rows } = await q.query<{ role: string }>(
+              'SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2',
+              [orgId, p.createdBy],
+            );
+            return rows[0]?.role;
+          })
+        : undefined;
+      if (!role || !isRole(role) || !can(role, 'skills.publish'))
+        throw new AppError('forbidden', "This API key's creator can no longer publish skills in this org");
       return orgId;
     }
     if (p.kind !== 'session')

@@ -113,7 +113,8 @@ export async function addMember(
       orgId,
       action: 'member.added',
       target: `user:${userId}`,
-      meta: { role, invited },
+      // Not whether the address already had an account: that is the person's business, not the org's.
+      meta: { role },
     });
     return { userId, email, role, createdAt: ins.rows[0].created_at.toISOString() };
   });

@@ -9,14 +9,16 @@ export interface BillingView {
   messageCredits: number;
 }
 
-/** The org's billing row, created on first use (orgs that predate the widget surface have none). */
+/** The org's billing row (its plan in force now), created on first use (orgs that predate the widget surface have none). */
 export async function billingRow(
   q: Queryable,
   orgId: string,
 ): Promise<{ plan: Plan; message_credits: number; knowledge_bytes: number }> {
   await q.query('INSERT INTO org_billing (org_id) VALUES ($1) ON CONFLICT (org_id) DO NOTHING', [orgId]);
   const { rows } = await q.query<{ plan: Plan; message_credits: number; knowledge_bytes: string }>(
-    'SELECT plan, message_credits, knowledge_bytes FROM org_billing WHERE org_id = $1',
+    // A paid plan past its `plan_until` (grace after a failed payment, end of a cancelled period) is free.
+    `SELECT CASE WHEN plan_until IS NOT NULL AND plan_until <= now() THEN 'free' ELSE plan END AS plan,
+            message_credits, knowledge_bytes FROM org_billing WHERE org_id = $1`,
     [orgId],
   );
   const r = rows[0];

@@ -3,13 +3,14 @@ import { z } from 'zod';
 import type { GatewayServices } from '../gateway/services.js';
 import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
+import { ConfigError } from '../platform/config.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
-import { applyBillingEvent, createCheckout } from './billing.js';
+import { applyBillingEvent, type BillingEvent, createCheckout } from './billing.js';
 import { deleteDocument, ingestDocument, listDocuments } from './documents.js';
-import { PLANS, PRODUCTS, type Product } from './plans.js';
+import { isProduct, PLANS, PRODUCTS, type Product } from './plans.js';
 import { registerWidgetPublicRoutes } from './public-routes.js';
 import { billingView } from './quota.js';
 import { visitorKeys } from './visitor.js';
@@ -62,16 +63,64 @@ const billingView_ = z.object({
 });
 const docParams = orgItemParams.extend({ documentId: z.uuid() });
 
+/** A provider id: Lemon Squeezy sends numbers in attributes and strings in `data.id`. */
+const providerId = z.union([z.string().min(1).max(200), z.number().int().nonnegative()]);
 const webhookEvent = z.object({
   meta: z.object({
     event_name: z.string().min(1).max(100),
     custom_data: z.object({ nonce: z.string().min(16).max(200) }),
   }),
-  data: z.object({ id: z.union([z.string().min(1).max(200), z.number()]) }),
+  data: z.object({
+    id: providerId,
+    attributes: z
+      .looseObject({
+        status: z.string().max(50).nullish(),
+        currency: z.string().max(10).nullish(),
+        subtotal: z.number().int().nullish(),
+        variant_id: providerId.nullish(),
+        subscription_id: providerId.nullish(),
+        billing_reason: z.string().max(50).nullish(),
+        ends_at: z.iso.datetime({ offset: true }).nullish(),
+        updated_at: z.string().max(50).nullish(),
+        first_order_item: z.looseObject({ variant_id: providerId.nullish() }).nullish(),
+      })
+      .default({}),
+  }),
 });
+
+/** The fields the billing rules read, from the provider's JSON:API-style event. */
+function billingEventOf(parsed: z.infer<typeof webhookEvent>): BillingEvent {
+  const a = parsed.data.attributes;
+  const name = parsed.meta.event_name;
+  const str = (v: string | number | null | undefined) => (v === null || v === undefined ? null : String(v));
+  return {
+    name,
+    nonce: parsed.meta.custom_data.nonce,
+    objectId: String(parsed.data.id),
+    status: a.status ?? null,
+    variantId: str(a.variant_id ?? a.first_order_item?.variant_id),
+    amount: a.subtotal ?? null,
+    currency: a.currency ?? null,
+    subscriptionId: name.startsWith('subscription_payment_')
+      ? str(a.subscription_id)
+      : name.startsWith('subscription_')
+        ? String(parsed.data.id)
+        : null,
+    billingReason: a.billing_reason ?? null,
+    endsAt: a.ends_at ? new Date(a.ends_at) : null,
+    updatedAt: a.updated_at ?? null,
+  };
+}
 
 /** Widgets, their documents, plans and billing; plus the public widget routes and the billing webhook. */
 export function registerWidgetRoutes(app: App, s: GatewayServices): void {
+  // Start-time check of RAMPART_BILLING_PLANS against what is sold (its shape is checked by the config loader).
+  for (const name of Object.keys(s.config.RAMPART_BILLING_PLANS ?? {})) {
+    if (!isProduct(name))
+      throw new ConfigError([
+        `RAMPART_BILLING_PLANS: unknown product ${name} (products: ${Object.keys(PRODUCTS).join(', ')})`,
+      ]);
+  }
   const keys = visitorKeys(s.jwtSecret);
   registerWidgetPublicRoutes(app, s, keys);
 
@@ -246,9 +295,11 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'billing.manage');
       if (!s.config.RAMPART_BILLING_WEBHOOK_SECRET)
         throw new AppError('service_unavailable', 'Billing is not configured on this server');
-      const base = s.config.RAMPART_BILLING_CHECKOUT_URL ?? `${s.publicUrl}/billing/checkout`;
+      // Each product its own checkout URL, so the product paid for is the one the nonce names.
+      const product = s.config.RAMPART_BILLING_PLANS?.[request.body.plan];
+      if (!product) throw new AppError('service_unavailable', 'This product is not for sale on this server');
       return s.db.org(access.orgId, (q) =>
-        createCheckout(q, actorOf(request), access.orgId, request.body.plan, base, new Date()),
+        createCheckout(q, actorOf(request), access.orgId, request.body.plan, product.checkoutUrl, new Date()),
       );
     },
   );
@@ -310,21 +361,20 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
           await reject('malformed', null);
           throw new AppError('validation_failed', 'The webhook body is not a billing event with a nonce');
         }
-        const outcome = await applyBillingEvent(
-          s.db,
-          actor,
-          {
-            name: parsed.meta.event_name,
-            nonce: parsed.meta.custom_data.nonce,
-            objectId: String(parsed.data.id),
-          },
-          new Date(),
-        );
+        const outcome = await applyBillingEvent(s.db, actor, billingEventOf(parsed), new Date(), {
+          products: s.config.RAMPART_BILLING_PLANS,
+          graceDays: s.config.RAMPART_BILLING_GRACE_DAYS,
+        });
         if (outcome.status === 'unknown_nonce') {
           await reject('unknown_nonce', null);
           throw new AppError('validation_failed', 'The nonce is unknown');
         }
         if (outcome.status === 'replayed') throw new AppError('replayed', 'This event was already processed');
+        if (outcome.status === 'mismatch')
+          throw new AppError(
+            'billing_mismatch',
+            `The event does not match the checkout's product (${outcome.reason}); nothing was changed`,
+          );
         if (outcome.status === 'applied') s.orgChanged(outcome.orgId);
         return { ok: true as const, outcome: outcome.status };
       },
