@@ -1,4 +1,4 @@
--- 0014 review fixes (issue 19): a per-user account-event stream.
+-- 0015 review fixes (issue 19): a per-user account-event stream.
 
 -- Account events (sign-ins, failed sign-ins, second factor, CLI devices, password and provider changes) belong to
 -- the user, not to the orgs they are in: an org that adds someone must not learn where and when they sign in.
