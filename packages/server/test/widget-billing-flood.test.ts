@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, api, signup } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
-import { sendBillingWebhook } from './widget-support.js';
+import { orderEvent, sendBillingWebhook, TEST_BILLING_PLANS } from './widget-support.js';
 
 const SECRET = 'billing-webhook-secret-for-tests-0002';
 const BUDGET = 5;
@@ -18,6 +18,7 @@ describe.each(ENGINES)('forged billing webhook flood (%s)', (engine) => {
   beforeAll(async () => {
     srv = await startTestServer(engine, {
       RAMPART_BILLING_WEBHOOK_SECRET: SECRET,
+      RAMPART_BILLING_PLANS: TEST_BILLING_PLANS,
       RAMPART_BILLING_REJECTS_PER_IP_PER_MINUTE: String(BUDGET),
     });
     owner = await signup(srv.baseUrl);
@@ -38,10 +39,8 @@ describe.each(ENGINES)('forged billing webhook flood (%s)', (engine) => {
       `/api/orgs/${owner.orgId}/billing/checkout`,
       { plan: 'pro' },
     );
-    const event = (id: string) => ({
-      meta: { event_name: 'order_created', custom_data: { nonce: c.body.nonce } },
-      data: { id, type: 'orders', attributes: { status: 'paid' } },
-    });
+    expect(c.status).toBe(200);
+    const event = (id: string) => orderEvent('order_created', c.body.nonce, id, 'pro');
     const statuses: number[] = [];
     for (let batch = 0; batch < 301; batch += 25) {
       const n = Math.min(25, 301 - batch);
