@@ -172,6 +172,49 @@ describe.skipIf(!BASE)('implicit function calls on real PostgreSQL (a role with 
     }
   });
 
+  it('a trailing no-break space (ORDER BY x.pg_terminate_backend\\u00a0) is refused and the other session lives', async () => {
+    // The guard read a field named "pg_terminate_backend\u00a0" (a no-break space is an identifier character to
+    // PostgreSQL), the executor trimmed it with JavaScript's \s and ran the call pg_terminate_backend(x).
+    const victim = await connectReader('rampart-victim-nbsp');
+    try {
+      const pid = (await victim.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      const r = await refusal(
+        'SELECT 1 AS one FROM unnest(ARRAY[$1::int]) AS x ORDER BY x.pg_terminate_backend\u00a0',
+        [pid],
+      );
+      expect(r.ok).toBe(false);
+      expect((await victim.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await victim.end().catch(() => {});
+    }
+  });
+
+  it('every Unicode space PostgreSQL reads as part of a name, trailing a call by attribute notation, is refused and nothing runs', async () => {
+    // JavaScript's \s beyond PostgreSQL's scanner whitespace (and \v, whitespace to the guard's newer parser).
+    const spaces = [
+      '\u000b',
+      '\u00a0',
+      '\u1680',
+      ...Array.from({ length: 11 }, (_, i) => String.fromCharCode(0x2000 + i)),
+      '\u2028',
+      '\u2029',
+      '\u202f',
+      '\u205f',
+      '\u3000',
+      '\ufeff',
+    ];
+    for (const c of spaces)
+      for (const sql of [
+        `SELECT 1 AS one FROM unnest(ARRAY[4242]) AS x ORDER BY x.touch${c}`,
+        `SELECT count(*) AS n FROM unnest(ARRAY[4242]) AS x GROUP BY x.touch${c};`,
+        `SELECT 1 AS one FROM unnest(ARRAY[$1]) AS x ORDER BY x.current_setting${c}`,
+      ]) {
+        const r = await refusal(sql, sql.includes('$1') ? ['app.settings.jwt_secret'] : []);
+        expect(r.ok, JSON.stringify(sql)).toBe(false);
+        expect(await advisoryLocks(readerPid), JSON.stringify(sql)).toBe(0);
+      }
+  });
+
   it('x.pg_advisory_lock is refused and no lock is held on the long-lived connection', async () => {
     expect((await refusal('SELECT x.pg_advisory_lock FROM generate_series(4242, 4242) x')).ok).toBe(false);
     expect(await advisoryLocks(readerPid)).toBe(0);
