@@ -328,7 +328,7 @@ describe.skipIf(!BASE)('on-prem database agent (postgres)', () => {
           'a table outside the policy in a join',
           'SELECT c.id FROM customers c JOIN secrets s ON s.id = c.id',
         ],
-        ['a system catalog', 'SELECT rolname FROM pg_roles'],
+        ['a system catalog', 'SELECT relname FROM pg_class'],
         ['planner statistics (they hold column values)', 'SELECT most_common_vals::text FROM pg_stats'],
         [
           'an information_schema view other than tables/columns',

@@ -215,6 +215,33 @@ describe.skipIf(!BASE)('implicit function calls on real PostgreSQL (a role with 
       }
   });
 
+  it('pg_db_role_setting (and pg_roles, pg_settings) reading the ALTER ROLE ... SET secret is refused', async () => {
+    // Live: no function call at all, PUBLIC may read pg_db_role_setting.
+    const live = await execute(
+      reader,
+      'SELECT unnest(setconfig) FROM pg_db_role_setting',
+      [],
+      LIMITS,
+      verdict,
+    );
+    expect(JSON.stringify(live.rows)).toContain(SECRET);
+    for (const sql of [
+      'SELECT setconfig FROM pg_db_role_setting',
+      'SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s',
+      'WITH s AS (SELECT * FROM pg_db_role_setting) SELECT setconfig::text FROM s',
+      'SELECT rolconfig FROM pg_roles',
+      'SELECT useconfig FROM pg_user',
+      'SELECT name, setting FROM pg_settings',
+      'SELECT umoptions FROM pg_user_mappings',
+      'SELECT query FROM pg_stat_activity',
+    ]) {
+      const r = await refusal(sql);
+      expect(r.ok, sql).toBe(false);
+      expect((r as { err: AppError }).err.code, sql).toBe('query_not_allowed');
+      expect((r as { err: AppError }).err.message, sql).not.toContain(SECRET);
+    }
+  });
+
   it('x.pg_advisory_lock is refused and no lock is held on the long-lived connection', async () => {
     expect((await refusal('SELECT x.pg_advisory_lock FROM generate_series(4242, 4242) x')).ok).toBe(false);
     expect(await advisoryLocks(readerPid)).toBe(0);

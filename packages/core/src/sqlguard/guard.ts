@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { fingerprintSync, loadModule, normalizeSync, parseSync } from 'libpg-query';
-import { ALLOWED_CAST_TYPES, ALLOWED_FUNCTIONS, IMPLICIT_OPERATORS, KNOWN_DANGEROUS } from './policy.js';
+import {
+  ALLOWED_CAST_TYPES,
+  ALLOWED_FUNCTIONS,
+  IMPLICIT_OPERATORS,
+  KNOWN_DANGEROUS,
+  SECRET_RELATIONS,
+} from './policy.js';
 import {
   buildScope,
   type ColumnProof,
@@ -297,6 +303,8 @@ function visit(key: string, value: unknown, depth: number, ctx: Ctx): void {
     case 'RangeVar': {
       const r = value as Node;
       if (String(r.relpersistence ?? 'p') === 't') refuse('temporary relations are not allowed');
+      const secret = SECRET_RELATIONS.get(String(r.relname ?? ''));
+      if (secret) refuse(`the relation ${String(r.relname)} is not allowed: it ${secret}`);
       break;
     }
   }
