@@ -397,6 +397,40 @@ describe.skipIf(!BASE)('implicit function calls on real PostgreSQL (a role with 
       }
     });
 
+    it("to_json(t) over an enum with the customer's volatile cast to json (no cast written) is refused", async () => {
+      await admin.query(`
+        CREATE TYPE public.mood AS ENUM ('sad', 'ok');
+        CREATE FUNCTION public.mood_json(m public.mood) RETURNS json LANGUAGE sql VOLATILE
+          AS $$ SELECT to_json(m::text) FROM (SELECT pg_advisory_lock(786)) s $$;
+        CREATE CAST (public.mood AS json) WITH FUNCTION public.mood_json(public.mood);
+        CREATE TABLE public.moods (id int, m public.mood);
+        INSERT INTO public.moods VALUES (1, 'ok');
+        GRANT SELECT ON public.moods TO ${role}`);
+      try {
+        // Live: to_json looks up the type's cast to json and runs it.
+        const live = await execute(reader, 'SELECT to_json(t) FROM moods t', [], LIMITS, verdict);
+        expect(live.rows).toEqual([[{ id: 1, m: 'ok' }]]);
+        expect(await advisoryLocks(readerPid)).toBe(1);
+        await reader.query('SELECT pg_advisory_unlock_all()');
+        for (const sql of [
+          'SELECT to_json(t) FROM moods t',
+          'SELECT to_jsonb(m) FROM moods',
+          'SELECT json_agg(t) FROM moods t',
+          "SELECT jsonb_build_object('m', m) FROM moods",
+          'SELECT pg_catalog.json_build_array(m) FROM moods',
+          'SELECT t.to_json FROM moods t',
+        ])
+          await expectRefused(sql, /cast from mood to json/);
+      } finally {
+        await admin.query(
+          'DROP TABLE public.moods; DROP CAST (public.mood AS json); DROP FUNCTION public.mood_json; DROP TYPE public.mood',
+        );
+      }
+      expect(
+        (await runSandboxed(reader, 'SELECT to_json(c.id) FROM customers c WHERE c.id = 1', [], LIMITS)).rows,
+      ).toEqual([[1]]);
+    });
+
     it('attribute notation naming a domain (x.checked_int converts and runs the CHECK) is refused', async () => {
       await admin.query(`
         CREATE FUNCTION public.noisy_int(v int) RETURNS boolean LANGUAGE sql VOLATILE

@@ -4,6 +4,7 @@ import {
   ALLOWED_CAST_TYPES,
   ALLOWED_FUNCTIONS,
   IMPLICIT_OPERATORS,
+  JSON_CONVERTING_FUNCTIONS,
   KNOWN_DANGEROUS,
   SECRET_RELATIONS,
 } from './policy.js';
@@ -102,6 +103,14 @@ interface Ctx {
 
 const quoteIdent = (s: string) => `"${s.replaceAll('"', '""')}"`;
 
+/** The built-in json type as a cast target: its casts from other types are checked against the catalog. */
+const JSON_TARGET = '"pg_catalog"."json"';
+
+/** A call (or SQL/JSON expression) that converts values to json runs their type's cast to json, if any. */
+function convertsToJson(name: string, ctx: Ctx): void {
+  if (JSON_CONVERTING_FUNCTIONS.has(name)) ctx.needs.types.add(JSON_TARGET);
+}
+
 function checkFunction(funcname: unknown, ctx: Ctx): void {
   const exact = names(funcname);
   const parts = exact.map((p) => p.toLowerCase());
@@ -115,6 +124,7 @@ function checkFunction(funcname: unknown, ctx: Ctx): void {
   const asWritten = exact.at(-1) ?? '';
   if (!ALLOWED_FUNCTIONS.has(asWritten)) refuse(`function ${name} is not on the allow-list`);
   if (parts.length === 1) ctx.needs.functions.add(asWritten);
+  convertsToJson(asWritten, ctx);
 }
 
 function checkCast(typeName: unknown, ctx: Ctx): void {
@@ -146,6 +156,7 @@ function checkOperator(name: unknown, ctx: Ctx): void {
 function attribute(name: string, of: Rel, text: string, ctx: Ctx): void {
   if (ALLOWED_FUNCTIONS.has(name)) {
     ctx.needs.functions.add(name);
+    convertsToJson(name, ctx);
     return;
   }
   const why = dangerOf(name);
@@ -238,6 +249,8 @@ function walk(node: unknown, depth: number, ctx: Ctx): void {
 function visit(key: string, value: unknown, depth: number, ctx: Ctx): void {
   if (key.endsWith('Stmt') && key !== 'SelectStmt')
     refuse(`${key.replace(/Stmt$/, '')} statements are not allowed`);
+  // SQL/JSON syntax (JSON_OBJECT(...), JSON_ARRAYAGG, JSON_SCALAR, IS JSON...) converts like to_json.
+  if (/^Json[A-Z]/.test(key)) ctx.needs.types.add(JSON_TARGET);
   switch (key) {
     case 'SelectStmt': {
       const s = value as Node;

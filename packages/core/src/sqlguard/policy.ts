@@ -242,3 +242,21 @@ export const SECRET_RELATIONS: ReadonlyMap<string, string> = new Map([
   ['pg_stat_statements', "shows other sessions' query texts"],
   ['pg_largeobject', 'reads large objects'],
 ]);
+
+/**
+ * Allowed functions that convert their arguments to json themselves: for a type that is not built in,
+ * PostgreSQL looks up the type's cast to `json` and runs its function (to_json(t) does so for every column of
+ * t). A query calling one of them is checked as if it cast to json.
+ */
+export const JSON_CONVERTING_FUNCTIONS: ReadonlySet<string> = new Set([
+  'to_json',
+  'to_jsonb',
+  'json_agg',
+  'jsonb_agg',
+  'json_object_agg',
+  'jsonb_object_agg',
+  'json_build_object',
+  'jsonb_build_object',
+  'json_build_array',
+  'jsonb_build_array',
+]);
