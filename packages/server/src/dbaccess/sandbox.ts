@@ -30,6 +30,24 @@ export function statementBody(sql: string): string {
   return sql.replace(/[ \t\n\r\f;]+$/, '');
 }
 
+const inUse = new WeakMap<object, Promise<unknown>>();
+
+/**
+ * Runs `fn` once every earlier call given the same client has settled. The sandbox is a sequence of statements
+ * (catalog check, BEGIN READ ONLY, settings, the statement, ROLLBACK) on one connection; two calls sharing a
+ * connection (the agent keeps one) would interleave them, and the second one's statement could run after the
+ * first one's ROLLBACK: outside any transaction, writable, without statement_timeout and with the database's
+ * own standard_conforming_strings.
+ */
+export function exclusively<T>(client: object, fn: () => Promise<T>): Promise<T> {
+  const run = (inUse.get(client) ?? Promise.resolve()).then(fn, fn);
+  inUse.set(
+    client,
+    run.catch(() => {}),
+  );
+  return run;
+}
+
 export const DEFAULT_LIMITS: SandboxLimits = { timeoutMs: 5_000, maxRows: 1_000, maxBytes: 5 * 1024 * 1024 };
 
 /** Rows asked of the portal per Execute message (the extended protocol's row limit). */
@@ -74,9 +92,11 @@ export async function runSandboxed(
   const verdict = checkSelect(body);
   if (!verdict.ok) throw new AppError('query_not_allowed', `Query not allowed: ${verdict.reason}`);
   // Attribute notation, operators and casts that could call a function the parser cannot see: decided against
-  // this database's catalog (catalog-check.ts).
-  await checkCatalog(client, verdict.catalog);
-  return execute(client, body, params, limits, verdict);
+  // this database's catalog (catalog-check.ts). One sandboxed call at a time per connection.
+  return exclusively(client, async () => {
+    await checkCatalog(client, verdict.catalog);
+    return execute(client, body, params, limits, verdict);
+  });
 }
 
 /**
