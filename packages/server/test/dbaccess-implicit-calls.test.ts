@@ -397,6 +397,66 @@ describe.skipIf(!BASE)('implicit function calls on real PostgreSQL (a role with 
       }
     });
 
+    it('an assignment cast through a volatile function (WHERE c coerces to boolean, a subscript to int) refuses every query', async () => {
+      await admin.query(`
+        CREATE FUNCTION public.noisy_bool(c customers) RETURNS boolean LANGUAGE sql VOLATILE
+          AS $$ SELECT true FROM (SELECT pg_advisory_lock(787)) s $$;
+        CREATE CAST (customers AS boolean) WITH FUNCTION public.noisy_bool(customers) AS ASSIGNMENT`);
+      try {
+        // Live: no cast in the text, WHERE coerces the row to boolean by the assignment cast.
+        const live = await execute(
+          reader,
+          'SELECT c.id FROM customers c WHERE c AND c.id = 1',
+          [],
+          LIMITS,
+          verdict,
+        );
+        expect(live.rows).toEqual([[1]]);
+        expect(await advisoryLocks(readerPid)).toBe(1);
+        await reader.query('SELECT pg_advisory_unlock_all()');
+        await expectRefused(
+          'SELECT c.id FROM customers c WHERE c AND c.id = 1',
+          /cast from customers to boolean/,
+        );
+        await expectRefused('SELECT count(*) FROM customers c WHERE CASE WHEN c THEN true END', /to boolean/);
+        await expectRefused('SELECT 1 AS one', /cast from customers to boolean/);
+      } finally {
+        await admin.query('DROP CAST (customers AS boolean); DROP FUNCTION public.noisy_bool');
+      }
+    });
+
+    it("a range type's volatile subtype_diff, run by the planner's selectivity estimate for r && $1, refuses every query", async () => {
+      // subtype_diff must be immutable when the range type is created, and can be made volatile afterwards.
+      await admin.query(`
+        CREATE FUNCTION public.fdiff(a float8, b float8) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$ SELECT a - b $$;
+        CREATE TYPE public.frange AS RANGE (subtype = float8, subtype_diff = public.fdiff);
+        CREATE OR REPLACE FUNCTION public.fdiff(a float8, b float8) RETURNS float8 LANGUAGE plpgsql VOLATILE
+          AS $$ BEGIN PERFORM pg_advisory_lock(788); RETURN a - b; END $$;
+        CREATE TABLE public.ranges (r public.frange);
+        INSERT INTO public.ranges SELECT public.frange(g, g + 10) FROM generate_series(1, 2000) g;
+        ANALYZE public.ranges;
+        SELECT pg_advisory_unlock_all(); -- ANALYZE ran the function too, in this session
+        GRANT SELECT ON public.ranges TO ${role}`);
+      try {
+        const live = await execute(
+          reader,
+          'SELECT count(*) FROM ranges WHERE r && $1',
+          ['[5,50)'],
+          LIMITS,
+          verdict,
+        );
+        expect(live.rows).toEqual([['49']]);
+        expect(await advisoryLocks(readerPid)).toBe(1);
+        await reader.query('SELECT pg_advisory_unlock_all()');
+        const r = await refusal('SELECT count(*) FROM ranges WHERE r && $1', ['[5,50)']);
+        expect(r.ok).toBe(false);
+        expect((r as { err: AppError }).err.message).toMatch(/range type frange/);
+        expect(await advisoryLocks(readerPid)).toBe(0);
+      } finally {
+        await admin.query('DROP TABLE public.ranges; DROP TYPE public.frange; DROP FUNCTION public.fdiff');
+      }
+    });
+
     it("to_json(t) over an enum with the customer's volatile cast to json (no cast written) is refused", async () => {
       await admin.query(`
         CREATE TYPE public.mood AS ENUM ('sad', 'ok');
