@@ -305,6 +305,19 @@ describe.skipIf(!BASE)('on-prem database agent (postgres)', () => {
         ['a whole-row value by alias', 'SELECT u FROM users u'],
         ['a whole-row value by table name', 'SELECT users FROM users'],
         ['a whole-row value in a function', 'SELECT to_json(u) FROM users u'],
+        [
+          'a whole-row value by attribute notation (u.to_json is to_json(u))',
+          'SELECT u.to_json FROM users u',
+        ],
+        ['a whole-row value by attribute notation, unaliased', 'SELECT users.to_jsonb FROM users'],
+        [
+          'a whole-row value by attribute notation, schema-qualified',
+          'SELECT public.users.concat FROM public.users',
+        ],
+        [
+          'a whole-row value by attribute notation in WHERE',
+          "SELECT id FROM users u WHERE u.concat LIKE '%hash-of-u1%'",
+        ],
         ['a column alias list renaming it', 'SELECT x.c FROM users AS x(a, b, c)'],
         ['an oracle in WHERE', "SELECT count(*) FROM users WHERE password_hash LIKE 'hash-of-u1%'"],
         ['an oracle in ORDER BY', 'SELECT id FROM users ORDER BY password_hash'],
