@@ -457,6 +457,43 @@ describe.skipIf(!BASE)('implicit function calls on real PostgreSQL (a role with 
       }
     });
 
+    it("SQL/JSON syntax (json_scalar(x), json_value(x, p), merge_action()) that PostgreSQL 15 calls as the customer's functions is refused", async () => {
+      await admin.query(`
+        CREATE FUNCTION public.json_scalar(v anyelement) RETURNS json LANGUAGE sql VOLATILE
+          AS $$ SELECT to_json(v) FROM (SELECT pg_advisory_lock(789)) s $$;
+        CREATE FUNCTION public.json_value(v text, p text) RETURNS text LANGUAGE sql VOLATILE
+          AS $$ SELECT v FROM (SELECT pg_advisory_lock(789)) s $$;
+        CREATE FUNCTION public.merge_action() RETURNS text LANGUAGE sql VOLATILE
+          AS $$ SELECT 'x' FROM (SELECT pg_advisory_lock(789)) s $$`);
+      const version = Number(
+        (await admin.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v,
+      );
+      try {
+        if (version < 160000) {
+          // Live: the guard's parser reads special SQL/JSON expressions, PostgreSQL 15 plain calls.
+          const live = await execute(reader, 'SELECT json_scalar(1)', [], LIMITS, verdict);
+          expect(live.rows).toEqual([[1]]);
+          expect(await advisoryLocks(readerPid)).toBe(1);
+          await reader.query('SELECT pg_advisory_unlock_all()');
+        }
+        const forms: Array<[string, unknown[]]> = [
+          ['SELECT json_scalar(1)', []],
+          ['SELECT json_value($1::text, $2::text)', ['{}', '$']],
+          ['SELECT merge_action()', []],
+        ];
+        for (const [sql, params] of forms) {
+          const r = await refusal(sql, params);
+          expect(r.ok, sql).toBe(false);
+          expect((r as { err: AppError }).err.code, sql).toBe('query_not_allowed');
+          expect(await advisoryLocks(readerPid), sql).toBe(0);
+        }
+      } finally {
+        await admin.query(
+          'DROP FUNCTION public.json_scalar(anyelement); DROP FUNCTION public.json_value(text, text); DROP FUNCTION public.merge_action()',
+        );
+      }
+    });
+
     it("to_json(t) over an enum with the customer's volatile cast to json (no cast written) is refused", async () => {
       await admin.query(`
         CREATE TYPE public.mood AS ENUM ('sad', 'ok');

@@ -106,6 +106,25 @@ const quoteIdent = (s: string) => `"${s.replaceAll('"', '""')}"`;
 /** The built-in json type as a cast target: its casts from other types are checked against the catalog. */
 const JSON_TARGET = '"pg_catalog"."json"';
 
+/**
+ * SQL/JSON syntax the guard's parser (PostgreSQL 18's grammar) reads as special expressions, which a target
+ * before PostgreSQL 16 (17 for JSON_QUERY, JSON_VALUE, JSON_EXISTS) parses as ordinary calls of functions of
+ * these names: the catalog check refuses a non-built-in one there, like a shadowing allow-listed name.
+ */
+const SQL_JSON_CALLS: Readonly<Record<string, string>> = {
+  JsonScalarExpr: 'json_scalar',
+  JsonSerializeExpr: 'json_serialize',
+  JsonParseExpr: 'json',
+  JsonArrayConstructor: 'json_array',
+  JsonArrayQueryConstructor: 'json_array',
+  JsonObjectConstructor: 'json_object',
+  JsonArrayAgg: 'json_arrayagg',
+  JsonObjectAgg: 'json_objectagg',
+  JSON_VALUE_OP: 'json_value',
+  JSON_QUERY_OP: 'json_query',
+  JSON_EXISTS_OP: 'json_exists',
+};
+
 /** A call (or SQL/JSON expression) that converts values to json runs their type's cast to json, if any. */
 function convertsToJson(name: string, ctx: Ctx): void {
   if (JSON_CONVERTING_FUNCTIONS.has(name)) ctx.needs.types.add(JSON_TARGET);
@@ -250,7 +269,14 @@ function visit(key: string, value: unknown, depth: number, ctx: Ctx): void {
   if (key.endsWith('Stmt') && key !== 'SelectStmt')
     refuse(`${key.replace(/Stmt$/, '')} statements are not allowed`);
   // SQL/JSON syntax (JSON_OBJECT(...), JSON_ARRAYAGG, JSON_SCALAR, IS JSON...) converts like to_json.
-  if (/^Json[A-Z]/.test(key)) ctx.needs.types.add(JSON_TARGET);
+  if (/^Json[A-Z]/.test(key)) {
+    ctx.needs.types.add(JSON_TARGET);
+    const op = isObject(value) && typeof value.op === 'string' ? value.op : '';
+    const called = SQL_JSON_CALLS[key === 'JsonFuncExpr' ? op : key];
+    if (called) ctx.needs.functions.add(called);
+  }
+  // Before PostgreSQL 17, merge_action() is a call of any function of that name.
+  if (key === 'MergeSupportFunc') refuse('merge_action() is not allowed outside MERGE');
   switch (key) {
     case 'SelectStmt': {
       const s = value as Node;
