@@ -351,6 +351,21 @@ describe.skipIf(!BASE)('implicit function calls on real PostgreSQL (a role with 
       }
     });
 
+    it("the customer's operator over a built-in volatile function (### x is pg_try_advisory_lock(x)) is refused", async () => {
+      await admin.query(
+        'CREATE OPERATOR public.### (RIGHTARG = bigint, FUNCTION = pg_catalog.pg_try_advisory_lock)',
+      );
+      try {
+        const live = await execute(reader, 'SELECT ### 4242::bigint AS got', [], LIMITS, verdict);
+        expect(live.rows).toEqual([[true]]);
+        expect(await advisoryLocks(readerPid)).toBe(1);
+        await reader.query('SELECT pg_advisory_unlock_all()');
+        await expectRefused('SELECT ### 4242::bigint AS got', /operator ### .*pg_try_advisory_lock/);
+      } finally {
+        await admin.query('DROP OPERATOR public.### (NONE, bigint)');
+      }
+    });
+
     it('a user = operator (implicit in IN, CASE, ORDER BY) with a volatile function is refused', async () => {
       await admin.query(`
         CREATE FUNCTION public.noisy_eq2(a customers, b customers) RETURNS boolean LANGUAGE sql VOLATILE

@@ -35,7 +35,8 @@ SELECT
           -- the planner may use an operator's commutator or negator instead of it
           JOIN pg_catalog.pg_operator o ON o.oid IN (u.oid, u.oprcom, u.oprnegate)
           JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode
-         WHERE u.oprname = ANY($3::text[]) AND o.oprcode::oid >= 16384
+         -- the customer's operator over a built-in volatile function (pg_try_advisory_lock) counts too
+         WHERE u.oprname = ANY($3::text[]) AND (o.oid >= 16384 OR o.oprcode::oid >= 16384)
            AND (p.provolatile <> 'i' OR p.prosecdef)) AS operators,
   ARRAY(SELECT t FROM unnest($4::text[]) AS t
          WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type y
@@ -44,7 +45,7 @@ SELECT
   ARRAY(SELECT DISTINCT format('%s to %s (%s)', c.castsource::regtype, c.casttarget::regtype,
                                p.oid::regprocedure)
           FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_proc p ON p.oid = c.castfunc
-         WHERE c.castfunc >= 16384 AND (p.provolatile <> 'i' OR p.prosecdef)
+         WHERE (c.oid >= 16384 OR c.castfunc >= 16384) AND (p.provolatile <> 'i' OR p.prosecdef)
            -- implicit casts apply by type; assignment casts too (WHERE and CASE WHEN coerce to boolean, array
            -- subscripts to integer, with no cast in the text)
            AND (c.castcontext IN ('i', 'a')
