@@ -305,6 +305,19 @@ describe.skipIf(!BASE)('on-prem database agent (postgres)', () => {
         ['a whole-row value by alias', 'SELECT u FROM users u'],
         ['a whole-row value by table name', 'SELECT users FROM users'],
         ['a whole-row value in a function', 'SELECT to_json(u) FROM users u'],
+        [
+          'a whole-row value by attribute notation (u.to_json is to_json(u))',
+          'SELECT u.to_json FROM users u',
+        ],
+        ['a whole-row value by attribute notation, unaliased', 'SELECT users.to_jsonb FROM users'],
+        [
+          'a whole-row value by attribute notation, schema-qualified',
+          'SELECT public.users.concat FROM public.users',
+        ],
+        [
+          'a whole-row value by attribute notation in WHERE',
+          "SELECT id FROM users u WHERE u.concat LIKE '%hash-of-u1%'",
+        ],
         ['a column alias list renaming it', 'SELECT x.c FROM users AS x(a, b, c)'],
         ['an oracle in WHERE', "SELECT count(*) FROM users WHERE password_hash LIKE 'hash-of-u1%'"],
         ['an oracle in ORDER BY', 'SELECT id FROM users ORDER BY password_hash'],
@@ -328,7 +341,7 @@ describe.skipIf(!BASE)('on-prem database agent (postgres)', () => {
           'a table outside the policy in a join',
           'SELECT c.id FROM customers c JOIN secrets s ON s.id = c.id',
         ],
-        ['a system catalog', 'SELECT rolname FROM pg_roles'],
+        ['a system catalog', 'SELECT relname FROM pg_class'],
         ['planner statistics (they hold column values)', 'SELECT most_common_vals::text FROM pg_stats'],
         [
           'an information_schema view other than tables/columns',

@@ -172,6 +172,76 @@ describe.skipIf(!BASE)('implicit function calls on real PostgreSQL (a role with 
     }
   });
 
+  it('a trailing no-break space (ORDER BY x.pg_terminate_backend\\u00a0) is refused and the other session lives', async () => {
+    // The guard read a field named "pg_terminate_backend\u00a0" (a no-break space is an identifier character to
+    // PostgreSQL), the executor trimmed it with JavaScript's \s and ran the call pg_terminate_backend(x).
+    const victim = await connectReader('rampart-victim-nbsp');
+    try {
+      const pid = (await victim.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      const r = await refusal(
+        'SELECT 1 AS one FROM unnest(ARRAY[$1::int]) AS x ORDER BY x.pg_terminate_backend\u00a0',
+        [pid],
+      );
+      expect(r.ok).toBe(false);
+      expect((await victim.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await victim.end().catch(() => {});
+    }
+  });
+
+  it('every Unicode space PostgreSQL reads as part of a name, trailing a call by attribute notation, is refused and nothing runs', async () => {
+    // JavaScript's \s beyond PostgreSQL's scanner whitespace (and \v, whitespace to the guard's newer parser).
+    const spaces = [
+      '\u000b',
+      '\u00a0',
+      '\u1680',
+      ...Array.from({ length: 11 }, (_, i) => String.fromCharCode(0x2000 + i)),
+      '\u2028',
+      '\u2029',
+      '\u202f',
+      '\u205f',
+      '\u3000',
+      '\ufeff',
+    ];
+    for (const c of spaces)
+      for (const sql of [
+        `SELECT 1 AS one FROM unnest(ARRAY[4242]) AS x ORDER BY x.touch${c}`,
+        `SELECT count(*) AS n FROM unnest(ARRAY[4242]) AS x GROUP BY x.touch${c};`,
+        `SELECT 1 AS one FROM unnest(ARRAY[$1]) AS x ORDER BY x.current_setting${c}`,
+      ]) {
+        const r = await refusal(sql, sql.includes('$1') ? ['app.settings.jwt_secret'] : []);
+        expect(r.ok, JSON.stringify(sql)).toBe(false);
+        expect(await advisoryLocks(readerPid), JSON.stringify(sql)).toBe(0);
+      }
+  });
+
+  it('pg_db_role_setting (and pg_roles, pg_settings) reading the ALTER ROLE ... SET secret is refused', async () => {
+    // Live: no function call at all, PUBLIC may read pg_db_role_setting.
+    const live = await execute(
+      reader,
+      'SELECT unnest(setconfig) FROM pg_db_role_setting',
+      [],
+      LIMITS,
+      verdict,
+    );
+    expect(JSON.stringify(live.rows)).toContain(SECRET);
+    for (const sql of [
+      'SELECT setconfig FROM pg_db_role_setting',
+      'SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s',
+      'WITH s AS (SELECT * FROM pg_db_role_setting) SELECT setconfig::text FROM s',
+      'SELECT rolconfig FROM pg_roles',
+      'SELECT useconfig FROM pg_user',
+      'SELECT name, setting FROM pg_settings',
+      'SELECT umoptions FROM pg_user_mappings',
+      'SELECT query FROM pg_stat_activity',
+    ]) {
+      const r = await refusal(sql);
+      expect(r.ok, sql).toBe(false);
+      expect((r as { err: AppError }).err.code, sql).toBe('query_not_allowed');
+      expect((r as { err: AppError }).err.message, sql).not.toContain(SECRET);
+    }
+  });
+
   it('x.pg_advisory_lock is refused and no lock is held on the long-lived connection', async () => {
     expect((await refusal('SELECT x.pg_advisory_lock FROM generate_series(4242, 4242) x')).ok).toBe(false);
     expect(await advisoryLocks(readerPid)).toBe(0);
@@ -281,6 +351,21 @@ describe.skipIf(!BASE)('implicit function calls on real PostgreSQL (a role with 
       }
     });
 
+    it("the customer's operator over a built-in volatile function (### x is pg_try_advisory_lock(x)) is refused", async () => {
+      await admin.query(
+        'CREATE OPERATOR public.### (RIGHTARG = bigint, FUNCTION = pg_catalog.pg_try_advisory_lock)',
+      );
+      try {
+        const live = await execute(reader, 'SELECT ### 4242::bigint AS got', [], LIMITS, verdict);
+        expect(live.rows).toEqual([[true]]);
+        expect(await advisoryLocks(readerPid)).toBe(1);
+        await reader.query('SELECT pg_advisory_unlock_all()');
+        await expectRefused('SELECT ### 4242::bigint AS got', /operator ### .*pg_try_advisory_lock/);
+      } finally {
+        await admin.query('DROP OPERATOR public.### (NONE, bigint)');
+      }
+    });
+
     it('a user = operator (implicit in IN, CASE, ORDER BY) with a volatile function is refused', async () => {
       await admin.query(`
         CREATE FUNCTION public.noisy_eq2(a customers, b customers) RETURNS boolean LANGUAGE sql VOLATILE
@@ -325,6 +410,137 @@ describe.skipIf(!BASE)('implicit function calls on real PostgreSQL (a role with 
       } finally {
         await admin.query('DROP CAST IF EXISTS (customers AS bigint); DROP FUNCTION public.noisy_cast');
       }
+    });
+
+    it('an assignment cast through a volatile function (WHERE c coerces to boolean, a subscript to int) refuses every query', async () => {
+      await admin.query(`
+        CREATE FUNCTION public.noisy_bool(c customers) RETURNS boolean LANGUAGE sql VOLATILE
+          AS $$ SELECT true FROM (SELECT pg_advisory_lock(787)) s $$;
+        CREATE CAST (customers AS boolean) WITH FUNCTION public.noisy_bool(customers) AS ASSIGNMENT`);
+      try {
+        // Live: no cast in the text, WHERE coerces the row to boolean by the assignment cast.
+        const live = await execute(
+          reader,
+          'SELECT c.id FROM customers c WHERE c AND c.id = 1',
+          [],
+          LIMITS,
+          verdict,
+        );
+        expect(live.rows).toEqual([[1]]);
+        expect(await advisoryLocks(readerPid)).toBe(1);
+        await reader.query('SELECT pg_advisory_unlock_all()');
+        await expectRefused(
+          'SELECT c.id FROM customers c WHERE c AND c.id = 1',
+          /cast from customers to boolean/,
+        );
+        await expectRefused('SELECT count(*) FROM customers c WHERE CASE WHEN c THEN true END', /to boolean/);
+        await expectRefused('SELECT 1 AS one', /cast from customers to boolean/);
+      } finally {
+        await admin.query('DROP CAST (customers AS boolean); DROP FUNCTION public.noisy_bool');
+      }
+    });
+
+    it("a range type's volatile subtype_diff, run by the planner's selectivity estimate for r && $1, refuses every query", async () => {
+      // subtype_diff must be immutable when the range type is created, and can be made volatile afterwards.
+      await admin.query(`
+        CREATE FUNCTION public.fdiff(a float8, b float8) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$ SELECT a - b $$;
+        CREATE TYPE public.frange AS RANGE (subtype = float8, subtype_diff = public.fdiff);
+        CREATE OR REPLACE FUNCTION public.fdiff(a float8, b float8) RETURNS float8 LANGUAGE plpgsql VOLATILE
+          AS $$ BEGIN PERFORM pg_advisory_lock(788); RETURN a - b; END $$;
+        CREATE TABLE public.ranges (r public.frange);
+        INSERT INTO public.ranges SELECT public.frange(g, g + 10) FROM generate_series(1, 2000) g;
+        ANALYZE public.ranges;
+        SELECT pg_advisory_unlock_all(); -- ANALYZE ran the function too, in this session
+        GRANT SELECT ON public.ranges TO ${role}`);
+      try {
+        const live = await execute(
+          reader,
+          'SELECT count(*) FROM ranges WHERE r && $1',
+          ['[5,50)'],
+          LIMITS,
+          verdict,
+        );
+        expect(live.rows).toEqual([['49']]);
+        expect(await advisoryLocks(readerPid)).toBe(1);
+        await reader.query('SELECT pg_advisory_unlock_all()');
+        const r = await refusal('SELECT count(*) FROM ranges WHERE r && $1', ['[5,50)']);
+        expect(r.ok).toBe(false);
+        expect((r as { err: AppError }).err.message).toMatch(/range type frange/);
+        expect(await advisoryLocks(readerPid)).toBe(0);
+      } finally {
+        await admin.query('DROP TABLE public.ranges; DROP TYPE public.frange; DROP FUNCTION public.fdiff');
+      }
+    });
+
+    it("SQL/JSON syntax (json_scalar(x), json_value(x, p), merge_action()) that PostgreSQL 15 calls as the customer's functions is refused", async () => {
+      await admin.query(`
+        CREATE FUNCTION public.json_scalar(v anyelement) RETURNS json LANGUAGE sql VOLATILE
+          AS $$ SELECT to_json(v) FROM (SELECT pg_advisory_lock(789)) s $$;
+        CREATE FUNCTION public.json_value(v text, p text) RETURNS text LANGUAGE sql VOLATILE
+          AS $$ SELECT v FROM (SELECT pg_advisory_lock(789)) s $$;
+        CREATE FUNCTION public.merge_action() RETURNS text LANGUAGE sql VOLATILE
+          AS $$ SELECT 'x' FROM (SELECT pg_advisory_lock(789)) s $$`);
+      const version = Number(
+        (await admin.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v,
+      );
+      try {
+        if (version < 160000) {
+          // Live: the guard's parser reads special SQL/JSON expressions, PostgreSQL 15 plain calls.
+          const live = await execute(reader, 'SELECT json_scalar(1)', [], LIMITS, verdict);
+          expect(live.rows).toEqual([[1]]);
+          expect(await advisoryLocks(readerPid)).toBe(1);
+          await reader.query('SELECT pg_advisory_unlock_all()');
+        }
+        const forms: Array<[string, unknown[]]> = [
+          ['SELECT json_scalar(1)', []],
+          ['SELECT json_value($1::text, $2::text)', ['{}', '$']],
+          ['SELECT merge_action()', []],
+        ];
+        for (const [sql, params] of forms) {
+          const r = await refusal(sql, params);
+          expect(r.ok, sql).toBe(false);
+          expect((r as { err: AppError }).err.code, sql).toBe('query_not_allowed');
+          expect(await advisoryLocks(readerPid), sql).toBe(0);
+        }
+      } finally {
+        await admin.query(
+          'DROP FUNCTION public.json_scalar(anyelement); DROP FUNCTION public.json_value(text, text); DROP FUNCTION public.merge_action()',
+        );
+      }
+    });
+
+    it("to_json(t) over an enum with the customer's volatile cast to json (no cast written) is refused", async () => {
+      await admin.query(`
+        CREATE TYPE public.mood AS ENUM ('sad', 'ok');
+        CREATE FUNCTION public.mood_json(m public.mood) RETURNS json LANGUAGE sql VOLATILE
+          AS $$ SELECT to_json(m::text) FROM (SELECT pg_advisory_lock(786)) s $$;
+        CREATE CAST (public.mood AS json) WITH FUNCTION public.mood_json(public.mood);
+        CREATE TABLE public.moods (id int, m public.mood);
+        INSERT INTO public.moods VALUES (1, 'ok');
+        GRANT SELECT ON public.moods TO ${role}`);
+      try {
+        // Live: to_json looks up the type's cast to json and runs it.
+        const live = await execute(reader, 'SELECT to_json(t) FROM moods t', [], LIMITS, verdict);
+        expect(live.rows).toEqual([[{ id: 1, m: 'ok' }]]);
+        expect(await advisoryLocks(readerPid)).toBe(1);
+        await reader.query('SELECT pg_advisory_unlock_all()');
+        for (const sql of [
+          'SELECT to_json(t) FROM moods t',
+          'SELECT to_jsonb(m) FROM moods',
+          'SELECT json_agg(t) FROM moods t',
+          "SELECT jsonb_build_object('m', m) FROM moods",
+          'SELECT pg_catalog.json_build_array(m) FROM moods',
+          'SELECT t.to_json FROM moods t',
+        ])
+          await expectRefused(sql, /cast from mood to json/);
+      } finally {
+        await admin.query(
+          'DROP TABLE public.moods; DROP CAST (public.mood AS json); DROP FUNCTION public.mood_json; DROP TYPE public.mood',
+        );
+      }
+      expect(
+        (await runSandboxed(reader, 'SELECT to_json(c.id) FROM customers c WHERE c.id = 1', [], LIMITS)).rows,
+      ).toEqual([[1]]);
     });
 
     it('attribute notation naming a domain (x.checked_int converts and runs the CHECK) is refused', async () => {

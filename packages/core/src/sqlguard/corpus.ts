@@ -19,6 +19,21 @@ export const BYPASS_ATTEMPTS: ReadonlyArray<readonly [technique: string, sql: st
   ['set transaction', 'SET TRANSACTION READ WRITE'],
   ['savepoint', 'SAVEPOINT s'],
   ['prepare transaction', "PREPARE TRANSACTION 'x'"],
+  // secrets a SELECT-only role reads without calling a function (review 19, attack on the fixes)
+  ['ALTER ROLE ... SET secret from pg_db_role_setting', 'SELECT setconfig FROM pg_db_role_setting'],
+  ['qualified pg_db_role_setting', 'SELECT unnest(setconfig) FROM pg_catalog.pg_db_role_setting'],
+  ['role settings from pg_roles', 'SELECT rolconfig FROM pg_roles'],
+  ['role settings from pg_user', 'SELECT u.useconfig FROM pg_catalog.pg_user u'],
+  ['settings view instead of current_setting', "SELECT setting FROM pg_settings WHERE name = 'x'"],
+  ['settings view in a subquery', 'SELECT (SELECT count(*) FROM pg_settings) AS n'],
+  ['settings view in a CTE', 'WITH s AS (SELECT * FROM pg_settings) SELECT name FROM s'],
+  ['settings view as TABLE', 'TABLE pg_settings'],
+  ['FDW credentials', 'SELECT umoptions FROM pg_user_mappings'],
+  ['FDW credentials, information_schema', 'SELECT * FROM information_schema.user_mapping_options'],
+  ["other sessions' queries", 'SELECT query FROM pg_stat_activity'],
+  ['password hashes', 'SELECT rolpassword FROM pg_authid'],
+  ['configuration files', 'SELECT * FROM pg_hba_file_rules'],
+  ['large object contents', 'SELECT data FROM pg_largeobject'],
   // writes in disguise
   ['data-modifying CTE delete', 'WITH d AS (DELETE FROM users RETURNING *) SELECT * FROM d'],
   [

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { fingerprintSync, loadModule, normalizeSync, parseSync } from 'libpg-query';
-import { ALLOWED_CAST_TYPES, ALLOWED_FUNCTIONS, IMPLICIT_OPERATORS, KNOWN_DANGEROUS } from './policy.js';
+import {
+  ALLOWED_CAST_TYPES,
+  ALLOWED_FUNCTIONS,
+  IMPLICIT_OPERATORS,
+  JSON_CONVERTING_FUNCTIONS,
+  KNOWN_DANGEROUS,
+  SECRET_RELATIONS,
+} from './policy.js';
 import {
   buildScope,
   type ColumnProof,
@@ -96,6 +103,33 @@ interface Ctx {
 
 const quoteIdent = (s: string) => `"${s.replaceAll('"', '""')}"`;
 
+/** The built-in json type as a cast target: its casts from other types are checked against the catalog. */
+const JSON_TARGET = '"pg_catalog"."json"';
+
+/**
+ * SQL/JSON syntax the guard's parser (PostgreSQL 18's grammar) reads as special expressions, which a target
+ * before PostgreSQL 16 (17 for JSON_QUERY, JSON_VALUE, JSON_EXISTS) parses as ordinary calls of functions of
+ * these names: the catalog check refuses a non-built-in one there, like a shadowing allow-listed name.
+ */
+const SQL_JSON_CALLS: Readonly<Record<string, string>> = {
+  JsonScalarExpr: 'json_scalar',
+  JsonSerializeExpr: 'json_serialize',
+  JsonParseExpr: 'json',
+  JsonArrayConstructor: 'json_array',
+  JsonArrayQueryConstructor: 'json_array',
+  JsonObjectConstructor: 'json_object',
+  JsonArrayAgg: 'json_arrayagg',
+  JsonObjectAgg: 'json_objectagg',
+  JSON_VALUE_OP: 'json_value',
+  JSON_QUERY_OP: 'json_query',
+  JSON_EXISTS_OP: 'json_exists',
+};
+
+/** A call (or SQL/JSON expression) that converts values to json runs their type's cast to json, if any. */
+function convertsToJson(name: string, ctx: Ctx): void {
+  if (JSON_CONVERTING_FUNCTIONS.has(name)) ctx.needs.types.add(JSON_TARGET);
+}
+
 function checkFunction(funcname: unknown, ctx: Ctx): void {
   const exact = names(funcname);
   const parts = exact.map((p) => p.toLowerCase());
@@ -109,6 +143,7 @@ function checkFunction(funcname: unknown, ctx: Ctx): void {
   const asWritten = exact.at(-1) ?? '';
   if (!ALLOWED_FUNCTIONS.has(asWritten)) refuse(`function ${name} is not on the allow-list`);
   if (parts.length === 1) ctx.needs.functions.add(asWritten);
+  convertsToJson(asWritten, ctx);
 }
 
 function checkCast(typeName: unknown, ctx: Ctx): void {
@@ -140,6 +175,7 @@ function checkOperator(name: unknown, ctx: Ctx): void {
 function attribute(name: string, of: Rel, text: string, ctx: Ctx): void {
   if (ALLOWED_FUNCTIONS.has(name)) {
     ctx.needs.functions.add(name);
+    convertsToJson(name, ctx);
     return;
   }
   const why = dangerOf(name);
@@ -232,6 +268,15 @@ function walk(node: unknown, depth: number, ctx: Ctx): void {
 function visit(key: string, value: unknown, depth: number, ctx: Ctx): void {
   if (key.endsWith('Stmt') && key !== 'SelectStmt')
     refuse(`${key.replace(/Stmt$/, '')} statements are not allowed`);
+  // SQL/JSON syntax (JSON_OBJECT(...), JSON_ARRAYAGG, JSON_SCALAR, IS JSON...) converts like to_json.
+  if (/^Json[A-Z]/.test(key)) {
+    ctx.needs.types.add(JSON_TARGET);
+    const op = isObject(value) && typeof value.op === 'string' ? value.op : '';
+    const called = SQL_JSON_CALLS[key === 'JsonFuncExpr' ? op : key];
+    if (called) ctx.needs.functions.add(called);
+  }
+  // Before PostgreSQL 17, merge_action() is a call of any function of that name.
+  if (key === 'MergeSupportFunc') refuse('merge_action() is not allowed outside MERGE');
   switch (key) {
     case 'SelectStmt': {
       const s = value as Node;
@@ -297,6 +342,8 @@ function visit(key: string, value: unknown, depth: number, ctx: Ctx): void {
     case 'RangeVar': {
       const r = value as Node;
       if (String(r.relpersistence ?? 'p') === 't') refuse('temporary relations are not allowed');
+      const secret = SECRET_RELATIONS.get(String(r.relname ?? ''));
+      if (secret) refuse(`the relation ${String(r.relname)} is not allowed: it ${secret}`);
       break;
     }
   }

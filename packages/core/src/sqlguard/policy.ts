@@ -215,3 +215,48 @@ export const KNOWN_DANGEROUS: ReadonlyMap<RegExp, string> = new Map([
   [/^pg_notify$/, 'sends notifications'],
   [/^txid_|^pg_current_xact_id/, 'assigns transaction ids'],
 ]);
+
+/**
+ * System relations (by name, in any schema: a customer's table of the same name is refused too) that show a
+ * secret to any role that can log in, or to the roles a customer may grant for monitoring. A SELECT-only role
+ * reads them without calling any function, so the function allow-list does not cover them.
+ */
+export const SECRET_RELATIONS: ReadonlyMap<string, string> = new Map([
+  // ALTER ROLE ... SET app.jwt_secret = '...' is stored here, readable by PUBLIC.
+  ['pg_db_role_setting', 'shows every setting stored with ALTER ROLE/DATABASE ... SET'],
+  ['pg_roles', 'shows the settings stored with ALTER ROLE ... SET (rolconfig)'],
+  ['pg_user', 'shows the settings stored with ALTER ROLE ... SET (useconfig)'],
+  ['pg_shadow', 'shows password hashes'],
+  ['pg_authid', 'shows password hashes'],
+  ['pg_settings', 'reads server settings, like current_setting'],
+  ['pg_file_settings', 'reads the server configuration files'],
+  ['pg_hba_file_rules', 'reads the server configuration files'],
+  ['pg_ident_file_mappings', 'reads the server configuration files'],
+  ['pg_user_mappings', 'shows foreign-server credentials'],
+  ['pg_user_mapping', 'shows foreign-server credentials'],
+  ['user_mapping_options', 'shows foreign-server credentials'],
+  ['_pg_user_mappings', 'shows foreign-server credentials'],
+  ['pg_subscription', 'shows replication connection strings'],
+  ['pg_stat_wal_receiver', 'shows replication connection strings'],
+  ['pg_stat_activity', "shows other sessions' query texts"],
+  ['pg_stat_statements', "shows other sessions' query texts"],
+  ['pg_largeobject', 'reads large objects'],
+]);
+
+/**
+ * Allowed functions that convert their arguments to json themselves: for a type that is not built in,
+ * PostgreSQL looks up the type's cast to `json` and runs its function (to_json(t) does so for every column of
+ * t). A query calling one of them is checked as if it cast to json.
+ */
+export const JSON_CONVERTING_FUNCTIONS: ReadonlySet<string> = new Set([
+  'to_json',
+  'to_jsonb',
+  'json_agg',
+  'jsonb_agg',
+  'json_object_agg',
+  'jsonb_object_agg',
+  'json_build_object',
+  'jsonb_build_object',
+  'json_build_array',
+  'jsonb_build_array',
+]);

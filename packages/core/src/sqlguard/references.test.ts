@@ -39,6 +39,13 @@ describe('queryReferences', () => {
     expect(queryReferences(sql)[flag]).toBe(true);
   });
 
+  it('u.to_json and (u).concat (attribute notation: the function on the whole row) are listed as calls', () => {
+    expect(queryReferences('SELECT u.to_json, (u).concat, u.id FROM t u').attributeCalls).toEqual([
+      'to_json',
+      'concat',
+    ]);
+  });
+
   it('count(*) is not a star', () => {
     expect(queryReferences('SELECT count(*) FROM t').star).toBe(false);
   });

@@ -1,4 +1,5 @@
 import { parseSync } from 'libpg-query';
+import { ALLOWED_FUNCTIONS } from './policy.js';
 
 /** A relation named in a FROM clause (or anywhere a RangeVar appears): schema as written, or null. */
 export interface RelationRef {
@@ -26,6 +27,11 @@ export interface QueryReferences {
   wholeRow: boolean;
   /** Column aliases on a FROM item (`AS x(a, b)`), or a NATURAL join: both can rename or match columns unseen. */
   renamesColumns: boolean;
+  /**
+   * Field names (`x.f`, `s.t.f`, `(expr).f`) that are allowed functions: unless `f` is a column, PostgreSQL
+   * runs `f(x)`, and `x.to_json` is the whole row `x` as json.
+   */
+  attributeCalls: string[];
 }
 
 type Node = Record<string, unknown>;
@@ -47,6 +53,7 @@ export function queryReferences(sql: string): QueryReferences {
     star: false,
     wholeRow: false,
     renamesColumns: false,
+    attributeCalls: [],
   };
   const lastFields: string[] = [];
   const visit = (node: unknown): void => {
@@ -86,12 +93,15 @@ export function queryReferences(sql: string): QueryReferences {
           }
           const last = str(fields.at(-1));
           if (last !== null) lastFields.push(last);
+          if (fields.length >= 2 && last !== null && ALLOWED_FUNCTIONS.has(last))
+            out.attributeCalls.push(last);
           break;
         }
         case 'A_Indirection':
           for (const f of Array.isArray(v.indirection) ? v.indirection : []) {
             const s = str(f);
             if (s !== null) out.identifiers.push(s);
+            if (s !== null && ALLOWED_FUNCTIONS.has(s)) out.attributeCalls.push(s);
           }
           break;
         case 'JoinExpr':

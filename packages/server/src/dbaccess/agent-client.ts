@@ -51,7 +51,18 @@ export function agentQueryHandler(opts: {
 }): (sql: string, params: unknown[]) => Promise<AgentResult> {
   const limits: SandboxLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   if (opts.policy?.maxRows) limits.maxRows = Math.min(limits.maxRows, opts.policy.maxRows);
-  return async (sql, params) => {
+  // The agent's one connection serves one query at a time (messages arrive concurrently): interleaved, the
+  // policy lookups and sandbox statements of two queries would run inside or after each other's transaction.
+  let queue: Promise<unknown> = Promise.resolve();
+  return (sql, params) => {
+    const run = queue.then(
+      () => handleOne(sql, params),
+      () => handleOne(sql, params),
+    );
+    queue = run.catch(() => {});
+    return run;
+  };
+  async function handleOne(sql: string, params: unknown[]): Promise<AgentResult> {
     const started = performance.now();
     let result: AgentResult | undefined;
     let failure: unknown;
@@ -97,7 +108,7 @@ export function agentQueryHandler(opts: {
     }
     if (failure !== undefined) throw failure;
     return result as AgentResult;
-  };
+  }
 }
 
 export interface RunningAgent {

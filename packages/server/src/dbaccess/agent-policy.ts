@@ -106,12 +106,14 @@ export async function enforceAgentPolicy(
   }
   if (!policy.deniedColumns.length || !resolved.length) return;
   const denied = new Set<string>();
+  const columns = new Set<string>();
   for (const rel of resolved) {
     const { rows } = await client.query<{ attname: string }>(
       'SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped',
       [rel.oid],
     );
     for (const { attname } of rows) {
+      columns.add(attname);
       for (const p of policy.deniedColumns) {
         const parts = p.split('.');
         const [s, t, c] =
@@ -132,7 +134,9 @@ export async function enforceAgentPolicy(
       'query_not_allowed',
       `Refused by the agent's policy: * would read denied columns (${list}); name the columns`,
     );
-  if (refs.wholeRow || refs.renamesColumns)
+  // x.to_json, x.concat: attribute notation calls the function on the whole row unless the name is a column.
+  const call = refs.attributeCalls.find((f) => !columns.has(f));
+  if (refs.wholeRow || refs.renamesColumns || call !== undefined)
     throw new AppError(
       'query_not_allowed',
       `Refused by the agent's policy: whole-row values, column alias lists and NATURAL joins are refused on tables with denied columns (${list})`,

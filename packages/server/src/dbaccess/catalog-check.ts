@@ -35,7 +35,8 @@ SELECT
           -- the planner may use an operator's commutator or negator instead of it
           JOIN pg_catalog.pg_operator o ON o.oid IN (u.oid, u.oprcom, u.oprnegate)
           JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode
-         WHERE u.oprname = ANY($3::text[]) AND o.oprcode::oid >= 16384
+         -- the customer's operator over a built-in volatile function (pg_try_advisory_lock) counts too
+         WHERE u.oprname = ANY($3::text[]) AND (o.oid >= 16384 OR o.oprcode::oid >= 16384)
            AND (p.provolatile <> 'i' OR p.prosecdef)) AS operators,
   ARRAY(SELECT t FROM unnest($4::text[]) AS t
          WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type y
@@ -44,9 +45,15 @@ SELECT
   ARRAY(SELECT DISTINCT format('%s to %s (%s)', c.castsource::regtype, c.casttarget::regtype,
                                p.oid::regprocedure)
           FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_proc p ON p.oid = c.castfunc
-         WHERE c.castfunc >= 16384 AND (p.provolatile <> 'i' OR p.prosecdef)
-           AND (c.castcontext = 'i'
-                OR c.casttarget IN (SELECT pg_catalog.to_regtype(t) FROM unnest($4::text[]) AS t))) AS casts`;
+         WHERE (c.oid >= 16384 OR c.castfunc >= 16384) AND (p.provolatile <> 'i' OR p.prosecdef)
+           -- implicit casts apply by type; assignment casts too (WHERE and CASE WHEN coerce to boolean, array
+           -- subscripts to integer, with no cast in the text)
+           AND (c.castcontext IN ('i', 'a')
+                OR c.casttarget IN (SELECT pg_catalog.to_regtype(t) FROM unnest($4::text[]) AS t))) AS casts,
+  -- the planner's range selectivity estimators call a range type's subtype_diff, for any range operator
+  ARRAY(SELECT DISTINCT format('%s (%s)', r.rngtypid::regtype, p.oid::regprocedure)
+          FROM pg_catalog.pg_range r JOIN pg_catalog.pg_proc p ON p.oid IN (r.rngsubdiff, r.rngcanonical)
+         WHERE p.oid >= 16384 AND (p.provolatile <> 'i' OR p.prosecdef)) AS range_functions`;
 
 const PROOF_SQL = `
 SELECT
@@ -94,7 +101,8 @@ async function ask<T>(client: pg.ClientBase, name: string, text: string, values:
  * - an operator used (or applied implicitly) whose function is not built in and is volatile, stable or
  *   SECURITY DEFINER;
  * - a cast target that does not resolve to a built-in pg_catalog type (a domain runs its CHECK constraints, a
- *   user type its input function), or a cast to it, or any implicit cast, through such a function.
+ *   user type its input function), or a cast to it, or any implicit or assignment cast, through such a function;
+ * - any range type whose subtype_diff (or canonical) function is such a function (the planner calls it).
  * @throws AppError query_not_allowed (with the reason) | bad_gateway (the catalog could not be read)
  */
 export async function checkCatalog(client: pg.ClientBase, needs: CatalogNeeds): Promise<void> {
@@ -105,6 +113,7 @@ export async function checkCatalog(client: pg.ClientBase, needs: CatalogNeeds): 
     operators: string[];
     foreign_types: string[];
     casts: string[];
+    range_functions: string[];
   }>(client, 'rampart_catalog_surface', SURFACE_SQL, [
     attributeNames,
     needs.functions,
@@ -124,6 +133,12 @@ export async function checkCatalog(client: pg.ClientBase, needs: CatalogNeeds): 
   if (surface.casts.length)
     throw notAllowed(
       `the database defines a cast from ${surface.casts[0]} through a function that is not built in`,
+    );
+
+  if (surface.range_functions.length)
+    throw notAllowed(
+      `the database's range type ${surface.range_functions[0]} has a function that is not built in and not ` +
+        'immutable, which the planner runs for range comparisons',
     );
 
   const functions = new Set(surface.attribute_functions);

@@ -19,6 +19,35 @@ export interface SandboxLimits {
   clientTimeoutMs?: number;
 }
 
+/**
+ * The statement as it is placed inside the wrapper, and as the guard checks it: trailing semicolons and the
+ * whitespace PostgreSQL's scanner knows (space, tab, newline, carriage return, form feed) removed. Never a
+ * wider class such as JavaScript's `\s`: a no-break space or any other Unicode space is a character of an
+ * identifier to PostgreSQL, so trimming it would run another name than the one the guard checked
+ * (`x.f\u00a0` is a field named "f\u00a0", `x.f` is the call f(x)).
+ */
+export function statementBody(sql: string): string {
+  return sql.replace(/[ \t\n\r\f;]+$/, '');
+}
+
+const inUse = new WeakMap<object, Promise<unknown>>();
+
+/**
+ * Runs `fn` once every earlier call given the same client has settled. The sandbox is a sequence of statements
+ * (catalog check, BEGIN READ ONLY, settings, the statement, ROLLBACK) on one connection; two calls sharing a
+ * connection (the agent keeps one) would interleave them, and the second one's statement could run after the
+ * first one's ROLLBACK: outside any transaction, writable, without statement_timeout and with the database's
+ * own standard_conforming_strings.
+ */
+export function exclusively<T>(client: object, fn: () => Promise<T>): Promise<T> {
+  const run = (inUse.get(client) ?? Promise.resolve()).then(fn, fn);
+  inUse.set(
+    client,
+    run.catch(() => {}),
+  );
+  return run;
+}
+
 export const DEFAULT_LIMITS: SandboxLimits = { timeoutMs: 5_000, maxRows: 1_000, maxBytes: 5 * 1024 * 1024 };
 
 /** Rows asked of the portal per Execute message (the extended protocol's row limit). */
@@ -58,12 +87,16 @@ export async function runSandboxed(
   limits: SandboxLimits = DEFAULT_LIMITS,
 ): Promise<SandboxResult> {
   await loadSqlGuard();
-  const verdict = checkSelect(sql);
+  // The guard checks exactly the text that runs.
+  const body = statementBody(sql);
+  const verdict = checkSelect(body);
   if (!verdict.ok) throw new AppError('query_not_allowed', `Query not allowed: ${verdict.reason}`);
   // Attribute notation, operators and casts that could call a function the parser cannot see: decided against
-  // this database's catalog (catalog-check.ts).
-  await checkCatalog(client, verdict.catalog);
-  return execute(client, sql, params, limits, verdict);
+  // this database's catalog (catalog-check.ts). One sandboxed call at a time per connection.
+  return exclusively(client, async () => {
+    await checkCatalog(client, verdict.catalog);
+    return execute(client, body, params, limits, verdict);
+  });
 }
 
 /**
@@ -135,7 +168,7 @@ export async function execute(
       );
     // A trailing semicolon is part of one statement to the parser but not inside a subquery; the newline keeps
     // a trailing line comment from swallowing the closing parenthesis.
-    const inner = sql.replace(/[\s;]+$/, '');
+    const inner = statementBody(sql);
     const text = `SELECT * FROM (${inner}\n) AS rampart_q LIMIT ${Math.floor(limits.maxRows) + 1}`;
     counting = true;
     const cursor = client.query(new Cursor<unknown[]>(text, [...params], { rowMode: 'array' }));
