@@ -263,6 +263,34 @@ describe.skipIf(!BASE)('SELECT sandbox on real PostgreSQL', () => {
         await silent.close();
       }
     });
+
+    it('a silent database cannot hold runSandboxed in the catalog check: it settles at the client deadline', async () => {
+      // The catalog check (catalog-check.ts) is a round trip before the query: it must run under the same deadline,
+      // or a database that never answers holds the call (and an agent's queue) until TCP gives up.
+      const silent = await startSilentPostgres(true);
+      const c = new pg.Client({ host: '127.0.0.1', port: silent.port, user: 'x', database: 'x' });
+      c.on('error', () => {});
+      try {
+        await c.connect();
+        const started = performance.now();
+        const call = runSandboxed(c, 'SELECT t.name FROM t', [], {
+          ...DEFAULT_LIMITS,
+          timeoutMs: 200,
+          clientTimeoutMs: 300,
+        });
+        const settled = await Promise.race([
+          call.then(
+            () => 'resolved',
+            (e: { code?: string }) => e.code ?? 'error',
+          ),
+          new Promise((r) => setTimeout(() => r('still pending'), 3_000)),
+        ]);
+        expect(settled).toBe('upstream_timeout');
+        expect(performance.now() - started).toBeLessThan(2_000);
+      } finally {
+        await silent.close();
+      }
+    });
   });
 
   describe('the execution layer holds on its own (handed statements the guard refuses)', () => {

@@ -93,10 +93,11 @@ export async function runSandboxed(
   if (!verdict.ok) throw new AppError('query_not_allowed', `Query not allowed: ${verdict.reason}`);
   // Attribute notation, operators and casts that could call a function the parser cannot see: decided against
   // this database's catalog (catalog-check.ts). One sandboxed call at a time per connection.
-  return exclusively(client, async () => {
-    await checkCatalog(client, verdict.catalog);
-    return execute(client, body, params, limits, verdict);
-  });
+  // It runs inside the sandbox transaction, after the settings: under statement_timeout and the client deadline,
+  // so a database that never answers cannot hold the call there either.
+  return exclusively(client, () =>
+    execute(client, body, params, limits, verdict, () => checkCatalog(client, verdict.catalog)),
+  );
 }
 
 /**
@@ -109,6 +110,8 @@ export async function execute(
   params: readonly unknown[],
   limits: SandboxLimits,
   verdict: { queryHash: string; fingerprint: string },
+  /** Checks that must pass before the statement runs (the catalog check), inside the transaction and deadline. */
+  preflight?: () => Promise<void>,
 ): Promise<SandboxResult> {
   const stream = (client as Partial<pg.Client>).connection?.stream;
   // Why the connection was cut, if it was: after a cut the client is unusable and the caller must replace it.
@@ -166,6 +169,7 @@ export async function execute(
         'bad_gateway',
         `The database did not accept standard_conforming_strings=on and backslash_quote=off (it reports ${scs} and ${bq}); the query was not run`,
       );
+    if (preflight) await step(preflight());
     // A trailing semicolon is part of one statement to the parser but not inside a subquery; the newline keeps
     // a trailing line comment from swallowing the closing parenthesis.
     const inner = statementBody(sql);
