@@ -6,8 +6,12 @@
  * database set to standard_conforming_strings=off, the guard and PostgreSQL then read string literals
  * differently, and a call the guard saw inside a string ran.
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openAgentAudit } from '../src/dbaccess/agent-audit.js';
 import { agentQueryHandler } from '../src/dbaccess/agent-client.js';
 import { runSandboxed } from '../src/dbaccess/sandbox.js';
 import { createReaderDatabase, type ReaderDatabase } from './dbaccess-support.js';
@@ -86,4 +90,51 @@ describe.skipIf(!BASE)('the agent runs one query at a time on its connection (re
       expect(state.rows[0]?.scs).toBe('off');
     },
   );
+});
+
+describe.skipIf(!BASE)('the agent queue is bounded (real PostgreSQL)', () => {
+  let customer: ReaderDatabase;
+  let client: pg.Client;
+  beforeAll(async () => {
+    customer = await createReaderDatabase(BASE as string);
+    client = new pg.Client({ connectionString: customer.readerUrl });
+    client.on('error', () => {});
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.end().catch(() => {});
+    await customer?.close();
+  });
+
+  it('a burst from a compromised or overloaded server cannot pile work on the database: 503 past the queue, 504 past the wait', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rampart-agent-queue-')), 'audit.jsonl');
+    const handle = agentQueryHandler({
+      database: async () => client,
+      audit: openAgentAudit(file),
+      maxQueued: 3,
+      maxWaitMs: 150,
+      limits: { timeoutMs: 3_000 },
+    });
+    // Three are taken (the first holds the connection for a second or more, two wait); the rest are refused at once.
+    const results = await Promise.allSettled([
+      handle('SELECT pg_catalog.count(*) FROM generate_series(1, 20000000)', []),
+      ...Array.from({ length: 6 }, () => handle('SELECT 1 AS one', [])),
+    ]);
+    const codes = results.map((r) =>
+      r.status === 'fulfilled' ? 'ok' : ((r.reason as { code?: string }).code ?? 'error'),
+    );
+    expect(codes.filter((c) => c === 'service_unavailable')).toHaveLength(4);
+    // Whether the long query finished inside the wait bound depends on the machine; the waiting ones did not run.
+    expect(codes.slice(1).filter((c) => c === 'ok')).toHaveLength(0);
+    expect(codes.filter((c) => c === 'upstream_timeout').length).toBeGreaterThanOrEqual(2);
+    // Every query received, refused or not, has its line in the local audit file.
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { outcome: string });
+    expect(lines).toHaveLength(7);
+    expect(lines.filter((l) => l.outcome === 'service_unavailable')).toHaveLength(4);
+    // The connection is free afterwards.
+    expect((await handle('SELECT 1 AS one', [])).rows).toEqual([[1]]);
+  });
 });

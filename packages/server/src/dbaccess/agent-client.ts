@@ -48,25 +48,56 @@ export function agentQueryHandler(opts: {
   policy?: AgentPolicy | undefined;
   audit?: AgentAudit | undefined;
   limits?: Partial<SandboxLimits> | undefined;
+  /** Queries taken at once (the one running and those waiting); more are refused at once (503). Default 64. */
+  maxQueued?: number | undefined;
+  /**
+   * How long a query may wait for the connection before it is dropped unrun (504): by then the server has
+   * stopped waiting for the answer, so running it would only load the database. Default 30 s.
+   */
+  maxWaitMs?: number | undefined;
 }): (sql: string, params: unknown[]) => Promise<AgentResult> {
   const limits: SandboxLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   if (opts.policy?.maxRows) limits.maxRows = Math.min(limits.maxRows, opts.policy.maxRows);
+  const maxQueued = opts.maxQueued ?? 64;
+  const maxWaitMs = opts.maxWaitMs ?? 30_000;
   // The agent's one connection serves one query at a time (messages arrive concurrently): interleaved, the
   // policy lookups and sandbox statements of two queries would run inside or after each other's transaction.
+  // The queue is bounded in length and in wait, so a burst from the server cannot pile up work on the database.
   let queue: Promise<unknown> = Promise.resolve();
+  let waiting = 0;
   return (sql, params) => {
-    const run = queue.then(
-      () => handleOne(sql, params),
-      () => handleOne(sql, params),
-    );
+    if (waiting >= maxQueued)
+      return handleOne(
+        sql,
+        params,
+        new AppError('service_unavailable', `The agent already has ${maxQueued} queries waiting; not run`),
+      );
+    waiting++;
+    const queued = performance.now();
+    const turn = () => {
+      waiting--;
+      const waited = performance.now() - queued;
+      return handleOne(
+        sql,
+        params,
+        waited > maxWaitMs
+          ? new AppError(
+              'upstream_timeout',
+              `The query waited ${Math.round(waited)} ms for the agent; not run`,
+            )
+          : undefined,
+      );
+    };
+    const run = queue.then(turn, turn);
     queue = run.catch(() => {});
     return run;
   };
-  async function handleOne(sql: string, params: unknown[]): Promise<AgentResult> {
+  async function handleOne(sql: string, params: unknown[], refused?: AppError): Promise<AgentResult> {
     const started = performance.now();
     let result: AgentResult | undefined;
     let failure: unknown;
     try {
+      if (refused) throw refused;
       await loadSqlGuard();
       const verdict = checkSelect(sql);
       if (!verdict.ok) throw new AppError('query_not_allowed', `Query not allowed: ${verdict.reason}`);
