@@ -167,7 +167,9 @@ describe.runIf(!!BASE)('maintenance as a non-superuser owner without BYPASSRLS (
       ),
     );
     const work = await db.tx({ orgId: null }, (q) =>
-      q.query<{ id: string }>(`SELECT id::text AS id FROM rampart_job_work(now(), 10, 10) WHERE kind = 'due'`),
+      q.query<{ id: string }>(
+        `SELECT id::text AS id FROM rampart_job_work(now(), 10, 10) WHERE kind = 'due'`,
+      ),
     );
     expect(work.rows.map((r) => r.id)).toEqual([jobId]);
     // The application role still sees only its own tenant's rows.
