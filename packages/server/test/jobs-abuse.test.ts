@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snippetOf } from '../src/jobs/runner.js';
+import { EnvResolutionError, resolveJobValue } from '../src/jobs/values.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
 import { type Account, addMemberWithRole, api, type Member, signup } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
@@ -272,6 +273,32 @@ describe.each(ENGINES)('env: references scoped per org (%s)', (engine) => {
     });
     expect((await runNow(acme, mine.body.id)).status).toBe('succeeded');
     expect(target.on('/ok/mine')[0]?.headers['x-k']).toBe(ENV_VALUE);
+  });
+
+  it('a prefix wide enough to cover the server settings (*:RAMPART_, *:D) never resolves RAMPART_MASTER_KEYS or DATABASE_URL', async () => {
+    scope('*:RAMPART_,*:D,*:PUBLIC_');
+    try {
+      for (const name of ['RAMPART_MASTER_KEYS', 'RAMPART_JWT_SECRET', 'DATABASE_URL']) {
+        const h = await create(acme, { headers: { 'X-K': `env:${name}` } });
+        expect(h.status, h.text).toBe(400);
+        expect(h.body.error).toBe('env_not_allowed');
+        expect(h.body.message).toMatch(/setting of the Rampart server/);
+        const a = await create(acme, { auth: { type: 'bearer', value: `env:${name}` } });
+        expect(a.status, a.text).toBe(400);
+        // At send too (a reference stored by other means, or before this rule).
+        const live = srv.rampart.services.config.RAMPART_JOB_ENV_ALLOW;
+        expect(() => resolveJobValue(`env:${name}`, live, acme.orgId, { [name]: 'x' })).toThrow(
+          EnvResolutionError,
+        );
+      }
+      // Other names under the same wide prefix still resolve.
+      const live = srv.rampart.services.config.RAMPART_JOB_ENV_ALLOW;
+      expect(resolveJobValue('env:RAMPART_JOB_TOKEN_X', live, acme.orgId, { RAMPART_JOB_TOKEN_X: 'v' })).toBe(
+        'v',
+      );
+    } finally {
+      scope(`${acme.orgId}:ACME_,*:PUBLIC_`);
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { mask } from '@rampart/core/seal';
+import { configSchema } from '../platform/config.js';
 import { AppError } from '../platform/errors.js';
 
 /**
@@ -48,7 +49,14 @@ export const prefixesFor = (allow: readonly EnvAllow[], orgId: string): string[]
   ...new Set(allow.filter((e) => e.org === '*' || e.org === orgId.toLowerCase()).map((e) => e.prefix)),
 ];
 
+/**
+ * The server's own settings (RAMPART_MASTER_KEYS, RAMPART_JWT_SECRET, DATABASE_URL...): never resolvable, whatever
+ * prefix the operator allowed (`*:RAMPART_` or `*:D` would otherwise hand every tenant the master key).
+ */
+const SERVER_SETTINGS: ReadonlySet<string> = new Set(Object.keys(configSchema.shape));
+
 export function isEnvAllowed(name: string, allow: readonly EnvAllow[], orgId: string): boolean {
+  if (SERVER_SETTINGS.has(name)) return false;
   return prefixesFor(allow, orgId).some((prefix) => prefix.length > 0 && name.startsWith(prefix));
 }
 
@@ -56,9 +64,11 @@ function assertEnvAllowed(name: string, field: string, allow: readonly EnvAllow[
   if (isEnvAllowed(name, allow, orgId)) return;
   // Only this org's prefixes are named: other orgs' entries are theirs.
   const mine = prefixesFor(allow, orgId);
-  const rule = mine.length
-    ? `this org may use only names starting with ${mine.join(', ')}`
-    : 'this org may use no env: references';
+  const rule = SERVER_SETTINGS.has(name)
+    ? 'it is a setting of the Rampart server itself, never readable by jobs'
+    : mine.length
+      ? `this org may use only names starting with ${mine.join(', ')}`
+      : 'this org may use no env: references';
   throw new AppError(
     'env_not_allowed',
     `${field}: env:${name} is not allowed: ${rule} (operator setting RAMPART_JOB_ENV_ALLOW, scoped per org)`,
