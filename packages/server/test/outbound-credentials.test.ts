@@ -252,7 +252,6 @@ describe('the credential transport rule (property)', () => {
       'http://[::1]/',
       'http://[::ffff:127.0.0.1]/',
       'http://localhost:3000/',
-      'http://api.localhost/',
       'http://allowed.example.test/',
       'http://10.1.2.3/',
     ])
@@ -261,6 +260,16 @@ describe('the credential transport rule (property)', () => {
       'http://allowed.example.test.evil.com/',
       'http://11.1.2.3/',
       'http://[::ffff:11.1.2.3]/',
+    ])
+      expect(credentialTransport(new URL(u), policy).ok, u).toBe(false);
+  });
+
+  it('a *.localhost name over http (resolved by DNS, not pinned to loopback) may not carry a credential', () => {
+    for (const u of [
+      'http://api.localhost/',
+      'http://evil.localhost:8080/',
+      'http://a.b.LOCALHOST/',
+      'http://localhost.evil.com/',
     ])
       expect(credentialTransport(new URL(u), policy).ok, u).toBe(false);
   });

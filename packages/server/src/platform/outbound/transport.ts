@@ -5,7 +5,7 @@ import type { OutboundPolicy, Verdict } from './policy.js';
 /**
  * The one rule for requests that carry a credential (a provider API key, a job's sealed headers or auth, an
  * alert channel's signing secret or secret URL): they go over https. Plain http is allowed only to a loopback
- * host (`localhost`, 127.0.0.0/8, ::1: the bytes never leave the machine) or to a host the operator named in
+ * host (the name `localhost`, 127.0.0.0/8, ::1: the bytes never leave the machine) or to a host the operator named in
  * RAMPART_OUTBOUND_ALLOW (by name, or an IP literal inside an allowed address or CIDR), which is how an
  * operator opts a private network in. Names are not resolved here: an allow-listed CIDR exempts only IP
  * literals, since a name's address can change after the check.
@@ -14,7 +14,10 @@ export function credentialTransport(url: URL, policy: OutboundPolicy): Verdict {
   if (url.protocol === 'https:') return { ok: true };
   if (url.protocol !== 'http:') return { ok: false, reason: `${url.protocol} is not https` };
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return { ok: true };
+  // Only the name `localhost` itself (the hosts file pins it). A `*.localhost` name goes to DNS on most systems
+  // (RFC 6761 only asks resolvers to answer loopback), and a public answer would pass the address guard and get
+  // the credential in the clear.
+  if (host === 'localhost') return { ok: true };
   if (policy.hosts.has(host)) return { ok: true };
   if (ipaddr.isValid(host)) {
     const a = ipaddr.process(host);
