@@ -404,6 +404,41 @@ describe('echoed secrets in other spellings', () => {
     }
   });
 
+  it('a server that decodes Basic auth and echoes the password alone does not get it stored in the snippet', async () => {
+    const server: Server = createServer((req, res) => {
+      const decoded = Buffer.from(String(req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64');
+      const [user, ...rest] = decoded.toString('utf8').split(':');
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: `wrong password ${rest.join(':')} for ${user}` }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const srv = await startTestServer('pglite', { RAMPART_OUTBOUND_ALLOW: '127.0.0.1' });
+    try {
+      const owner = await signup(srv.baseUrl);
+      const a = api(srv.baseUrl, owner.token);
+      const job = await a.post<Job>(`/api/orgs/${owner.orgId}/jobs`, {
+        name: 'basic echo',
+        schedule: '0 0 1 1 *',
+        url: `${origin}/`,
+        storeResponse: true,
+        retries: 0,
+        auth: { type: 'basic', value: `svc:${AUTH_VALUE}` },
+      });
+      expect(job.status, job.text).toBe(201);
+      const q = await a.post<{ id: string }>(`/api/orgs/${owner.orgId}/jobs/${job.body.id}/run`);
+      await srv.rampart.services.jobRunner.tick();
+      const runs = await a.get<{ runs: Run[] }>(`/api/orgs/${owner.orgId}/jobs/${job.body.id}/runs`);
+      const snippet = runs.body.runs.find((r) => r.id === q.body.id)?.snippet ?? '';
+      expect(snippet).toMatch(/wrong password/);
+      expect(snippet).not.toContain('PLAINTEXT');
+    } finally {
+      await srv.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('property: no spelling of any sent secret survives snippetOf', () => {
     const secretArb = fc
       .string({ minLength: 4, maxLength: 64, unit: 'grapheme' })

@@ -361,6 +361,8 @@ export class JobRunner {
       const encoded = job.auth_type === 'basic' ? Buffer.from(v, 'utf8').toString('base64') : v;
       headers.authorization = `${job.auth_type === 'basic' ? 'Basic' : 'Bearer'} ${encoded}`;
       secretValues.push(v, encoded);
+      // The password alone too: a server that decodes Basic may echo it back by itself ("bad password 'p'").
+      if (job.auth_type === 'basic' && v.includes(':')) secretValues.push(v.slice(v.indexOf(':') + 1));
     }
     headers['user-agent'] ??= `Rampart-Jobs/${this.#o.version}`;
     headers['x-rampart-run-id'] = c.runId;
