@@ -439,6 +439,45 @@ describe('echoed secrets in other spellings', () => {
     }
   });
 
+  it('a server echoing the token of an Authorization header (set as a header, not auth) alone does not get it stored', async () => {
+    const BASIC_PW = 'hdr-PLAINTEXT-basic-password-77';
+    const server: Server = createServer((req, res) => {
+      const [, bearer] = String(req.headers.authorization ?? '').split(' ');
+      const basic = Buffer.from(String(req.headers['x-upstream-auth'] ?? '').split(' ')[1] ?? '', 'base64');
+      res.writeHead(401, { 'content-type': 'text/plain' });
+      res.end(`invalid token ${bearer}; upstream ${basic.toString('utf8').split(':')[1]}`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const srv = await startTestServer('pglite', { RAMPART_OUTBOUND_ALLOW: '127.0.0.1' });
+    try {
+      const owner = await signup(srv.baseUrl);
+      const a = api(srv.baseUrl, owner.token);
+      const job = await a.post<Job>(`/api/orgs/${owner.orgId}/jobs`, {
+        name: 'token echo',
+        schedule: '0 0 1 1 *',
+        url: `${origin}/`,
+        storeResponse: true,
+        retries: 0,
+        headers: {
+          Authorization: HDR_AUTH,
+          'X-Upstream-Auth': `Basic ${Buffer.from(`svc:${BASIC_PW}`).toString('base64')}`,
+        },
+      });
+      expect(job.status, job.text).toBe(201);
+      const q = await a.post<{ id: string }>(`/api/orgs/${owner.orgId}/jobs/${job.body.id}/run`);
+      await srv.rampart.services.jobRunner.tick();
+      const runs = await a.get<{ runs: Run[] }>(`/api/orgs/${owner.orgId}/jobs/${job.body.id}/runs`);
+      const snippet = runs.body.runs.find((r) => r.id === q.body.id)?.snippet ?? '';
+      expect(snippet).toMatch(/^invalid token/);
+      expect(snippet).not.toContain('PLAINTEXT');
+    } finally {
+      await srv.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('property: no spelling of any sent secret survives snippetOf', () => {
     const secretArb = fc
       .string({ minLength: 4, maxLength: 64, unit: 'grapheme' })

@@ -354,7 +354,7 @@ export class JobRunner {
     for (const [k, raw] of Object.entries(secrets.headers)) {
       const v = resolveJobValue(raw, allow, job.org_id, this.#env);
       headers[k.toLowerCase()] = v;
-      secretValues.push(v);
+      secretValues.push(v, ...credentialParts(v));
     }
     if (job.auth_type && secrets.auth !== null) {
       const v = resolveJobValue(secrets.auth, allow, job.org_id, this.#env);
@@ -524,6 +524,23 @@ export class JobRunner {
     if (deleted) this.#o.logger.info({ deleted }, 'job history swept');
     return { deleted };
   }
+}
+
+/**
+ * The parts of a `<scheme> <credential>` header value an echo may send back alone: the credential and, for
+ * Basic, its decoded `user:password` and the password.
+ */
+export function credentialParts(v: string): string[] {
+  const m = /^([A-Za-z][A-Za-z0-9_-]*)[ \t]+(\S.*)$/s.exec(v);
+  if (!m) return [];
+  const cred = (m[2] ?? '').trim();
+  const out = [cred];
+  if ((m[1] ?? '').toLowerCase() === 'basic') {
+    const decoded = Buffer.from(cred, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon >= 0) out.push(decoded, decoded.slice(colon + 1));
+  }
+  return out;
 }
 
 /** A run refused before sending; its message is safe to store (it names no value). */
