@@ -109,9 +109,15 @@ describe.each(ENGINES)('scheduled jobs API (%s)', (engine) => {
     ['IPv4-mapped loopback', { url: 'http://[::ffff:127.0.0.2]/' }, 'validation_failed', /non-public/],
     [
       'an env name outside the allow-list',
-      { headers: { 'X-K': 'env:RAMPART_MASTER_KEYS' } },
+      { headers: { 'X-K': 'env:OTHER_TEAM_TOKEN' } },
       'env_not_allowed',
       /JOB_, PUBLIC_/,
+    ],
+    [
+      "the server's own master keys by env name",
+      { headers: { 'X-K': 'env:RAMPART_MASTER_KEYS' } },
+      'env_not_allowed',
+      /setting of the Rampart server itself/,
     ],
     [
       'an env auth outside the allow-list',
