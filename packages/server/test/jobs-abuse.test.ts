@@ -8,7 +8,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { snippetOf } from '../src/jobs/runner.js';
+import { snippetOf } from '../src/jobs/snippet.js';
 import { EnvResolutionError, resolveJobValue } from '../src/jobs/values.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
 import { type Account, addMemberWithRole, api, type Member, signup } from './fixtures.js';

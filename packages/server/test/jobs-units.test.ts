@@ -1,7 +1,7 @@
 /** Pure parts of the job runner: snippet scrubbing at the 2 KB cut, schedules in time zones, env references. */
 import { describe, expect, it } from 'vitest';
-import { SNIPPET_BYTES, snippetOf } from '../src/jobs/runner.js';
 import { nextRunAfter, nextRuns, parseSchedule } from '../src/jobs/schedule.js';
+import { SNIPPET_BYTES, snippetOf } from '../src/jobs/snippet.js';
 import { EnvResolutionError, resolveJobValue } from '../src/jobs/values.js';
 
 const SECRET = 'sk-live-PLAINTEXT-0123456789abcdefghij';
