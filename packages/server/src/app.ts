@@ -20,6 +20,8 @@ import { LoginThrottle } from './identity/throttle.js';
 import { registerJobRoutes } from './jobs/routes.js';
 import { JobRunner } from './jobs/runner.js';
 import type { JobsServices } from './jobs/services.js';
+import { SmtpMailer } from './mail/smtp.js';
+import { MailWorker } from './mail/worker.js';
 import { AuditBatcher } from './platform/audit/batcher.js';
 import { registerAuditRoutes } from './platform/audit/routes.js';
 import { bcryptCost, type Config } from './platform/config.js';
@@ -47,6 +49,8 @@ export interface Services extends DbAccessServices, JobsServices {
   ring: KeyRing;
   jwtSecret: Buffer;
   logger: Logger;
+  /** The mail outbox's delivery worker on this node. */
+  mailWorker: MailWorker;
 }
 
 export interface Rampart {
@@ -61,7 +65,7 @@ export interface CreateOptions {
   config: Config;
   /** Tests capture logs here. */
   logDestination?: DestinationStream;
-  /** Outbound e-mail; defaults to the development log mailer. */
+  /** How queued mail leaves this node; defaults to SMTP when RAMPART_SMTP_URL is set, else the log mailer. */
   mailer?: Mailer;
   /** Tests: in-memory PGlite (nothing written to RAMPART_DATA_DIR), optionally from a migrated snapshot. */
   ephemeral?: { pgliteSnapshot?: Blob };
@@ -125,21 +129,38 @@ async function assemble(
   if (migrations.applied.length) logger.info({ applied: migrations.applied }, 'database migrations applied');
 
   const limiters = createLimiterFactory(config.REDIS_URL);
-  if (!opts.mailer && config.NODE_ENV === 'production') {
-    logger.warn('no mailer configured: e-mails (password resets, invitations) are written to the log');
+  if (!opts.mailer && !config.RAMPART_SMTP_URL && config.NODE_ENV === 'production') {
+    const w =
+      'RAMPART_SMTP_URL is not set: no e-mail is sent (password resets, verification links, invitations, security notices and e-mail alerts are dropped; the log shows only their subjects)';
+    logger.warn(`SECURITY WARNING: ${w}`);
+    process.stderr.write(`\n  WARNING: ${w}\n\n`);
   }
   const outboundPolicy = parsePolicy(config.RAMPART_OUTBOUND_ALLOW);
   const outbound = guardedAgent({ policy: outboundPolicy });
   const routing = new RoutingCache();
   const usageAudit = new AuditBatcher(db, logger);
-  const mailer = opts.mailer ?? new LogMailer(logger, config.NODE_ENV === 'production');
+  const mailer =
+    opts.mailer ??
+    (config.RAMPART_SMTP_URL
+      ? new SmtpMailer({ url: config.RAMPART_SMTP_URL, from: config.RAMPART_MAIL_FROM })
+      : new LogMailer(logger, config.NODE_ENV === 'production'));
+  const mailWorker = new MailWorker({
+    db,
+    ring: keys.ring,
+    transport: mailer,
+    logger,
+    maxAttempts: config.RAMPART_MAIL_MAX_ATTEMPTS,
+    retryBaseMs: config.RAMPART_MAIL_RETRY_BASE_MS,
+    retryMaxMs: config.RAMPART_MAIL_RETRY_MAX_MS,
+    pollMs: config.RAMPART_MAIL_POLL_MS,
+    retentionDays: config.RAMPART_MAIL_RETENTION_DAYS,
+  });
   const jobRunner = new JobRunner({
     db,
     ring: keys.ring,
     logger,
     outbound,
     outboundPolicy,
-    mailer,
     envAllow: config.RAMPART_JOB_ENV_ALLOW,
     pollMs: config.RAMPART_JOB_POLL_MS,
     concurrency: config.RAMPART_JOB_CONCURRENCY,
@@ -174,6 +195,7 @@ async function assemble(
     logger,
     auth: new Authenticator(db, keys.jwtSecret),
     mailer,
+    mailWorker,
     throttle: new LoginThrottle(limiters),
     limiters,
     bcryptCost: bcryptCost(config),
@@ -207,6 +229,7 @@ async function assemble(
     agentHub.attach(app.server);
     if (config.RAMPART_JOB_RUNNER === 'on') app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onReady', async () => telemetrySweeper.start());
+    app.addHook('onReady', async () => mailWorker.start());
     // Account events are kept RAMPART_ACCOUNT_EVENT_RETENTION_DAYS; swept on the telemetry cadence.
     const accountSweep = setInterval(() => {
       sweepAccountEvents(db, config.RAMPART_ACCOUNT_EVENT_RETENTION_DAYS, new Date()).catch((err) =>
@@ -216,6 +239,8 @@ async function assemble(
     accountSweep.unref();
     app.addHook('onClose', async () => {
       await jobRunner.stop();
+      await mailWorker.stop();
+      if (mailer instanceof SmtpMailer) mailer.close();
       telemetrySweeper.stop();
       clearInterval(accountSweep);
       await agentHub.close();

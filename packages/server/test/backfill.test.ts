@@ -263,6 +263,7 @@ describe.each(ENGINES)('rampart admin backfill-secrets: sealing legacy plaintext
       { column: 'users.totp_secret_sealed', sealed: 2 },
       { column: 'oidc_providers.client_secret_sealed', sealed: 1 },
       { column: 'oidc_login_states.code_verifier_sealed', sealed: 1 },
+      { column: 'mail_outbox.payload_sealed', sealed: 0 },
       { column: 'llm_providers.api_key_sealed', sealed: 2 },
       { column: 'jobs.headers_sealed', sealed: 2 },
       { column: 'jobs.auth_sealed', sealed: 2 },

@@ -487,7 +487,7 @@ describe.each(ENGINES)('CLI login: RFC 8628 device authorization grant (%s)', (e
     );
     await expect.poll(() => srv.mailer.sent.some((m) => m.to === user.email), { timeout: 5_000 }).toBe(true);
     const reset = await api(srv.baseUrl).post('/api/auth/reset-password', {
-      token: lastResetToken(srv.mailer, user.email),
+      token: await lastResetToken(srv.mailer, user.email),
       password: `${PASSWORD} reset again`,
     });
     expect(reset.status, reset.text).toBe(200);

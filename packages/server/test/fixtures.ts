@@ -114,12 +114,33 @@ export async function login(
   return r.body.token;
 }
 
-/** The token of the newest reset/invitation mail sent to `email` (the part after `#token=`). */
-export function lastResetToken(mailer: MemoryMailer, email: string): string {
-  const mail = mailer.sent.filter((m) => m.to === email).at(-1);
-  const token = mail && /#token=([A-Za-z0-9_-]+)/.exec(mail.text)?.[1];
-  if (!token) throw new Error(`no reset mail for ${email}`);
-  return token;
+const seenTokens = new WeakMap<MemoryMailer, Set<string>>();
+
+/**
+ * The token of the newest reset/invitation mail sent to `email` (the part after `#token=`) that no earlier call
+ * returned. Mail leaves through the outbox worker, after the request that queued it has answered, so this polls.
+ */
+export async function lastResetToken(
+  mailer: MemoryMailer | MemoryMailer[],
+  email: string,
+  timeoutMs = 5_000,
+): Promise<string> {
+  // Several nodes: any of them may deliver a queued mail.
+  const mailers = Array.isArray(mailer) ? mailer : [mailer];
+  const key = mailers[0] as MemoryMailer;
+  const seen = seenTokens.get(key) ?? new Set<string>();
+  seenTokens.set(key, seen);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const mail = mailers.flatMap((m) => m.sent.filter((x) => x.to === email)).at(-1);
+    const token = mail && /#token=([A-Za-z0-9_-]+)/.exec(mail.text)?.[1];
+    if (token && !seen.has(token)) {
+      seen.add(token);
+      return token;
+    }
+    if (Date.now() > deadline) throw new Error(`no new reset mail for ${email} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 export interface Member {
@@ -146,7 +167,7 @@ export async function addMemberWithRole(
   });
   if (added.status !== 201) throw new Error(`add member failed: ${added.status} ${added.text}`);
   const reset = await api(srv.baseUrl).post('/api/auth/reset-password', {
-    token: lastResetToken(srv.mailer, email),
+    token: await lastResetToken(srv.mailer, email),
     password: PASSWORD,
   });
   if (reset.status !== 200) throw new Error(`reset failed: ${reset.status} ${reset.text}`);

@@ -349,17 +349,20 @@ describe.each(ENGINES)('job runner (%s)', (engine) => {
     expect(slackHits).toHaveLength(2);
     expect(JSON.parse(slackHits[0]?.body ?? '{}').text).toMatch(/billing sync" failed 2 time\(s\) in a row/);
     expect(JSON.parse(slackHits[1]?.body ?? '{}').text).toMatch(/recovered/);
-    expect(mails().map((m) => m.subject)).toEqual([
-      '[Rampart] Job failing: billing sync',
-      '[Rampart] Job recovered: billing sync',
-    ]);
-    const audit = await a().get<{ entries: Array<{ action: string; target: string }> }>(
-      `${o()}/audit?limit=500`,
-    );
-    const sent = audit.body.entries.filter(
-      (e) => e.action === 'job.alert_sent' && e.target === `job:${job.id}`,
-    );
-    expect(sent).toHaveLength(6);
+    // E-mail goes through the outbox: delivered by its worker, and audited as sent only once delivered.
+    await expect
+      .poll(() => mails().map((m) => m.subject))
+      .toEqual(['[Rampart] Job failing: billing sync', '[Rampart] Job recovered: billing sync']);
+    expect(mails()[0]?.html).toContain('billing sync');
+    const sentEntries = async () => {
+      const audit = await a().get<{ entries: Array<{ action: string; target: string }> }>(
+        `${o()}/audit?limit=500`,
+      );
+      expect(audit.text).not.toContain(hook.body.secret);
+      return audit.body.entries.filter((e) => e.action === 'job.alert_sent' && e.target === `job:${job.id}`);
+    };
+    await expect.poll(async () => (await sentEntries()).length).toBe(6);
+    const audit = await a().get(`${o()}/audit?limit=500`);
     expect(audit.text).not.toContain(hook.body.secret);
   });
 

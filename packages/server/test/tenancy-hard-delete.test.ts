@@ -3,6 +3,7 @@ import { signHmacHex } from '@rampart/core/webhooks';
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../src/db/types.js';
+import { enqueueMail } from '../src/mail/outbox.js';
 import { verifyChain } from '../src/platform/audit/verify.js';
 import {
   type Account,
@@ -173,6 +174,14 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
       ],
     });
     expect(telemetry.status, telemetry.text).toBe(202);
+    // Mail: an e-mail alert queued in the org's own context (the outbox row belongs to the org).
+    await srv.rampart.services.db.org(doomed.orgId, (q) =>
+      enqueueMail(q, srv.rampart.services.ring, {
+        to: 'oncall@example.test',
+        orgId: doomed.orgId,
+        template: { kind: 'test', at: new Date().toISOString(), node: 'hard-delete test' },
+      }),
+    );
 
     kept = await signup(srv.baseUrl, { orgName: `Kept Org ${tag}` });
     const k = api(srv.baseUrl, kept.token);

@@ -34,6 +34,8 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
     maskedColumn: 'client_secret_masked',
   },
   { table: 'oidc_login_states', column: 'code_verifier_sealed', idColumn: 'id', orgColumn: null },
+  // Queued mail (links are bearer secrets); AAD org is null even for an org's job alerts, read in platform context.
+  { table: 'mail_outbox', column: 'payload_sealed', idColumn: 'id', orgColumn: null },
   {
     table: 'llm_providers',
     column: 'api_key_sealed',

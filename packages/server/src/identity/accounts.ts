@@ -16,6 +16,7 @@ import {
   verifyTotp,
 } from '@rampart/core/totp';
 import type { Queryable } from '../db/types.js';
+import { enqueueMail } from '../mail/outbox.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
@@ -272,27 +273,33 @@ export async function requestPasswordReset(
   );
   const user = rows[0];
   if (!user) return;
-  await sendResetMail(s, user.id, email, 'Reset your Rampart password');
+  await s.db.platform((q) => queueResetMail(s, q, user.id, email));
   await auditAccountEvent(s, user.id, actor, 'auth.password_reset_requested');
 }
 
-export async function sendResetMail(
+/**
+ * Creates a single-use reset token (only its SHA-256 is stored) and queues the mail carrying it, in the caller's
+ * transaction: the token and its mail exist together or not at all.
+ */
+export async function queueResetMail(
   s: IdentityServices,
+  q: Queryable,
   userId: string,
   email: string,
-  subject: string,
 ): Promise<void> {
   const token = randomBytes(32).toString('base64url');
-  await s.db.platform((q) =>
-    q.query(
-      `INSERT INTO password_resets (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + interval '${RESET_TTL_MINUTES} minutes')`,
-      [newId(), userId, sha256(token)],
-    ),
+  await q.query(
+    `INSERT INTO password_resets (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + interval '${RESET_TTL_MINUTES} minutes')`,
+    [newId(), userId, sha256(token)],
   );
-  await s.mailer.send({
+  await enqueueMail(q, s.ring, {
     to: email,
-    subject,
-    text: `Use this link within ${RESET_TTL_MINUTES} minutes to choose a password:\n${s.publicUrl}/reset-password#token=${token}\n\nIf you did not ask for this, ignore this message.`,
+    userId,
+    template: {
+      kind: 'password_reset',
+      link: `${s.publicUrl}/reset-password#token=${token}`,
+      minutes: RESET_TTL_MINUTES,
+    },
   });
 }
 

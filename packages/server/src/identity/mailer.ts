@@ -4,9 +4,14 @@ export interface Mail {
   to: string;
   subject: string;
   text: string;
+  html?: string | undefined;
 }
 
-/** Pluggable outbound e-mail. Production deployments provide one; tests capture messages. */
+/**
+ * How a message leaves the node: SMTP (mail/smtp.ts) in production, the log in development, memory in tests.
+ * Nothing calls it directly: mail is queued in the outbox (mail/outbox.ts) and the worker (mail/worker.ts) uses
+ * this to deliver it. A failure is thrown; an error with an SMTP `responseCode` of 5xx is not retried.
+ */
 export interface Mailer {
   send(mail: Mail): Promise<void>;
 }

@@ -1,6 +1,8 @@
+import type { KeyRing } from '@rampart/core/seal';
 import { standardWebhookHeaders } from '@rampart/core/webhooks';
 import type { Agent } from 'undici';
-import type { Mailer } from '../identity/mailer.js';
+import type { Queryable } from '../db/types.js';
+import { enqueueMail } from '../mail/outbox.js';
 import { newId } from '../platform/ids.js';
 import { guardedFetch } from '../platform/outbound/fetch.js';
 import type { OutboundPolicy } from '../platform/outbound/policy.js';
@@ -24,7 +26,6 @@ export interface AlertDeps {
   outbound: Agent;
   /** For the plain-http rule: signed webhooks and secret Slack/Teams URLs go over https only. */
   policy: OutboundPolicy;
-  mailer: Mailer;
 }
 
 const DELIVERY_TIMEOUT_MS = 10_000;
@@ -77,27 +78,36 @@ export function teamsMessage(a: JobAlert): Record<string, unknown> {
 }
 
 /**
- * Sends one alert to one channel. Webhooks are signed in the Standard Webhooks format (`webhook-id`,
+ * Queues an e-mail alert in the transaction that decided it, one message per address. The outbox worker
+ * delivers it and audits the outcome in the org: `job.alert_sent` once the SMTP server has accepted it,
+ * `job.alert_failed` when it never will.
+ */
+export async function queueEmailAlert(
+  q: Queryable,
+  ring: KeyRing,
+  channel: Extract<OpenChannel, { type: 'email' }>,
+  a: JobAlert,
+): Promise<void> {
+  for (const to of channel.to) {
+    await enqueueMail(q, ring, {
+      to,
+      orgId: a.orgId,
+      ref: { jobId: a.jobId, channelId: channel.id, alert: a.type, runId: a.runId },
+      template: { kind: 'job_alert', alert: a.type, jobName: a.jobName, body: alertText(a) },
+    });
+  }
+}
+
+/**
+ * Sends one alert to one HTTP channel. Webhooks are signed in the Standard Webhooks format (`webhook-id`,
  * `webhook-timestamp`, `webhook-signature` over `{id}.{timestamp}.{body}`) with a payload
  * `{type, timestamp, data}`; Slack gets an incoming-webhook `{text}`; Teams a message with an Adaptive Card
- * (teamsMessage); e-mail goes through the mailer.
+ * (teamsMessage). E-mail never comes here: it is queued in the outbox (queueEmailAlert).
  * Outbound HTTP goes through the guarded agent, like job requests.
  * @throws Error when the receiver is unreachable or answers non-2xx
  */
 export async function deliverAlert(channel: OpenChannel, a: JobAlert, deps: AlertDeps): Promise<void> {
-  if (channel.type === 'email') {
-    for (const to of channel.to) {
-      await deps.mailer.send({
-        to,
-        subject:
-          a.type === 'job.failed'
-            ? `[Rampart] Job failing: ${a.jobName}`
-            : `[Rampart] Job recovered: ${a.jobName}`,
-        text: alertText(a),
-      });
-    }
-    return;
-  }
+  if (channel.type === 'email') throw new Error('e-mail alerts go through the outbox');
   let url: string;
   let body: string;
   let headers: Record<string, string> = { 'content-type': 'application/json' };

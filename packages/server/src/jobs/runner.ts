@@ -3,13 +3,12 @@ import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import type { Database } from '../db/database.js';
 import type { Queryable } from '../db/types.js';
-import type { Mailer } from '../identity/mailer.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { newId } from '../platform/ids.js';
 import { guardedFetch } from '../platform/outbound/fetch.js';
 import type { OutboundPolicy } from '../platform/outbound/policy.js';
 import { credentialTransport } from '../platform/outbound/transport.js';
-import { deliverAlert, type JobAlert } from './alerts.js';
+import { deliverAlert, type JobAlert, queueEmailAlert } from './alerts.js';
 import { type OpenChannel, openChannels } from './channels.js';
 import { nextRunAfter } from './schedule.js';
 import { credentialParts, SCRUB_MARGIN_BYTES, SNIPPET_BYTES, snippetOf } from './snippet.js';
@@ -24,7 +23,6 @@ export interface RunnerOptions {
   outbound: Agent;
   /** The operator allow-list, for the plain-http rule on requests that carry credentials. */
   outboundPolicy: OutboundPolicy;
-  mailer: Mailer;
   envAllow: readonly EnvAllow[];
   env?: NodeJS.ProcessEnv;
   pollMs: number;
@@ -462,7 +460,13 @@ export class JobRunner {
       consecutiveFailures: failures,
     };
     const channels = await openChannels(q, this.#o.ring, c.job.org_id, j.alert_channel_ids);
-    return channels.map((channel) => ({ channel, alert }));
+    const http: Array<{ channel: OpenChannel; alert: JobAlert }> = [];
+    for (const channel of channels) {
+      // E-mail goes into the outbox in this transaction; HTTP channels are called after the commit.
+      if (channel.type === 'email') await queueEmailAlert(q, this.#o.ring, channel, alert);
+      else http.push({ channel, alert });
+    }
+    return http;
   }
 
   async #alert(channel: OpenChannel, alert: JobAlert, orgId: string): Promise<void> {
@@ -471,7 +475,6 @@ export class JobRunner {
       await deliverAlert(channel, alert, {
         outbound: this.#o.outbound,
         policy: this.#o.outboundPolicy,
-        mailer: this.#o.mailer,
       });
     } catch (err) {
       ok = false;

@@ -228,6 +228,32 @@ export const configSchema = z.object({
     .min(1024)
     .max(100 * 1024 * 1024)
     .default(10 * 1024 * 1024),
+  /**
+   * Outgoing mail (docs/OPERATIONS.md "Mail"): `smtp://user:pass@host:port` (STARTTLS, required unless the host is
+   * loopback) or `smtps://` (TLS from the first byte). Without it, mail goes to the development log mailer, and a
+   * production start warns. The URL carries a password: it is never logged or echoed in an error.
+   */
+  RAMPART_SMTP_URL: z
+    .string()
+    .optional()
+    .refine((u) => {
+      if (u === undefined) return true;
+      try {
+        const url = new URL(u);
+        return (url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname !== '';
+      } catch {
+        return false;
+      }
+    }, 'must be smtp://[user:password@]host[:port] or smtps://...'),
+  /** The From address of every mail, e.g. `Rampart <no-reply@example.com>`. */
+  RAMPART_MAIL_FROM: z.string().trim().min(3).max(320).default('Rampart <no-reply@localhost>'),
+  /** Outbox delivery: attempts before a message is marked failed, back-off base and cap, poll interval. */
+  RAMPART_MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  RAMPART_MAIL_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
+  RAMPART_MAIL_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(3_600_000),
+  RAMPART_MAIL_POLL_MS: z.coerce.number().int().min(20).max(600_000).default(2_000),
+  /** Days a sent or failed outbox row (no body, only the delivery record) is kept. */
+  RAMPART_MAIL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Base URL used in e-mailed links; defaults to http://HOST:PORT. */
   RAMPART_PUBLIC_URL: urlWithScheme(['https:', 'http:']).optional(),
   /** security.txt (RFC 9116): Contact URIs (mailto:, https: or tel:), policy URL, preferred languages. */

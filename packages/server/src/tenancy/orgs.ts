@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/types.js';
-import { sendResetMail } from '../identity/accounts.js';
+import { queueResetMail } from '../identity/accounts.js';
 import type { IdentityServices } from '../identity/services.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
@@ -119,7 +119,7 @@ export async function addMember(
     return { userId, email, role, createdAt: ins.rows[0].created_at.toISOString() };
   });
   if (invited) {
-    await sendResetMail(s, member.userId, email, 'You have been invited to Rampart');
+    await s.db.platform((q) => queueResetMail(s, q, member.userId, email));
   }
   return member;
 }
