@@ -143,6 +143,9 @@ export async function startTestServer(
   }
   const addr = rampart.app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('no address');
+  // Without RAMPART_PUBLIC_URL the default names the configured port, not the ephemeral one: point it at this
+  // server, as a deployment's public URL points at itself (the dashboard's refresh endpoint pins that origin).
+  if (env.RAMPART_PUBLIC_URL === undefined) rampart.services.publicUrl = `http://127.0.0.1:${addr.port}`;
   return {
     rampart,
     mailer,
