@@ -49,7 +49,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard sessions across reloads and tab
     // No RAMPART_PUBLIC_URL: the test server's public URL is its own http://127.0.0.1:<port> (helpers.ts).
     srv = await startTestServer('pglite');
     // A page of another origin whose script tries the refresh endpoint with the browser's cookies.
-    evil = createServer((req, res) => {
+    evil = createServer((_req, res) => {
       const target = `${srv.baseUrl}/api/auth/session`;
       res.writeHead(200, { 'content-type': 'text/html' });
       // A CSRF-style no-cors POST (fire and forget), then a CORS one that would read a token if it got one.

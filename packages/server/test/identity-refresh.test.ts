@@ -116,7 +116,7 @@ describe.each(ENGINES)('dashboard refresh sessions (%s)', (engine) => {
       }),
     });
     expect(res.status).toBe(201);
-    expect(Object.keys(await res.json()).sort()).toEqual(['orgId', 'token', 'userId']);
+    expect(Object.keys((await res.json()) as object).sort()).toEqual(['orgId', 'token', 'userId']);
     const cookie = COOKIE.exec(res.headers.get('set-cookie') ?? '')?.[1];
     expect(cookie).toBeDefined();
     expect((await refresh(cookie ?? '')).status).toBe(200);
