@@ -31,24 +31,28 @@ let token: string | null = null;
 let timer: ReturnType<typeof setTimeout> | undefined;
 const listeners = new Set<() => void>();
 
-/** The JWT's expiry in ms since the epoch, read from its payload (not verified: only to schedule a refresh). */
-function expiryOf(jwt: string): number | null {
+/**
+ * How long the JWT lives, in ms, from its own `iat` and `exp` (both the server's clock, so a skewed local clock
+ * does not matter). Read without verifying: only to schedule its refresh.
+ */
+function lifetimeOf(jwt: string): number | null {
   try {
     const part = jwt.split('.')[1] ?? '';
     const json = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
-    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
-    return typeof exp === 'number' ? exp * 1000 : null;
+    const { iat, exp } = JSON.parse(json) as { iat?: unknown; exp?: unknown };
+    return typeof iat === 'number' && typeof exp === 'number' ? (exp - iat) * 1000 : null;
   } catch {
     return null;
   }
 }
 
+/** Refreshes `delayMs` from now, or a minute before the current JWT expires (counted from its adoption). */
 function schedule(delayMs?: number): void {
   clearTimeout(timer);
   timer = undefined;
   if (!token) return;
-  const exp = expiryOf(token);
-  const delay = delayMs ?? (exp === null ? null : Math.max(1_000, exp - Date.now() - REFRESH_EARLY_MS));
+  const lifetime = lifetimeOf(token);
+  const delay = delayMs ?? (lifetime === null ? null : Math.max(5_000, lifetime - REFRESH_EARLY_MS));
   if (delay !== null) timer = setTimeout(() => void refreshSession(), delay);
 }
 

@@ -111,6 +111,23 @@ describe.skipIf(!browserTestsEnabled)('dashboard sessions across reloads and tab
     await noWebStorage();
   });
 
+  it('refreshes the session JWT a minute before it expires, without a reload', async () => {
+    const page = await newTab();
+    await page.clock.install();
+    await page.goto(`${srv.baseUrl}/`);
+    await signedIn(page);
+    const before = (await refreshCookie())?.value;
+    await page.clock.fastForward('13:30');
+    expect((await refreshCookie())?.value).toBe(before);
+    await page.clock.fastForward('01:00'); // 14:30 in: the refresh (due at 14:00) has run
+    await expect.poll(async () => (await refreshCookie())?.value).not.toBe(before);
+    await page.getByRole('link', { name: 'Account and security' }).click();
+    await page.getByRole('heading', { name: 'Account and security' }).waitFor();
+    await noWebStorage();
+    await page.close();
+    tabs.pop();
+  });
+
   it('two tabs reloading at the same moment both stay signed in (refreshes are serialised, not reuse)', async () => {
     for (let round = 0; round < 3; round++) {
       await Promise.all(tabs.map((p) => p.reload()));

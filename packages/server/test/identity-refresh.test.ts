@@ -257,6 +257,7 @@ describe.each(ENGINES)('dashboard refresh sessions (%s)', (engine) => {
       expect(text).not.toContain(t);
       expect(text).not.toContain(t.slice(4)); // nor its random part alone
       expect(text).toContain(createHash('sha256').update(t).digest('hex'));
+      expect(srv.logs.join('\n')).not.toContain(t.slice(4));
     }
   });
 
