@@ -36,13 +36,16 @@ const listeners = new Set<() => void>();
  * does not matter). Read without verifying: only to schedule its refresh.
  */
 function lifetimeOf(jwt: string): number | null {
+  const { iat, exp } = claimsOf(jwt);
+  return typeof iat === 'number' && typeof exp === 'number' ? (exp - iat) * 1000 : null;
+}
+
+function claimsOf(jwt: string): Record<string, unknown> {
   try {
     const part = jwt.split('.')[1] ?? '';
-    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
-    const { iat, exp } = JSON.parse(json) as { iat?: unknown; exp?: unknown };
-    return typeof iat === 'number' && typeof exp === 'number' ? (exp - iat) * 1000 : null;
+    return JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
   } catch {
-    return null;
+    return {};
   }
 }
 
@@ -59,6 +62,11 @@ function schedule(delayMs?: number): void {
 export const session = {
   get token(): string | null {
     return token;
+  },
+  /** The signed-in user's id (the JWT's `sub`): a refresh may bring another user's sign-in from another tab. */
+  get userId(): string | null {
+    const sub = token ? claimsOf(token).sub : null;
+    return typeof sub === 'string' ? sub : null;
   },
   /** Adopts a session JWT (or ends the session with null) and schedules its refresh. */
   set(next: string | null): void {

@@ -49,7 +49,8 @@ export function App() {
       .catch(() => setConfig({ version: '', turnstileSiteKey: null }));
     if (!session.token) void restoreSession().finally(() => setRestoring(false));
     return session.onChange(() => {
-      if (!session.token) setMe(null);
+      // Signed out, or another tab signed in as someone else (the refresh cookie is shared): reload the user.
+      setMe((m) => (m && m.userId === session.userId ? m : null));
       force((n) => n + 1);
     });
   }, []);
