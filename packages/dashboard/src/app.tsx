@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { api, type Me, session } from './api';
+import { api, type Me, restoreSession, session } from './api';
 import { Forgot, Login, OidcReturn, Signup } from './pages/auth';
 import { Device } from './pages/device';
 import { can } from './permissions';
@@ -39,14 +39,18 @@ export function App() {
   const path = usePath();
   const [config, setConfig] = useState<ClientConfig | null>(null);
   const [me, setMe] = useState<Me | null>(null);
+  // A reload or a new tab resumes the sign-in of the HttpOnly refresh cookie before deciding what to show.
+  const [restoring, setRestoring] = useState(() => !session.token);
   const [, force] = useState(0);
 
   useEffect(() => {
     api<ClientConfig>('GET', '/api/config')
       .then(setConfig)
       .catch(() => setConfig({ version: '', turnstileSiteKey: null }));
+    if (!session.token) void restoreSession().finally(() => setRestoring(false));
     return session.onChange(() => {
-      if (!session.token) setMe(null);
+      // Signed out, or another tab signed in as someone else (the refresh cookie is shared): reload the user.
+      setMe((m) => (m && m.userId === session.userId ? m : null));
       force((n) => n + 1);
     });
   }, []);
@@ -65,6 +69,7 @@ export function App() {
     leavePublic('/');
   };
 
+  if (restoring && !session.token) return <p className="muted">Loading…</p>;
   // Not signed in: only the public pages.
   if (!session.token) {
     if (path === '/device') {

@@ -122,7 +122,8 @@ describe.skipIf(!browserTestsEnabled)('dashboard /device: approving rampart logi
 
   it('a request from another address is flagged plainly; a typed code (any case, no dash) can be denied', async () => {
     const cli = await startCli('203.0.113.9');
-    // A reload signs out (the session lives in memory): /device without a code returns to /device after sign-in.
+    // Signed out (the refresh cookie cleared): /device without a code returns to /device after sign-in.
+    await page.context().clearCookies();
     await page.goto(`${srv.baseUrl}/device`);
     await page.waitForURL((u) => u.pathname === '/login' && u.searchParams.has('next'));
     await signIn();
@@ -143,6 +144,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard /device: approving rampart logi
 
   it('produced no console error, CSP violation or failed request', () => {
     expect(watched.problems).toEqual([]);
-    expect(watched.failed).toEqual([]);
+    // Apart from the signed-out visits' attempts to resume a sign-in (no refresh cookie: 401, by design).
+    expect(watched.failed.filter((f) => f !== '401 POST /api/auth/session')).toEqual([]);
   });
 });

@@ -2,7 +2,8 @@
  * The dashboard in a real browser (Debian Chromium via playwright-core) against a real server: sign up, enable
  * TOTP, sign out, sign in with TOTP, create an API key and see it exactly once, set a secret and see it only
  * masked, read the audit log with its chain status. Along the way: no console error, no CSP violation, nothing
- * in localStorage or sessionStorage, and a reload signs out (the session token lives in memory only).
+ * in localStorage or sessionStorage, and a reload stays signed in (the session JWT lives in memory only; the
+ * HttpOnly refresh cookie resumes it: see session.test.ts).
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,13 +147,15 @@ describe.skipIf(!browserTestsEnabled)('dashboard journey (Chromium)', () => {
     await shot('07-account-activity');
   });
 
-  it('kept nothing in web storage, raised no console error or CSP violation, and a reload signs out', async () => {
+  it('kept nothing in web storage, raised no console error or CSP violation, and a reload stays signed in', async () => {
     const stored = await page.evaluate('({ local: localStorage.length, session: sessionStorage.length })');
     expect(stored).toEqual({ local: 0, session: 0 });
     expect(watched.problems, watched.problems.join('\n')).toEqual([]);
-    // The only failed request was the password step of the TOTP sign-in (401 totp_required), by design.
-    expect(watched.failed).toEqual(['401 POST /api/auth/login']);
+    // The only failed requests, by design: the first visit's attempt to resume a sign-in (no refresh cookie yet,
+    // 401) and the password step of the TOTP sign-in (401 totp_required).
+    expect(watched.failed).toEqual(['401 POST /api/auth/session', '401 POST /api/auth/login']);
     await page.reload();
-    await page.waitForURL('**/login');
+    await page.getByRole('heading', { name: 'Account and security' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/account');
   });
 });

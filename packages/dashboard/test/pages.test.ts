@@ -52,7 +52,7 @@ describe.skipIf(!browserTestsEnabled)(
       await p.getByRole('navigation', { name: 'Main' }).getByText(email).waitFor();
     }
 
-    /** Opens an org page from the navigation (a reload would sign out: the token is in memory only). */
+    /** Opens an org page from the navigation (client-side, no reload). */
     async function open(p: Page, link: string, heading: string): Promise<void> {
       await p
         .getByRole('navigation', { name: 'Main' })

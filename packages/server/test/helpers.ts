@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { KeyRing } from '@rampart/core/seal';
 import pg from 'pg';
@@ -14,6 +15,18 @@ import type { Engine, EngineName } from '../src/db/types.js';
 import { MemoryMailer } from '../src/identity/mailer.js';
 import { type Config, loadConfig } from '../src/platform/config.js';
 import type { App } from '../src/platform/http.js';
+
+/** A loopback port that was free a moment ago (the kernel hands ephemeral ports out in turn, not reused at once). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
 
 /** PGlite always; real PostgreSQL too when TEST_DATABASE_URL is set. Storage suites run once per engine. */
 export const ENGINES: EngineName[] = [
@@ -109,6 +122,9 @@ export async function startTestServer(
       cb();
     },
   });
+  // The port is chosen before the server is built, so the default public URL (http://HOST:PORT) names this server,
+  // as a deployment's public URL names itself: the dashboard's refresh endpoint answers that exact origin only.
+  const port = env.PORT ?? String(await freePort());
   let pgDb: { url: string; drop: () => Promise<void> } | undefined;
   if (engine === 'postgres') pgDb = await createPgDatabase();
   const config: Config = loadConfig({
@@ -126,6 +142,7 @@ export async function startTestServer(
     RAMPART_JOB_RUNNER: 'off',
     ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
     ...env,
+    PORT: port,
   });
   const rampart = await createRampart({
     config,
@@ -135,7 +152,7 @@ export async function startTestServer(
   });
   try {
     await routes?.(rampart.app);
-    await rampart.app.listen({ port: env.PORT ? Number(env.PORT) : 0, host: '127.0.0.1' });
+    await rampart.app.listen({ port: Number(port), host: '127.0.0.1' });
   } catch (err) {
     await rampart.close();
     await pgDb?.drop();

@@ -91,14 +91,17 @@ describe.each(ENGINES)('accounts (%s)', (engine) => {
     expect(r.status).toBe(401);
   });
 
-  it('login with the right password answers 200 {token, expiresAt} thirty days out', async () => {
+  it('login with the right password answers 200 {token, expiresAt} fifteen minutes out, and no cookie', async () => {
     const a = await signupAccount(c, 'login');
     const r = await c.post('/api/auth/login', { email: a.email.toUpperCase(), password: PASSWORD });
     expect(r.status).toBe(200);
     expect(Object.keys(r.body).sort()).toEqual(['expiresAt', 'token']);
-    const days = (Date.parse(r.body.expiresAt as string) - Date.now()) / 86_400_000;
-    expect(days).toBeGreaterThan(29.9);
-    expect(days).toBeLessThanOrEqual(30);
+    expect(r.headers.get('set-cookie')).toBeNull();
+    const minutes = (Date.parse(r.body.expiresAt as string) - Date.now()) / 60_000;
+    expect(minutes).toBeGreaterThan(14.9);
+    expect(minutes).toBeLessThanOrEqual(15);
+    const claims = JSON.parse(Buffer.from(String(r.body.token).split('.')[1] ?? '', 'base64url').toString());
+    expect(claims.exp - claims.iat).toBe(15 * 60);
     expect((await c.get('/api/me', r.body.token as string)).status).toBe(200);
   });
 

@@ -144,6 +144,26 @@ describe('OpenID Connect sign-in (oidc-provider on loopback)', () => {
     );
   });
 
+  it('with session "cookie", the exchange also sets the dashboard refresh cookie (15-minute JWT, same JSON)', async () => {
+    const sub = account(uniqueEmail('oidc-cookie'));
+    const { callbackUrl, binding } = await toCallback(sub);
+    const frag = await callback(callbackUrl, binding);
+    const r = await exchange(frag.code ?? '', binding, { session: 'cookie' });
+    expect(r.status, r.text).toBe(200);
+    expect(Object.keys(r.body as object).sort()).toEqual(['expiresAt', 'token']);
+    const cookie = /rampart_refresh=(rrt_[\w-]+); Path=\/api\/auth\/session; HttpOnly; SameSite=Strict/.exec(
+      r.headers.get('set-cookie') ?? '',
+    )?.[1];
+    expect(cookie).toBeDefined();
+    const claims = JSON.parse(Buffer.from(String(r.body.token).split('.')[1] ?? '', 'base64url').toString());
+    expect(claims.exp - claims.iat).toBe(900);
+    const refreshed = await fetch(`${base}/api/auth/session`, {
+      method: 'POST',
+      headers: { origin: base, cookie: `rampart_refresh=${cookie}` },
+    });
+    expect(refreshed.status).toBe(200);
+  });
+
   it('refuses a wrong state, and a replayed callback (the code cannot be redeemed twice)', async () => {
     const { callbackUrl, binding } = await toCallback(account(uniqueEmail('oidc-state')));
     const wrong = new URL(callbackUrl);

@@ -46,6 +46,24 @@ describe('signSession', () => {
     expect((short.exp ?? 0) - (short.iat ?? 0)).toBe(60);
   });
 
+  it('carries the sign-in it belongs to as sid, and verifySession returns it', async () => {
+    const token = await signSession(SECRET, {
+      userId: 'u',
+      generation: 0,
+      totp: false,
+      sessionId: 'fam-1',
+      now: NOW,
+    });
+    expect(decodeJwt(token).sid).toBe('fam-1');
+    expect((await verifySession(SECRET, token, { now: NOW })).sessionId).toBe('fam-1');
+    const plain = await signSession(SECRET, { userId: 'u', generation: 0, totp: false, now: NOW });
+    expect(decodeJwt(plain).sid).toBeUndefined();
+    expect(await verifySession(SECRET, plain, { now: NOW })).not.toHaveProperty('sessionId');
+    await expect(
+      signSession(SECRET, { userId: 'u', generation: 0, totp: false, sessionId: '' }),
+    ).rejects.toThrow(TypeError);
+  });
+
   it('records a second factor as amr ["pwd","otp"]', async () => {
     const token = await signSession(SECRET, { userId: 'usr_1', generation: 0, totp: true, now: NOW });
     expect(decodeJwt(token).amr).toEqual(['pwd', 'otp']);

@@ -23,6 +23,12 @@ export interface SessionInput {
   totp: boolean;
   /** Lifetime; defaults to 30 days. */
   ttlSeconds?: number;
+  /**
+   * The sign-in (refresh-token family) this session belongs to, written as `sid` (OpenID Connect's session id
+   * claim). The server refuses the token once that sign-in is revoked. Optional: sessions without one only carry
+   * the generation and jti checks.
+   */
+  sessionId?: string;
   /** Issue time in milliseconds since the epoch (default `Date.now()`); for tests. */
   now?: number;
 }
@@ -30,7 +36,8 @@ export interface SessionInput {
 /**
  * Signs a dashboard session: a compact JWS, HS256, header `{ alg: 'HS256', typ: 'JWT' }`, claims `iss`
  * `rampart`, `aud` `rampart:dashboard`, `sub`, `gen`, `amr`, `typ: 'session'`, `iat`, `exp` and a random
- * 128-bit `jti` (so a session can be named in the audit log and revoked individually).
+ * 128-bit `jti` (so a session can be named in the audit log and revoked individually); `sid` when
+ * {@link SessionInput.sessionId} is given.
  *
  * @throws {TypeError} if `secret` is not a Uint8Array or `userId` is empty; {RangeError} if `secret` is under
  *   32 bytes, `generation` is not a non-negative integer or `ttlSeconds` is not a positive integer.
@@ -48,9 +55,12 @@ export async function signSession(secret: Uint8Array, input: SessionInput): Prom
     throw new RangeError('signSession: ttlSeconds must be a positive integer');
   }
   if (typeof totp !== 'boolean') throw new TypeError('signSession: totp must be a boolean');
+  const { sessionId } = input;
+  if (sessionId !== undefined && (typeof sessionId !== 'string' || sessionId === '' || sessionId.length > 64))
+    throw new TypeError('signSession: sessionId must be a non-empty string of at most 64 characters');
   const iat = epochSeconds(input.now);
   const amr: SessionAmr = totp ? ['pwd', 'otp'] : ['pwd'];
-  return new SignJWT({ typ: SESSION_TYP, gen: generation, amr })
+  return new SignJWT({ typ: SESSION_TYP, gen: generation, amr, ...(sessionId ? { sid: sessionId } : {}) })
     .setProtectedHeader({ alg: SESSION_ALG, typ: 'JWT' })
     .setIssuer(SESSION_ISSUER)
     .setAudience(SESSION_AUDIENCE)

@@ -19,6 +19,8 @@ export interface SessionClaims {
   /** Expiry, seconds since the epoch. */
   exp: number;
   jti: string;
+  /** The sign-in (refresh-token family) the session belongs to, when it names one (`sid`). */
+  sessionId?: string;
 }
 
 /** Options for {@link verifySession}. */
@@ -66,13 +68,14 @@ export async function verifySession(
   if (payload.typ !== SESSION_TYP) {
     throw new TokenError('wrong_type', 'token is not a session token', { reason: 'typ', claim: 'typ' });
   }
-  const { sub, gen, amr, exp, jti } = payload;
+  const { sub, gen, amr, exp, jti, sid } = payload;
   if (typeof sub !== 'string' || sub === '') throw badClaim('sub');
   if (typeof gen !== 'number' || !Number.isSafeInteger(gen) || gen < 0) throw badClaim('gen');
   if (!isAmr(amr)) throw badClaim('amr');
   if (typeof jti !== 'string' || jti === '') throw badClaim('jti');
   if (typeof exp !== 'number') throw badClaim('exp');
-  return { userId: sub, generation: gen, amr, exp, jti };
+  if (sid !== undefined && (typeof sid !== 'string' || sid === '' || sid.length > 64)) throw badClaim('sid');
+  return { userId: sub, generation: gen, amr, exp, jti, ...(sid === undefined ? {} : { sessionId: sid }) };
 }
 
 function isAmr(value: unknown): value is SessionAmr {

@@ -1,5 +1,5 @@
 import { type FormEvent, useEffect, useState } from 'react';
-import { ApiError, api, session } from '../api';
+import { ApiError, api, signInWithCookie } from '../api';
 import { Link, navigate } from '../router';
 import { Turnstile } from '../turnstile';
 import { describe, ErrorNote, Field, useAction } from '../ui';
@@ -41,8 +41,7 @@ export function Login({ siteKey, onSignedIn }: AuthProps) {
     setBusy(true);
     setError(null);
     try {
-      const r = await api<{ token: string }>('POST', '/api/auth/login', body);
-      session.set(r.token);
+      await signInWithCookie<{ token: string }>('/api/auth/login', body);
       onSignedIn();
     } catch (err) {
       // The password was right and the account has 2FA: ask for the second factor.
@@ -124,17 +123,14 @@ export function Signup({ siteKey, onSignedIn }: AuthProps) {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const r = await act(() =>
-      api<{ token: string }>('POST', '/api/auth/signup', {
+      signInWithCookie<{ token: string }>('/api/auth/signup', {
         email,
         password,
         orgName,
         ...(botToken ? { botToken } : {}),
       }),
     );
-    if (r) {
-      session.set(r.token);
-      onSignedIn();
-    }
+    if (r) onSignedIn();
   };
   return (
     <main className="auth">
@@ -273,19 +269,14 @@ export function OidcReturn({ onSignedIn }: { onSignedIn: () => void }) {
 
   const exchange = async (totp?: string) => {
     try {
-      const r = await api<{ token?: string; linkRequired?: boolean; email?: string | null }>(
-        'POST',
+      const r = await signInWithCookie<{ token?: string; linkRequired?: boolean; email?: string | null }>(
         '/api/auth/oidc/exchange',
         { code: oneTime, ...(totp ? { totp } : {}) },
-        { withCookies: true },
       );
       if (r.linkRequired) {
         setEmail(r.email ?? null);
         setStep('link');
-      } else if (r.token) {
-        session.set(r.token);
-        onSignedIn();
-      }
+      } else if (r.token) onSignedIn();
     } catch (err) {
       if (err instanceof ApiError && err.code === 'totp_required') setStep('totp');
       else {
@@ -312,13 +303,11 @@ export function OidcReturn({ onSignedIn }: { onSignedIn: () => void }) {
   const link = async (e: FormEvent) => {
     e.preventDefault();
     try {
-      const r = await api<{ token: string }>(
-        'POST',
-        '/api/auth/oidc/link',
-        { code: oneTime, password, ...(code ? { totp: code.replace(/\s/g, '') } : {}) },
-        { withCookies: true },
-      );
-      session.set(r.token);
+      await signInWithCookie<{ token: string }>('/api/auth/oidc/link', {
+        code: oneTime,
+        password,
+        ...(code ? { totp: code.replace(/\s/g, '') } : {}),
+      });
       onSignedIn();
     } catch (err) {
       if (err instanceof ApiError && err.code === 'totp_required')

@@ -7,7 +7,6 @@ import {
   verifyPassword,
 } from '@rampart/core/passwords';
 import { openString, seal } from '@rampart/core/seal';
-import { signSession } from '@rampart/core/tokens';
 import {
   generateRecoveryCodes,
   generateTotpSecret,
@@ -22,8 +21,8 @@ import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { recordAccountEvent, writeAccountEvent } from './account-events.js';
 import type { IdentityServices } from './services.js';
+import { issueSession } from './session-issue.js';
 
-export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
 export const RESET_TTL_MINUTES = 30;
 /** Recovery codes carry ≥ 60 random bits, so they need less stretching than passwords; up to 10 are compared. */
 const RECOVERY_CODE_COST = 10;
@@ -99,13 +98,8 @@ export async function signup(s: IdentityServices, actor: AuditActor, input: Sign
   await s.db.platform((q) =>
     writeAccountEvent(q, userId, { ...actor, userId }, 'user.signed_up', `user:${userId}`),
   );
-  const token = await signSession(s.jwtSecret, {
-    userId,
-    generation: 0,
-    totp: false,
-    ttlSeconds: SESSION_TTL_SECONDS,
-  });
-  return { userId, orgId, token };
+  const { token, familyId } = await issueSession(s, { userId, generation: 0, totp: false });
+  return { userId, orgId, token, familyId };
 }
 
 export interface LoginInput {
@@ -202,13 +196,7 @@ async function verifyLogin(
   }
   await s.throttle.success(accountKey, ip);
   await auditAccountEvent(s, user.id, { ...actor, userId: user.id }, 'auth.login', { amr });
-  const token = await signSession(s.jwtSecret, {
-    userId: user.id,
-    generation: user.token_generation,
-    totp: amr.includes('otp'),
-    ttlSeconds: SESSION_TTL_SECONDS,
-  });
-  return { token, expiresAt: new Date(Date.now() + SESSION_TTL_SECONDS * 1000).toISOString() };
+  return issueSession(s, { userId: user.id, generation: user.token_generation, totp: amr.includes('otp') });
 }
 
 /** Verifies a TOTP code and records its step atomically, so the same code (or an older one) is accepted once. */
@@ -512,11 +500,5 @@ export async function changePassword(
     return r.rows[0]?.token_generation ?? 0;
   });
   await auditAccountEvent(s, userId, actor, 'auth.password_changed');
-  const token = await signSession(s.jwtSecret, {
-    userId,
-    generation: gen,
-    totp: amr.includes('otp'),
-    ttlSeconds: SESSION_TTL_SECONDS,
-  });
-  return { token, expiresAt: new Date(Date.now() + SESSION_TTL_SECONDS * 1000).toISOString() };
+  return issueSession(s, { userId, generation: gen, totp: amr.includes('otp') });
 }

@@ -42,7 +42,7 @@ interface KeyRow {
 
 /**
  * Turns `Authorization: Bearer ...` into a principal. Session JWTs are re-checked against the user row on every
- * request (token generation, revoked jti); API keys and runtime tokens are looked up by hash through narrow
+ * request (token generation, revoked jti, and the sign-in family they name: see refresh.ts); API keys and runtime tokens are looked up by hash through narrow
  * SECURITY DEFINER functions, CLI credentials by hash in their platform table; all three are cached for at most
  * {@link CREDENTIAL_CACHE_TTL_MS}.
  */
@@ -177,6 +177,7 @@ export class Authenticator {
       throw err;
     }
     if (!isUuid(claims.userId)) throw unauthorized();
+    if (claims.sessionId !== undefined && !isUuid(claims.sessionId)) throw unauthorized();
     const { rows } = await this.#db.tx({ orgId: null, userId: claims.userId }, (q) =>
       q.query<{
         email: string;
@@ -184,15 +185,22 @@ export class Authenticator {
         is_operator: boolean;
         totp_enabled: boolean;
         revoked: boolean;
+        family_live: boolean;
       }>(
+        // A session naming its sign-in (`sid`, every session issued since refresh families exist) also dies with
+        // that family: signed out, reuse of its refresh token detected, or 30 days over.
         `SELECT u.email, u.token_generation, u.is_operator, u.totp_enabled,
-                EXISTS (SELECT 1 FROM revoked_sessions r WHERE r.jti = $2) AS revoked
+                EXISTS (SELECT 1 FROM revoked_sessions r WHERE r.jti = $2) AS revoked,
+                ($3::uuid IS NULL OR EXISTS (
+                  SELECT 1 FROM refresh_families f
+                   WHERE f.id = $3::uuid AND f.user_id = u.id AND f.revoked_at IS NULL AND f.expires_at > now()
+                )) AS family_live
            FROM users u WHERE u.id = $1`,
-        [claims.userId, claims.jti],
+        [claims.userId, claims.jti, claims.sessionId ?? null],
       ),
     );
     const u = rows[0];
-    if (!u || u.revoked || u.token_generation !== claims.generation)
+    if (!u || u.revoked || !u.family_live || u.token_generation !== claims.generation)
       throw unauthorized('Session is no longer valid; sign in again');
     return {
       kind: 'session',
@@ -203,6 +211,7 @@ export class Authenticator {
       amr: claims.amr,
       jti: claims.jti,
       exp: claims.exp,
+      ...(claims.sessionId ? { familyId: claims.sessionId } : {}),
     };
   }
 

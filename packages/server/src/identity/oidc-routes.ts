@@ -1,19 +1,11 @@
 import { createHash } from 'node:crypto';
-import { signSession } from '@rampart/core/tokens';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
-import {
-  auditAccountEvent,
-  consumeRecoveryCode,
-  consumeTotp,
-  loadUser,
-  login,
-  SESSION_TTL_SECONDS,
-} from './accounts.js';
+import { auditAccountEvent, consumeRecoveryCode, consumeTotp, loadUser, login } from './accounts.js';
 import {
   BINDING_COOKIE,
   consumeResult,
@@ -31,6 +23,7 @@ import {
   saveProvider,
   startSignIn,
 } from './oidc.js';
+import { attachRefreshCookie, issueSession } from './session-issue.js';
 
 const providerName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'a-z, 0-9 and "-", at most 32');
 const secondFactor = {
@@ -60,17 +53,15 @@ function setBinding(reply: FastifyReply, s: OidcServices, value: string, maxAge:
   );
 }
 
-async function issue(s: OidcServices, userId: string, totp: boolean) {
+/** A session for the signed-in user; with `reply` (the dashboard asked for session "cookie"), the refresh cookie. */
+async function issue(s: OidcServices, userId: string, totp: boolean, reply: FastifyReply | undefined) {
   const user = await loadUser(s, 'id', userId);
   if (!user) throw new AppError('invalid_credentials', 'This account no longer exists');
-  const token = await signSession(s.jwtSecret, {
-    userId,
-    generation: user.token_generation,
-    totp,
-    ttlSeconds: SESSION_TTL_SECONDS,
-  });
-  return { token, expiresAt: new Date(Date.now() + SESSION_TTL_SECONDS * 1000).toISOString() };
+  const r = await issueSession(s, { userId, generation: user.token_generation, totp }, reply);
+  return { token: r.token, expiresAt: r.expiresAt };
 }
+/** Dashboard opt-in to the HttpOnly refresh cookie (see routes.ts). */
+const sessionMode = z.literal('cookie').optional();
 
 /** OpenID Connect sign-in (dashboard) and the operators' provider configuration. */
 export function registerOidcRoutes(app: App, s: OidcServices): void {
@@ -189,13 +180,13 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
         tags: ['auth'],
         summary:
           'Trade the one-time code from the callback (same browser) for a session; accounts with TOTP also send the code. An existing account not yet linked answers linkRequired.',
-        body: z.strictObject({ code: z.string().min(20).max(100), ...secondFactor }),
+        body: z.strictObject({ code: z.string().min(20).max(100), ...secondFactor, session: sessionMode }),
         response: {
           200: z.union([session, z.object({ linkRequired: z.literal(true), email: z.string().nullable() })]),
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const result = await pendingResult(s, request.body.code, readBinding(request));
       if (result.outcome === 'link_required') return { linkRequired: true as const, email: result.email };
       const user = result.user_id ? await loadUser(s, 'id', result.user_id) : undefined;
@@ -234,7 +225,7 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
           method: 'oidc',
           amr: totp ? ['oidc', 'otp'] : ['oidc'],
         });
-        return issue(s, user.id, totp);
+        return issue(s, user.id, totp, request.body.session === 'cookie' ? reply : undefined);
       } finally {
         await release();
       }
@@ -252,11 +243,12 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
           code: z.string().min(20).max(100),
           password: z.string().min(1).max(1024),
           ...secondFactor,
+          session: sessionMode,
         }),
         response: { 200: session },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const result = await pendingResult(s, request.body.code, readBinding(request));
       if (result.outcome !== 'link_required' || !result.email)
         throw new AppError('invalid_credentials', 'This sign-in has nothing to link; start again');
@@ -289,7 +281,8 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
         if (err instanceof OidcRefusal) throw new AppError('conflict', err.message);
         throw err;
       }
-      return signedIn;
+      if (request.body.session === 'cookie') await attachRefreshCookie(s, reply, signedIn.familyId);
+      return { token: signedIn.token, expiresAt: signedIn.expiresAt };
     },
   );
 

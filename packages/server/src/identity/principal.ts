@@ -11,6 +11,8 @@ export interface SessionPrincipal {
   amr: string[];
   jti: string;
   exp: number;
+  /** The sign-in (refresh-token family) of this session; absent on sessions issued before families existed. */
+  familyId?: string;
 }
 
 /** A program holding an org API key (`rk_live_...`). */

@@ -17,7 +17,10 @@ import {
   signup,
 } from './accounts.js';
 import { requireBotCheck } from './botcheck.js';
+import { revokeFamily } from './refresh.js';
+import { registerRefreshRoutes } from './refresh-routes.js';
 import type { IdentityServices } from './services.js';
+import { attachRefreshCookie } from './session-issue.js';
 
 const email = z.email().max(254);
 // Length limits here are only a DoS guard; the password policy gives the precise message.
@@ -26,8 +29,14 @@ const botToken = z.string().max(2048).optional();
 const ok = z.object({ ok: z.literal(true) });
 const tags = ['identity'];
 const bearer = [{ bearer: [] }];
+/**
+ * Dashboard opt-in: also set the HttpOnly refresh cookie (Path=/api/auth/session), so the sign-in survives a
+ * reload; the JSON still carries the 15-minute session JWT. Scripts leave it out and get the JWT only.
+ */
+const sessionMode = z.literal('cookie').optional();
 
 export function registerIdentityRoutes(app: App, s: IdentityServices): void {
+  registerRefreshRoutes(app, s);
   const signupIp = s.limiters.create('signup:ip', s.config.RAMPART_SIGNUP_PER_IP_PER_HOUR, 3600);
   const forgotIp = s.limiters.create('forgot:ip', s.config.RAMPART_FORGOT_PER_IP_PER_HOUR, 3600);
   // Per address: at most 3 reset mails an hour. Over that, nothing is sent, and the answer is still 202.
@@ -57,7 +66,13 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
       schema: {
         tags,
         summary: 'Create an account and its first org',
-        body: z.strictObject({ email, password, orgName: z.string().trim().min(1).max(200), botToken }),
+        body: z.strictObject({
+          email,
+          password,
+          orgName: z.string().trim().min(1).max(200),
+          botToken,
+          session: sessionMode,
+        }),
         response: { 201: z.object({ userId: z.uuid(), orgId: z.uuid(), token: z.string() }) },
       },
     },
@@ -65,7 +80,8 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
       await limit(signupIp, ipLimitKey(request.ip), 'Too many sign-ups from this address');
       await bot(request.body.botToken, request.ip);
       const r = await signup(s, actorOf(request), request.body);
-      return reply.code(201).send(r);
+      if (request.body.session === 'cookie') await attachRefreshCookie(s, reply, r.familyId);
+      return reply.code(201).send({ userId: r.userId, orgId: r.orgId, token: r.token });
     },
   );
 
@@ -74,20 +90,24 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
     {
       schema: {
         tags,
-        summary: 'Sign in; returns a session JWT',
+        summary:
+          'Sign in; returns a 15-minute session JWT (with session "cookie", the dashboard also gets the refresh cookie)',
         body: z.strictObject({
           email,
           password,
           totp: z.string().max(16).optional(),
           recoveryCode: z.string().max(64).optional(),
           botToken,
+          session: sessionMode,
         }),
         response: { 200: z.object({ token: z.string(), expiresAt: z.string() }) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       await bot(request.body.botToken, request.ip);
-      return login(s, actorOf(request), request.ip, request.body);
+      const r = await login(s, actorOf(request), request.ip, request.body);
+      if (request.body.session === 'cookie') await attachRefreshCookie(s, reply, r.familyId);
+      return { token: r.token, expiresAt: r.expiresAt };
     },
   );
 
@@ -143,13 +163,13 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
         tags,
         security: bearer,
         summary: 'Change the password (current one required); other sessions are logged out',
-        body: z.strictObject({ currentPassword: password, newPassword: password }),
+        body: z.strictObject({ currentPassword: password, newPassword: password, session: sessionMode }),
         response: { 200: z.object({ token: z.string(), expiresAt: z.string() }) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const p = await s.auth.session(request);
-      return changePassword(
+      const r = await changePassword(
         s,
         actorOf(request),
         request.ip,
@@ -158,14 +178,24 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
         request.body.currentPassword,
         request.body.newPassword,
       );
+      if (request.body.session === 'cookie') await attachRefreshCookie(s, reply, r.familyId);
+      return { token: r.token, expiresAt: r.expiresAt };
     },
   );
 
   app.post(
     '/api/auth/logout',
-    { schema: { tags, security: bearer, summary: 'Revoke this session', response: { 200: ok } } },
+    {
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'Revoke this session and its sign-in (the refresh cookie of that sign-in stops working too)',
+        response: { 200: ok },
+      },
+    },
     async (request) => {
       const p = await s.auth.session(request);
+      if (p.familyId) await revokeFamily(s, p.familyId);
       await logout(s, actorOf(request), p.userId, p.jti, p.exp);
       return { ok: true as const };
     },
