@@ -1,4 +1,4 @@
--- 0017 dashboard sessions that survive a reload (issue 20 part 4): refresh-token families.
+-- 0018 dashboard sessions that survive a reload (issue 20 part 4): refresh-token families.
 
 -- A family is one sign-in. Every session JWT (15 minutes) names its family in `sid`, and the server refuses it
 -- once the family is revoked or expired. The dashboard also holds a refresh token of the family in an HttpOnly
