@@ -526,7 +526,11 @@ export async function changePassword(
   next: string,
   factor: SecondFactor = {},
 ) {
-  const u = await verifyCurrentPassword(s, ip, userId, current, factor);
+  const u = await verifyCurrentPassword(s, ip, userId, current, factor).catch(async (err: unknown) => {
+    if (err instanceof AppError && err.code === 'invalid_credentials')
+      await auditAccountEvent(s, userId, actor, 'auth.reauth_failed');
+    throw err;
+  });
   enforcePasswordPolicy(next, u.email);
   const hash = await hashPassword(next, { cost: s.bcryptCost });
   const gen = await s.db.platform(async (q) => {

@@ -7,6 +7,7 @@ import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { reauthenticate } from './account-actions.js';
 import {
   auditAccountEvent,
   consumeRecoveryCode,
@@ -14,7 +15,6 @@ import {
   loadUser,
   login,
   SESSION_TTL_SECONDS,
-  verifyCurrentPassword,
 } from './accounts.js';
 import {
   BINDING_COOKIE,
@@ -364,7 +364,8 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
       const { password, totp, recoveryCode } = request.body;
       // Re-authentication (account actions): an account without a password is refused (password_required), so
       // the last way to sign in of a provider-only account can never be unlinked here.
-      const { email } = await verifyCurrentPassword(s, request.ip, me.userId, password, {
+      const { email } = await reauthenticate(s, actorOf(request), request.ip, me.userId, {
+        password,
         totp,
         recoveryCode,
       });
