@@ -109,6 +109,11 @@ const EVENT_NAMES: Record<string, string> = {
   'auth.cli_credential_revoked': 'CLI session revoked',
   'auth.oidc_linked': 'Sign-in provider linked',
   'auth.oidc_unlinked': 'Sign-in provider unlinked',
+  'auth.email_change_requested': 'E-mail change requested',
+  'auth.email_changed': 'E-mail address changed',
+  'auth.totp_disabled': 'Two-factor authentication turned off',
+  'auth.recovery_codes_regenerated': 'New recovery codes issued',
+  'auth.reauth_failed': 'Wrong password or code for an account change',
   'user.signed_up': 'Account created',
 };
 
