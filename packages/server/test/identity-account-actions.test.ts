@@ -7,6 +7,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enqueueMail } from '../src/mail/outbox.js';
 import { verifyChain } from '../src/platform/audit/verify.js';
 import { addExistingMember, api, tablesContaining } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
@@ -274,6 +275,20 @@ describe.each(ENGINES)('account actions (%s)', (engine) => {
     );
     expect(key.status).toBe(201);
     const { secret } = await enableTotp(c, a);
+    // A mail about the account still waiting in the outbox (due in an hour): erasure drops it, address and all.
+    const pending = await srv.rampart.services.db.platform(async (q) => {
+      const id = await enqueueMail(q, srv.rampart.services.ring, {
+        to: a.email,
+        userId: a.userId,
+        template: {
+          kind: 'password_reset',
+          link: 'http://127.0.0.1/reset-password#token=pending',
+          minutes: 30,
+        },
+      });
+      await q.query(`UPDATE mail_outbox SET next_attempt_at = now() + interval '1 hour' WHERE id = $1`, [id]);
+      return id;
+    });
     const keeperBefore = (await kc.get(`/api/orgs/${keeper.orgId}/settings`, keeper.token)).body;
 
     const del = (body: Record<string, unknown>) => c.call('DELETE', '/api/me', { token: a.token, body });
@@ -307,6 +322,13 @@ describe.each(ENGINES)('account actions (%s)', (engine) => {
     expect(removed.map((r) => r.action)).toEqual(['member.added', 'member.removed']);
     expect(JSON.parse(removed[1]?.meta ?? '{}')).toMatchObject({ reason: 'account_deleted', role: 'admin' });
     expect(chain.ok).toBe(true);
+    const dropped = await db.platform((q) =>
+      q.query<{ status: string; payload_sealed: string | null; user_id: string | null }>(
+        'SELECT status, payload_sealed, user_id FROM mail_outbox WHERE id = $1',
+        [pending],
+      ),
+    );
+    expect(dropped.rows).toEqual([{ status: 'failed', payload_sealed: null, user_id: null }]);
     // The address is nowhere (audit logs, account events, outbox once delivered); the id only in audit rows
     // and as the creator of the revoked key.
     await expect.poll(() => tablesContaining(db, a.email)).toEqual([]);
