@@ -135,6 +135,10 @@ describe.each(ENGINES)('account actions (%s)', (engine) => {
     expect(signedIn.status).toBe(200);
     const me = await c.get('/api/me', signedIn.body.token);
     expect(me.body.email).toBe(newEmail);
+    const verified = await srv.rampart.services.db.platform((q) =>
+      q.query<{ at: Date | null }>('SELECT email_verified_at AS at FROM users WHERE id = $1', [a.userId]),
+    );
+    expect(Date.now() - (verified.rows[0]?.at?.getTime() ?? 0)).toBeLessThan(60_000);
     expect(await events(c, signedIn.body.token)).toEqual(
       expect.arrayContaining(['auth.email_change_requested', 'auth.email_changed']),
     );
