@@ -5,6 +5,7 @@
  * taken address); recovery codes rotate; GDPR erasure refused for a sole owner with members, otherwise removing
  * the user everywhere while the audit logs keep only the id.
  */
+import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueMail } from '../src/mail/outbox.js';
@@ -250,6 +251,12 @@ describe.each(ENGINES)('account actions (%s)', (engine) => {
       body: { password: 'anything-at-all', confirm: a.email },
     });
     expect(del.body.error).toBe('password_required');
+    // Nor can it unlink a sign-in provider: the last way into a provider-only account stays.
+    const unlink = await c.call('DELETE', `/api/auth/oidc/identities/${randomUUID()}`, {
+      token: a.token,
+      body: { password: 'anything-at-all' },
+    });
+    expect(unlink.body.error).toBe('password_required');
   });
 
   it('delete: refused while the only owner of an org with other members, naming the org', async () => {
