@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, type Me, restoreSession, session } from './api';
 import { Forgot, Login, OidcReturn, Signup } from './pages/auth';
+import { ConfirmEmail } from './pages/confirm-email';
 import { Device } from './pages/device';
 import { can } from './permissions';
 import { Link, match, navigate, usePath } from './router';
@@ -69,6 +70,8 @@ export function App() {
     leavePublic('/');
   };
 
+  // The e-mail-change link works signed in or not (the change ends every session anyway).
+  if (path === '/confirm-email') return <ConfirmEmail />;
   if (restoring && !session.token) return <p className="muted">Loading…</p>;
   // Not signed in: only the public pages.
   if (!session.token) {

@@ -57,7 +57,10 @@ describe.skipIf(!browserTestsEnabled)('dashboard journey (Chromium)', () => {
 
   it('enables TOTP and shows the recovery codes once', async () => {
     await page.getByRole('link', { name: 'Account and security' }).click();
-    await page.getByLabel('Current password').fill(PASSWORD);
+    await page
+      .getByRole('form', { name: 'Set up two-factor authentication' })
+      .getByLabel('Current password')
+      .fill(PASSWORD);
     await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
     secret = (await page.getByTestId('totp-secret').textContent()) ?? '';
     expect(secret).toMatch(/^[A-Z2-7]{16,}$/);

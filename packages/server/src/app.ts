@@ -10,6 +10,7 @@ import type { DbAccessServices } from './dbaccess/services.js';
 import { RoutingCache } from './gateway/route-cache.js';
 import { registerGatewayRoutes } from './gateway/routes.js';
 import { sweepAccountEvents } from './identity/account-events.js';
+import { registerAccountRoutes } from './identity/account-routes.js';
 import { Authenticator } from './identity/authenticate.js';
 import { registerCredentialRoutes } from './identity/credential-routes.js';
 import { registerDeviceRoutes } from './identity/device-routes.js';
@@ -215,6 +216,7 @@ async function assemble(
     registerCredentialRoutes(app, services);
     registerDeviceRoutes(app, services);
     registerOidcRoutes(app, services);
+    registerAccountRoutes(app, services);
     registerSecretRoutes(app, services);
     registerAuditRoutes(app, services);
     registerAdminRoutes(app, services);

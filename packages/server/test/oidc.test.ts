@@ -320,8 +320,20 @@ describe('OpenID Connect sign-in (oidc-provider on loopback)', () => {
     expect(list.body.identities).toEqual([expect.objectContaining({ provider: 'test-idp' })]);
     const id = list.body.identities[0]?.id ?? '';
     const stranger = await signup(base);
-    expect((await api(base, stranger.token).del(`/api/auth/oidc/identities/${id}`)).status).toBe(404);
-    expect((await api(base, owner.token).del(`/api/auth/oidc/identities/${id}`)).status).toBe(200);
+    const unlink = (token: string, body: unknown) =>
+      api(base, token).del(`/api/auth/oidc/identities/${id}`, body);
+    // Unlinking is an account action: the password (and TOTP when on) is required, like linking.
+    expect((await unlink(owner.token, {})).status).toBe(400);
+    expect((await unlink(owner.token, { password: 'not the password' })).status).toBe(401);
+    expect((await unlink(stranger.token, { password: stranger.password })).status).toBe(404);
+    expect((await unlink(owner.token, { password: owner.password })).status).toBe(200);
+    // Both changes are mailed to the account's own address.
+    await expect
+      .poll(() => srv.mailer.sent.filter((m) => m.to === owner.email).map((m) => m.subject))
+      .toEqual([
+        'A sign-in provider was linked to your Rampart account',
+        'A sign-in provider was unlinked from your Rampart account',
+      ]);
     // Unlinked: the identity now needs linking again (its e-mail is not an account's, so it would create one).
     const after = await toCallback(sub);
     expect((await callback(after.callbackUrl, after.binding)).outcome).toBe('session');

@@ -13,6 +13,14 @@ import {
   useLoad,
   when,
 } from '../ui';
+import {
+  ChangeEmail,
+  ChangePassword,
+  DeleteAccount,
+  RecoveryCodes,
+  SignInProviders,
+  TwoFactorManage,
+} from './account-actions';
 
 /** A CLI credential from `rampart login`, as GET /api/cli-credentials lists it (never the token). */
 interface CliSession {
@@ -101,6 +109,11 @@ const EVENT_NAMES: Record<string, string> = {
   'auth.cli_credential_revoked': 'CLI session revoked',
   'auth.oidc_linked': 'Sign-in provider linked',
   'auth.oidc_unlinked': 'Sign-in provider unlinked',
+  'auth.email_change_requested': 'E-mail change requested',
+  'auth.email_changed': 'E-mail address changed',
+  'auth.totp_disabled': 'Two-factor authentication turned off',
+  'auth.recovery_codes_regenerated': 'New recovery codes issued',
+  'auth.reauth_failed': 'Wrong password or code for an account change',
   'user.signed_up': 'Account created',
 };
 
@@ -168,7 +181,10 @@ function AccountActivity() {
   );
 }
 
-/** Security settings of the signed-in user: two-factor authentication, CLI sessions, signing out everywhere. */
+/**
+ * Security settings of the signed-in user: two-factor authentication, password, e-mail address, sign-in providers,
+ * CLI sessions, activity, signing out everywhere and deleting the account (forms in account-actions.tsx).
+ */
 export function Account({ me, reload }: { me: Me; reload: () => void }) {
   const [enrol, setEnrol] = useState<{ secret: string; otpauthUrl: string } | null>(null);
   const [code, setCode] = useState('');
@@ -210,26 +226,14 @@ export function Account({ me, reload }: { me: Me; reload: () => void }) {
       </p>
       <h2>Two-factor authentication</h2>
       {codes ? (
-        <div className="reveal" role="dialog" aria-labelledby="codes-title">
-          <h3 id="codes-title">Recovery codes</h3>
-          <p className="warning">
-            <strong>You will not see these again.</strong> Each code signs you in once if you lose your
-            authenticator.
-          </p>
-          <pre className="secret" data-testid="recovery-codes">
-            {codes.join('\n')}
-          </pre>
-          <div className="row">
-            <CopyButton text={codes.join('\n')} label="Copy codes" />
-            <button type="button" onClick={() => setCodes(null)}>
-              I have stored them
-            </button>
-          </div>
-        </div>
+        <RecoveryCodes codes={codes} onDone={() => setCodes(null)} />
       ) : me.totpEnabled ? (
-        <p className="ok" role="status">
-          Two-factor authentication is on.
-        </p>
+        <>
+          <p className="ok" role="status">
+            Two-factor authentication is on.
+          </p>
+          <TwoFactorManage reload={reload} />
+        </>
       ) : enrol ? (
         <form onSubmit={confirm} aria-label="Confirm two-factor authentication">
           <p>
@@ -273,6 +277,9 @@ export function Account({ me, reload }: { me: Me; reload: () => void }) {
           </button>
         </form>
       )}
+      <ChangePassword me={me} />
+      <ChangeEmail me={me} />
+      <SignInProviders me={me} />
       <CliSessions />
       <AccountActivity />
       <h2>Sessions</h2>
@@ -284,6 +291,7 @@ export function Account({ me, reload }: { me: Me; reload: () => void }) {
           Sign out everywhere
         </DangerButton>
       </div>
+      <DeleteAccount me={me} />
     </Page>
   );
 }

@@ -295,7 +295,7 @@ export async function queueResetMail(
  * Revokes every CLI credential of the user (they are bearer tokens like sessions: "sign out everywhere" and a
  * password change or reset must end them too) and drops them from this node's cache.
  */
-async function revokeCliCredentials(s: IdentityServices, q: Queryable, userId: string): Promise<void> {
+export async function revokeCliCredentials(s: IdentityServices, q: Queryable, userId: string): Promise<void> {
   const { rows } = await q.query<{ id: string }>(
     'UPDATE cli_credentials SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id',
     [userId],
@@ -435,26 +435,34 @@ export async function logoutEverywhere(
  * Re-checks a signed-in user's current password before a sensitive change (password change, TOTP enrolment). A
  * stolen session must not become an oracle for the password, so this runs under the login throttle exactly as
  * login does: the in-flight slot first (parallel guesses are serialised, not all evaluated), then the back-off,
- * and every failure is charged.
- * @throws AppError invalid_credentials | rate_limited
+ * and every failure is charged. With `factor` it is the re-authentication of every account action (docs/SECURITY.md
+ * "Account actions"): the password, plus a TOTP or recovery code when TOTP is on, all in the same throttle slot.
+ * @throws AppError invalid_credentials | rate_limited | totp_required | password_required (with factor only)
  */
 export async function verifyCurrentPassword(
   s: IdentityServices,
   ip: string,
   userId: string,
   password: string,
-): Promise<{ email: string }> {
+  factor?: SecondFactor,
+): Promise<{ email: string; totpEnabled: boolean }> {
   const throttleKey = sha256(`user:${userId}`);
   const release = await s.throttle.enter(throttleKey, ip);
   try {
     await s.throttle.check(throttleKey, ip);
     const { rows } = await s.db.platform((q) =>
-      q.query<{ email: string; password_hash: string | null }>(
-        'SELECT email, password_hash FROM users WHERE id = $1',
-        [userId],
-      ),
+      q.query<UserRow & { email: string }>(`SELECT email, ${USER_COLUMNS} FROM users WHERE id = $1`, [
+        userId,
+      ]),
     );
     const u = rows[0];
+    // Re-authentication for account actions (factor given): an account without a password (signed up with a
+    // provider, or invited and never set one) has nothing to re-check; it must set one by reset first.
+    if (factor && u && !u.password_hash)
+      throw new AppError(
+        'password_required',
+        'Set a password first (use "Forgot password" on the sign-in page)',
+      );
     let ok = false;
     try {
       ok = u?.password_hash
@@ -467,11 +475,28 @@ export async function verifyCurrentPassword(
       await s.throttle.failure(throttleKey, ip);
       throw invalidCredentials();
     }
+    if (factor && u.totp_enabled) {
+      if (!factor.totp && !factor.recoveryCode)
+        throw new AppError('totp_required', 'Enter the code from your authenticator app');
+      const second = factor.totp
+        ? await consumeTotp(s, u, factor.totp)
+        : await consumeRecoveryCode(s, u.id, factor.recoveryCode ?? '');
+      if (!second) {
+        await s.throttle.failure(throttleKey, ip);
+        throw invalidCredentials();
+      }
+    }
     await s.throttle.success(throttleKey, ip);
-    return { email: u.email };
+    return { email: u.email, totpEnabled: u.totp_enabled };
   } finally {
     await release();
   }
+}
+
+/** The second factor of a re-authentication: a TOTP code or an unused recovery code. */
+export interface SecondFactor {
+  totp?: string | undefined;
+  recoveryCode?: string | undefined;
 }
 
 /**
@@ -487,8 +512,13 @@ export async function changePassword(
   amr: string[],
   current: string,
   next: string,
+  factor: SecondFactor = {},
 ) {
-  const u = await verifyCurrentPassword(s, ip, userId, current);
+  const u = await verifyCurrentPassword(s, ip, userId, current, factor).catch(async (err: unknown) => {
+    if (err instanceof AppError && err.code === 'invalid_credentials')
+      await auditAccountEvent(s, userId, actor, 'auth.reauth_failed');
+    throw err;
+  });
   enforcePasswordPolicy(next, u.email);
   const hash = await hashPassword(next, { cost: s.bcryptCost });
   const gen = await s.db.platform(async (q) => {
@@ -497,6 +527,11 @@ export async function changePassword(
       [userId, hash],
     );
     await revokeCliCredentials(s, q, userId);
+    await enqueueMail(q, s.ring, {
+      to: u.email,
+      userId,
+      template: { kind: 'security_notice', event: 'password_changed', at: new Date().toISOString() },
+    });
     return r.rows[0]?.token_generation ?? 0;
   });
   await auditAccountEvent(s, userId, actor, 'auth.password_changed');

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { enqueueMail } from '../mail/outbox.js';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { reauthenticate } from './account-actions.js';
 import { auditAccountEvent, consumeRecoveryCode, consumeTotp, loadUser, login } from './accounts.js';
 import {
   BINDING_COOKIE,
@@ -343,18 +345,46 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
     {
       schema: {
         tags: ['auth'],
-        summary: 'Unlink a sign-in provider from your account',
+        summary:
+          'Unlink a sign-in provider from your account: the current password, and TOTP or a recovery code when on, required',
         params: z.object({ id: z.uuid() }),
+        body: z.strictObject({ password: z.string().min(1).max(1024), ...secondFactor }),
         response: { 200: z.object({ ok: z.literal(true) }) },
       },
     },
     async (request) => {
       const me = await s.auth.session(request);
-      const del = await s.db.platform((q) =>
-        q.query('DELETE FROM oidc_identities WHERE id = $1 AND user_id = $2', [request.params.id, me.userId]),
-      );
-      if (del.rowCount === 0) throw new AppError('not_found', 'No such linked sign-in');
-      await auditAccountEvent(s, me.userId, actorOf(request), 'auth.oidc_unlinked');
+      const { password, totp, recoveryCode } = request.body;
+      // Re-authentication (account actions): an account without a password is refused (password_required), so
+      // the last way to sign in of a provider-only account can never be unlinked here.
+      const { email } = await reauthenticate(s, actorOf(request), request.ip, me.userId, {
+        password,
+        totp,
+        recoveryCode,
+      });
+      const provider = await s.db.platform(async (q) => {
+        const del = await q.query<{ name: string; display_name: string }>(
+          `DELETE FROM oidc_identities i USING oidc_providers p
+            WHERE i.id = $1 AND i.user_id = $2 AND p.id = i.provider_id RETURNING p.name, p.display_name`,
+          [request.params.id, me.userId],
+        );
+        const row = del.rows[0];
+        if (!row) throw new AppError('not_found', 'No such linked sign-in');
+        await enqueueMail(q, s.ring, {
+          to: email,
+          userId: me.userId,
+          template: {
+            kind: 'security_notice',
+            event: 'provider_unlinked',
+            at: new Date().toISOString(),
+            detail: row.display_name,
+          },
+        });
+        return row;
+      });
+      await auditAccountEvent(s, me.userId, actorOf(request), 'auth.oidc_unlinked', {
+        provider: provider.name,
+      });
       return { ok: true as const };
     },
   );

@@ -14,6 +14,7 @@ import * as oidc from 'openid-client';
 import type { Agent } from 'undici';
 import { fetch as undiciFetch } from 'undici';
 import type { Queryable } from '../db/types.js';
+import { enqueueMail } from '../mail/outbox.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
@@ -431,13 +432,28 @@ async function linkIdentity(
   email: string | null,
   userId: string,
 ): Promise<void> {
-  const inserted = await s.db.platform((q) =>
-    q.query(
+  const inserted = await s.db.platform(async (q) => {
+    const ins = await q.query(
       `INSERT INTO oidc_identities (id, provider_id, subject, user_id, email) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (provider_id, subject) DO NOTHING`,
       [newId(), provider.id, subject, userId, email],
-    ),
-  );
+    );
+    // Security notice to the account's own address, committed with the link.
+    const owner = await q.query<{ email: string }>('SELECT email FROM users WHERE id = $1', [userId]);
+    const to = owner.rows[0]?.email;
+    if (ins.rowCount === 1 && to)
+      await enqueueMail(q, s.ring, {
+        to,
+        userId,
+        template: {
+          kind: 'security_notice',
+          event: 'provider_linked',
+          at: new Date().toISOString(),
+          detail: provider.display_name,
+        },
+      });
+    return ins;
+  });
   if (inserted.rowCount === 0)
     throw new OidcRefusal('already_linked', 'This identity is already linked to another account');
   const { auditAccountEvent } = await import('./accounts.js');

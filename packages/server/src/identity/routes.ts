@@ -162,8 +162,15 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
       schema: {
         tags,
         security: bearer,
-        summary: 'Change the password (current one required); other sessions are logged out',
-        body: z.strictObject({ currentPassword: password, newPassword: password, session: sessionMode }),
+        summary:
+          'Change the password (current one, and TOTP or a recovery code when on, required); other sessions are logged out',
+        body: z.strictObject({
+          currentPassword: password,
+          newPassword: password,
+          totp: z.string().max(16).optional(),
+          recoveryCode: z.string().max(64).optional(),
+          session: sessionMode,
+        }),
         response: { 200: z.object({ token: z.string(), expiresAt: z.string() }) },
       },
     },
@@ -177,6 +184,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
         p.amr,
         request.body.currentPassword,
         request.body.newPassword,
+        { totp: request.body.totp, recoveryCode: request.body.recoveryCode },
       );
       if (request.body.session === 'cookie') await attachRefreshCookie(s, reply, r.familyId);
       return { token: r.token, expiresAt: r.expiresAt };

@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   invalid_signature: 401,
   quota_exceeded: 429,
   forbidden: 403,
+  password_required: 403,
   bot_check_failed: 403,
   origin_not_allowed: 403,
   region_not_allowed: 403,

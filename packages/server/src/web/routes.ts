@@ -42,6 +42,7 @@ const SPA_PATHS = [
   '/signup',
   '/forgot',
   '/reset-password',
+  '/confirm-email',
   '/account',
   '/device',
   '/orgs',
