@@ -142,7 +142,7 @@ describe.each(ENGINES)('mail over SMTP (%s)', (engine) => {
       }
     }
     // User input is escaped in HTML: the org name never becomes markup.
-    const inv = (await sink.waitFor('tpl-2-' + engine + '@example.test'))[0];
+    const inv = (await sink.waitFor(`tpl-2-${engine}@example.test`))[0];
     expect(inv?.html).not.toContain('<Sons>');
     expect(inv?.subject).toBe('Jane Doe invited you to Acme & <Sons> on Rampart');
     // Each security notice has its own subject.

@@ -6,11 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createRampart, type Rampart } from '../src/app.js';
 import type { Database } from '../src/db/database.js';
+import { openPglite } from '../src/db/engine-pglite.js';
 import type { EngineName } from '../src/db/types.js';
 import { loadConfig } from '../src/platform/config.js';
 
@@ -117,6 +119,12 @@ export async function durableStore(
     const d = await createPgDatabase();
     return { store: { databaseUrl: d.url }, drop: d.drop };
   }
+  // Seed the directory from the migrated snapshot (a fresh on-disk migration costs seconds).
+  const seed = await openPglite({
+    dataDir: join(dataDir, 'data'),
+    loadDataDir: new Blob([readFileSync(inject('pgliteSnapshot'))]),
+  });
+  await seed.close();
   return { store: { dataDir }, drop: async () => {} };
 }
 
