@@ -20,6 +20,7 @@ import { LoginThrottle } from './identity/throttle.js';
 import { registerJobRoutes } from './jobs/routes.js';
 import { JobRunner } from './jobs/runner.js';
 import type { JobsServices } from './jobs/services.js';
+import { registerMailAdminRoutes } from './mail/admin-routes.js';
 import { SmtpMailer } from './mail/smtp.js';
 import { MailWorker } from './mail/worker.js';
 import { AuditBatcher } from './platform/audit/batcher.js';
@@ -218,6 +219,7 @@ async function assemble(
     registerSecretRoutes(app, services);
     registerAuditRoutes(app, services);
     registerAdminRoutes(app, services);
+    registerMailAdminRoutes(app, services);
     registerGatewayRoutes(app, services);
     registerJobRoutes(app, services);
     registerWidgetRoutes(app, services);
