@@ -144,6 +144,38 @@ describe('STARTTLS is required off loopback', () => {
   });
 });
 
+describe('SMTP errors', () => {
+  it('a relay that quotes the credentials in its refusal: the password is cut out of the error', async () => {
+    const pass = 'Quoted-PASSWORD-x1y2z3';
+    const server = new SMTPServer({
+      authOptional: false,
+      disabledCommands: ['STARTTLS'],
+      allowInsecureAuth: true,
+      logger: false,
+      onAuth(auth, _s, cb) {
+        const echoed = `${auth.username} ${auth.password} ${encodeURIComponent(auth.password ?? '')}`;
+        cb(Object.assign(new Error(`authentication failed for ${echoed}`), { responseCode: 535 }));
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.server.address() as { port: number }).port;
+    const mailer = new SmtpMailer({
+      url: `smtp://ops:${encodeURIComponent(pass)}@127.0.0.1:${port}`,
+      from: 'a@b.test',
+    });
+    const err = await mailer
+      .deliver({ to: 'x@example.test', subject: 's', text: 't' })
+      .catch((e: unknown) => e);
+    mailer.close();
+    await new Promise<void>((r) => server.close(() => r()));
+    expect(err).toMatchObject({ code: 'EAUTH', responseCode: 535 });
+    const all = [String(err), (err as Error).stack, JSON.stringify(err), describeError(err)].join('\n');
+    expect(all).toContain('authentication failed for ops ***');
+    expect(all).not.toContain(pass);
+    expect(all).not.toContain(encodeURIComponent(pass));
+  });
+});
+
 describe('outbox rules', () => {
   it('only envelope or message refusals with 5xx are permanent', () => {
     expect(isPermanent({ code: 'EMESSAGE', responseCode: 550 })).toBe(true);
