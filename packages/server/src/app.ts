@@ -132,7 +132,7 @@ async function assemble(
   const limiters = createLimiterFactory(config.REDIS_URL);
   if (!opts.mailer && !config.RAMPART_SMTP_URL && config.NODE_ENV === 'production') {
     const w =
-      'RAMPART_SMTP_URL is not set: no e-mail is sent (password resets, verification links, invitations, security notices and e-mail alerts are dropped; the log shows only their subjects)';
+      'RAMPART_SMTP_URL is not set: no e-mail is sent (password resets, verification links, invitations, security notices and e-mail alerts are marked failed, see rampart admin mail list; the log shows only their subjects)';
     logger.warn(`SECURITY WARNING: ${w}`);
     process.stderr.write(`\n  WARNING: ${w}\n\n`);
   }
