@@ -4,14 +4,16 @@
  * non-loopback address, the permanent/temporary split, back-off, and what a delivery record may say.
  */
 import { networkInterfaces } from 'node:os';
+import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSmtpSink } from '../../../test/smtp-sink.js';
 import { PermanentMailError } from '../src/mail/errors.js';
-import { maskAddress } from '../src/mail/outbox.js';
+import { enqueueMail, maskAddress } from '../src/mail/outbox.js';
 import { isLoopbackHost, parseSmtpUrl, SmtpMailer } from '../src/mail/smtp.js';
-import { backoffMs, describeError, isPermanent } from '../src/mail/worker.js';
+import { backoffMs, describeError, isPermanent, MailWorker } from '../src/mail/worker.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
+import { createTestDb, testRing } from './helpers.js';
 
 describe('RAMPART_SMTP_URL', () => {
   it('parses smtp:// (STARTTLS, 587) and smtps:// (TLS, 465), decoding user and password', () => {
@@ -141,6 +143,42 @@ describe('STARTTLS is required off loopback', () => {
     expect(out.accepted).toEqual(['y@example.test']);
     expect(out.response).toMatch(/^250 /);
     expect(sink.mails[0]?.subject).toBe('hello');
+  });
+});
+
+describe('worker wake-ups', () => {
+  it('mail queued on this node and its own retries go out without waiting for the poll', async () => {
+    const tdb = await createTestDb('pglite');
+    const sink = await startSmtpSink();
+    const transport = new SmtpMailer({ url: sink.url, from: 'no-reply@rampart.test' });
+    const ring = testRing();
+    const worker = new MailWorker({
+      db: tdb.db,
+      ring,
+      transport,
+      logger: pino({ level: 'silent' }),
+      maxAttempts: 3,
+      // Due after the enqueue's last wake-up (250 ms): only the worker's own retry timer can catch it.
+      retryBaseMs: 400,
+      retryMaxMs: 400,
+      pollMs: 600_000, // the poll never comes within this test
+      retentionDays: 1,
+    });
+    try {
+      worker.start();
+      await new Promise((r) => setTimeout(r, 50)); // the first (empty) round has run
+      sink.refuse(451, 1);
+      await tdb.db.platform((q) =>
+        enqueueMail(q, ring, { to: 'wake@example.test', template: { kind: 'test', at: 'now', node: 'n' } }),
+      );
+      const [m] = await sink.waitFor('wake@example.test', 1, 3_000);
+      expect(m?.subject).toBe('Rampart test mail');
+    } finally {
+      await worker.stop();
+      transport.close();
+      await sink.close();
+      await tdb.close();
+    }
   });
 });
 

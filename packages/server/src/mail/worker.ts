@@ -141,13 +141,16 @@ export class MailWorker {
   #schedule(ms: number): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
+      const startedAt = Date.now();
       this.#running = this.#round().finally(() => {
         this.#running = undefined;
+        // A retry that fell due before this round started was claimed by it; a later one still needs a round
+        // (an early wake-up must not make the worker forget it and wait for the poll).
+        if (this.#retryDueAt <= startedAt) this.#retryDueAt = Number.POSITIVE_INFINITY;
         if (this.#stopped) return;
         const again = this.#again;
         this.#again = false;
         const untilRetry = Math.max(0, this.#retryDueAt - Date.now());
-        this.#retryDueAt = Number.POSITIVE_INFINITY;
         this.#schedule(again ? 0 : Math.min(this.#o.pollMs, untilRetry));
       });
     }, ms);
