@@ -21,6 +21,7 @@ import { LoginThrottle } from './identity/throttle.js';
 import { registerJobRoutes } from './jobs/routes.js';
 import { JobRunner } from './jobs/runner.js';
 import type { JobsServices } from './jobs/services.js';
+import { registerMailAdminRoutes } from './mail/admin-routes.js';
 import { SmtpMailer } from './mail/smtp.js';
 import { MailWorker } from './mail/worker.js';
 import { AuditBatcher } from './platform/audit/batcher.js';
@@ -132,7 +133,7 @@ async function assemble(
   const limiters = createLimiterFactory(config.REDIS_URL);
   if (!opts.mailer && !config.RAMPART_SMTP_URL && config.NODE_ENV === 'production') {
     const w =
-      'RAMPART_SMTP_URL is not set: no e-mail is sent (password resets, verification links, invitations, security notices and e-mail alerts are dropped; the log shows only their subjects)';
+      'RAMPART_SMTP_URL is not set: no e-mail is sent (password resets, verification links, invitations, security notices and e-mail alerts are marked failed, see rampart admin mail list; the log shows only their subjects)';
     logger.warn(`SECURITY WARNING: ${w}`);
     process.stderr.write(`\n  WARNING: ${w}\n\n`);
   }
@@ -220,6 +221,7 @@ async function assemble(
     registerSecretRoutes(app, services);
     registerAuditRoutes(app, services);
     registerAdminRoutes(app, services);
+    registerMailAdminRoutes(app, services);
     registerGatewayRoutes(app, services);
     registerJobRoutes(app, services);
     registerWidgetRoutes(app, services);

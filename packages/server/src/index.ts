@@ -12,6 +12,9 @@ export {
   runAgent,
 } from './dbaccess/agent-client.js';
 export { type AgentPolicy, loadAgentPolicy } from './dbaccess/agent-policy.js';
+export { listMail, type MailListFilter, type MailRecord } from './mail/admin.js';
+export { SmtpDeliveryError, SmtpMailer, type SmtpOutcome, SmtpUrlError } from './mail/smtp.js';
+export { renderMail } from './mail/templates.js';
 export { type AuditActor, type AuditEvent, appendAudit } from './platform/audit/append.js';
 export {
   type AuditEntry,

@@ -10,11 +10,12 @@ import {
   verifyChain,
 } from '@rampart/server';
 import type { Command } from 'commander';
+import { registerAdminMail } from './admin-mail.js';
 import { exportAudit } from './audit-export.js';
 import { progressBar } from './progress.js';
 
 /** Opens the configured database for a maintenance command; closes it when `fn` settles. */
-async function withDatabase<T>(
+export async function withDatabase<T>(
   fn: (db: Database, ring: ReturnType<typeof resolveKeyMaterial>['ring']) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig(process.env);
@@ -101,6 +102,8 @@ export function registerAdmin(program: Command): void {
         throw new Error('--format must be ndjson or csv');
       await withDatabase((db) => exportAudit(db, opts.org, opts.format as 'ndjson' | 'csv', process.stdout));
     });
+
+  registerAdminMail(admin, withDatabase);
 
   admin
     .command('create-operator')

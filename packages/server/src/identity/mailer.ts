@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { PermanentMailError } from '../mail/errors.js';
 
 export interface Mail {
   to: string;
@@ -17,8 +18,8 @@ export interface Mailer {
 }
 
 /**
- * Development default: writes the message to the log so a developer can follow a reset link. Never use it in
- * production (it logs reset links); start-up warns when it is in use with NODE_ENV=production.
+ * Development default: writes the message to the log so a developer can follow a reset link. In production it
+ * logs only the subject and fails the delivery (start-up warns that RAMPART_SMTP_URL is not set).
  */
 export class LogMailer implements Mailer {
   readonly #log: Logger;
@@ -30,11 +31,13 @@ export class LogMailer implements Mailer {
   async send(mail: Mail): Promise<void> {
     if (this.#production) {
       // A reset link in a production log is an account takeover for anyone who reads logs: drop the body.
+      // Failing it (rather than pretending it went) keeps the outbox honest: the row is marked failed for
+      // operators to see, and an e-mail alert is audited job.alert_failed, never job.alert_sent.
       this.#log.error(
         { subject: mail.subject },
-        'mail NOT sent: no mailer is configured (body withheld from the log)',
+        'mail NOT sent: RAMPART_SMTP_URL is not set (body withheld from the log)',
       );
-      return;
+      throw new PermanentMailError('no SMTP server is configured (RAMPART_SMTP_URL is not set)');
     }
     this.#log.info(
       { mail: { to: mail.to, subject: mail.subject, body: mail.text } },

@@ -1,47 +1,49 @@
-import { isIP } from 'node:net';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Mail, Mailer } from '../identity/mailer.js';
+import { parseSmtpUrl, type SmtpSettings } from './smtp-url.js';
 
-/** localhost, 127.0.0.0/8 and ::1: the only hosts a plain-text SMTP session may go to. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1';
-  return false;
-}
+export { isLoopbackHost, parseSmtpUrl, type SmtpSettings, SmtpUrlError } from './smtp-url.js';
 
-export interface SmtpSettings {
-  host: string;
-  port: number;
-  /** smtps://: TLS from the first byte. */
-  secure: boolean;
-  /** smtp:// to anything but loopback: the session must upgrade with STARTTLS or nothing is sent. */
-  requireTLS: boolean;
-  user: string | undefined;
-  pass: string | undefined;
-}
-
-/** Parses RAMPART_SMTP_URL. Errors never include the URL (it holds a password). */
-export function parseSmtpUrl(raw: string): SmtpSettings {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new Error('RAMPART_SMTP_URL is not a URL');
+/**
+ * A delivery failure with nothing secret in it: the SMTP credentials are cut out of the message and the
+ * server's reply, and only the fields the worker and `rampart admin mail test` read are kept (nodemailer's error
+ * object also carries the command sent, which for AUTH PLAIN is the base64 of user and password).
+ */
+export class SmtpDeliveryError extends Error {
+  override readonly name = 'SmtpDeliveryError';
+  /** nodemailer's class: ECONNECTION, ETLS, EAUTH, EENVELOPE, EMESSAGE, ETIMEDOUT, ESOCKET ... */
+  readonly code: string | undefined;
+  readonly responseCode: number | undefined;
+  /** The SMTP verb that failed (AUTH, MAIL FROM, RCPT TO, DATA, STARTTLS, CONN), without arguments. */
+  readonly command: string | undefined;
+  constructor(message: string, o: { code?: string; responseCode?: number; command?: string }) {
+    super(message);
+    this.code = o.code;
+    this.responseCode = o.responseCode;
+    this.command = o.command;
   }
-  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
-    throw new Error('RAMPART_SMTP_URL must start with smtp:// or smtps://');
-  const secure = url.protocol === 'smtps:';
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return {
-    host,
-    port: url.port ? Number(url.port) : secure ? 465 : 587,
-    secure,
-    requireTLS: !secure && !isLoopbackHost(host),
-    user: url.username ? decodeURIComponent(url.username) : undefined,
-    pass: url.password ? decodeURIComponent(url.password) : undefined,
-  };
+}
+
+/** Cuts every known secret (raw, percent-encoded and base64 forms) out of a string. */
+export function redactSecrets(s: string, secrets: Array<string | undefined>): string {
+  let out = s;
+  for (const secret of secrets) {
+    if (!secret || secret.length < 3) continue;
+    for (const form of [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')])
+      out = out.split(form).join('***');
+  }
+  return out;
+}
+
+function sanitize(err: unknown, s: SmtpSettings): SmtpDeliveryError {
+  const e = err as { message?: unknown; code?: unknown; responseCode?: unknown; command?: unknown };
+  const secrets = [s.pass, s.user && s.pass ? `\0${s.user}\0${s.pass}` : undefined];
+  const message = redactSecrets(typeof e?.message === 'string' ? e.message : String(err), secrets);
+  return new SmtpDeliveryError(message, {
+    ...(typeof e?.code === 'string' ? { code: e.code } : {}),
+    ...(typeof e?.responseCode === 'number' ? { responseCode: e.responseCode } : {}),
+    ...(typeof e?.command === 'string' ? { command: e.command.split(' ')[0] ?? '' } : {}),
+  });
 }
 
 export interface SmtpOptions {
@@ -62,14 +64,24 @@ export interface SmtpOutcome {
 
 /** Delivers through an SMTP server with nodemailer (one pooled connection per node). */
 export class SmtpMailer implements Mailer {
-  readonly settings: SmtpSettings;
+  /** Where mail goes, for reports: host, port, TLS mode and user; never the password. */
+  readonly endpoint: Readonly<Omit<SmtpSettings, 'pass'>>;
+  readonly #settings: SmtpSettings;
   readonly #from: string;
   readonly #transport: Transporter;
 
+  /** @throws SmtpUrlError (fixed text) when the URL is unusable */
   constructor(o: SmtpOptions) {
-    this.settings = parseSmtpUrl(o.url);
+    const s = parseSmtpUrl(o.url);
+    this.#settings = s;
+    this.endpoint = Object.freeze({
+      host: s.host,
+      port: s.port,
+      secure: s.secure,
+      requireTLS: s.requireTLS,
+      user: s.user,
+    });
     this.#from = o.from;
-    const s = this.settings;
     const timeout = o.timeoutMs ?? 30_000;
     this.#transport = nodemailer.createTransport({
       host: s.host,
@@ -93,15 +105,20 @@ export class SmtpMailer implements Mailer {
     await this.deliver(mail);
   }
 
-  /** Sends one message and returns the server's answer. @throws the transport error (responseCode set for SMTP) */
+  /** Sends one message and returns the server's answer. @throws SmtpDeliveryError (responseCode set for SMTP replies) */
   async deliver(mail: Mail): Promise<SmtpOutcome> {
-    const info = await this.#transport.sendMail({
-      from: this.#from,
-      to: mail.to,
-      subject: mail.subject,
-      text: mail.text,
-      ...(mail.html ? { html: mail.html } : {}),
-    });
+    let info: { messageId?: unknown; response?: unknown; accepted?: unknown; rejected?: unknown };
+    try {
+      info = await this.#transport.sendMail({
+        from: this.#from,
+        to: mail.to,
+        subject: mail.subject,
+        text: mail.text,
+        ...(mail.html ? { html: mail.html } : {}),
+      });
+    } catch (err) {
+      throw sanitize(err, this.#settings);
+    }
     const list = (a: unknown): string[] =>
       Array.isArray(a)
         ? a.map((x) => (typeof x === 'string' ? x : String((x as { address?: string }).address)))
@@ -116,7 +133,11 @@ export class SmtpMailer implements Mailer {
 
   /** Connects, greets, upgrades and authenticates without sending. */
   async verify(): Promise<void> {
-    await this.#transport.verify();
+    try {
+      await this.#transport.verify();
+    } catch (err) {
+      throw sanitize(err, this.#settings);
+    }
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { KeyRing } from '@rampart/core/seal';
 import { z } from 'zod';
+import { smtpUrlProblem } from '../mail/smtp-url.js';
 import { parseBillingPlans } from './billing-config.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -236,17 +237,26 @@ export const configSchema = z.object({
   RAMPART_SMTP_URL: z
     .string()
     .optional()
-    .refine((u) => {
-      if (u === undefined) return true;
-      try {
-        const url = new URL(u);
-        return (url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname !== '';
-      } catch {
-        return false;
-      }
-    }, 'must be smtp://[user:password@]host[:port] or smtps://...'),
+    .superRefine((u, ctx) => {
+      const problem = u === undefined ? null : smtpUrlProblem(u);
+      // Fixed text only: the URL holds a password.
+      if (problem)
+        ctx.addIssue({
+          code: 'custom',
+          message: `${problem} (smtp://[user:password@]host[:port] or smtps://...)`,
+        });
+    }),
   /** The From address of every mail, e.g. `Rampart <no-reply@example.com>`. */
-  RAMPART_MAIL_FROM: z.string().trim().min(3).max(320).default('Rampart <no-reply@localhost>'),
+  RAMPART_MAIL_FROM: z
+    .string()
+    .trim()
+    .min(3)
+    .max(320)
+    .refine(
+      (v) => !/[\r\n]/.test(v) && /@/.test(v),
+      'must be one address, e.g. Rampart <no-reply@example.com>',
+    )
+    .default('Rampart <no-reply@localhost>'),
   /** Outbox delivery: attempts before a message is marked failed, back-off base and cap, poll interval. */
   RAMPART_MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   RAMPART_MAIL_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),

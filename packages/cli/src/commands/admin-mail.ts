@@ -1,0 +1,125 @@
+import { hostname } from 'node:os';
+import { listMail, loadConfig, renderMail, SmtpMailer } from '@rampart/server';
+import type { Command } from 'commander';
+import type { withDatabase as WithDatabase } from './admin.js';
+import { runCommand, UsageError } from './common.js';
+
+/** What went wrong in an SMTP session, for an operator: class, reply code, the server's words. No password. */
+function explain(stage: string, err: unknown): Error {
+  const e = err as { code?: unknown; responseCode?: unknown; message?: unknown };
+  const hint =
+    e?.code === 'EAUTH'
+      ? 'authentication failed (check the user and password in RAMPART_SMTP_URL)'
+      : e?.code === 'ETLS'
+        ? 'TLS failed (off loopback, smtp:// needs STARTTLS; smtps:// needs TLS on connect)'
+        : /ECONNREFUSED/.test(String(e?.message))
+          ? 'connection refused'
+          : typeof e?.responseCode === 'number' && e.responseCode >= 500
+            ? 'refused permanently by the server'
+            : typeof e?.responseCode === 'number'
+              ? 'refused for now by the server (temporary)'
+              : 'failed';
+  const detail = [
+    typeof e?.code === 'string' ? e.code : undefined,
+    typeof e?.responseCode === 'number' ? `SMTP ${e.responseCode}` : undefined,
+    typeof e?.message === 'string' ? e.message.replace(/\s+/g, ' ') : String(err),
+  ]
+    .filter(Boolean)
+    .join(': ');
+  return new Error(`mail test failed while ${stage}: ${hint}\n  ${detail}`);
+}
+
+export function registerAdminMail(admin: Command, withDatabase: typeof WithDatabase): void {
+  const mail = admin.command('mail').description('outgoing e-mail: test the SMTP settings, list deliveries');
+
+  mail
+    .command('test')
+    .description(
+      'send a test mail through RAMPART_SMTP_URL directly (not through the outbox) and report the SMTP outcome',
+    )
+    .requiredOption('--to <address>', 'where to send it')
+    .action(async (opts: { to: string }) => {
+      // A bad setting is a ConfigError, which the CLI reports with exit code 2.
+      const config = loadConfig(process.env);
+      await runCommand(async () => {
+        if (!config.RAMPART_SMTP_URL)
+          throw new UsageError(
+            'RAMPART_SMTP_URL is not set: set it to smtp://user:password@host:587 (STARTTLS) or smtps://...:465',
+          );
+        const mailer = new SmtpMailer({
+          url: config.RAMPART_SMTP_URL,
+          from: config.RAMPART_MAIL_FROM,
+          timeoutMs: 15_000,
+        });
+        const ep = mailer.endpoint;
+        const mode = ep.secure
+          ? 'TLS on connect'
+          : ep.requireTLS
+            ? 'STARTTLS required'
+            : 'plain text (loopback)';
+        process.stderr.write(
+          `connecting to ${ep.host}:${ep.port} (${mode})${ep.user ? ` as ${ep.user}` : ', no authentication'}\n`,
+        );
+        try {
+          try {
+            await mailer.verify();
+          } catch (err) {
+            throw explain('connecting', err);
+          }
+          process.stderr.write(
+            `connected${ep.user ? ' and authenticated' : ''}; sending from ${config.RAMPART_MAIL_FROM}\n`,
+          );
+          const m = renderMail({ kind: 'test', at: new Date().toISOString(), node: hostname() });
+          let out: Awaited<ReturnType<SmtpMailer['deliver']>>;
+          try {
+            out = await mailer.deliver({ to: opts.to, ...m });
+          } catch (err) {
+            throw explain('sending', err);
+          }
+          const lines = [
+            `server response: ${out.response}`,
+            `accepted: ${out.accepted.join(', ') || '(none)'}`,
+            `rejected: ${out.rejected.join(', ') || '(none)'}`,
+            `message id: ${out.messageId}`,
+          ];
+          if (!out.accepted.length || out.rejected.length)
+            throw new Error(
+              `mail test failed: the server did not accept every recipient\n  ${lines.join('\n  ')}`,
+            );
+          return `sent a test mail to ${opts.to}\n${lines.join('\n')}`;
+        } finally {
+          mailer.close();
+        }
+      });
+    });
+
+  mail
+    .command('list')
+    .description('delivery records of the mail outbox, newest first (never the message or the full address)')
+    .option('--status <status>', 'queued, sent or failed')
+    .option('--limit <n>', 'at most this many (1-500)', '50')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { status?: string; limit: string; json?: boolean }) => {
+      loadConfig(process.env);
+      await runCommand(async () => {
+        if (opts.status !== undefined && !['queued', 'sent', 'failed'].includes(opts.status))
+          throw new UsageError('--status must be queued, sent or failed');
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+          throw new UsageError('--limit must be a whole number from 1 to 500');
+        const status = opts.status as 'queued' | 'sent' | 'failed' | undefined;
+        const r = await withDatabase((db) => listMail(db, { status, limit }));
+        if (opts.json) return JSON.stringify(r);
+        const c = r.counts;
+        const out = [`queued ${c.queued}  sending ${c.sending}  sent ${c.sent}  failed ${c.failed}`];
+        for (const m of r.mails) {
+          const when = m.failedAt ?? m.sentAt ?? m.createdAt;
+          out.push(
+            `${m.status.padEnd(7)} ${when}  ${m.kind.padEnd(16)} ${m.toMasked}  attempts ${m.attempts}  ${m.id}` +
+              (m.lastError ? `\n        ${m.lastError}` : ''),
+          );
+        }
+        return out.join('\n');
+      });
+    });
+}
