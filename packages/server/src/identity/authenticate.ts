@@ -183,9 +183,10 @@ export class Authenticator {
         token_generation: number;
         is_operator: boolean;
         totp_enabled: boolean;
+        email_verified: boolean;
         revoked: boolean;
       }>(
-        `SELECT u.email, u.token_generation, u.is_operator, u.totp_enabled,
+        `SELECT u.email, u.token_generation, u.is_operator, u.totp_enabled, u.email_verified_at IS NOT NULL AS email_verified,
                 EXISTS (SELECT 1 FROM revoked_sessions r WHERE r.jti = $2) AS revoked
            FROM users u WHERE u.id = $1`,
         [claims.userId, claims.jti],
@@ -200,6 +201,7 @@ export class Authenticator {
       email: u.email,
       isOperator: u.is_operator,
       totpEnabled: u.totp_enabled,
+      emailVerified: u.email_verified,
       amr: claims.amr,
       jti: claims.jti,
       exp: claims.exp,

@@ -125,14 +125,17 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
     {
       schema: {
         tags,
-        summary: 'Set a new password with a reset token (single use); logs out every session',
+        summary:
+          'Set a new password with a reset token (single use); logs out every session and returns a new one (none with 2FA)',
         body: z.strictObject({ token: z.string().min(20).max(200), password }),
-        response: { 200: ok },
+        response: {
+          200: z.object({ ok: z.literal(true), token: z.string().optional(), claimed: z.boolean() }),
+        },
       },
     },
     async (request) => {
-      await resetPassword(s, actorOf(request), request.body.token, request.body.password);
-      return { ok: true as const };
+      const r = await resetPassword(s, actorOf(request), request.body.token, request.body.password);
+      return { ok: true as const, claimed: r.claimed, ...(r.token ? { token: r.token } : {}) };
     },
   );
 
@@ -274,6 +277,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
             orgs: z.array(z.object({ orgId: z.uuid(), name: z.string(), role: z.string() })),
             totpEnabled: z.boolean(),
             isOperator: z.boolean(),
+            emailVerified: z.boolean(),
           }),
         },
       },
@@ -293,6 +297,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
         orgs: rows.map((r) => ({ orgId: r.org_id, name: r.name, role: r.role })),
         totpEnabled: p.totpEnabled,
         isOperator: p.isOperator,
+        emailVerified: p.emailVerified,
       };
     },
   );
