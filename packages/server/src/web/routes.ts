@@ -42,6 +42,8 @@ const SPA_PATHS = [
   '/signup',
   '/forgot',
   '/reset-password',
+  '/accept-invite',
+  '/verify-email',
   '/account',
   '/device',
   '/orgs',
