@@ -115,6 +115,30 @@ describe.skipIf(!browserTestsEnabled)('mailed-link journeys (Chromium, SMTP)', (
     await shot('02-reset-link-used');
   });
 
+  it('claiming an unconfirmed account through a reset says what was revoked and to review settings', async () => {
+    const squatted = await signup(srv.baseUrl, { orgName: 'Squatted' });
+    expect((await api(srv.baseUrl).post('/api/auth/forgot-password', { email: squatted.email })).status).toBe(
+      202,
+    );
+    const link = await linkFrom(sink, squatted.email, 'reset-password');
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    p.setDefaultTimeout(10_000);
+    await p.goto(link);
+    await p.getByLabel('New password', { exact: true }).fill('Claimed-Back-Password-55');
+    await p.getByLabel('Confirm the new password').fill('Claimed-Back-Password-55');
+    await p.getByRole('button', { name: 'Set password and sign in' }).click();
+    await p.getByRole('heading', { name: 'Your password is set' }).waitFor();
+    expect(await p.getByText('Every API key and runtime token it had created was revoked').isVisible()).toBe(
+      true,
+    );
+    expect(await p.getByText('review your organization’s model providers').isVisible()).toBe(true);
+    await p.screenshot({ path: artifactPath('mail', '02b-claimed'), fullPage: true });
+    await p.getByRole('button', { name: 'Continue to the dashboard' }).click();
+    await p.waitForURL(new RegExp(`/orgs/${squatted.orgId}/keys$`));
+    await context.close();
+  });
+
   it('invite -> mail -> accept as a new person -> the member sees the org with their role', async () => {
     const invitee = uniqueEmail('invitee');
     const added = await api(srv.baseUrl, owner.token).post(`/api/orgs/${owner.orgId}/members`, {
@@ -150,6 +174,33 @@ describe.skipIf(!browserTestsEnabled)('mailed-link journeys (Chromium, SMTP)', (
     expect(await p.getByText('Ask the person who invited you to send a new invitation.').isVisible()).toBe(
       true,
     );
+    expect(w.problems, w.problems.join('\n')).toEqual([]);
+    await context.close();
+  });
+
+  it('an existing account signs in on the invitation page, accepts, and lands in the org with its role', async () => {
+    const other = await signup(srv.baseUrl, { orgName: 'Elsewhere' });
+    const verify = new URL(await linkFrom(sink, other.email, 'verify-email'));
+    const token = new URLSearchParams(verify.hash.slice(1)).get('token');
+    expect((await api(srv.baseUrl).post('/api/auth/verify-email', { token })).status).toBe(200);
+    const added = await api(srv.baseUrl, owner.token).post(`/api/orgs/${owner.orgId}/members`, {
+      email: other.email,
+      role: 'viewer',
+    });
+    expect(added.status).toBe(201);
+    const link = await linkFrom(sink, other.email, 'accept-invite');
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    p.setDefaultTimeout(10_000);
+    const w = await watchPage(p);
+    await p.goto(link);
+    await p.getByText(`An account already uses ${other.email}`).waitFor();
+    await p.getByLabel('Password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Sign in and accept' }).click();
+    await p.waitForURL(new RegExp(`/orgs/${owner.orgId}/`));
+    await expect
+      .poll(async () => p.getByLabel('Organization').locator('option:checked').textContent())
+      .toBe('Mail Journey Corp (viewer)');
     expect(w.problems, w.problems.join('\n')).toEqual([]);
     await context.close();
   });
