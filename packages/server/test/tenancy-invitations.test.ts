@@ -93,7 +93,7 @@ describe.each(ENGINES)('invitations and e-mail verification (%s)', (engine) => {
       { token: await lastResetToken(srv.mailer, victim, 5_000, ['reset-password']), password: PASSWORD },
     );
     expect(reset.status).toBe(200);
-    expect(reset.body).toMatchObject({ ok: true, claimed: true });
+    expect(reset.body).toMatchObject({ ok: true, claimed: true, expiresAt: expect.any(String) });
     const real = api(srv.baseUrl, reset.body.token);
     expect((await real.get<Me>('/api/me')).body.emailVerified).toBe(true);
 
@@ -150,6 +150,7 @@ describe.each(ENGINES)('invitations and e-mail verification (%s)', (engine) => {
       password: PASSWORD,
     });
     expect(ok.status).toBe(200);
+    expect(ok.body).toHaveProperty('expiresAt');
     const me = await api(srv.baseUrl, ok.body.token).get<Me>('/api/me');
     expect(me.body).toMatchObject({ email, emailVerified: true });
     expect(me.body.orgs).toContainEqual(expect.objectContaining({ orgId: owner.orgId, role: 'viewer' }));

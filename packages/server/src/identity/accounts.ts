@@ -329,7 +329,7 @@ export async function resetPassword(
   actor: AuditActor,
   token: string,
   password: string,
-): Promise<{ userId: string; token?: string; claimed: boolean }> {
+): Promise<{ userId: string; token?: string; expiresAt?: string; claimed: boolean }> {
   const done = await s.db.platform(async (q) => {
     const { rows } = await q.query<{
       user_id: string;
@@ -380,7 +380,8 @@ export async function resetPassword(
     totp: false,
     ttlSeconds: SESSION_TTL_SECONDS,
   });
-  return { userId, claimed: done.claimed, token: session };
+  const expiresAt = new Date(Date.now() + SESSION_TTL_SECONDS * 1000).toISOString();
+  return { userId, claimed: done.claimed, token: session, expiresAt };
 }
 
 /**

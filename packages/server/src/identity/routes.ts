@@ -129,13 +129,22 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
           'Set a new password with a reset token (single use); logs out every session and returns a new one (none with 2FA)',
         body: z.strictObject({ token: z.string().min(20).max(200), password }),
         response: {
-          200: z.object({ ok: z.literal(true), token: z.string().optional(), claimed: z.boolean() }),
+          200: z.object({
+            ok: z.literal(true),
+            token: z.string().optional(),
+            expiresAt: z.string().optional(),
+            claimed: z.boolean(),
+          }),
         },
       },
     },
     async (request) => {
       const r = await resetPassword(s, actorOf(request), request.body.token, request.body.password);
-      return { ok: true as const, claimed: r.claimed, ...(r.token ? { token: r.token } : {}) };
+      return {
+        ok: true as const,
+        claimed: r.claimed,
+        ...(r.token ? { token: r.token, expiresAt: r.expiresAt } : {}),
+      };
     },
   );
 

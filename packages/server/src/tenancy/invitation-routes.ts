@@ -99,7 +99,13 @@ export function registerInvitationRoutes(app: App, s: IdentityServices): void {
           'Accept an invitation: new people choose a password (a session is returned); existing accounts must be signed in as the invited, verified address',
         body: z.strictObject({ token, password: z.string().min(1).max(1024).optional() }),
         response: {
-          200: z.object({ orgId: z.uuid(), role, userId: z.uuid(), token: z.string().optional() }),
+          200: z.object({
+            orgId: z.uuid(),
+            role,
+            userId: z.uuid(),
+            token: z.string().optional(),
+            expiresAt: z.string().optional(),
+          }),
         },
       },
     },

@@ -228,7 +228,7 @@ export async function acceptInvitation(
   token: string,
   password: string | undefined,
   session: SessionPrincipal | null,
-): Promise<{ orgId: string; role: Role; userId: string; token?: string }> {
+): Promise<{ orgId: string; role: Role; userId: string; token?: string; expiresAt?: string }> {
   // Pre-checks outside the transaction so the password hash (slow) is computed once, before any row lock.
   const pre = await findByToken(s, token);
   const preStatus = statusOf(pre.row);
@@ -323,7 +323,8 @@ export async function acceptInvitation(
       totp: false,
       ttlSeconds: SESSION_TTL_SECONDS,
     });
-    return { orgId, role: result.role, userId: result.userId, token: session };
+    const expiresAt = new Date(Date.now() + SESSION_TTL_SECONDS * 1000).toISOString();
+    return { orgId, role: result.role, userId: result.userId, token: session, expiresAt };
   }
   return { orgId, role: result.role, userId: result.userId };
 }
