@@ -221,4 +221,6 @@ export interface Me {
   orgs: Array<{ orgId: string; name: string; role: 'owner' | 'admin' | 'member' | 'viewer' }>;
   totpEnabled: boolean;
   isOperator: boolean;
+  /** False until the account confirms its address (the dashboard shows a banner). */
+  emailVerified?: boolean;
 }

@@ -3,7 +3,9 @@ import { api, type Me, restoreSession, session } from './api';
 import { Forgot, Login, OidcReturn, Signup } from './pages/auth';
 import { ConfirmEmail } from './pages/confirm-email';
 import { Device } from './pages/device';
-import { can } from './permissions';
+import { AcceptInvite, hasStashedInvitation } from './pages/invite';
+import { ResetPassword, VerifyBanner, VerifyEmail } from './pages/reset';
+import { can, type Role } from './permissions';
 import { Link, match, navigate, usePath } from './router';
 import { Account, SECTIONS } from './sections';
 
@@ -67,8 +69,22 @@ export function App() {
 
   const signedIn = async () => {
     await loadMe();
+    // Back from a provider sign-in started on an invitation: finish accepting it.
+    if (hasStashedInvitation()) return navigate('/accept-invite', true);
     leavePublic('/');
   };
+  /** Signed in from a mailed link's page: land on the first page the role opens in that org, or the default. */
+  const enter = async (orgId?: string, role?: Role) => {
+    await loadMe();
+    const landing = role ? SECTIONS.find((s) => can(role, s.action)) : undefined;
+    navigate(orgId && landing ? `/orgs/${orgId}/${landing.path}` : '/', true);
+  };
+
+  // Pages of mailed links: open signed in or not, they sign the visitor in themselves when they need to.
+  if (path === '/reset-password')
+    return <ResetPassword siteKey={config?.turnstileSiteKey ?? null} onSignedIn={() => enter()} />;
+  if (path === '/accept-invite') return <AcceptInvite onJoined={(orgId, role) => enter(orgId, role)} />;
+  if (path === '/verify-email') return <VerifyEmail onDone={() => enter()} />;
 
   // The e-mail-change link works signed in or not (the change ends every session anyway).
   if (path === '/confirm-email') return <ConfirmEmail />;
@@ -159,6 +175,7 @@ export function App() {
         <p className="muted small">{me.email}</p>
       </nav>
       <main id="main">
+        {me.emailVerified === false ? <VerifyBanner email={me.email} /> : null}
         {path === '/account' ? (
           <Account me={me} reload={loadMe} />
         ) : path === '/device' ? (

@@ -117,33 +117,44 @@ export async function login(
 const seenTokens = new WeakMap<MemoryMailer, Set<string>>();
 
 /**
- * The token of the newest reset/invitation mail sent to `email` (the part after `#token=`) that no earlier call
- * returned. Mail leaves through the outbox worker, after the request that queued it has answered, so this polls.
+ * The token of the newest mail to `email` whose link is `<publicUrl>/<page>#token=` (default: a reset or an
+ * invitation link; the sign-up's verification mail is left out) that no earlier call returned. Mail leaves through
+ * the outbox worker, after the request that queued it has answered, so this polls.
  */
 export async function lastResetToken(
   mailer: MemoryMailer | MemoryMailer[],
   email: string,
   timeoutMs = 5_000,
+  pages: readonly string[] = ['reset-password', 'accept-invite'],
 ): Promise<string> {
   // Several nodes: any of them may deliver a queued mail.
   const mailers = Array.isArray(mailer) ? mailer : [mailer];
   const key = mailers[0] as MemoryMailer;
   const seen = seenTokens.get(key) ?? new Set<string>();
   seenTokens.set(key, seen);
+  const link = new RegExp(`/(?:${pages.join('|')})#token=([A-Za-z0-9_-]+)`);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    // The newest mail carrying a link: security notices (no link) may be delivered around it.
-    const mail = mailers
-      .flatMap((m) => m.sent.filter((x) => x.to === email && x.text.includes('#token=')))
-      .at(-1);
-    const token = mail && /#token=([A-Za-z0-9_-]+)/.exec(mail.text)?.[1];
+    const mail = mailers.flatMap((m) => m.sent.filter((x) => x.to === email && link.test(x.text))).at(-1);
+    const token = mail && link.exec(mail.text)?.[1];
     if (token && !seen.has(token)) {
       seen.add(token);
       return token;
     }
-    if (Date.now() > deadline) throw new Error(`no new reset mail for ${email} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`no new ${pages.join('/')} mail for ${email} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Confirms a signed-up account's address through the link of its verification mail. */
+export async function verifyEmail(
+  srv: { baseUrl: string; mailer: MemoryMailer | MemoryMailer[] },
+  email: string,
+): Promise<void> {
+  const token = await lastResetToken(srv.mailer, email, 5_000, ['verify-email']);
+  const r = await api(srv.baseUrl).post('/api/auth/verify-email', { token });
+  if (r.status !== 200) throw new Error(`verify-email failed: ${r.status} ${r.text}`);
 }
 
 export interface Member {
@@ -153,43 +164,59 @@ export interface Member {
   password: string;
 }
 
-/**
- * Adds a brand-new person to `orgId` with `role` (as `actorToken`, who must be allowed to), then completes the
- * invitation: choose a password from the mailed link and sign in.
- */
-export async function addMemberWithRole(
-  srv: { baseUrl: string; mailer: MemoryMailer },
-  actorToken: string,
-  orgId: string,
-  role: Role,
-  email: string = uniqueEmail(role),
-): Promise<Member> {
-  const added = await api(srv.baseUrl, actorToken).post<{ userId: string }>(`/api/orgs/${orgId}/members`, {
-    email,
-    role,
-  });
-  if (added.status !== 201) throw new Error(`add member failed: ${added.status} ${added.text}`);
-  const reset = await api(srv.baseUrl).post('/api/auth/reset-password', {
-    token: await lastResetToken(srv.mailer, email),
-    password: PASSWORD,
-  });
-  if (reset.status !== 200) throw new Error(`reset failed: ${reset.status} ${reset.text}`);
-  return { userId: added.body.userId, token: await login(srv.baseUrl, email), email, password: PASSWORD };
-}
-
-/** Adds an existing account to another org with `role` (no invitation mail: they already have a password). */
-export async function addExistingMember(
-  baseUrl: string,
+/** Invites `email` to `orgId` with `role` as `actorToken`; returns the mailed invitation token. */
+export async function invite(
+  srv: { baseUrl: string; mailer: MemoryMailer | MemoryMailer[] },
   actorToken: string,
   orgId: string,
   email: string,
   role: Role,
 ): Promise<string> {
-  const r = await api(baseUrl, actorToken).post<{ userId: string }>(`/api/orgs/${orgId}/members`, {
-    email,
-    role,
+  // An owner who invites colleagues has confirmed their own address (an unverified account cannot create keys
+  // once others are in its org): the fixture does it the way a person would, through the mailed link.
+  const me = await api(srv.baseUrl, actorToken).get<{ email: string; emailVerified: boolean }>('/api/me');
+  if (me.status === 200 && !me.body.emailVerified) await verifyEmail(srv, me.body.email);
+  const r = await api(srv.baseUrl, actorToken).post(`/api/orgs/${orgId}/members`, { email, role });
+  if (r.status !== 201) throw new Error(`invite failed: ${r.status} ${r.text}`);
+  return lastResetToken(srv.mailer, email, 5_000, ['accept-invite']);
+}
+
+/**
+ * Adds a brand-new person to `orgId` with `role` (as `actorToken`, who must be allowed to): the invitation is
+ * mailed, and the person accepts it by choosing a password, which signs them in.
+ */
+export async function addMemberWithRole(
+  srv: { baseUrl: string; mailer: MemoryMailer | MemoryMailer[] },
+  actorToken: string,
+  orgId: string,
+  role: Role,
+  email: string = uniqueEmail(role),
+): Promise<Member> {
+  const token = await invite(srv, actorToken, orgId, email, role);
+  const r = await api(srv.baseUrl).post<{ userId: string; token: string }>('/api/auth/invitations/accept', {
+    token,
+    password: PASSWORD,
   });
-  if (r.status !== 201) throw new Error(`add member failed: ${r.status} ${r.text}`);
+  if (r.status !== 200) throw new Error(`accept failed: ${r.status} ${r.text}`);
+  return { userId: r.body.userId, token: r.body.token, email, password: PASSWORD };
+}
+
+/**
+ * Adds an existing, verified account to another org with `role`: invitation, then accepted with the account's own
+ * session (signed-up accounts verify first with {@link verifyEmail}).
+ */
+export async function addExistingMember(
+  srv: { baseUrl: string; mailer: MemoryMailer | MemoryMailer[] },
+  actorToken: string,
+  orgId: string,
+  member: { email: string; token: string },
+  role: Role,
+): Promise<string> {
+  const token = await invite(srv, actorToken, orgId, member.email, role);
+  const r = await api(srv.baseUrl, member.token).post<{ userId: string }>('/api/auth/invitations/accept', {
+    token,
+  });
+  if (r.status !== 200) throw new Error(`accept failed: ${r.status} ${r.text}`);
   return r.body.userId;
 }
 

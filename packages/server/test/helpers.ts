@@ -147,7 +147,8 @@ export async function startTestServer(
   const rampart = await createRampart({
     config,
     logDestination: destination,
-    mailer,
+    // A test that gives an SMTP URL (a local smtp-server sink) wants mail to leave over SMTP, not into memory.
+    ...(env.RAMPART_SMTP_URL ? {} : { mailer }),
     ephemeral: engine === 'pglite' ? { pgliteSnapshot: pgliteSnapshot() } : {},
   });
   try {

@@ -10,7 +10,7 @@ import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueMail } from '../src/mail/outbox.js';
 import { verifyChain } from '../src/platform/audit/verify.js';
-import { addExistingMember, api, tablesContaining } from './fixtures.js';
+import { addExistingMember, api, invite, tablesContaining, verifyEmail } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import {
   type Account,
@@ -262,7 +262,8 @@ describe.each(ENGINES)('account actions (%s)', (engine) => {
   it('delete: refused while the only owner of an org with other members, naming the org', async () => {
     const { c, a } = await fresh('acct-sole');
     const { a: member } = await fresh('acct-sole-member');
-    await addExistingMember(srv.baseUrl, a.token, a.orgId, member.email, 'admin');
+    await verifyEmail(srv, member.email);
+    await addExistingMember(srv, a.token, a.orgId, member, 'admin');
     const del = (body: Record<string, unknown>) => c.call('DELETE', '/api/me', { token: a.token, body });
     expect((await del({ password: a.password, confirm: 'someone-else@example.test' })).status).toBe(400);
     expect((await del({ password: 'not-the-password-1', confirm: a.email })).body.error).toBe(
@@ -279,7 +280,11 @@ describe.each(ENGINES)('account actions (%s)', (engine) => {
   it('delete: erases the user, hard-deletes sole-member orgs, leaves org audit rows with the id only', async () => {
     const { c, a } = await fresh('acct-erase');
     const { c: kc, a: keeper } = await fresh('acct-erase-keeper');
-    await addExistingMember(srv.baseUrl, keeper.token, keeper.orgId, a.email, 'admin');
+    await verifyEmail(srv, a.email);
+    await addExistingMember(srv, keeper.token, keeper.orgId, a, 'admin');
+    // An invitation still pending in an org the leaver never joined holds the address too: erasure removes it.
+    const { a: stranger } = await fresh('acct-erase-stranger');
+    await invite(srv, stranger.token, stranger.orgId, a.email, 'viewer');
     const key = await api(srv.baseUrl, a.token).post<{ id: string; key: string }>(
       `/api/orgs/${keeper.orgId}/api-keys`,
       { name: 'made by the leaver' },

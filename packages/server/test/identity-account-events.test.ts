@@ -104,8 +104,8 @@ describe.each(ENGINES)('account events stay with the account (%s)', (engine) => 
     expect(text).not.toContain(U_AGENT);
   });
 
-  it('member.added does not say whether the address already had an account', () => {
-    const added = bAudit.filter((e) => e.action === 'member.added');
+  it('member.invited does not say whether the address already had an account', () => {
+    const added = bAudit.filter((e) => e.action === 'member.invited');
     expect(added).toHaveLength(2);
     for (const e of added) expect(Object.keys(e.meta)).toEqual(['role']);
   });

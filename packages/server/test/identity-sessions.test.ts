@@ -135,25 +135,18 @@ describe.each(ENGINES)('sessions and credentials (%s)', (engine) => {
     expect((await c.get('/api/me', s2)).status).toBe(200);
   });
 
-  /** Owner invites `role`; the invitee sets a password with the mailed token and logs in. */
+  /** Owner invites `role`; the invitee accepts the mailed invitation by choosing a password (signed in). */
   async function invite(owner: Account, role: string) {
     const email = uniqueEmail(`member-${role}`);
-    const add = await c.post<{ userId: string }>(
-      `/api/orgs/${owner.orgId}/members`,
-      { email, role },
-      owner.token,
-    );
+    const add = await c.post(`/api/orgs/${owner.orgId}/members`, { email, role }, owner.token);
     expect(add.status).toBe(201);
     const [mail] = await waitForMail(srv.mailer, email);
-    const password = 'Member-Chosen-Pass-31';
-    const set = await c.post('/api/auth/reset-password', {
+    const accepted = await c.post<{ userId: string; token: string }>('/api/auth/invitations/accept', {
       token: tokenFromMail(mail?.text ?? ''),
-      password,
+      password: 'Member-Chosen-Pass-31',
     });
-    expect(set.status).toBe(200);
-    const login = await c.post<{ token: string }>('/api/auth/login', { email, password });
-    expect(login.status).toBe(200);
-    return { userId: add.body.userId, token: login.body.token };
+    expect(accepted.status).toBe(200);
+    return { userId: accepted.body.userId, token: accepted.body.token };
   }
 
   it("a removed member's still-valid JWT is refused at once (404 on that org)", async () => {

@@ -22,6 +22,8 @@ export interface OrgTargets {
   documentId: string;
   connectionId: string;
   signingKeyId: string;
+  /** An open (pending) invitation of the org. */
+  invitationId: string;
   skillName: string;
 }
 
@@ -36,7 +38,8 @@ interface RouteSpec {
     | 'alertChannelId'
     | 'widgetId'
     | 'connectionId'
-    | 'signingKeyId';
+    | 'signingKeyId'
+    | 'invitationId';
   /** Which target fills `{name}` (default: the secret name). */
   name?: 'secretName' | 'providerName' | 'skillName';
 }
@@ -53,6 +56,8 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
   'POST /api/orgs/{orgId}/members': { body: () => ({ email: 'intruder@example.test', role: 'owner' }) },
   'PATCH /api/orgs/{orgId}/members/{userId}': { body: () => ({ role: 'owner' }) },
   'DELETE /api/orgs/{orgId}/members/{userId}': {},
+  'GET /api/orgs/{orgId}/invitations': {},
+  'DELETE /api/orgs/{orgId}/invitations/{id}': { id: 'invitationId' },
   'GET /api/orgs/{orgId}/settings': {},
   'PATCH /api/orgs/{orgId}/settings': {
     body: () => ({ piiRedaction: false, region: 'apac', retentionDays: 1 }),
@@ -134,6 +139,7 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
 export const orgViewPaths = (t: Pick<OrgTargets, 'jobId' | 'widgetId'>): string[] => [
   '',
   '/members',
+  '/invitations',
   '/settings',
   '/api-keys',
   '/runtime-tokens',

@@ -106,12 +106,9 @@ describe.each(ENGINES)('audit API (%s)', (engine) => {
     const key = await a.post<{ id: string }>(`${o}/api-keys`, { name: 'audited' });
     expect((await a.del(`${o}/api-keys/${key.body.id}`)).status).toBe(200);
     member = await addMemberWithRole(srv, owner.token, owner.orgId, 'member');
-    const extra = await a.post<{ userId: string }>(`${o}/members`, {
-      email: uniqueEmail('extra'),
-      role: 'viewer',
-    });
-    expect((await a.patch(`${o}/members/${extra.body.userId}`, { role: 'admin' })).status).toBe(200);
-    expect((await a.del(`${o}/members/${extra.body.userId}`)).status).toBe(200);
+    const extra = await addMemberWithRole(srv, owner.token, owner.orgId, 'viewer', uniqueEmail('extra'));
+    expect((await a.patch(`${o}/members/${extra.userId}`, { role: 'admin' })).status).toBe(200);
+    expect((await a.del(`${o}/members/${extra.userId}`)).status).toBe(200);
     const settings = await a.request(
       'PATCH',
       `${o}/settings`,

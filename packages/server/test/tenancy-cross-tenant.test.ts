@@ -94,6 +94,12 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
     mode: 'agent',
   });
   expect(connection.status, connection.text).toBe(201);
+  // A pending invitation (to a fresh address): its id is a target the other org must not reach.
+  const invited = await a.post<{ invitationId: string }>(`${o}/members`, {
+    email: uniqueEmail(`${label}-invitee`),
+    role: 'admin',
+  });
+  expect(invited.status, invited.text).toBe(201);
   const signer = makeSigner();
   const key2 = await a.post<{ id: string }>(`${o}/signing-keys`, {
     name: `${label} builder`,
@@ -147,6 +153,7 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
       documentId: doc.body.id,
       connectionId: connection.body.id,
       signingKeyId: key2.body.id,
+      invitationId: invited.body.invitationId,
       skillName,
     },
   };

@@ -186,7 +186,7 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
     kept = await signup(srv.baseUrl, { orgName: `Kept Org ${tag}` });
     const k = api(srv.baseUrl, kept.token);
     const ko = `/api/orgs/${kept.orgId}`;
-    await addExistingMember(srv.baseUrl, kept.token, kept.orgId, admin.email, 'member');
+    await addExistingMember(srv, kept.token, kept.orgId, admin, 'member');
     expect((await k.post(`${ko}/api-keys`, { name: 'kept key' })).status).toBe(201);
     expect((await k.post(`${ko}/runtime-tokens`, { name: 'kept rt' })).status).toBe(201);
     expect((await k.put(`${ko}/secrets/KEPT_SECRET`, { value: 'sk-kept-secret-value-9999' })).status).toBe(

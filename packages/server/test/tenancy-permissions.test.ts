@@ -67,14 +67,20 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
 
   const as = (token: string) => api(srv.baseUrl, token);
   const org = (path = '') => `/api/orgs/${owner.orgId}${path}`;
-  /** A new member added by the owner (no login needed): a target for role changes and removals. */
+  /** A new member invited by the owner, who accepted: a target for role changes and removals. */
   const freshMember = async (role: Role): Promise<string> => {
-    const r = await as(owner.token).post<{ userId: string }>(org('/members'), {
-      email: uniqueEmail(`target-${role}`),
-      role,
+    // Through the invitation: adding someone no longer makes them a member until they accept.
+    return (await addMemberWithRole(srv, owner.token, owner.orgId, role, uniqueEmail(`target-${role}`)))
+      .userId;
+  };
+  /** A pending invitation of a fresh address, as the owner: a target for revocation. */
+  const freshInvitation = async (): Promise<string> => {
+    const r = await as(owner.token).post<{ invitationId: string }>(org('/members'), {
+      email: uniqueEmail('invitee'),
+      role: 'member',
     });
-    expect(r.status).toBe(201);
-    return r.body.userId;
+    expect(r.status, r.text).toBe(201);
+    return r.body.invitationId;
   };
   const JOB = { name: 'probe job', schedule: '0 * * * *', url: 'https://probe.example.com/hook' };
   const freshJob = async (): Promise<string> => {
@@ -187,6 +193,20 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
       what: 'add a member',
       ok: 201,
       run: (t) => as(t).post(org('/members'), { email: uniqueEmail('added'), role: 'member' }),
+    },
+    {
+      action: 'members.read',
+      route: 'GET /api/orgs/{orgId}/invitations',
+      what: 'list invitations',
+      ok: 200,
+      run: (t) => as(t).get(org('/invitations')),
+    },
+    {
+      action: 'members.manage',
+      route: 'DELETE /api/orgs/{orgId}/invitations/{id}',
+      what: 'revoke an invitation',
+      ok: 200,
+      run: async (t) => as(t).del(org(`/invitations/${await freshInvitation()}`)),
     },
     {
       action: 'members.manage',
@@ -626,6 +646,7 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     const documentId = await freshDocument(widgetId);
     const connectionId = await freshConnection();
     const signingKeyId = await freshSigningKey();
+    const invitationId = await freshInvitation();
     const snapshot = async () =>
       Promise.all(
         orgViewPaths({ jobId, widgetId }).map(async (p) => (await as(owner.token).get(org(p))).body),
@@ -648,6 +669,7 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
         documentId,
         connectionId,
         signingKeyId,
+        invitationId,
         skillName: 'probe-skill',
       });
       const res = await as(tokens.viewer).request(r.method, call.url, call.body);
@@ -655,11 +677,14 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
       expect((res.body as Err).error).toBe('forbidden');
     }
     expect(await snapshot()).toEqual(before);
-    const audit = await as(owner.token).get<{ entries: Array<{ userId: string; action: string }> }>(
-      org('/audit?limit=500'),
-    );
+    const audit = await as(owner.token).get<{
+      entries: Array<{ userId: string; action: string; target: string }>;
+    }>(org('/audit?limit=500'));
     const byViewer = audit.body.entries.filter((e) => e.userId === userIds.viewer);
-    expect(byViewer.filter((e) => !e.action.startsWith('auth.'))).toEqual([]);
+    // Their own acceptance of the invitation that made them a member is theirs; nothing else may be.
+    const joined = (e: { action: string; target: string }) =>
+      e.action === 'member.added' && e.target === `user:${userIds.viewer}`;
+    expect(byViewer.filter((e) => !e.action.startsWith('auth.') && !joined(e))).toEqual([]);
   });
 
   it('viewers may only read: no write action is granted to viewer', () => {

@@ -9,6 +9,10 @@ interface AuthProps {
   onSignedIn: () => void;
 }
 
+/** The password policy in a sentence (the server names the exact rule a refused password breaks). */
+export const PASSWORD_HINT =
+  'At least 10 characters, not a common password and not your e-mail address; a long passphrase is best.';
+
 /** The account e-mail, as every sign-in and sign-up form asks for it (browsers fill it as the username). */
 function EmailField(props: { value: string; onChange: (v: string) => void }) {
   return (
@@ -143,7 +147,7 @@ export function Signup({ siteKey, onSignedIn }: AuthProps) {
           value={password}
           onChange={setPassword}
           autoComplete="new-password"
-          hint="At least 12 characters; a long passphrase is best."
+          hint={PASSWORD_HINT}
           required
         />
         <Field
@@ -166,7 +170,16 @@ export function Signup({ siteKey, onSignedIn }: AuthProps) {
   );
 }
 
-export function Forgot({ siteKey }: { siteKey: string | null }) {
+export function Forgot({
+  siteKey,
+  title = 'Reset your password',
+  notice,
+}: {
+  siteKey: string | null;
+  title?: string;
+  /** Why the visitor is here (a used or expired reset link). */
+  notice?: string;
+}) {
   const [email, setEmail] = useState('');
   const [sent, setSent] = useState(false);
   const [botToken, setBotToken] = useState<string | null>(null);
@@ -180,7 +193,8 @@ export function Forgot({ siteKey }: { siteKey: string | null }) {
   };
   return (
     <main className="auth">
-      <h1>Reset your password</h1>
+      <h1>{title}</h1>
+      {notice ? <p role="alert">{notice}</p> : null}
       {sent ? (
         <p role="status">If an account uses that address, a reset link is on its way. Check your inbox.</p>
       ) : (

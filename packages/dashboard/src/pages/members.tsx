@@ -3,6 +3,14 @@ import { api, orgPath } from '../api';
 import { can, type Role } from '../permissions';
 import { DangerButton, ErrorNote, Field, Loaded, Page, Select, Table, useAction, useLoad, when } from '../ui';
 
+interface Invitation {
+  invitationId: string;
+  email: string;
+  role: Role;
+  status: 'pending' | 'expired';
+  expiresAt: string;
+}
+
 interface Member {
   userId: string;
   email: string;
@@ -25,13 +33,25 @@ export function Members({ orgId, role, userId }: { orgId: string; role: Role; us
   // Only owners may grant or take away the owner role; the select shows what the role may choose.
   const choices = ROLE_OPTIONS.filter(([r]) => r !== 'owner' || can(role, 'members.manage_owners'));
 
+  const invitations = useLoad(
+    () => api<{ invitations: Invitation[] }>('GET', orgPath(orgId, '/invitations')),
+    [orgId],
+  );
+  const [sentTo, setSentTo] = useState<string | null>(null);
+
   const invite = async (e: FormEvent) => {
     e.preventDefault();
     const r = await act(() => api('POST', orgPath(orgId, '/members'), { email, role: newRole }));
     if (r) {
+      setSentTo(email);
       setEmail('');
-      await state.reload();
+      await invitations.reload();
     }
+  };
+  const revoke = async (i: Invitation) => {
+    if (!window.confirm(`Withdraw the invitation of ${i.email}?`)) return;
+    await act(() => api('DELETE', orgPath(orgId, `/invitations/${i.invitationId}`)));
+    await invitations.reload();
   };
   const change = async (m: Member, next: Role) => {
     await act(() => api('PATCH', orgPath(orgId, `/members/${m.userId}`), { role: next }));
@@ -46,15 +66,47 @@ export function Members({ orgId, role, userId }: { orgId: string; role: Role; us
   return (
     <Page title="Members">
       {manage ? (
-        <form onSubmit={invite} className="inline" aria-label="Add a member">
+        <form onSubmit={invite} className="inline" aria-label="Invite a member">
           <Field label="E-mail" type="email" value={email} onChange={setEmail} required />
           <Select label="Role" value={newRole} onChange={setNewRole} options={choices} />
           <button type="submit" className="primary" disabled={busy}>
-            Add member
+            Send invitation
           </button>
+          <p className="muted small">
+            We e-mail an invitation. The person becomes a member when they accept it, signed in with this
+            address.
+          </p>
         </form>
       ) : null}
+      {sentTo ? <p role="status">Invitation sent to {sentTo}.</p> : null}
       <ErrorNote error={error} />
+      <Loaded state={invitations}>
+        {({ invitations: open }) =>
+          open.length === 0 ? null : (
+            <Table caption="Pending invitations" columns={['E-mail', 'Role', 'Expires', manage && 'Actions']}>
+              {open.map((i) => (
+                <tr key={i.invitationId}>
+                  <td>{i.email}</td>
+                  <td>{i.role}</td>
+                  <td>{i.status === 'expired' ? 'Expired' : when(i.expiresAt)}</td>
+                  {manage ? (
+                    <td>
+                      {i.role !== 'owner' || can(role, 'members.manage_owners') ? (
+                        <DangerButton
+                          onClick={() => revoke(i)}
+                          label={`Withdraw the invitation of ${i.email}`}
+                        >
+                          Withdraw
+                        </DangerButton>
+                      ) : null}
+                    </td>
+                  ) : null}
+                </tr>
+              ))}
+            </Table>
+          )
+        }
+      </Loaded>
       <Loaded state={state}>
         {({ members }) => (
           <Table caption="Members" columns={['E-mail', 'Role', 'Since', manage && 'Actions']}>

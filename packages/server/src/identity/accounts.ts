@@ -22,6 +22,7 @@ import { newId } from '../platform/ids.js';
 import { recordAccountEvent, writeAccountEvent } from './account-events.js';
 import type { IdentityServices } from './services.js';
 import { issueSession } from './session-issue.js';
+import { queueVerificationMail, revokeUnverifiedCredentials } from './verification.js';
 
 export const RESET_TTL_MINUTES = 30;
 /** Recovery codes carry ≥ 60 random bits, so they need less stretching than passwords; up to 10 are compared. */
@@ -95,9 +96,11 @@ export async function signup(s: IdentityServices, actor: AuditActor, input: Sign
     await appendAudit(q, a, { orgId, action: 'user.signed_up', target: `user:${userId}` });
     await appendAudit(q, a, { orgId, action: 'org.created', target: `org:${orgId}` });
   });
-  await s.db.platform((q) =>
-    writeAccountEvent(q, userId, { ...actor, userId }, 'user.signed_up', `user:${userId}`),
-  );
+  // The account is unverified until the mailed link (or a reset, or an invitation) proves the address.
+  await s.db.platform(async (q) => {
+    await writeAccountEvent(q, userId, { ...actor, userId }, 'user.signed_up', `user:${userId}`);
+    await queueVerificationMail(s, q, userId, email);
+  });
   const { token, familyId } = await issueSession(s, { userId, generation: 0, totp: false });
   return { userId, orgId, token, familyId };
 }
@@ -303,26 +306,38 @@ export async function revokeCliCredentials(s: IdentityServices, q: Queryable, us
   for (const r of rows) s.auth.forgetCliCredential(r.id);
 }
 
-/** Consumes a reset token once, sets the password, and logs out every existing session. */
+/**
+ * Consumes a reset token once, sets the password, and logs out every existing session. The mail reached the
+ * mailbox, so the address is proved: an unverified account becomes verified, and that is a claim (the person who
+ * signed up may not be the address's owner): every API key and runtime token it created is revoked and the claim
+ * is audited. Returns a fresh session unless the account has a second factor (a mailbox alone must not pass it).
+ */
 export async function resetPassword(
   s: IdentityServices,
   actor: AuditActor,
   token: string,
   password: string,
-): Promise<void> {
-  const userId = await s.db.platform(async (q) => {
-    const { rows } = await q.query<{ user_id: string; email: string }>(
+): Promise<{ userId: string; token?: string; expiresAt?: string; familyId?: string; claimed: boolean }> {
+  const done = await s.db.platform(async (q) => {
+    const { rows } = await q.query<{
+      user_id: string;
+      email: string;
+      verified: boolean;
+      totp_enabled: boolean;
+    }>(
       `UPDATE password_resets r SET used_at = now() FROM users u
         WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > now() AND u.id = r.user_id
-        RETURNING r.user_id, u.email`,
+        RETURNING r.user_id, u.email, u.email_verified_at IS NOT NULL AS verified, u.totp_enabled`,
       [sha256(token)],
     );
     const r = rows[0];
     if (!r) throw new AppError('invalid_credentials', 'This reset link is invalid or has expired');
     enforcePasswordPolicy(password, r.email);
     const hash = await hashPassword(password, { cost: s.bcryptCost });
-    await q.query(
-      'UPDATE users SET password_hash = $2, token_generation = token_generation + 1 WHERE id = $1',
+    const upd = await q.query<{ token_generation: number }>(
+      `UPDATE users SET password_hash = $2, token_generation = token_generation + 1,
+              email_verified_at = coalesce(email_verified_at, now())
+        WHERE id = $1 RETURNING token_generation`,
       [r.user_id, hash],
     );
     await q.query('UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL', [
@@ -332,9 +347,31 @@ export async function resetPassword(
     // Account recovery also drops linked sign-in providers: a link made by whoever held the account before the
     // reset must not outlive it. The user can link them again.
     await q.query('DELETE FROM oidc_identities WHERE user_id = $1', [r.user_id]);
-    return r.user_id;
+    return {
+      userId: r.user_id,
+      claimed: !r.verified,
+      totp: r.totp_enabled,
+      generation: upd.rows[0]?.token_generation ?? 0,
+    };
   });
-  await auditAccountEvent(s, userId, { ...actor, userId }, 'auth.password_reset');
+  const { userId } = done;
+  const a = { ...actor, userId };
+  await auditAccountEvent(s, userId, a, 'auth.password_reset');
+  if (done.claimed) {
+    const revoked = await revokeUnverifiedCredentials(s, a, userId);
+    await auditAccountEvent(s, userId, a, 'auth.account_claimed', revoked);
+  }
+  if (done.totp) return { userId, claimed: done.claimed };
+  const {
+    token: session,
+    expiresAt,
+    familyId,
+  } = await issueSession(s, {
+    userId,
+    generation: done.generation,
+    totp: false,
+  });
+  return { userId, claimed: done.claimed, token: session, expiresAt, familyId };
 }
 
 /**

@@ -184,12 +184,13 @@ export class Authenticator {
         token_generation: number;
         is_operator: boolean;
         totp_enabled: boolean;
+        email_verified: boolean;
         revoked: boolean;
         family_live: boolean;
       }>(
         // A session naming its sign-in (`sid`, every session issued since refresh families exist) also dies with
         // that family: signed out, reuse of its refresh token detected, or 30 days over.
-        `SELECT u.email, u.token_generation, u.is_operator, u.totp_enabled,
+        `SELECT u.email, u.token_generation, u.is_operator, u.totp_enabled, u.email_verified_at IS NOT NULL AS email_verified,
                 EXISTS (SELECT 1 FROM revoked_sessions r WHERE r.jti = $2) AS revoked,
                 ($3::uuid IS NULL OR EXISTS (
                   SELECT 1 FROM refresh_families f
@@ -208,6 +209,7 @@ export class Authenticator {
       email: u.email,
       isOperator: u.is_operator,
       totpEnabled: u.totp_enabled,
+      emailVerified: u.email_verified,
       amr: claims.amr,
       jti: claims.jti,
       exp: claims.exp,

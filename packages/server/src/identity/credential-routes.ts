@@ -8,6 +8,7 @@ import { newId } from '../platform/ids.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
 import { API_KEY_SCOPES, type ApiKeyScope, DEFAULT_API_KEY_SCOPES } from './principal.js';
 import type { IdentityServices } from './services.js';
+import { requireVerifiedUnlessAlone } from './verification.js';
 
 const listed = z.object({
   id: z.uuid(),
@@ -63,6 +64,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
     },
     async (request, reply) => {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'apikeys.manage');
+      await requireVerifiedUnlessAlone(s, access);
       const { key, prefix, hash } = generateToken('rk', 'live');
       const id = newId();
       const scopes = API_KEY_SCOPES.filter((x) =>
@@ -175,6 +177,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
     },
     async (request, reply) => {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'runtime_tokens.manage');
+      await requireVerifiedUnlessAlone(s, access);
       const { key, prefix, hash } = generateToken('rt', 'live');
       const id = newId();
       await s.db.org(access.orgId, async (q) => {

@@ -7,6 +7,8 @@ export interface SessionPrincipal {
   email: string;
   isOperator: boolean;
   totpEnabled: boolean;
+  /** Whether the account proved its e-mail address (link, reset, invitation, or grandfathered). */
+  emailVerified: boolean;
   /** Authentication methods of this session: ['pwd'] or ['pwd', 'otp']. */
   amr: string[];
   jti: string;

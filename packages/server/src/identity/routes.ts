@@ -145,14 +145,27 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
     {
       schema: {
         tags,
-        summary: 'Set a new password with a reset token (single use); logs out every session',
-        body: z.strictObject({ token: z.string().min(20).max(200), password }),
-        response: { 200: ok },
+        summary:
+          'Set a new password with a reset token (single use); logs out every session and returns a new one (none with 2FA)',
+        body: z.strictObject({ token: z.string().min(20).max(200), password, session: sessionMode }),
+        response: {
+          200: z.object({
+            ok: z.literal(true),
+            token: z.string().optional(),
+            expiresAt: z.string().optional(),
+            claimed: z.boolean(),
+          }),
+        },
       },
     },
-    async (request) => {
-      await resetPassword(s, actorOf(request), request.body.token, request.body.password);
-      return { ok: true as const };
+    async (request, reply) => {
+      const r = await resetPassword(s, actorOf(request), request.body.token, request.body.password);
+      if (r.familyId && request.body.session === 'cookie') await attachRefreshCookie(s, reply, r.familyId);
+      return {
+        ok: true as const,
+        claimed: r.claimed,
+        ...(r.token ? { token: r.token, expiresAt: r.expiresAt } : {}),
+      };
     },
   );
 
@@ -312,6 +325,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
             orgs: z.array(z.object({ orgId: z.uuid(), name: z.string(), role: z.string() })),
             totpEnabled: z.boolean(),
             isOperator: z.boolean(),
+            emailVerified: z.boolean(),
           }),
         },
       },
@@ -331,6 +345,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
         orgs: rows.map((r) => ({ orgId: r.org_id, name: r.name, role: r.role })),
         totpEnabled: p.totpEnabled,
         isOperator: p.isOperator,
+        emailVerified: p.emailVerified,
       };
     },
   );

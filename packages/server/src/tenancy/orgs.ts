@@ -1,5 +1,4 @@
 import type { Queryable } from '../db/types.js';
-import { queueResetMail } from '../identity/accounts.js';
 import type { IdentityServices } from '../identity/services.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
@@ -79,49 +78,6 @@ export async function listMembers(s: IdentityServices, orgId: string): Promise<M
     role: isRole(r.role) ? r.role : 'viewer',
     createdAt: r.created_at.toISOString(),
   }));
-}
-
-/**
- * Adds a member by email. An address with no account gets an invited account (no password) and a link to
- * choose one, so the answer is the same whether or not the person already uses Rampart.
- */
-export async function addMember(
-  s: IdentityServices,
-  actor: AuditActor,
-  orgId: string,
-  rawEmail: string,
-  role: Role,
-) {
-  const email = rawEmail.trim().toLowerCase();
-  let invited = false;
-  const member = await s.db.org(orgId, async (q) => {
-    let { rows } = await q.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [email]);
-    if (!rows[0]) {
-      invited = true;
-      ({ rows } = await q.query<{ id: string }>(
-        'INSERT INTO users (id, email) VALUES ($1, $2) RETURNING id',
-        [newId(), email],
-      ));
-    }
-    const userId = rows[0]?.id as string;
-    const ins = await q.query<{ created_at: Date }>(
-      'INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING created_at',
-      [orgId, userId, role],
-    );
-    if (!ins.rows[0]) throw new AppError('conflict', 'That person is already a member');
-    await appendAudit(q, actor, {
-      orgId,
-      action: 'member.added',
-      target: `user:${userId}`,
-      // Not whether the address already had an account: that is the person's business, not the org's.
-      meta: { role },
-    });
-    return { userId, email, role, createdAt: ins.rows[0].created_at.toISOString() };
-  });
-  if (invited) {
-    await s.db.platform((q) => queueResetMail(s, q, member.userId, email));
-  }
-  return member;
 }
 
 /** Changes a role. Only owners grant or remove ownership; the last owner cannot be demoted. */

@@ -4,7 +4,9 @@ import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
-import { addMember, changeRole, createOrg, deleteOrg, listMembers, removeMember } from './orgs.js';
+import { invitation } from './invitation-routes.js';
+import { createInvitation } from './invitations.js';
+import { changeRole, createOrg, deleteOrg, listMembers, removeMember } from './orgs.js';
 import { bearer, okBody, orgParams } from './params.js';
 import { can, ROLES } from './permissions.js';
 
@@ -107,19 +109,30 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
       schema: {
         tags,
         security: bearer,
-        summary: 'Add a member by email (people without an account are invited)',
+        summary:
+          'Invite a person by e-mail: creates a pending invitation they accept as the verified owner of the address',
         params: orgParams,
         body: z.strictObject({ email: z.email().max(254), role }),
-        response: { 201: member },
+        response: { 201: invitation },
       },
     },
     async (request, reply) => {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'members.manage');
       if (request.body.role === 'owner' && !can(access.role, 'members.manage_owners'))
         throw new AppError('forbidden', 'Only owners can add owners');
+      const p = access.principal;
       return reply
         .code(201)
-        .send(await addMember(s, actorOf(request), access.orgId, request.body.email, request.body.role));
+        .send(
+          await createInvitation(
+            s,
+            actorOf(request),
+            { userId: p.userId, email: p.email },
+            access.orgId,
+            request.body.email,
+            request.body.role,
+          ),
+        );
     },
   );
 

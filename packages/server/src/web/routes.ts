@@ -43,6 +43,8 @@ const SPA_PATHS = [
   '/forgot',
   '/reset-password',
   '/confirm-email',
+  '/accept-invite',
+  '/verify-email',
   '/account',
   '/device',
   '/orgs',
