@@ -22,8 +22,11 @@ export interface SmtpSink {
   url: string;
   port: number;
   mails: CaughtMail[];
-  /** Answer the next `count` messages with this SMTP error (e.g. 451 temporary, 550 permanent). */
-  refuse(code: number, count?: number, message?: string): void;
+  /**
+   * Answer the next `count` messages with this SMTP error (e.g. 451 temporary, 550 permanent); with `to`, only
+   * messages to that address (other mail, such as a sign-up's verification link, goes through meanwhile).
+   */
+  refuse(code: number, count?: number, message?: string, to?: string): void;
   /** Mail to `to`, waiting up to `timeoutMs` for `count` of them. */
   waitFor(to: string, count?: number, timeoutMs?: number): Promise<CaughtMail[]>;
   close(): Promise<void>;
@@ -36,7 +39,7 @@ export async function startSmtpSink(
   opts: { port?: number; options?: Partial<SMTPServerOptions> } = {},
 ): Promise<SmtpSink> {
   const mails: CaughtMail[] = [];
-  let refusals: { code: number; left: number; message: string } | null = null;
+  let refusals: { code: number; left: number; message: string; to?: string | undefined } | null = null;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -49,7 +52,8 @@ export async function startSmtpSink(
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        if (refusals && refusals.left > 0) {
+        const rcpt = session.envelope.rcptTo.map((r) => r.address);
+        if (refusals && refusals.left > 0 && (!refusals.to || rcpt.includes(refusals.to))) {
           refusals.left--;
           const { code, message } = refusals;
           cb(Object.assign(new Error(message), { responseCode: code }));
@@ -83,8 +87,8 @@ export async function startSmtpSink(
     url: `smtp://${SMTP_USER}:${encodeURIComponent(SMTP_PASS)}@127.0.0.1:${port}`,
     port,
     mails,
-    refuse(code, count = 1, message = code >= 500 ? 'Mailbox unavailable' : 'Try again later') {
-      refusals = { code, left: count, message };
+    refuse(code, count = 1, message = code >= 500 ? 'Mailbox unavailable' : 'Try again later', to) {
+      refusals = { code, left: count, message, to };
     },
     async waitFor(to, count = 1, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;

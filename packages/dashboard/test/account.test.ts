@@ -8,7 +8,15 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '../../../test/browser.js';
-import { type Account, api, login, signup, uniqueEmail } from '../../server/test/fixtures.js';
+import {
+  type Account,
+  addExistingMember,
+  api,
+  login,
+  signup,
+  uniqueEmail,
+  verifyEmail,
+} from '../../server/test/fixtures.js';
 import { startTestServer } from '../../server/test/helpers.js';
 import { tokenFromMail, waitForMail } from '../../server/test/identity-support.js';
 
@@ -68,10 +76,9 @@ describe.skipIf(!browserTestsEnabled)('dashboard account page (Chromium)', () =>
   });
 
   it('refuses to delete a sole owner with members, naming the org; deletes once they are alone', async () => {
-    await api(srv.baseUrl, await login(srv.baseUrl, newEmail)).post(`/api/orgs/${user.orgId}/members`, {
-      email: other.email,
-      role: 'member',
-    });
+    // Another member (invited, verified, accepted): the user is now the only owner of an org with members.
+    await verifyEmail(srv, other.email);
+    await addExistingMember(srv, await login(srv.baseUrl, newEmail), user.orgId, other, 'member');
     await signIn(newEmail);
     const form = page.getByRole('form', { name: 'Delete account' });
     await form.getByLabel('Current password').fill(user.password);

@@ -164,7 +164,7 @@ describe.skipIf(!browserTestsEnabled)('mailed-link journeys (Chromium, SMTP)', (
     await p.getByRole('button', { name: 'Create account and join' }).click();
     await p.waitForURL(new RegExp(`/orgs/${owner.orgId}/`));
     await expect
-      .poll(async () => p.getByLabel('Organization').locator('option:checked').textContent())
+      .poll(async () => p.getByLabel('Organization', { exact: true }).locator('option:checked').textContent())
       .toBe('Mail Journey Corp (member)');
     await p.screenshot({ path: artifactPath('mail', '03-invite-accepted'), fullPage: true });
 
@@ -199,7 +199,7 @@ describe.skipIf(!browserTestsEnabled)('mailed-link journeys (Chromium, SMTP)', (
     await p.getByRole('button', { name: 'Sign in and accept' }).click();
     await p.waitForURL(new RegExp(`/orgs/${owner.orgId}/`));
     await expect
-      .poll(async () => p.getByLabel('Organization').locator('option:checked').textContent())
+      .poll(async () => p.getByLabel('Organization', { exact: true }).locator('option:checked').textContent())
       .toBe('Mail Journey Corp (viewer)');
     expect(w.problems, w.problems.join('\n')).toEqual([]);
     await context.close();

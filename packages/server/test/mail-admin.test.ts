@@ -77,7 +77,7 @@ describe('rampart admin mail test', () => {
       Buffer.from(`\0${SMTP_USER}\0${wrong}`).toString('base64'),
     );
 
-    sink.refuse(554, 1, 'Transaction failed');
+    sink.refuse(554, 1, 'Transaction failed', 'refused@example.test');
     const refused = await run(sink.url, 'refused@example.test');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/failed while sending: refused permanently by the server/);
@@ -113,7 +113,7 @@ describe('failed mail is visible to operators', () => {
     await s.post('/api/auth/totp/confirm', { code: totpCode(enroll.body.secret) });
     opToken = await login(srv.baseUrl, op.email, PASSWORD, { totp: totpCode(enroll.body.secret, 1) });
 
-    sink.refuse(550, 1);
+    sink.refuse(550, 1, undefined, 'failing.person@example.test');
     failedId = await srv.db.platform((q) =>
       enqueueMail(q, srv.rampart.services.ring, {
         to: 'failing.person@example.test',
@@ -160,8 +160,12 @@ describe('failed mail is visible to operators', () => {
     expect(r.text).not.toContain(LINK_TOKEN);
     expect(r.text).not.toMatch(/payload/i);
 
-    const sent = await api(srv.baseUrl, opToken).get<{ mails: unknown[] }>('/api/admin/mail?status=sent');
-    expect(sent.body.mails).toHaveLength(0);
+    // The two sign-ups' verification mails went out; they are listed as sent, the refused one is not.
+    const sent = await api(srv.baseUrl, opToken).get<{ mails: Array<{ kind: string; id: string }> }>(
+      '/api/admin/mail?status=sent',
+    );
+    expect(sent.body.mails.map((m) => m.kind)).toEqual(['email_verification', 'email_verification']);
+    expect(sent.body.mails.map((m) => m.id)).not.toContain(failedId);
     expect((await api(srv.baseUrl, opToken).get('/api/admin/mail?status=bogus')).body).toMatchObject({
       error: 'validation_failed',
     });
@@ -181,7 +185,7 @@ describe('failed mail is visible to operators', () => {
     const env = cleanEnv({ RAMPART_DATA_DIR: dir, RAMPART_MASTER_KEYS: MASTER_KEYS });
     const r = await runCli(['admin', 'mail', 'list', '--status', 'failed'], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^queued 0 {2}sending 0 {2}sent 0 {2}failed 1$/m);
+    expect(r.stdout).toMatch(/^queued 0 {2}sending 0 {2}sent 2 {2}failed 1$/m);
     expect(r.stdout).toContain(failedId);
     expect(r.stdout).toMatch(/failed .* password_reset +f\*\*\*@example\.test {2}attempts 1/);
     expect(r.stdout).toMatch(/SMTP 550/);

@@ -329,7 +329,11 @@ describe('OpenID Connect sign-in (oidc-provider on loopback)', () => {
     expect((await unlink(owner.token, { password: owner.password })).status).toBe(200);
     // Both changes are mailed to the account's own address.
     await expect
-      .poll(() => srv.mailer.sent.filter((m) => m.to === owner.email).map((m) => m.subject))
+      .poll(() =>
+        srv.mailer.sent
+          .filter((m) => m.to === owner.email && m.subject.includes('sign-in provider'))
+          .map((m) => m.subject),
+      )
       .toEqual([
         'A sign-in provider was linked to your Rampart account',
         'A sign-in provider was unlinked from your Rampart account',
