@@ -307,6 +307,15 @@ export async function revokeCliCredentials(s: IdentityServices, q: Queryable, us
 }
 
 /**
+ * Voids the user's pending e-mail change: its link was mailed to an address chosen by whoever held the session and
+ * password then. Whatever recovers or re-secures the account (reset, claim, password change, sign out everywhere)
+ * must not leave that link able to move the account to the intruder's address afterwards.
+ */
+export async function voidPendingEmailChanges(q: Queryable, userId: string): Promise<void> {
+  await q.query('UPDATE email_changes SET used_at = now() WHERE user_id = $1 AND used_at IS NULL', [userId]);
+}
+
+/**
  * Consumes a reset token once, sets the password, and logs out every existing session. The mail reached the
  * mailbox, so the address is proved: an unverified account becomes verified, and that is a claim (the person who
  * signed up may not be the address's owner): every API key and runtime token it created is revoked and the claim
@@ -344,6 +353,7 @@ export async function resetPassword(
       r.user_id,
     ]);
     await revokeCliCredentials(s, q, r.user_id);
+    await voidPendingEmailChanges(q, r.user_id);
     // Account recovery also drops linked sign-in providers: a link made by whoever held the account before the
     // reset must not outlive it. The user can link them again.
     await q.query('DELETE FROM oidc_identities WHERE user_id = $1', [r.user_id]);
@@ -464,6 +474,7 @@ export async function logoutEverywhere(
   await s.db.platform(async (q) => {
     await q.query('UPDATE users SET token_generation = token_generation + 1 WHERE id = $1', [userId]);
     await revokeCliCredentials(s, q, userId);
+    await voidPendingEmailChanges(q, userId);
   });
   await auditAccountEvent(s, userId, actor, 'auth.logout_everywhere');
 }
@@ -564,6 +575,7 @@ export async function changePassword(
       [userId, hash],
     );
     await revokeCliCredentials(s, q, userId);
+    await voidPendingEmailChanges(q, userId);
     await enqueueMail(q, s.ring, {
       to: u.email,
       userId,
