@@ -56,6 +56,27 @@ describe.each(ENGINES)('the claim leaves the squatter nothing (%s)', (engine) =>
     expect(me.body.email).toBe(victim);
   });
 
+  it("the squatter's TOTP does not lock the claiming owner out", async () => {
+    const victim = uniqueEmail('claim-totp');
+    const squatter = await signup(srv.baseUrl, { email: victim, password: squatterPassword });
+    const sq = api(srv.baseUrl, squatter.token);
+    const enroll = await sq.post<{ secret: string }>('/api/auth/totp/enroll', { password: squatterPassword });
+    expect(enroll.status).toBe(200);
+    const confirmed = await sq.post('/api/auth/totp/confirm', {
+      code: totpAt(enroll.body.secret, Date.now()),
+    });
+    expect(confirmed.status).toBe(200);
+
+    const claimed = await reset(victim);
+    expect(claimed.status).toBe(200);
+    expect(claimed.body).toMatchObject({ claimed: true, token: expect.any(String) });
+    const me = await api(srv.baseUrl, claimed.body.token).get<Me>('/api/me');
+    expect(me.body).toMatchObject({ email: victim, emailVerified: true, totpEnabled: false });
+    // The owner signs in with the password alone; the squatter's secret and recovery codes are gone.
+    const login = await api(srv.baseUrl).post('/api/auth/login', { email: victim, password: PASSWORD });
+    expect(login.status).toBe(200);
+  });
+
   it('a password change voids an e-mail change left pending by an intruder', async () => {
     const owner = await signup(srv.baseUrl);
     const evil = uniqueEmail('intruder');

@@ -357,10 +357,19 @@ export async function resetPassword(
     // Account recovery also drops linked sign-in providers: a link made by whoever held the account before the
     // reset must not outlive it. The user can link them again.
     await q.query('DELETE FROM oidc_identities WHERE user_id = $1', [r.user_id]);
+    // A claim: the second factor was enrolled by whoever held the account before the address was proved. Kept,
+    // it would lock the address's owner out of the account they just claimed (and stay the squatter's).
+    if (!r.verified) {
+      await q.query(
+        'UPDATE users SET totp_enabled = false, totp_secret_sealed = NULL, totp_last_step = NULL WHERE id = $1',
+        [r.user_id],
+      );
+      await q.query('DELETE FROM recovery_codes WHERE user_id = $1', [r.user_id]);
+    }
     return {
       userId: r.user_id,
       claimed: !r.verified,
-      totp: r.totp_enabled,
+      totp: r.totp_enabled && r.verified,
       generation: upd.rows[0]?.token_generation ?? 0,
     };
   });
