@@ -77,6 +77,33 @@ describe.each(ENGINES)('the claim leaves the squatter nothing (%s)', (engine) =>
     expect(login.status).toBe(200);
   });
 
+  it('a CLI sign-in the squatter approved but has not collected yet yields nothing after the claim', async () => {
+    const victim = uniqueEmail('claim-cli');
+    const squatter = await signup(srv.baseUrl, { email: victim, password: squatterPassword });
+    const form = (path: string, body: Record<string, string>) =>
+      fetch(`${srv.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(body).toString(),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    const code = await form('/api/auth/device/code', { client_id: 'rampart-cli' });
+    expect(code.status).toBe(200);
+    const approved = await api(srv.baseUrl, squatter.token).post('/api/auth/device/approve', {
+      userCode: code.body.user_code,
+    });
+    expect(approved.status).toBe(200);
+
+    expect((await reset(victim)).body).toMatchObject({ claimed: true });
+    const polled = await form('/api/auth/device/token', {
+      grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+      device_code: String(code.body.device_code),
+      client_id: 'rampart-cli',
+    });
+    expect(polled.body).not.toHaveProperty('access_token');
+    expect(polled.status).toBe(400);
+    expect(polled.body.error).toBe('access_denied');
+  });
+
   it('a password change voids an e-mail change left pending by an intruder', async () => {
     const owner = await signup(srv.baseUrl);
     const evil = uniqueEmail('intruder');

@@ -296,9 +296,14 @@ export async function queueResetMail(
 
 /**
  * Revokes every CLI credential of the user (they are bearer tokens like sessions: "sign out everywhere" and a
- * password change or reset must end them too) and drops them from this node's cache.
+ * password change or reset must end them too) and drops them from this node's cache. A CLI sign-in approved but
+ * not yet collected is denied first (its poll would mint a credential afterwards; the poll's row lock orders it).
  */
 export async function revokeCliCredentials(s: IdentityServices, q: Queryable, userId: string): Promise<void> {
+  await q.query(
+    `UPDATE device_authorizations SET status = 'denied' WHERE user_id = $1 AND status = 'approved'`,
+    [userId],
+  );
   const { rows } = await q.query<{ id: string }>(
     'UPDATE cli_credentials SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id',
     [userId],
@@ -306,11 +311,7 @@ export async function revokeCliCredentials(s: IdentityServices, q: Queryable, us
   for (const r of rows) s.auth.forgetCliCredential(r.id);
 }
 
-/**
- * Voids the user's pending e-mail change: its link was mailed to an address chosen by whoever held the session and
- * password then. Whatever recovers or re-secures the account (reset, claim, password change, sign out everywhere)
- * must not leave that link able to move the account to the intruder's address afterwards.
- */
+/** Voids a pending e-mail change: recovering or re-securing the account must not leave an intruder's link live. */
 export async function voidPendingEmailChanges(q: Queryable, userId: string): Promise<void> {
   await q.query('UPDATE email_changes SET used_at = now() WHERE user_id = $1 AND used_at IS NULL', [userId]);
 }
