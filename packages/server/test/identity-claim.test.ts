@@ -104,6 +104,26 @@ describe.each(ENGINES)('the claim leaves the squatter nothing (%s)', (engine) =>
     expect(polled.body.error).toBe('access_denied');
   });
 
+  it("an invitation the squatter sent from the claimed account's org cannot be accepted after the claim", async () => {
+    const victim = uniqueEmail('claim-inv');
+    const accomplice = uniqueEmail('accomplice');
+    const squatter = await signup(srv.baseUrl, { email: victim, password: squatterPassword });
+    const sent = await api(srv.baseUrl, squatter.token).post(`/api/orgs/${squatter.orgId}/members`, {
+      email: accomplice,
+      role: 'owner',
+    });
+    expect(sent.status).toBe(201);
+    const link = await lastResetToken(srv.mailer, accomplice, 5_000, ['accept-invite']);
+
+    expect((await reset(victim)).body).toMatchObject({ claimed: true });
+    const late = await api(srv.baseUrl).post<{ error: string }>('/api/auth/invitations/accept', {
+      token: link,
+      password: 'accomplice password 4242',
+    });
+    expect(late.status).toBe(410);
+    expect(late.body.error).toBe('link_expired');
+  });
+
   it('a password change voids an e-mail change left pending by an intruder', async () => {
     const owner = await signup(srv.baseUrl);
     const evil = uniqueEmail('intruder');
