@@ -131,6 +131,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
             access.orgId,
             request.body.email,
             request.body.role,
+            can(access.role, 'members.manage_owners'),
           ),
         );
     },
