@@ -185,6 +185,26 @@ describe.each(ENGINES)('dashboard refresh sessions (%s)', (engine) => {
     expect((await refresh('garbage')).status).toBe(401);
   });
 
+  it('two refresh cookies in one request (one tossed from a sibling subdomain) sign no one in', async () => {
+    // A host under the same site can set `rampart_refresh` with Domain= on the parent domain; the browser then
+    // sends both, and whichever came first would decide whose session the dashboard resumes.
+    const victim = await signIn((await signupAccount(c, 'tossed-victim')).email);
+    const attacker = await signIn((await signupAccount(c, 'tossed-attacker')).email);
+    for (const pair of [
+      [attacker.cookie, victim.cookie],
+      [victim.cookie, attacker.cookie],
+    ]) {
+      const res = await fetch(new URL('/api/auth/session', srv.baseUrl), {
+        method: 'POST',
+        headers: { origin, cookie: pair.map((v) => `rampart_refresh=${v}`).join('; ') },
+      });
+      expect(res.status).toBe(401);
+    }
+    // Nothing was rotated: each sign-in still resumes alone.
+    expect((await refresh(victim.cookie)).status).toBe(200);
+    expect((await refresh(attacker.cookie)).status).toBe(200);
+  });
+
   it('logout with the bearer JWT revokes its sign-in: the cookie and the other JWTs of it stop working', async () => {
     const a = await signupAccount(c, 'logout');
     const s = await signIn(a.email);

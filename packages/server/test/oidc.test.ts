@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import * as oidcClient from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OidcServices, saveProvider } from '../src/identity/oidc.js';
-import { api, PASSWORD, signup, totpCode, uniqueEmail } from './fixtures.js';
+import { api, lastResetToken, PASSWORD, signup, totpCode, uniqueEmail } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 import { followUntil, type Idp, Jar, startIdp } from './oidc-support.js';
 
@@ -300,6 +300,29 @@ describe('OpenID Connect sign-in (oidc-provider on loopback)', () => {
     expect(me.body.userId).toBe(owner.userId);
   });
 
+  it('a sign-in result held across the unlinking of its identity (a claim) gives no session', async () => {
+    // A squatter links their own provider identity to an account signed up with someone else's address, then
+    // keeps a finished sign-in (a one-time code, 2 minutes) in hand while the owner claims the account.
+    const victim = uniqueEmail('oidc-claimed');
+    const squatter = await signup(base, { email: victim });
+    const sub = account(uniqueEmail('squatter-idp'), true);
+    const linked = await toCallback(sub, squatter.token);
+    expect((await callback(linked.callbackUrl, linked.binding)).outcome).toBe('session');
+    const held = await toCallback(sub);
+    const frag = await callback(held.callbackUrl, held.binding);
+    expect(frag.outcome).toBe('session');
+
+    expect((await api(base).post('/api/auth/forgot-password', { email: victim })).status).toBe(202);
+    const reset = await api(base).post<{ claimed: boolean }>('/api/auth/reset-password', {
+      token: await lastResetToken(srv.mailer, victim, 5_000, ['reset-password']),
+      password: 'the owner now 4242',
+    });
+    expect(reset.body.claimed).toBe(true);
+    const late = await exchange(frag.code ?? '', held.binding);
+    expect(late.body.token).toBeUndefined();
+    expect(late.status).toBe(401);
+  });
+
   it('linking while signed in needs the password too; links are listed and can be removed; the issuer cannot be swapped', async () => {
     const owner = await signup(base, { email: uniqueEmail('oidc-proof') });
     const noProof = await api(base, owner.token).post<{ error: string }>('/api/auth/oidc/test-idp/start', {
@@ -331,7 +354,8 @@ describe('OpenID Connect sign-in (oidc-provider on loopback)', () => {
     await expect
       .poll(() =>
         srv.mailer.sent
-          .filter((m) => m.to === owner.email && m.subject.includes('sign-in provider'))
+          // Not the sign-up's address confirmation (issue 20): only the notices of this account's changes.
+          .filter((m) => m.to === owner.email && !m.text.includes('/verify-email#token='))
           .map((m) => m.subject),
       )
       .toEqual([

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Account,
+  addMemberWithRole,
   api,
   invite,
   lastResetToken,
@@ -266,6 +267,25 @@ describe.each(ENGINES)('invitations and e-mail verification (%s)', (engine) => {
     expect((await api(srv.baseUrl).post<Err>('/api/auth/verify-email', { token: fresh })).status).toBe(410);
     expect((await api(srv.baseUrl, a.token).get<Me>('/api/me')).body.emailVerified).toBe(true);
     expect((await api(srv.baseUrl, a.token).post<Err>('/api/auth/verify-email/resend')).status).toBe(409);
+  });
+
+  it('an admin cannot replace an open owner invitation by re-inviting the address', async () => {
+    const admin = await addMemberWithRole(srv, owner.token, owner.orgId, 'admin');
+    const email = uniqueEmail('future-owner');
+    const ownerLink = await invite(srv, owner.token, owner.orgId, email, 'owner');
+    const replaced = await api(srv.baseUrl, admin.token).post<Err>(org('/members'), {
+      email,
+      role: 'viewer',
+    });
+    expect(replaced.status).toBe(403);
+    expect(replaced.body.error).toBe('forbidden');
+    const look = await api(srv.baseUrl).post<{ status: string; role: string }>(
+      '/api/auth/invitations/lookup',
+      {
+        token: ownerLink,
+      },
+    );
+    expect(look.body).toMatchObject({ status: 'pending', role: 'owner' });
   });
 
   it("another org's invitations answer 404", async () => {

@@ -296,14 +296,24 @@ export async function queueResetMail(
 
 /**
  * Revokes every CLI credential of the user (they are bearer tokens like sessions: "sign out everywhere" and a
- * password change or reset must end them too) and drops them from this node's cache.
+ * password change or reset must end them too) and drops them from this node's cache. A CLI sign-in approved but
+ * not yet collected is denied first (its poll would mint a credential afterwards; the poll's row lock orders it).
  */
 export async function revokeCliCredentials(s: IdentityServices, q: Queryable, userId: string): Promise<void> {
+  await q.query(
+    `UPDATE device_authorizations SET status = 'denied' WHERE user_id = $1 AND status = 'approved'`,
+    [userId],
+  );
   const { rows } = await q.query<{ id: string }>(
     'UPDATE cli_credentials SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id',
     [userId],
   );
   for (const r of rows) s.auth.forgetCliCredential(r.id);
+}
+
+/** Voids a pending e-mail change: recovering or re-securing the account must not leave an intruder's link live. */
+export async function voidPendingEmailChanges(q: Queryable, userId: string): Promise<void> {
+  await q.query('UPDATE email_changes SET used_at = now() WHERE user_id = $1 AND used_at IS NULL', [userId]);
 }
 
 /**
@@ -344,13 +354,23 @@ export async function resetPassword(
       r.user_id,
     ]);
     await revokeCliCredentials(s, q, r.user_id);
+    await voidPendingEmailChanges(q, r.user_id);
     // Account recovery also drops linked sign-in providers: a link made by whoever held the account before the
     // reset must not outlive it. The user can link them again.
     await q.query('DELETE FROM oidc_identities WHERE user_id = $1', [r.user_id]);
+    // A claim: the second factor was enrolled by whoever held the account before the address was proved. Kept,
+    // it would lock the address's owner out of the account they just claimed (and stay the squatter's).
+    if (!r.verified) {
+      await q.query(
+        'UPDATE users SET totp_enabled = false, totp_secret_sealed = NULL, totp_last_step = NULL WHERE id = $1',
+        [r.user_id],
+      );
+      await q.query('DELETE FROM recovery_codes WHERE user_id = $1', [r.user_id]);
+    }
     return {
       userId: r.user_id,
       claimed: !r.verified,
-      totp: r.totp_enabled,
+      totp: r.totp_enabled && r.verified,
       generation: upd.rows[0]?.token_generation ?? 0,
     };
   });
@@ -464,6 +484,7 @@ export async function logoutEverywhere(
   await s.db.platform(async (q) => {
     await q.query('UPDATE users SET token_generation = token_generation + 1 WHERE id = $1', [userId]);
     await revokeCliCredentials(s, q, userId);
+    await voidPendingEmailChanges(q, userId);
   });
   await auditAccountEvent(s, userId, actor, 'auth.logout_everywhere');
 }
@@ -564,6 +585,7 @@ export async function changePassword(
       [userId, hash],
     );
     await revokeCliCredentials(s, q, userId);
+    await voidPendingEmailChanges(q, userId);
     await enqueueMail(q, s.ring, {
       to: u.email,
       userId,

@@ -193,6 +193,17 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
       if (result.outcome === 'link_required') return { linkRequired: true as const, email: result.email };
       const user = result.user_id ? await loadUser(s, 'id', result.user_id) : undefined;
       if (!user) throw new AppError('invalid_credentials', 'This account no longer exists');
+      // The identity must still be linked to that account: a result held (up to 2 minutes) across an unlink or a
+      // password reset, which drops every link (the claim of a squatted account), must not sign anyone in.
+      const linked = await s.db.platform((q) =>
+        q.query('SELECT 1 FROM oidc_identities WHERE provider_id = $1 AND subject = $2 AND user_id = $3', [
+          result.provider_id,
+          result.subject,
+          user.id,
+        ]),
+      );
+      if (linked.rowCount === 0)
+        throw new AppError('invalid_credentials', 'This sign-in is no longer valid; start again');
       const key = createHash('sha256').update(`oidc:${user.id}`).digest('hex');
       const release = await s.throttle.enter(key, request.ip);
       try {

@@ -46,15 +46,20 @@ export function clearRefreshCookie(
   reply.header('set-cookie', `${REFRESH_COOKIE}=; ${attributes(s, 0)}`);
 }
 
-/** The refresh token from the request's cookies, if any (the first one of that name). */
+/**
+ * The refresh token from the request's cookies, if exactly one cookie has that name. Two of them means one was
+ * tossed by another host of the same site (`Domain=` on the parent domain; SameSite does not stop that), and the
+ * browser's order would pick whose sign-in the dashboard resumes: neither is used.
+ */
 export function readRefreshCookie(request: FastifyRequest): string | undefined {
   const header = request.headers.cookie ?? '';
+  const found: string[] = [];
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === REFRESH_COOKIE) return part.slice(eq + 1).trim() || undefined;
+    if (part.slice(0, eq).trim() === REFRESH_COOKIE) found.push(part.slice(eq + 1).trim());
   }
-  return undefined;
+  return found.length === 1 ? found[0] || undefined : undefined;
 }
 
 /**

@@ -114,8 +114,8 @@ export async function requireVerifiedUnlessAlone(s: IdentityServices, access: Or
 }
 
 /**
- * The claim of an unverified account by the owner of its address (a completed password reset): every API key and
- * runtime token the account created (all of them were created while it was unverified) is revoked in every org
+ * The claim of an unverified account by the owner of its address (a completed password reset): every API key,
+ * runtime token and open invitation the account created (all of them were created while it was unverified) is revoked in every org
  * it belongs to, and each org's audit log records it. Sessions and CLI credentials already ended with the
  * reset's generation bump. Settings the previous holder changed stay: the reset page tells the owner to review.
  */
@@ -141,6 +141,13 @@ export async function revokeUnverifiedCredentials(
          RETURNING id`,
         [orgId, userId],
       );
+      // Open invitations it sent are bearer links into the org: one accepted after the claim would let the
+      // squatter's accomplice in (as owner, even) behind the owner's back.
+      const invitations = await q.query<{ id: string }>(
+        `UPDATE org_invitations SET revoked_at = now()
+          WHERE org_id = $1 AND invited_by = $2 AND accepted_at IS NULL AND revoked_at IS NULL RETURNING id`,
+        [orgId, userId],
+      );
       await appendAudit(q, actor, {
         orgId,
         action: 'user.claimed',
@@ -149,6 +156,7 @@ export async function revokeUnverifiedCredentials(
           // Ids only (audit metadata refuses credential-looking key names, hence these).
           revokedKeys: keys.rows.map((r) => r.id),
           revokedRuntimes: tokens.rows.map((r) => r.id),
+          revokedInvitations: invitations.rows.map((r) => r.id),
         },
       });
       return { keys: keys.rows.map((r) => r.id), tokens: tokens.rows.map((r) => r.id) };

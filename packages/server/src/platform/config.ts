@@ -211,6 +211,8 @@ export const configSchema = z.object({
   /** Per-IP hourly limits on the unauthenticated, bcrypt- or mail-heavy routes. */
   RAMPART_SIGNUP_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(20),
   RAMPART_FORGOT_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(20),
+  /** Invitations (each one mails an address the inviter chooses) sent per inviting user per hour. */
+  RAMPART_INVITES_PER_USER_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(100),
   /** OIDC sign-in starts and callbacks per client IP per minute (they write rows before anyone is known). */
   RAMPART_OIDC_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
   /** `rampart login` (RFC 8628): device codes issued per client IP per hour, and days a CLI credential lives. */

@@ -66,7 +66,8 @@ const view = (r: Row): InvitationView => ({
 /**
  * Invites `rawEmail` into `orgId` with `role`: revokes any open invitation of that address first, stores the new
  * one, and queues its mail, in one org transaction. Never creates or touches a user row.
- * @throws AppError conflict when the address already belongs to a member
+ * @throws AppError conflict when the address already belongs to a member | forbidden (an admin replacing an owner
+ *   invitation)
  */
 export async function createInvitation(
   s: IdentityServices,
@@ -75,6 +76,7 @@ export async function createInvitation(
   orgId: string,
   rawEmail: string,
   role: Role,
+  mayManageOwners: boolean,
 ): Promise<InvitationView> {
   const email = normalizeEmail(rawEmail);
   const token = randomBytes(32).toString('base64url');
@@ -84,6 +86,14 @@ export async function createInvitation(
       [orgId, email],
     );
     if (member.rows[0]) throw new AppError('conflict', 'That person is already a member');
+    // Re-inviting revokes the open invitation: the same rule as DELETE (only owners revoke an owner invitation).
+    const open = await q.query<{ role: string }>(
+      `SELECT role FROM org_invitations
+        WHERE org_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL FOR UPDATE`,
+      [orgId, email],
+    );
+    if (!mayManageOwners && open.rows.some((r) => r.role === 'owner'))
+      throw new AppError('forbidden', 'Only owners can replace an owner invitation');
     const replaced = await q.query<{ id: string }>(
       `UPDATE org_invitations SET revoked_at = now()
         WHERE org_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL RETURNING id`,

@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { normalizeEmail } from '../identity/accounts.js';
 import type { IdentityServices } from '../identity/services.js';
 import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
+import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import { invitation } from './invitation-routes.js';
 import { createInvitation } from './invitations.js';
 import { changeRole, createOrg, deleteOrg, listMembers, removeMember } from './orgs.js';
@@ -18,6 +21,9 @@ const settings = z.object({ piiRedaction: z.boolean(), region, retentionDays: z.
 const tags = ['orgs'];
 
 export function registerTenancyRoutes(app: App, s: IdentityServices): void {
+  const invitesPerUser = s.limiters.create('invite:user', s.config.RAMPART_INVITES_PER_USER_PER_HOUR, 3600);
+  // The same address in the same org: 3 mails an hour (a typo fixed, a lost mail re-sent).
+  const invitesPerAddress = s.limiters.create('invite:address', 3, 3600);
   app.post(
     '/api/orgs',
     {
@@ -121,6 +127,18 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
       if (request.body.role === 'owner' && !can(access.role, 'members.manage_owners'))
         throw new AppError('forbidden', 'Only owners can add owners');
       const p = access.principal;
+      // Every invitation mails an address the inviter picks (re-inviting mails it again): capped per inviter,
+      // and per org and address, so the outbox is no relay for mail bombs. Keys hold no address in clear.
+      const address = createHash('sha256')
+        .update(`${access.orgId}:${normalizeEmail(request.body.email)}`)
+        .digest('hex');
+      try {
+        await invitesPerUser.consume(p.userId, 1);
+        await invitesPerAddress.consume(address, 1);
+      } catch (err) {
+        if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, 'Too many invitations; try later');
+        throw err;
+      }
       return reply
         .code(201)
         .send(
@@ -131,6 +149,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
             access.orgId,
             request.body.email,
             request.body.role,
+            can(access.role, 'members.manage_owners'),
           ),
         );
     },
