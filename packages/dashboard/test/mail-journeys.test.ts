@@ -58,7 +58,7 @@ describe.skipIf(!browserTestsEnabled)('mailed-link journeys (Chromium, SMTP)', (
     // The owner confirms the address through the link mailed at sign-up (over SMTP like every other mail).
     const verify = new URL(await linkFrom(sink, owner.email, 'verify-email'));
     const token = new URLSearchParams(verify.hash.slice(1)).get('token');
-    expect((await api(srv.baseUrl).post('/api/auth/verify-email', { token })).status).toBe(200);
+    expect((await api(srv.baseUrl, owner.token).post('/api/auth/verify-email', { token })).status).toBe(200);
     browser = await launchBrowser();
     page = await browser.newPage();
     page.setDefaultTimeout(10_000);
@@ -182,7 +182,7 @@ describe.skipIf(!browserTestsEnabled)('mailed-link journeys (Chromium, SMTP)', (
     const other = await signup(srv.baseUrl, { orgName: 'Elsewhere' });
     const verify = new URL(await linkFrom(sink, other.email, 'verify-email'));
     const token = new URLSearchParams(verify.hash.slice(1)).get('token');
-    expect((await api(srv.baseUrl).post('/api/auth/verify-email', { token })).status).toBe(200);
+    expect((await api(srv.baseUrl, other.token).post('/api/auth/verify-email', { token })).status).toBe(200);
     const added = await api(srv.baseUrl, owner.token).post(`/api/orgs/${owner.orgId}/members`, {
       email: other.email,
       role: 'viewer',
@@ -201,6 +201,29 @@ describe.skipIf(!browserTestsEnabled)('mailed-link journeys (Chromium, SMTP)', (
     await expect
       .poll(async () => p.getByLabel('Organization', { exact: true }).locator('option:checked').textContent())
       .toBe('Mail Journey Corp (viewer)');
+    expect(w.problems, w.problems.join('\n')).toEqual([]);
+    await context.close();
+  });
+
+  it('a confirmation link opened signed out asks to sign in to its account first, then confirms', async () => {
+    const later = await signup(srv.baseUrl, { orgName: 'Verify Later' });
+    const link = await linkFrom(sink, later.email, 'verify-email');
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    p.setDefaultTimeout(10_000);
+    const w = await watchPage(p);
+    await p.goto(link);
+    const form = p.getByRole('form', { name: 'Sign in to confirm' });
+    // The page warns whoever did not create the account to reset the password rather than confirm.
+    await form.getByRole('link', { name: 'Reset the password' }).waitFor();
+    expect(new URL(p.url()).hash).toBe('');
+    const me = () => api(srv.baseUrl, later.token).get<{ emailVerified: boolean }>('/api/me');
+    expect((await me()).body.emailVerified).toBe(false);
+    await form.getByLabel('E-mail').fill(later.email);
+    await form.getByLabel('Password').fill(PASSWORD);
+    await form.getByRole('button', { name: 'Sign in and confirm' }).click();
+    await p.getByText('Your e-mail address is confirmed.').waitFor();
+    expect((await me()).body.emailVerified).toBe(true);
     expect(w.problems, w.problems.join('\n')).toEqual([]);
     await context.close();
   });

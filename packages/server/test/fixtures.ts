@@ -153,7 +153,8 @@ export async function verifyEmail(
   email: string,
 ): Promise<void> {
   const token = await lastResetToken(srv.mailer, email, 5_000, ['verify-email']);
-  const r = await api(srv.baseUrl).post('/api/auth/verify-email', { token });
+  // Confirming needs the account's own session as well as the mailed link.
+  const r = await api(srv.baseUrl, await login(srv.baseUrl, email)).post('/api/auth/verify-email', { token });
   if (r.status !== 200) throw new Error(`verify-email failed: ${r.status} ${r.text}`);
 }
 

@@ -259,12 +259,18 @@ describe.each(ENGINES)('invitations and e-mail verification (%s)', (engine) => {
     await sql(`UPDATE email_verifications SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [
       a.userId,
     ]);
-    const expired = await api(srv.baseUrl).post<Err>('/api/auth/verify-email', { token });
+    const mine = api(srv.baseUrl, a.token);
+    const expired = await mine.post<Err>('/api/auth/verify-email', { token });
     expect(expired.status).toBe(410);
-    expect((await api(srv.baseUrl, a.token).post('/api/auth/verify-email/resend')).status).toBe(202);
+    expect((await mine.post('/api/auth/verify-email/resend')).status).toBe(202);
     const fresh = await lastResetToken(srv.mailer, a.email, 5_000, ['verify-email']);
-    expect((await api(srv.baseUrl).post('/api/auth/verify-email', { token: fresh })).status).toBe(200);
-    expect((await api(srv.baseUrl).post<Err>('/api/auth/verify-email', { token: fresh })).status).toBe(410);
+    // The link alone is not enough: no session, or another account's session, confirms nothing.
+    expect((await api(srv.baseUrl).post<Err>('/api/auth/verify-email', { token: fresh })).status).toBe(401);
+    expect(
+      (await api(srv.baseUrl, owner.token).post<Err>('/api/auth/verify-email', { token: fresh })).body.error,
+    ).toBe('forbidden');
+    expect((await mine.post('/api/auth/verify-email', { token: fresh })).status).toBe(200);
+    expect((await mine.post<Err>('/api/auth/verify-email', { token: fresh })).status).toBe(410);
     expect((await api(srv.baseUrl, a.token).get<Me>('/api/me')).body.emailVerified).toBe(true);
     expect((await api(srv.baseUrl, a.token).post<Err>('/api/auth/verify-email/resend')).status).toBe(409);
   });

@@ -1,5 +1,5 @@
 import { type FormEvent, useEffect, useState } from 'react';
-import { ApiError, api, session } from '../api';
+import { ApiError, api, restoreSession, session, signInWithCookie } from '../api';
 import { Link } from '../router';
 import { describe, ErrorNote, Field, useAction } from '../ui';
 import { Forgot, PASSWORD_HINT } from './auth';
@@ -155,17 +155,22 @@ export function ResetPassword(props: { siteKey: string | null; onSignedIn: () =>
   );
 }
 
-/** `/verify-email#token=…`: confirms the address; a used or expired link offers a new one (signed in). */
+/**
+ * `/verify-email#token=…`: confirms the address. The link proves the mailbox; the server also wants the session of
+ * the account it was sent for (whoever signed up first with someone else's address must not be verified by the
+ * owner's click), so a visitor who is not signed in signs in here first. A used or expired link offers a new one.
+ */
 export function VerifyEmail({ onDone }: { onDone: () => void }) {
   const token = useFragmentToken('/verify-email');
-  const [state, setState] = useState<'working' | 'done' | 'expired' | 'failed'>(
+  const [state, setState] = useState<'working' | 'sign-in' | 'done' | 'expired' | 'failed'>(
     token ? 'working' : 'expired',
   );
   const [message, setMessage] = useState<string | null>(null);
   const [sent, setSent] = useState(false);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: runs once, for the token in the fragment
-  useEffect(() => {
-    if (!token) return;
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const { busy, error: signInError, act } = useAction();
+  const confirm = () =>
     api('POST', '/api/auth/verify-email', { token })
       .then(() => setState('done'))
       .catch((err: unknown) => {
@@ -175,7 +180,21 @@ export function VerifyEmail({ onDone }: { onDone: () => void }) {
           setState('failed');
         }
       });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs once, for the token in the fragment
+  useEffect(() => {
+    if (!token) return;
+    // A reload or a new tab resumes the sign-in from the refresh cookie first.
+    void (session.token ? Promise.resolve(true) : restoreSession()).then((signedIn) =>
+      signedIn ? confirm() : setState('sign-in'),
+    );
   }, []);
+  const signIn = async (e: FormEvent) => {
+    e.preventDefault();
+    setMessage(null);
+    const r = await act(() => signInWithCookie<{ token: string }>('/api/auth/login', { email, password }));
+    setPassword('');
+    if (r) await confirm();
+  };
   const resend = async () => {
     try {
       await api('POST', '/api/auth/verify-email/resend');
@@ -188,6 +207,35 @@ export function VerifyEmail({ onDone }: { onDone: () => void }) {
     <main className="auth">
       <h1>Confirm your e-mail address</h1>
       {state === 'working' ? <p aria-live="polite">One moment…</p> : null}
+      {state === 'sign-in' ? (
+        <form onSubmit={signIn} aria-label="Sign in to confirm">
+          <p>Sign in to the account this link was sent for to confirm its address.</p>
+          <p className="muted">
+            Did you not create a Rampart account? Someone used your address: do not sign in here.{' '}
+            <Link to="/forgot">Reset the password</Link> to take the account over instead.
+          </p>
+          <Field
+            label="E-mail"
+            type="email"
+            autoComplete="username"
+            value={email}
+            onChange={setEmail}
+            required
+          />
+          <Field
+            label="Password"
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onChange={setPassword}
+            required
+          />
+          <ErrorNote error={signInError} />
+          <button type="submit" className="primary" disabled={busy}>
+            Sign in and confirm
+          </button>
+        </form>
+      ) : null}
       {state === 'done' ? (
         <>
           <p role="status">Your e-mail address is confirmed.</p>

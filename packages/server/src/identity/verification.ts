@@ -58,17 +58,28 @@ export async function queueVerificationMail(
  * the link was sent to. Every other open verification link of the account dies with it.
  * @throws AppError link_expired (unknown, used or expired link)
  */
-export async function verifyEmail(s: IdentityServices, actor: AuditActor, token: string): Promise<string> {
+export async function verifyEmail(
+  s: IdentityServices,
+  actor: AuditActor,
+  token: string,
+  sessionUserId: string,
+): Promise<string> {
   const userId = await s.db.platform(async (q) => {
     const { rows } = await q.query<{ user_id: string }>(
-      `UPDATE email_verifications v SET used_at = now() FROM users u
-        WHERE v.token_hash = $1 AND v.used_at IS NULL AND v.expires_at > now()
-          AND u.id = v.user_id AND u.email = v.email
-        RETURNING v.user_id`,
+      `SELECT v.user_id FROM email_verifications v JOIN users u ON u.id = v.user_id AND u.email = v.email
+        WHERE v.token_hash = $1 AND v.used_at IS NULL AND v.expires_at > now() FOR UPDATE OF v`,
       [sha256(token)],
     );
     const r = rows[0];
     if (!r) throw new AppError('link_expired', 'This confirmation link is invalid, used or expired');
+    // The link proves the mailbox, the session proves the password: both must be the same account's. Otherwise
+    // whoever signed up first with someone else's address gets verified by its owner's click (the owner claims
+    // the account with a password reset instead, which the page offers).
+    if (r.user_id !== sessionUserId)
+      throw new AppError(
+        'forbidden',
+        'This link confirms another account: sign in to the account it was sent for, or reset its password if you did not create it',
+      );
     await q.query('UPDATE email_verifications SET used_at = now() WHERE user_id = $1 AND used_at IS NULL', [
       r.user_id,
     ]);
@@ -171,7 +182,7 @@ export async function revokeUnverifiedCredentials(
 
 const ok = z.object({ ok: z.literal(true) });
 
-/** `POST /api/auth/verify-email` (public, the token is the credential) and `.../resend` (session). */
+/** `POST /api/auth/verify-email` (the mailed token, by a session of the same account) and `.../resend` (session). */
 export function registerVerificationRoutes(app: App, s: IdentityServices): void {
   // Per account: at most 3 verification mails an hour (the sign-up mail is not counted).
   const resendUser: RateLimiterAbstract = s.limiters.create('verify:user', 3, 3600);
@@ -181,13 +192,16 @@ export function registerVerificationRoutes(app: App, s: IdentityServices): void 
     {
       schema: {
         tags: ['identity'],
-        summary: 'Confirm the e-mail address with the mailed token (single use, 24 hours)',
+        security: [{ bearer: [] }],
+        summary:
+          'Confirm the e-mail address with the mailed token (single use, 24 hours), signed in as the account it was sent for',
         body: z.strictObject({ token: z.string().min(20).max(200) }),
         response: { 200: ok },
       },
     },
     async (request) => {
-      await verifyEmail(s, actorOf(request), request.body.token);
+      const p = await s.auth.session(request);
+      await verifyEmail(s, actorOf(request), request.body.token, p.userId);
       return { ok: true as const };
     },
   );

@@ -77,8 +77,9 @@ function parts(t: MailTemplate): Parts {
       return {
         subject: 'Confirm your e-mail address for Rampart',
         lines: [
-          'Confirm that this address is yours to finish setting up your Rampart account.',
+          'Confirm that this address is yours to finish setting up your Rampart account. You will be asked to sign in to it.',
           'Until you do, the account cannot join an org or accept an invitation.',
+          'Did you not create this account? Someone used your address: do not confirm it. Choose "Forgot password" on the sign-in page to take the account over instead.',
         ],
         action: { label: 'Confirm my address', link: t.link },
         footer: `The link works once, within ${t.hours} hours. ${IGNORE}`,
