@@ -50,7 +50,7 @@ export interface TestDb {
 }
 
 /** A throwaway database on PostgreSQL (dropped on close), named so leftovers are easy to spot. */
-async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base) throw new Error('TEST_DATABASE_URL is not set');
   const name = `rampart_t_${randomBytes(6).toString('hex')}`;

@@ -3,18 +3,17 @@
  * startTestServer, which captures mail in memory. Helpers here start such a server (optionally on a database that
  * outlives it, for restarts), read the outbox, and dump every table to prove a secret is nowhere in it.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import pg from 'pg';
 import { inject } from 'vitest';
 import { createRampart, type Rampart } from '../src/app.js';
 import type { Database } from '../src/db/database.js';
 import { openPglite } from '../src/db/engine-pglite.js';
 import type { EngineName } from '../src/db/types.js';
 import { loadConfig } from '../src/platform/config.js';
+import { createPgDatabase } from './helpers.js';
 
 export const MASTER_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')}`;
 
@@ -35,26 +34,7 @@ export interface MailServer {
 }
 
 /** A PostgreSQL database that outlives the servers started on it (dropped by `drop`). */
-export async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const base = process.env.TEST_DATABASE_URL;
-  if (!base) throw new Error('TEST_DATABASE_URL is not set');
-  const name = `rampart_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
+export { createPgDatabase };
 
 /**
  * A Rampart on loopback whose mail goes out through RAMPART_SMTP_URL (no test mailer). `store` picks the
