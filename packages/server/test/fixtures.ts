@@ -147,14 +147,20 @@ export async function lastResetToken(
   }
 }
 
-/** Confirms a signed-up account's address through the link of its verification mail. */
+/**
+ * Confirms a signed-up account's address through the link of its verification mail, signed in as that account
+ * (confirming needs the account's own session as well as the link): `credential` is its password (default
+ * {@link PASSWORD}) or a session token of it.
+ */
 export async function verifyEmail(
   srv: { baseUrl: string; mailer: MemoryMailer | MemoryMailer[] },
   email: string,
+  credential: string | { session: string } = PASSWORD,
 ): Promise<void> {
   const token = await lastResetToken(srv.mailer, email, 5_000, ['verify-email']);
-  // Confirming needs the account's own session as well as the mailed link.
-  const r = await api(srv.baseUrl, await login(srv.baseUrl, email)).post('/api/auth/verify-email', { token });
+  const session =
+    typeof credential === 'string' ? await login(srv.baseUrl, email, credential) : credential.session;
+  const r = await api(srv.baseUrl, session).post('/api/auth/verify-email', { token });
   if (r.status !== 200) throw new Error(`verify-email failed: ${r.status} ${r.text}`);
 }
 
@@ -176,7 +182,8 @@ export async function invite(
   // An owner who invites colleagues has confirmed their own address (an unverified account cannot create keys
   // once others are in its org): the fixture does it the way a person would, through the mailed link.
   const me = await api(srv.baseUrl, actorToken).get<{ email: string; emailVerified: boolean }>('/api/me');
-  if (me.status === 200 && !me.body.emailVerified) await verifyEmail(srv, me.body.email);
+  if (me.status === 200 && !me.body.emailVerified)
+    await verifyEmail(srv, me.body.email, { session: actorToken });
   const r = await api(srv.baseUrl, actorToken).post(`/api/orgs/${orgId}/members`, { email, role });
   if (r.status !== 201) throw new Error(`invite failed: ${r.status} ${r.text}`);
   return lastResetToken(srv.mailer, email, 5_000, ['accept-invite']);

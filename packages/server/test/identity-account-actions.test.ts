@@ -262,7 +262,7 @@ describe.each(ENGINES)('account actions (%s)', (engine) => {
   it('delete: refused while the only owner of an org with other members, naming the org', async () => {
     const { c, a } = await fresh('acct-sole');
     const { a: member } = await fresh('acct-sole-member');
-    await verifyEmail(srv, member.email);
+    await verifyEmail(srv, member.email, member.password);
     await addExistingMember(srv, a.token, a.orgId, member, 'admin');
     const del = (body: Record<string, unknown>) => c.call('DELETE', '/api/me', { token: a.token, body });
     expect((await del({ password: a.password, confirm: 'someone-else@example.test' })).status).toBe(400);
@@ -280,7 +280,7 @@ describe.each(ENGINES)('account actions (%s)', (engine) => {
   it('delete: erases the user, hard-deletes sole-member orgs, leaves org audit rows with the id only', async () => {
     const { c, a } = await fresh('acct-erase');
     const { c: kc, a: keeper } = await fresh('acct-erase-keeper');
-    await verifyEmail(srv, a.email);
+    await verifyEmail(srv, a.email, a.password);
     await addExistingMember(srv, keeper.token, keeper.orgId, a, 'admin');
     // An invitation still pending in an org the leaver never joined holds the address too: erasure removes it.
     const { a: stranger } = await fresh('acct-erase-stranger');
