@@ -13,6 +13,9 @@ export function buildProgram(): Command {
   const program = new Command('rampart')
     .description('Rampart: the security backbone for multi-tenant AI SaaS')
     .version(VERSION, '-v, --version')
+    // The root's options (only -v/--version) count before the subcommand only: otherwise `rampart pack
+    // --version 3` printed the CLI's version and exited 0 instead of packing version 3.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -38,14 +41,34 @@ Examples:
   return program;
 }
 
-/** Runs the CLI; resolves to the process exit code. */
+/**
+ * Commander's answers that are not usage errors: help and version were asked for. (A command that needs a
+ * subcommand and got none shows its help as an error, `commander.help` with exit code 1: that is a usage error.)
+ */
+const isUsageError = (err: CommanderError): boolean =>
+  !(err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version');
+
+/**
+ * Every command in the tree throws instead of exiting. Commander copies `exitOverride` to subcommands only when
+ * they are created after it, so without this a subcommand's usage error called process.exit(1) itself.
+ */
+function throwEverywhere(cmd: Command): Command {
+  cmd.exitOverride();
+  for (const sub of cmd.commands) throwEverywhere(sub);
+  return cmd;
+}
+
+/**
+ * Runs the CLI; resolves to the process exit code. Usage errors (unknown option or command, missing or invalid
+ * argument) exit 2 in every subcommand, like configuration errors; help and --version exit 0.
+ */
 export async function run(argv: string[]): Promise<number> {
-  const program = buildProgram().exitOverride();
+  const program = throwEverywhere(buildProgram());
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CommanderError) return isUsageError(err) ? 2 : err.exitCode;
     if (err instanceof ConfigError) {
       process.stderr.write(`rampart: ${err.message}\n`);
       return 2;

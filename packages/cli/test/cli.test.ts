@@ -158,13 +158,46 @@ describe('rampart --help and usage errors', () => {
     expect(run.stdout()).toMatch(/^\s+backfill-secrets\b/m);
   });
 
-  it('an unknown command exits non-zero and says what was wrong and where to look', async () => {
+  it('an unknown command exits 2 and says what was wrong and where to look', async () => {
     const run = rampart(['frobnicate'], cliEnv(tempDataDir()));
     const { code } = await exitWithin(run, 15_000);
-    expect(code).not.toBe(0);
+    expect(code).toBe(2);
     expect(run.stderr()).toContain("unknown command 'frobnicate'");
     expect(run.stderr()).toContain('--help');
     expect(run.stderr()).not.toMatch(NO_STACK);
+  });
+});
+
+describe('rampart usage errors exit 2 in every subcommand; help and --version exit 0', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    [
+      'an unknown option of a subcommand',
+      ['admin', 'audit', 'verify', '--bogus'],
+      /unknown option '--bogus'/,
+    ],
+    ['a missing required option', ['admin', 'mail', 'test'], /required option '--to <address>'/],
+    ['a missing argument', ['pack'], /missing required argument 'dir'/],
+    ['too many arguments', ['admin', 'rotate-keys', 'extra'], /too many arguments/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(what, async () => {
+      const r = await runCli(args, { env: cliEnv(tempDataDir()) });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(NO_STACK);
+    });
+  }
+
+  it('--version and -v print the version before a subcommand only', async () => {
+    for (const flag of ['--version', '-v']) {
+      const r = await runCli([flag], { env: cliEnv(tempDataDir()) });
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    }
+    // After a subcommand it is that subcommand's business: admin has no --version, so it is a usage error.
+    const after = await runCli(['admin', 'audit', 'verify', '--version'], { env: cliEnv(tempDataDir()) });
+    expect(after.code).toBe(2);
+    expect(after.stderr).toMatch(/unknown option '--version'/);
   });
 });
 

@@ -145,6 +145,21 @@ describe('rampart keys, pack, publish and runtime sync (built CLI, pglite)', () 
     expect(x?.equals(z as Buffer)).toBe(true);
   });
 
+  it('pack --name and --version override skill.json (the root --version no longer swallows them)', async () => {
+    const src = join(work, 'named');
+    writeSkill(src, cleanSkill(1));
+    const cwd = join(work, 'named-out');
+    mkdirSync(cwd);
+    const r = await runCli(
+      ['pack', src, '--key', keyFile, '--name', 'invoice-export', '--version', '3', '--json'],
+      { env: cleanEnv(), cwd },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/^0\.1\.0$/m);
+    expect(JSON.parse(r.stdout)).toMatchObject({ name: 'invoice-export', version: 3 });
+    expect(existsSync(join(cwd, 'invoice-export-3.skill'))).toBe(true);
+  });
+
   it('pack refuses every kind of auth file, listing each path with its reason, and writes nothing', async () => {
     const src = join(work, 'leaky');
     const jwt = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"sub":"42"}').toString('base64url')}.${'s'.repeat(43)}`;

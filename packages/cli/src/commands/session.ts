@@ -1,6 +1,6 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { openVault, type Vault, VaultError, writeFileAtomicSync } from '../runtime/vault.js';
 import { runCommand, UsageError } from './common.js';
 
@@ -13,14 +13,6 @@ interface Locations {
 }
 
 const vaultFrom = (opts: Locations): Vault => openVault({ dir: opts.dir, keyFile: opts.keyFile });
-
-/** Usage mistakes exit 2 (commander's own default is 1); help and --version keep their code. */
-function usageExitCode(err: CommanderError): never {
-  if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') {
-    throw err;
-  }
-  throw new CommanderError(2, err.code, err.message);
-}
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -152,7 +144,6 @@ export function registerSessionCommands(runtime: Command): void {
     .description(
       'keep browser sessions (Playwright/Puppeteer storage state) on this machine, encrypted with AES-256-GCM under a local key file (mode 0600)',
     )
-    .exitOverride(usageExitCode)
     .addHelpText(
       'after',
       `
