@@ -1,0 +1,28 @@
+/**
+ * The README's "Documentation" list is the way in to docs/: every docs/*.md file is listed (DBACCESS.md once was
+ * not), and nothing is listed that does not exist, so a renamed or deleted document breaks this test.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const README = readFileSync(`${ROOT}README.md`, 'utf8');
+
+describe('README documentation list', () => {
+  const section = README.split('\n## Documentation\n')[1]?.split('\n## ')[0] ?? '';
+  const links = [...section.matchAll(/^- \[docs\/([^\]]+\.md)\]\(docs\/([^)]+)\)/gm)];
+  const listed = links.map((m) => m[1] as string);
+  const files = readdirSync(`${ROOT}docs`).filter((f) => f.endsWith('.md'));
+
+  it('lists every docs/*.md file', () => {
+    expect(files.length).toBeGreaterThan(10);
+    expect(files.filter((f) => !listed.includes(f))).toEqual([]);
+  });
+
+  it('lists nothing that does not exist, and nothing twice', () => {
+    expect(listed.filter((f) => !files.includes(f))).toEqual([]);
+    expect(new Set(listed).size).toBe(listed.length);
+    for (const m of links) expect(m[2], 'link text and target agree').toBe(m[1]);
+  });
+});
