@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
+import { bearer, okBody } from '../platform/params.js';
 import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import {
   confirmEmailChange,
@@ -12,8 +13,6 @@ import {
 import type { IdentityServices } from './services.js';
 
 const tags = ['identity'];
-const bearer = [{ bearer: [] }];
-const ok = z.object({ ok: z.literal(true) });
 /** Re-authentication fields of every account action: the current password, and TOTP (or a recovery code) when on. */
 const reauth = {
   password: z.string().min(1).max(1024),
@@ -40,7 +39,7 @@ export function registerAccountRoutes(app: App, s: IdentityServices): void {
         summary:
           'Change the e-mail address: mails a confirmation link (24 h, single use) to the new address; always 202',
         body: z.strictObject({ ...reauth, newEmail: z.email().max(254) }),
-        response: { 202: ok },
+        response: { 202: okBody },
       },
     },
     async (request, reply) => {
@@ -89,7 +88,7 @@ export function registerAccountRoutes(app: App, s: IdentityServices): void {
         security: bearer,
         summary: 'Turn two-factor authentication off (password and a TOTP or recovery code required)',
         body: z.strictObject(reauth),
-        response: { 200: ok },
+        response: { 200: okBody },
       },
     },
     async (request) => {

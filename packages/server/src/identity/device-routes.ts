@@ -5,8 +5,8 @@ import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { newId } from '../platform/ids.js';
+import { bearer, okBody } from '../platform/params.js';
 import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
-import { bearer, okBody } from '../tenancy/params.js';
 import {
   acceptForms,
   auditUserEvent,

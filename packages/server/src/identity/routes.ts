@@ -3,6 +3,7 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
+import { bearer, okBody } from '../platform/params.js';
 import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import { listAccountEvents } from './account-events.js';
 import {
@@ -26,9 +27,7 @@ const email = z.email().max(254);
 // Length limits here are only a DoS guard; the password policy gives the precise message.
 const password = z.string().min(1).max(1024);
 const botToken = z.string().max(2048).optional();
-const ok = z.object({ ok: z.literal(true) });
 const tags = ['identity'];
-const bearer = [{ bearer: [] }];
 /**
  * Dashboard opt-in: also set the HttpOnly refresh cookie (Path=/api/auth/session), so the sign-in survives a
  * reload; the JSON still carries the 15-minute session JWT. Scripts leave it out and get the JWT only.
@@ -118,7 +117,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
         tags,
         summary: 'Email a reset link if the account exists (always 202)',
         body: z.strictObject({ email, botToken }),
-        response: { 202: ok },
+        response: { 202: okBody },
       },
     },
     async (request, reply) => {
@@ -211,7 +210,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
         tags,
         security: bearer,
         summary: 'Revoke this session and its sign-in (the refresh cookie of that sign-in stops working too)',
-        response: { 200: ok },
+        response: { 200: okBody },
       },
     },
     async (request) => {
@@ -225,7 +224,12 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
   app.post(
     '/api/auth/logout-all',
     {
-      schema: { tags, security: bearer, summary: 'Revoke every session of this user', response: { 200: ok } },
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'Revoke every session of this user',
+        response: { 200: okBody },
+      },
     },
     async (request) => {
       const p = await s.auth.session(request);

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
+import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
 import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
-import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
 import { can, type Role } from '../tenancy/permissions.js';
 import { createChannel, deleteChannel, getChannel, listChannels } from './channels.js';
 import { nextRuns } from './schedule.js';

@@ -14,8 +14,8 @@ import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
+import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
 import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
-import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
 import { can, isRole } from '../tenancy/permissions.js';
 import {
   activeKeys,

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { IdentityServices } from '../../identity/services.js';
-import { bearer, orgParams } from '../../tenancy/params.js';
 import type { App } from '../http.js';
+import { bearer, orgParams } from '../params.js';
 import { csvHeader, csvLine, iterateAudit, ndjsonLine, readAuditPage } from './export.js';
 import { verifyChain } from './verify.js';
 
