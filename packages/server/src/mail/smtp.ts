@@ -1,5 +1,5 @@
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { Mail, Mailer } from '../identity/mailer.js';
+import type { Mail, Mailer } from '../platform/mailer.js';
 import { parseSmtpUrl, type SmtpSettings } from './smtp-url.js';
 
 export { isLoopbackHost, parseSmtpUrl, type SmtpSettings, SmtpUrlError } from './smtp-url.js';
