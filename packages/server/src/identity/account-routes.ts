@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody } from '../platform/params.js';
-import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { take } from '../platform/ratelimit.js';
 import {
   confirmEmailChange,
   deleteAccount,
@@ -44,13 +44,7 @@ export function registerAccountRoutes(app: App, s: IdentityServices): void {
     },
     async (request, reply) => {
       const p = await s.auth.session(request);
-      try {
-        await emailChanges.consume(p.userId, 1);
-      } catch (err) {
-        if (isLimiterRejection(err))
-          throw rateLimited(err.msBeforeNext, 'Too many e-mail changes; try later');
-        throw err;
-      }
+      await take(emailChanges, p.userId, 'Too many e-mail changes; try later');
       await requestEmailChange(
         s,
         actorOf(request),

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody } from '../platform/params.js';
-import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { ipLimitKey, isLimiterRejection, take } from '../platform/ratelimit.js';
 import { listAccountEvents } from './account-events.js';
 import {
   changePassword,
@@ -40,14 +39,6 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
   const forgotIp = s.limiters.create('forgot:ip', s.config.RAMPART_FORGOT_PER_IP_PER_HOUR, 3600);
   // Per address: at most 3 reset mails an hour. Over that, nothing is sent, and the answer is still 202.
   const forgotEmail = s.limiters.create('forgot:email', 3, 3600);
-  const limit = async (l: RateLimiterAbstract, key: string, what: string) => {
-    try {
-      await l.consume(key, 1);
-    } catch (err) {
-      if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, what);
-      throw err;
-    }
-  };
   const bot = (token: string | undefined, ip: string) =>
     requireBotCheck(
       {
@@ -76,7 +67,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request, reply) => {
-      await limit(signupIp, ipLimitKey(request.ip), 'Too many sign-ups from this address');
+      await take(signupIp, ipLimitKey(request.ip), 'Too many sign-ups from this address');
       await bot(request.body.botToken, request.ip);
       const r = await signup(s, actorOf(request), request.body);
       if (request.body.session === 'cookie') await attachRefreshCookie(s, reply, r.familyId);
@@ -121,7 +112,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request, reply) => {
-      await limit(forgotIp, ipLimitKey(request.ip), 'Too many reset requests from this address');
+      await take(forgotIp, ipLimitKey(request.ip), 'Too many reset requests from this address');
       await bot(request.body.botToken, request.ip);
       // Answer before doing any account-specific work: the response time must not reveal whether it exists.
       const actor = actorOf(request);

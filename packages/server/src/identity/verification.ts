@@ -17,7 +17,7 @@ import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { newId } from '../platform/ids.js';
 import { bearer, okBody } from '../platform/params.js';
-import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { take } from '../platform/ratelimit.js';
 import type { OrgAccess } from './principal.js';
 import type { IdentityServices } from './services.js';
 
@@ -219,12 +219,7 @@ export function registerVerificationRoutes(app: App, s: IdentityServices): void 
       const p = await s.auth.session(request);
       if (await isEmailVerified(s, p.userId))
         throw new AppError('conflict', 'This e-mail address is already confirmed');
-      try {
-        await resendUser.consume(p.userId, 1);
-      } catch (err) {
-        if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, 'Too many confirmation mails');
-        throw err;
-      }
+      await take(resendUser, p.userId, 'Too many confirmation mails');
       await s.db.platform((q) => queueVerificationMail(s, q, p.userId, p.email));
       return reply.code(202).send({ ok: true as const });
     },
