@@ -2,8 +2,8 @@
 // an instance listening on a local port with its own throwaway database.
 import { createRampart, type Rampart } from '../../packages/server/src/app.js';
 import type { EngineName } from '../../packages/server/src/db/types.js';
-import { MemoryMailer } from '../../packages/server/src/identity/mailer.js';
 import { loadConfig } from '../../packages/server/src/platform/config.js';
+import { MemoryMailer } from '../../packages/server/src/platform/mailer.js';
 import type { LoadWorker } from './http-load.js';
 import { createPgDatabase, type PgDatabase } from './pg-database.js';
 

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Database } from '../src/db/database.js';
-import type { MemoryMailer } from '../src/identity/mailer.js';
+import type { MemoryMailer } from '../src/platform/mailer.js';
 import type { Role } from '../src/tenancy/permissions.js';
 
 /**

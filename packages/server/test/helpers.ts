@@ -12,9 +12,9 @@ import { openPostgres } from '../src/db/engine-postgres.js';
 import { migrate } from '../src/db/migrate.js';
 import { assertSafeAppRole } from '../src/db/open.js';
 import type { Engine, EngineName } from '../src/db/types.js';
-import { MemoryMailer } from '../src/identity/mailer.js';
 import { type Config, loadConfig } from '../src/platform/config.js';
 import type { App } from '../src/platform/http.js';
+import { MemoryMailer } from '../src/platform/mailer.js';
 
 /** A loopback port that was free a moment ago (the kernel hands ephemeral ports out in turn, not reused at once). */
 async function freePort(): Promise<number> {

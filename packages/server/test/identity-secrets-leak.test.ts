@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/database.js';
-import type { MemoryMailer } from '../src/identity/mailer.js';
+import type { MemoryMailer } from '../src/platform/mailer.js';
 import { startTestServer } from './helpers.js';
 import { client, signupAccount, tokenFromMail, totpAt, waitForMail } from './identity-support.js';
 import { dumpTables, filesUnder, withFileBackedServer } from './leak-support.js';

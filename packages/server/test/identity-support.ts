@@ -4,7 +4,7 @@
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { MemoryMailer } from '../src/identity/mailer.js';
+import type { MemoryMailer } from '../src/platform/mailer.js';
 
 /** A strong password no test email's local part appears in (policy: contains_email). */
 export const PASSWORD = 'Vellum-Quartz-Otter-42!';

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createRampart, type Rampart } from '../src/app.js';
 import type { Database } from '../src/db/database.js';
-import { MemoryMailer } from '../src/identity/mailer.js';
 import { loadConfig } from '../src/platform/config.js';
+import { MemoryMailer } from '../src/platform/mailer.js';
 
 /** Every regular file under `dir`, recursively (a PGlite data directory, for byte searches). */
 export function filesUnder(dir: string): string[] {

@@ -8,11 +8,11 @@ import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSmtpSink } from '../../../test/smtp-sink.js';
-import { PermanentMailError } from '../src/mail/errors.js';
 import { enqueueMail, maskAddress } from '../src/mail/outbox.js';
 import { isLoopbackHost, parseSmtpUrl, SmtpMailer } from '../src/mail/smtp.js';
 import { backoffMs, describeError, isPermanent, MailWorker } from '../src/mail/worker.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
+import { PermanentMailError } from '../src/platform/mailer.js';
 import { createTestDb, testRing } from './helpers.js';
 
 describe('RAMPART_SMTP_URL', () => {

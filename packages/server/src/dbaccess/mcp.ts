@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { ApiKeyPrincipal } from '../identity/principal.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
+import { bearer } from '../platform/params.js';
 import { getConnectionRow, listConnections } from './connections.js';
 import { type Executor, runAudited } from './execute.js';
 import type { SandboxResult } from './sandbox.js';
@@ -347,7 +348,7 @@ export function registerMcpRoutes(app: App, s: DbAccessServices): void {
     {
       schema: {
         tags: ['dbaccess'],
-        security: [{ bearer: [] }],
+        security: bearer,
         summary:
           "MCP (Streamable HTTP, stateless, JSON-RPC body) with an API key: database tools for the key's org; x-ai-model names the model for the query audit",
       },

@@ -5,7 +5,7 @@ import { actorOf } from '../platform/actor.js';
 import { type AuditEntry, csvField, iterateAudit, readAuditPage } from '../platform/audit/export.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
-import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
+import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
 import { createConnection, deleteConnection, getConnectionRow, listConnections } from './connections.js';
 import { runAudited } from './execute.js';
 import type { DbAccessServices } from './services.js';

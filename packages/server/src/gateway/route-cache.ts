@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/types.js';
-import { TtlCache } from '../identity/keycache.js';
+import { TtlCache } from '../platform/ttl-cache.js';
 import type { Region } from './providers.js';
 
 /** An org's routing data as stored: settings plus provider rows with their keys still sealed. */

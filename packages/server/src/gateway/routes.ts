@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
-import { bearer, okBody, orgParams } from '../tenancy/params.js';
+import { bearer, okBody, orgParams } from '../platform/params.js';
 import { deleteProvider, listProviders, modelsInRegion, normaliseBaseUrl, putProvider } from './providers.js';
 import { proxyChat } from './proxy.js';
 import { loadRouting } from './route-cache.js';

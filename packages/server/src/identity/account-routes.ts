@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
-import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { bearer, okBody } from '../platform/params.js';
+import { take } from '../platform/ratelimit.js';
 import {
   confirmEmailChange,
   deleteAccount,
@@ -12,8 +13,6 @@ import {
 import type { IdentityServices } from './services.js';
 
 const tags = ['identity'];
-const bearer = [{ bearer: [] }];
-const ok = z.object({ ok: z.literal(true) });
 /** Re-authentication fields of every account action: the current password, and TOTP (or a recovery code) when on. */
 const reauth = {
   password: z.string().min(1).max(1024),
@@ -40,18 +39,12 @@ export function registerAccountRoutes(app: App, s: IdentityServices): void {
         summary:
           'Change the e-mail address: mails a confirmation link (24 h, single use) to the new address; always 202',
         body: z.strictObject({ ...reauth, newEmail: z.email().max(254) }),
-        response: { 202: ok },
+        response: { 202: okBody },
       },
     },
     async (request, reply) => {
       const p = await s.auth.session(request);
-      try {
-        await emailChanges.consume(p.userId, 1);
-      } catch (err) {
-        if (isLimiterRejection(err))
-          throw rateLimited(err.msBeforeNext, 'Too many e-mail changes; try later');
-        throw err;
-      }
+      await take(emailChanges, p.userId, 'Too many e-mail changes; try later');
       await requestEmailChange(
         s,
         actorOf(request),
@@ -89,7 +82,7 @@ export function registerAccountRoutes(app: App, s: IdentityServices): void {
         security: bearer,
         summary: 'Turn two-factor authentication off (password and a TOTP or recovery code required)',
         body: z.strictObject(reauth),
-        response: { 200: ok },
+        response: { 200: okBody },
       },
     },
     async (request) => {

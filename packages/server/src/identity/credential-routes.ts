@@ -5,7 +5,7 @@ import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { newId } from '../platform/ids.js';
-import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
+import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
 import { API_KEY_SCOPES, type ApiKeyScope, DEFAULT_API_KEY_SCOPES } from './principal.js';
 import type { IdentityServices } from './services.js';
 import { requireVerifiedUnlessAlone } from './verification.js';

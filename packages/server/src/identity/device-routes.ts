@@ -1,12 +1,11 @@
 import { generateToken } from '@rampart/core/apikeys';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { newId } from '../platform/ids.js';
-import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
-import { bearer, okBody } from '../tenancy/params.js';
+import { bearer, okBody } from '../platform/params.js';
+import { ipLimitKey, take } from '../platform/ratelimit.js';
 import {
   acceptForms,
   auditUserEvent,
@@ -102,15 +101,6 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
   const verifyIp = s.limiters.create('device:verify:ip', VERIFY_PER_IP, VERIFY_WINDOW_SECONDS);
   const credentialSeconds = s.config.RAMPART_CLI_CREDENTIAL_DAYS * 86_400;
   const verificationUri = `${s.publicUrl.replace(/\/+$/, '')}/device`;
-
-  const take = async (l: RateLimiterAbstract, key: string, what: string) => {
-    try {
-      await l.consume(key, 1);
-    } catch (err) {
-      if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, what);
-      throw err;
-    }
-  };
 
   /**
    * Runs a lookup by user code under the wrong-guess limits: every attempt takes a point per user and per IP up

@@ -5,7 +5,7 @@ import { enqueueMail } from '../mail/outbox.js';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
-import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { ipLimitKey, take } from '../platform/ratelimit.js';
 import { reauthenticate } from './account-actions.js';
 import { auditAccountEvent, consumeRecoveryCode, consumeTotp, loadUser, login } from './accounts.js';
 import {
@@ -71,13 +71,7 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
   // Anonymous routes that write rows: a per-IP budget keeps them from being used to fill tables or the audit log.
   const perIp = s.limiters.create('oidc:ip', s.config.RAMPART_OIDC_PER_IP_PER_MINUTE, 60);
   const startLimiter = async (request: FastifyRequest) => {
-    try {
-      await perIp.consume(ipLimitKey(request.ip), 1);
-    } catch (err) {
-      if (isLimiterRejection(err))
-        throw rateLimited(err.msBeforeNext, 'Too many sign-in attempts from this address');
-      throw err;
-    }
+    await take(perIp, ipLimitKey(request.ip), 'Too many sign-in attempts from this address');
   };
 
   app.get(

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
-import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { bearer, okBody } from '../platform/params.js';
+import { ipLimitKey, isLimiterRejection, take } from '../platform/ratelimit.js';
 import { listAccountEvents } from './account-events.js';
 import {
   changePassword,
@@ -26,9 +26,7 @@ const email = z.email().max(254);
 // Length limits here are only a DoS guard; the password policy gives the precise message.
 const password = z.string().min(1).max(1024);
 const botToken = z.string().max(2048).optional();
-const ok = z.object({ ok: z.literal(true) });
 const tags = ['identity'];
-const bearer = [{ bearer: [] }];
 /**
  * Dashboard opt-in: also set the HttpOnly refresh cookie (Path=/api/auth/session), so the sign-in survives a
  * reload; the JSON still carries the 15-minute session JWT. Scripts leave it out and get the JWT only.
@@ -41,14 +39,6 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
   const forgotIp = s.limiters.create('forgot:ip', s.config.RAMPART_FORGOT_PER_IP_PER_HOUR, 3600);
   // Per address: at most 3 reset mails an hour. Over that, nothing is sent, and the answer is still 202.
   const forgotEmail = s.limiters.create('forgot:email', 3, 3600);
-  const limit = async (l: RateLimiterAbstract, key: string, what: string) => {
-    try {
-      await l.consume(key, 1);
-    } catch (err) {
-      if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, what);
-      throw err;
-    }
-  };
   const bot = (token: string | undefined, ip: string) =>
     requireBotCheck(
       {
@@ -77,7 +67,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request, reply) => {
-      await limit(signupIp, ipLimitKey(request.ip), 'Too many sign-ups from this address');
+      await take(signupIp, ipLimitKey(request.ip), 'Too many sign-ups from this address');
       await bot(request.body.botToken, request.ip);
       const r = await signup(s, actorOf(request), request.body);
       if (request.body.session === 'cookie') await attachRefreshCookie(s, reply, r.familyId);
@@ -118,11 +108,11 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
         tags,
         summary: 'Email a reset link if the account exists (always 202)',
         body: z.strictObject({ email, botToken }),
-        response: { 202: ok },
+        response: { 202: okBody },
       },
     },
     async (request, reply) => {
-      await limit(forgotIp, ipLimitKey(request.ip), 'Too many reset requests from this address');
+      await take(forgotIp, ipLimitKey(request.ip), 'Too many reset requests from this address');
       await bot(request.body.botToken, request.ip);
       // Answer before doing any account-specific work: the response time must not reveal whether it exists.
       const actor = actorOf(request);
@@ -211,7 +201,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
         tags,
         security: bearer,
         summary: 'Revoke this session and its sign-in (the refresh cookie of that sign-in stops working too)',
-        response: { 200: ok },
+        response: { 200: okBody },
       },
     },
     async (request) => {
@@ -225,7 +215,12 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
   app.post(
     '/api/auth/logout-all',
     {
-      schema: { tags, security: bearer, summary: 'Revoke every session of this user', response: { 200: ok } },
+      schema: {
+        tags,
+        security: bearer,
+        summary: 'Revoke every session of this user',
+        response: { 200: okBody },
+      },
     },
     async (request) => {
       const p = await s.auth.session(request);

@@ -1,11 +1,5 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import {
-  Backoff,
-  ipLimitKey,
-  isLimiterRejection,
-  type LimiterFactory,
-  rateLimited,
-} from '../platform/ratelimit.js';
+import { Backoff, ipLimitKey, type LimiterFactory, rateLimited, take } from '../platform/ratelimit.js';
 
 /**
  * Login throttling per account and per IP with exponential back-off: 5 failures per account (20 per IP) in
@@ -35,17 +29,15 @@ export class LoginThrottle {
    */
   async enter(accountKey: string, clientIp: string): Promise<() => Promise<void>> {
     const ip = ipLimitKey(clientIp);
+    await take(this.#inflightAccount, accountKey, 'Another sign-in for this account is in progress', {
+      retryAfterMs: 1000,
+    });
     try {
-      await this.#inflightAccount.consume(accountKey, 1);
-    } catch (err) {
-      if (isLimiterRejection(err)) throw rateLimited(1000, 'Another sign-in for this account is in progress');
-      throw err;
-    }
-    try {
-      await this.#inflightIp.consume(ip, 1);
+      await take(this.#inflightIp, ip, 'Too many sign-ins in progress from this address', {
+        retryAfterMs: 1000,
+      });
     } catch (err) {
       await this.#inflightAccount.reward(accountKey, 1);
-      if (isLimiterRejection(err)) throw rateLimited(1000, 'Too many sign-ins in progress from this address');
       throw err;
     }
     return async () => {

@@ -16,7 +16,8 @@ import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { newId } from '../platform/ids.js';
-import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { bearer, okBody } from '../platform/params.js';
+import { take } from '../platform/ratelimit.js';
 import type { OrgAccess } from './principal.js';
 import type { IdentityServices } from './services.js';
 
@@ -180,8 +181,6 @@ export async function revokeUnverifiedCredentials(
   return { revokedKeys, revokedRuntimes };
 }
 
-const ok = z.object({ ok: z.literal(true) });
-
 /** `POST /api/auth/verify-email` (the mailed token, by a session of the same account) and `.../resend` (session). */
 export function registerVerificationRoutes(app: App, s: IdentityServices): void {
   // Per account: at most 3 verification mails an hour (the sign-up mail is not counted).
@@ -192,11 +191,11 @@ export function registerVerificationRoutes(app: App, s: IdentityServices): void 
     {
       schema: {
         tags: ['identity'],
-        security: [{ bearer: [] }],
+        security: bearer,
         summary:
           'Confirm the e-mail address with the mailed token (single use, 24 hours), signed in as the account it was sent for',
         body: z.strictObject({ token: z.string().min(20).max(200) }),
-        response: { 200: ok },
+        response: { 200: okBody },
       },
     },
     async (request) => {
@@ -211,21 +210,16 @@ export function registerVerificationRoutes(app: App, s: IdentityServices): void 
     {
       schema: {
         tags: ['identity'],
-        security: [{ bearer: [] }],
+        security: bearer,
         summary: 'Send a new confirmation link to the signed-in account (3 an hour)',
-        response: { 202: ok },
+        response: { 202: okBody },
       },
     },
     async (request, reply) => {
       const p = await s.auth.session(request);
       if (await isEmailVerified(s, p.userId))
         throw new AppError('conflict', 'This e-mail address is already confirmed');
-      try {
-        await resendUser.consume(p.userId, 1);
-      } catch (err) {
-        if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, 'Too many confirmation mails');
-        throw err;
-      }
+      await take(resendUser, p.userId, 'Too many confirmation mails');
       await s.db.platform((q) => queueVerificationMail(s, q, p.userId, p.email));
       return reply.code(202).send({ ok: true as const });
     },

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
-import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
-import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
+import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
+import { take } from '../platform/ratelimit.js';
 import { can, type Role } from '../tenancy/permissions.js';
 import { createChannel, deleteChannel, getChannel, listChannels } from './channels.js';
 import { nextRuns } from './schedule.js';
@@ -265,12 +265,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
     },
     async (request, reply) => {
       const access = await s.auth.requireOrg(request, request.params.orgId, 'jobs.run');
-      try {
-        await manualRuns.consume(access.orgId, 1);
-      } catch (err) {
-        if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, 'Too many manual runs for this org');
-        throw err;
-      }
+      await take(manualRuns, access.orgId, 'Too many manual runs for this org');
       const run = await s.db.org(access.orgId, (q) =>
         queueRun(q, actorOf(request), access.orgId, request.params.id, new Date()),
       );

@@ -3,7 +3,7 @@ import type { IdentityServices } from '../identity/services.js';
 import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import type { App } from '../platform/http.js';
-import { bearer } from '../tenancy/params.js';
+import { bearer } from '../platform/params.js';
 import { listMail } from './admin.js';
 
 const record = z.object({

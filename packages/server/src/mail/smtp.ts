@@ -1,8 +1,8 @@
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { Mail, Mailer } from '../identity/mailer.js';
-import { parseSmtpUrl, type SmtpSettings } from './smtp-url.js';
+import type { Mail, Mailer } from '../platform/mailer.js';
+import { parseSmtpUrl, type SmtpSettings } from '../platform/smtp-url.js';
 
-export { isLoopbackHost, parseSmtpUrl, type SmtpSettings, SmtpUrlError } from './smtp-url.js';
+export { isLoopbackHost, parseSmtpUrl, type SmtpSettings, SmtpUrlError } from '../platform/smtp-url.js';
 
 /**
  * A delivery failure with nothing secret in it: the SMTP credentials are cut out of the message and the

@@ -2,9 +2,8 @@ import type { KeyRing } from '@rampart/core/seal';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { Queryable } from '../db/types.js';
-import type { Mailer } from '../identity/mailer.js';
 import { appendAudit } from '../platform/audit/append.js';
-import { PermanentMailError } from './errors.js';
+import { type Mailer, PermanentMailError } from '../platform/mailer.js';
 import { onMailQueued, openPayload } from './outbox.js';
 
 export interface MailWorkerOptions {

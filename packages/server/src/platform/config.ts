@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import { KeyRing } from '@rampart/core/seal';
 import { z } from 'zod';
-import { smtpUrlProblem } from '../mail/smtp-url.js';
 import { parseBillingPlans } from './billing-config.js';
+import { smtpUrlProblem } from './smtp-url.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

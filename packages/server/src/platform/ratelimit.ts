@@ -49,6 +49,27 @@ export function isLimiterRejection(err: unknown): err is { msBeforeNext: number 
 }
 
 /**
+ * Takes one point from `limiter` for `key`. Out of points: 429 `rate_limited` with `message` and Retry-After
+ * (`retryAfterMs` when given, else the limiter's own wait). The counter store is down (Redis unreachable: the
+ * consume rejects with an Error): 503 `service_unavailable`, never an unmetered pass and never a 500, so every
+ * limited route fails closed the same way.
+ * @throws AppError rate_limited | service_unavailable
+ */
+export async function take(
+  limiter: RateLimiterAbstract,
+  key: string,
+  message: string,
+  opts: { retryAfterMs?: number } = {},
+): Promise<void> {
+  try {
+    await limiter.consume(key, 1);
+  } catch (err) {
+    if (isLimiterRejection(err)) throw rateLimited(opts.retryAfterMs ?? err.msBeforeNext, message);
+    throw new AppError('service_unavailable', 'Rate limiting is unavailable; try again shortly');
+  }
+}
+
+/**
  * Exponential back-off on consecutive failures for one key (an account, an IP): `free` failures are allowed
  * back to back; the `free`-th locks the key for 1 s and each further failure doubles that (2^(n - free) s for
  * the n-th), capped at `maxSeconds`. So with `free: 5` the 6th attempt in a row is refused, whatever it holds.

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { IdentityServices } from '../identity/services.js';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
-import { bearer, orgParams } from '../tenancy/params.js';
+import { bearer, orgParams } from '../platform/params.js';
 import { listSecrets, putSecret } from './service.js';
 
 const name = z

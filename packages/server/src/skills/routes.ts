@@ -14,8 +14,8 @@ import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
-import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
-import { bearer, okBody, orgItemParams, orgParams } from '../tenancy/params.js';
+import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
+import { take } from '../platform/ratelimit.js';
 import { can, isRole } from '../tenancy/permissions.js';
 import {
   activeKeys,
@@ -400,12 +400,7 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
     },
     async (request, reply) => {
       const p = await s.auth.runtime(request);
-      try {
-        await telemetryLimiter.consume(p.tokenId, 1);
-      } catch (err) {
-        if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, 'Too many telemetry batches');
-        throw err;
-      }
+      await take(telemetryLimiter, p.tokenId, 'Too many telemetry batches');
       const accepted = await s.db.org(p.orgId, (q) =>
         ingestTelemetry(q, p.orgId, p.tokenId, request.body.events, new Date()),
       );

@@ -4,8 +4,8 @@ import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
+import { bearer, orgParams } from '../platform/params.js';
 import { listMembers } from './orgs.js';
-import { bearer, orgParams } from './params.js';
 
 const org = z.object({
   orgId: z.uuid(),

@@ -4,8 +4,8 @@ import type { IdentityServices } from '../identity/services.js';
 import { attachRefreshCookie } from '../identity/session-issue.js';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
+import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
 import { acceptInvitation, listInvitations, lookupInvitation, revokeInvitation } from './invitations.js';
-import { bearer, okBody, orgItemParams, orgParams } from './params.js';
 import { can, ROLES } from './permissions.js';
 
 const role = z.enum(ROLES);

@@ -6,11 +6,11 @@ import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
-import { isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { bearer, okBody, orgParams } from '../platform/params.js';
+import { take } from '../platform/ratelimit.js';
 import { invitation } from './invitation-routes.js';
 import { createInvitation } from './invitations.js';
 import { changeRole, createOrg, deleteOrg, listMembers, removeMember } from './orgs.js';
-import { bearer, okBody, orgParams } from './params.js';
 import { can, ROLES } from './permissions.js';
 
 const role = z.enum(ROLES);
@@ -132,13 +132,8 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
       const address = createHash('sha256')
         .update(`${access.orgId}:${normalizeEmail(request.body.email)}`)
         .digest('hex');
-      try {
-        await invitesPerUser.consume(p.userId, 1);
-        await invitesPerAddress.consume(address, 1);
-      } catch (err) {
-        if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, 'Too many invitations; try later');
-        throw err;
-      }
+      await take(invitesPerUser, p.userId, 'Too many invitations; try later');
+      await take(invitesPerAddress, address, 'Too many invitations; try later');
       return reply
         .code(201)
         .send(

@@ -5,7 +5,7 @@ import type { GatewayServices } from '../gateway/services.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { newId } from '../platform/ids.js';
-import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
+import { ipLimitKey, take } from '../platform/ratelimit.js';
 import { answer } from './chat.js';
 import { admitMessage, refundMessage } from './quota.js';
 import { hashIp, signVisitor, type VisitorKeys, verifyVisitor } from './visitor.js';
@@ -40,15 +40,9 @@ export function registerWidgetPublicRoutes(app: App, s: GatewayServices, keys: V
     }
     return l;
   };
-  const consume = async (name: string, points: number, key: string, what: string) => {
-    try {
-      await limiter(name, points).consume(key);
-    } catch (err) {
-      if (isLimiterRejection(err)) throw rateLimited(err.msBeforeNext, what);
-      // The counter store is down: refuse rather than run unmetered model calls.
-      throw new AppError('service_unavailable', 'Rate limiting is unavailable; try again shortly');
-    }
-  };
+  // take(): the counter store down is 503, refusing rather than running unmetered model calls.
+  const consume = (name: string, points: number, key: string, what: string) =>
+    take(limiter(name, points), key, what);
 
   const lookup = async (widgetId: string): Promise<PublicWidget> => {
     const { rows } = await s.db.tx({ orgId: null }, (q) =>

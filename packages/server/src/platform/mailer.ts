@@ -1,5 +1,9 @@
 import type { Logger } from 'pino';
-import { PermanentMailError } from '../mail/errors.js';
+
+/** A delivery failure that no retry can fix: the outbox marks the message failed at once. */
+export class PermanentMailError extends Error {
+  override readonly name = 'PermanentMailError';
+}
 
 export interface Mail {
   to: string;

@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import type { IdentityServices } from '../../identity/services.js';
-import { bearer, orgParams } from '../../tenancy/params.js';
-import type { App } from '../http.js';
-import { csvHeader, csvLine, iterateAudit, ndjsonLine, readAuditPage } from './export.js';
-import { verifyChain } from './verify.js';
+import type { IdentityServices } from '../identity/services.js';
+import { csvHeader, csvLine, iterateAudit, ndjsonLine, readAuditPage } from '../platform/audit/export.js';
+import { verifyChain } from '../platform/audit/verify.js';
+import type { App } from '../platform/http.js';
+import { bearer, orgParams } from '../platform/params.js';
 
 const query = z.strictObject({
   action: z

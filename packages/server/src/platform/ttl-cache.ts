@@ -1,7 +1,8 @@
 /**
- * A small TTL cache for credential lookups (API keys, runtime tokens) keyed by their hash. Revocation on this
- * node deletes the entry at once; other nodes serve a revoked key for at most `ttlMs` (documented bound,
- * default 5 s). Bounded size: the oldest entries are evicted first.
+ * A small, bounded in-process TTL cache. Used for credential lookups keyed by their hash (API keys, runtime
+ * tokens: identity/authenticate.ts) and for gateway routes. Deleting on this node takes effect at once; other
+ * nodes serve a stale entry for at most `ttlMs` (the documented bound for revoked keys, default 5 s). Bounded
+ * size: the oldest entries are evicted first.
  */
 export class TtlCache<V> {
   readonly #entries = new Map<string, { value: V; expires: number }>();
