@@ -15,6 +15,7 @@ import { Authenticator } from './identity/authenticate.js';
 import { registerCredentialRoutes } from './identity/credential-routes.js';
 import { registerDeviceRoutes } from './identity/device-routes.js';
 import { registerOidcRoutes } from './identity/oidc-routes.js';
+import { sweepRefreshFamilies } from './identity/refresh.js';
 import { registerIdentityRoutes } from './identity/routes.js';
 import { LoginThrottle } from './identity/throttle.js';
 import { registerVerificationRoutes } from './identity/verification.js';
@@ -239,10 +240,12 @@ async function assemble(
     app.addHook('onReady', async () => telemetrySweeper.start());
     app.addHook('onReady', async () => mailWorker.start());
     // Account events are kept RAMPART_ACCOUNT_EVENT_RETENTION_DAYS; swept on the telemetry cadence.
+    // Sign-ins that expired over a day ago go on the same cadence.
     const accountSweep = setInterval(() => {
       sweepAccountEvents(db, config.RAMPART_ACCOUNT_EVENT_RETENTION_DAYS, new Date()).catch((err) =>
         logger.error({ err }, 'account event sweep failed'),
       );
+      sweepRefreshFamilies(db).catch((err) => logger.error({ err }, 'sign-in sweep failed'));
     }, config.RAMPART_TELEMETRY_SWEEP_MS);
     accountSweep.unref();
     app.addHook('onClose', async () => {

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweepRefreshFamilies } from '../src/identity/refresh.js';
 import { refreshCookieSecure } from '../src/identity/refresh-cookie.js';
 import type { Config } from '../src/platform/config.js';
 import { lastResetToken } from './fixtures.js';
@@ -298,6 +299,24 @@ describe.each(ENGINES)('dashboard refresh sessions (%s)', (engine) => {
     );
     expect((await refresh(r1.cookie)).status).toBe(401);
     expect(await me(String(r1.body.token))).toBe(401);
+
+    // The sweep deletes sign-ins (and their tokens) a day past their end, and nothing younger.
+    const rows = (table: string, column: string) =>
+      srv.rampart.services.db.owner(
+        async (q) => (await q.query(`SELECT 1 FROM ${table} WHERE ${column} = $1`, [sid])).rowCount,
+      );
+    const live = await signIn(a.email);
+    await sweepRefreshFamilies(srv.rampart.services.db);
+    expect(await rows('refresh_families', 'id')).toBe(1);
+    await srv.rampart.services.db.owner((q) =>
+      q.query(`UPDATE refresh_families SET expires_at = now() - interval '1 day 1 second' WHERE id = $1`, [
+        sid,
+      ]),
+    );
+    expect(await sweepRefreshFamilies(srv.rampart.services.db)).toBeGreaterThanOrEqual(1);
+    expect(await rows('refresh_families', 'id')).toBe(0);
+    expect(await rows('refresh_tokens', 'family_id')).toBe(0);
+    expect((await refresh(live.cookie)).status).toBe(200);
   });
 
   it('sets Secure on a non-loopback public URL, and on any public URL in production', () => {

@@ -8,6 +8,7 @@
  * thief's copy and the victim's alike), audited as `auth.refresh_reuse`. Only SHA-256 hashes are stored.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { Database } from '../db/database.js';
 import type { AuditActor } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
@@ -54,6 +55,29 @@ export async function createFamily(
   });
   const expiresAt = rows[0]?.expires_at ?? new Date(Date.now() + FAMILY_TTL_SECONDS * 1000);
   return { id, userId, generation, totp, expiresAt };
+}
+
+/**
+ * Deletes sign-ins (with their refresh tokens, by cascade) that expired more than a day ago, whoever they belong
+ * to. Signing in purges only the user's own, so without this a script that signs in often, and never again after,
+ * would leave its rows behind; runs on the account-event sweep cadence. Expired sign-ins are refused either way.
+ * @returns how many families were deleted
+ */
+export async function sweepRefreshFamilies(db: Database): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const n = await db.platform(
+      async (q) =>
+        (
+          await q.query(
+            `DELETE FROM refresh_families WHERE id IN (
+               SELECT id FROM refresh_families WHERE expires_at < now() - ${PURGE_AFTER} LIMIT 1000)`,
+          )
+        ).rowCount,
+    );
+    deleted += n;
+    if (n < 1000) return deleted;
+  }
 }
 
 /** Issues a refresh token of the family (stored as its SHA-256); the caller puts it in the cookie. */
