@@ -193,8 +193,11 @@ describe.skipIf(!BASE)('on-prem database agent (postgres)', () => {
           5_000,
         ),
       ).rejects.toMatchObject({ code: 'query_not_allowed' });
+      // This lock only (key 4242 in this database): other test files share the PostgreSQL server, and one of
+      // them takes advisory locks on purpose to show what the executor alone would allow.
       const locks = await customer.admin.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'",
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       );
       expect(locks.rows[0]?.n).toBe(0);
       // The server's guard cannot know setseed is a function of this database; the agent's catalog check does.
