@@ -14,7 +14,7 @@ export const PASSWORD_HINT =
   'At least 10 characters, not a common password and not your e-mail address; a long passphrase is best.';
 
 /** The account e-mail, as every sign-in and sign-up form asks for it (browsers fill it as the username). */
-function EmailField(props: { value: string; onChange: (v: string) => void }) {
+export function EmailField(props: { value: string; onChange: (v: string) => void }) {
   return (
     <Field
       label="E-mail"

@@ -2,7 +2,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { ApiError, api, restoreSession, session, signInWithCookie } from '../api';
 import { Link } from '../router';
 import { describe, ErrorNote, Field, useAction } from '../ui';
-import { Forgot, PASSWORD_HINT } from './auth';
+import { EmailField, Forgot, PASSWORD_HINT } from './auth';
 
 /**
  * Reads `#token=` from a mailed link once and takes it out of the address bar and history at once, so it is not
@@ -214,14 +214,7 @@ export function VerifyEmail({ onDone }: { onDone: () => void }) {
             Did you not create a Rampart account? Someone used your address: do not sign in here.{' '}
             <Link to="/forgot">Reset the password</Link> to take the account over instead.
           </p>
-          <Field
-            label="E-mail"
-            type="email"
-            autoComplete="username"
-            value={email}
-            onChange={setEmail}
-            required
-          />
+          <EmailField value={email} onChange={setEmail} />
           <Field
             label="Password"
             type="password"
