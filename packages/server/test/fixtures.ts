@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Database } from '../src/db/database.js';
 import type { MemoryMailer } from '../src/platform/mailer.js';
-import type { Role } from '../src/tenancy/permissions.js';
+import type { Role } from '../src/platform/permissions.js';
 
 /**
  * Shared HTTP fixtures for server tests: accounts, orgs, members with a given role, and a small fetch wrapper.

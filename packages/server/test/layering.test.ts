@@ -37,12 +37,6 @@ const ALLOWED: { from: string; to: string; modules: string[]; why: string }[] = 
   },
   {
     from: '*',
-    to: 'tenancy',
-    modules: ['permissions.ts'],
-    why: 'org roles and can(): the one authorisation table every domain checks against',
-  },
-  {
-    from: '*',
     to: 'mail',
     modules: ['outbox.ts', 'templates.ts'],
     why: 'mail is sent by queueing it in the outbox (enqueueMail), the only way a domain sends mail',

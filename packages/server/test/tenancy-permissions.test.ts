@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACTIONS, type Action, can, permissionTable, ROLES, type Role } from '../src/tenancy/permissions.js';
+import { ACTIONS, type Action, can, permissionTable, ROLES, type Role } from '../src/platform/permissions.js';
 import {
   type Account,
   type ApiResponse,

@@ -4,8 +4,8 @@ import type { FastifyRequest } from 'fastify';
 import type { Database } from '../db/database.js';
 import { AppError } from '../platform/errors.js';
 import { isUuid } from '../platform/ids.js';
+import { type Action, can, isRole } from '../platform/permissions.js';
 import { TtlCache } from '../platform/ttl-cache.js';
-import { type Action, can, isRole } from '../tenancy/permissions.js';
 import type {
   ApiKeyPrincipal,
   ApiKeyScope,

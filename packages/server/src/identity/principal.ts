@@ -1,4 +1,4 @@
-import type { Role } from '../tenancy/permissions.js';
+import type { Role } from '../platform/permissions.js';
 
 /** A dashboard user holding a session JWT. */
 export interface SessionPrincipal {

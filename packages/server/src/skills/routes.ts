@@ -15,8 +15,8 @@ import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
+import { can, isRole } from '../platform/permissions.js';
 import { take } from '../platform/ratelimit.js';
-import { can, isRole } from '../tenancy/permissions.js';
 import {
   activeKeys,
   listSigningKeys,

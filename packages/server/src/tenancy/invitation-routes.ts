@@ -5,8 +5,8 @@ import { attachRefreshCookie } from '../identity/session-issue.js';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
+import { can, ROLES } from '../platform/permissions.js';
 import { acceptInvitation, listInvitations, lookupInvitation, revokeInvitation } from './invitations.js';
-import { can, ROLES } from './permissions.js';
 
 const role = z.enum(ROLES);
 const status = z.enum(['pending', 'expired', 'used', 'revoked']);

@@ -17,7 +17,7 @@ import { enqueueMail } from '../mail/outbox.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
-import { isRole, type Role } from './permissions.js';
+import { isRole, type Role } from '../platform/permissions.js';
 
 export const INVITATION_TTL_DAYS = 7;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -3,7 +3,7 @@ import type { IdentityServices } from '../identity/services.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
-import { can, isRole, type Role } from './permissions.js';
+import { can, isRole, type Role } from '../platform/permissions.js';
 
 export async function createOrg(s: IdentityServices, actor: AuditActor, userId: string, name: string) {
   const orgId = newId();

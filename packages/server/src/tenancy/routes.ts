@@ -7,11 +7,11 @@ import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgParams } from '../platform/params.js';
+import { can, ROLES } from '../platform/permissions.js';
 import { take } from '../platform/ratelimit.js';
 import { invitation } from './invitation-routes.js';
 import { createInvitation } from './invitations.js';
 import { changeRole, createOrg, deleteOrg, listMembers, removeMember } from './orgs.js';
-import { can, ROLES } from './permissions.js';
 
 const role = z.enum(ROLES);
 const region = z.enum(['us', 'eu', 'apac']);
