@@ -31,6 +31,7 @@ import { type App, createHttpServer } from './platform/http.js';
 import { resolveKeyMaterial } from './platform/keys.js';
 import { createLogger, type LogFiles, openLogFiles } from './platform/logger.js';
 import { LogMailer, type Mailer } from './platform/mailer.js';
+import { type OrgRoute, trackOrgRoutes } from './platform/org-routes.js';
 import { guardedAgent } from './platform/outbound/dispatcher.js';
 import { parsePolicy } from './platform/outbound/policy.js';
 import { createLimiterFactory } from './platform/ratelimit.js';
@@ -62,6 +63,8 @@ export interface Rampart {
   app: App;
   services: Services;
   engine: EngineName;
+  /** Every `/api/orgs/:orgId` route with the action it declares (`config.orgAction`): what requireOrg checks. */
+  orgRoutes: readonly OrgRoute[];
   /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
   close(): Promise<void>;
 }
@@ -207,6 +210,7 @@ async function assemble(
     publicUrl: config.RAMPART_PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`,
   };
   let app: App;
+  let orgRoutes: readonly OrgRoute[];
   try {
     app = await createHttpServer({
       logger,
@@ -215,6 +219,8 @@ async function assemble(
       trustProxy: config.RAMPART_TRUST_PROXY,
       version: VERSION,
     });
+    // First: every org route registered below must declare its config.orgAction, or startup fails here.
+    orgRoutes = trackOrgRoutes(app);
     registerIdentityRoutes(app, services);
     registerTenancyRoutes(app, services);
     registerInvitationRoutes(app, services);
@@ -266,5 +272,5 @@ async function assemble(
     await limiters.close();
     throw err;
   }
-  return { app, services, engine: db.engine, close: () => app.close() };
+  return { app, services, engine: db.engine, orgRoutes, close: () => app.close() };
 }

@@ -406,10 +406,9 @@ describe.each(ENGINES)('CLI login: RFC 8628 device authorization grant (%s)', (e
     }
     const auth = srv.rampart.services.auth;
     await expect(auth.session(bearer(token))).rejects.toMatchObject({ code: 'unauthorized' });
-    await expect(auth.requireOrg(bearer(token), owner.orgId, 'apikeys.read')).rejects.toBeInstanceOf(
-      AppError,
-    );
-    await expect(auth.requireOrg(bearer(token), owner.orgId, 'apikeys.read')).rejects.toMatchObject({
+    const inOrg = (t: string) => ({ ...bearer(t), params: { orgId: owner.orgId } }) as FastifyRequest;
+    await expect(auth.requireOrg(inOrg(token), 'apikeys.read')).rejects.toBeInstanceOf(AppError);
+    await expect(auth.requireOrg(inOrg(token), 'apikeys.read')).rejects.toMatchObject({
       code: 'unauthorized',
     });
     await expect(auth.requireOperator(bearer(token))).rejects.toMatchObject({ code: 'unauthorized' });

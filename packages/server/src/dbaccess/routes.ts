@@ -50,6 +50,7 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
   app.post(
     '/api/orgs/:orgId/connections',
     {
+      config: { orgAction: 'dbaccess.manage' },
       schema: {
         tags: ['dbaccess'],
         security: bearer,
@@ -65,7 +66,7 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
       },
     },
     async (request, reply) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'dbaccess.manage');
+      const access = await s.auth.requireOrg(request);
       const v = await s.db.org(access.orgId, (q) =>
         createConnection(q, actorOf(request), access.orgId, request.body),
       );
@@ -76,6 +77,7 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
   app.get(
     '/api/orgs/:orgId/connections',
     {
+      config: { orgAction: 'dbaccess.read' },
       schema: {
         tags: ['dbaccess'],
         security: bearer,
@@ -84,16 +86,19 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'dbaccess.read');
+      const access = await s.auth.requireOrg(request);
       return { connections: await s.db.org(access.orgId, (q) => listConnections(q, access.orgId)) };
     },
   );
 
   app.delete(
     '/api/orgs/:orgId/connections/:id',
-    { schema: { tags: ['dbaccess'], security: bearer, params: orgItemParams, response: { 200: okBody } } },
+    {
+      config: { orgAction: 'dbaccess.manage' },
+      schema: { tags: ['dbaccess'], security: bearer, params: orgItemParams, response: { 200: okBody } },
+    },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'dbaccess.manage');
+      const access = await s.auth.requireOrg(request);
       await s.db.org(access.orgId, (q) =>
         deleteConnection(q, actorOf(request), access.orgId, request.params.id),
       );
@@ -104,6 +109,7 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
   app.post(
     '/api/orgs/:orgId/connections/:id/query',
     {
+      config: { orgAction: 'dbaccess.query' },
       schema: {
         tags: ['dbaccess'],
         security: bearer,
@@ -129,7 +135,7 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
       const orgId = request.params.orgId;
       if (principal.kind !== 'api_key') {
         // A session can hold the permission but not the key the connection string is sealed under.
-        await s.auth.requireOrg(request, orgId, 'dbaccess.query');
+        await s.auth.requireOrg(request);
         throw new AppError(
           'unauthorized',
           'Querying a cloud connection needs the API key it was sealed with',
@@ -159,6 +165,7 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
   app.get(
     '/api/orgs/:orgId/query-audit',
     {
+      config: { orgAction: 'audit.read' },
       schema: {
         tags: ['dbaccess'],
         security: bearer,
@@ -177,7 +184,7 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
       },
     },
     async (request, reply) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'audit.read');
+      const access = await s.auth.requireOrg(request);
       const { format, cursor, limit, order } = request.query;
       const filter = {
         action: QUERY_AUDIT,

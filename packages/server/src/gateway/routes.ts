@@ -43,6 +43,7 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
   app.put(
     '/api/orgs/:orgId/providers/:name',
     {
+      config: { orgAction: 'providers.write' },
       schema: {
         tags: ['gateway'],
         security: bearer,
@@ -60,7 +61,7 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'providers.write');
+      const access = await s.auth.requireOrg(request);
       const b = request.body;
       const baseUrl = normaliseBaseUrl(b.baseUrl, s.outboundPolicy);
       const view = await s.db.org(access.orgId, (q) =>
@@ -74,6 +75,7 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
   app.get(
     '/api/orgs/:orgId/providers',
     {
+      config: { orgAction: 'providers.read' },
       schema: {
         tags: ['gateway'],
         security: bearer,
@@ -82,7 +84,7 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'providers.read');
+      const access = await s.auth.requireOrg(request);
       return { providers: await s.db.org(access.orgId, (q) => listProviders(q, access.orgId)) };
     },
   );
@@ -90,6 +92,7 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
   app.delete(
     '/api/orgs/:orgId/providers/:name',
     {
+      config: { orgAction: 'providers.write' },
       schema: {
         tags: ['gateway'],
         security: bearer,
@@ -98,7 +101,7 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'providers.write');
+      const access = await s.auth.requireOrg(request);
       await s.db.org(access.orgId, (q) =>
         deleteProvider(q, actorOf(request), access.orgId, request.params.name),
       );

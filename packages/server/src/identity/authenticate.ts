@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Database } from '../db/database.js';
 import { AppError } from '../platform/errors.js';
 import { isUuid } from '../platform/ids.js';
+import { orgActionOf } from '../platform/org-routes.js';
 import { type Action, can, isRole } from '../platform/permissions.js';
 import { TtlCache } from '../platform/ttl-cache.js';
 import type {
@@ -116,13 +117,16 @@ export class Authenticator {
   }
 
   /**
-   * The caller's role in `orgId`, re-read now (a removed member or changed role takes effect on the next
-   * request). Not a member, or not a UUID: 404, so org ids cannot be probed. Role lacks `action`: 403.
-   * @throws AppError unauthorized | not_found | forbidden
+   * The caller's role in the route's `:orgId`, re-read now (a removed member or changed role takes effect on the
+   * next request). Not a member, or not a UUID: 404, so org ids cannot be probed. Role lacks the action: 403.
+   * The action is the route's `config.orgAction`; pass `action` only where the route documents that the request
+   * picks another one (leaving an org).
+   * @throws AppError unauthorized | not_found | forbidden | internal_error (the route declares no orgAction)
    */
-  async requireOrg(request: FastifyRequest, orgId: string, action: Action): Promise<OrgAccess> {
+  async requireOrg(request: FastifyRequest, action: Action = orgActionOf(request)): Promise<OrgAccess> {
     const principal = await this.session(request);
-    if (!isUuid(orgId)) throw orgNotFound();
+    const orgId = (request.params as { orgId?: unknown }).orgId;
+    if (typeof orgId !== 'string' || !isUuid(orgId)) throw orgNotFound();
     const { rows } = await this.#db.tx({ orgId, userId: principal.userId }, (q) =>
       q.query<{ role: string }>('SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2', [
         orgId,

@@ -46,6 +46,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
   app.post(
     '/api/orgs/:orgId/api-keys',
     {
+      config: { orgAction: 'apikeys.manage' },
       schema: {
         tags: ['api-keys'],
         security: bearer,
@@ -63,7 +64,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request, reply) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'apikeys.manage');
+      const access = await s.auth.requireOrg(request);
       await requireVerifiedUnlessAlone(s, access);
       const { key, prefix, hash } = generateToken('rk', 'live');
       const id = newId();
@@ -105,6 +106,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
   app.get(
     '/api/orgs/:orgId/api-keys',
     {
+      config: { orgAction: 'apikeys.read' },
       schema: {
         tags: ['api-keys'],
         security: bearer,
@@ -113,7 +115,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'apikeys.read');
+      const access = await s.auth.requireOrg(request);
       const { rows } = await s.db.org(access.orgId, (q) =>
         q.query<Row>(
           `SELECT id, name, prefix, created_at, last_used_at, redaction, region, scopes FROM api_keys
@@ -135,6 +137,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
   app.delete(
     '/api/orgs/:orgId/api-keys/:id',
     {
+      config: { orgAction: 'apikeys.manage' },
       schema: {
         tags: ['api-keys'],
         security: bearer,
@@ -144,7 +147,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'apikeys.manage');
+      const access = await s.auth.requireOrg(request);
       const id = request.params.id;
       await s.db.org(access.orgId, async (q) => {
         const upd = await q.query(
@@ -166,6 +169,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
   app.post(
     '/api/orgs/:orgId/runtime-tokens',
     {
+      config: { orgAction: 'runtime_tokens.manage' },
       schema: {
         tags: ['runtime'],
         security: bearer,
@@ -176,7 +180,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request, reply) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'runtime_tokens.manage');
+      const access = await s.auth.requireOrg(request);
       await requireVerifiedUnlessAlone(s, access);
       const { key, prefix, hash } = generateToken('rt', 'live');
       const id = newId();
@@ -199,6 +203,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
   app.get(
     '/api/orgs/:orgId/runtime-tokens',
     {
+      config: { orgAction: 'runtime_tokens.manage' },
       schema: {
         tags: ['runtime'],
         security: bearer,
@@ -207,7 +212,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'runtime_tokens.manage');
+      const access = await s.auth.requireOrg(request);
       const { rows } = await s.db.org(access.orgId, (q) =>
         q.query<Row>(
           'SELECT id, name, prefix, created_at, last_used_at FROM runtime_tokens WHERE org_id = $1 AND revoked_at IS NULL ORDER BY created_at, id',
@@ -220,9 +225,12 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
 
   app.delete(
     '/api/orgs/:orgId/runtime-tokens/:id',
-    { schema: { tags: ['runtime'], security: bearer, params: orgItemParams, response: { 200: okBody } } },
+    {
+      config: { orgAction: 'runtime_tokens.manage' },
+      schema: { tags: ['runtime'], security: bearer, params: orgItemParams, response: { 200: okBody } },
+    },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'runtime_tokens.manage');
+      const access = await s.auth.requireOrg(request);
       const id = request.params.id;
       await s.db.org(access.orgId, async (q) => {
         const upd = await q.query(

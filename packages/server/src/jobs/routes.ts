@@ -157,6 +157,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
   app.post(
     '/api/orgs/:orgId/jobs',
     {
+      config: { orgAction: 'jobs.write' },
       schema: {
         tags: ['jobs'],
         security: bearer,
@@ -167,7 +168,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
       },
     },
     async (request, reply) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'jobs.write');
+      const access = await s.auth.requireOrg(request);
       const view = await s.db.org(access.orgId, (q) =>
         createJob(
           q,
@@ -187,6 +188,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
   app.get(
     '/api/orgs/:orgId/jobs',
     {
+      config: { orgAction: 'jobs.read' },
       schema: {
         tags: ['jobs'],
         security: bearer,
@@ -195,16 +197,19 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'jobs.read');
+      const access = await s.auth.requireOrg(request);
       return { jobs: await s.db.org(access.orgId, (q) => listJobs(q, access.orgId)) };
     },
   );
 
   app.get(
     '/api/orgs/:orgId/jobs/:id',
-    { schema: { tags: ['jobs'], security: bearer, params: orgItemParams, response: { 200: jobView } } },
+    {
+      config: { orgAction: 'jobs.read' },
+      schema: { tags: ['jobs'], security: bearer, params: orgItemParams, response: { 200: jobView } },
+    },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'jobs.read');
+      const access = await s.auth.requireOrg(request);
       const v = await s.db.org(access.orgId, (q) => getJob(q, access.orgId, request.params.id));
       return withUpcoming(v);
     },
@@ -213,6 +218,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
   app.patch(
     '/api/orgs/:orgId/jobs/:id',
     {
+      config: { orgAction: 'jobs.write' },
       schema: {
         tags: ['jobs'],
         security: bearer,
@@ -224,7 +230,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'jobs.write');
+      const access = await s.auth.requireOrg(request);
       return s.db.org(access.orgId, (q) =>
         updateJob(
           q,
@@ -243,9 +249,12 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
 
   app.delete(
     '/api/orgs/:orgId/jobs/:id',
-    { schema: { tags: ['jobs'], security: bearer, params: orgItemParams, response: { 200: okBody } } },
+    {
+      config: { orgAction: 'jobs.write' },
+      schema: { tags: ['jobs'], security: bearer, params: orgItemParams, response: { 200: okBody } },
+    },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'jobs.write');
+      const access = await s.auth.requireOrg(request);
       await s.db.org(access.orgId, (q) => deleteJob(q, actorOf(request), access.orgId, request.params.id));
       return { ok: true as const };
     },
@@ -254,6 +263,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
   app.post(
     '/api/orgs/:orgId/jobs/:id/run',
     {
+      config: { orgAction: 'jobs.run' },
       schema: {
         tags: ['jobs'],
         security: bearer,
@@ -264,7 +274,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
       },
     },
     async (request, reply) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'jobs.run');
+      const access = await s.auth.requireOrg(request);
       await take(manualRuns, access.orgId, 'Too many manual runs for this org');
       const run = await s.db.org(access.orgId, (q) =>
         queueRun(q, actorOf(request), access.orgId, request.params.id, new Date()),
@@ -277,6 +287,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
   app.get(
     '/api/orgs/:orgId/jobs/:id/runs',
     {
+      config: { orgAction: 'jobs.read' },
       schema: {
         tags: ['jobs'],
         security: bearer,
@@ -290,7 +301,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'jobs.read');
+      const access = await s.auth.requireOrg(request);
       const { limit, before } = request.query;
       const runs = await s.db.org(access.orgId, (q) =>
         listRuns(q, access.orgId, request.params.id, {
@@ -305,6 +316,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
   app.post(
     '/api/orgs/:orgId/alert-channels',
     {
+      config: { orgAction: 'alerts.write' },
       schema: {
         tags: ['jobs'],
         security: bearer,
@@ -316,7 +328,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
       },
     },
     async (request, reply) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'alerts.write');
+      const access = await s.auth.requireOrg(request);
       const { view, revealedSecret } = await s.db.org(access.orgId, (q) =>
         createChannel(q, s.ring, s.outboundPolicy, actorOf(request), access.orgId, request.body),
       );
@@ -327,6 +339,7 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
   app.get(
     '/api/orgs/:orgId/alert-channels',
     {
+      config: { orgAction: 'alerts.read' },
       schema: {
         tags: ['jobs'],
         security: bearer,
@@ -335,25 +348,31 @@ export function registerJobRoutes(app: App, s: JobsServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'alerts.read');
+      const access = await s.auth.requireOrg(request);
       return { channels: await s.db.org(access.orgId, (q) => listChannels(q, access.orgId)) };
     },
   );
 
   app.get(
     '/api/orgs/:orgId/alert-channels/:id',
-    { schema: { tags: ['jobs'], security: bearer, params: orgItemParams, response: { 200: channelView } } },
+    {
+      config: { orgAction: 'alerts.read' },
+      schema: { tags: ['jobs'], security: bearer, params: orgItemParams, response: { 200: channelView } },
+    },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'alerts.read');
+      const access = await s.auth.requireOrg(request);
       return s.db.org(access.orgId, (q) => getChannel(q, access.orgId, request.params.id));
     },
   );
 
   app.delete(
     '/api/orgs/:orgId/alert-channels/:id',
-    { schema: { tags: ['jobs'], security: bearer, params: orgItemParams, response: { 200: okBody } } },
+    {
+      config: { orgAction: 'alerts.write' },
+      schema: { tags: ['jobs'], security: bearer, params: orgItemParams, response: { 200: okBody } },
+    },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'alerts.write');
+      const access = await s.auth.requireOrg(request);
       await s.db.org(access.orgId, (q) =>
         deleteChannel(q, actorOf(request), access.orgId, request.params.id),
       );

@@ -15,6 +15,7 @@ export function registerSecretRoutes(app: App, s: IdentityServices): void {
   app.put(
     '/api/orgs/:orgId/secrets/:name',
     {
+      config: { orgAction: 'secrets.write' },
       schema: {
         tags: ['secrets'],
         security: bearer,
@@ -25,7 +26,7 @@ export function registerSecretRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'secrets.write');
+      const access = await s.auth.requireOrg(request);
       return s.db.org(access.orgId, (q) =>
         putSecret(q, s.ring, actorOf(request), access.orgId, request.params.name, request.body.value),
       );
@@ -35,6 +36,7 @@ export function registerSecretRoutes(app: App, s: IdentityServices): void {
   app.get(
     '/api/orgs/:orgId/secrets',
     {
+      config: { orgAction: 'secrets.read' },
       schema: {
         tags: ['secrets'],
         security: bearer,
@@ -43,7 +45,7 @@ export function registerSecretRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'secrets.read');
+      const access = await s.auth.requireOrg(request);
       return { secrets: await s.db.org(access.orgId, (q) => listSecrets(q, access.orgId)) };
     },
   );

@@ -14,6 +14,7 @@ import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
+import { orgActionOf } from '../platform/org-routes.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
 import { can, isRole } from '../platform/permissions.js';
 import { take } from '../platform/ratelimit.js';
@@ -95,6 +96,7 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
   app.post(
     '/api/orgs/:orgId/signing-keys',
     {
+      config: { orgAction: 'signing_keys.manage' },
       schema: {
         tags: ['skills'],
         security: bearer,
@@ -108,7 +110,7 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request, reply) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'signing_keys.manage');
+      const access = await s.auth.requireOrg(request);
       let raw: Buffer;
       try {
         raw = parsePublicKey(request.body.publicKey);
@@ -128,6 +130,7 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
   app.get(
     '/api/orgs/:orgId/signing-keys',
     {
+      config: { orgAction: 'skills.read' },
       schema: {
         tags: ['skills'],
         security: bearer,
@@ -136,7 +139,7 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'skills.read');
+      const access = await s.auth.requireOrg(request);
       const rows = await s.db.org(access.orgId, (q) => listSigningKeys(q, access.orgId));
       return { keys: rows.map(signingKeyView) };
     },
@@ -145,6 +148,7 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
   app.delete(
     '/api/orgs/:orgId/signing-keys/:id',
     {
+      config: { orgAction: 'signing_keys.manage' },
       schema: {
         tags: ['skills'],
         security: bearer,
@@ -154,7 +158,7 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'signing_keys.manage');
+      const access = await s.auth.requireOrg(request);
       await s.db.org(access.orgId, (q) =>
         revokeSigningKey(q, actorOf(request), access.orgId, request.params.id),
       );
@@ -181,13 +185,13 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
             return rows[0]?.role;
           })
         : undefined;
-      if (!role || !isRole(role) || !can(role, 'skills.publish'))
+      if (!role || !isRole(role) || !can(role, orgActionOf(request)))
         throw new AppError('forbidden', "This API key's creator can no longer publish skills in this org");
       return orgId;
     }
     if (p.kind !== 'session')
       throw new AppError('unauthorized', 'Publishing needs a dashboard session or an API key');
-    return (await s.auth.requireOrg(request, orgId, 'skills.publish')).orgId;
+    return (await s.auth.requireOrg(request)).orgId;
   }
 
   // The package is binary: a scope of its own whose only body parser is application/octet-stream.
@@ -200,6 +204,9 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
     scope.post(
       '/api/orgs/:orgId/skills',
       {
+        // Sessions go through requireOrg; an API key must carry the skills.publish scope and its creator must
+        // still hold this action (publisherOrg).
+        config: { orgAction: 'skills.publish' },
         bodyLimit: s.config.RAMPART_SKILL_MAX_BYTES,
         // Authorize before the body is read: an outsider cannot make the server buffer a 50 MB upload.
         onRequest: async (request) => {
@@ -250,6 +257,7 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
   app.get(
     '/api/orgs/:orgId/skills',
     {
+      config: { orgAction: 'skills.read' },
       schema: {
         tags: ['skills'],
         security: bearer,
@@ -263,7 +271,7 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'skills.read');
+      const access = await s.auth.requireOrg(request);
       return { skills: await s.db.org(access.orgId, (q) => listSkills(q, access.orgId)) };
     },
   );
@@ -271,6 +279,7 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
   app.get(
     '/api/orgs/:orgId/skills/:name',
     {
+      config: { orgAction: 'skills.read' },
       schema: {
         tags: ['skills'],
         security: bearer,
@@ -280,7 +289,7 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'skills.read');
+      const access = await s.auth.requireOrg(request);
       const versions = await s.db.org(access.orgId, (q) =>
         skillVersions(q, access.orgId, request.params.name),
       );
@@ -292,6 +301,7 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
   app.get(
     '/api/orgs/:orgId/runtime-telemetry',
     {
+      config: { orgAction: 'skills.read' },
       schema: {
         tags: ['skills'],
         security: bearer,
@@ -305,7 +315,7 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'skills.read');
+      const access = await s.auth.requireOrg(request);
       const { skill, before, limit } = request.query;
       return {
         events: await s.db.org(access.orgId, (q) => listTelemetry(q, access.orgId, { skill, before, limit })),

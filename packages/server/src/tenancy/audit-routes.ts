@@ -41,6 +41,7 @@ export function registerAuditRoutes(app: App, s: IdentityServices): void {
   app.get(
     '/api/orgs/:orgId/audit',
     {
+      config: { orgAction: 'audit.read' },
       schema: {
         tags: ['audit'],
         security: bearer,
@@ -51,7 +52,7 @@ export function registerAuditRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request, reply) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'audit.read');
+      const access = await s.auth.requireOrg(request);
       const qy = request.query;
       const filter = {
         ...(qy.action ? { action: qy.action } : {}),
@@ -82,6 +83,7 @@ export function registerAuditRoutes(app: App, s: IdentityServices): void {
   app.get(
     '/api/orgs/:orgId/audit/verify',
     {
+      config: { orgAction: 'audit.read' },
       schema: {
         tags: ['audit'],
         security: bearer,
@@ -98,7 +100,7 @@ export function registerAuditRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'audit.read');
+      const access = await s.auth.requireOrg(request);
       return s.db.org(access.orgId, (q) => verifyChain(q, access.orgId));
     },
   );

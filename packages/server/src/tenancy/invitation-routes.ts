@@ -28,6 +28,7 @@ export function registerInvitationRoutes(app: App, s: IdentityServices): void {
   app.get(
     '/api/orgs/:orgId/invitations',
     {
+      config: { orgAction: 'members.read' },
       schema: {
         tags,
         security: bearer,
@@ -37,7 +38,7 @@ export function registerInvitationRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'members.read');
+      const access = await s.auth.requireOrg(request);
       return { invitations: await listInvitations(s, access.orgId) };
     },
   );
@@ -45,6 +46,7 @@ export function registerInvitationRoutes(app: App, s: IdentityServices): void {
   app.delete(
     '/api/orgs/:orgId/invitations/:id',
     {
+      config: { orgAction: 'members.manage' },
       schema: {
         tags,
         security: bearer,
@@ -54,7 +56,7 @@ export function registerInvitationRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'members.manage');
+      const access = await s.auth.requireOrg(request);
       await revokeInvitation(
         s,
         actorOf(request),

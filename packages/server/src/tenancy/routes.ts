@@ -44,6 +44,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
   app.get(
     '/api/orgs/:orgId',
     {
+      config: { orgAction: 'org.read' },
       schema: {
         tags,
         security: bearer,
@@ -54,7 +55,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'org.read');
+      const access = await s.auth.requireOrg(request);
       const { rows } = await s.db.org(access.orgId, (q) =>
         q.query<{ name: string; region: 'us' | 'eu' | 'apac'; created_at: Date }>(
           'SELECT name, region, created_at FROM orgs WHERE id = $1',
@@ -76,6 +77,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
   app.delete(
     '/api/orgs/:orgId',
     {
+      config: { orgAction: 'org.delete' },
       schema: {
         tags,
         security: bearer,
@@ -86,7 +88,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'org.delete');
+      const access = await s.auth.requireOrg(request);
       await deleteOrg(s, actorOf(request), access.orgId, request.body.confirm);
       s.orgChanged(access.orgId);
       return { ok: true as const };
@@ -96,6 +98,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
   app.get(
     '/api/orgs/:orgId/members',
     {
+      config: { orgAction: 'members.read' },
       schema: {
         tags,
         security: bearer,
@@ -104,7 +107,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'members.read');
+      const access = await s.auth.requireOrg(request);
       return { members: await listMembers(s, access.orgId) };
     },
   );
@@ -112,6 +115,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
   app.post(
     '/api/orgs/:orgId/members',
     {
+      config: { orgAction: 'members.manage' },
       schema: {
         tags,
         security: bearer,
@@ -123,7 +127,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request, reply) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'members.manage');
+      const access = await s.auth.requireOrg(request);
       if (request.body.role === 'owner' && !can(access.role, 'members.manage_owners'))
         throw new AppError('forbidden', 'Only owners can add owners');
       const p = access.principal;
@@ -153,6 +157,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
   app.patch(
     '/api/orgs/:orgId/members/:userId',
     {
+      config: { orgAction: 'members.manage' },
       schema: {
         tags,
         security: bearer,
@@ -162,7 +167,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'members.manage');
+      const access = await s.auth.requireOrg(request);
       return changeRole(
         s,
         actorOf(request),
@@ -177,6 +182,9 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
   app.delete(
     '/api/orgs/:orgId/members/:userId',
     {
+      // Removing someone else needs members.manage; leaving (your own user id) needs only org.read, which the
+      // handler asks for instead. Removing an owner also needs members.manage_owners (removeMember checks it).
+      config: { orgAction: 'members.manage' },
       schema: {
         tags,
         security: bearer,
@@ -187,11 +195,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
     },
     async (request) => {
       const self = (await s.auth.session(request)).userId === request.params.userId;
-      const access = await s.auth.requireOrg(
-        request,
-        request.params.orgId,
-        self ? 'org.read' : 'members.manage',
-      );
+      const access = await s.auth.requireOrg(request, self ? 'org.read' : undefined);
       await removeMember(s, actorOf(request), access.role, access.orgId, request.params.userId, self);
       return { ok: true as const };
     },
@@ -199,9 +203,12 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
 
   app.get(
     '/api/orgs/:orgId/settings',
-    { schema: { tags, security: bearer, params: orgParams, response: { 200: settings } } },
+    {
+      config: { orgAction: 'settings.read' },
+      schema: { tags, security: bearer, params: orgParams, response: { 200: settings } },
+    },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'settings.read');
+      const access = await s.auth.requireOrg(request);
       return readSettings(s, access.orgId);
     },
   );
@@ -209,6 +216,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
   app.patch(
     '/api/orgs/:orgId/settings',
     {
+      config: { orgAction: 'settings.write' },
       schema: {
         tags,
         security: bearer,
@@ -224,7 +232,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'settings.write');
+      const access = await s.auth.requireOrg(request);
       const b = request.body;
       await s.db.org(access.orgId, async (q) => {
         await q.query(

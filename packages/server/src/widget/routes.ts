@@ -127,6 +127,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
   app.post(
     '/api/orgs/:orgId/widgets',
     {
+      config: { orgAction: 'widgets.write' },
       schema: {
         tags: ['widget'],
         security: bearer,
@@ -141,7 +142,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
       },
     },
     async (request, reply) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.write');
+      const access = await s.auth.requireOrg(request);
       const view = await s.db.org(access.orgId, (q) =>
         createWidget(q, actorOf(request), access.orgId, request.body),
       );
@@ -152,6 +153,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
   app.get(
     '/api/orgs/:orgId/widgets',
     {
+      config: { orgAction: 'widgets.read' },
       schema: {
         tags: ['widget'],
         security: bearer,
@@ -160,16 +162,19 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.read');
+      const access = await s.auth.requireOrg(request);
       return { widgets: await s.db.org(access.orgId, (q) => listWidgets(q, access.orgId)) };
     },
   );
 
   app.get(
     '/api/orgs/:orgId/widgets/:id',
-    { schema: { tags: ['widget'], security: bearer, params: orgItemParams, response: { 200: widgetView_ } } },
+    {
+      config: { orgAction: 'widgets.read' },
+      schema: { tags: ['widget'], security: bearer, params: orgItemParams, response: { 200: widgetView_ } },
+    },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.read');
+      const access = await s.auth.requireOrg(request);
       return widgetView(await s.db.org(access.orgId, (q) => getWidget(q, access.orgId, request.params.id)));
     },
   );
@@ -177,6 +182,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
   app.patch(
     '/api/orgs/:orgId/widgets/:id',
     {
+      config: { orgAction: 'widgets.write' },
       schema: {
         tags: ['widget'],
         security: bearer,
@@ -186,7 +192,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.write');
+      const access = await s.auth.requireOrg(request);
       return s.db.org(access.orgId, (q) =>
         updateWidget(
           q,
@@ -201,9 +207,12 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
 
   app.delete(
     '/api/orgs/:orgId/widgets/:id',
-    { schema: { tags: ['widget'], security: bearer, params: orgItemParams, response: { 200: okBody } } },
+    {
+      config: { orgAction: 'widgets.write' },
+      schema: { tags: ['widget'], security: bearer, params: orgItemParams, response: { 200: okBody } },
+    },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.write');
+      const access = await s.auth.requireOrg(request);
       await s.db.org(access.orgId, (q) => deleteWidget(q, actorOf(request), access.orgId, request.params.id));
       return { ok: true as const };
     },
@@ -212,6 +221,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
   app.post(
     '/api/orgs/:orgId/widgets/:id/documents',
     {
+      config: { orgAction: 'widgets.write' },
       schema: {
         tags: ['widget'],
         security: bearer,
@@ -227,7 +237,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
       },
     },
     async (request, reply) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.write');
+      const access = await s.auth.requireOrg(request);
       const max = s.config.RAMPART_WIDGET_DOCUMENT_MAX_BYTES;
       if (Buffer.byteLength(request.body.content, 'utf8') > max)
         throw new AppError('payload_too_large', `A document may hold at most ${max} bytes`);
@@ -243,6 +253,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
   app.get(
     '/api/orgs/:orgId/widgets/:id/documents',
     {
+      config: { orgAction: 'widgets.read' },
       schema: {
         tags: ['widget'],
         security: bearer,
@@ -251,7 +262,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.read');
+      const access = await s.auth.requireOrg(request);
       return {
         documents: await s.db.org(access.orgId, (q) => listDocuments(q, access.orgId, request.params.id)),
       };
@@ -260,9 +271,12 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
 
   app.delete(
     '/api/orgs/:orgId/widgets/:id/documents/:documentId',
-    { schema: { tags: ['widget'], security: bearer, params: docParams, response: { 200: okBody } } },
+    {
+      config: { orgAction: 'widgets.write' },
+      schema: { tags: ['widget'], security: bearer, params: docParams, response: { 200: okBody } },
+    },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'widgets.write');
+      const access = await s.auth.requireOrg(request);
       await s.db.org(access.orgId, (q) =>
         deleteDocument(q, actorOf(request), access.orgId, request.params.id, request.params.documentId),
       );
@@ -272,9 +286,12 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
 
   app.get(
     '/api/orgs/:orgId/billing',
-    { schema: { tags: ['billing'], security: bearer, params: orgParams, response: { 200: billingView_ } } },
+    {
+      config: { orgAction: 'billing.read' },
+      schema: { tags: ['billing'], security: bearer, params: orgParams, response: { 200: billingView_ } },
+    },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'billing.read');
+      const access = await s.auth.requireOrg(request);
       return s.db.org(access.orgId, (q) => billingView(q, access.orgId, new Date()));
     },
   );
@@ -282,6 +299,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
   app.post(
     '/api/orgs/:orgId/billing/checkout',
     {
+      config: { orgAction: 'billing.manage' },
       schema: {
         tags: ['billing'],
         security: bearer,
@@ -292,7 +310,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request, request.params.orgId, 'billing.manage');
+      const access = await s.auth.requireOrg(request);
       if (!s.config.RAMPART_BILLING_WEBHOOK_SECRET)
         throw new AppError('service_unavailable', 'Billing is not configured on this server');
       // Each product its own checkout URL, so the product paid for is the one the nonce names.
