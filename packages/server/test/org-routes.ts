@@ -1,3 +1,5 @@
+import type { Rampart } from '../src/app.js';
+import type { Action } from '../src/platform/permissions.js';
 import { fillPath, type OpenApiRoute } from './fixtures.js';
 import { makePackage, makeSigner } from './skills-support.js';
 
@@ -155,6 +157,23 @@ export const orgViewPaths = (t: Pick<OrgTargets, 'jobId' | 'widgetId'>): string[
   '/skills',
   '/runtime-telemetry',
 ];
+
+/** An org route as the app registered it, with the action it declares (`config.orgAction`). */
+export interface AppOrgRoute extends OpenApiRoute {
+  action: Action;
+}
+
+/**
+ * Every `/api/orgs/:orgId` route the app itself registered (its onRoute table, documented or not), in the
+ * OpenAPI form (`/api/orgs/{orgId}/jobs/{id}`) the tests key on: the one source the matrix test and the
+ * cross-tenant sweep enumerate.
+ */
+export const appOrgRoutes = (rampart: Rampart): AppOrgRoute[] =>
+  rampart.orgRoutes.map((r) => ({
+    method: r.method,
+    path: r.url.replace(/:(\w+)/g, '{$1}'),
+    action: r.action,
+  }));
 
 export const isOrgRoute = (r: OpenApiRoute): boolean =>
   r.path === '/api/orgs/{orgId}' || r.path.startsWith('/api/orgs/{orgId}/');

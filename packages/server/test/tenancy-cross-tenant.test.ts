@@ -13,7 +13,15 @@ import {
   uniqueEmail,
 } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
-import { isOrgRoute, type OrgTargets, orgRouteCall, orgViewPaths, routeKey } from './org-routes.js';
+import {
+  type AppOrgRoute,
+  appOrgRoutes,
+  isOrgRoute,
+  type OrgTargets,
+  orgRouteCall,
+  orgViewPaths,
+  routeKey,
+} from './org-routes.js';
 import { makePackage, makeSigner, upload } from './skills-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
@@ -194,7 +202,8 @@ describe.each(ENGINES)('cross-tenant access answers 404 (%s)', (engine) => {
   let srv: Srv;
   let A: Tenant;
   let B: Tenant;
-  let routes: OpenApiRoute[];
+  /** Every org route the app registers (its own table, so an undocumented route is swept too). */
+  let routes: AppOrgRoute[];
 
   /** What org A's owner sees of org A: must be identical before and after org B's attempts. */
   const view = async (t: Tenant) => {
@@ -207,7 +216,12 @@ describe.each(ENGINES)('cross-tenant access answers 404 (%s)', (engine) => {
     srv = await startTestServer(engine);
     A = await tenant(srv, 'Alpha');
     B = await tenant(srv, 'Bravo');
-    routes = (await openApiRoutes(srv.baseUrl)).filter(isOrgRoute);
+    routes = appOrgRoutes(srv.rampart);
+  });
+
+  it('the sweep covers every org route: the app table and /openapi.json list the same ones', async () => {
+    const documented: OpenApiRoute[] = (await openApiRoutes(srv.baseUrl)).filter(isOrgRoute);
+    expect(routes.map(routeKey).sort()).toEqual(documented.map(routeKey).sort());
   });
   afterAll(() => srv.close());
 

@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerJobRoutes } from '../src/jobs/routes.js';
+import { createHttpServer } from '../src/platform/http.js';
+import { trackOrgRoutes } from '../src/platform/org-routes.js';
 import { ACTIONS, type Action, can, permissionTable, ROLES, type Role } from '../src/platform/permissions.js';
 import {
   type Account,
@@ -11,21 +15,67 @@ import {
   uniqueEmail,
 } from './fixtures.js';
 import { startTestServer } from './helpers.js';
-import { isOrgRoute, orgRouteCall, orgViewPaths, routeKey } from './org-routes.js';
+import {
+  type AppOrgRoute,
+  appOrgRoutes,
+  isOrgRoute,
+  orgRouteCall,
+  orgViewPaths,
+  routeKey,
+} from './org-routes.js';
 import { makePackage, makeSigner } from './skills-support.js';
 import { TEST_BILLING_PLANS } from './widget-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 type Err = { error: string };
 
-/** One concrete request that needs `action`; `ok` is the answer when the role may do it. */
+/**
+ * One concrete request that needs `action`; `ok` is the answer when the role may do it. `action` is this test's
+ * own expectation: it must equal the route's declared `config.orgAction` (see {@link matrixGaps}), unless
+ * `onTop` says the request (its body or target) picks a stricter action the handler checks on top of it.
+ */
 interface Probe {
   action: Action;
   route: string;
   what: string;
   ok: number;
+  onTop?: true;
   run: (token: string) => Promise<ApiResponse>;
 }
+
+/**
+ * Where the app's org routes and the probes disagree: a route with no probe of its own action, a probe whose
+ * expected action is not the one the route declares, or a probe of a route the app does not register.
+ */
+function matrixGaps(
+  routes: readonly AppOrgRoute[],
+  probes: readonly Pick<Probe, 'action' | 'route' | 'onTop'>[],
+): string[] {
+  const gaps: string[] = [];
+  for (const r of routes) {
+    const key = routeKey(r);
+    const own = probes.filter((p) => p.route === key && !p.onTop);
+    if (own.length === 0) gaps.push(`${key} (orgAction ${r.action}) has no probe: add one`);
+    for (const p of own) {
+      if (p.action !== r.action)
+        gaps.push(`${key} declares orgAction ${r.action}, the matrix expects ${p.action}`);
+    }
+  }
+  const registered = new Set(routes.map(routeKey));
+  for (const p of probes) {
+    if (!registered.has(p.route)) gaps.push(`${p.route} is probed, but the app registers no such org route`);
+  }
+  return gaps;
+}
+
+const bareServer = () =>
+  createHttpServer({
+    logger: pino({ level: 'silent' }),
+    bodyLimit: 1_000_000,
+    requestTimeoutMs: 10_000,
+    trustProxy: false,
+    version: 'test',
+  });
 
 const SECURITY_MD = readFileSync(new URL('../../../docs/SECURITY.md', import.meta.url), 'utf8');
 
@@ -224,6 +274,8 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     },
     {
       action: 'members.manage_owners',
+      // The body (role: owner) or the target (an owner) picks this on top of members.manage.
+      onTop: true,
       route: 'POST /api/orgs/{orgId}/members',
       what: 'add an owner',
       ok: 201,
@@ -231,6 +283,8 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     },
     {
       action: 'members.manage_owners',
+      // The body (role: owner) or the target (an owner) picks this on top of members.manage.
+      onTop: true,
       route: 'PATCH /api/orgs/{orgId}/members/{userId}',
       what: 'promote a member to owner',
       ok: 200,
@@ -238,6 +292,8 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     },
     {
       action: 'members.manage_owners',
+      // The body (role: owner) or the target (an owner) picks this on top of members.manage.
+      onTop: true,
       route: 'PATCH /api/orgs/{orgId}/members/{userId}',
       what: 'demote an owner (another owner remains)',
       ok: 200,
@@ -245,6 +301,8 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     },
     {
       action: 'members.manage_owners',
+      // The body (role: owner) or the target (an owner) picks this on top of members.manage.
+      onTop: true,
       route: 'DELETE /api/orgs/{orgId}/members/{userId}',
       what: 'remove an owner (another owner remains)',
       ok: 200,
@@ -631,6 +689,66 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     const documented = (await openApiRoutes(srv.baseUrl)).filter(isOrgRoute).map(routeKey);
     const probed = new Set(probes.map((p) => p.route));
     expect(documented.filter((r) => !probed.has(r))).toEqual([]);
+    // The app's own table and the documented API list the same org routes: none is hidden from either.
+    expect(appOrgRoutes(srv.rampart).map(routeKey).sort()).toEqual([...documented].sort());
+  });
+
+  it('every org route the app registers declares the action its probe expects (one table: config.orgAction)', () => {
+    const routes = appOrgRoutes(srv.rampart);
+    expect(routes.length).toBeGreaterThanOrEqual(50);
+    expect(matrixGaps(routes, probes)).toEqual([]);
+  });
+
+  it('the route/probe check fails on an unprobed route, a changed orgAction and a probe of no route', () => {
+    const routes = appOrgRoutes(srv.rampart);
+    expect(
+      matrixGaps(
+        [...routes, { method: 'POST', path: '/api/orgs/{orgId}/new-thing', action: 'org.read' }],
+        probes,
+      ),
+    ).toEqual(['POST /api/orgs/{orgId}/new-thing (orgAction org.read) has no probe: add one']);
+    const loosened = routes.map((r) =>
+      routeKey(r) === 'POST /api/orgs/{orgId}/jobs' ? { ...r, action: 'jobs.read' as const } : r,
+    );
+    expect(matrixGaps(loosened, probes)).toEqual([
+      'POST /api/orgs/{orgId}/jobs declares orgAction jobs.read, the matrix expects jobs.write',
+    ]);
+    const dropped = routes.filter((r) => routeKey(r) !== 'GET /api/orgs/{orgId}/billing');
+    expect(matrixGaps(dropped, probes)).toEqual([
+      'GET /api/orgs/{orgId}/billing is probed, but the app registers no such org route',
+    ]);
+  });
+
+  it('an org route whose orgAction is removed refuses to register, so the server does not start', async () => {
+    const app = await bareServer();
+    try {
+      // Strips the declaration from one real route as it registers (onRoute hooks run in the order added).
+      app.addHook('onRoute', (r) => {
+        if (r.method === 'POST' && r.url === '/api/orgs/:orgId/jobs') delete r.config?.orgAction;
+      });
+      trackOrgRoutes(app);
+      expect(() => registerJobRoutes(app, srv.rampart.services)).toThrow(
+        /^POST \/api\/orgs\/:orgId\/jobs is an org route without a valid config\.orgAction/,
+      );
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('requireOrg on a route that declares no orgAction answers 500, never a pass', async () => {
+    const app = await bareServer();
+    try {
+      app.get('/probe/:orgId', async (request) => (await srv.rampart.services.auth.requireOrg(request)).role);
+      const res = await app.inject({
+        method: 'GET',
+        url: `/probe/${owner.orgId}`,
+        headers: { authorization: `Bearer ${owner.token}` },
+      });
+      expect(res.statusCode, res.body).toBe(500);
+      expect((res.json() as Err).error).toBe('internal_error');
+    } finally {
+      await app.close();
+    }
   });
 
   it('the org was not deleted by any probe', async () => {
@@ -652,7 +770,7 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
         orgViewPaths({ jobId, widgetId }).map(async (p) => (await as(owner.token).get(org(p))).body),
       );
     const before = await snapshot();
-    const mutating = (await openApiRoutes(srv.baseUrl)).filter((r) => isOrgRoute(r) && r.method !== 'GET');
+    const mutating = appOrgRoutes(srv.rampart).filter((r) => r.method !== 'GET');
     expect(mutating.length).toBeGreaterThanOrEqual(9);
     for (const r of mutating) {
       const call = orgRouteCall(r, {
