@@ -46,6 +46,7 @@ export function registerInvitationRoutes(app: App, s: IdentityServices): void {
   app.delete(
     '/api/orgs/:orgId/invitations/:id',
     {
+      // Revoking an invitation to the owner role also needs members.manage_owners (revokeInvitation checks it).
       config: { orgAction: 'members.manage' },
       schema: {
         tags,

@@ -115,6 +115,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
   app.post(
     '/api/orgs/:orgId/members',
     {
+      // Inviting with role owner also needs members.manage_owners (the body picks it; checked below).
       config: { orgAction: 'members.manage' },
       schema: {
         tags,
@@ -157,6 +158,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
   app.patch(
     '/api/orgs/:orgId/members/:userId',
     {
+      // Granting or taking the owner role also needs members.manage_owners (body or target; changeRole checks).
       config: { orgAction: 'members.manage' },
       schema: {
         tags,
