@@ -49,7 +49,7 @@ interface RouteSpec {
 /**
  * Every route under /api/orgs/{orgId}, by `METHOD path`. Bodies are valid and as damaging as possible (the
  * org's real name as delete confirmation, its real secret name, promotion to owner), so a broken check shows up
- * as a change, not as a validation error. Tests fail on a documented route missing here: add new routes.
+ * as a change, not as a validation error. Tests fail on a registered org route missing here: add new routes.
  */
 export const ORG_ROUTES: Record<string, RouteSpec> = {
   'GET /api/orgs/{orgId}': {},
