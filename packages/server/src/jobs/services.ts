@@ -1,10 +1,10 @@
-import type { Agent } from 'undici';
 import type { IdentityServices } from '../identity/services.js';
+import type { GuardedAgent } from '../platform/outbound/dispatcher.js';
 import type { OutboundPolicy } from '../platform/outbound/policy.js';
 import type { JobRunner } from './runner.js';
 
 export interface JobsServices extends IdentityServices {
-  outbound: Agent;
+  outbound: GuardedAgent;
   outboundPolicy: OutboundPolicy;
   jobRunner: JobRunner;
 }
