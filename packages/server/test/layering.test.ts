@@ -59,12 +59,6 @@ const ALLOWED: { from: string; to: string; modules: string[]; why: string }[] = 
     modules: ['services.ts', 'route-cache.ts', 'providers.ts'],
     why: 'the widget chat is a gateway client: it routes through the org gateway routing and providers',
   },
-  {
-    from: 'dbaccess',
-    to: 'gateway',
-    modules: ['services.ts'],
-    why: 'database agents call models through the gateway',
-  },
 ];
 
 const CORE_FORBIDDEN = [

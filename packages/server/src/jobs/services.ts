@@ -1,10 +1,7 @@
 import type { IdentityServices } from '../identity/services.js';
-import type { GuardedAgent } from '../platform/outbound/dispatcher.js';
-import type { OutboundPolicy } from '../platform/outbound/policy.js';
+import type { OutboundServices } from '../platform/services.js';
 import type { JobRunner } from './runner.js';
 
-export interface JobsServices extends IdentityServices {
-  outbound: GuardedAgent;
-  outboundPolicy: OutboundPolicy;
+export interface JobsServices extends IdentityServices, OutboundServices {
   jobRunner: JobRunner;
 }
