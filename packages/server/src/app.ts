@@ -9,6 +9,7 @@ import { registerDbAccessRoutes } from './dbaccess/routes.js';
 import type { DbAccessServices } from './dbaccess/services.js';
 import { RoutingCache } from './gateway/route-cache.js';
 import { registerGatewayRoutes } from './gateway/routes.js';
+import type { GatewayServices } from './gateway/services.js';
 import { sweepAccountEvents } from './identity/account-events.js';
 import { registerAccountRoutes } from './identity/account-routes.js';
 import { Authenticator } from './identity/authenticate.js';
@@ -49,7 +50,7 @@ import { registerWidgetRoutes } from './widget/routes.js';
 export const VERSION = '0.1.0';
 
 /** Everything a request handler may need, passed explicitly (no hidden globals). */
-export interface Services extends DbAccessServices, JobsServices {
+export interface Services extends DbAccessServices, GatewayServices, JobsServices {
   config: Config;
   db: Database;
   ring: KeyRing;

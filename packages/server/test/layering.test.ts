@@ -53,16 +53,8 @@ const ALLOWED: { from: string; to: string; modules: string[]; why: string }[] = 
     modules: ['services.ts', 'route-cache.ts', 'providers.ts'],
     why: 'the widget chat is a gateway client: it routes through the org gateway routing and providers',
   },
-  {
-    from: 'dbaccess',
-    to: 'gateway',
-    modules: ['services.ts'],
-    why: 'database agents call models through the gateway',
-  },
 ];
 
-/** core reads files today only for the bundled common-password list (data next to the code, read once). */
-const CORE_KNOWN_EXCEPTIONS = [{ file: 'passwords/lib/common-passwords.ts', specifier: 'node:fs' }];
 const CORE_FORBIDDEN = [
   /^(node:)?(fs|net|dgram|child_process|http|https|tls)(\/.*)?$/,
   /^pg(-.*)?$/,
@@ -128,7 +120,6 @@ function coreViolations(files: { path: string; source: string }[]): string[] {
     const from = relative(coreSrc, path).split(sep).join('/');
     for (const spec of importsOf(source)) {
       if (!CORE_FORBIDDEN.some((r) => r.test(spec))) continue;
-      if (CORE_KNOWN_EXCEPTIONS.some((e) => e.file === from && e.specifier === spec)) continue;
       bad.push(`core/src/${from} imports ${spec}: core does no I/O and knows no database`);
     }
   }

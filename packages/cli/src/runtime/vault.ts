@@ -34,6 +34,7 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { CoreError } from '@rampart/core/errors';
 import { KeyRing, open, parseEnvelope, type SealContext, SealError, seal } from '@rampart/core/seal';
 
 /**
@@ -60,14 +61,8 @@ export type VaultErrorCode =
   | 'malformed'
   | 'io';
 
-export class VaultError extends Error {
+export class VaultError extends CoreError<VaultErrorCode> {
   override readonly name = 'VaultError';
-  readonly code: VaultErrorCode;
-
-  constructor(code: VaultErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 /** One stored item, as `list` reports it: never the contents. */

@@ -3,6 +3,7 @@ import bs58 from 'bs58';
 /**
  * Credential kinds that share the `<kind>_<env>_<base58>` format:
  * `rk` API keys (server-to-server), `rt` runtime tokens (skills runtime sync), `cli` tokens (the `rampart` CLI).
+ * The fourth kind, `ag_` agent tokens (the on-prem database agent), predates this format; see agent.ts.
  */
 export type TokenKind = 'rk' | 'rt' | 'cli';
 

@@ -1,4 +1,11 @@
 export {
+  AGENT_TOKEN_HASH_LABEL,
+  AGENT_TOKEN_PREFIX,
+  generateAgentToken,
+  hashAgentToken,
+  isAgentToken,
+} from './agent.js';
+export {
   type ParsedToken,
   parseApiKey,
   parseToken,

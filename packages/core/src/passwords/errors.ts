@@ -6,6 +6,8 @@
  * - `malformed_hash`: the stored hash is not a `$2a$`/`$2b$` bcrypt hash; a data or migration error, never the
  *   user's fault.
  */
+import { CoreError } from '../errors/core-error.js';
+
 export type PasswordErrorCode = 'too_long' | 'malformed_hash';
 
 /**
@@ -16,17 +18,6 @@ export type PasswordErrorCode = 'too_long' | 'malformed_hash';
  * @example
  * try { await hashPassword(pw) } catch (e) { if (e instanceof PasswordError && e.code === 'too_long') reply(400) }
  */
-export class PasswordError extends Error {
+export class PasswordError extends CoreError<PasswordErrorCode> {
   override readonly name = 'PasswordError';
-  readonly code: PasswordErrorCode;
-
-  constructor(code: PasswordErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-
-  /** Structured loggers serialise errors with JSON.stringify; keep that output to the safe fields. */
-  toJSON(): { name: string; code: PasswordErrorCode; message: string } {
-    return { name: this.name, code: this.code, message: this.message };
-  }
 }

@@ -7,6 +7,8 @@
  * - `unsupported_version`: the envelope is from a format version this build does not understand.
  * - `open_failed`: authentication failed; wrong key, tampering, or the value was moved to another context.
  */
+import { CoreError } from '../errors/core-error.js';
+
 export type SealErrorCode =
   | 'invalid_key_ring'
   | 'unknown_key'
@@ -28,27 +30,17 @@ export interface SealErrorOptions {
  * @example
  * try { open(ring, stored, ctx) } catch (e) { if (e instanceof SealError && e.code === 'open_failed') alert() }
  */
-export class SealError extends Error {
+export class SealError extends CoreError<SealErrorCode, { reason: string }> {
   override readonly name = 'SealError';
-  readonly code: SealErrorCode;
   readonly reason?: string;
 
   constructor(code: SealErrorCode, message: string, options?: SealErrorOptions) {
-    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
-    this.code = code;
+    // The `cause` (a node:crypto error whose text we do not control) is kept but never serialised.
+    super(code, message, options);
     if (options?.reason !== undefined) this.reason = options.reason;
   }
 
-  /**
-   * Structured loggers serialise errors with JSON.stringify; keep that output to the safe fields. The `cause`
-   * is deliberately left out: it is a node:crypto error whose text we do not control.
-   */
-  toJSON(): { name: string; code: SealErrorCode; message: string; reason?: string } {
-    return {
-      name: this.name,
-      code: this.code,
-      message: this.message,
-      ...(this.reason !== undefined ? { reason: this.reason } : {}),
-    };
+  protected override safeFields(): { reason: string | undefined } {
+    return { reason: this.reason };
   }
 }

@@ -1,3 +1,5 @@
+import { CoreError } from '../errors/core-error.js';
+
 /** Why a package, manifest or signature was refused. Codes are stable; messages are for people. */
 export type SkillPackErrorCode =
   | 'malformed_package'
@@ -12,14 +14,16 @@ export type SkillPackErrorCode =
   | 'too_large';
 
 /** A refusal with a machine-readable code; `details` never holds file contents, only paths and reasons. */
-export class SkillPackError extends Error {
-  readonly code: SkillPackErrorCode;
+export class SkillPackError extends CoreError<SkillPackErrorCode, { details: Record<string, unknown> }> {
+  override readonly name = 'SkillPackError';
   readonly details: Record<string, unknown>;
 
   constructor(code: SkillPackErrorCode, message: string, details: Record<string, unknown> = {}) {
-    super(message);
-    this.name = 'SkillPackError';
-    this.code = code;
+    super(code, message);
     this.details = details;
+  }
+
+  protected override safeFields(): { details: Record<string, unknown> } {
+    return { details: this.details };
   }
 }

@@ -7,6 +7,8 @@
  * - `expired`: authentic, but past its `exp`.
  * - `wrong_type`: authentic, but not a session (payload `typ` is not `session`, e.g. a runtime token).
  */
+import { CoreError } from '../errors/core-error.js';
+
 export type TokenErrorCode = 'invalid' | 'expired' | 'wrong_type';
 
 /** Options for {@link TokenError}. Both fields are fixed, non-secret identifiers, never values from the token. */
@@ -25,27 +27,18 @@ export interface TokenErrorOptions {
  * @example
  * try { claims = await verifySession(secret, cookie) } catch (e) { if (e instanceof TokenError) return reply(401) }
  */
-export class TokenError extends Error {
+export class TokenError extends CoreError<TokenErrorCode, { reason: string; claim: string }> {
   override readonly name = 'TokenError';
-  readonly code: TokenErrorCode;
   readonly reason?: string;
   readonly claim?: string;
 
   constructor(code: TokenErrorCode, message: string, options: TokenErrorOptions = {}) {
-    super(message);
-    this.code = code;
+    super(code, message);
     if (options.reason !== undefined) this.reason = options.reason;
     if (options.claim !== undefined) this.claim = options.claim;
   }
 
-  /** Structured loggers serialise errors with JSON.stringify; keep that output to the safe fields. */
-  toJSON(): { name: string; code: TokenErrorCode; message: string; reason?: string; claim?: string } {
-    return {
-      name: this.name,
-      code: this.code,
-      message: this.message,
-      ...(this.reason !== undefined ? { reason: this.reason } : {}),
-      ...(this.claim !== undefined ? { claim: this.claim } : {}),
-    };
+  protected override safeFields(): { reason: string | undefined; claim: string | undefined } {
+    return { reason: this.reason, claim: this.claim };
   }
 }

@@ -5,6 +5,8 @@
  * - `invalid_secret`: the secret is not base32 of 20 to 40 bytes, as {@link generateTotpSecret} makes; a data
  *   error (a secret opened with the wrong context, or edited by hand).
  */
+import { CoreError } from '../errors/core-error.js';
+
 export type TotpErrorCode = 'invalid_secret';
 
 /**
@@ -14,17 +16,6 @@ export type TotpErrorCode = 'invalid_secret';
  * @example
  * try { await verifyTotp(secret, code) } catch (e) { if (e instanceof TotpError) log.error({ err: e }) }
  */
-export class TotpError extends Error {
+export class TotpError extends CoreError<TotpErrorCode> {
   override readonly name = 'TotpError';
-  readonly code: TotpErrorCode;
-
-  constructor(code: TotpErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-
-  /** Structured loggers serialise errors with JSON.stringify; keep that output to the safe fields. */
-  toJSON(): { name: string; code: TotpErrorCode; message: string } {
-    return { name: this.name, code: this.code, message: this.message };
-  }
 }

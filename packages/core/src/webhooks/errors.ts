@@ -10,6 +10,8 @@
  * - `expired`: authentic, but `webhook-timestamp` is outside the tolerance (too old: a replay; too far in the
  *   future: a clock problem or a delivery pre-signed for later). `reason` says which.
  */
+import { CoreError } from '../errors/core-error.js';
+
 export type WebhookErrorCode = 'malformed' | 'invalid_signature' | 'expired';
 
 /** Options for {@link WebhookError}. `reason` is fixed, non-secret text (a header name, `too_old`), never a value. */
@@ -26,24 +28,16 @@ export interface WebhookErrorOptions {
  * try { verifyStandardWebhook({ secret, headers: req.headers, body: req.rawBody }) }
  * catch (e) { if (e instanceof WebhookError) return reply.code(401).send({ error: 'invalid_signature' }) }
  */
-export class WebhookError extends Error {
+export class WebhookError extends CoreError<WebhookErrorCode, { reason: string }> {
   override readonly name = 'WebhookError';
-  readonly code: WebhookErrorCode;
   readonly reason?: string;
 
   constructor(code: WebhookErrorCode, message: string, options: WebhookErrorOptions = {}) {
-    super(message);
-    this.code = code;
+    super(code, message);
     if (options.reason !== undefined) this.reason = options.reason;
   }
 
-  /** Structured loggers serialise errors with JSON.stringify; keep that output to the safe fields. */
-  toJSON(): { name: string; code: WebhookErrorCode; message: string; reason?: string } {
-    return {
-      name: this.name,
-      code: this.code,
-      message: this.message,
-      ...(this.reason !== undefined ? { reason: this.reason } : {}),
-    };
+  protected override safeFields(): { reason: string | undefined } {
+    return { reason: this.reason };
   }
 }

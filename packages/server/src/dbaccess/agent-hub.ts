@@ -1,17 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { hashAgentToken, isAgentToken } from '@rampart/core/apikeys';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Database } from '../db/database.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { ipLimitKey } from '../platform/ratelimit.js';
-
-/** Agent tokens: `ag_` + 32 random bytes; stored as SHA-256 under their own domain label. */
-export const newAgentToken = (): string => `ag_${randomBytes(32).toString('base64url')}`;
-export const agentTokenHash = (token: string): string =>
-  createHash('sha256').update(`rampart-agent-token-v1:${token}`).digest('hex');
 
 export interface AgentResult {
   columns: string[];
@@ -139,10 +134,10 @@ export class AgentHub {
   async #authenticate(req: IncomingMessage): Promise<string | null> {
     const auth = req.headers.authorization ?? '';
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
-    if (!/^ag_[A-Za-z0-9_-]{43}$/.test(token)) return null;
+    if (!isAgentToken(token)) return null;
     const { rows } = await this.#db.tx({ orgId: null }, (q) =>
       q.query<{ id: string }>('SELECT id::text AS id FROM rampart_find_agent_token($1)', [
-        agentTokenHash(token),
+        hashAgentToken(token),
       ]),
     );
     return rows[0]?.id ?? null;

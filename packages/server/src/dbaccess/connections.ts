@@ -1,3 +1,4 @@
+import { generateAgentToken } from '@rampart/core/apikeys';
 import { type ConnectionEnvelope, openConnection } from '@rampart/core/connseal';
 import pg from 'pg';
 import type { Queryable } from '../db/types.js';
@@ -6,7 +7,6 @@ import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { type Resolver, systemResolver, vetDestination } from '../platform/outbound/dispatcher.js';
 import type { OutboundPolicy } from '../platform/outbound/policy.js';
-import { agentTokenHash, newAgentToken } from './agent-hub.js';
 
 export interface ConnectionView {
   id: string;
@@ -46,7 +46,7 @@ export async function createConnection(
   if (input.mode === 'agent' && input.sealed)
     throw new AppError('validation_failed', 'an agent connection keeps its connection string on the agent');
   const id = newId();
-  const agentToken = input.mode === 'agent' ? newAgentToken() : null;
+  const agentToken = input.mode === 'agent' ? generateAgentToken() : null;
   const { rows } = await q.query<Row>(
     `INSERT INTO db_connections (id, org_id, name, mode, envelope, created_by, agent_token_hash)
      VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -58,7 +58,7 @@ export async function createConnection(
       input.mode,
       input.sealed ? JSON.stringify(input.sealed) : null,
       actor.userId ?? null,
-      agentToken ? agentTokenHash(agentToken) : null,
+      agentToken?.hash ?? null,
     ],
   );
   await appendAudit(q, actor, {
@@ -67,7 +67,7 @@ export async function createConnection(
     target: `db_connection:${id}`,
     meta: { name: input.name, mode: input.mode },
   });
-  return { ...view(rows[0] as Row), ...(agentToken ? { agentToken } : {}) };
+  return { ...view(rows[0] as Row), ...(agentToken ? { agentToken: agentToken.key } : {}) };
 }
 
 export async function listConnections(q: Queryable, orgId: string): Promise<ConnectionView[]> {

@@ -1,13 +1,9 @@
-import type { Agent } from 'undici';
 import type { IdentityServices } from '../identity/services.js';
 import type { AuditBatcher } from '../platform/audit/batcher.js';
-import type { OutboundPolicy } from '../platform/outbound/policy.js';
+import type { OutboundServices } from '../platform/services.js';
 import type { RoutingCache } from './route-cache.js';
 
-export interface GatewayServices extends IdentityServices {
-  /** Guarded undici agent: every connection's address is vetted (no private/loopback/metadata). */
-  outbound: Agent;
-  outboundPolicy: OutboundPolicy;
+export interface GatewayServices extends IdentityServices, OutboundServices {
   routing: RoutingCache;
   /** Usage rows are batched off the request path. */
   usageAudit: AuditBatcher;

@@ -11,13 +11,13 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { open, seal } from '@rampart/core/seal';
 import * as oidc from 'openid-client';
-import type { Agent } from 'undici';
 import { fetch as undiciFetch } from 'undici';
 import type { Queryable } from '../db/types.js';
 import { enqueueMail } from '../mail/outbox.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
+import type { GuardedAgent } from '../platform/outbound/dispatcher.js';
 import type { IdentityServices } from './services.js';
 
 export const GOOGLE_ISSUER = 'https://accounts.google.com';
@@ -31,7 +31,7 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const random = () => randomBytes(32).toString('base64url');
 
 export interface OidcServices extends IdentityServices {
-  outbound: Agent;
+  outbound: GuardedAgent;
 }
 
 export interface ProviderRow {

@@ -1,9 +1,9 @@
 import type { KeyRing } from '@rampart/core/seal';
 import { standardWebhookHeaders } from '@rampart/core/webhooks';
-import type { Agent } from 'undici';
 import type { Queryable } from '../db/types.js';
 import { enqueueMail } from '../mail/outbox.js';
 import { newId } from '../platform/ids.js';
+import type { GuardedAgent } from '../platform/outbound/dispatcher.js';
 import { guardedFetch } from '../platform/outbound/fetch.js';
 import type { OutboundPolicy } from '../platform/outbound/policy.js';
 import { credentialTransport } from '../platform/outbound/transport.js';
@@ -23,7 +23,7 @@ export interface JobAlert {
 }
 
 export interface AlertDeps {
-  outbound: Agent;
+  outbound: GuardedAgent;
   /** For the plain-http rule: signed webhooks and secret Slack/Teams URLs go over https only. */
   policy: OutboundPolicy;
 }

@@ -1,10 +1,10 @@
 import type { KeyRing } from '@rampart/core/seal';
 import type { Logger } from 'pino';
-import type { Agent } from 'undici';
 import type { Database } from '../db/database.js';
 import type { Queryable } from '../db/types.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { newId } from '../platform/ids.js';
+import type { GuardedAgent } from '../platform/outbound/dispatcher.js';
 import { guardedFetch } from '../platform/outbound/fetch.js';
 import type { OutboundPolicy } from '../platform/outbound/policy.js';
 import { credentialTransport } from '../platform/outbound/transport.js';
@@ -20,7 +20,7 @@ export interface RunnerOptions {
   ring: KeyRing;
   logger: Logger;
   /** The guarded outbound agent: every connection is vetted against the SSRF policy. */
-  outbound: Agent;
+  outbound: GuardedAgent;
   /** The operator allow-list, for the plain-http rule on requests that carry credentials. */
   outboundPolicy: OutboundPolicy;
   envAllow: readonly EnvAllow[];

@@ -1,10 +1,7 @@
-import type { Agent } from 'undici';
 import type { IdentityServices } from '../identity/services.js';
-import type { OutboundPolicy } from '../platform/outbound/policy.js';
+import type { OutboundServices } from '../platform/services.js';
 import type { JobRunner } from './runner.js';
 
-export interface JobsServices extends IdentityServices {
-  outbound: Agent;
-  outboundPolicy: OutboundPolicy;
+export interface JobsServices extends IdentityServices, OutboundServices {
   jobRunner: JobRunner;
 }

@@ -40,6 +40,15 @@ export async function vetDestination(
   return addresses[0] as string;
 }
 
+declare const guarded: unique symbol;
+
+/**
+ * An undici Agent made by {@link guardedAgent}: every connection it opens is vetted. The brand exists only in
+ * the type (a unique symbol nothing else can name), so a plain `Agent` or `Dispatcher` does not type-check where
+ * outbound code asks for a GuardedAgent; the only way to get one is guardedAgent().
+ */
+export type GuardedAgent = Agent & { readonly [guarded]: true };
+
 export interface GuardedAgentOptions {
   policy: OutboundPolicy;
   resolve?: Resolver;
@@ -50,10 +59,10 @@ export interface GuardedAgentOptions {
  * An undici dispatcher whose every connection (including each redirect hop) passes {@link vetDestination}.
  * TLS keeps the original host name for SNI and certificate checks.
  */
-export function guardedAgent(opts: GuardedAgentOptions): Agent {
+export function guardedAgent(opts: GuardedAgentOptions): GuardedAgent {
   const resolve = opts.resolve ?? systemResolver;
   const base = buildConnector({ timeout: opts.connectTimeoutMs ?? 10_000 });
-  return new Agent({
+  const agent = new Agent({
     connect: (options, callback) => {
       const host = options.hostname;
       vetDestination(host, opts.policy, resolve).then(
@@ -68,4 +77,5 @@ export function guardedAgent(opts: GuardedAgentOptions): Agent {
       );
     },
   });
+  return agent as GuardedAgent;
 }

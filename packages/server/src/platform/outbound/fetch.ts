@@ -1,5 +1,5 @@
-import type { Agent } from 'undici';
 import { fetch as undiciFetch } from 'undici';
+import type { GuardedAgent } from './dispatcher.js';
 
 export interface GuardedResponse {
   status: number;
@@ -27,7 +27,7 @@ export interface GuardedFetchOptions {
  * @throws Error from the guard (OutboundBlockedError as cause), the timeout (AbortError) or the network
  */
 export async function guardedFetch(
-  agent: Agent,
+  agent: GuardedAgent,
   url: string,
   opts: GuardedFetchOptions,
 ): Promise<GuardedResponse> {

@@ -1,0 +1,1 @@
+export { CoreError, type CoreErrorJSON, type CoreErrorOptions } from './core-error.js';
