@@ -69,8 +69,8 @@ interface FieldProps {
   type?: string;
   autoComplete?: string;
   required?: boolean;
-  placeholder?: string;
-  hint?: string;
+  placeholder?: string | undefined;
+  hint?: string | undefined;
   inputMode?: 'numeric' | 'text';
   name?: string;
 }
@@ -246,7 +246,7 @@ export function Empty({ children }: { children: ReactNode }) {
 export function Table(props: {
   caption: ReactNode;
   columns: ReadonlyArray<string | false>;
-  testId?: string;
+  testId?: string | undefined;
   className?: string;
   children: ReactNode;
 }) {
@@ -269,6 +269,19 @@ export function Table(props: {
   );
 }
 
+/** Asks the browser's own yes/no question; true on yes. Every "are you sure?" of the dashboard goes through here. */
+export const confirmed = (question: string): boolean => window.confirm(question);
+
+/** Reads a local file as UTF-8 text in the browser (nothing is uploaded until a form is sent). */
+export function readAsText(file: File): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(typeof reader.result === 'string' ? reader.result : '');
+    reader.onerror = () => reject(reader.error ?? new Error('The file could not be read'));
+    reader.readAsText(file);
+  });
+}
+
 /**
  * A destructive button. With `confirm`, the browser asks that question first and `onClick` runs only on yes.
  * `label` is the accessible name when the visible text alone is ambiguous (e.g. "Delete channel on-call").
@@ -276,16 +289,16 @@ export function Table(props: {
 export function DangerButton(props: {
   onClick: () => unknown;
   children: ReactNode;
-  label?: string;
-  confirm?: string;
-  disabled?: boolean;
+  label?: string | undefined;
+  confirm?: string | undefined;
+  disabled?: boolean | undefined;
 }) {
   return (
     <button
       type="button"
       className="danger"
       onClick={() => {
-        if (props.confirm !== undefined && !window.confirm(props.confirm)) return;
+        if (props.confirm !== undefined && !confirmed(props.confirm)) return;
         void props.onClick();
       }}
       disabled={props.disabled}
