@@ -53,6 +53,16 @@ export function describe(err: unknown): string {
   return err.message;
 }
 
+/** A short confirmation of what just worked ("Registered …", "Added …"), announced to screen readers. */
+export function OkNote({ message }: { message: string | null }) {
+  if (!message) return null;
+  return (
+    <p role="status" className="ok">
+      {message}
+    </p>
+  );
+}
+
 export function ErrorNote({ error }: { error: string | null | undefined }) {
   if (!error) return null;
   return (
@@ -60,6 +70,18 @@ export function ErrorNote({ error }: { error: string | null | undefined }) {
       {error}
     </p>
   );
+}
+
+/** The id of a field's hint for `aria-describedby`, when it has one. */
+export const hintOf = (id: string, hint: string | undefined) => (hint ? `${id}-hint` : undefined);
+
+/** The small text under a field that explains it (the field points at it with `hintOf`). */
+export function Hint({ id, text }: { id: string; text: string | undefined }) {
+  return text ? (
+    <small id={`${id}-hint`} className="hint">
+      {text}
+    </small>
+  ) : null;
 }
 
 interface FieldProps {
@@ -90,13 +112,9 @@ export function Field(props: FieldProps) {
         required={props.required}
         placeholder={props.placeholder}
         inputMode={props.inputMode}
-        aria-describedby={props.hint ? `${id}-hint` : undefined}
+        aria-describedby={hintOf(id, props.hint)}
       />
-      {props.hint ? (
-        <small id={`${id}-hint`} className="hint">
-          {props.hint}
-        </small>
-      ) : null}
+      <Hint id={id} text={props.hint} />
     </div>
   );
 }
@@ -131,13 +149,9 @@ export function TextArea(props: {
         placeholder={props.placeholder}
         spellCheck={props.spellCheck}
         onChange={(e) => props.onChange(e.target.value)}
-        aria-describedby={props.hint ? `${id}-hint` : undefined}
+        aria-describedby={hintOf(id, props.hint)}
       />
-      {props.hint ? (
-        <small id={`${id}-hint`} className="hint">
-          {props.hint}
-        </small>
-      ) : null}
+      <Hint id={id} text={props.hint} />
     </div>
   );
 }
@@ -161,16 +175,14 @@ export function SuggestField(props: {
         onChange={(e) => props.onChange(e.target.value)}
         required
         autoComplete="off"
-        aria-describedby={`${id}-hint`}
+        aria-describedby={hintOf(id, props.hint)}
       />
       <datalist id={id}>
         {props.suggestions.map((s) => (
           <option key={s} value={s} />
         ))}
       </datalist>
-      <small id={`${id}-hint`} className="hint">
-        {props.hint}
-      </small>
+      <Hint id={id} text={props.hint} />
     </div>
   );
 }
@@ -190,14 +202,10 @@ export function Check(props: {
         type="checkbox"
         checked={props.checked}
         onChange={(e) => props.onChange(e.target.checked)}
-        aria-describedby={props.hint ? `${id}-hint` : undefined}
+        aria-describedby={hintOf(id, props.hint)}
       />
       <label htmlFor={id}>{props.label}</label>
-      {props.hint ? (
-        <small id={`${id}-hint`} className="hint">
-          {props.hint}
-        </small>
-      ) : null}
+      <Hint id={id} text={props.hint} />
     </div>
   );
 }
@@ -221,6 +229,13 @@ export function Select<T extends string>(props: {
       </select>
     </div>
   );
+}
+
+/** What a create-or-edit form gets besides the item: its org, and what to do once saved or on cancel. */
+export interface EditorProps<T> {
+  orgId: string;
+  onSaved: (saved: T) => void;
+  onCancel: () => void;
 }
 
 export function Page(props: { title: string; children: ReactNode; actions?: ReactNode }) {
@@ -391,6 +406,17 @@ export function RevealOnce(props: { title: string; value: string; onDone: () => 
       </div>
     </div>
   );
+}
+
+/** Who acted, by the first 8 characters of an id: a user or an API key, `preferKey` deciding which comes first. */
+export function actor(
+  e: { userId: string | null; apiKeyId: string | null },
+  none: string,
+  preferKey = false,
+) {
+  const user = e.userId ? `user ${e.userId.slice(0, 8)}` : null;
+  const key = e.apiKeyId ? `key ${e.apiKeyId.slice(0, 8)}` : null;
+  return (preferKey ? (key ?? user) : (user ?? key)) ?? none;
 }
 
 export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');

@@ -116,6 +116,25 @@ export function NewPassword(props: {
 
 export const mismatch = (a: string, b: string) => (a !== b ? 'The two passwords do not match.' : null);
 
+/** The buttons under a create-or-edit form: submit (the label says which) and cancel, both idle while saving. */
+export function SaveOrCancel(props: {
+  busy: boolean;
+  disabled?: boolean;
+  onCancel: () => void;
+  children: ReactNode;
+}) {
+  return (
+    <div className="row">
+      <Submit busy={props.busy} disabled={props.disabled ?? false}>
+        {props.children}
+      </Submit>
+      <button type="button" onClick={props.onCancel} disabled={props.busy}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
 /** A form's primary submit button, disabled while its request runs. */
 export function Submit(props: { busy?: boolean; disabled?: boolean; children: ReactNode }) {
   return (

@@ -1,5 +1,5 @@
 import { type ChangeEvent, useId } from 'react';
-import { readAsText } from '../ui';
+import { Hint, hintOf, readAsText } from '../ui';
 
 /**
  * A file picker that reads the chosen file as text in the browser and hands it over (nothing is uploaded). The
@@ -34,13 +34,9 @@ export function TextFileInput(props: {
         type="file"
         accept={props.accept}
         onChange={pick}
-        aria-describedby={props.hint ? `${id}-hint` : undefined}
+        aria-describedby={hintOf(id, props.hint)}
       />
-      {props.hint ? (
-        <small id={`${id}-hint`} className="hint">
-          {props.hint}
-        </small>
-      ) : null}
+      <Hint id={id} text={props.hint} />
     </div>
   );
 }

@@ -5,6 +5,11 @@ import { can, type Role } from '../permissions';
 import { Page, Select } from '../ui';
 
 type Redaction = 'inherit' | 'on' | 'off';
+const REDACTION = [
+  ['inherit', 'Org setting'],
+  ['on', 'Always on'],
+  ['off', 'Off'],
+] as const;
 
 export function ApiKeys({ orgId, role }: { orgId: string; role: Role }) {
   const [redaction, setRedaction] = useState<Redaction>('inherit');
@@ -38,11 +43,7 @@ export function ApiKeys({ orgId, role }: { orgId: string; role: Role }) {
                     label="PII redaction"
                     value={redaction}
                     onChange={setRedaction}
-                    options={[
-                      ['inherit', 'Org setting'],
-                      ['on', 'Always on'],
-                      ['off', 'Off'],
-                    ]}
+                    options={REDACTION}
                   />
                 ),
                 body: (name) => ({ name, redaction }),

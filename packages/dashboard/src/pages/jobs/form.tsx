@@ -1,8 +1,10 @@
 import { type FormEvent, useId, useState } from 'react';
 import { api, orgPath } from '../../api';
+import { SaveOrCancel } from '../../components/fields';
 import {
   Check,
   DangerButton,
+  type EditorProps,
   ErrorNote,
   Field,
   NumberField,
@@ -26,13 +28,7 @@ import { type Channel, describeCron, fromNow, inZone, type Job, METHODS, PRESETS
 
 /** The job form (create and edit), with the cron helper and header rows whose values are typed once. */
 
-export function JobForm(props: {
-  orgId: string;
-  job: Job | null;
-  channels: Channel[];
-  onSaved: (job: Job) => void;
-  onCancel: () => void;
-}) {
+export function JobForm(props: EditorProps<Job> & { job: Job | null; channels: Channel[] }) {
   const editing = props.job !== null;
   const [d, setD] = useState<Draft>(() => (props.job ? draftOf(props.job) : emptyDraft()));
   const { busy, error, act } = useAction();
@@ -236,14 +232,9 @@ export function JobForm(props: {
       </fieldset>
 
       <ErrorNote error={error} />
-      <div className="row">
-        <button type="submit" className="primary" disabled={busy || !cron.ok}>
-          {editing ? 'Save changes' : 'Create job'}
-        </button>
-        <button type="button" onClick={props.onCancel} disabled={busy}>
-          Cancel
-        </button>
-      </div>
+      <SaveOrCancel busy={busy} disabled={!cron.ok} onCancel={props.onCancel}>
+        {editing ? 'Save changes' : 'Create job'}
+      </SaveOrCancel>
     </form>
   );
 }

@@ -4,7 +4,7 @@ import { Submit } from '../../components/fields';
 import { DangerCell, ListTable } from '../../components/list-table';
 import { TextFileInput } from '../../components/text-file';
 import { can, type Role } from '../../permissions';
-import { ErrorNote, Field, TextArea, useAction, useLoad, when } from '../../ui';
+import { ErrorNote, Field, OkNote, TextArea, useAction, useLoad, when } from '../../ui';
 import type { SigningKey } from './model';
 
 /** The Ed25519 public keys the org trusts to sign packages: register (pasted or read from a .pub), revoke. */
@@ -92,11 +92,7 @@ export function SigningKeys({
             hint="Ed25519, as PEM or the raw 32 bytes in base64."
           />
           <Submit busy={busy}>Register key</Submit>
-          {added ? (
-            <p role="status" className="ok">
-              {added}
-            </p>
-          ) : null}
+          <OkNote message={added} />
         </form>
       ) : null}
       <ErrorNote error={error} />

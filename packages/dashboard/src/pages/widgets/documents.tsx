@@ -3,8 +3,13 @@ import { api, orgPath } from '../../api';
 import { Submit } from '../../components/fields';
 import { DangerCell, ListTable } from '../../components/list-table';
 import { TextFileInput } from '../../components/text-file';
-import { ErrorNote, Field, Select, TextArea, useAction, useLoad, when } from '../../ui';
+import { ErrorNote, Field, OkNote, Select, TextArea, useAction, useLoad, when } from '../../ui';
 import { bytes, type Doc, type Widget } from './model';
+
+const FORMATS = [
+  ['markdown', 'Markdown'],
+  ['text', 'Plain text'],
+] as const;
 
 /** The knowledge documents a widget answers from: pasted or read from a local file as text, listed, deleted. */
 
@@ -58,15 +63,7 @@ export function Documents(props: { orgId: string; widget: Widget; write: boolean
         <form onSubmit={upload} aria-label="Add a document">
           <div className="grid2">
             <Field label="Document name" value={name} onChange={setName} required placeholder="faq.md" />
-            <Select
-              label="Format"
-              value={format}
-              onChange={setFormat}
-              options={[
-                ['markdown', 'Markdown'],
-                ['text', 'Plain text'],
-              ]}
-            />
+            <Select label="Format" value={format} onChange={setFormat} options={FORMATS} />
             <TextFileInput
               label="Read from a file (optional)"
               accept=".txt,.md,.markdown,text/plain,text/markdown"
@@ -89,11 +86,7 @@ export function Documents(props: { orgId: string; widget: Widget; write: boolean
           <Submit busy={busy} disabled={!content}>
             Upload document
           </Submit>
-          {added ? (
-            <p role="status" className="ok">
-              {added}
-            </p>
-          ) : null}
+          <OkNote message={added} />
         </form>
       ) : null}
       <ErrorNote error={error} />

@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { api, orgPath } from '../../api';
-import { ErrorNote, Field, NumberField, SuggestField, TextArea, useAction } from '../../ui';
+import { SaveOrCancel } from '../../components/fields';
+import { type EditorProps, ErrorNote, Field, NumberField, SuggestField, TextArea, useAction } from '../../ui';
 import type { Widget } from './model';
 
 /** Create or edit a widget: name, model, allowed origins, system prompt and rate limits. */
@@ -22,13 +23,7 @@ const draftOf = (w: Widget | null): Draft => ({
   perWidget: String(w?.limits.perWidgetPerMinute ?? 600),
 });
 
-export function WidgetForm(props: {
-  orgId: string;
-  widget: Widget | null;
-  models: string[];
-  onSaved: (w: Widget) => void;
-  onCancel: () => void;
-}) {
+export function WidgetForm(props: EditorProps<Widget> & { widget: Widget | null; models: string[] }) {
   const [d, setD] = useState<Draft>(() => draftOf(props.widget));
   const { busy, error, act } = useAction();
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => setD((prev) => ({ ...prev, [k]: v }));
@@ -102,14 +97,9 @@ export function WidgetForm(props: {
         </div>
       </fieldset>
       <ErrorNote error={error} />
-      <div className="row">
-        <button type="submit" className="primary" disabled={busy}>
-          {props.widget ? 'Save changes' : 'Create widget'}
-        </button>
-        <button type="button" onClick={props.onCancel} disabled={busy}>
-          Cancel
-        </button>
-      </div>
+      <SaveOrCancel busy={busy} onCancel={props.onCancel}>
+        {props.widget ? 'Save changes' : 'Create widget'}
+      </SaveOrCancel>
     </form>
   );
 }

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'react';
 import { api, orgPath } from '../../api';
+import { ListTable } from '../../components/list-table';
 import { can, type Role } from '../../permissions';
-import { Empty, Loaded, Page, Table, useLoad, when } from '../../ui';
+import { Page, useLoad, when } from '../../ui';
 import { WidgetDetail } from './detail';
 import { WidgetForm } from './form';
 import type { Billing, Provider, Widget } from './model';
@@ -77,50 +78,44 @@ export function Widgets({ orgId, role }: { orgId: string; role: Role }) {
           onCancel={() => setMode({ kind: 'view' })}
         />
       ) : null}
-      <Loaded state={state}>
-        {({ widgets: list }) =>
-          list.length === 0 ? (
-            <Empty>No widgets yet.{write ? ' Create one to put a chat box on your site.' : ''}</Empty>
-          ) : (
-            <Table
-              testId="widgets-table"
-              caption="Widgets"
-              columns={['Name', 'Allowed origins', 'Model', 'Limits', 'Created']}
-            >
-              {list.map((w) => (
-                <tr key={w.id} aria-current={selected === w.id ? 'true' : undefined}>
-                  <td>
-                    <button
-                      type="button"
-                      className="link"
-                      onClick={() => setSelected(w.id)}
-                      aria-label={`Open widget ${w.name}`}
-                    >
-                      {w.name}
-                    </button>
-                  </td>
-                  <td>
-                    {w.allowedOrigins.map((o) => (
-                      <code key={o} className="block">
-                        {o}
-                      </code>
-                    ))}
-                  </td>
-                  <td>
-                    <code>{w.model}</code>
-                  </td>
-                  <td className="small">
-                    {w.limits.perIpPerMinute}/min per visitor IP
-                    <br />
-                    {w.limits.perWidgetPerMinute}/min in all
-                  </td>
-                  <td>{when(w.createdAt)}</td>
-                </tr>
+      <ListTable
+        state={state}
+        items={(d) => d.widgets}
+        empty={<>No widgets yet.{write ? ' Create one to put a chat box on your site.' : ''}</>}
+        testId="widgets-table"
+        caption="Widgets"
+        columns={['Name', 'Allowed origins', 'Model', 'Limits', 'Created']}
+        row={(w) => (
+          <tr key={w.id} aria-current={selected === w.id ? 'true' : undefined}>
+            <td>
+              <button
+                type="button"
+                className="link"
+                onClick={() => setSelected(w.id)}
+                aria-label={`Open widget ${w.name}`}
+              >
+                {w.name}
+              </button>
+            </td>
+            <td>
+              {w.allowedOrigins.map((o) => (
+                <code key={o} className="block">
+                  {o}
+                </code>
               ))}
-            </Table>
-          )
-        }
-      </Loaded>
+            </td>
+            <td>
+              <code>{w.model}</code>
+            </td>
+            <td className="small">
+              {w.limits.perIpPerMinute}/min per visitor IP
+              <br />
+              {w.limits.perWidgetPerMinute}/min in all
+            </td>
+            <td>{when(w.createdAt)}</td>
+          </tr>
+        )}
+      />
       {current && mode.kind === 'view' ? (
         <WidgetDetail
           key={current.id}
