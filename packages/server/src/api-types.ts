@@ -27,6 +27,8 @@ export type CredentialListed = z.infer<typeof listed>;
 export type ApiKeyListed = z.infer<typeof apiKeyListed>;
 export type CliCredential = z.infer<typeof cliCredential>;
 export type DeviceRequest = z.infer<typeof deviceDetails>;
+/** One of the signed-in user's own account events (GET /api/me/events). */
+export type { AccountEvent } from './identity/account-events.js';
 
 // tenancy
 export type Member = z.infer<typeof member>;

@@ -1,3 +1,4 @@
+import type { CredentialListed } from '@rampart/server/api-types';
 import { type FormEvent, type ReactNode, useState } from 'react';
 import { api } from '../api';
 import { ErrorNote, Field, RevealOnce, useAction, useLoad, when } from '../ui';
@@ -10,13 +11,7 @@ import { DangerCell, ListTable } from './list-table';
  */
 
 /** What every credential listing returns per row: never the secret, only its public prefix. */
-export interface Credential {
-  id: string;
-  name: string;
-  prefix: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-}
+export type Credential = CredentialListed;
 
 /** The create form: omitted for credentials made elsewhere (a CLI session comes from `rampart login`). */
 export interface CreateCredential<R> {

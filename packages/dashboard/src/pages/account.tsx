@@ -1,6 +1,7 @@
+import type { AccountEvent, CliCredential as CliSession } from '@rampart/server/api-types';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, type Me, session } from '../api';
-import { type Credential, CredentialList } from '../components/credential-list';
+import { CredentialList } from '../components/credential-list';
 import { CodeField, PasswordField, Submit } from '../components/fields';
 import { navigate } from '../router';
 import { CopyButton, DangerButton, ErrorNote, Page, Table, useAction, when } from '../ui';
@@ -39,19 +40,6 @@ function CliSessions() {
       />
     </>
   );
-}
-
-/** A CLI credential from `rampart login`, as GET /api/cli-credentials lists it (never the token). */
-type CliSession = Credential & { expiresAt: string };
-
-/** One of the user's own account events, as GET /api/me/events lists it. */
-interface AccountEvent {
-  seq: number;
-  at: string;
-  action: string;
-  ip: string | null;
-  userAgent: string | null;
-  meta: Record<string, unknown>;
 }
 
 const EVENT_NAMES: Record<string, string> = {

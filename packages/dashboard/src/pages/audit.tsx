@@ -1,18 +1,10 @@
+import type { AuditEntry } from '@rampart/server/api-types';
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { api, orgPath } from '../api';
 import { ExportButtons } from '../components/export-buttons';
 import { actor, describe, Empty, ErrorNote, Field, Page, Table, useLoad, when } from '../ui';
 
-interface Entry {
-  id: string;
-  at: string;
-  userId: string | null;
-  apiKeyId: string | null;
-  ip: string | null;
-  action: string;
-  target: string | null;
-  meta: Record<string, unknown>;
-}
+type Entry = AuditEntry;
 interface Filters {
   action: string;
   since: string;

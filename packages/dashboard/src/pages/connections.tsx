@@ -1,4 +1,5 @@
 import { sealConnection } from '@rampart/core/connseal';
+import type { Connection } from '@rampart/server/api-types';
 import { type FormEvent, useState } from 'react';
 import { api, orgPath } from '../api';
 import { ExportButtons } from '../components/export-buttons';
@@ -29,17 +30,11 @@ import {
  * connection string nor the API key reaches the server from this page, and both fields are emptied at once.
  */
 
-type Mode = 'cloud' | 'agent';
+type Mode = Connection['mode'];
 const MODES = [
   ['cloud', 'Cloud: Rampart connects, with a sealed connection string'],
   ['agent', 'Agent: runs inside your network and connects out'],
 ] as const;
-interface Connection {
-  id: string;
-  name: string;
-  mode: Mode;
-  createdAt: string;
-}
 /** A query-audit row: GET /query-audit builds it from the audit entry's meta and has no response schema. */
 interface AuditRow {
   seq: number;

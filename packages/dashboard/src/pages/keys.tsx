@@ -1,10 +1,11 @@
+import type { ApiKeyListed } from '@rampart/server/api-types';
 import { useState } from 'react';
 import { orgPath } from '../api';
-import { type Credential, CredentialList } from '../components/credential-list';
+import { CredentialList } from '../components/credential-list';
 import { can, type Role } from '../permissions';
 import { Page, Select } from '../ui';
 
-type Redaction = 'inherit' | 'on' | 'off';
+type Redaction = ApiKeyListed['redaction'];
 const REDACTION = [
   ['inherit', 'Org setting'],
   ['on', 'Always on'],
@@ -18,7 +19,7 @@ export function ApiKeys({ orgId, role }: { orgId: string; role: Role }) {
     <Page title="API keys">
       <CredentialList
         path={orgPath(orgId, '/api-keys')}
-        items={(d: { keys: Credential[] }) => d.keys}
+        items={(d: { keys: ApiKeyListed[] }) => d.keys}
         caption="API keys"
         column="Key"
         tokenPrefix="rk_live_"

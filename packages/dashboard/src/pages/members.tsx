@@ -1,3 +1,4 @@
+import type { Invitation, Member } from '@rampart/server/api-types';
 import { type FormEvent, useState } from 'react';
 import { api, orgPath } from '../api';
 import { Submit } from '../components/fields';
@@ -5,20 +6,6 @@ import { DangerCell } from '../components/list-table';
 import { can, type Role } from '../permissions';
 import { ErrorNote, Field, Loaded, Page, Select, Table, useAction, useLoad, when } from '../ui';
 
-interface Invitation {
-  invitationId: string;
-  email: string;
-  role: Role;
-  status: 'pending' | 'expired';
-  expiresAt: string;
-}
-
-interface Member {
-  userId: string;
-  email: string;
-  role: Role;
-  createdAt: string;
-}
 const ROLE_OPTIONS = [
   ['owner', 'Owner'],
   ['admin', 'Admin'],

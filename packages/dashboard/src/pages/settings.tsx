@@ -1,28 +1,14 @@
+import type {
+  ModelProvider as Provider,
+  SecretSummary as Secret,
+  OrgSettings as Settings,
+} from '@rampart/server/api-types';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, orgPath } from '../api';
 import { SecretField, Submit } from '../components/fields';
 import { ListTable } from '../components/list-table';
 import { can, type Role } from '../permissions';
 import { ErrorNote, Field, Loaded, Page, Select, useAction, useLoad } from '../ui';
-
-type Region = 'us' | 'eu' | 'apac';
-interface Settings {
-  piiRedaction: boolean;
-  region: Region;
-  retentionDays: number;
-}
-interface Secret {
-  name: string;
-  masked: string;
-  updatedAt?: string;
-}
-interface Provider {
-  name: string;
-  baseUrl: string;
-  apiKeyMasked: string;
-  region: Region | null;
-  models: string[];
-}
 
 const REGIONS = [
   ['us', 'United States'],

@@ -1,44 +1,17 @@
-/** The shapes the skills API returns, and the size and duration formats the skills pages share. */
+import type { SkillVersion, TelemetryListed } from '@rampart/server/api-types';
 
-export type Signature = 'valid' | 'key_revoked';
-export interface Version {
-  version: number;
-  sha256: string;
-  sizeBytes: number;
-  fileCount: number;
-  keyId: string;
-  signature: Signature;
-  createdAt: string;
-}
+/** The shapes the skills API returns (the server's own types), and the formats the skills pages share. */
+
+export type { SigningKey } from '@rampart/server/api-types';
+export type Version = SkillVersion;
+export type Signature = Version['signature'];
+/** A package in GET /skills: its newest version and how many there are. */
 export interface Skill {
   name: string;
   versions: number;
   latest: Version;
 }
-export interface SigningKey {
-  id: string;
-  name: string;
-  keyId: string;
-  publicKey: string;
-  createdAt: string;
-  revokedAt: string | null;
-}
-export type Outcome = 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
-export interface TelemetryEvent {
-  id: string;
-  receivedAt: string;
-  occurredAt: string;
-  skill: string;
-  version: number;
-  stepsTotal: number;
-  stepsOk: number;
-  stepsFailed: number;
-  durationMs: number;
-  outcome: Outcome;
-  errorCode: string | null;
-  runtimeVersion: string;
-  runtimeTokenId: string;
-}
+export type TelemetryEvent = TelemetryListed;
 
 /** 1536 -> "1.5 KiB" (binary units, as package limits are stated). */
 export const size = (n: number) =>

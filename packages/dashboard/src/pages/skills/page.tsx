@@ -1,6 +1,7 @@
+import type { CredentialListed } from '@rampart/server/api-types';
 import { useState } from 'react';
 import { orgPath } from '../../api';
-import { type Credential, CredentialList } from '../../components/credential-list';
+import { CredentialList } from '../../components/credential-list';
 import { can, type Role } from '../../permissions';
 import { Page } from '../../ui';
 import { Packages } from './packages';
@@ -23,7 +24,7 @@ function RuntimeTokens({ orgId }: { orgId: string }) {
       </p>
       <CredentialList
         path={orgPath(orgId, '/runtime-tokens')}
-        items={(d: { tokens: Credential[] }) => d.tokens}
+        items={(d: { tokens: CredentialListed[] }) => d.tokens}
         testId="runtime-tokens-table"
         caption="Runtime tokens"
         column="Token"

@@ -1,42 +1,11 @@
+import type { Billing, ModelProvider, Widget, WidgetDocument } from '@rampart/server/api-types';
+
 /** The shapes the widget and billing APIs return, and the byte and embed-snippet formats the widget pages share. */
 
-export interface Limits {
-  perIpPerMinute: number;
-  perWidgetPerMinute: number;
-}
-export interface Widget {
-  id: string;
-  name: string;
-  allowedOrigins: string[];
-  systemPrompt: string;
-  model: string;
-  limits: Limits;
-  createdAt: string;
-  updatedAt: string;
-}
-export interface Doc {
-  id: string;
-  name: string;
-  format: 'text' | 'markdown';
-  bytes: number;
-  chunks: number;
-  createdAt: string;
-}
-export interface Usage {
-  widgets: number;
-  monthlyMessages: number;
-  knowledgeBytes: number;
-}
-export interface Billing {
-  plan: string;
-  limits: Usage;
-  usage: Usage;
-  messageCredits: number;
-}
-export interface Provider {
-  name: string;
-  models: string[];
-}
+export type { Billing, Widget };
+export type Doc = WidgetDocument;
+/** A model provider: the widget form suggests its models. */
+export type Provider = Pick<ModelProvider, 'name' | 'models'>;
 
 /** 1536 -> "1.5 KB" (decimal units, as the plans are stated). */
 export function bytes(n: number): string {
