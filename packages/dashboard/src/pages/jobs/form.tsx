@@ -26,8 +26,14 @@ import {
 } from './draft';
 import { type Channel, describeCron, fromNow, inZone, type Job, METHODS, PRESETS, TIMEZONES } from './model';
 
-/** The job form (create and edit), with the cron helper and header rows whose values are typed once. */
+/** The numeric behaviour fields: draft key, label, hint. */
+const BEHAVIOUR = [
+  ['timeoutMs', 'Timeout per attempt (ms)', '100 to 120000.'],
+  ['retries', 'Retries', 'Extra attempts on 5xx, timeouts and network errors (0 to 10).'],
+  ['retentionDays', 'Keep history (days)', "Empty: the organization's retention setting."],
+] as const;
 
+/** The job form (create and edit), with the cron helper and header rows whose values are typed once. */
 export function JobForm(props: EditorProps<Job> & { job: Job | null; channels: Channel[] }) {
   const editing = props.job !== null;
   const [d, setD] = useState<Draft>(() => (props.job ? draftOf(props.job) : emptyDraft()));
@@ -176,24 +182,9 @@ export function JobForm(props: EditorProps<Job> & { job: Job | null; channels: C
       <fieldset disabled={busy}>
         <legend>Behaviour</legend>
         <div className="grid2">
-          <NumberField
-            label="Timeout per attempt (ms)"
-            value={d.timeoutMs}
-            onChange={(v) => set('timeoutMs', v)}
-            hint="100 to 120000."
-          />
-          <NumberField
-            label="Retries"
-            value={d.retries}
-            onChange={(v) => set('retries', v)}
-            hint="Extra attempts on 5xx, timeouts and network errors (0 to 10)."
-          />
-          <NumberField
-            label="Keep history (days)"
-            value={d.retentionDays}
-            onChange={(v) => set('retentionDays', v)}
-            hint="Empty: the organization's retention setting."
-          />
+          {BEHAVIOUR.map(([key, label, hint]) => (
+            <NumberField key={key} label={label} value={d[key]} onChange={(v) => set(key, v)} hint={hint} />
+          ))}
           <Check
             label="Store the start of each response"
             checked={d.storeResponse}
