@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { Field } from '../ui';
+import { Field, OkNote } from '../ui';
 
 /**
  * The form fields the sign-in, account and settings forms share: e-mail, passwords, one-time codes, write-only
@@ -135,11 +135,22 @@ export function SaveOrCancel(props: {
   );
 }
 
-/** A form's primary submit button, disabled while its request runs. */
-export function Submit(props: { busy?: boolean; disabled?: boolean; children: ReactNode }) {
+/**
+ * A form's primary submit button, disabled while its request runs; `done` is what the last submit achieved
+ * ("Registered …"), shown under it as a status line.
+ */
+export function Submit(props: {
+  busy?: boolean;
+  disabled?: boolean;
+  done?: string | null;
+  children: ReactNode;
+}) {
   return (
-    <button type="submit" className="primary" disabled={props.busy || props.disabled}>
-      {props.children}
-    </button>
+    <>
+      <button type="submit" className="primary" disabled={props.busy || props.disabled}>
+        {props.children}
+      </button>
+      <OkNote message={props.done ?? null} />
+    </>
   );
 }

@@ -4,7 +4,7 @@ import { Submit } from '../../components/fields';
 import { DangerCell, ListTable } from '../../components/list-table';
 import { TextFileInput } from '../../components/text-file';
 import { can, type Role } from '../../permissions';
-import { ErrorNote, Field, OkNote, TextArea, useAction, useLoad, when } from '../../ui';
+import { ErrorNote, Field, TextArea, useAction, useLoad, when } from '../../ui';
 import type { SigningKey } from './model';
 
 /** The Ed25519 public keys the org trusts to sign packages: register (pasted or read from a .pub), revoke. */
@@ -91,8 +91,9 @@ export function SigningKeys({
             placeholder={'-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----'}
             hint="Ed25519, as PEM or the raw 32 bytes in base64."
           />
-          <Submit busy={busy}>Register key</Submit>
-          <OkNote message={added} />
+          <Submit busy={busy} done={added}>
+            Register key
+          </Submit>
         </form>
       ) : null}
       <ErrorNote error={error} />

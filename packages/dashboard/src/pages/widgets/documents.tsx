@@ -3,7 +3,7 @@ import { api, orgPath } from '../../api';
 import { Submit } from '../../components/fields';
 import { DangerCell, ListTable } from '../../components/list-table';
 import { TextFileInput } from '../../components/text-file';
-import { ErrorNote, Field, OkNote, Select, TextArea, useAction, useLoad, when } from '../../ui';
+import { ErrorNote, Field, Select, TextArea, useAction, useLoad, when } from '../../ui';
 import { bytes, type Doc, type Widget } from './model';
 
 const FORMATS = [
@@ -83,10 +83,9 @@ export function Documents(props: { orgId: string; widget: Widget; write: boolean
           <p className="small muted">
             {content ? `${bytes(new TextEncoder().encode(content).length)} to add` : ''}
           </p>
-          <Submit busy={busy} disabled={!content}>
+          <Submit busy={busy} disabled={!content} done={added}>
             Upload document
           </Submit>
-          <OkNote message={added} />
         </form>
       ) : null}
       <ErrorNote error={error} />
