@@ -13,6 +13,21 @@ import { DangerCell, ListTable } from './list-table';
 /** What every credential listing returns per row: never the secret, only its public prefix. */
 export type Credential = CredentialListed;
 
+/**
+ * The credential kinds the dashboard lists: the table's caption and test id, the heading of the masked column,
+ * and the public part every secret of the kind starts with (before the stored prefix).
+ */
+const KINDS = {
+  apiKey: { caption: 'API keys', testId: undefined, column: 'Key', start: 'rk_live_' },
+  runtimeToken: {
+    caption: 'Runtime tokens',
+    testId: 'runtime-tokens-table',
+    column: 'Token',
+    start: 'rt_live_',
+  },
+  cliSession: { caption: 'CLI sessions', testId: 'cli-sessions', column: 'Credential', start: 'cli_live_' },
+} as const;
+
 /** The create form: omitted for credentials made elsewhere (a CLI session comes from `rampart login`). */
 export interface CreateCredential<R> {
   /** The form's accessible name, e.g. "Create API key". */
@@ -34,11 +49,7 @@ export function CredentialList<C extends Credential, L, R>(props: {
   /** The collection: GET lists it, POST creates in it, DELETE `<path>/<id>` revokes. */
   path: string;
   items: (listed: L) => C[];
-  caption: string;
-  testId?: string | undefined;
-  /** The heading of the masked column and what the stored prefix follows, e.g. "Key" and `rk_live_`. */
-  column: string;
-  tokenPrefix: string;
+  kind: keyof typeof KINDS;
   /** Columns after "Last used", e.g. an expiry. */
   extraColumns?: ReadonlyArray<readonly [string, (c: C) => ReactNode]>;
   empty: ReactNode;
@@ -46,6 +57,7 @@ export function CredentialList<C extends Credential, L, R>(props: {
   create?: CreateCredential<R> | undefined;
 }) {
   const { path, create, revoke } = props;
+  const kind = KINDS[props.kind];
   const state = useLoad(() => api<L>('GET', path), [path]);
   const [name, setName] = useState('');
   const [created, setCreated] = useState<string | null>(null);
@@ -90,11 +102,11 @@ export function CredentialList<C extends Credential, L, R>(props: {
         state={state}
         items={props.items}
         empty={props.empty}
-        testId={props.testId}
-        caption={props.caption}
+        testId={kind.testId}
+        caption={kind.caption}
         columns={[
           'Name',
-          props.column,
+          kind.column,
           'Created',
           'Last used',
           ...extra.map(([title]) => title),
@@ -105,7 +117,7 @@ export function CredentialList<C extends Credential, L, R>(props: {
             <td>{c.name}</td>
             <td>
               <code>
-                {props.tokenPrefix}
+                {kind.start}
                 {c.prefix}…
               </code>
             </td>

@@ -26,10 +26,7 @@ function CliSessions() {
       <CredentialList
         path="/api/cli-credentials"
         items={(d: { credentials: CliSession[] }) => d.credentials}
-        testId="cli-sessions"
-        caption="CLI sessions"
-        column="Credential"
-        tokenPrefix="cli_live_"
+        kind="cliSession"
         extraColumns={[['Expires', (c) => when(c.expiresAt)]]}
         empty={<>No CLI sessions. Run rampart login --server {location.origin} to add one.</>}
         revoke={{

@@ -20,9 +20,7 @@ export function ApiKeys({ orgId, role }: { orgId: string; role: Role }) {
       <CredentialList
         path={orgPath(orgId, '/api-keys')}
         items={(d: { keys: ApiKeyListed[] }) => d.keys}
-        caption="API keys"
-        column="Key"
-        tokenPrefix="rk_live_"
+        kind="apiKey"
         empty={
           <>No API keys yet.{manage ? ' Create one to call the gateway or the API from your code.' : ''}</>
         }

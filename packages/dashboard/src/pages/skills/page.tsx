@@ -25,10 +25,7 @@ function RuntimeTokens({ orgId }: { orgId: string }) {
       <CredentialList
         path={orgPath(orgId, '/runtime-tokens')}
         items={(d: { tokens: CredentialListed[] }) => d.tokens}
-        testId="runtime-tokens-table"
-        caption="Runtime tokens"
-        column="Token"
-        tokenPrefix="rt_live_"
+        kind="runtimeToken"
         empty="No runtime tokens."
         revoke={{
           allowed: true,
