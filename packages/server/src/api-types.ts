@@ -16,6 +16,7 @@ import type { listTelemetry } from './skills/telemetry.js';
 import type { entry } from './tenancy/audit-routes.js';
 import type { invitation } from './tenancy/invitation-routes.js';
 import type { member, settings } from './tenancy/routes.js';
+import type { clientConfig } from './web/routes.js';
 import type { billingView_, documentView, widgetView_ } from './widget/routes.js';
 
 /** Every `error` code an error answer can carry (docs/ERRORS.md). */
@@ -44,6 +45,9 @@ export type SecretSummary = z.infer<typeof summary>;
 export type Job = z.infer<typeof jobView>;
 export type JobRun = z.infer<typeof runView>;
 export type AlertChannel = z.infer<typeof channelView>;
+
+// web
+export type ClientConfig = z.infer<typeof clientConfig>;
 
 // widget
 export type Widget = z.infer<typeof widgetView_>;
