@@ -14,7 +14,7 @@ import type { summary } from './secrets/routes.js';
 import type { keyView, versionView } from './skills/routes.js';
 import type { listTelemetry } from './skills/telemetry.js';
 import type { entry } from './tenancy/audit-routes.js';
-import type { invitation } from './tenancy/invitation-routes.js';
+import type { invitation, invitationLookup } from './tenancy/invitation-routes.js';
 import type { member, settings } from './tenancy/routes.js';
 import type { clientConfig } from './web/routes.js';
 import type { billingView_, documentView, widgetView_ } from './widget/routes.js';
@@ -35,6 +35,7 @@ export type { AccountEvent } from './identity/account-events.js';
 export type Member = z.infer<typeof member>;
 export type OrgSettings = z.infer<typeof settings>;
 export type Invitation = z.infer<typeof invitation>;
+export type InvitationLookup = z.infer<typeof invitationLookup>;
 export type AuditEntry = z.infer<typeof entry>;
 
 // gateway and secrets

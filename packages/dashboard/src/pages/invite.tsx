@@ -1,3 +1,4 @@
+import type { InvitationLookup } from '@rampart/server/api-types';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { ApiError, api, type Me, session, signInWithCookie } from '../api';
 import { CodeField, mismatch, NewPassword, PasswordField, Submit } from '../components/fields';
@@ -7,15 +8,7 @@ import { describe, ErrorNote, useAction } from '../ui';
 import { OidcButtons } from './auth';
 import { useFragmentToken } from './reset';
 
-interface Invitation {
-  orgName: string;
-  inviter: string | null;
-  role: Role;
-  email: string;
-  accountExists: boolean;
-  status: 'pending' | 'expired' | 'used' | 'revoked';
-  expiresAt: string;
-}
+type Invitation = InvitationLookup;
 
 /**
  * The invitation token survives a sign-in with a provider (a full-page round trip) in this tab's sessionStorage
