@@ -8,7 +8,6 @@ import type { z } from 'zod';
 import type { connectionView } from './dbaccess/routes.js';
 import type { providerView } from './gateway/routes.js';
 import type { apiKeyListed, listed } from './identity/credential-routes.js';
-import type { cliCredential, deviceDetails } from './identity/device-routes.js';
 import type { channelView, jobView, runView } from './jobs/routes.js';
 import type { summary } from './secrets/routes.js';
 import type { keyView, versionView } from './skills/routes.js';
@@ -26,8 +25,8 @@ export type { ErrorCode } from './platform/errors.js';
 /** A runtime token (or any bearer credential) as listed: name and public prefix, never the secret. */
 export type CredentialListed = z.infer<typeof listed>;
 export type ApiKeyListed = z.infer<typeof apiKeyListed>;
-export type CliCredential = z.infer<typeof cliCredential>;
-export type DeviceRequest = z.infer<typeof deviceDetails>;
+/** A CLI session from `rampart login` (GET /api/cli-credentials): a listed credential with its expiry. */
+export type CliCredential = CredentialListed & { expiresAt: string };
 /** One of the signed-in user's own account events (GET /api/me/events). */
 export type { AccountEvent } from './identity/account-events.js';
 

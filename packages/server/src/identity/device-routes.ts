@@ -45,7 +45,7 @@ const oauthErrorBody = z.looseObject({
 const clientIdField = z.string().min(1).max(200);
 const userCodeField = z.string().min(1).max(32);
 
-export const deviceDetails = z.object({
+const deviceDetails = z.object({
   userCode: z.string(),
   clientId: z.string(),
   createdAt: z.string(),
@@ -57,7 +57,7 @@ export const deviceDetails = z.object({
   sameAddress: z.boolean(),
 });
 
-export const cliCredential = z.object({
+const cliCredential = z.object({
   id: z.uuid(),
   name: z.string(),
   prefix: z.string(),
