@@ -6,7 +6,20 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig({
   root: here('.'),
-  plugins: [react()],
+  plugins: [
+    react(),
+    {
+      // The server is imported for its API types only (`import type … from '@rampart/server/api-types'`, erased
+      // at build time): a value import would pull Node code into the browser bundle, so the build refuses it.
+      name: 'rampart-server-types-only',
+      enforce: 'pre',
+      resolveId(id) {
+        if (id.startsWith('@rampart/server'))
+          this.error(`${id}: import the server's API types with "import type"`);
+        return null;
+      },
+    },
+  ],
   resolve: {
     // The browser seals connection strings with the same module as the CLI (WebCrypto), so envelopes interoperate.
     alias: [{ find: /^@rampart\/core\/(.*)$/, replacement: `${here('../core/src')}/$1/index.ts` }],

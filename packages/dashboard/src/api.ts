@@ -1,3 +1,5 @@
+import type { ErrorCode } from '@rampart/server/api-types';
+
 /**
  * The dashboard's API client and its session.
  *
@@ -10,10 +12,13 @@
  * serialised across tabs with the Web Locks API and within a tab by sharing one in-flight promise.
  */
 
+/** An error answer's code (the server's registry), or the client's own: unreachable server, unreadable answer. */
+export type ApiErrorCode = ErrorCode | 'network' | 'error';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ApiErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
@@ -179,7 +184,7 @@ export async function api<T>(
   }
   const data = await parse(res);
   if (!res.ok) {
-    const e = (data ?? {}) as { error?: string; message?: string } & Record<string, unknown>;
+    const e = (data ?? {}) as { error?: ErrorCode; message?: string } & Record<string, unknown>;
     const { error, message, ...details } = e;
     if (res.status === 401 && token && error === 'unauthorized') {
       const sent = headers.authorization;
@@ -200,7 +205,7 @@ export async function download(path: string, filename: string): Promise<void> {
     credentials: 'omit',
   });
   if (!res.ok) {
-    const e = ((await parse(res)) ?? {}) as { error?: string; message?: string };
+    const e = ((await parse(res)) ?? {}) as { error?: ErrorCode; message?: string };
     throw new ApiError(res.status, e.error ?? 'error', e.message ?? `Export failed (${res.status})`);
   }
   const url = URL.createObjectURL(await res.blob());

@@ -1,3 +1,4 @@
+import type { ClientConfig } from '@rampart/server/api-types';
 import { useCallback, useEffect, useState } from 'react';
 import { api, type Me, restoreSession, session } from './api';
 import { Forgot, Login, OidcReturn, Signup } from './pages/auth';
@@ -8,11 +9,6 @@ import { ResetPassword, VerifyBanner, VerifyEmail } from './pages/reset';
 import { can, type Role } from './permissions';
 import { Link, match, navigate, usePath } from './router';
 import { Account, SECTIONS } from './sections';
-
-interface ClientConfig {
-  version: string;
-  turnstileSiteKey: string | null;
-}
 
 const PUBLIC = ['/login', '/login/oidc', '/signup', '/forgot'];
 

@@ -6,8 +6,8 @@ import { Jobs } from './pages/jobs/list';
 import { ApiKeys } from './pages/keys';
 import { Members } from './pages/members';
 import { SettingsPage } from './pages/settings';
-import { Skills } from './pages/skills';
-import { Widgets } from './pages/widgets';
+import { Skills } from './pages/skills/page';
+import { Widgets } from './pages/widgets/page';
 import type { Action, Role } from './permissions';
 
 /** What every org page gets. */

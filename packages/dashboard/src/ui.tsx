@@ -53,6 +53,16 @@ export function describe(err: unknown): string {
   return err.message;
 }
 
+/** A short confirmation of what just worked ("Registered …", "Added …"), announced to screen readers. */
+export function OkNote({ message }: { message: string | null }) {
+  if (!message) return null;
+  return (
+    <p role="status" className="ok">
+      {message}
+    </p>
+  );
+}
+
 export function ErrorNote({ error }: { error: string | null | undefined }) {
   if (!error) return null;
   return (
@@ -62,6 +72,18 @@ export function ErrorNote({ error }: { error: string | null | undefined }) {
   );
 }
 
+/** The id of a field's hint for `aria-describedby`, when it has one. */
+export const hintOf = (id: string, hint: string | undefined) => (hint ? `${id}-hint` : undefined);
+
+/** The small text under a field that explains it (the field points at it with `hintOf`). */
+export function Hint({ id, text }: { id: string; text: string | undefined }) {
+  return text ? (
+    <small id={`${id}-hint`} className="hint">
+      {text}
+    </small>
+  ) : null;
+}
+
 interface FieldProps {
   label: string;
   value: string;
@@ -69,8 +91,8 @@ interface FieldProps {
   type?: string;
   autoComplete?: string;
   required?: boolean;
-  placeholder?: string;
-  hint?: string;
+  placeholder?: string | undefined;
+  hint?: string | undefined;
   inputMode?: 'numeric' | 'text';
   name?: string;
 }
@@ -90,13 +112,9 @@ export function Field(props: FieldProps) {
         required={props.required}
         placeholder={props.placeholder}
         inputMode={props.inputMode}
-        aria-describedby={props.hint ? `${id}-hint` : undefined}
+        aria-describedby={hintOf(id, props.hint)}
       />
-      {props.hint ? (
-        <small id={`${id}-hint`} className="hint">
-          {props.hint}
-        </small>
-      ) : null}
+      <Hint id={id} text={props.hint} />
     </div>
   );
 }
@@ -131,13 +149,9 @@ export function TextArea(props: {
         placeholder={props.placeholder}
         spellCheck={props.spellCheck}
         onChange={(e) => props.onChange(e.target.value)}
-        aria-describedby={props.hint ? `${id}-hint` : undefined}
+        aria-describedby={hintOf(id, props.hint)}
       />
-      {props.hint ? (
-        <small id={`${id}-hint`} className="hint">
-          {props.hint}
-        </small>
-      ) : null}
+      <Hint id={id} text={props.hint} />
     </div>
   );
 }
@@ -161,16 +175,14 @@ export function SuggestField(props: {
         onChange={(e) => props.onChange(e.target.value)}
         required
         autoComplete="off"
-        aria-describedby={`${id}-hint`}
+        aria-describedby={hintOf(id, props.hint)}
       />
       <datalist id={id}>
         {props.suggestions.map((s) => (
           <option key={s} value={s} />
         ))}
       </datalist>
-      <small id={`${id}-hint`} className="hint">
-        {props.hint}
-      </small>
+      <Hint id={id} text={props.hint} />
     </div>
   );
 }
@@ -190,14 +202,10 @@ export function Check(props: {
         type="checkbox"
         checked={props.checked}
         onChange={(e) => props.onChange(e.target.checked)}
-        aria-describedby={props.hint ? `${id}-hint` : undefined}
+        aria-describedby={hintOf(id, props.hint)}
       />
       <label htmlFor={id}>{props.label}</label>
-      {props.hint ? (
-        <small id={`${id}-hint`} className="hint">
-          {props.hint}
-        </small>
-      ) : null}
+      <Hint id={id} text={props.hint} />
     </div>
   );
 }
@@ -223,6 +231,13 @@ export function Select<T extends string>(props: {
   );
 }
 
+/** What a create-or-edit form gets besides the item: its org, and what to do once saved or on cancel. */
+export interface EditorProps<T> {
+  orgId: string;
+  onSaved: (saved: T) => void;
+  onCancel: () => void;
+}
+
 export function Page(props: { title: string; children: ReactNode; actions?: ReactNode }) {
   return (
     <section className="page" aria-labelledby="page-title">
@@ -246,7 +261,7 @@ export function Empty({ children }: { children: ReactNode }) {
 export function Table(props: {
   caption: ReactNode;
   columns: ReadonlyArray<string | false>;
-  testId?: string;
+  testId?: string | undefined;
   className?: string;
   children: ReactNode;
 }) {
@@ -269,6 +284,19 @@ export function Table(props: {
   );
 }
 
+/** Asks the browser's own yes/no question; true on yes. Every "are you sure?" of the dashboard goes through here. */
+export const confirmed = (question: string): boolean => window.confirm(question);
+
+/** Reads a local file as UTF-8 text in the browser (nothing is uploaded until a form is sent). */
+export function readAsText(file: File): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(typeof reader.result === 'string' ? reader.result : '');
+    reader.onerror = () => reject(reader.error ?? new Error('The file could not be read'));
+    reader.readAsText(file);
+  });
+}
+
 /**
  * A destructive button. With `confirm`, the browser asks that question first and `onClick` runs only on yes.
  * `label` is the accessible name when the visible text alone is ambiguous (e.g. "Delete channel on-call").
@@ -276,16 +304,16 @@ export function Table(props: {
 export function DangerButton(props: {
   onClick: () => unknown;
   children: ReactNode;
-  label?: string;
-  confirm?: string;
-  disabled?: boolean;
+  label?: string | undefined;
+  confirm?: string | undefined;
+  disabled?: boolean | undefined;
 }) {
   return (
     <button
       type="button"
       className="danger"
       onClick={() => {
-        if (props.confirm !== undefined && !window.confirm(props.confirm)) return;
+        if (props.confirm !== undefined && !confirmed(props.confirm)) return;
         void props.onClick();
       }}
       disabled={props.disabled}
@@ -378,6 +406,17 @@ export function RevealOnce(props: { title: string; value: string; onDone: () => 
       </div>
     </div>
   );
+}
+
+/** Who acted, by the first 8 characters of an id: a user or an API key, `preferKey` deciding which comes first. */
+export function actor(
+  e: { userId: string | null; apiKeyId: string | null },
+  none: string,
+  preferKey = false,
+) {
+  const user = e.userId ? `user ${e.userId.slice(0, 8)}` : null;
+  const key = e.apiKeyId ? `key ${e.apiKeyId.slice(0, 8)}` : null;
+  return (preferKey ? (key ?? user) : (user ?? key)) ?? none;
 }
 
 export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');

@@ -1,17 +1,9 @@
 import { type FormEvent, type ReactNode, useState } from 'react';
 import { ApiError, api, type Me, session, signInWithCookie } from '../api';
+import { PasswordField, Submit } from '../components/fields';
+import { ListTable } from '../components/list-table';
 import { navigate } from '../router';
-import {
-  CopyButton,
-  DangerButton,
-  describe,
-  ErrorNote,
-  Field,
-  LoadedList,
-  Table,
-  useLoad,
-  when,
-} from '../ui';
+import { CopyButton, DangerButton, describe, ErrorNote, Field, useLoad, when } from '../ui';
 
 /**
  * The re-authentication every account action needs (docs/SECURITY.md "Account actions and erasure"): the current
@@ -32,14 +24,7 @@ function useReauth(totpEnabled: boolean) {
   };
   const fields: ReactNode = (
     <>
-      <Field
-        label="Current password"
-        type="password"
-        value={password}
-        onChange={setPassword}
-        autoComplete="current-password"
-        required
-      />
+      <PasswordField label="Current password" value={password} onChange={setPassword} />
       {totpEnabled ? (
         <>
           <Field
@@ -112,14 +97,12 @@ export function ChangePassword({ me }: { me: Me }) {
     <form onSubmit={submit} aria-label="Change password">
       <h2>Password</h2>
       {re.fields}
-      <Field
+      <PasswordField
         label="New password"
-        type="password"
         value={next}
         onChange={setNext}
         autoComplete="new-password"
         hint="At least 10 characters. Every other session is signed out."
-        required
       />
       <ErrorNote error={error} />
       {done ? (
@@ -127,9 +110,7 @@ export function ChangePassword({ me }: { me: Me }) {
           Password changed. Every other session was signed out, and a notice was sent to {me.email}.
         </p>
       ) : null}
-      <button type="submit" className="primary" disabled={busy}>
-        Change password
-      </button>
+      <Submit busy={busy}>Change password</Submit>
     </form>
   );
 }
@@ -171,9 +152,7 @@ export function ChangeEmail({ me }: { me: Me }) {
           you open it, every session is signed out and you sign in with the new address.
         </p>
       ) : null}
-      <button type="submit" className="primary" disabled={busy}>
-        Send confirmation link
-      </button>
+      <Submit busy={busy}>Send confirmation link</Submit>
     </form>
   );
 }
@@ -289,28 +268,26 @@ export function SignInProviders({ me }: { me: Me }) {
       <p className="muted">
         Linking and unlinking need your password (and code). You return here signed in after linking.
       </p>
-      <LoadedList state={state} items={(d) => d.identities} empty={<>No sign-in provider is linked.</>}>
-        {(identities) => (
-          <Table
-            caption="Linked sign-in providers"
-            columns={['Provider', 'E-mail', 'Linked', 'Last used', '']}
-          >
-            {identities.map((i) => (
-              <tr key={i.id}>
-                <td>{i.displayName}</td>
-                <td>{i.email ?? '—'}</td>
-                <td>{when(i.createdAt)}</td>
-                <td>{i.lastLoginAt ? when(i.lastLoginAt) : 'never'}</td>
-                <td>
-                  <DangerButton onClick={() => unlink(i)} disabled={busy} label={`Unlink ${i.displayName}`}>
-                    Unlink
-                  </DangerButton>
-                </td>
-              </tr>
-            ))}
-          </Table>
+      <ListTable
+        state={state}
+        items={(d) => d.identities}
+        empty={<>No sign-in provider is linked.</>}
+        caption="Linked sign-in providers"
+        columns={['Provider', 'E-mail', 'Linked', 'Last used', '']}
+        row={(i) => (
+          <tr key={i.id}>
+            <td>{i.displayName}</td>
+            <td>{i.email ?? '—'}</td>
+            <td>{when(i.createdAt)}</td>
+            <td>{i.lastLoginAt ? when(i.lastLoginAt) : 'never'}</td>
+            <td>
+              <DangerButton onClick={() => unlink(i)} disabled={busy} label={`Unlink ${i.displayName}`}>
+                Unlink
+              </DangerButton>
+            </td>
+          </tr>
         )}
-      </LoadedList>
+      />
       {re.fields}
       {available.length > 0 ? (
         <div className="field">

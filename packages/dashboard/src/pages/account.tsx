@@ -1,18 +1,10 @@
+import type { AccountEvent, CliCredential as CliSession } from '@rampart/server/api-types';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, type Me, session } from '../api';
+import { CredentialList } from '../components/credential-list';
+import { CodeField, PasswordField, Submit } from '../components/fields';
 import { navigate } from '../router';
-import {
-  CopyButton,
-  DangerButton,
-  ErrorNote,
-  Field,
-  LoadedList,
-  Page,
-  Table,
-  useAction,
-  useLoad,
-  when,
-} from '../ui';
+import { CopyButton, DangerButton, ErrorNote, Page, Table, useAction, when } from '../ui';
 import {
   ChangeEmail,
   ChangePassword,
@@ -22,25 +14,8 @@ import {
   TwoFactorManage,
 } from './account-actions';
 
-/** A CLI credential from `rampart login`, as GET /api/cli-credentials lists it (never the token). */
-interface CliSession {
-  id: string;
-  name: string;
-  prefix: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  expiresAt: string;
-}
-
 /** The user's CLI sessions (`rampart login`), each revocable at once. */
 function CliSessions() {
-  const state = useLoad(() => api<{ credentials: CliSession[] }>('GET', '/api/cli-credentials'), []);
-  const { error, act } = useAction();
-  const revoke = async (c: CliSession) => {
-    if (!window.confirm(`Revoke "${c.name}"? That CLI is signed out at once.`)) return;
-    await act(() => api('DELETE', `/api/cli-credentials/${encodeURIComponent(c.id)}`));
-    await state.reload();
-  };
   return (
     <>
       <h2>CLI sessions</h2>
@@ -48,49 +23,20 @@ function CliSessions() {
         Each <code>rampart login</code> you approved. A CLI session can only call the CLI&apos;s own routes,
         never the dashboard&apos;s.
       </p>
-      <ErrorNote error={error} />
-      <LoadedList
-        state={state}
-        items={(d) => d.credentials}
+      <CredentialList
+        path="/api/cli-credentials"
+        items={(d: { credentials: CliSession[] }) => d.credentials}
+        kind="cliSession"
+        extraColumns={[['Expires', (c) => when(c.expiresAt)]]}
         empty={<>No CLI sessions. Run rampart login --server {location.origin} to add one.</>}
-      >
-        {(credentials) => (
-          <Table
-            testId="cli-sessions"
-            caption="CLI sessions"
-            columns={['Name', 'Credential', 'Created', 'Last used', 'Expires', 'Actions']}
-          >
-            {credentials.map((c) => (
-              <tr key={c.id}>
-                <td>{c.name}</td>
-                <td>
-                  <code>cli_live_{c.prefix}…</code>
-                </td>
-                <td>{when(c.createdAt)}</td>
-                <td>{c.lastUsedAt ? when(c.lastUsedAt) : 'never'}</td>
-                <td>{when(c.expiresAt)}</td>
-                <td>
-                  <DangerButton onClick={() => revoke(c)} label={`Revoke ${c.name}`}>
-                    Revoke
-                  </DangerButton>
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
-      </LoadedList>
+        revoke={{
+          allowed: true,
+          label: (c) => `Revoke ${c.name}`,
+          confirm: (c) => `Revoke "${c.name}"? That CLI is signed out at once.`,
+        }}
+      />
     </>
   );
-}
-
-/** One of the user's own account events, as GET /api/me/events lists it. */
-interface AccountEvent {
-  seq: number;
-  at: string;
-  action: string;
-  ip: string | null;
-  userAgent: string | null;
-  meta: Record<string, unknown>;
 }
 
 const EVENT_NAMES: Record<string, string> = {
@@ -247,34 +193,16 @@ export function Account({ me, reload }: { me: Me; reload: () => void }) {
           <p>
             <a href={enrol.otpauthUrl}>Open in authenticator app</a>
           </p>
-          <Field
-            label="Code from the app"
-            value={code}
-            onChange={setCode}
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            required
-          />
+          <CodeField label="Code from the app" value={code} onChange={setCode} />
           <ErrorNote error={error} />
-          <button type="submit" className="primary" disabled={busy}>
-            Turn on
-          </button>
+          <Submit busy={busy}>Turn on</Submit>
         </form>
       ) : (
         <form onSubmit={start} aria-label="Set up two-factor authentication">
           <p>Two-factor authentication is off. Turn it on so a stolen password is not enough to sign in.</p>
-          <Field
-            label="Current password"
-            type="password"
-            value={password}
-            onChange={setPassword}
-            autoComplete="current-password"
-            required
-          />
+          <PasswordField label="Current password" value={password} onChange={setPassword} />
           <ErrorNote error={error} />
-          <button type="submit" className="primary" disabled={busy}>
-            Set up two-factor authentication
-          </button>
+          <Submit busy={busy}>Set up two-factor authentication</Submit>
         </form>
       )}
       <ChangePassword me={me} />

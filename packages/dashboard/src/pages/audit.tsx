@@ -1,17 +1,10 @@
+import type { AuditEntry } from '@rampart/server/api-types';
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
-import { api, download, orgPath } from '../api';
-import { describe, Empty, ErrorNote, Field, Page, Table, useLoad, when } from '../ui';
+import { api, orgPath } from '../api';
+import { ExportButtons } from '../components/export-buttons';
+import { actor, describe, Empty, ErrorNote, Field, Page, Table, useLoad, when } from '../ui';
 
-interface Entry {
-  id: string;
-  at: string;
-  userId: string | null;
-  apiKeyId: string | null;
-  ip: string | null;
-  action: string;
-  target: string | null;
-  meta: Record<string, unknown>;
-}
+type Entry = AuditEntry;
 interface Filters {
   action: string;
   since: string;
@@ -88,26 +81,16 @@ export function Audit({ orgId }: { orgId: string }) {
     e.preventDefault();
     setFilters(draft);
   };
-  const exportAs = async (format: 'csv' | 'ndjson') => {
-    try {
-      await download(orgPath(orgId, `/audit${query(filters, { format })}`), `audit-${orgId}.${format}`);
-    } catch (err) {
-      setError(describe(err));
-    }
-  };
 
   return (
     <Page
       title="Audit log"
       actions={
-        <div className="row">
-          <button type="button" onClick={() => exportAs('csv')}>
-            Export CSV
-          </button>
-          <button type="button" onClick={() => exportAs('ndjson')}>
-            Export NDJSON
-          </button>
-        </div>
+        <ExportButtons
+          path={(format) => orgPath(orgId, `/audit${query(filters, { format })}`)}
+          filename={(format) => `audit-${orgId}.${format}`}
+          onError={setError}
+        />
       }
     >
       <p role="status" data-testid="chain-status" className={verify.data?.ok === false ? 'error' : 'ok'}>
@@ -156,13 +139,7 @@ export function Audit({ orgId }: { orgId: string }) {
                 <code>{e.action}</code>
               </td>
               <td>{e.target ?? '—'}</td>
-              <td>
-                {e.userId
-                  ? `user ${e.userId.slice(0, 8)}`
-                  : e.apiKeyId
-                    ? `key ${e.apiKeyId.slice(0, 8)}`
-                    : 'system'}
-              </td>
+              <td>{actor(e, 'system')}</td>
               <td>{e.ip ?? '—'}</td>
               <td>
                 <code className="meta">{Object.keys(e.meta).length ? JSON.stringify(e.meta) : ''}</code>

@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { ApiError, api, signInWithCookie } from '../api';
+import { CodeField, EmailField, PASSWORD_HINT, PasswordField, Submit } from '../components/fields';
 import { Link, navigate } from '../router';
 import { Turnstile } from '../turnstile';
 import { describe, ErrorNote, Field, useAction } from '../ui';
@@ -7,24 +8,6 @@ import { describe, ErrorNote, Field, useAction } from '../ui';
 interface AuthProps {
   siteKey: string | null;
   onSignedIn: () => void;
-}
-
-/** The password policy in a sentence (the server names the exact rule a refused password breaks). */
-export const PASSWORD_HINT =
-  'At least 10 characters, not a common password and not your e-mail address; a long passphrase is best.';
-
-/** The account e-mail, as every sign-in and sign-up form asks for it (browsers fill it as the username). */
-export function EmailField(props: { value: string; onChange: (v: string) => void }) {
-  return (
-    <Field
-      label="E-mail"
-      type="email"
-      value={props.value}
-      onChange={props.onChange}
-      autoComplete="username"
-      required
-    />
-  );
 }
 
 export function Login({ siteKey, onSignedIn }: AuthProps) {
@@ -63,25 +46,10 @@ export function Login({ siteKey, onSignedIn }: AuthProps) {
         {step === 'password' ? (
           <>
             <EmailField value={email} onChange={setEmail} />
-            <Field
-              label="Password"
-              type="password"
-              value={password}
-              onChange={setPassword}
-              autoComplete="current-password"
-              required
-            />
+            <PasswordField value={password} onChange={setPassword} />
           </>
         ) : step === 'totp' ? (
-          <Field
-            label="Authentication code"
-            value={code}
-            onChange={setCode}
-            autoComplete="one-time-code"
-            inputMode="numeric"
-            hint="The 6-digit code from your authenticator app."
-            required
-          />
+          <CodeField value={code} onChange={setCode} hint="The 6-digit code from your authenticator app." />
         ) : (
           <Field
             label="Recovery code"
@@ -94,9 +62,7 @@ export function Login({ siteKey, onSignedIn }: AuthProps) {
         )}
         <Turnstile siteKey={siteKey} onToken={setBotToken} />
         <ErrorNote error={error} />
-        <button type="submit" className="primary" disabled={busy}>
-          {step === 'password' ? 'Sign in' : 'Verify'}
-        </button>
+        <Submit busy={busy}>{step === 'password' ? 'Sign in' : 'Verify'}</Submit>
         {step === 'totp' ? (
           <button
             type="button"
@@ -141,14 +107,11 @@ export function Signup({ siteKey, onSignedIn }: AuthProps) {
       <h1>Create your Rampart account</h1>
       <form onSubmit={submit} aria-label="Sign up">
         <EmailField value={email} onChange={setEmail} />
-        <Field
-          label="Password"
-          type="password"
+        <PasswordField
           value={password}
           onChange={setPassword}
           autoComplete="new-password"
           hint={PASSWORD_HINT}
-          required
         />
         <Field
           label="Organization name"
@@ -159,9 +122,7 @@ export function Signup({ siteKey, onSignedIn }: AuthProps) {
         />
         <Turnstile siteKey={siteKey} onToken={setBotToken} />
         <ErrorNote error={error} />
-        <button type="submit" className="primary" disabled={busy}>
-          Create account
-        </button>
+        <Submit busy={busy}>Create account</Submit>
       </form>
       <p>
         Already have an account? <Link to="/login">Sign in</Link>
@@ -202,9 +163,7 @@ export function Forgot({
           <EmailField value={email} onChange={setEmail} />
           <Turnstile siteKey={siteKey} onToken={setBotToken} />
           <ErrorNote error={error} />
-          <button type="submit" className="primary" disabled={busy}>
-            Send reset link
-          </button>
+          <Submit busy={busy}>Send reset link</Submit>
         </form>
       )}
       <p>
@@ -344,18 +303,9 @@ export function OidcReturn({ onSignedIn }: { onSignedIn: () => void }) {
           }}
           aria-label="Two-factor authentication"
         >
-          <Field
-            label="Authentication code"
-            value={code}
-            onChange={setCode}
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            required
-          />
+          <CodeField value={code} onChange={setCode} />
           <ErrorNote error={error} />
-          <button type="submit" className="primary">
-            Verify
-          </button>
+          <Submit>Verify</Submit>
         </form>
       ) : null}
       {step === 'link' ? (
@@ -363,25 +313,15 @@ export function OidcReturn({ onSignedIn }: { onSignedIn: () => void }) {
           <p>
             An account already uses <strong>{email}</strong>. Enter its password to link this sign-in to it.
           </p>
-          <Field
-            label="Password"
-            type="password"
-            value={password}
-            onChange={setPassword}
-            autoComplete="current-password"
-            required
-          />
-          <Field
+          <PasswordField value={password} onChange={setPassword} />
+          <CodeField
             label="Authentication code (if you use two-factor authentication)"
             value={code}
             onChange={setCode}
-            inputMode="numeric"
-            autoComplete="one-time-code"
+            required={false}
           />
           <ErrorNote error={error} />
-          <button type="submit" className="primary">
-            Link and sign in
-          </button>
+          <Submit>Link and sign in</Submit>
         </form>
       ) : null}
       {step === 'failed' ? (

@@ -1,16 +1,19 @@
 import { sealConnection } from '@rampart/core/connseal';
+import type { Connection } from '@rampart/server/api-types';
 import { type FormEvent, useState } from 'react';
-import { api, download, orgPath } from '../api';
+import { api, orgPath } from '../api';
+import { ExportButtons } from '../components/export-buttons';
+import { SecretField, Submit } from '../components/fields';
+import { DangerCell, ListTable } from '../components/list-table';
 import { can, type Role } from '../permissions';
 import {
+  actor,
   CopyButton,
-  DangerButton,
-  describe,
   Empty,
   ErrorNote,
   Field,
   Loaded,
-  LoadedList,
+  OkNote,
   Page,
   RevealOnce,
   Select,
@@ -27,13 +30,12 @@ import {
  * connection string nor the API key reaches the server from this page, and both fields are emptied at once.
  */
 
-type Mode = 'cloud' | 'agent';
-interface Connection {
-  id: string;
-  name: string;
-  mode: Mode;
-  createdAt: string;
-}
+type Mode = Connection['mode'];
+const MODES = [
+  ['cloud', 'Cloud: Rampart connects, with a sealed connection string'],
+  ['agent', 'Agent: runs inside your network and connects out'],
+] as const;
+/** A query-audit row: GET /query-audit builds it from the audit entry's meta and has no response schema. */
 interface AuditRow {
   seq: number;
   at: string;
@@ -156,15 +158,7 @@ function CreateConnection({ orgId, onCreated }: { orgId: string; onCreated: () =
               required
               placeholder="sales replica"
             />
-            <Select
-              label="Mode"
-              value={mode}
-              onChange={setMode}
-              options={[
-                ['cloud', 'Cloud: Rampart connects, with a sealed connection string'],
-                ['agent', 'Agent: runs inside your network and connects out'],
-              ]}
-            />
+            <Select label="Mode" value={mode} onChange={setMode} options={MODES} />
           </div>
           {mode === 'cloud' ? (
             <>
@@ -174,23 +168,17 @@ function CreateConnection({ orgId, onCreated }: { orgId: string; onCreated: () =
                 that same API key.
               </p>
               <div className="grid2">
-                <Field
+                <SecretField
                   label="Connection string"
-                  type="password"
                   value={conn}
                   onChange={setConn}
-                  required
-                  autoComplete="off"
                   placeholder="postgres://reader:password@db.example.com:5432/sales"
                   hint="Use a role with SELECT grants only."
                 />
-                <Field
+                <SecretField
                   label="API key that will run queries"
-                  type="password"
                   value={apiKey}
                   onChange={setApiKey}
-                  required
-                  autoComplete="off"
                   placeholder="rk_live_…"
                   hint="Used here to derive the key; never sent."
                 />
@@ -207,15 +195,9 @@ function CreateConnection({ orgId, onCreated }: { orgId: string; onCreated: () =
             {progress}
           </p>
         ) : null}
-        {done ? (
-          <p role="status" className="ok">
-            {done}
-          </p>
-        ) : null}
+        <OkNote message={done} />
         <ErrorNote error={error} />
-        <button type="submit" className="primary" disabled={busy}>
-          {mode === 'cloud' ? 'Seal and add connection' : 'Add agent connection'}
-        </button>
+        <Submit busy={busy}>{mode === 'cloud' ? 'Seal and add connection' : 'Add agent connection'}</Submit>
       </form>
     </section>
   );
@@ -233,29 +215,20 @@ function QueryAudit({ orgId, connections }: { orgId: string; connections: Connec
   );
   const [error, setError] = useState<string | null>(null);
   const names = new Map(connections.map((c) => [c.id, c.name]));
-  const exportAs = async (format: 'csv' | 'ndjson') => {
-    setError(null);
-    try {
-      await download(orgPath(orgId, `/query-audit?format=${format}`), `query-audit-${orgId}.${format}`);
-    } catch (err) {
-      setError(describe(err));
-    }
-  };
   return (
     <section aria-labelledby="query-audit">
       <div className="page-head">
         <h2 id="query-audit">Query audit</h2>
-        <div className="row">
+        <ExportButtons
+          path={(format) => orgPath(orgId, `/query-audit?format=${format}`)}
+          filename={(format) => `query-audit-${orgId}.${format}`}
+          onStart={() => setError(null)}
+          onError={setError}
+        >
           <button type="button" onClick={() => state.reload()}>
             Refresh
           </button>
-          <button type="button" onClick={() => exportAs('csv')}>
-            Export CSV
-          </button>
-          <button type="button" onClick={() => exportAs('ndjson')}>
-            Export NDJSON
-          </button>
-        </div>
+        </ExportButtons>
       </div>
       <p className="muted">Every query attempt, from the hash-chained audit log. Rows are never recorded.</p>
       <ErrorNote error={error} />
@@ -290,13 +263,7 @@ function QueryAudit({ orgId, connections }: { orgId: string; connections: Connec
                     <td>
                       {e.connectionId ? (names.get(e.connectionId) ?? e.connectionId.slice(0, 8)) : '—'}
                     </td>
-                    <td>
-                      {e.apiKeyId
-                        ? `key ${e.apiKeyId.slice(0, 8)}`
-                        : e.userId
-                          ? `user ${e.userId.slice(0, 8)}`
-                          : '—'}
-                    </td>
+                    <td>{actor(e, '—', true)}</td>
                     <td>{e.model ?? '—'}</td>
                     <td>{e.tool ? <code>{e.tool}</code> : '—'}</td>
                     <td>{e.params ?? '—'}</td>
@@ -335,8 +302,6 @@ export function Connections({ orgId, role }: { orgId: string; role: Role }) {
   const manage = can(role, 'dbaccess.manage');
   const { error, act } = useAction();
   const remove = async (c: Connection) => {
-    if (!window.confirm(`Delete the connection "${c.name}"? Queries and agents using it stop at once.`))
-      return;
     await act(() => api('DELETE', orgPath(orgId, `/connections/${c.id}`)));
     await state.reload();
   };
@@ -346,37 +311,32 @@ export function Connections({ orgId, role }: { orgId: string; role: Role }) {
         Let AI tools run read-only SELECTs on your databases, through the sandbox, with every query audited.
       </p>
       <ErrorNote error={error} />
-      <LoadedList
+      <ListTable
         state={state}
         items={(d) => d.connections}
         empty={<>No connections yet.{manage ? ' Add one below.' : ''}</>}
-      >
-        {(connections) => (
-          <Table
-            testId="connections-table"
-            caption="Database connections"
-            columns={['Name', 'Mode', 'Connection id', 'Created', manage && 'Actions']}
-          >
-            {connections.map((c) => (
-              <tr key={c.id}>
-                <td>{c.name}</td>
-                <td>{c.mode === 'cloud' ? 'cloud (sealed)' : 'agent'}</td>
-                <td>
-                  <code>{c.id}</code> <CopyButton text={c.id} label="Copy id" />
-                </td>
-                <td>{when(c.createdAt)}</td>
-                {manage ? (
-                  <td>
-                    <DangerButton onClick={() => remove(c)} label={`Delete connection ${c.name}`}>
-                      Delete
-                    </DangerButton>
-                  </td>
-                ) : null}
-              </tr>
-            ))}
-          </Table>
+        testId="connections-table"
+        caption="Database connections"
+        columns={['Name', 'Mode', 'Connection id', 'Created', manage && 'Actions']}
+        row={(c) => (
+          <tr key={c.id}>
+            <td>{c.name}</td>
+            <td>{c.mode === 'cloud' ? 'cloud (sealed)' : 'agent'}</td>
+            <td>
+              <code>{c.id}</code> <CopyButton text={c.id} label="Copy id" />
+            </td>
+            <td>{when(c.createdAt)}</td>
+            <DangerCell
+              show={manage}
+              onClick={() => remove(c)}
+              label={`Delete connection ${c.name}`}
+              confirm={`Delete the connection "${c.name}"? Queries and agents using it stop at once.`}
+            >
+              Delete
+            </DangerCell>
+          </tr>
         )}
-      </LoadedList>
+      />
       {manage ? <CreateConnection orgId={orgId} onCreated={state.reload} /> : null}
       {can(role, 'audit.read') ? (
         <QueryAudit orgId={orgId} connections={state.data?.connections ?? []} />

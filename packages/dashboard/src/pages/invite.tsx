@@ -1,20 +1,14 @@
+import type { InvitationLookup } from '@rampart/server/api-types';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { ApiError, api, type Me, session, signInWithCookie } from '../api';
+import { CodeField, mismatch, NewPassword, PasswordField, Submit } from '../components/fields';
 import type { Role } from '../permissions';
 import { Link } from '../router';
-import { describe, ErrorNote, Field, useAction } from '../ui';
+import { describe, ErrorNote, useAction } from '../ui';
 import { OidcButtons } from './auth';
-import { mismatch, NewPassword, useFragmentToken } from './reset';
+import { useFragmentToken } from './reset';
 
-interface Invitation {
-  orgName: string;
-  inviter: string | null;
-  role: Role;
-  email: string;
-  accountExists: boolean;
-  status: 'pending' | 'expired' | 'used' | 'revoked';
-  expiresAt: string;
-}
+type Invitation = InvitationLookup;
 
 /**
  * The invitation token survives a sign-in with a provider (a full-page round trip) in this tab's sessionStorage
@@ -222,37 +216,19 @@ export function AcceptInvite({ onJoined }: { onJoined: (orgId: string, role: Rol
             onConfirm={setConfirm}
           />
           <ErrorNote error={local ?? error} />
-          <button type="submit" className="primary" disabled={busy}>
-            Create account and join
-          </button>
+          <Submit busy={busy}>Create account and join</Submit>
         </form>
       ) : (
         <>
           <form onSubmit={signIn} aria-label="Sign in to accept">
             <p>An account already uses {inv.email}: sign in with it to accept.</p>
             {needTotp ? (
-              <Field
-                label="Authentication code"
-                value={code}
-                onChange={setCode}
-                inputMode="numeric"
-                autoComplete="one-time-code"
-                required
-              />
+              <CodeField value={code} onChange={setCode} />
             ) : (
-              <Field
-                label="Password"
-                type="password"
-                value={password}
-                onChange={setPassword}
-                autoComplete="current-password"
-                required
-              />
+              <PasswordField value={password} onChange={setPassword} />
             )}
             <ErrorNote error={error} />
-            <button type="submit" className="primary" disabled={busy}>
-              Sign in and accept
-            </button>
+            <Submit busy={busy}>Sign in and accept</Submit>
           </form>
           {/* A provider sign-in leaves the page: keep the invitation for the way back (see STASH). */}
           <div onClickCapture={() => sessionStorage.setItem(STASH, token)}>

@@ -1,22 +1,11 @@
+import type { Invitation, Member } from '@rampart/server/api-types';
 import { type FormEvent, useState } from 'react';
 import { api, orgPath } from '../api';
+import { Submit } from '../components/fields';
+import { DangerCell } from '../components/list-table';
 import { can, type Role } from '../permissions';
-import { DangerButton, ErrorNote, Field, Loaded, Page, Select, Table, useAction, useLoad, when } from '../ui';
+import { ErrorNote, Field, Loaded, Page, Select, Table, useAction, useLoad, when } from '../ui';
 
-interface Invitation {
-  invitationId: string;
-  email: string;
-  role: Role;
-  status: 'pending' | 'expired';
-  expiresAt: string;
-}
-
-interface Member {
-  userId: string;
-  email: string;
-  role: Role;
-  createdAt: string;
-}
 const ROLE_OPTIONS = [
   ['owner', 'Owner'],
   ['admin', 'Admin'],
@@ -49,7 +38,6 @@ export function Members({ orgId, role, userId }: { orgId: string; role: Role; us
     }
   };
   const revoke = async (i: Invitation) => {
-    if (!window.confirm(`Withdraw the invitation of ${i.email}?`)) return;
     await act(() => api('DELETE', orgPath(orgId, `/invitations/${i.invitationId}`)));
     await invitations.reload();
   };
@@ -58,7 +46,6 @@ export function Members({ orgId, role, userId }: { orgId: string; role: Role; us
     await state.reload();
   };
   const remove = async (m: Member) => {
-    if (!window.confirm(`Remove ${m.email} from this organization?`)) return;
     await act(() => api('DELETE', orgPath(orgId, `/members/${m.userId}`)));
     await state.reload();
   };
@@ -69,9 +56,7 @@ export function Members({ orgId, role, userId }: { orgId: string; role: Role; us
         <form onSubmit={invite} className="inline" aria-label="Invite a member">
           <Field label="E-mail" type="email" value={email} onChange={setEmail} required />
           <Select label="Role" value={newRole} onChange={setNewRole} options={choices} />
-          <button type="submit" className="primary" disabled={busy}>
-            Send invitation
-          </button>
+          <Submit busy={busy}>Send invitation</Submit>
           <p className="muted small">
             We e-mail an invitation. The person becomes a member when they accept it, signed in with this
             address.
@@ -89,18 +74,15 @@ export function Members({ orgId, role, userId }: { orgId: string; role: Role; us
                   <td>{i.email}</td>
                   <td>{i.role}</td>
                   <td>{i.status === 'expired' ? 'Expired' : when(i.expiresAt)}</td>
-                  {manage ? (
-                    <td>
-                      {i.role !== 'owner' || can(role, 'members.manage_owners') ? (
-                        <DangerButton
-                          onClick={() => revoke(i)}
-                          label={`Withdraw the invitation of ${i.email}`}
-                        >
-                          Withdraw
-                        </DangerButton>
-                      ) : null}
-                    </td>
-                  ) : null}
+                  <DangerCell
+                    show={manage}
+                    offer={i.role !== 'owner' || can(role, 'members.manage_owners')}
+                    onClick={() => revoke(i)}
+                    label={`Withdraw the invitation of ${i.email}`}
+                    confirm={`Withdraw the invitation of ${i.email}?`}
+                  >
+                    Withdraw
+                  </DangerCell>
                 </tr>
               ))}
             </Table>
@@ -137,15 +119,15 @@ export function Members({ orgId, role, userId }: { orgId: string; role: Role; us
                     )}
                   </td>
                   <td>{when(m.createdAt)}</td>
-                  {manage ? (
-                    <td>
-                      {editable ? (
-                        <DangerButton onClick={() => remove(m)} label={`Remove ${m.email}`}>
-                          Remove
-                        </DangerButton>
-                      ) : null}
-                    </td>
-                  ) : null}
+                  <DangerCell
+                    show={manage}
+                    offer={editable}
+                    onClick={() => remove(m)}
+                    label={`Remove ${m.email}`}
+                    confirm={`Remove ${m.email} from this organization?`}
+                  >
+                    Remove
+                  </DangerCell>
                 </tr>
               );
             })}

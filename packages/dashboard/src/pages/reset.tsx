@@ -1,8 +1,9 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { ApiError, api, restoreSession, session, signInWithCookie } from '../api';
+import { EmailField, mismatch, NewPassword, PasswordField, Submit } from '../components/fields';
 import { Link } from '../router';
-import { describe, ErrorNote, Field, useAction } from '../ui';
-import { EmailField, Forgot, PASSWORD_HINT } from './auth';
+import { describe, ErrorNote, useAction } from '../ui';
+import { Forgot } from './auth';
 
 /**
  * Reads `#token=` from a mailed link once and takes it out of the address bar and history at once, so it is not
@@ -15,38 +16,6 @@ export function useFragmentToken(path: string): string {
   }, [path]);
   return token;
 }
-
-/** A new password and its confirmation, with the same policy hint as sign-up (the server gives the exact rule). */
-export function NewPassword(props: {
-  password: string;
-  confirm: string;
-  onPassword: (v: string) => void;
-  onConfirm: (v: string) => void;
-}) {
-  return (
-    <>
-      <Field
-        label="New password"
-        type="password"
-        value={props.password}
-        onChange={props.onPassword}
-        autoComplete="new-password"
-        hint={PASSWORD_HINT}
-        required
-      />
-      <Field
-        label="Confirm the new password"
-        type="password"
-        value={props.confirm}
-        onChange={props.onConfirm}
-        autoComplete="new-password"
-        required
-      />
-    </>
-  );
-}
-
-export const mismatch = (a: string, b: string) => (a !== b ? 'The two passwords do not match.' : null);
 
 /**
  * `/reset-password#token=…`: choose a new password; signed in afterwards (unless the account uses 2FA: then the
@@ -144,9 +113,7 @@ export function ResetPassword(props: { siteKey: string | null; onSignedIn: () =>
       <form onSubmit={submit} aria-label="Choose a new password">
         <NewPassword password={password} confirm={confirm} onPassword={setPassword} onConfirm={setConfirm} />
         <ErrorNote error={local ?? error} />
-        <button type="submit" className="primary" disabled={busy}>
-          Set password and sign in
-        </button>
+        <Submit busy={busy}>Set password and sign in</Submit>
       </form>
       <p>
         <Link to="/login">Back to sign in</Link>
@@ -215,18 +182,9 @@ export function VerifyEmail({ onDone }: { onDone: () => void }) {
             <Link to="/forgot">Reset the password</Link> to take the account over instead.
           </p>
           <EmailField value={email} onChange={setEmail} />
-          <Field
-            label="Password"
-            type="password"
-            autoComplete="current-password"
-            value={password}
-            onChange={setPassword}
-            required
-          />
+          <PasswordField value={password} onChange={setPassword} />
           <ErrorNote error={signInError} />
-          <button type="submit" className="primary" disabled={busy}>
-            Sign in and confirm
-          </button>
+          <Submit busy={busy}>Sign in and confirm</Submit>
         </form>
       ) : null}
       {state === 'done' ? (

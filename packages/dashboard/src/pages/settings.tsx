@@ -1,26 +1,14 @@
+import type {
+  ModelProvider as Provider,
+  SecretSummary as Secret,
+  OrgSettings as Settings,
+} from '@rampart/server/api-types';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, orgPath } from '../api';
+import { SecretField, Submit } from '../components/fields';
+import { ListTable } from '../components/list-table';
 import { can, type Role } from '../permissions';
-import { ErrorNote, Field, Loaded, LoadedList, Page, Select, Table, useAction, useLoad } from '../ui';
-
-type Region = 'us' | 'eu' | 'apac';
-interface Settings {
-  piiRedaction: boolean;
-  region: Region;
-  retentionDays: number;
-}
-interface Secret {
-  name: string;
-  masked: string;
-  updatedAt?: string;
-}
-interface Provider {
-  name: string;
-  baseUrl: string;
-  apiKeyMasked: string;
-  region: Region | null;
-  models: string[];
-}
+import { ErrorNote, Field, Loaded, Page, Select, useAction, useLoad } from '../ui';
 
 const REGIONS = [
   ['us', 'United States'],
@@ -121,34 +109,26 @@ function Secrets({ orgId, role }: { orgId: string; role: Role }) {
       {write ? (
         <form onSubmit={save} className="inline" aria-label="Set a secret">
           <Field label="Secret name" value={name} onChange={setName} required placeholder="STRIPE_KEY" />
-          <Field
-            label="Secret value"
-            type="password"
-            value={value}
-            onChange={setValue}
-            required
-            autoComplete="off"
-          />
-          <button type="submit" className="primary" disabled={busy}>
-            Save secret
-          </button>
+          <SecretField label="Secret value" value={value} onChange={setValue} />
+          <Submit busy={busy}>Save secret</Submit>
         </form>
       ) : null}
       <ErrorNote error={error} />
-      <LoadedList state={state} items={(d) => d.secrets} empty="No secrets stored.">
-        {(secrets) => (
-          <Table caption="Secrets" columns={['Name', 'Value']}>
-            {secrets.map((s) => (
-              <tr key={s.name}>
-                <td>{s.name}</td>
-                <td>
-                  <code data-testid={`masked-${s.name}`}>{s.masked}</code>
-                </td>
-              </tr>
-            ))}
-          </Table>
+      <ListTable
+        state={state}
+        items={(d) => d.secrets}
+        empty="No secrets stored."
+        caption="Secrets"
+        columns={['Name', 'Value']}
+        row={(s) => (
+          <tr key={s.name}>
+            <td>{s.name}</td>
+            <td>
+              <code data-testid={`masked-${s.name}`}>{s.masked}</code>
+            </td>
+          </tr>
         )}
-      </LoadedList>
+      />
     </section>
   );
 }
@@ -202,42 +182,34 @@ function Providers({ orgId, role }: { orgId: string; role: Role }) {
             required
             placeholder="https://api.openai.com/v1"
           />
-          <Field
-            label="Provider API key"
-            type="password"
-            value={apiKey}
-            onChange={setApiKey}
-            required
-            autoComplete="off"
-          />
+          <SecretField label="Provider API key" value={apiKey} onChange={setApiKey} />
           <Field
             label="Models (comma-separated)"
             value={models}
             onChange={setModels}
             placeholder="gpt-4o-mini"
           />
-          <button type="submit" className="primary" disabled={busy}>
-            Save provider
-          </button>
+          <Submit busy={busy}>Save provider</Submit>
         </form>
       ) : null}
       <ErrorNote error={error} />
-      <LoadedList state={state} items={(d) => d.providers} empty="No providers configured.">
-        {(providers) => (
-          <Table caption="Providers" columns={['Name', 'Base URL', 'Key', 'Models']}>
-            {providers.map((p) => (
-              <tr key={p.name}>
-                <td>{p.name}</td>
-                <td>{p.baseUrl}</td>
-                <td>
-                  <code>{p.apiKeyMasked}</code>
-                </td>
-                <td>{p.models.join(', ') || 'any'}</td>
-              </tr>
-            ))}
-          </Table>
+      <ListTable
+        state={state}
+        items={(d) => d.providers}
+        empty="No providers configured."
+        caption="Providers"
+        columns={['Name', 'Base URL', 'Key', 'Models']}
+        row={(p) => (
+          <tr key={p.name}>
+            <td>{p.name}</td>
+            <td>{p.baseUrl}</td>
+            <td>
+              <code>{p.apiKeyMasked}</code>
+            </td>
+            <td>{p.models.join(', ') || 'any'}</td>
+          </tr>
         )}
-      </LoadedList>
+      />
     </section>
   );
 }

@@ -21,7 +21,7 @@ const envelope = z.strictObject({
     iterations: z.number().int().min(600_000).max(10_000_000),
   }),
 });
-const connectionView = z.object({
+export const connectionView = z.object({
   id: z.uuid(),
   name: z.string(),
   mode: z.enum(['cloud', 'agent']),

@@ -12,7 +12,7 @@ const providerName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'Use lower-case letters, digits, dash or underscore');
 const modelId = z.string().min(1).max(200);
-const providerView = z.object({
+export const providerView = z.object({
   name: z.string(),
   baseUrl: z.string(),
   apiKeyMasked: z.string(),

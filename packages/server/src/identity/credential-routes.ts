@@ -10,14 +10,14 @@ import { API_KEY_SCOPES, type ApiKeyScope, DEFAULT_API_KEY_SCOPES } from './prin
 import type { IdentityServices } from './services.js';
 import { requireVerifiedUnlessAlone } from './verification.js';
 
-const listed = z.object({
+export const listed = z.object({
   id: z.uuid(),
   name: z.string(),
   prefix: z.string(),
   createdAt: z.string(),
   lastUsedAt: z.string().nullable(),
 });
-const apiKeyListed = listed.extend({
+export const apiKeyListed = listed.extend({
   redaction: z.enum(['inherit', 'on', 'off']),
   region: z.enum(['us', 'eu', 'apac']).nullable(),
   scopes: z.array(z.enum(API_KEY_SCOPES)),

@@ -60,7 +60,7 @@ const createBody = z.strictObject({
 });
 const patchBody = z.strictObject(jobShape).partial();
 
-const jobView = z.object({
+export const jobView = z.object({
   id: z.uuid(),
   name: z.string(),
   schedule: z.string(),
@@ -83,7 +83,7 @@ const jobView = z.object({
   updatedAt: z.string(),
   upcoming: z.array(z.string()).optional().describe('the next five fire times (single-job reads only)'),
 });
-const runView = z.object({
+export const runView = z.object({
   id: z.uuid(),
   trigger: z.enum(['schedule', 'manual']),
   scheduledFor: z.string(),
@@ -98,7 +98,7 @@ const runView = z.object({
     .optional()
     .describe('first 2 KB of the response, PII-redacted; only with storeResponse'),
 });
-const channelView = z.object({
+export const channelView = z.object({
   id: z.uuid(),
   type: z.enum(['webhook', 'slack', 'teams', 'email']),
   name: z.string(),

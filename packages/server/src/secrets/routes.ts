@@ -8,7 +8,7 @@ import { listSecrets, putSecret } from './service.js';
 const name = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'Use 1-100 letters, digits, dot, dash or underscore');
-const summary = z.object({ name: z.string(), masked: z.string(), updatedAt: z.string() });
+export const summary = z.object({ name: z.string(), masked: z.string(), updatedAt: z.string() });
 
 /** Org secrets: write-only values, sealed at rest, shown masked on every read. */
 export function registerSecretRoutes(app: App, s: IdentityServices): void {

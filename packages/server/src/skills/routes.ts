@@ -39,7 +39,7 @@ import {
 } from './telemetry.js';
 
 const skillName = z.string().regex(SKILL_NAME, 'a skill name (a-z, 0-9, ".", "_", "-"; at most 63)');
-const keyView = z.object({
+export const keyView = z.object({
   id: z.uuid(),
   name: z.string(),
   keyId: z.string(),
@@ -47,7 +47,7 @@ const keyView = z.object({
   createdAt: z.string(),
   revokedAt: z.string().nullable(),
 });
-const versionView = z.object({
+export const versionView = z.object({
   version: z.number(),
   sha256: z.string(),
   sizeBytes: z.number(),

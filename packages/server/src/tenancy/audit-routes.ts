@@ -21,7 +21,7 @@ const query = z.strictObject({
   format: z.enum(['json', 'csv', 'ndjson']).default('json'),
 });
 
-const entry = z.object({
+export const entry = z.object({
   id: z.uuid(),
   seq: z.number(),
   at: z.string(),

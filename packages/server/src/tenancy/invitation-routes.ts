@@ -19,6 +19,16 @@ export const invitation = z.object({
   expiresAt: z.string(),
   createdAt: z.string(),
 });
+/** What an invitation link is for, as the person invited sees it before accepting. */
+export const invitationLookup = z.object({
+  orgName: z.string(),
+  inviter: z.string().nullable(),
+  role,
+  email: z.string(),
+  accountExists: z.boolean(),
+  status,
+  expiresAt: z.string(),
+});
 // The link's token is the credential here; its length bounds only guard against junk.
 const token = z.string().min(20).max(200);
 const tags = ['orgs'];
@@ -77,17 +87,7 @@ export function registerInvitationRoutes(app: App, s: IdentityServices): void {
         summary:
           'What an invitation link is for: org, inviter, role, address, and whether it can still be used',
         body: z.strictObject({ token }),
-        response: {
-          200: z.object({
-            orgName: z.string(),
-            inviter: z.string().nullable(),
-            role,
-            email: z.string(),
-            accountExists: z.boolean(),
-            status,
-            expiresAt: z.string(),
-          }),
-        },
+        response: { 200: invitationLookup },
       },
     },
     async (request) => lookupInvitation(s, request.body.token),

@@ -15,9 +15,9 @@ import { changeRole, createOrg, deleteOrg, listMembers, removeMember } from './o
 
 const role = z.enum(ROLES);
 const region = z.enum(['us', 'eu', 'apac']);
-const member = z.object({ userId: z.uuid(), email: z.string(), role, createdAt: z.string() });
+export const member = z.object({ userId: z.uuid(), email: z.string(), role, createdAt: z.string() });
 const memberParams = z.object({ orgId: z.uuid(), userId: z.uuid() });
-const settings = z.object({ piiRedaction: z.boolean(), region, retentionDays: z.number().int() });
+export const settings = z.object({ piiRedaction: z.boolean(), region, retentionDays: z.number().int() });
 const tags = ['orgs'];
 
 export function registerTenancyRoutes(app: App, s: IdentityServices): void {

@@ -11,6 +11,9 @@ const TURNSTILE_ORIGIN = 'https://challenges.cloudflare.com';
 /** Where the built dashboard and widget live: packages/<name>/dist, from src/web or dist/web alike. */
 const builtDir = (pkg: string) => fileURLToPath(new URL(`../../../${pkg}/dist/`, import.meta.url));
 
+/** What GET /api/config tells the dashboard before sign-in: the version and the Turnstile site key, if any. */
+export const clientConfig = z.object({ version: z.string(), turnstileSiteKey: z.string().nullable() });
+
 /**
  * The dashboard's Content-Security-Policy: only this origin's scripts, styles, images and API; no inline
  * script or style, no eval, no plugins, no framing, no base-tag or form hijacking. Turnstile's script and frame
@@ -128,7 +131,7 @@ export async function registerWebRoutes(app: App, config: Config, version: strin
       schema: {
         tags: ['web'],
         summary: 'Public client configuration for the dashboard (no secrets)',
-        response: { 200: z.object({ version: z.string(), turnstileSiteKey: z.string().nullable() }) },
+        response: { 200: clientConfig },
       },
     },
     async () => ({ version, turnstileSiteKey: config.RAMPART_TURNSTILE_SITE_KEY ?? null }),

@@ -36,7 +36,7 @@ const widgetShape = {
   model: z.string().min(1).max(200),
   limits,
 };
-const widgetView_ = z.object({
+export const widgetView_ = z.object({
   id: z.uuid(),
   name: z.string(),
   allowedOrigins: z.array(z.string()),
@@ -46,7 +46,7 @@ const widgetView_ = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 });
-const documentView = z.object({
+export const documentView = z.object({
   id: z.uuid(),
   name: z.string(),
   format: z.enum(['text', 'markdown']),
@@ -55,7 +55,7 @@ const documentView = z.object({
   createdAt: z.string(),
 });
 const limitsView = z.object({ widgets: z.number(), monthlyMessages: z.number(), knowledgeBytes: z.number() });
-const billingView_ = z.object({
+export const billingView_ = z.object({
   plan: z.enum(Object.keys(PLANS) as [keyof typeof PLANS, ...Array<keyof typeof PLANS>]),
   limits: limitsView,
   usage: limitsView,

@@ -1,21 +1,19 @@
 import { type FormEvent, useState } from 'react';
 import { api, orgPath } from '../../api';
+import { SecretField, Submit } from '../../components/fields';
+import { DangerCell, ListTable } from '../../components/list-table';
 import { can, type Role } from '../../permissions';
-import {
-  DangerButton,
-  ErrorNote,
-  Field,
-  LoadedList,
-  RevealOnce,
-  Select,
-  Table,
-  useAction,
-  type useLoad,
-  when,
-} from '../../ui';
+import { ErrorNote, Field, RevealOnce, Select, useAction, type useLoad, when } from '../../ui';
 import type { Channel, ChannelType } from './model';
 
 /** The alert channels failing jobs report to: signed webhook, Slack, Microsoft Teams or e-mail. */
+
+const CHANNEL_TYPES = [
+  ['webhook', 'Webhook'],
+  ['slack', 'Slack'],
+  ['teams', 'Microsoft Teams'],
+  ['email', 'E-mail'],
+] as const;
 
 function channelTarget(c: Channel): string {
   if (c.type === 'webhook') return String(c.config.url ?? '');
@@ -82,17 +80,7 @@ export function AlertChannels(props: {
       ) : null}
       {write ? (
         <form onSubmit={create} className="inline" aria-label="Add an alert channel">
-          <Select
-            label="Channel type"
-            value={type}
-            onChange={setType}
-            options={[
-              ['webhook', 'Webhook'],
-              ['slack', 'Slack'],
-              ['teams', 'Microsoft Teams'],
-              ['email', 'E-mail'],
-            ]}
-          />
+          <Select label="Channel type" value={type} onChange={setType} options={CHANNEL_TYPES} />
           <Field label="Channel name" value={name} onChange={setName} required placeholder="on-call" />
           {type === 'webhook' ? (
             <>
@@ -115,13 +103,10 @@ export function AlertChannels(props: {
               />
             </>
           ) : type === 'slack' || type === 'teams' ? (
-            <Field
+            <SecretField
               label={type === 'slack' ? 'Slack webhook URL' : 'Teams webhook URL'}
-              type="password"
               value={slackUrl}
               onChange={setSlackUrl}
-              required
-              autoComplete="off"
               hint="The URL is the credential: sealed, then shown masked."
             />
           ) : (
@@ -133,48 +118,37 @@ export function AlertChannels(props: {
               placeholder="ops@example.com, oncall@example.com"
             />
           )}
-          <button type="submit" className="primary" disabled={busy}>
-            Add channel
-          </button>
+          <Submit busy={busy}>Add channel</Submit>
         </form>
       ) : null}
       <ErrorNote error={error} />
-      <LoadedList
+      <ListTable
         state={state}
         items={(d) => d.channels}
         empty={<>No alert channels.{write ? ' Add one so failing jobs reach someone.' : ''}</>}
-      >
-        {(channels) => (
-          <Table
-            testId="channels-table"
-            caption="Alert channels"
-            columns={['Name', 'Type', 'Destination', 'Secret', 'Created', write && 'Actions']}
-          >
-            {channels.map((c) => (
-              <tr key={c.id}>
-                <td>{c.name}</td>
-                <td>{c.type}</td>
-                <td>
-                  <code className="meta">{channelTarget(c)}</code>
-                </td>
-                <td>{c.type === 'webhook' ? <code>{String(c.config.secret ?? '—')}</code> : '—'}</td>
-                <td>{when(c.createdAt)}</td>
-                {write ? (
-                  <td>
-                    <DangerButton
-                      confirm={`Delete the alert channel "${c.name}"? Jobs stop alerting it.`}
-                      onClick={() => remove(c)}
-                      label={`Delete channel ${c.name}`}
-                    >
-                      Delete
-                    </DangerButton>
-                  </td>
-                ) : null}
-              </tr>
-            ))}
-          </Table>
+        testId="channels-table"
+        caption="Alert channels"
+        columns={['Name', 'Type', 'Destination', 'Secret', 'Created', write && 'Actions']}
+        row={(c) => (
+          <tr key={c.id}>
+            <td>{c.name}</td>
+            <td>{c.type}</td>
+            <td>
+              <code className="meta">{channelTarget(c)}</code>
+            </td>
+            <td>{c.type === 'webhook' ? <code>{String(c.config.secret ?? '—')}</code> : '—'}</td>
+            <td>{when(c.createdAt)}</td>
+            <DangerCell
+              show={write}
+              confirm={`Delete the alert channel "${c.name}"? Jobs stop alerting it.`}
+              onClick={() => remove(c)}
+              label={`Delete channel ${c.name}`}
+            >
+              Delete
+            </DangerCell>
+          </tr>
         )}
-      </LoadedList>
+      />
     </section>
   );
 }

@@ -1,8 +1,10 @@
 import { type FormEvent, useId, useState } from 'react';
 import { api, orgPath } from '../../api';
+import { SaveOrCancel } from '../../components/fields';
 import {
   Check,
   DangerButton,
+  type EditorProps,
   ErrorNote,
   Field,
   NumberField,
@@ -24,15 +26,15 @@ import {
 } from './draft';
 import { type Channel, describeCron, fromNow, inZone, type Job, METHODS, PRESETS, TIMEZONES } from './model';
 
-/** The job form (create and edit), with the cron helper and header rows whose values are typed once. */
+/** The numeric behaviour fields: draft key, label, hint. */
+const BEHAVIOUR = [
+  ['timeoutMs', 'Timeout per attempt (ms)', '100 to 120000.'],
+  ['retries', 'Retries', 'Extra attempts on 5xx, timeouts and network errors (0 to 10).'],
+  ['retentionDays', 'Keep history (days)', "Empty: the organization's retention setting."],
+] as const;
 
-export function JobForm(props: {
-  orgId: string;
-  job: Job | null;
-  channels: Channel[];
-  onSaved: (job: Job) => void;
-  onCancel: () => void;
-}) {
+/** The job form (create and edit), with the cron helper and header rows whose values are typed once. */
+export function JobForm(props: EditorProps<Job> & { job: Job | null; channels: Channel[] }) {
   const editing = props.job !== null;
   const [d, setD] = useState<Draft>(() => (props.job ? draftOf(props.job) : emptyDraft()));
   const { busy, error, act } = useAction();
@@ -180,24 +182,9 @@ export function JobForm(props: {
       <fieldset disabled={busy}>
         <legend>Behaviour</legend>
         <div className="grid2">
-          <NumberField
-            label="Timeout per attempt (ms)"
-            value={d.timeoutMs}
-            onChange={(v) => set('timeoutMs', v)}
-            hint="100 to 120000."
-          />
-          <NumberField
-            label="Retries"
-            value={d.retries}
-            onChange={(v) => set('retries', v)}
-            hint="Extra attempts on 5xx, timeouts and network errors (0 to 10)."
-          />
-          <NumberField
-            label="Keep history (days)"
-            value={d.retentionDays}
-            onChange={(v) => set('retentionDays', v)}
-            hint="Empty: the organization's retention setting."
-          />
+          {BEHAVIOUR.map(([key, label, hint]) => (
+            <NumberField key={key} label={label} value={d[key]} onChange={(v) => set(key, v)} hint={hint} />
+          ))}
           <Check
             label="Store the start of each response"
             checked={d.storeResponse}
@@ -236,14 +223,9 @@ export function JobForm(props: {
       </fieldset>
 
       <ErrorNote error={error} />
-      <div className="row">
-        <button type="submit" className="primary" disabled={busy || !cron.ok}>
-          {editing ? 'Save changes' : 'Create job'}
-        </button>
-        <button type="button" onClick={props.onCancel} disabled={busy}>
-          Cancel
-        </button>
-      </div>
+      <SaveOrCancel busy={busy} disabled={!cron.ok} onCancel={props.onCancel}>
+        {editing ? 'Save changes' : 'Create job'}
+      </SaveOrCancel>
     </form>
   );
 }

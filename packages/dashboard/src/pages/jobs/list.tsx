@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import { api, orgPath } from '../../api';
+import { ListTable } from '../../components/list-table';
 import { can, type Role } from '../../permissions';
-import { LoadedList, Page, Table, useLoad } from '../../ui';
+import { Page, useLoad } from '../../ui';
 import { AlertChannels } from './channels';
 import { JobDetail } from './detail';
 import { JobForm } from './form';
@@ -62,69 +63,63 @@ export function Jobs({ orgId, role }: { orgId: string; role: Role }) {
           onCancel={() => setMode({ kind: 'view' })}
         />
       ) : null}
-      <LoadedList
+      <ListTable
         state={state}
         items={(d) => d.jobs}
         empty={<>No jobs yet.{write ? ' Create one to call a URL on a schedule.' : ''}</>}
-      >
-        {(jobs) => (
-          <Table
-            testId="jobs-table"
-            caption="Jobs"
-            columns={['Name', 'Schedule', 'Request', 'Next run', 'Health']}
-          >
-            {jobs.map((j) => {
-              const cron = describeCron(j.schedule);
-              return (
-                <tr key={j.id} aria-current={selected === j.id ? 'true' : undefined}>
-                  <td>
-                    <button
-                      type="button"
-                      className="link"
-                      onClick={() => setSelected(j.id)}
-                      aria-label={`Open job ${j.name}`}
-                    >
-                      {j.name}
-                    </button>
-                  </td>
-                  <td>
-                    <code>{j.schedule}</code>
+        testId="jobs-table"
+        caption="Jobs"
+        columns={['Name', 'Schedule', 'Request', 'Next run', 'Health']}
+        row={(j) => {
+          const cron = describeCron(j.schedule);
+          return (
+            <tr key={j.id} aria-current={selected === j.id ? 'true' : undefined}>
+              <td>
+                <button
+                  type="button"
+                  className="link"
+                  onClick={() => setSelected(j.id)}
+                  aria-label={`Open job ${j.name}`}
+                >
+                  {j.name}
+                </button>
+              </td>
+              <td>
+                <code>{j.schedule}</code>
+                <br />
+                <small className="muted">
+                  {cron.ok ? cron.text : ''} ({j.timezone})
+                </small>
+              </td>
+              <td>
+                <code className="meta">
+                  {j.method} {j.url}
+                </code>
+              </td>
+              <td>
+                {j.nextRunAt ? (
+                  <>
+                    <time dateTime={j.nextRunAt}>{inZone(j.nextRunAt, j.timezone)}</time>
                     <br />
-                    <small className="muted">
-                      {cron.ok ? cron.text : ''} ({j.timezone})
-                    </small>
-                  </td>
-                  <td>
-                    <code className="meta">
-                      {j.method} {j.url}
-                    </code>
-                  </td>
-                  <td>
-                    {j.nextRunAt ? (
-                      <>
-                        <time dateTime={j.nextRunAt}>{inZone(j.nextRunAt, j.timezone)}</time>
-                        <br />
-                        <small className="muted">{fromNow(j.nextRunAt)}</small>
-                      </>
-                    ) : (
-                      'paused'
-                    )}
-                  </td>
-                  <td>
-                    {!j.enabled ? (
-                      <StatusBadge status="paused" />
-                    ) : j.consecutiveFailures > 0 ? (
-                      <StatusBadge status="failed">{`${j.consecutiveFailures} failing`}</StatusBadge>
-                    ) : (
-                      <StatusBadge status="succeeded">ok</StatusBadge>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </Table>
-        )}
-      </LoadedList>
+                    <small className="muted">{fromNow(j.nextRunAt)}</small>
+                  </>
+                ) : (
+                  'paused'
+                )}
+              </td>
+              <td>
+                {!j.enabled ? (
+                  <StatusBadge status="paused" />
+                ) : j.consecutiveFailures > 0 ? (
+                  <StatusBadge status="failed">{`${j.consecutiveFailures} failing`}</StatusBadge>
+                ) : (
+                  <StatusBadge status="succeeded">ok</StatusBadge>
+                )}
+              </td>
+            </tr>
+          );
+        }}
+      />
       {selected && mode.kind === 'view' ? (
         <JobDetail
           key={selected}

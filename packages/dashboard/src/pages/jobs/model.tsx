@@ -1,59 +1,20 @@
+import type { AlertChannel, Job, JobRun } from '@rampart/server/api-types';
 import cronstrue from 'cronstrue';
 import type { ReactNode } from 'react';
 import { when } from '../../ui';
 
 /** The shapes the jobs API returns, and the cron, time and duration helpers the jobs pages share. */
 
-export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
-export type Method = (typeof METHODS)[number];
-export type AuthType = 'bearer' | 'basic';
+export type { Job } from '@rampart/server/api-types';
+export type Run = JobRun;
+export type Channel = AlertChannel;
+export type Method = Job['method'];
+export type AuthType = NonNullable<Job['auth']>['type'];
+export type RunStatus = Run['status'];
+export type ChannelType = Channel['type'];
 
-export interface Job {
-  id: string;
-  name: string;
-  schedule: string;
-  timezone: string;
-  url: string;
-  method: Method;
-  headers: Record<string, string>;
-  auth: { type: AuthType; value: string } | null;
-  body: string | null;
-  timeoutMs: number;
-  retries: number;
-  storeResponse: boolean;
-  retentionDays: number | null;
-  alertChannelIds: string[];
-  alertAfter: number;
-  enabled: boolean;
-  nextRunAt: string | null;
-  consecutiveFailures: number;
-  createdAt: string;
-  updatedAt: string;
-  upcoming?: string[];
-}
-
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
-export interface Run {
-  id: string;
-  trigger: 'schedule' | 'manual';
-  scheduledFor: string;
-  startedAt: string | null;
-  durationMs: number | null;
-  status: RunStatus;
-  httpStatus: number | null;
-  attempts: number;
-  error: string | null;
-  snippet?: string;
-}
-
-export type ChannelType = 'webhook' | 'slack' | 'teams' | 'email';
-export interface Channel {
-  id: string;
-  type: ChannelType;
-  name: string;
-  config: Record<string, unknown>;
-  createdAt: string;
-}
+/** The request methods a job may use, in the order the form offers them (the server's enum is the judge). */
+export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const satisfies readonly Method[];
 
 // ---------------------------------------------------------------------------------------------------------
 // Cron in words

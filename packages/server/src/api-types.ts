@@ -1,0 +1,63 @@
+/**
+ * The API's answers as TypeScript types, inferred from the routes' own zod response schemas (and, where a route
+ * has none, from the function that builds the answer). The dashboard imports these with `import type`, so the
+ * types follow the server and no server code reaches the browser bundle. Types only: nothing here runs.
+ * @example import type { Job } from '@rampart/server/api-types';
+ */
+import type { z } from 'zod';
+import type { connectionView } from './dbaccess/routes.js';
+import type { providerView } from './gateway/routes.js';
+import type { apiKeyListed, listed } from './identity/credential-routes.js';
+import type { channelView, jobView, runView } from './jobs/routes.js';
+import type { summary } from './secrets/routes.js';
+import type { keyView, versionView } from './skills/routes.js';
+import type { listTelemetry } from './skills/telemetry.js';
+import type { entry } from './tenancy/audit-routes.js';
+import type { invitation, invitationLookup } from './tenancy/invitation-routes.js';
+import type { member, settings } from './tenancy/routes.js';
+import type { clientConfig } from './web/routes.js';
+import type { billingView_, documentView, widgetView_ } from './widget/routes.js';
+
+/** Every `error` code an error answer can carry (docs/ERRORS.md). */
+export type { ErrorCode } from './platform/errors.js';
+
+// identity: credentials and CLI sign-in
+/** A runtime token (or any bearer credential) as listed: name and public prefix, never the secret. */
+export type CredentialListed = z.infer<typeof listed>;
+export type ApiKeyListed = z.infer<typeof apiKeyListed>;
+/** A CLI session from `rampart login` (GET /api/cli-credentials): a listed credential with its expiry. */
+export type CliCredential = CredentialListed & { expiresAt: string };
+/** One of the signed-in user's own account events (GET /api/me/events). */
+export type { AccountEvent } from './identity/account-events.js';
+
+// tenancy
+export type Member = z.infer<typeof member>;
+export type OrgSettings = z.infer<typeof settings>;
+export type Invitation = z.infer<typeof invitation>;
+export type InvitationLookup = z.infer<typeof invitationLookup>;
+export type AuditEntry = z.infer<typeof entry>;
+
+// gateway and secrets
+export type ModelProvider = z.infer<typeof providerView>;
+export type SecretSummary = z.infer<typeof summary>;
+
+// jobs
+export type Job = z.infer<typeof jobView>;
+export type JobRun = z.infer<typeof runView>;
+export type AlertChannel = z.infer<typeof channelView>;
+
+// web
+export type ClientConfig = z.infer<typeof clientConfig>;
+
+// widget
+export type Widget = z.infer<typeof widgetView_>;
+export type WidgetDocument = z.infer<typeof documentView>;
+export type Billing = z.infer<typeof billingView_>;
+
+// dbaccess
+export type Connection = z.infer<typeof connectionView>;
+
+// skills
+export type SigningKey = z.infer<typeof keyView>;
+export type SkillVersion = z.infer<typeof versionView>;
+export type TelemetryListed = Awaited<ReturnType<typeof listTelemetry>>[number];
