@@ -14,7 +14,7 @@ import {
 } from '../ui';
 
 /**
- * The re-authentication every account action needs (docs/SECURITY.md "Account actions and erasure"): the current
+ * The re-authentication every account action needs (docs/SECURITY-CONTROLS.md "Account actions and erasure"): the current
  * password and, when two-factor authentication is on, the authenticator's code or a recovery code. Each form
  * has its own; the fields are cleared after every attempt.
  */
