@@ -1,5 +1,5 @@
 /**
- * Reads the command examples out of README.md and docs/*.md for doc-examples.test.ts: every `rampart …` and
+ * Reads the command examples out of README.md, CONTRIBUTING.md and docs/*.md for doc-examples.test.ts: every `rampart …` and
  * `npm …` line in a shell code block, with the mark that says how the test runs it, and a check of every
  * `rampart …` mention (code blocks and inline code) against the CLI's real command tree.
  *

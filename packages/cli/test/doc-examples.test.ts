@@ -1,5 +1,5 @@
 /**
- * Every command example in README.md and docs/*.md, run as a new user would run it: each `rampart …` and
+ * Every command example in README.md, CONTRIBUTING.md and docs/*.md, run as a new user would run it: each `rampart …` and
  * `npm …` line of a shell code block goes through `sh -c` in a scratch folder (one per document, so a
  * document's examples build on each other in order), with `rampart` on PATH as the built CLI
  * (packages/cli/dist/bin.js; `npm test` builds it first) and a real server started here (PGlite). Placeholders
@@ -28,9 +28,11 @@ import {
   segmentsOf,
 } from './doc-examples-support.js';
 
-const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`)].filter((f) =>
-  f.endsWith('.md'),
-);
+const DOCS = [
+  'README.md',
+  'CONTRIBUTING.md',
+  ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`),
+].filter((f) => f.endsWith('.md'));
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 const extracted = DOCS.map((file) => extractExamples(file, read(file)));
 const EXAMPLES = extracted.flatMap((e) => e.examples);
@@ -101,7 +103,7 @@ interface Outcome {
   stderr: string;
 }
 
-describe('command examples in README.md and docs/*.md', () => {
+describe('command examples in README.md, CONTRIBUTING.md and docs/*.md', () => {
   let srv: Awaited<ReturnType<typeof startTestServer>>;
   const scratch = mkdtempSync(join(tmpdir(), 'rampart-doc-examples-'));
   const binDir = join(scratch, 'bin');
