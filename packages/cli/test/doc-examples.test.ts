@@ -103,6 +103,18 @@ interface Outcome {
   stderr: string;
 }
 
+interface Result {
+  /** The command as run, placeholders filled. */
+  command: string;
+  /** A placeholder left unfilled: the example was not run. */
+  leftover?: string;
+  outcome?: Outcome;
+  /** The step after the example (registering a key) failed. */
+  afterError?: string;
+  /** The test itself broke (fixture, spawn). */
+  error?: string;
+}
+
 describe('command examples in README.md, CONTRIBUTING.md and docs/*.md', () => {
   let srv: Awaited<ReturnType<typeof startTestServer>>;
   const scratch = mkdtempSync(join(tmpdir(), 'rampart-doc-examples-'));
@@ -211,6 +223,8 @@ describe('command examples in README.md, CONTRIBUTING.md and docs/*.md', () => {
       } else if (/connected to Rampart/.test(all)) {
         acted = true;
         stdout += '\n[test] connected\n';
+        // The agent prints the line just before it installs its SIGTERM handler (after `agent.ready`).
+        await new Promise((r) => setTimeout(r, 1_000));
         signal('SIGTERM');
       }
     };
@@ -243,15 +257,16 @@ describe('command examples in README.md, CONTRIBUTING.md and docs/*.md', () => {
   }
 
   /** What the doc says to do by hand after an example (its curl line), done through the API. */
-  async function after(ex: Example, f: Fixture, work: string): Promise<void> {
+  async function after(ex: Example, f: Fixture, work: string): Promise<{ afterError?: string }> {
     const keys = ex.segments.map((s) => /^rampart keys generate --out (\S+)/.exec(s)?.[1]).find(Boolean);
     if (keys) {
       const r = await api(f.baseUrl, f.owner.token).post(`/api/orgs/${f.owner.orgId}/signing-keys`, {
         name: 'docs',
         publicKey: readFileSync(join(work, `${keys}.pub`), 'utf8'),
       });
-      expect(r.status, r.text).toBe(201);
+      if (r.status !== 201) return { afterError: `registering ${keys}.pub: ${r.status} ${r.text}` };
     }
+    return {};
   }
 
   it('the marks are well formed, each above a code block and matching an example in it', () => {
@@ -265,6 +280,46 @@ describe('command examples in README.md, CONTRIBUTING.md and docs/*.md', () => {
     expect(EXAMPLES.filter((e) => e.mode.kind !== 'manual').length).toBeGreaterThan(20);
   });
 
+  /**
+   * Runs one example: fills its placeholders, runs it, does what the doc says to do by hand after it. Never
+   * rejects: what went wrong is in the result, for the example's own test to report.
+   */
+  async function execute(ex: Example): Promise<Result> {
+    let command = ex.command.replace(/\bnpx rampart\b/g, 'rampart');
+    try {
+      const { fixture, work } = await docFor(ex.file);
+      for (const [from, to] of substitutions(fixture, work)) command = command.replace(from, to);
+      const leftover = LEFTOVER.exec(command.replace(/\s+#.*$/, ''))?.[0];
+      if (leftover) return { command, leftover };
+      const serve = ex.mode.kind === 'serve';
+      // A long-running example is one simple command: `exec env` makes it the process that gets SIGTERM.
+      if (serve) command = `exec env ${command}`;
+      const outcome = await shell(ex, command, fixture, work, serve);
+      const expected = ex.mode.kind === 'run' ? ex.mode.exit : 0;
+      return { command, outcome, ...(outcome.code === expected ? await after(ex, fixture, work) : {}) };
+    } catch (err) {
+      return { command, error: (err as Error).stack ?? String(err) };
+    }
+  }
+
+  /**
+   * Documents run side by side, each document's examples one after another in order (they build on each other):
+   * started once the server is up, awaited by each example's test.
+   */
+  const results = new Map<Example, Promise<Result>>();
+  beforeAll(() => {
+    const chains = new Map<string, Promise<unknown>>();
+    for (const ex of EXAMPLES) {
+      if (ex.mode.kind === 'manual') continue;
+      const result = (chains.get(ex.file) ?? Promise.resolve()).then(() => execute(ex));
+      chains.set(ex.file, result);
+      results.set(ex, result);
+    }
+  });
+  afterAll(async () => {
+    await Promise.allSettled(results.values());
+  });
+
   for (const ex of EXAMPLES) {
     const title = `${ex.file}:${ex.line} ${ex.command}`;
     if (ex.mode.kind === 'manual') {
@@ -273,25 +328,22 @@ describe('command examples in README.md, CONTRIBUTING.md and docs/*.md', () => {
     }
     const mode = ex.mode;
     it(title, async () => {
-      const { fixture, work } = await docFor(ex.file);
-      let command = ex.command.replace(/\bnpx rampart\b/g, 'rampart');
-      for (const [from, to] of substitutions(fixture, work)) command = command.replace(from, to);
-      const leftover = LEFTOVER.exec(command.replace(/\s+#.*$/, ''));
+      const r = await results.get(ex);
+      if (!r) throw new Error('not scheduled');
+      expect(r.error, title).toBeUndefined();
       expect(
-        leftover?.[0],
-        `${title}: "${leftover?.[0]}" is a placeholder this test cannot fill: add it to substitutions() in ` +
+        r.leftover,
+        `${title}: "${r.leftover}" is a placeholder this test cannot fill: add it to substitutions() in ` +
           'doc-examples.test.ts, or mark the example <!-- example "…": manual (why) --> (CONTRIBUTING.md)',
       ).toBeUndefined();
-      // A long-running example is one simple command: `exec env` makes it the process that gets SIGTERM.
-      if (mode.kind === 'serve') command = `exec env ${command}`;
-      const r = await shell(ex, command, fixture, work, mode.kind === 'serve');
-      const detail = `${title}\nran: ${command}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
-      expect(r.code, detail).toBe(mode.kind === 'serve' ? 0 : mode.exit);
+      const o = r.outcome;
+      const detail = `${title}\nran: ${r.command}\nstdout:\n${o?.stdout}\nstderr:\n${o?.stderr}`;
+      expect(o?.code, detail).toBe(mode.kind === 'serve' ? 0 : mode.exit);
       if (mode.kind === 'serve')
-        expect(r.stdout, detail).toMatch(/\[test\] (GET \/healthz: 200 \{"ok":true\}|connected)/);
-      expect(r.stderr, detail).not.toMatch(NO_STACK);
-      await after(ex, fixture, work);
-    }, 60_000);
+        expect(o?.stdout, detail).toMatch(/\[test\] (GET \/healthz: 200 \{"ok":true\}|connected)/);
+      expect(o?.stderr, detail).not.toMatch(NO_STACK);
+      expect(r.afterError, title).toBeUndefined();
+    }, 300_000);
   }
 });
 
