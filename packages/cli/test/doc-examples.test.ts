@@ -1,17 +1,26 @@
 /**
- * Every command example in README.md, CONTRIBUTING.md and docs/*.md, run as a new user would run it: each `rampart …` and
- * `npm …` line of a shell code block goes through `sh -c` in a scratch folder (one per document, so a
- * document's examples build on each other in order), with `rampart` on PATH as the built CLI
+ * Every command example in README.md, CONTRIBUTING.md and docs/*.md, run as a new user would run it: each
+ * `rampart …` and `npm …` line of a shell code block goes through `sh -c` in a scratch folder (one per document,
+ * so a document's examples build on each other in order), with `rampart` on PATH as the built CLI
  * (packages/cli/dist/bin.js; `npm test` builds it first) and a real server started here (PGlite). Placeholders
  * (`<url>`, `--org <id>`, `rk_...`) are replaced with that server's values; one that is left over fails the
  * example, so a new example either runs or is marked. Marks (doc-examples-support.ts, CONTRIBUTING.md):
- * `manual (reason)` examples are not run, `serve` ones are started, asked for /healthz and stopped.
+ * `manual (reason)` examples are not run, `serve` ones are started, asked for /healthz and stopped. A comment
+ * `# -> file` on an example names a file it writes, which must then exist.
  *
  * Also: every `rampart …` mention, inline or in a block, names real subcommands and options; and every command of
  * the CLI exits 2 on an unknown option (a usage error), never commander's 1.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -258,6 +267,10 @@ describe('command examples in README.md, CONTRIBUTING.md and docs/*.md', () => {
 
   /** What the doc says to do by hand after an example (its curl line), done through the API. */
   async function after(ex: Example, f: Fixture, work: string): Promise<{ afterError?: string }> {
+    // A comment `# -> file` says what the example writes: it must be there (pack --version once wrote nothing).
+    const writes = /#\s*->\s*([\w.-]+[\w])/.exec(ex.command)?.[1];
+    if (writes && !existsSync(join(work, writes)))
+      return { afterError: `the doc says this writes ${writes}; there is no such file` };
     const keys = ex.segments.map((s) => /^rampart keys generate --out (\S+)/.exec(s)?.[1]).find(Boolean);
     if (keys) {
       const r = await api(f.baseUrl, f.owner.token).post(`/api/orgs/${f.owner.orgId}/signing-keys`, {
