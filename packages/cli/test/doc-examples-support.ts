@@ -222,3 +222,26 @@ function pathOf(cmd: Command): string[] {
   for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
   return names;
 }
+
+/**
+ * Every `npm run <script>` in a document, inline or in a block, with the workspace it names (`-w <name>`), so a
+ * test can check that the script exists there.
+ */
+export function npmRunMentions(
+  file: string,
+  text: string,
+): Array<{ where: string; script: string; workspace?: string }> {
+  const out: Array<{ where: string; script: string; workspace?: string }> = [];
+  text.split('\n').forEach((line, i) => {
+    for (const m of line.matchAll(/\bnpm run ([\w:.-]+)((?:\s+(?:-w|--workspace)(?:\s+|=)[@\w/.-]+)*)/g)) {
+      const workspaces = [...(m[2] ?? '').matchAll(/(?:-w|--workspace)(?:\s+|=)([@\w/.-]+)/g)].map(
+        (w) => w[1],
+      );
+      const script = m[1] ?? '';
+      if (workspaces.length === 0) out.push({ where: `${file}:${i + 1}`, script });
+      for (const workspace of workspaces)
+        out.push({ where: `${file}:${i + 1}`, script, ...(workspace ? { workspace } : {}) });
+    }
+  });
+  return out;
+}

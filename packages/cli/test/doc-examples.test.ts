@@ -33,6 +33,7 @@ import {
   checkAgainstTree,
   type Example,
   extractExamples,
+  npmRunMentions,
   rampartMentions,
   segmentsOf,
 } from './doc-examples-support.js';
@@ -379,6 +380,43 @@ describe('every `rampart …` mention names real commands and options', () => {
   });
 });
 
+describe('every `npm run …` names a script that exists', () => {
+  const scriptsOf = (dir: string): string[] =>
+    Object.keys(
+      (JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as { scripts?: object }).scripts ??
+        {},
+    );
+  const workspaces = new Map(
+    readdirSync(join(ROOT, 'packages')).map((d) => {
+      const pkg = JSON.parse(readFileSync(join(ROOT, 'packages', d, 'package.json'), 'utf8')) as {
+        name: string;
+      };
+      return [pkg.name, `packages/${d}`] as const;
+    }),
+  );
+  const mentions = DOCS.flatMap((file) => npmRunMentions(file, read(file)));
+
+  it('finds them', () => {
+    expect(mentions.length).toBeGreaterThan(10);
+    expect(mentions).toContainEqual(
+      expect.objectContaining({ script: 'build', workspace: '@rampart/widget' }),
+    );
+  });
+
+  it('each names a script of the root package.json or of the workspace it gives', () => {
+    const problems = mentions
+      .map(({ where, script, workspace }) => {
+        const dir = workspace === undefined ? '.' : workspaces.get(workspace);
+        if (dir === undefined) return `${where}: no workspace ${workspace}`;
+        return scriptsOf(dir).includes(script)
+          ? undefined
+          : `${where}: no script "${script}" in ${dir}/package.json`;
+      })
+      .filter(Boolean);
+    expect(problems).toEqual([]);
+  });
+});
+
 describe('the checks fail on a broken doc', () => {
   const program = buildProgram();
 
@@ -438,6 +476,16 @@ describe('the checks fail on a broken doc', () => {
     expect(segmentsOf('A=1 B="x y" npx rampart pack . && npm run lint # note')).toEqual([
       'rampart pack .',
       'npm run lint',
+    ]);
+  });
+
+  it('npm run mentions: the script and each workspace are read', () => {
+    expect(
+      npmRunMentions('x.md', 'run `npm run build -w @rampart/a -w @rampart/b` then `npm run tset`'),
+    ).toEqual([
+      { where: 'x.md:1', script: 'build', workspace: '@rampart/a' },
+      { where: 'x.md:1', script: 'build', workspace: '@rampart/b' },
+      { where: 'x.md:1', script: 'tset' },
     ]);
   });
 
