@@ -4,7 +4,7 @@
  * describes itself as "(in progress)" or defers to "later issues" or to what comes "as they land": they say
  * what exists.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -26,6 +26,15 @@ describe('README documentation list and docs/*.md', () => {
     expect(listed.filter((f) => !files.includes(f))).toEqual([]);
     expect(new Set(listed).size).toBe(listed.length);
     for (const m of links) expect(m[2], 'link text and target agree').toBe(m[1]);
+  });
+
+  it('also lists the root documents (CONTRIBUTING.md, SECURITY.md), and they exist', () => {
+    const root = [...section.matchAll(/^- \[([A-Z_-]+\.md)\]\(([^)]+)\)/gm)].map((m) => [m[1], m[2]]);
+    expect(root).toEqual([
+      ['CONTRIBUTING.md', 'CONTRIBUTING.md'],
+      ['SECURITY.md', 'SECURITY.md'],
+    ]);
+    for (const [file] of root) expect(existsSync(`${ROOT}${file}`), file).toBe(true);
   });
 
   it('has no "(in progress)" or "later issues" wording left in README.md or docs/*.md', () => {
