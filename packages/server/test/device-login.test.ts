@@ -478,7 +478,7 @@ describe.each(ENGINES)('CLI login: RFC 8628 device authorization grant (%s)', (e
     });
     expect(change.status, change.text).toBe(200);
     expect((await api(srv.baseUrl, second).get('/api/cli/whoami')).status).toBe(401);
-    // And a password reset (docs/SECURITY.md says so; this holds it to it).
+    // And a password reset (docs/SECURITY-CONTROLS.md says so; this holds it to it).
     const third = await mint({ ...user, token: change.body.token as string });
     expect((await api(srv.baseUrl, third).get('/api/cli/whoami')).status).toBe(200);
     expect((await api(srv.baseUrl).post('/api/auth/forgot-password', { email: user.email })).status).toBe(

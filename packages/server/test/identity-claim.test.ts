@@ -1,5 +1,5 @@
 /**
- * The claim of a squatted account (docs/SECURITY.md "The claim") must leave the squatter nothing that outlives
+ * The claim of a squatted account (docs/SECURITY-CONTROLS.md "The claim") must leave the squatter nothing that outlives
  * the owner's password reset: not a pending e-mail change to the squatter's address (confirming it afterwards
  * would move the claimed account, with the orgs the owner then joined, to the squatter), and not the squatter's
  * second factor (the owner would be locked out of the account of their own address). A plain reset or password

@@ -1,9 +1,10 @@
 /**
  * The README's "Documentation" list is the way in to docs/: every docs/*.md file is listed (DBACCESS.md once was
  * not), and nothing is listed that does not exist, so a renamed or deleted document breaks this test. No document
- * describes itself as "(in progress)" or defers to "later issues": they say what exists.
+ * describes itself as "(in progress)" or defers to "later issues" or to what comes "as they land": they say
+ * what exists.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -27,11 +28,20 @@ describe('README documentation list and docs/*.md', () => {
     for (const m of links) expect(m[2], 'link text and target agree').toBe(m[1]);
   });
 
+  it('also lists the root documents (CONTRIBUTING.md, SECURITY.md), and they exist', () => {
+    const root = [...section.matchAll(/^- \[([A-Z_-]+\.md)\]\(([^)]+)\)/gm)].map((m) => [m[1], m[2]]);
+    expect(root).toEqual([
+      ['CONTRIBUTING.md', 'CONTRIBUTING.md'],
+      ['SECURITY.md', 'SECURITY.md'],
+    ]);
+    for (const [file] of root) expect(existsSync(`${ROOT}${file}`), file).toBe(true);
+  });
+
   it('has no "(in progress)" or "later issues" wording left in README.md or docs/*.md', () => {
     const stale = ['README.md', ...files.map((f) => `docs/${f}`)].flatMap((f) =>
       readFileSync(`${ROOT}${f}`, 'utf8')
         .split('\n')
-        .filter((l) => /\(in progress\)|later issues?\b/i.test(l))
+        .filter((l) => /\(in progress\)|later issues?\b|as they land/i.test(l))
         .map((l) => `${f}: ${l.trim()}`),
     );
     expect(stale).toEqual([]);

@@ -1,5 +1,5 @@
 /**
- * docs/SECURITY.md opens with a control table that indexes the document: one row per `## ` control section
+ * docs/SECURITY-CONTROLS.md opens with a control table that indexes the document: one row per `## ` control section
  * (every section but "Fixed after review", which is a findings log with its own table), in the document's order,
  * its Control cell a link to that section, its Tests cell naming test files that exist. A new section without a
  * row (AI database access, mail, OIDC and more were once missing), a renamed heading that breaks a link, or a
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const DOC = readFileSync(`${ROOT}docs/SECURITY.md`, 'utf8');
+const DOC = readFileSync(`${ROOT}docs/SECURITY-CONTROLS.md`, 'utf8');
 
 /** GitHub's heading anchor: lower case, punctuation other than `-` and `_` dropped, spaces to `-`. */
 const anchor = (heading: string) =>
@@ -32,7 +32,7 @@ function exists(path: string): boolean {
   return existsSync(`${ROOT}${dir}`) && readdirSync(`${ROOT}${dir}`).some((f) => name.test(f));
 }
 
-describe('docs/SECURITY.md control table', () => {
+describe('docs/SECURITY-CONTROLS.md control table', () => {
   const sections = DOC.split('\n')
     .filter((l) => l.startsWith('## '))
     .map((l) => l.slice(3))

@@ -77,7 +77,7 @@ const bareServer = () =>
     version: 'test',
   });
 
-const SECURITY_MD = readFileSync(new URL('../../../docs/SECURITY.md', import.meta.url), 'utf8');
+const SECURITY_MD = readFileSync(new URL('../../../docs/SECURITY-CONTROLS.md', import.meta.url), 'utf8');
 
 /** Table rows as trimmed cells (padding-insensitive: a markdown formatter may align the columns). */
 const tableCells = (md: string): string[][] =>
@@ -92,7 +92,7 @@ const tableCells = (md: string): string[][] =>
     );
 
 /**
- * The written matrix, read from docs/SECURITY.md: the oracle for the HTTP checks, independent of `can()` (so a
+ * The written matrix, read from docs/SECURITY-CONTROLS.md: the oracle for the HTTP checks, independent of `can()` (so a
  * broken `can` fails here instead of agreeing with itself).
  */
 function documentedMatrix(): Map<string, Set<string>> {
@@ -810,7 +810,7 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     expect(granted.every((a) => a.endsWith('.read'))).toBe(true);
   });
 
-  it('docs/SECURITY.md contains the exact permissionTable() output', () => {
+  it('docs/SECURITY-CONTROLS.md contains the exact permissionTable() output', () => {
     const section = SECURITY_MD.split('## Roles and permissions')[1]?.split('\n## ')[0] ?? '';
     // Cell by cell, in order; only padding may differ.
     expect(tableCells(section)).toEqual(tableCells(permissionTable()));

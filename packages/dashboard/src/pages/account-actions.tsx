@@ -6,7 +6,7 @@ import { navigate } from '../router';
 import { CopyButton, DangerButton, describe, ErrorNote, Field, useLoad, when } from '../ui';
 
 /**
- * The re-authentication every account action needs (docs/SECURITY.md "Account actions and erasure"): the current
+ * The re-authentication every account action needs (docs/SECURITY-CONTROLS.md "Account actions and erasure"): the current
  * password and, when two-factor authentication is on, the authenticator's code or a recovery code. Each form
  * has its own; the fields are cleared after every attempt.
  */

@@ -25,7 +25,7 @@ const reauthOf = (b: { password: string; totp?: string | undefined; recoveryCode
   recoveryCode: b.recoveryCode,
 });
 
-/** The account page's actions (docs/SECURITY.md "Account actions"). */
+/** The account page's actions (docs/SECURITY-CONTROLS.md "Account actions"). */
 export function registerAccountRoutes(app: App, s: IdentityServices): void {
   // Each request mails the address it names: at most 5 an hour per account, on top of the re-authentication.
   const emailChanges = s.limiters.create('email-change:user', 5, 3600);

@@ -493,7 +493,7 @@ export async function logoutEverywhere(
  * Re-checks a signed-in user's current password before a sensitive change (password change, TOTP enrolment). A
  * stolen session must not become an oracle for the password, so this runs under the login throttle exactly as
  * login does: the in-flight slot first (parallel guesses are serialised, not all evaluated), then the back-off,
- * and every failure is charged. With `factor` it is the re-authentication of every account action (docs/SECURITY.md
+ * and every failure is charged. With `factor` it is the re-authentication of every account action (docs/SECURITY-CONTROLS.md
  * "Account actions"): the password, plus a TOTP or recovery code when TOTP is on, all in the same throttle slot.
  * @throws AppError invalid_credentials | rate_limited | totp_required | password_required (with factor only)
  */

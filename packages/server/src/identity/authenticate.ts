@@ -17,7 +17,7 @@ import type {
   SessionPrincipal,
 } from './principal.js';
 
-/** How long another node may keep serving a revoked key from its cache. Documented in docs/SECURITY.md. */
+/** How long another node may keep serving a revoked key from its cache. Documented in docs/SECURITY-CONTROLS.md. */
 export const CREDENTIAL_CACHE_TTL_MS = 5_000;
 const LAST_USED_RESOLUTION_MS = 60_000;
 

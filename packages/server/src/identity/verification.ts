@@ -1,5 +1,5 @@
 /**
- * E-mail verification and the account claim (issue 20 part 3, docs/SECURITY.md "E-mail verification and
+ * E-mail verification and the account claim (issue 20 part 3, docs/SECURITY-CONTROLS.md "E-mail verification and
  * invitations"). Sign-up proves nothing about the address, so an account is unverified until a mailed link (this
  * file), a password reset (the reset mail reached the mailbox) or an accepted invitation proves it. Unverified
  * accounts keep the org they created at sign-up, alone; they cannot accept invitations, and cannot create API keys

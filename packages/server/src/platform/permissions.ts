@@ -1,6 +1,6 @@
 /**
  * The permission matrix: the one place that says which role may do what. Routes call `can(role, action)`
- * through `requireOrg`; docs/SECURITY.md renders this table and a test checks every role × action.
+ * through `requireOrg`; docs/SECURITY-CONTROLS.md renders this table and a test checks every role × action.
  */
 export const ROLES = ['owner', 'admin', 'member', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -77,7 +77,7 @@ export const can = (role: Role, action: Action): boolean => MATRIX[action].inclu
 export const isRole = (s: unknown): s is Role =>
   typeof s === 'string' && (ROLES as readonly string[]).includes(s);
 
-/** Markdown table of the matrix, for docs/SECURITY.md (a test checks the docs match). */
+/** Markdown table of the matrix, for docs/SECURITY-CONTROLS.md (a test checks the docs match). */
 export function permissionTable(): string {
   const head = `| action | ${ROLES.join(' | ')} |\n|---|${ROLES.map(() => '---').join('|')}|\n`;
   return (
