@@ -124,7 +124,15 @@ export function registerAgentCommand(program: Command): void {
         const log = (l: string) => process.stderr.write(`rampart agent: ${l}\n`);
         if (!policy) log('warning: no --policy: queries may read everything the database role can read');
         if (!auditFile) log('warning: no --audit-file: queries are not recorded on this machine');
-        let agent: ReturnType<typeof runAgent>;
+        let agent: ReturnType<typeof runAgent> | undefined;
+        // Handlers first: the agent logs "connected" before `ready` settles, and a SIGTERM in that moment must
+        // still close the socket and the database pool instead of killing the process mid-handshake.
+        const stop = () => {
+          if (!agent) process.exit(0);
+          else void agent.stop().then(() => process.exit(0));
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
         try {
           agent = runAgent({
             server,
@@ -140,11 +148,6 @@ export function registerAgentCommand(program: Command): void {
           process.stderr.write(`rampart: agent: ${(err as Error).message}\n`);
           process.exit(1);
         }
-        const stop = () => {
-          agent.stop().then(() => process.exit(0));
-        };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
         await new Promise<never>(() => {});
       },
     );
