@@ -5,7 +5,7 @@
  * on, under the login throttle), sends its security notice through the outbox in the action's own transaction,
  * and writes its account event. Password change and provider link/unlink live with their existing routes.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { hashPassword } from '@rampart/core/passwords';
 import { generateRecoveryCodes, normalizeRecoveryCode } from '@rampart/core/totp';
 import type { Queryable } from '../db/types.js';
@@ -13,6 +13,7 @@ import { enqueueMail, maskAddress } from '../mail/outbox.js';
 import type { SecurityEvent } from '../mail/templates.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
+import { hashSecret } from '../platform/hash.js';
 import { newId } from '../platform/ids.js';
 import {
   auditAccountEvent,
@@ -26,8 +27,6 @@ import type { IdentityServices } from './services.js';
 export const EMAIL_CHANGE_TTL_HOURS = 24;
 /** Same stretching as the codes issued at TOTP confirmation (accounts.ts). */
 const RECOVERY_CODE_COST = 10;
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** What every account action is given to re-authenticate. */
 export interface Reauth extends SecondFactor {
@@ -89,7 +88,7 @@ export async function requestEmailChange(
     await q.query(
       `INSERT INTO email_changes (id, user_id, new_email, token_hash, expires_at)
        VALUES ($1, $2, $3, $4, now() + interval '${EMAIL_CHANGE_TTL_HOURS} hours')`,
-      [newId(), userId, newEmail, sha256(token)],
+      [newId(), userId, newEmail, hashSecret('email-change', token)],
     );
     await enqueueMail(q, s.ring, {
       to: newEmail,
@@ -120,7 +119,7 @@ export async function confirmEmailChange(
     const { rows } = await q.query<{ user_id: string; new_email: string }>(
       `UPDATE email_changes SET used_at = now()
         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING user_id, new_email`,
-      [sha256(token)],
+      [hashSecret('email-change', token)],
     );
     const change = rows[0];
     if (!change)

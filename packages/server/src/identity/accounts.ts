@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   checkPasswordPolicy,
   dummyVerify,
@@ -18,6 +18,7 @@ import type { Queryable } from '../db/types.js';
 import { enqueueMail } from '../mail/outbox.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
+import { hashSecret } from '../platform/hash.js';
 import { newId } from '../platform/ids.js';
 import { recordAccountEvent, writeAccountEvent } from './account-events.js';
 import type { IdentityServices } from './services.js';
@@ -29,7 +30,6 @@ export const RESET_TTL_MINUTES = 30;
 const RECOVERY_CODE_COST = 10;
 
 const invalidCredentials = () => new AppError('invalid_credentials', 'Invalid email or password');
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
@@ -145,7 +145,7 @@ export async function loadUser(
  */
 export async function login(s: IdentityServices, actor: AuditActor, ip: string, input: LoginInput) {
   const email = normalizeEmail(input.email);
-  const accountKey = sha256(email); // counters in Redis never hold the address itself
+  const accountKey = hashSecret('account-email', email); // counters in Redis never hold the address itself
   const release = await s.throttle.enter(accountKey, ip);
   try {
     await s.throttle.check(accountKey, ip);
@@ -281,7 +281,7 @@ export async function queueResetMail(
   const token = randomBytes(32).toString('base64url');
   await q.query(
     `INSERT INTO password_resets (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + interval '${RESET_TTL_MINUTES} minutes')`,
-    [newId(), userId, sha256(token)],
+    [newId(), userId, hashSecret('password-reset', token)],
   );
   await enqueueMail(q, s.ring, {
     to: email,
@@ -338,7 +338,7 @@ export async function resetPassword(
       `UPDATE password_resets r SET used_at = now() FROM users u
         WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > now() AND u.id = r.user_id
         RETURNING r.user_id, u.email, u.email_verified_at IS NOT NULL AS verified, u.totp_enabled`,
-      [sha256(token)],
+      [hashSecret('password-reset', token)],
     );
     const r = rows[0];
     if (!r) throw new AppError('invalid_credentials', 'This reset link is invalid or has expired');
@@ -504,7 +504,7 @@ export async function verifyCurrentPassword(
   password: string,
   factor?: SecondFactor,
 ): Promise<{ email: string; totpEnabled: boolean }> {
-  const throttleKey = sha256(`user:${userId}`);
+  const throttleKey = hashSecret('reauth-user', userId);
   const release = await s.throttle.enter(throttleKey, ip);
   try {
     await s.throttle.check(throttleKey, ip);

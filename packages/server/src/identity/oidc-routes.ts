@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { enqueueMail } from '../mail/outbox.js';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
+import { hashSecret } from '../platform/hash.js';
 import type { App } from '../platform/http.js';
 import { ipLimitKey, take } from '../platform/ratelimit.js';
 import { reauthenticate } from './account-actions.js';
@@ -198,7 +198,7 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
       );
       if (linked.rowCount === 0)
         throw new AppError('invalid_credentials', 'This sign-in is no longer valid; start again');
-      const key = createHash('sha256').update(`oidc:${user.id}`).digest('hex');
+      const key = hashSecret('oidc-user', user.id);
       const release = await s.throttle.enter(key, request.ip);
       try {
         await s.throttle.check(key, request.ip);

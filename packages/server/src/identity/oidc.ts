@@ -8,7 +8,7 @@
  * provider asserts `email_verified` AND the user proves control of the account (signed in when starting a
  * link, or the account's password, and its TOTP when enabled). An unverified IdP e-mail can never take over.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { open, seal } from '@rampart/core/seal';
 import * as oidc from 'openid-client';
 import type { Agent } from 'undici';
@@ -17,6 +17,7 @@ import type { Queryable } from '../db/types.js';
 import { enqueueMail } from '../mail/outbox.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
+import { hashSecret } from '../platform/hash.js';
 import { newId } from '../platform/ids.js';
 import type { IdentityServices } from './services.js';
 
@@ -27,7 +28,6 @@ const RESULT_TTL_MS = 2 * 60_000;
 /** Seconds of clock difference tolerated on ID token `exp`/`iat`/`nbf` (openid-client's default is 30). */
 export const OIDC_CLOCK_TOLERANCE_S = 5;
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const random = () => randomBytes(32).toString('base64url');
 
 export interface OidcServices extends IdentityServices {
@@ -236,7 +236,7 @@ export async function startSignIn(
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [
         id,
-        sha256(state),
+        hashSecret('oidc-state', state),
         provider.id,
         nonce,
         seal(s.ring, verifier, {
@@ -245,7 +245,7 @@ export async function startSignIn(
           column: 'code_verifier_sealed',
           rowId: id,
         }),
-        sha256(binding),
+        hashSecret('oidc-binding', binding),
         linkUserId,
         new Date(Date.now() + STATE_TTL_MS),
       ],
@@ -294,13 +294,13 @@ export async function finishSignIn(
       `UPDATE oidc_login_states SET consumed_at = now()
         WHERE state_hash = $1 AND consumed_at IS NULL AND expires_at > now()
         RETURNING id, provider_id, nonce, code_verifier_sealed, binding_hash, link_user_id`,
-      [sha256(state)],
+      [hashSecret('oidc-state', state)],
     ),
   );
   const row = consumed.rows[0];
   if (!row)
     throw new OidcRefusal('state_invalid', 'This sign-in is unknown, expired or already used; start again');
-  if (!binding || !sameHash(sha256(binding), row.binding_hash))
+  if (!binding || !sameHash(hashSecret('oidc-binding', binding), row.binding_hash))
     throw new OidcRefusal(
       'browser_mismatch',
       'This sign-in was started in another browser; start again here',
@@ -409,8 +409,8 @@ async function mapIdentity(
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [
         newId(),
-        sha256(code),
-        sha256(binding),
+        hashSecret('oidc-result', code),
+        hashSecret('oidc-binding', binding),
         outcome,
         userId,
         provider.id,
@@ -522,11 +522,11 @@ export async function pendingResult(
     q.query<ResultRow>(
       `SELECT id, binding_hash, outcome, user_id, provider_id, subject, email, email_verified FROM oidc_login_results
         WHERE code_hash = $1 AND consumed_at IS NULL AND expires_at > now()`,
-      [sha256(code)],
+      [hashSecret('oidc-result', code)],
     ),
   );
   const r = rows[0];
-  if (!r || !binding || !sameHash(sha256(binding), r.binding_hash))
+  if (!r || !binding || !sameHash(hashSecret('oidc-binding', binding), r.binding_hash))
     throw new AppError(
       'invalid_credentials',
       'This sign-in is unknown, expired or already used; start again',

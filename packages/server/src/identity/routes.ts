@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
+import { hashSecret } from '../platform/hash.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody } from '../platform/params.js';
 import { ipLimitKey, isLimiterRejection, take } from '../platform/ratelimit.js';
@@ -116,7 +116,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
       await bot(request.body.botToken, request.ip);
       // Answer before doing any account-specific work: the response time must not reveal whether it exists.
       const actor = actorOf(request);
-      const emailKey = createHash('sha256').update(request.body.email.trim().toLowerCase()).digest('hex');
+      const emailKey = hashSecret('account-email', request.body.email.trim().toLowerCase());
       setImmediate(() => {
         forgotEmail
           .consume(emailKey, 1)

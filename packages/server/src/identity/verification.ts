@@ -6,7 +6,7 @@
  * or runtime tokens in an org that has other members. When the address's owner claims such an account through a
  * password reset, everything the account minted while unverified is revoked.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import type { Queryable } from '../db/types.js';
@@ -14,6 +14,7 @@ import { enqueueMail } from '../mail/outbox.js';
 import { actorOf } from '../platform/actor.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
+import { hashSecret } from '../platform/hash.js';
 import type { App } from '../platform/http.js';
 import { newId } from '../platform/ids.js';
 import { bearer, okBody } from '../platform/params.js';
@@ -22,7 +23,6 @@ import type { OrgAccess } from './principal.js';
 import type { IdentityServices } from './services.js';
 
 export const VERIFICATION_TTL_HOURS = 24;
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export const emailUnverified = (message = 'Confirm your e-mail address first (see the link we sent you)') =>
   new AppError('email_unverified', message);
@@ -41,7 +41,7 @@ export async function queueVerificationMail(
   await q.query(
     `INSERT INTO email_verifications (id, user_id, email, token_hash, expires_at)
      VALUES ($1, $2, $3, $4, now() + interval '${VERIFICATION_TTL_HOURS} hours')`,
-    [newId(), userId, email, sha256(token)],
+    [newId(), userId, email, hashSecret('email-verification', token)],
   );
   await enqueueMail(q, s.ring, {
     to: email,
@@ -69,7 +69,7 @@ export async function verifyEmail(
     const { rows } = await q.query<{ user_id: string }>(
       `SELECT v.user_id FROM email_verifications v JOIN users u ON u.id = v.user_id AND u.email = v.email
         WHERE v.token_hash = $1 AND v.used_at IS NULL AND v.expires_at > now() FOR UPDATE OF v`,
-      [sha256(token)],
+      [hashSecret('email-verification', token)],
     );
     const r = rows[0];
     if (!r) throw new AppError('link_expired', 'This confirmation link is invalid, used or expired');
