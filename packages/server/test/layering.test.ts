@@ -54,6 +54,12 @@ const ALLOWED: { from: string; to: string; modules: string[]; why: string }[] = 
     why: 'accepting an invitation creates or signs in an account: the password policy, session issue, and the account event log',
   },
   {
+    from: 'identity',
+    to: 'tenancy',
+    modules: ['orgs.ts'],
+    why: 'sign-up (password or provider) creates the first org and its owner: insertOrgWithOwner, the rows org creation writes',
+  },
+  {
     from: 'widget',
     to: 'gateway',
     modules: ['services.ts', 'route-cache.ts', 'providers.ts'],

@@ -20,6 +20,7 @@ import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { hashSecret } from '../platform/hash.js';
 import { newId } from '../platform/ids.js';
+import { insertOrgWithOwner } from '../tenancy/orgs.js';
 import { recordAccountEvent, writeAccountEvent } from './account-events.js';
 import type { IdentityServices } from './services.js';
 import { issueSession } from './session-issue.js';
@@ -87,11 +88,7 @@ export async function signup(s: IdentityServices, actor: AuditActor, input: Sign
         'conflict',
         'An account with this email already exists; sign in or reset the password',
       );
-    await q.query('INSERT INTO orgs (id, name) VALUES ($1, $2)', [orgId, input.orgName]);
-    await q.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')`, [
-      orgId,
-      userId,
-    ]);
+    await insertOrgWithOwner(q, orgId, userId, input.orgName);
     const a = { ...actor, userId };
     await appendAudit(q, a, { orgId, action: 'user.signed_up', target: `user:${userId}` });
     await appendAudit(q, a, { orgId, action: 'org.created', target: `org:${orgId}` });

@@ -19,6 +19,7 @@ import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { hashSecret } from '../platform/hash.js';
 import { newId } from '../platform/ids.js';
+import { insertOrgWithOwner } from '../tenancy/orgs.js';
 import type { IdentityServices } from './services.js';
 
 export const GOOGLE_ISSUER = 'https://accounts.google.com';
@@ -480,11 +481,7 @@ async function createOidcAccount(
     );
     if (inserted.rowCount === 0)
       throw new OidcRefusal('already_linked', 'An account with this e-mail was just created; sign in again');
-    await q.query('INSERT INTO orgs (id, name) VALUES ($1, $2)', [orgId, orgName]);
-    await q.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')`, [
-      orgId,
-      userId,
-    ]);
+    await insertOrgWithOwner(q, orgId, userId, orgName);
     await q.query(
       'INSERT INTO oidc_identities (id, provider_id, subject, user_id, email) VALUES ($1, $2, $3, $4, $5)',
       [newId(), provider.id, subject, userId, email],
