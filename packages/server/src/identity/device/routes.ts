@@ -1,30 +1,23 @@
-import { generateToken } from '@rampart/core/apikeys';
 import { z } from 'zod';
-import { actorOf } from '../platform/actor.js';
-import { AppError } from '../platform/errors.js';
-import type { App } from '../platform/http.js';
-import { newId } from '../platform/ids.js';
-import { bearer, okBody } from '../platform/params.js';
-import { ipLimitKey, take } from '../platform/ratelimit.js';
+import { actorOf } from '../../platform/actor.js';
+import { AppError } from '../../platform/errors.js';
+import type { App } from '../../platform/http.js';
+import { bearer, okBody } from '../../platform/params.js';
+import { ipLimitKey, take } from '../../platform/ratelimit.js';
+import type { IdentityServices } from '../services.js';
+import { cliUserEmail, listCliCredentials, revokeCliCredential } from './cli-credentials.js';
 import {
   acceptForms,
   auditUserEvent,
   CLI_CLIENT_ID,
-  cleanAgent,
   DEVICE_CODE_TTL_SECONDS,
   DEVICE_GRANT_TYPE,
   DEVICE_POLL_INTERVAL_SECONDS,
   displayUserCode,
-  hashDeviceCode,
-  MAX_POLL_INTERVAL_SECONDS,
-  newDeviceCode,
-  newUserCode,
   normalizeUserCode,
   oauthError,
-  POLL_GRACE_SECONDS,
-  SLOW_DOWN_STEP_SECONDS,
-} from './device-grant.js';
-import type { IdentityServices } from './services.js';
+} from './grant.js';
+import { decide, findPending, pollAuthorization, startAuthorization } from './store.js';
 
 const tags = ['cli-login'];
 /** Small bodies only: these routes take a handful of short parameters. */
@@ -65,22 +58,6 @@ const cliCredential = z.object({
   lastUsedAt: z.string().nullable(),
   expiresAt: z.string(),
 });
-
-interface DeviceRow {
-  id: string;
-  user_code: string;
-  client_id: string;
-  created_at: Date;
-  expires_at: Date;
-  requester_ip: string | null;
-  requester_agent: string | null;
-}
-
-const DEVICE_COLUMNS = 'id, user_code, client_id, created_at, expires_at, requester_ip, requester_agent';
-
-type PollOutcome =
-  | { error: 'invalid_grant' | 'expired_token' | 'access_denied' | 'authorization_pending' | 'slow_down' }
-  | { token: string; expiresIn: number };
 
 const POLL_MESSAGES = {
   invalid_grant: 'Unknown or already used device code; start again with rampart login',
@@ -157,37 +134,12 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
       async (request) => {
         await take(codeIp, ipLimitKey(request.ip), 'Too many sign-in requests from this address');
         if (request.body.client_id !== CLI_CLIENT_ID) throw oauthError('invalid_client', 'Unknown client_id');
-        const device = newDeviceCode();
-        let userCode: string | undefined;
-        await s.db.platform(async (q) => {
-          // Rows past their expiry are kept a day (so late polls still hear expired_token), then dropped.
-          await q.query(`DELETE FROM device_authorizations WHERE expires_at < now() - interval '1 day'`);
-          for (let attempt = 0; attempt < 5 && userCode === undefined; attempt++) {
-            const candidate = newUserCode();
-            const inserted = await q.query(
-              `INSERT INTO device_authorizations
-                 (id, device_code_hash, user_code, client_id, interval_seconds, requester_ip, requester_agent, expires_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8::int * interval '1 second')
-               ON CONFLICT DO NOTHING`,
-              [
-                newId(),
-                device.hash,
-                candidate,
-                CLI_CLIENT_ID,
-                DEVICE_POLL_INTERVAL_SECONDS,
-                request.ip,
-                cleanAgent(request.headers['user-agent']),
-                DEVICE_CODE_TTL_SECONDS,
-              ],
-            );
-            if (inserted.rowCount === 1) userCode = candidate;
-          }
-        });
-        if (userCode === undefined)
+        const started = await startAuthorization(s, request.ip, request.headers['user-agent']);
+        if (started === undefined)
           throw new AppError('service_unavailable', 'Could not allocate a code; retry');
-        const shown = displayUserCode(userCode);
+        const shown = displayUserCode(started.userCode);
         return {
-          device_code: device.code,
+          device_code: started.deviceCode,
           user_code: shown,
           // No verification_uri_complete (optional in RFC 8628): a link carrying the code is what a phisher sends
           // (§5.4), so the person types the code their own terminal shows.
@@ -228,63 +180,7 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
         if (grant_type !== DEVICE_GRANT_TYPE) {
           throw oauthError('unsupported_grant_type', `Only grant_type=${DEVICE_GRANT_TYPE} is supported`);
         }
-        const hash = hashDeviceCode(device_code);
-        const outcome = await s.db.platform(async (q): Promise<PollOutcome> => {
-          // The row lock serialises concurrent polls of one code; the guarded UPDATE below is the second line.
-          const { rows } = await q.query<{
-            id: string;
-            client_id: string;
-            status: 'pending' | 'approved' | 'denied' | 'consumed';
-            interval_seconds: number;
-            expired: boolean;
-            since_poll: number | null;
-            requester_agent: string | null;
-          }>(
-            `SELECT id, client_id, status, interval_seconds, requester_agent, expires_at <= now() AS expired,
-                    EXTRACT(EPOCH FROM (now() - last_polled_at))::float8 AS since_poll
-               FROM device_authorizations WHERE device_code_hash = $1 FOR UPDATE`,
-            [hash],
-          );
-          const r = rows[0];
-          if (!r || r.client_id !== client_id || r.status === 'consumed') return { error: 'invalid_grant' };
-          if (r.expired) return { error: 'expired_token' };
-          if (r.status === 'denied') return { error: 'access_denied' };
-          if (r.status === 'approved') {
-            const consumed = await q.query<{ user_id: string }>(
-              `UPDATE device_authorizations SET status = 'consumed', last_polled_at = now()
-                WHERE id = $1 AND status = 'approved' RETURNING user_id`,
-              [r.id],
-            );
-            const userId = consumed.rows[0]?.user_id;
-            if (!userId) return { error: 'invalid_grant' };
-            const { key, prefix, hash: tokenHash } = generateToken('cli', 'live');
-            await q.query(
-              `INSERT INTO cli_credentials (id, user_id, name, prefix, token_hash, expires_at)
-               VALUES ($1, $2, $3, $4, $5, now() + $6::int * interval '1 second')`,
-              [
-                newId(),
-                userId,
-                `rampart CLI on ${cleanAgent(r.requester_agent ?? undefined, 150) ?? 'an unknown device'}`,
-                prefix,
-                tokenHash,
-                credentialSeconds,
-              ],
-            );
-            return { token: key, expiresIn: credentialSeconds };
-          }
-          if (r.since_poll !== null && r.since_poll < r.interval_seconds - POLL_GRACE_SECONDS) {
-            // RFC 8628 §3.5: the client adds 5 s to its interval; so does the server, for every later poll.
-            await q.query(
-              `UPDATE device_authorizations
-                  SET interval_seconds = LEAST(interval_seconds + $2::int, $3::int), last_polled_at = now()
-                WHERE id = $1`,
-              [r.id, SLOW_DOWN_STEP_SECONDS, MAX_POLL_INTERVAL_SECONDS],
-            );
-            return { error: 'slow_down' };
-          }
-          await q.query('UPDATE device_authorizations SET last_polled_at = now() WHERE id = $1', [r.id]);
-          return { error: 'authorization_pending' };
-        });
+        const outcome = await pollAuthorization(s, device_code, client_id, credentialSeconds);
         if ('error' in outcome) throw oauthError(outcome.error, POLL_MESSAGES[outcome.error]);
         reply.header('pragma', 'no-cache');
         return { access_token: outcome.token, token_type: 'Bearer' as const, expires_in: outcome.expiresIn };
@@ -305,16 +201,9 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
     },
     async (request) => {
       const p = await s.auth.session(request);
-      const r = await byUserCode(p.userId, request.ip, request.query.user_code, async (code) => {
-        const { rows } = await s.db.platform((q) =>
-          q.query<DeviceRow>(
-            `SELECT ${DEVICE_COLUMNS} FROM device_authorizations
-              WHERE user_code = $1 AND status = 'pending' AND expires_at > now()`,
-            [code],
-          ),
-        );
-        return rows[0];
-      });
+      const r = await byUserCode(p.userId, request.ip, request.query.user_code, (code) =>
+        findPending(s, code),
+      );
       return {
         userCode: displayUserCode(r.user_code),
         clientId: r.client_id,
@@ -345,23 +234,9 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
       },
       async (request) => {
         const p = await s.auth.session(request);
-        const r = await byUserCode(p.userId, request.ip, request.body.userCode, async (code) => {
-          // Approval binds the request to this user; the CLI's next poll turns it into their credential.
-          const { rows } = await s.db.platform((q) =>
-            decision === 'approve'
-              ? q.query<DeviceRow>(
-                  `UPDATE device_authorizations SET status = 'approved', user_id = $2
-                    WHERE user_code = $1 AND status = 'pending' AND expires_at > now() RETURNING ${DEVICE_COLUMNS}`,
-                  [code, p.userId],
-                )
-              : q.query<DeviceRow>(
-                  `UPDATE device_authorizations SET status = 'denied'
-                    WHERE user_code = $1 AND status = 'pending' AND expires_at > now() RETURNING ${DEVICE_COLUMNS}`,
-                  [code],
-                ),
-          );
-          return rows[0];
-        });
+        const r = await byUserCode(p.userId, request.ip, request.body.userCode, (code) =>
+          decide(s, decision, code, p.userId),
+        );
         await auditUserEvent(
           s,
           p.userId,
@@ -387,45 +262,9 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
     },
     async (request) => {
       const p = await s.auth.session(request);
-      const { rows } = await s.db.platform((q) =>
-        q.query<{
-          id: string;
-          name: string;
-          prefix: string;
-          created_at: Date;
-          last_used_at: Date | null;
-          expires_at: Date;
-        }>(
-          `SELECT id, name, prefix, created_at, last_used_at, expires_at FROM cli_credentials
-            WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC, id`,
-          [p.userId],
-        ),
-      );
-      return {
-        credentials: rows.map((r) => ({
-          id: r.id,
-          name: r.name,
-          prefix: r.prefix,
-          createdAt: r.created_at.toISOString(),
-          lastUsedAt: r.last_used_at?.toISOString() ?? null,
-          expiresAt: r.expires_at.toISOString(),
-        })),
-      };
+      return { credentials: await listCliCredentials(s, p.userId) };
     },
   );
-
-  /** Revokes one of `userId`'s credentials; false when it is not theirs, unknown or already revoked. */
-  async function revoke(userId: string, id: string): Promise<{ prefix: string; name: string } | undefined> {
-    const { rows } = await s.db.platform((q) =>
-      q.query<{ prefix: string; name: string }>(
-        `UPDATE cli_credentials SET revoked_at = now()
-          WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING prefix, name`,
-        [id, userId],
-      ),
-    );
-    s.auth.forgetCliCredential(id);
-    return rows[0];
-  }
 
   app.delete(
     '/api/cli-credentials/:id',
@@ -440,7 +279,7 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
     },
     async (request) => {
       const p = await s.auth.session(request);
-      const r = await revoke(p.userId, request.params.id);
+      const r = await revokeCliCredential(s, p.userId, request.params.id);
       if (!r) throw new AppError('not_found', 'CLI session not found');
       await auditUserEvent(
         s,
@@ -466,7 +305,7 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
     },
     async (request) => {
       const p = await s.auth.cli(request);
-      const r = await revoke(p.userId, p.credentialId);
+      const r = await revokeCliCredential(s, p.userId, p.credentialId);
       if (r) {
         await auditUserEvent(
           s,
@@ -493,10 +332,7 @@ export function registerDeviceRoutes(app: App, s: IdentityServices): void {
     },
     async (request) => {
       const p = await s.auth.cli(request);
-      const { rows } = await s.db.tx({ orgId: null, userId: p.userId }, (q) =>
-        q.query<{ email: string }>('SELECT email FROM users WHERE id = $1', [p.userId]),
-      );
-      const email = rows[0]?.email;
+      const email = await cliUserEmail(s, p.userId);
       if (!email) throw new AppError('unauthorized', 'Missing or invalid credentials');
       return { userId: p.userId, email, credentialId: p.credentialId };
     },

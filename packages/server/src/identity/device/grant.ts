@@ -3,12 +3,12 @@
  * the routes so they can be read (and tested) on their own: codes, their normalisation, and the form parser.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import type { AuditActor } from '../platform/audit/append.js';
-import { AppError, type ErrorCode } from '../platform/errors.js';
-import { hashSecret } from '../platform/hash.js';
-import type { App } from '../platform/http.js';
-import { recordAccountEvent } from './account-events.js';
-import type { IdentityServices } from './services.js';
+import type { AuditActor } from '../../platform/audit/append.js';
+import { AppError, type ErrorCode } from '../../platform/errors.js';
+import { hashSecret } from '../../platform/hash.js';
+import type { App } from '../../platform/http.js';
+import { recordAccountEvent } from '../account-events.js';
+import type { IdentityServices } from '../services.js';
 
 /** The only client allowed to start a device authorization. */
 export const CLI_CLIENT_ID = 'rampart-cli';
