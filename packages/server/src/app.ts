@@ -14,7 +14,7 @@ import { registerAccountRoutes } from './identity/account-routes.js';
 import { Authenticator } from './identity/authenticate.js';
 import { registerCredentialRoutes } from './identity/credential-routes.js';
 import { registerDeviceRoutes } from './identity/device/routes.js';
-import { registerOidcRoutes } from './identity/oidc-routes.js';
+import { registerOidcRoutes } from './identity/oidc/routes.js';
 import { sweepRefreshFamilies } from './identity/refresh.js';
 import { registerIdentityRoutes } from './identity/routes.js';
 import { LoginThrottle } from './identity/throttle.js';

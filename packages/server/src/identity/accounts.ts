@@ -134,6 +134,14 @@ export async function loadUser(
   return rows[0];
 }
 
+/** The account's e-mail address; `undefined` when the user no longer exists. */
+export async function accountEmail(s: IdentityServices, userId: string): Promise<string | undefined> {
+  const { rows } = await s.db.platform((q) =>
+    q.query<{ email: string }>('SELECT email FROM users WHERE id = $1', [userId]),
+  );
+  return rows[0]?.email;
+}
+
 /**
  * Password login with optional second factor. Unknown email and wrong password are indistinguishable: same
  * code, same body, and unknown users still pay one bcrypt compare. Per-account and per-IP exponential back-off

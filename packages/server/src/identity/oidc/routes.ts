@@ -1,31 +1,27 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { enqueueMail } from '../mail/outbox.js';
-import { actorOf } from '../platform/actor.js';
-import { AppError } from '../platform/errors.js';
-import { hashSecret } from '../platform/hash.js';
-import type { App } from '../platform/http.js';
-import { ipLimitKey, take } from '../platform/ratelimit.js';
-import { reauthenticate } from './account-actions.js';
-import { auditAccountEvent, consumeRecoveryCode, consumeTotp, loadUser, login } from './accounts.js';
+import { actorOf } from '../../platform/actor.js';
+import { AppError } from '../../platform/errors.js';
+import type { App } from '../../platform/http.js';
+import { ipLimitKey, take } from '../../platform/ratelimit.js';
+import { reauthenticate } from '../account-actions.js';
+import { auditAccountEvent } from '../accounts.js';
+import { attachRefreshCookie } from '../session-issue.js';
+import { OidcClients } from './clients.js';
+import { exchangeResult, linkWithPassword, proveControlForLink } from './exchange.js';
+import { listIdentities, unlinkIdentity } from './identities.js';
 import {
-  BINDING_COOKIE,
-  consumeResult,
-  finishSignIn,
+  deleteProvider,
   GOOGLE_ISSUER,
   issuerProblem,
-  linkIdentity,
   listProviders,
-  OidcClients,
-  OidcRefusal,
-  type OidcServices,
-  pendingResult,
-  providerByName,
   redirectUri,
   saveProvider,
-  startSignIn,
-} from './oidc.js';
-import { attachRefreshCookie, issueSession } from './session-issue.js';
+} from './providers.js';
+import { OidcRefusal } from './refusal.js';
+import { BINDING_COOKIE } from './results.js';
+import type { OidcServices } from './services.js';
+import { finishSignIn, startSignIn } from './sign-in.js';
 
 const providerName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'a-z, 0-9 and "-", at most 32');
 const secondFactor = {
@@ -55,13 +51,6 @@ function setBinding(reply: FastifyReply, s: OidcServices, value: string, maxAge:
   );
 }
 
-/** A session for the signed-in user; with `reply` (the dashboard asked for session "cookie"), the refresh cookie. */
-async function issue(s: OidcServices, userId: string, totp: boolean, reply: FastifyReply | undefined) {
-  const user = await loadUser(s, 'id', userId);
-  if (!user) throw new AppError('invalid_credentials', 'This account no longer exists');
-  const r = await issueSession(s, { userId, generation: user.token_generation, totp }, reply);
-  return { token: r.token, expiresAt: r.expiresAt };
-}
 /** Dashboard opt-in to the HttpOnly refresh cookie (see routes.ts). */
 const sessionMode = z.literal('cookie').optional();
 
@@ -117,22 +106,7 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
       let linkUserId: string | null = null;
       if (request.body.link) {
         const me = await s.auth.session(request);
-        if (!request.body.password)
-          throw new AppError('validation_failed', 'Linking a sign-in provider needs your current password', {
-            details: { issues: [{ in: 'body', path: '/password', message: 'required to link' }] },
-          });
-        const email = await s.db.platform(async (q) => {
-          const r = await q.query<{ email: string }>('SELECT email FROM users WHERE id = $1', [me.userId]);
-          return r.rows[0]?.email;
-        });
-        if (!email) throw new AppError('unauthorized', 'This account no longer exists');
-        // The account's own sign-in check: throttle, second factor, audit of failures.
-        await login(s, actorOf(request), request.ip, {
-          email,
-          password: request.body.password,
-          totp: request.body.totp,
-          recoveryCode: request.body.recoveryCode,
-        });
+        await proveControlForLink(s, actorOf(request), request.ip, me.userId, request.body);
         linkUserId = me.userId;
       }
       const { authorizationUrl, binding } = await startSignIn(s, clients, request.params.name, linkUserId);
@@ -183,59 +157,15 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
       },
     },
     async (request, reply) => {
-      const result = await pendingResult(s, request.body.code, readBinding(request));
-      if (result.outcome === 'link_required') return { linkRequired: true as const, email: result.email };
-      const user = result.user_id ? await loadUser(s, 'id', result.user_id) : undefined;
-      if (!user) throw new AppError('invalid_credentials', 'This account no longer exists');
-      // The identity must still be linked to that account: a result held (up to 2 minutes) across an unlink or a
-      // password reset, which drops every link (the claim of a squatted account), must not sign anyone in.
-      const linked = await s.db.platform((q) =>
-        q.query('SELECT 1 FROM oidc_identities WHERE provider_id = $1 AND subject = $2 AND user_id = $3', [
-          result.provider_id,
-          result.subject,
-          user.id,
-        ]),
+      return exchangeResult(
+        s,
+        actorOf(request),
+        request.ip,
+        request.body.code,
+        readBinding(request),
+        request.body,
+        request.body.session === 'cookie' ? reply : undefined,
       );
-      if (linked.rowCount === 0)
-        throw new AppError('invalid_credentials', 'This sign-in is no longer valid; start again');
-      const key = hashSecret('oidc-user', user.id);
-      const release = await s.throttle.enter(key, request.ip);
-      try {
-        await s.throttle.check(key, request.ip);
-        let totp = false;
-        if (user.totp_enabled) {
-          const { totp: code, recoveryCode } = request.body;
-          if (!code && !recoveryCode)
-            throw new AppError('totp_required', 'Enter the code from your authenticator app');
-          const ok = code
-            ? await consumeTotp(s, user, code)
-            : await consumeRecoveryCode(s, user.id, recoveryCode ?? '');
-          if (!ok) {
-            await s.throttle.failure(key, request.ip);
-            await auditAccountEvent(s, user.id, actorOf(request), 'auth.login_failed', {
-              reason: 'second_factor',
-              method: 'oidc',
-            });
-            throw new AppError('invalid_credentials', 'The code is not valid');
-          }
-          totp = true;
-        }
-        await consumeResult(s, result.id);
-        await s.throttle.success(key, request.ip);
-        await s.db.platform((q) =>
-          q.query(
-            'UPDATE oidc_identities SET last_login_at = now() WHERE provider_id = $1 AND subject = $2',
-            [result.provider_id, result.subject],
-          ),
-        );
-        await auditAccountEvent(s, user.id, { ...actorOf(request), userId: user.id }, 'auth.login', {
-          method: 'oidc',
-          amr: totp ? ['oidc', 'otp'] : ['oidc'],
-        });
-        return issue(s, user.id, totp, request.body.session === 'cookie' ? reply : undefined);
-      } finally {
-        await release();
-      }
     },
   );
 
@@ -256,38 +186,14 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
       },
     },
     async (request, reply) => {
-      const result = await pendingResult(s, request.body.code, readBinding(request));
-      if (result.outcome !== 'link_required' || !result.email)
-        throw new AppError('invalid_credentials', 'This sign-in has nothing to link; start again');
-      if (!result.email_verified)
-        throw new AppError(
-          'forbidden',
-          'The provider did not verify this e-mail address, so it cannot be linked',
-        );
-      // The account's own sign-in, with its throttle, second factor and audit: proof of control.
-      const signedIn = await login(s, actorOf(request), request.ip, {
-        email: result.email,
-        password: request.body.password,
-        totp: request.body.totp,
-        recoveryCode: request.body.recoveryCode,
-      });
-      const user = await loadUser(s, 'email', result.email);
-      if (!user) throw new AppError('invalid_credentials', 'This account no longer exists');
-      await consumeResult(s, result.id);
-      const provider = await s.db.platform(async (q) => {
-        const r = await q.query<{ name: string }>('SELECT name FROM oidc_providers WHERE id = $1', [
-          result.provider_id,
-        ]);
-        return r.rows[0];
-      });
-      const row = provider ? await s.db.platform((q) => providerByName(q, provider.name)) : undefined;
-      if (!row) throw new AppError('invalid_credentials', 'The sign-in provider was removed');
-      try {
-        await linkIdentity(s, actorOf(request), row, result.subject, result.email, user.id);
-      } catch (err) {
-        if (err instanceof OidcRefusal) throw new AppError('conflict', err.message);
-        throw err;
-      }
+      const signedIn = await linkWithPassword(
+        s,
+        actorOf(request),
+        request.ip,
+        request.body.code,
+        readBinding(request),
+        request.body,
+      );
       if (request.body.session === 'cookie') await attachRefreshCookie(s, reply, signedIn.familyId);
       return { token: signedIn.token, expiresAt: signedIn.expiresAt };
     },
@@ -317,31 +223,7 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
     },
     async (request) => {
       const me = await s.auth.session(request);
-      const { rows } = await s.db.platform((q) =>
-        q.query<{
-          id: string;
-          name: string;
-          display_name: string;
-          email: string | null;
-          created_at: Date;
-          last_login_at: Date | null;
-        }>(
-          `SELECT i.id, p.name, p.display_name, i.email, i.created_at, i.last_login_at
-             FROM oidc_identities i JOIN oidc_providers p ON p.id = i.provider_id
-            WHERE i.user_id = $1 ORDER BY i.created_at`,
-          [me.userId],
-        ),
-      );
-      return {
-        identities: rows.map((r) => ({
-          id: r.id,
-          provider: r.name,
-          displayName: r.display_name,
-          email: r.email,
-          createdAt: r.created_at.toISOString(),
-          lastLoginAt: r.last_login_at?.toISOString() ?? null,
-        })),
-      };
+      return { identities: await listIdentities(s, me.userId) };
     },
   );
 
@@ -367,26 +249,7 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
         totp,
         recoveryCode,
       });
-      const provider = await s.db.platform(async (q) => {
-        const del = await q.query<{ name: string; display_name: string }>(
-          `DELETE FROM oidc_identities i USING oidc_providers p
-            WHERE i.id = $1 AND i.user_id = $2 AND p.id = i.provider_id RETURNING p.name, p.display_name`,
-          [request.params.id, me.userId],
-        );
-        const row = del.rows[0];
-        if (!row) throw new AppError('not_found', 'No such linked sign-in');
-        await enqueueMail(q, s.ring, {
-          to: email,
-          userId: me.userId,
-          template: {
-            kind: 'security_notice',
-            event: 'provider_unlinked',
-            at: new Date().toISOString(),
-            detail: row.display_name,
-          },
-        });
-        return row;
-      });
+      const provider = await unlinkIdentity(s, me.userId, email, request.params.id);
       await auditAccountEvent(s, me.userId, actorOf(request), 'auth.oidc_unlinked', {
         provider: provider.name,
       });
@@ -481,10 +344,8 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
     },
     async (request) => {
       await s.auth.requireOperator(request);
-      const del = await s.db.platform((q) =>
-        q.query('DELETE FROM oidc_providers WHERE name = $1', [request.params.name]),
-      );
-      if (del.rowCount === 0) throw new AppError('not_found', 'No such sign-in provider');
+      if (!(await deleteProvider(s, request.params.name)))
+        throw new AppError('not_found', 'No such sign-in provider');
       clients.forget();
       return { ok: true as const };
     },
