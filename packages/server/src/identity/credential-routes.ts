@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
+import { requireVerifiedUnlessAlone } from './accounts/verification.js';
 import {
   createApiKey,
   createRuntimeToken,
@@ -12,7 +13,6 @@ import {
 } from './credentials.js';
 import { API_KEY_SCOPES } from './principal.js';
 import type { IdentityServices } from './services.js';
-import { requireVerifiedUnlessAlone } from './verification.js';
 
 const listed = z.object({
   id: z.uuid(),

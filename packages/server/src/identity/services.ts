@@ -4,8 +4,8 @@ import type { Database } from '../db/database.js';
 import type { Config } from '../platform/config.js';
 import type { Mailer } from '../platform/mailer.js';
 import type { LimiterFactory } from '../platform/ratelimit.js';
+import type { LoginThrottle } from './accounts/throttle.js';
 import type { Authenticator } from './authenticate.js';
-import type { LoginThrottle } from './throttle.js';
 
 /** What identity and tenancy handlers need; a subset of the server's Services. */
 export interface IdentityServices {

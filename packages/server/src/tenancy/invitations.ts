@@ -7,12 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import { hashPassword } from '@rampart/core/passwords';
 import type { Queryable } from '../db/types.js';
-import { writeAccountEvent } from '../identity/account-events.js';
-import { enforcePasswordPolicy, normalizeEmail } from '../identity/accounts.js';
+import { writeAccountEvent } from '../identity/accounts/events.js';
+import { enforcePasswordPolicy, normalizeEmail } from '../identity/accounts/policy.js';
+import { issueSession } from '../identity/accounts/session-issue.js';
+import { emailUnverified } from '../identity/accounts/verification.js';
 import type { SessionPrincipal } from '../identity/principal.js';
 import type { IdentityServices } from '../identity/services.js';
-import { issueSession } from '../identity/session-issue.js';
-import { emailUnverified } from '../identity/verification.js';
 import { enqueueMail } from '../mail/outbox.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';

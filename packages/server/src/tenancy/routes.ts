@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { normalizeEmail } from '../identity/accounts.js';
+import { normalizeEmail } from '../identity/accounts/policy.js';
 import type { IdentityServices } from '../identity/services.js';
 import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';

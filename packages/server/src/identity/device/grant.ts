@@ -7,7 +7,7 @@ import type { AuditActor } from '../../platform/audit/append.js';
 import { AppError, type ErrorCode } from '../../platform/errors.js';
 import { hashSecret } from '../../platform/hash.js';
 import type { App } from '../../platform/http.js';
-import { recordAccountEvent } from '../account-events.js';
+import { recordAccountEvent } from '../accounts/events.js';
 import type { IdentityServices } from '../services.js';
 
 /** The only client allowed to start a device authorization. */

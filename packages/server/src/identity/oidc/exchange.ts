@@ -7,15 +7,11 @@ import type { FastifyReply } from 'fastify';
 import type { AuditActor } from '../../platform/audit/append.js';
 import { AppError } from '../../platform/errors.js';
 import { hashSecret } from '../../platform/hash.js';
-import {
-  accountEmail,
-  auditAccountEvent,
-  consumeRecoveryCode,
-  consumeTotp,
-  loadUser,
-  login,
-} from '../accounts.js';
-import { issueSession } from '../session-issue.js';
+import { auditAccountEvent } from '../accounts/events.js';
+import { login } from '../accounts/login.js';
+import { consumeRecoveryCode, consumeTotp } from '../accounts/second-factor.js';
+import { issueSession } from '../accounts/session-issue.js';
+import { accountEmail, loadUser } from '../accounts/users.js';
 import { isLinked, linkIdentity, touchIdentity } from './identities.js';
 import { providerById } from './providers.js';
 import { OidcRefusal } from './refusal.js';

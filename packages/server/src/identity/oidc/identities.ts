@@ -39,7 +39,7 @@ export async function linkIdentity(
   });
   if (inserted.rowCount === 0)
     throw new OidcRefusal('already_linked', 'This identity is already linked to another account');
-  const { auditAccountEvent } = await import('../accounts.js');
+  const { auditAccountEvent } = await import('../accounts/events.js');
   await auditAccountEvent(s, userId, { ...actor, userId }, 'auth.oidc_linked', { provider: provider.name });
 }
 

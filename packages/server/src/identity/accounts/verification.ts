@@ -9,18 +9,18 @@
 import { randomBytes } from 'node:crypto';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
-import type { Queryable } from '../db/types.js';
-import { enqueueMail } from '../mail/outbox.js';
-import { actorOf } from '../platform/actor.js';
-import { type AuditActor, appendAudit } from '../platform/audit/append.js';
-import { AppError } from '../platform/errors.js';
-import { hashSecret } from '../platform/hash.js';
-import type { App } from '../platform/http.js';
-import { newId } from '../platform/ids.js';
-import { bearer, okBody } from '../platform/params.js';
-import { take } from '../platform/ratelimit.js';
-import type { OrgAccess } from './principal.js';
-import type { IdentityServices } from './services.js';
+import type { Queryable } from '../../db/types.js';
+import { enqueueMail } from '../../mail/outbox.js';
+import { actorOf } from '../../platform/actor.js';
+import { type AuditActor, appendAudit } from '../../platform/audit/append.js';
+import { AppError } from '../../platform/errors.js';
+import { hashSecret } from '../../platform/hash.js';
+import type { App } from '../../platform/http.js';
+import { newId } from '../../platform/ids.js';
+import { bearer, okBody } from '../../platform/params.js';
+import { take } from '../../platform/ratelimit.js';
+import type { OrgAccess } from '../principal.js';
+import type { IdentityServices } from '../services.js';
 
 export const VERIFICATION_TTL_HOURS = 24;
 
@@ -89,7 +89,7 @@ export async function verifyEmail(
     ]);
     return r.user_id;
   });
-  const { auditAccountEvent } = await import('./accounts.js');
+  const { auditAccountEvent } = await import('./events.js');
   await auditAccountEvent(s, userId, { ...actor, userId }, 'auth.email_verified', { via: 'link' });
   return userId;
 }

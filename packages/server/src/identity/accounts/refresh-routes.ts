@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { actorOf } from '../platform/actor.js';
-import type { App } from '../platform/http.js';
-import { auditAccountEvent } from './accounts.js';
+import { actorOf } from '../../platform/actor.js';
+import type { App } from '../../platform/http.js';
+import type { IdentityServices } from '../services.js';
+import { auditAccountEvent } from './events.js';
 import { familyOfRefreshToken, revokeFamily, rotateRefreshToken, sessionGone } from './refresh.js';
 import {
   clearRefreshCookie,
@@ -9,7 +10,6 @@ import {
   requireDashboardOrigin,
   setRefreshCookie,
 } from './refresh-cookie.js';
-import type { IdentityServices } from './services.js';
 import { signAccessToken } from './session-issue.js';
 
 const tags = ['identity'];

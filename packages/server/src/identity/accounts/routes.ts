@@ -1,26 +1,21 @@
 import { z } from 'zod';
-import { actorOf } from '../platform/actor.js';
-import { hashSecret } from '../platform/hash.js';
-import type { App } from '../platform/http.js';
-import { bearer, okBody } from '../platform/params.js';
-import { ipLimitKey, isLimiterRejection, take } from '../platform/ratelimit.js';
-import { listAccountEvents } from './account-events.js';
-import {
-  changePassword,
-  confirmTotp,
-  enrollTotp,
-  login,
-  logout,
-  logoutEverywhere,
-  requestPasswordReset,
-  resetPassword,
-  signup,
-} from './accounts.js';
-import { requireBotCheck } from './botcheck.js';
+import { actorOf } from '../../platform/actor.js';
+import { hashSecret } from '../../platform/hash.js';
+import type { App } from '../../platform/http.js';
+import { bearer, okBody } from '../../platform/params.js';
+import { ipLimitKey, isLimiterRejection, take } from '../../platform/ratelimit.js';
+import { requireBotCheck } from '../botcheck.js';
+import type { IdentityServices } from '../services.js';
+import { listAccountEvents } from './events.js';
+import { login } from './login.js';
+import { changePassword } from './password.js';
 import { revokeFamily } from './refresh.js';
 import { registerRefreshRoutes } from './refresh-routes.js';
-import type { IdentityServices } from './services.js';
+import { requestPasswordReset, resetPassword } from './reset.js';
 import { attachRefreshCookie } from './session-issue.js';
+import { logout, logoutEverywhere } from './sessions.js';
+import { signup } from './signup.js';
+import { confirmTotp, enrollTotp } from './totp.js';
 
 const email = z.email().max(254);
 // Length limits here are only a DoS guard; the password policy gives the precise message.

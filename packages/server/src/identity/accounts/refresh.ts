@@ -8,13 +8,13 @@
  * thief's copy and the victim's alike), audited as `auth.refresh_reuse`. Only SHA-256 hashes are stored.
  */
 import { randomBytes } from 'node:crypto';
-import type { Database } from '../db/database.js';
-import type { AuditActor } from '../platform/audit/append.js';
-import { AppError } from '../platform/errors.js';
-import { hashSecret } from '../platform/hash.js';
-import { newId } from '../platform/ids.js';
-import { writeAccountEvent } from './account-events.js';
-import type { IdentityServices } from './services.js';
+import type { Database } from '../../db/database.js';
+import type { AuditActor } from '../../platform/audit/append.js';
+import { AppError } from '../../platform/errors.js';
+import { hashSecret } from '../../platform/hash.js';
+import { newId } from '../../platform/ids.js';
+import type { IdentityServices } from '../services.js';
+import { writeAccountEvent } from './events.js';
 
 /** How long a sign-in lasts: 30 days from the sign-in, whatever the refreshes. */
 export const FAMILY_TTL_SECONDS = 30 * 24 * 3600;

@@ -8,21 +8,19 @@
 import { randomBytes } from 'node:crypto';
 import { hashPassword } from '@rampart/core/passwords';
 import { generateRecoveryCodes, normalizeRecoveryCode } from '@rampart/core/totp';
-import type { Queryable } from '../db/types.js';
-import { enqueueMail, maskAddress } from '../mail/outbox.js';
-import type { SecurityEvent } from '../mail/templates.js';
-import { type AuditActor, appendAudit } from '../platform/audit/append.js';
-import { AppError } from '../platform/errors.js';
-import { hashSecret } from '../platform/hash.js';
-import { newId } from '../platform/ids.js';
-import {
-  auditAccountEvent,
-  normalizeEmail,
-  revokeCliCredentials,
-  type SecondFactor,
-  verifyCurrentPassword,
-} from './accounts.js';
-import type { IdentityServices } from './services.js';
+import type { Queryable } from '../../db/types.js';
+import { enqueueMail, maskAddress } from '../../mail/outbox.js';
+import type { SecurityEvent } from '../../mail/templates.js';
+import { type AuditActor, appendAudit } from '../../platform/audit/append.js';
+import { AppError } from '../../platform/errors.js';
+import { hashSecret } from '../../platform/hash.js';
+import { newId } from '../../platform/ids.js';
+import type { IdentityServices } from '../services.js';
+import { auditAccountEvent } from './events.js';
+import { normalizeEmail } from './policy.js';
+import { verifyCurrentPassword } from './reauth.js';
+import type { SecondFactor } from './second-factor.js';
+import { revokeCliCredentials } from './sessions.js';
 
 export const EMAIL_CHANGE_TTL_HOURS = 24;
 /** Same stretching as the codes issued at TOTP confirmation (accounts.ts). */

@@ -1,0 +1,35 @@
+/** A user's login-relevant columns, read by id or e-mail, and their address. */
+import type { IdentityServices } from '../services.js';
+
+export interface UserRow {
+  id: string;
+  password_hash: string | null;
+  totp_secret_sealed: string | null;
+  totp_enabled: boolean;
+  totp_last_step: string | null;
+  token_generation: number;
+  is_operator: boolean;
+}
+
+export const USER_COLUMNS =
+  'id, password_hash, totp_secret_sealed, totp_enabled, totp_last_step::text, token_generation, is_operator';
+
+/** The login-relevant columns of one user, by id or (normalised) email. */
+export async function loadUser(
+  s: IdentityServices,
+  by: 'id' | 'email',
+  value: string,
+): Promise<UserRow | undefined> {
+  const { rows } = await s.db.platform((q) =>
+    q.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE ${by === 'id' ? 'id' : 'email'} = $1`, [value]),
+  );
+  return rows[0];
+}
+
+/** The account's e-mail address; `undefined` when the user no longer exists. */
+export async function accountEmail(s: IdentityServices, userId: string): Promise<string | undefined> {
+  const { rows } = await s.db.platform((q) =>
+    q.query<{ email: string }>('SELECT email FROM users WHERE id = $1', [userId]),
+  );
+  return rows[0]?.email;
+}
