@@ -14,7 +14,7 @@ import { sweepAccountEvents } from './identity/accounts/events.js';
 import { sweepRefreshFamilies } from './identity/accounts/refresh.js';
 import { registerIdentityRoutes } from './identity/accounts/routes.js';
 import { LoginThrottle } from './identity/accounts/throttle.js';
-import { registerVerificationRoutes } from './identity/accounts/verification.js';
+import { registerVerificationRoutes } from './identity/accounts/verification-routes.js';
 import { Authenticator } from './identity/authenticate.js';
 import { registerCredentialRoutes } from './identity/credential-routes.js';
 import { registerDeviceRoutes } from './identity/device/routes.js';

@@ -33,3 +33,18 @@ export async function accountEmail(s: IdentityServices, userId: string): Promise
   );
   return rows[0]?.email;
 }
+
+/** The user's orgs and their role in each, by name. */
+export async function orgsOf(
+  s: IdentityServices,
+  userId: string,
+): Promise<{ orgId: string; name: string; role: string }[]> {
+  const { rows } = await s.db.tx({ orgId: null, userId }, (q) =>
+    q.query<{ org_id: string; name: string; role: string }>(
+      `SELECT m.org_id, o.name, m.role FROM memberships m JOIN orgs o ON o.id = m.org_id
+        WHERE m.user_id = $1 ORDER BY o.name, m.org_id`,
+      [userId],
+    ),
+  );
+  return rows.map((r) => ({ orgId: r.org_id, name: r.name, role: r.role }));
+}
