@@ -21,10 +21,10 @@ import { normalizeEmail } from './policy.js';
 import { verifyCurrentPassword } from './reauth.js';
 import type { SecondFactor } from './second-factor.js';
 import { revokeCliCredentials } from './sessions.js';
+// Same stretching as the codes issued at TOTP confirmation.
+import { RECOVERY_CODE_COST } from './totp.js';
 
 export const EMAIL_CHANGE_TTL_HOURS = 24;
-/** Same stretching as the codes issued at TOTP confirmation (accounts.ts). */
-const RECOVERY_CODE_COST = 10;
 
 /** What every account action is given to re-authenticate. */
 export interface Reauth extends SecondFactor {

@@ -10,20 +10,14 @@ import { attachRefreshCookie } from '../accounts/session-issue.js';
 import { OidcClients } from './clients.js';
 import { exchangeResult, linkWithPassword, proveControlForLink } from './exchange.js';
 import { listIdentities, unlinkIdentity } from './identities.js';
-import {
-  deleteProvider,
-  GOOGLE_ISSUER,
-  issuerProblem,
-  listProviders,
-  redirectUri,
-  saveProvider,
-} from './providers.js';
+import { registerOidcProviderRoutes } from './provider-routes.js';
+import { listProviders, redirectUri } from './providers.js';
 import { OidcRefusal } from './refusal.js';
 import { BINDING_COOKIE } from './results.js';
+import { providerName } from './schemas.js';
 import type { OidcServices } from './services.js';
 import { finishSignIn, startSignIn } from './sign-in.js';
 
-const providerName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'a-z, 0-9 and "-", at most 32');
 const secondFactor = {
   totp: z
     .string()
@@ -51,7 +45,7 @@ function setBinding(reply: FastifyReply, s: OidcServices, value: string, maxAge:
   );
 }
 
-/** Dashboard opt-in to the HttpOnly refresh cookie (see routes.ts). */
+/** Dashboard opt-in to the HttpOnly refresh cookie (see accounts/schemas.ts). */
 const sessionMode = z.literal('cookie').optional();
 
 /** OpenID Connect sign-in (dashboard) and the operators' provider configuration. */
@@ -257,97 +251,5 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
     },
   );
 
-  // ---- operators: provider configuration ----
-  const providerView = z.object({
-    name: z.string(),
-    displayName: z.string(),
-    issuer: z.string(),
-    clientId: z.string(),
-    clientSecretMasked: z.string(),
-    redirectUri: z.string(),
-  });
-  const view = (p: {
-    name: string;
-    display_name: string;
-    issuer: string;
-    client_id: string;
-    client_secret_masked: string;
-  }) => ({
-    name: p.name,
-    displayName: p.display_name,
-    issuer: p.issuer,
-    clientId: p.client_id,
-    clientSecretMasked: p.client_secret_masked,
-    redirectUri: `${s.publicUrl.replace(/\/$/, '')}/api/auth/oidc/callback`,
-  });
-
-  app.get(
-    '/api/admin/oidc-providers',
-    { schema: { tags: ['admin'], response: { 200: z.object({ providers: z.array(providerView) }) } } },
-    async (request) => {
-      await s.auth.requireOperator(request);
-      return { providers: (await s.db.platform(listProviders)).map(view) };
-    },
-  );
-
-  app.put(
-    '/api/admin/oidc-providers/:name',
-    {
-      schema: {
-        tags: ['admin'],
-        summary:
-          'Create or update a sign-in provider (preset "google" fills the issuer); the client secret is sealed',
-        params: z.object({ name: providerName }),
-        body: z.strictObject({
-          preset: z.enum(['google']).optional(),
-          issuer: z.string().max(500).optional(),
-          displayName: z.string().trim().min(1).max(100).optional(),
-          clientId: z.string().min(1).max(500),
-          clientSecret: z.string().min(1).max(2000).optional(),
-        }),
-        response: { 200: providerView },
-      },
-    },
-    async (request) => {
-      const op = await s.auth.requireOperator(request);
-      const b = request.body;
-      const issuer = b.preset === 'google' ? GOOGLE_ISSUER : b.issuer;
-      if (!issuer)
-        throw new AppError('validation_failed', 'Give an issuer URL or a preset', {
-          details: { issues: [{ in: 'body', path: '/issuer', message: 'required without a preset' }] },
-        });
-      const problem = issuerProblem(issuer);
-      if (problem)
-        throw new AppError('validation_failed', problem, {
-          details: { issues: [{ in: 'body', path: '/issuer', message: problem }] },
-        });
-      const row = await saveProvider(s, actorOf(request, { userId: op.userId }), {
-        name: request.params.name,
-        displayName: b.displayName ?? (b.preset === 'google' ? 'Google' : request.params.name),
-        issuer,
-        clientId: b.clientId,
-        clientSecret: b.clientSecret,
-      });
-      clients.forget();
-      return view(row);
-    },
-  );
-
-  app.delete(
-    '/api/admin/oidc-providers/:name',
-    {
-      schema: {
-        tags: ['admin'],
-        params: z.object({ name: providerName }),
-        response: { 200: z.object({ ok: z.literal(true) }) },
-      },
-    },
-    async (request) => {
-      await s.auth.requireOperator(request);
-      if (!(await deleteProvider(s, request.params.name)))
-        throw new AppError('not_found', 'No such sign-in provider');
-      clients.forget();
-      return { ok: true as const };
-    },
-  );
+  registerOidcProviderRoutes(app, s, clients);
 }
