@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { actorOf } from '../../platform/actor.js';
 import { AppError } from '../../platform/errors.js';
 import type { App } from '../../platform/http.js';
+import { okBody } from '../../platform/params.js';
 import type { OidcClients } from './clients.js';
 import { deleteProvider, GOOGLE_ISSUER, issuerProblem, listProviders, saveProvider } from './providers.js';
 import { providerName } from './schemas.js';
@@ -90,7 +91,7 @@ export function registerOidcProviderRoutes(app: App, s: OidcServices, clients: O
       schema: {
         tags: ['admin'],
         params: z.object({ name: providerName }),
-        response: { 200: z.object({ ok: z.literal(true) }) },
+        response: { 200: okBody },
       },
     },
     async (request) => {

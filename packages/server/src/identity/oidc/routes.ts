@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { actorOf } from '../../platform/actor.js';
 import { AppError } from '../../platform/errors.js';
 import type { App } from '../../platform/http.js';
+import { okBody } from '../../platform/params.js';
 import { ipLimitKey, take } from '../../platform/ratelimit.js';
 import { reauthenticate } from '../accounts/actions.js';
 import { auditAccountEvent } from '../accounts/events.js';
@@ -230,7 +231,7 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
           'Unlink a sign-in provider from your account: the current password, and TOTP or a recovery code when on, required',
         params: z.object({ id: z.uuid() }),
         body: z.strictObject({ password: z.string().min(1).max(1024), ...secondFactor }),
-        response: { 200: z.object({ ok: z.literal(true) }) },
+        response: { 200: okBody },
       },
     },
     async (request) => {
