@@ -28,7 +28,7 @@ export type ApiKeyListed = z.infer<typeof apiKeyListed>;
 /** A CLI session from `rampart login` (GET /api/cli-credentials): a listed credential with its expiry. */
 export type CliCredential = CredentialListed & { expiresAt: string };
 /** One of the signed-in user's own account events (GET /api/me/events). */
-export type { AccountEvent } from './identity/account-events.js';
+export type { AccountEvent } from './identity/accounts/events.js';
 
 // tenancy
 export type Member = z.infer<typeof member>;

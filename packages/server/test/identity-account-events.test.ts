@@ -4,7 +4,7 @@
  * an org they belong to; `member.added` does not say whether the address already had an account.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sweepAccountEvents } from '../src/identity/account-events.js';
+import { sweepAccountEvents } from '../src/identity/accounts/events.js';
 import { type Account, api, PASSWORD, signup, totpCode, uniqueEmail } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 

@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sweepRefreshFamilies } from '../src/identity/refresh.js';
-import { refreshCookieSecure } from '../src/identity/refresh-cookie.js';
+import { sweepRefreshFamilies } from '../src/identity/accounts/refresh.js';
+import { refreshCookieSecure } from '../src/identity/accounts/refresh-cookie.js';
 import type { Config } from '../src/platform/config.js';
 import { lastResetToken } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';

@@ -5,7 +5,7 @@
  * implementation (identity-support.ts), itself checked against the RFC's vectors here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consumeRecoveryCode } from '../src/identity/accounts.js';
+import { consumeRecoveryCode } from '../src/identity/accounts/second-factor.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import {
   type Account,

@@ -7,7 +7,7 @@
 import { Agent, type Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
 import type { GatewayServices } from '../src/gateway/services.js';
-import type { OidcServices } from '../src/identity/oidc.js';
+import type { OidcServices } from '../src/identity/oidc/services.js';
 import type { AlertDeps } from '../src/jobs/alerts.js';
 import type { RunnerOptions } from '../src/jobs/runner.js';
 import type { JobsServices } from '../src/jobs/services.js';

@@ -43,7 +43,7 @@ interface KeyRow {
 
 /**
  * Turns `Authorization: Bearer ...` into a principal. Session JWTs are re-checked against the user row on every
- * request (token generation, revoked jti, and the sign-in family they name: see refresh.ts); API keys and runtime tokens are looked up by hash through narrow
+ * request (token generation, revoked jti, and the sign-in family they name: see accounts/refresh.ts); API keys and runtime tokens are looked up by hash through narrow
  * SECURITY DEFINER functions, CLI credentials by hash in their platform table; all three are cached for at most
  * {@link CREDENTIAL_CACHE_TTL_MS}.
  */

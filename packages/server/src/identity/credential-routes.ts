@@ -1,14 +1,18 @@
-import { generateToken } from '@rampart/core/apikeys';
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
-import { appendAudit } from '../platform/audit/append.js';
-import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
-import { newId } from '../platform/ids.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
-import { API_KEY_SCOPES, type ApiKeyScope, DEFAULT_API_KEY_SCOPES } from './principal.js';
+import { requireVerifiedUnlessAlone } from './accounts/verification.js';
+import {
+  createApiKey,
+  createRuntimeToken,
+  listApiKeys,
+  listRuntimeTokens,
+  revokeApiKey,
+  revokeRuntimeToken,
+} from './credentials.js';
+import { API_KEY_SCOPES } from './principal.js';
 import type { IdentityServices } from './services.js';
-import { requireVerifiedUnlessAlone } from './verification.js';
 
 export const listed = z.object({
   id: z.uuid(),
@@ -21,24 +25,6 @@ export const apiKeyListed = listed.extend({
   redaction: z.enum(['inherit', 'on', 'off']),
   region: z.enum(['us', 'eu', 'apac']).nullable(),
   scopes: z.array(z.enum(API_KEY_SCOPES)),
-});
-
-interface Row {
-  id: string;
-  name: string;
-  prefix: string;
-  created_at: Date;
-  last_used_at: Date | null;
-  redaction?: 'inherit' | 'on' | 'off';
-  region?: 'us' | 'eu' | 'apac' | null;
-  scopes?: ApiKeyScope[];
-}
-const view = (r: Row) => ({
-  id: r.id,
-  name: r.name,
-  prefix: r.prefix,
-  createdAt: r.created_at.toISOString(),
-  lastUsedAt: r.last_used_at?.toISOString() ?? null,
 });
 
 /** API keys (programs) and runtime tokens (skill runtimes): hashed at rest, plaintext returned once. */
@@ -66,40 +52,14 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
     async (request, reply) => {
       const access = await s.auth.requireOrg(request);
       await requireVerifiedUnlessAlone(s, access);
-      const { key, prefix, hash } = generateToken('rk', 'live');
-      const id = newId();
-      const scopes = API_KEY_SCOPES.filter((x) =>
-        (request.body.scopes ?? DEFAULT_API_KEY_SCOPES).includes(x),
+      const created = await createApiKey(
+        s,
+        actorOf(request),
+        access.orgId,
+        access.principal.userId,
+        request.body,
       );
-      await s.db.org(access.orgId, async (q) => {
-        await q.query(
-          'INSERT INTO api_keys (id, org_id, name, prefix, key_hash, redaction, region, created_by, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-          [
-            id,
-            access.orgId,
-            request.body.name,
-            prefix,
-            hash,
-            request.body.redaction,
-            request.body.region ?? null,
-            access.principal.userId,
-            scopes,
-          ],
-        );
-        await appendAudit(q, actorOf(request), {
-          orgId: access.orgId,
-          action: 'api_key.created',
-          target: `api_key:${id}`,
-          meta: {
-            name: request.body.name,
-            prefix,
-            redaction: request.body.redaction,
-            region: request.body.region ?? null,
-            scopes,
-          },
-        });
-      });
-      return reply.code(201).send({ id, key, prefix });
+      return reply.code(201).send(created);
     },
   );
 
@@ -116,21 +76,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
     },
     async (request) => {
       const access = await s.auth.requireOrg(request);
-      const { rows } = await s.db.org(access.orgId, (q) =>
-        q.query<Row>(
-          `SELECT id, name, prefix, created_at, last_used_at, redaction, region, scopes FROM api_keys
-            WHERE org_id = $1 AND revoked_at IS NULL ORDER BY created_at, id`,
-          [access.orgId],
-        ),
-      );
-      return {
-        keys: rows.map((r) => ({
-          ...view(r),
-          redaction: r.redaction ?? 'inherit',
-          region: r.region ?? null,
-          scopes: r.scopes ?? [...DEFAULT_API_KEY_SCOPES],
-        })),
-      };
+      return { keys: await listApiKeys(s, access.orgId) };
     },
   );
 
@@ -148,20 +94,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
     },
     async (request) => {
       const access = await s.auth.requireOrg(request);
-      const id = request.params.id;
-      await s.db.org(access.orgId, async (q) => {
-        const upd = await q.query(
-          'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL',
-          [id, access.orgId],
-        );
-        if (upd.rowCount === 0) throw new AppError('not_found', 'API key not found');
-        await appendAudit(q, actorOf(request), {
-          orgId: access.orgId,
-          action: 'api_key.revoked',
-          target: `api_key:${id}`,
-        });
-      });
-      s.auth.forgetApiKey(id);
+      await revokeApiKey(s, actorOf(request), access.orgId, request.params.id);
       return { ok: true as const };
     },
   );
@@ -182,21 +115,14 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
     async (request, reply) => {
       const access = await s.auth.requireOrg(request);
       await requireVerifiedUnlessAlone(s, access);
-      const { key, prefix, hash } = generateToken('rt', 'live');
-      const id = newId();
-      await s.db.org(access.orgId, async (q) => {
-        await q.query(
-          'INSERT INTO runtime_tokens (id, org_id, name, prefix, token_hash, created_by) VALUES ($1, $2, $3, $4, $5, $6)',
-          [id, access.orgId, request.body.name, prefix, hash, access.principal.userId],
-        );
-        await appendAudit(q, actorOf(request), {
-          orgId: access.orgId,
-          action: 'runtime_token.created',
-          target: `runtime_token:${id}`,
-          meta: { prefix },
-        });
-      });
-      return reply.code(201).send({ id, token: key, prefix });
+      const created = await createRuntimeToken(
+        s,
+        actorOf(request),
+        access.orgId,
+        access.principal.userId,
+        request.body.name,
+      );
+      return reply.code(201).send(created);
     },
   );
 
@@ -213,13 +139,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
     },
     async (request) => {
       const access = await s.auth.requireOrg(request);
-      const { rows } = await s.db.org(access.orgId, (q) =>
-        q.query<Row>(
-          'SELECT id, name, prefix, created_at, last_used_at FROM runtime_tokens WHERE org_id = $1 AND revoked_at IS NULL ORDER BY created_at, id',
-          [access.orgId],
-        ),
-      );
-      return { tokens: rows.map(view) };
+      return { tokens: await listRuntimeTokens(s, access.orgId) };
     },
   );
 
@@ -231,20 +151,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
     },
     async (request) => {
       const access = await s.auth.requireOrg(request);
-      const id = request.params.id;
-      await s.db.org(access.orgId, async (q) => {
-        const upd = await q.query(
-          'UPDATE runtime_tokens SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL',
-          [id, access.orgId],
-        );
-        if (upd.rowCount === 0) throw new AppError('not_found', 'Runtime token not found');
-        await appendAudit(q, actorOf(request), {
-          orgId: access.orgId,
-          action: 'runtime_token.revoked',
-          target: `runtime_token:${id}`,
-        });
-      });
-      s.auth.forgetRuntimeToken(id);
+      await revokeRuntimeToken(s, actorOf(request), access.orgId, request.params.id);
       return { ok: true as const };
     },
   );

@@ -1,7 +1,7 @@
 import type { Mailer } from '../platform/mailer.js';
 import type { PlatformServices } from '../platform/services.js';
+import type { LoginThrottle } from './accounts/throttle.js';
 import type { Authenticator } from './authenticate.js';
-import type { LoginThrottle } from './throttle.js';
 
 /**
  * What identity and tenancy handlers need, and what every authenticated route builds on: the platform base plus

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { attachRefreshCookie } from '../identity/accounts/session-issue.js';
 import type { SessionPrincipal } from '../identity/principal.js';
 import type { IdentityServices } from '../identity/services.js';
-import { attachRefreshCookie } from '../identity/session-issue.js';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';

@@ -4,23 +4,23 @@
  * proves the address); with an account, signed in as that account, verified. Tokens are random, stored as SHA-256
  * only, single use, 7 days; re-inviting an address replaces its open invitation (the old link stops working).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { hashPassword } from '@rampart/core/passwords';
 import type { Queryable } from '../db/types.js';
-import { writeAccountEvent } from '../identity/account-events.js';
-import { enforcePasswordPolicy, normalizeEmail } from '../identity/accounts.js';
+import { writeAccountEvent } from '../identity/accounts/events.js';
+import { enforcePasswordPolicy, normalizeEmail } from '../identity/accounts/policy.js';
+import { issueSession } from '../identity/accounts/session-issue.js';
+import { emailUnverified } from '../identity/accounts/verification.js';
 import type { SessionPrincipal } from '../identity/principal.js';
 import type { IdentityServices } from '../identity/services.js';
-import { issueSession } from '../identity/session-issue.js';
-import { emailUnverified } from '../identity/verification.js';
 import { enqueueMail } from '../mail/outbox.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
+import { hashSecret } from '../platform/hash.js';
 import { newId } from '../platform/ids.js';
 import { isRole, type Role } from '../platform/permissions.js';
 
 export const INVITATION_TTL_DAYS = 7;
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export type InvitationStatus = 'pending' | 'expired' | 'used' | 'revoked';
 
@@ -102,7 +102,7 @@ export async function createInvitation(
     const { rows } = await q.query<Row>(
       `INSERT INTO org_invitations (id, org_id, email, role, token_hash, invited_by, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, now() + interval '${INVITATION_TTL_DAYS} days') RETURNING ${COLUMNS}`,
-      [newId(), orgId, email, role, sha256(token), inviter.userId],
+      [newId(), orgId, email, role, hashSecret('invitation', token), inviter.userId],
     );
     const row = rows[0] as Row;
     const org = await q.query<{ name: string }>('SELECT name FROM orgs WHERE id = $1', [orgId]);
@@ -176,7 +176,7 @@ interface Found {
 
 /** The invitation a token names, with what the accept page shows. @throws AppError not_found */
 async function findByToken(s: IdentityServices, token: string, q?: Queryable): Promise<Found> {
-  const hash = sha256(token);
+  const hash = hashSecret('invitation', token);
   // Inside the caller's transaction when given one: a second transaction would wait on it (one PGlite connection).
   const find = (tq: Queryable) =>
     tq.query<{ id: string; org_id: string }>('SELECT * FROM rampart_find_invitation($1)', [hash]);

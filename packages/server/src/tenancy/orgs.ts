@@ -5,14 +5,25 @@ import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { can, isRole, type Role } from '../platform/permissions.js';
 
+/**
+ * The rows of a new org: the org and its owner's membership, in the caller's transaction (which must carry the
+ * org and the user as context). The one place an org is created: org creation below, sign-up with a password and
+ * a first sign-in with a provider. The caller writes the audit rows (`org.created`) in its own order.
+ */
+export async function insertOrgWithOwner(
+  q: Queryable,
+  orgId: string,
+  ownerId: string,
+  name: string,
+): Promise<void> {
+  await q.query('INSERT INTO orgs (id, name) VALUES ($1, $2)', [orgId, name]);
+  await q.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')`, [orgId, ownerId]);
+}
+
 export async function createOrg(s: IdentityServices, actor: AuditActor, userId: string, name: string) {
   const orgId = newId();
   await s.db.tx({ orgId, userId }, async (q) => {
-    await q.query('INSERT INTO orgs (id, name) VALUES ($1, $2)', [orgId, name]);
-    await q.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')`, [
-      orgId,
-      userId,
-    ]);
+    await insertOrgWithOwner(q, orgId, userId, name);
     await appendAudit(q, actor, { orgId, action: 'org.created', target: `org:${orgId}` });
   });
   return { orgId, name, role: 'owner' as Role };

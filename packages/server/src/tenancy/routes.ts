@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { normalizeEmail } from '../identity/accounts.js';
+import { normalizeEmail } from '../identity/accounts/policy.js';
 import type { IdentityServices } from '../identity/services.js';
 import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
+import { hashSecret } from '../platform/hash.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgParams } from '../platform/params.js';
 import { can, ROLES } from '../platform/permissions.js';
@@ -134,9 +134,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
       const p = access.principal;
       // Every invitation mails an address the inviter picks (re-inviting mails it again): capped per inviter,
       // and per org and address, so the outbox is no relay for mail bombs. Keys hold no address in clear.
-      const address = createHash('sha256')
-        .update(`${access.orgId}:${normalizeEmail(request.body.email)}`)
-        .digest('hex');
+      const address = hashSecret('invite-address', `${access.orgId}:${normalizeEmail(request.body.email)}`);
       await take(invitesPerUser, p.userId, 'Too many invitations; try later');
       await take(invitesPerAddress, address, 'Too many invitations; try later');
       return reply

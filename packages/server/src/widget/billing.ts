@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Database } from '../db/database.js';
 import type { Queryable } from '../db/types.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import type { BillingProductConfig } from '../platform/billing-config.js';
+import { hashSecret } from '../platform/hash.js';
 import { isProduct, PRODUCTS, type Product } from './plans.js';
 import { billingRow } from './quota.js';
 
@@ -14,7 +15,7 @@ import { billingRow } from './quota.js';
  * compare-and-set in the same transaction that applies the change, so a replay or a forgery changes nothing.
  */
 const NONCE_TTL_MS = 24 * 60 * 60 * 1000;
-export const nonceHash = (nonce: string): string => createHash('sha256').update(nonce).digest('hex');
+export const nonceHash = (nonce: string): string => hashSecret('billing-nonce', nonce);
 
 export async function createCheckout(
   q: Queryable,

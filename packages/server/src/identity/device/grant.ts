@@ -2,12 +2,13 @@
  * The pieces of the OAuth 2.0 Device Authorization Grant (RFC 8628) that `rampart login` uses, kept apart from
  * the routes so they can be read (and tested) on their own: codes, their normalisation, and the form parser.
  */
-import { createHash, randomBytes, randomInt } from 'node:crypto';
-import type { AuditActor } from '../platform/audit/append.js';
-import { AppError, type ErrorCode } from '../platform/errors.js';
-import type { App } from '../platform/http.js';
-import { recordAccountEvent } from './account-events.js';
-import type { IdentityServices } from './services.js';
+import { randomBytes, randomInt } from 'node:crypto';
+import type { AuditActor } from '../../platform/audit/append.js';
+import { AppError, type ErrorCode } from '../../platform/errors.js';
+import { hashSecret } from '../../platform/hash.js';
+import type { App } from '../../platform/http.js';
+import { recordAccountEvent } from '../accounts/events.js';
+import type { IdentityServices } from '../services.js';
 
 /** The only client allowed to start a device authorization. */
 export const CLI_CLIENT_ID = 'rampart-cli';
@@ -54,8 +55,7 @@ export function newDeviceCode(): { code: string; hash: string } {
   return { code, hash: hashDeviceCode(code) };
 }
 
-export const hashDeviceCode = (code: string): string =>
-  createHash('sha256').update(code, 'utf8').digest('hex');
+export const hashDeviceCode = (code: string): string => hashSecret('device-code', code);
 
 /** A user agent fit to store and show: printable ASCII only, clipped. */
 export function cleanAgent(agent: string | undefined, max = 300): string | null {

@@ -6,9 +6,10 @@
  * `GET /api/me/events`) and a row of the platform audit chain (operators; tamper-evident). Org audit logs get
  * none of them.
  */
-import type { Database } from '../db/database.js';
-import type { Queryable } from '../db/types.js';
-import { type AuditActor, appendPrepared, prepareAudit } from '../platform/audit/append.js';
+import type { Database } from '../../db/database.js';
+import type { Queryable } from '../../db/types.js';
+import { type AuditActor, appendPrepared, prepareAudit } from '../../platform/audit/append.js';
+import type { IdentityServices } from '../services.js';
 
 /** Days an account event is kept (RAMPART_ACCOUNT_EVENT_RETENTION_DAYS); the platform chain is not swept. */
 export const DEFAULT_ACCOUNT_EVENT_RETENTION_DAYS = 365;
@@ -119,4 +120,18 @@ export async function sweepAccountEvents(db: Database, days: number, now: Date):
     deleted += n;
     if (n < SWEEP_BATCH) return deleted;
   }
+}
+
+/**
+ * Records an account event in the user's own stream and the platform chain (see above). Never in
+ * an org's audit log: the orgs a person belongs to do not see their sign-ins.
+ */
+export async function auditAccountEvent(
+  s: IdentityServices,
+  userId: string | null,
+  actor: AuditActor,
+  action: string,
+  meta: Record<string, unknown> = {},
+): Promise<void> {
+  await recordAccountEvent(s.db, userId, actor, action, userId ? `user:${userId}` : null, meta);
 }

@@ -8,198 +8,25 @@
  * provider asserts `email_verified` AND the user proves control of the account (signed in when starting a
  * link, or the account's password, and its TOTP when enabled). An unverified IdP e-mail can never take over.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { open, seal } from '@rampart/core/seal';
 import * as oidc from 'openid-client';
-import { fetch as undiciFetch } from 'undici';
-import type { Queryable } from '../db/types.js';
-import { enqueueMail } from '../mail/outbox.js';
-import { type AuditActor, appendAudit } from '../platform/audit/append.js';
-import { AppError } from '../platform/errors.js';
-import { newId } from '../platform/ids.js';
-import type { GuardedAgent } from '../platform/outbound/dispatcher.js';
-import type { IdentityServices } from './services.js';
+import { type AuditActor, appendAudit } from '../../platform/audit/append.js';
+import { AppError } from '../../platform/errors.js';
+import { hashSecret } from '../../platform/hash.js';
+import { newId } from '../../platform/ids.js';
+import { insertOrgWithOwner } from '../../tenancy/orgs.js';
+import type { OidcClients } from './clients.js';
+import { linkIdentity } from './identities.js';
+import { type ProviderRow, providerById, providerByName, redirectUri } from './providers.js';
+import { OidcRefusal } from './refusal.js';
+import { sameHash } from './results.js';
+import type { OidcServices } from './services.js';
 
-export const GOOGLE_ISSUER = 'https://accounts.google.com';
-export const BINDING_COOKIE = 'rampart_oidc';
 const STATE_TTL_MS = 10 * 60_000;
 const RESULT_TTL_MS = 2 * 60_000;
-/** Seconds of clock difference tolerated on ID token `exp`/`iat`/`nbf` (openid-client's default is 30). */
-export const OIDC_CLOCK_TOLERANCE_S = 5;
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const random = () => randomBytes(32).toString('base64url');
-
-export interface OidcServices extends IdentityServices {
-  outbound: GuardedAgent;
-}
-
-export interface ProviderRow {
-  id: string;
-  name: string;
-  display_name: string;
-  issuer: string;
-  client_id: string;
-  client_secret_sealed: string;
-  client_secret_masked: string;
-  updated_at: Date;
-}
-
-/** Why a sign-in failed, for the dashboard (a code, never the provider's raw error). */
-export class OidcRefusal extends Error {
-  constructor(
-    readonly reason:
-      | 'unknown_provider'
-      | 'state_invalid'
-      | 'browser_mismatch'
-      | 'provider_error'
-      | 'token_invalid'
-      | 'email_missing'
-      | 'email_not_verified'
-      | 'already_linked',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export const redirectUri = (publicUrl: string) => `${publicUrl.replace(/\/$/, '')}/api/auth/oidc/callback`;
-
-/** An issuer must be https; plain http is accepted for loopback hosts only (local development and tests). */
-export function issuerProblem(issuer: string): string | null {
-  let u: URL;
-  try {
-    u = new URL(issuer);
-  } catch {
-    return 'the issuer must be a URL';
-  }
-  if (u.protocol === 'https:') return null;
-  if (u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) return null;
-  return 'the issuer must use https';
-}
-
-/** Discovered provider configurations, cached per provider version (an edit re-discovers). */
-export class OidcClients {
-  readonly #cache = new Map<string, Promise<oidc.Configuration>>();
-  constructor(private readonly s: OidcServices) {}
-
-  config(row: ProviderRow): Promise<oidc.Configuration> {
-    const key = `${row.id}:${row.updated_at.getTime()}`;
-    let pending = this.#cache.get(key);
-    if (!pending) {
-      pending = this.#discover(row);
-      pending.catch(() => this.#cache.delete(key));
-      this.#cache.set(key, pending);
-    }
-    return pending;
-  }
-
-  async #discover(row: ProviderRow): Promise<oidc.Configuration> {
-    const secret = open(this.s.ring, row.client_secret_sealed, {
-      orgId: null,
-      table: 'oidc_providers',
-      column: 'client_secret_sealed',
-      rowId: row.id,
-    }).toString('utf8');
-    const agent = this.s.outbound;
-    // Every request to the provider (discovery, JWKS, token) goes through the outbound guard.
-    const guarded: oidc.CustomFetch = (url, options) =>
-      undiciFetch(url, { ...(options as object), dispatcher: agent }) as unknown as Promise<Response>;
-    const insecure = new URL(row.issuer).protocol === 'http:';
-    const metadata: Partial<oidc.ClientMetadata> = {
-      client_secret: secret,
-      [oidc.clockTolerance]: OIDC_CLOCK_TOLERANCE_S,
-    };
-    const config = await oidc.discovery(
-      new URL(row.issuer),
-      row.client_id,
-      metadata,
-      oidc.ClientSecretBasic(secret),
-      {
-        [oidc.customFetch]: guarded,
-        timeout: 10,
-        ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
-      },
-    );
-    config[oidc.customFetch] = guarded;
-    return config;
-  }
-
-  forget(): void {
-    this.#cache.clear();
-  }
-}
-
-const PROVIDER_COLUMNS =
-  'id, name, display_name, issuer, client_id, client_secret_sealed, client_secret_masked, updated_at';
-
-export async function providerByName(q: Queryable, name: string): Promise<ProviderRow | undefined> {
-  const { rows } = await q.query<ProviderRow>(
-    `SELECT ${PROVIDER_COLUMNS} FROM oidc_providers WHERE name = $1`,
-    [name],
-  );
-  return rows[0];
-}
-
-export async function listProviders(q: Queryable): Promise<ProviderRow[]> {
-  return (await q.query<ProviderRow>(`SELECT ${PROVIDER_COLUMNS} FROM oidc_providers ORDER BY name`)).rows;
-}
-
-/** Creates or replaces a provider; the client secret is sealed, and kept when not given on an update. */
-export async function saveProvider(
-  s: OidcServices,
-  actor: AuditActor,
-  input: {
-    name: string;
-    displayName: string;
-    issuer: string;
-    clientId: string;
-    clientSecret?: string | undefined;
-  },
-): Promise<ProviderRow> {
-  return s.db.platform(async (q) => {
-    const existing = await providerByName(q, input.name);
-    // A subject is unique only within its issuer: links made under one issuer must never sign in under another.
-    if (existing && existing.issuer !== input.issuer)
-      throw new AppError(
-        'conflict',
-        'To change a provider’s issuer, delete the provider and add it again (its linked identities are removed)',
-      );
-    if (!existing && !input.clientSecret)
-      throw new AppError('validation_failed', 'clientSecret is required for a new provider', {
-        details: { issues: [{ in: 'body', path: '/clientSecret', message: 'required' }] },
-      });
-    const id = existing?.id ?? newId();
-    const sealed = input.clientSecret
-      ? seal(s.ring, input.clientSecret, {
-          orgId: null,
-          table: 'oidc_providers',
-          column: 'client_secret_sealed',
-          rowId: id,
-        })
-      : (existing?.client_secret_sealed ?? '');
-    const masked = input.clientSecret
-      ? maskSecret(input.clientSecret)
-      : (existing?.client_secret_masked ?? '');
-    const { rows } = await q.query<ProviderRow>(
-      `INSERT INTO oidc_providers (id, name, display_name, issuer, client_id, client_secret_sealed, client_secret_masked)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (name) DO UPDATE SET display_name = $3, issuer = $4, client_id = $5, client_secret_sealed = $6,
-         client_secret_masked = $7, updated_at = now()
-       RETURNING ${PROVIDER_COLUMNS}`,
-      [id, input.name, input.displayName, input.issuer, input.clientId, sealed, masked],
-    );
-    await appendAudit(q, actor, {
-      orgId: null,
-      action: existing ? 'oidc.provider_updated' : 'oidc.provider_created',
-      target: `oidc_provider:${id}`,
-      meta: { name: input.name, issuer: input.issuer, clientId: input.clientId },
-    });
-    return rows[0] as ProviderRow;
-  });
-}
-
-const maskSecret = (v: string) => (v.length <= 8 ? '••••' : `${v.slice(0, 2)}••••${v.slice(-2)}`);
 
 /**
  * Starts a sign-in (or, with `linkUserId`, a link of the signed-in user): records state, nonce and the sealed
@@ -236,7 +63,7 @@ export async function startSignIn(
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [
         id,
-        sha256(state),
+        hashSecret('oidc-state', state),
         provider.id,
         nonce,
         seal(s.ring, verifier, {
@@ -245,7 +72,7 @@ export async function startSignIn(
           column: 'code_verifier_sealed',
           rowId: id,
         }),
-        sha256(binding),
+        hashSecret('oidc-binding', binding),
         linkUserId,
         new Date(Date.now() + STATE_TTL_MS),
       ],
@@ -271,9 +98,6 @@ interface StateRow {
   link_user_id: string | null;
 }
 
-const sameHash = (a: string, b: string) =>
-  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-
 /**
  * The provider's redirect back: consumes the state (single use, unexpired, same browser), redeems the code with
  * the PKCE verifier, lets openid-client verify the ID token, then maps the identity to an account. Returns a
@@ -294,25 +118,20 @@ export async function finishSignIn(
       `UPDATE oidc_login_states SET consumed_at = now()
         WHERE state_hash = $1 AND consumed_at IS NULL AND expires_at > now()
         RETURNING id, provider_id, nonce, code_verifier_sealed, binding_hash, link_user_id`,
-      [sha256(state)],
+      [hashSecret('oidc-state', state)],
     ),
   );
   const row = consumed.rows[0];
   if (!row)
     throw new OidcRefusal('state_invalid', 'This sign-in is unknown, expired or already used; start again');
-  if (!binding || !sameHash(sha256(binding), row.binding_hash))
+  if (!binding || !sameHash(hashSecret('oidc-binding', binding), row.binding_hash))
     throw new OidcRefusal(
       'browser_mismatch',
       'This sign-in was started in another browser; start again here',
     );
   if (callbackUrl.searchParams.has('error'))
     throw new OidcRefusal('provider_error', 'The sign-in provider refused or cancelled the sign-in');
-  const provider = await s.db.platform(async (q) => {
-    const r = await q.query<ProviderRow>(`SELECT ${PROVIDER_COLUMNS} FROM oidc_providers WHERE id = $1`, [
-      row.provider_id,
-    ]);
-    return r.rows[0];
-  });
+  const provider = await s.db.platform((q) => providerById(q, row.provider_id));
   if (!provider) throw new OidcRefusal('unknown_provider', 'The sign-in provider was removed');
   const verifier = open(s.ring, row.code_verifier_sealed, {
     orgId: null,
@@ -409,8 +228,8 @@ async function mapIdentity(
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [
         newId(),
-        sha256(code),
-        sha256(binding),
+        hashSecret('oidc-result', code),
+        hashSecret('oidc-binding', binding),
         outcome,
         userId,
         provider.id,
@@ -422,42 +241,6 @@ async function mapIdentity(
     ),
   );
   return { code, outcome };
-}
-
-async function linkIdentity(
-  s: OidcServices,
-  actor: AuditActor,
-  provider: ProviderRow,
-  subject: string,
-  email: string | null,
-  userId: string,
-): Promise<void> {
-  const inserted = await s.db.platform(async (q) => {
-    const ins = await q.query(
-      `INSERT INTO oidc_identities (id, provider_id, subject, user_id, email) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (provider_id, subject) DO NOTHING`,
-      [newId(), provider.id, subject, userId, email],
-    );
-    // Security notice to the account's own address, committed with the link.
-    const owner = await q.query<{ email: string }>('SELECT email FROM users WHERE id = $1', [userId]);
-    const to = owner.rows[0]?.email;
-    if (ins.rowCount === 1 && to)
-      await enqueueMail(q, s.ring, {
-        to,
-        userId,
-        template: {
-          kind: 'security_notice',
-          event: 'provider_linked',
-          at: new Date().toISOString(),
-          detail: provider.display_name,
-        },
-      });
-    return ins;
-  });
-  if (inserted.rowCount === 0)
-    throw new OidcRefusal('already_linked', 'This identity is already linked to another account');
-  const { auditAccountEvent } = await import('./accounts.js');
-  await auditAccountEvent(s, userId, { ...actor, userId }, 'auth.oidc_linked', { provider: provider.name });
 }
 
 async function createOidcAccount(
@@ -480,11 +263,7 @@ async function createOidcAccount(
     );
     if (inserted.rowCount === 0)
       throw new OidcRefusal('already_linked', 'An account with this e-mail was just created; sign in again');
-    await q.query('INSERT INTO orgs (id, name) VALUES ($1, $2)', [orgId, orgName]);
-    await q.query(`INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')`, [
-      orgId,
-      userId,
-    ]);
+    await insertOrgWithOwner(q, orgId, userId, orgName);
     await q.query(
       'INSERT INTO oidc_identities (id, provider_id, subject, user_id, email) VALUES ($1, $2, $3, $4, $5)',
       [newId(), provider.id, subject, userId, email],
@@ -500,47 +279,3 @@ async function createOidcAccount(
   });
   return userId;
 }
-
-export interface ResultRow {
-  id: string;
-  binding_hash: string;
-  outcome: 'session' | 'link_required';
-  user_id: string | null;
-  provider_id: string;
-  subject: string;
-  email: string | null;
-  email_verified: boolean;
-}
-
-/** Reads (without consuming) an unexpired, unconsumed result, checking it belongs to this browser. */
-export async function pendingResult(
-  s: OidcServices,
-  code: string,
-  binding: string | undefined,
-): Promise<ResultRow> {
-  const { rows } = await s.db.platform((q) =>
-    q.query<ResultRow>(
-      `SELECT id, binding_hash, outcome, user_id, provider_id, subject, email, email_verified FROM oidc_login_results
-        WHERE code_hash = $1 AND consumed_at IS NULL AND expires_at > now()`,
-      [sha256(code)],
-    ),
-  );
-  const r = rows[0];
-  if (!r || !binding || !sameHash(sha256(binding), r.binding_hash))
-    throw new AppError(
-      'invalid_credentials',
-      'This sign-in is unknown, expired or already used; start again',
-    );
-  return r;
-}
-
-/** Consumes a result exactly once. @throws AppError invalid_credentials when someone else consumed it first */
-export async function consumeResult(s: OidcServices, id: string): Promise<void> {
-  const upd = await s.db.platform((q) =>
-    q.query('UPDATE oidc_login_results SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL', [id]),
-  );
-  if (upd.rowCount === 0)
-    throw new AppError('invalid_credentials', 'This sign-in was already used; start again');
-}
-
-export { linkIdentity };

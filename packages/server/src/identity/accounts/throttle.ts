@@ -1,5 +1,5 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { Backoff, ipLimitKey, type LimiterFactory, rateLimited, take } from '../platform/ratelimit.js';
+import { Backoff, ipLimitKey, type LimiterFactory, rateLimited, take } from '../../platform/ratelimit.js';
 
 /**
  * Login throttling per account and per IP with exponential back-off: 5 failures per account (20 per IP) in

@@ -1,16 +1,12 @@
 import { z } from 'zod';
-import { actorOf } from '../platform/actor.js';
-import type { App } from '../platform/http.js';
-import { bearer, okBody } from '../platform/params.js';
-import { take } from '../platform/ratelimit.js';
-import {
-  confirmEmailChange,
-  deleteAccount,
-  disableTotp,
-  regenerateRecoveryCodes,
-  requestEmailChange,
-} from './account-actions.js';
-import type { IdentityServices } from './services.js';
+import { actorOf } from '../../platform/actor.js';
+import type { App } from '../../platform/http.js';
+import { bearer, okBody } from '../../platform/params.js';
+import { take } from '../../platform/ratelimit.js';
+import type { IdentityServices } from '../services.js';
+import { confirmEmailChange, requestEmailChange } from './email-change.js';
+import { deleteAccount } from './erasure.js';
+import { disableTotp, regenerateRecoveryCodes } from './totp-actions.js';
 
 const tags = ['identity'];
 /** Re-authentication fields of every account action: the current password, and TOTP (or a recovery code) when on. */

@@ -8,8 +8,8 @@
  * domain is "same-site" and would get the cookie, so the endpoints also pin the exact origin of the public URL.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../platform/errors.js';
-import type { IdentityServices } from './services.js';
+import { AppError } from '../../platform/errors.js';
+import type { IdentityServices } from '../services.js';
 
 export const REFRESH_COOKIE = 'rampart_refresh';
 export const REFRESH_COOKIE_PATH = '/api/auth/session';

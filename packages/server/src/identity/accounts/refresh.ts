@@ -7,13 +7,14 @@
  * use rotates it; presenting a token that was already rotated is reuse and revokes the whole family (the
  * thief's copy and the victim's alike), audited as `auth.refresh_reuse`. Only SHA-256 hashes are stored.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import type { Database } from '../db/database.js';
-import type { AuditActor } from '../platform/audit/append.js';
-import { AppError } from '../platform/errors.js';
-import { newId } from '../platform/ids.js';
-import { writeAccountEvent } from './account-events.js';
-import type { IdentityServices } from './services.js';
+import { randomBytes } from 'node:crypto';
+import type { Database } from '../../db/database.js';
+import type { AuditActor } from '../../platform/audit/append.js';
+import { AppError } from '../../platform/errors.js';
+import { hashSecret } from '../../platform/hash.js';
+import { newId } from '../../platform/ids.js';
+import type { IdentityServices } from '../services.js';
+import { writeAccountEvent } from './events.js';
 
 /** How long a sign-in lasts: 30 days from the sign-in, whatever the refreshes. */
 export const FAMILY_TTL_SECONDS = 30 * 24 * 3600;
@@ -22,7 +23,6 @@ export const ACCESS_TTL_SECONDS = 15 * 60;
 /** Expired families are deleted (with their tokens) this long after they expire, when the user signs in again. */
 const PURGE_AFTER = "interval '1 day'";
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 /** 256 random bits, url-safe; the prefix makes a leaked one recognisable to secret scanners. */
 const newRefreshToken = () => `rrt_${randomBytes(32).toString('base64url')}`;
 const REFRESH_TOKEN = /^rrt_[A-Za-z0-9_-]{43}$/;
@@ -84,7 +84,10 @@ export async function sweepRefreshFamilies(db: Database): Promise<number> {
 export async function issueRefreshToken(s: IdentityServices, familyId: string): Promise<string> {
   const token = newRefreshToken();
   await s.db.platform((q) =>
-    q.query('INSERT INTO refresh_tokens (token_hash, family_id) VALUES ($1, $2)', [sha256(token), familyId]),
+    q.query('INSERT INTO refresh_tokens (token_hash, family_id) VALUES ($1, $2)', [
+      hashSecret('refresh-token', token),
+      familyId,
+    ]),
   );
   return token;
 }
@@ -104,7 +107,7 @@ export async function rotateRefreshToken(
   presented: string,
 ): Promise<RotateResult> {
   if (!REFRESH_TOKEN.test(presented)) return { ok: false, reason: 'unknown' };
-  const hash = sha256(presented);
+  const hash = hashSecret('refresh-token', presented);
   return s.db.platform(async (q): Promise<RotateResult> => {
     const { rows } = await q.query<{
       family_id: string;
@@ -149,7 +152,7 @@ export async function rotateRefreshToken(
     await q.query('UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1', [hash]);
     const next = newRefreshToken();
     await q.query('INSERT INTO refresh_tokens (token_hash, family_id) VALUES ($1, $2)', [
-      sha256(next),
+      hashSecret('refresh-token', next),
       r.family_id,
     ]);
     return {
@@ -184,7 +187,7 @@ export async function familyOfRefreshToken(s: IdentityServices, presented: strin
   if (!REFRESH_TOKEN.test(presented)) return null;
   const { rows } = await s.db.platform((q) =>
     q.query<{ family_id: string }>('SELECT family_id FROM refresh_tokens WHERE token_hash = $1', [
-      sha256(presented),
+      hashSecret('refresh-token', presented),
     ]),
   );
   return rows[0]?.family_id ?? null;

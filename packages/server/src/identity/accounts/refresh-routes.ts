@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { actorOf } from '../platform/actor.js';
-import type { App } from '../platform/http.js';
-import { auditAccountEvent } from './accounts.js';
+import { actorOf } from '../../platform/actor.js';
+import type { App } from '../../platform/http.js';
+import { okBody } from '../../platform/params.js';
+import type { IdentityServices } from '../services.js';
+import { auditAccountEvent } from './events.js';
 import { familyOfRefreshToken, revokeFamily, rotateRefreshToken, sessionGone } from './refresh.js';
 import {
   clearRefreshCookie,
@@ -9,7 +11,6 @@ import {
   requireDashboardOrigin,
   setRefreshCookie,
 } from './refresh-cookie.js';
-import type { IdentityServices } from './services.js';
 import { signAccessToken } from './session-issue.js';
 
 const tags = ['identity'];
@@ -50,7 +51,7 @@ export function registerRefreshRoutes(app: App, s: IdentityServices): void {
       schema: {
         tags,
         summary: 'Dashboard: sign this browser out (revokes the sign-in of the refresh cookie and clears it)',
-        response: { 200: z.object({ ok: z.literal(true) }) },
+        response: { 200: okBody },
       },
     },
     async (request, reply) => {

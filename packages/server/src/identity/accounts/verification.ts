@@ -6,23 +6,17 @@
  * or runtime tokens in an org that has other members. When the address's owner claims such an account through a
  * password reset, everything the account minted while unverified is revoked.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { z } from 'zod';
-import type { Queryable } from '../db/types.js';
-import { enqueueMail } from '../mail/outbox.js';
-import { actorOf } from '../platform/actor.js';
-import { type AuditActor, appendAudit } from '../platform/audit/append.js';
-import { AppError } from '../platform/errors.js';
-import type { App } from '../platform/http.js';
-import { newId } from '../platform/ids.js';
-import { bearer, okBody } from '../platform/params.js';
-import { take } from '../platform/ratelimit.js';
-import type { OrgAccess } from './principal.js';
-import type { IdentityServices } from './services.js';
+import { randomBytes } from 'node:crypto';
+import type { Queryable } from '../../db/types.js';
+import { enqueueMail } from '../../mail/outbox.js';
+import { type AuditActor, appendAudit } from '../../platform/audit/append.js';
+import { AppError } from '../../platform/errors.js';
+import { hashSecret } from '../../platform/hash.js';
+import { newId } from '../../platform/ids.js';
+import type { OrgAccess } from '../principal.js';
+import type { IdentityServices } from '../services.js';
 
 export const VERIFICATION_TTL_HOURS = 24;
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export const emailUnverified = (message = 'Confirm your e-mail address first (see the link we sent you)') =>
   new AppError('email_unverified', message);
@@ -41,7 +35,7 @@ export async function queueVerificationMail(
   await q.query(
     `INSERT INTO email_verifications (id, user_id, email, token_hash, expires_at)
      VALUES ($1, $2, $3, $4, now() + interval '${VERIFICATION_TTL_HOURS} hours')`,
-    [newId(), userId, email, sha256(token)],
+    [newId(), userId, email, hashSecret('email-verification', token)],
   );
   await enqueueMail(q, s.ring, {
     to: email,
@@ -69,7 +63,7 @@ export async function verifyEmail(
     const { rows } = await q.query<{ user_id: string }>(
       `SELECT v.user_id FROM email_verifications v JOIN users u ON u.id = v.user_id AND u.email = v.email
         WHERE v.token_hash = $1 AND v.used_at IS NULL AND v.expires_at > now() FOR UPDATE OF v`,
-      [sha256(token)],
+      [hashSecret('email-verification', token)],
     );
     const r = rows[0];
     if (!r) throw new AppError('link_expired', 'This confirmation link is invalid, used or expired');
@@ -89,7 +83,7 @@ export async function verifyEmail(
     ]);
     return r.user_id;
   });
-  const { auditAccountEvent } = await import('./accounts.js');
+  const { auditAccountEvent } = await import('./events.js');
   await auditAccountEvent(s, userId, { ...actor, userId }, 'auth.email_verified', { via: 'link' });
   return userId;
 }
@@ -179,49 +173,4 @@ export async function revokeUnverifiedCredentials(
     revokedRuntimes += revoked.tokens.length;
   }
   return { revokedKeys, revokedRuntimes };
-}
-
-/** `POST /api/auth/verify-email` (the mailed token, by a session of the same account) and `.../resend` (session). */
-export function registerVerificationRoutes(app: App, s: IdentityServices): void {
-  // Per account: at most 3 verification mails an hour (the sign-up mail is not counted).
-  const resendUser: RateLimiterAbstract = s.limiters.create('verify:user', 3, 3600);
-
-  app.post(
-    '/api/auth/verify-email',
-    {
-      schema: {
-        tags: ['identity'],
-        security: bearer,
-        summary:
-          'Confirm the e-mail address with the mailed token (single use, 24 hours), signed in as the account it was sent for',
-        body: z.strictObject({ token: z.string().min(20).max(200) }),
-        response: { 200: okBody },
-      },
-    },
-    async (request) => {
-      const p = await s.auth.session(request);
-      await verifyEmail(s, actorOf(request), request.body.token, p.userId);
-      return { ok: true as const };
-    },
-  );
-
-  app.post(
-    '/api/auth/verify-email/resend',
-    {
-      schema: {
-        tags: ['identity'],
-        security: bearer,
-        summary: 'Send a new confirmation link to the signed-in account (3 an hour)',
-        response: { 202: okBody },
-      },
-    },
-    async (request, reply) => {
-      const p = await s.auth.session(request);
-      if (await isEmailVerified(s, p.userId))
-        throw new AppError('conflict', 'This e-mail address is already confirmed');
-      await take(resendUser, p.userId, 'Too many confirmation mails');
-      await s.db.platform((q) => queueVerificationMail(s, q, p.userId, p.email));
-      return reply.code(202).send({ ok: true as const });
-    },
-  );
 }

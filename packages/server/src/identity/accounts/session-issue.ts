@@ -6,9 +6,9 @@
  */
 import { signSession } from '@rampart/core/tokens';
 import type { FastifyReply } from 'fastify';
+import type { IdentityServices } from '../services.js';
 import { ACCESS_TTL_SECONDS, createFamily, type Family, issueRefreshToken } from './refresh.js';
 import { setRefreshCookie } from './refresh-cookie.js';
-import type { IdentityServices } from './services.js';
 
 export interface SessionToIssue {
   userId: string;

@@ -1,0 +1,153 @@
+/**
+ * API keys (programs) and runtime tokens (skill runtimes) of an org: hashed at rest (core/apikeys), the plaintext
+ * returned once at creation, every change audited in the org's log in the same transaction.
+ */
+import { generateToken } from '@rampart/core/apikeys';
+import { type AuditActor, appendAudit } from '../platform/audit/append.js';
+import { AppError } from '../platform/errors.js';
+import { newId } from '../platform/ids.js';
+import { API_KEY_SCOPES, type ApiKeyScope, DEFAULT_API_KEY_SCOPES } from './principal.js';
+import type { IdentityServices } from './services.js';
+
+export type Redaction = 'inherit' | 'on' | 'off';
+export type Region = 'us' | 'eu' | 'apac';
+
+interface Row {
+  id: string;
+  name: string;
+  prefix: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  redaction?: Redaction;
+  region?: Region | null;
+  scopes?: ApiKeyScope[];
+}
+
+export interface CredentialView {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+const view = (r: Row): CredentialView => ({
+  id: r.id,
+  name: r.name,
+  prefix: r.prefix,
+  createdAt: r.created_at.toISOString(),
+  lastUsedAt: r.last_used_at?.toISOString() ?? null,
+});
+
+export interface ApiKeyInput {
+  name: string;
+  redaction: Redaction;
+  region?: Region | undefined;
+  /** Omitted: the default scopes, what every key could do before scopes existed. */
+  scopes?: ApiKeyScope[] | undefined;
+}
+
+/** Creates an API key of the org; the key itself is only in the result. */
+export async function createApiKey(
+  s: IdentityServices,
+  actor: AuditActor,
+  orgId: string,
+  createdBy: string,
+  input: ApiKeyInput,
+): Promise<{ id: string; key: string; prefix: string }> {
+  const { key, prefix, hash } = generateToken('rk', 'live');
+  const id = newId();
+  const scopes = API_KEY_SCOPES.filter((x) => (input.scopes ?? DEFAULT_API_KEY_SCOPES).includes(x));
+  await s.db.org(orgId, async (q) => {
+    await q.query(
+      'INSERT INTO api_keys (id, org_id, name, prefix, key_hash, redaction, region, created_by, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+      [id, orgId, input.name, prefix, hash, input.redaction, input.region ?? null, createdBy, scopes],
+    );
+    await appendAudit(q, actor, {
+      orgId,
+      action: 'api_key.created',
+      target: `api_key:${id}`,
+      meta: { name: input.name, prefix, redaction: input.redaction, region: input.region ?? null, scopes },
+    });
+  });
+  return { id, key, prefix };
+}
+
+/** The org's live API keys, oldest first (never the key). */
+export async function listApiKeys(s: IdentityServices, orgId: string) {
+  const { rows } = await s.db.org(orgId, (q) =>
+    q.query<Row>(
+      `SELECT id, name, prefix, created_at, last_used_at, redaction, region, scopes FROM api_keys
+        WHERE org_id = $1 AND revoked_at IS NULL ORDER BY created_at, id`,
+      [orgId],
+    ),
+  );
+  return rows.map((r) => ({
+    ...view(r),
+    redaction: r.redaction ?? 'inherit',
+    region: r.region ?? null,
+    scopes: r.scopes ?? [...DEFAULT_API_KEY_SCOPES],
+  }));
+}
+
+/** Revokes an API key at once (and drops it from this node's cache). @throws AppError not_found */
+export async function revokeApiKey(s: IdentityServices, actor: AuditActor, orgId: string, id: string) {
+  await s.db.org(orgId, async (q) => {
+    const upd = await q.query(
+      'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL',
+      [id, orgId],
+    );
+    if (upd.rowCount === 0) throw new AppError('not_found', 'API key not found');
+    await appendAudit(q, actor, { orgId, action: 'api_key.revoked', target: `api_key:${id}` });
+  });
+  s.auth.forgetApiKey(id);
+}
+
+/** Creates a runtime token of the org (scope: sync + telemetry); the token itself is only in the result. */
+export async function createRuntimeToken(
+  s: IdentityServices,
+  actor: AuditActor,
+  orgId: string,
+  createdBy: string,
+  name: string,
+): Promise<{ id: string; token: string; prefix: string }> {
+  const { key, prefix, hash } = generateToken('rt', 'live');
+  const id = newId();
+  await s.db.org(orgId, async (q) => {
+    await q.query(
+      'INSERT INTO runtime_tokens (id, org_id, name, prefix, token_hash, created_by) VALUES ($1, $2, $3, $4, $5, $6)',
+      [id, orgId, name, prefix, hash, createdBy],
+    );
+    await appendAudit(q, actor, {
+      orgId,
+      action: 'runtime_token.created',
+      target: `runtime_token:${id}`,
+      meta: { prefix },
+    });
+  });
+  return { id, token: key, prefix };
+}
+
+/** The org's live runtime tokens, oldest first (never the token). */
+export async function listRuntimeTokens(s: IdentityServices, orgId: string): Promise<CredentialView[]> {
+  const { rows } = await s.db.org(orgId, (q) =>
+    q.query<Row>(
+      'SELECT id, name, prefix, created_at, last_used_at FROM runtime_tokens WHERE org_id = $1 AND revoked_at IS NULL ORDER BY created_at, id',
+      [orgId],
+    ),
+  );
+  return rows.map(view);
+}
+
+/** Revokes a runtime token at once (and drops it from this node's cache). @throws AppError not_found */
+export async function revokeRuntimeToken(s: IdentityServices, actor: AuditActor, orgId: string, id: string) {
+  await s.db.org(orgId, async (q) => {
+    const upd = await q.query(
+      'UPDATE runtime_tokens SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL',
+      [id, orgId],
+    );
+    if (upd.rowCount === 0) throw new AppError('not_found', 'Runtime token not found');
+    await appendAudit(q, actor, { orgId, action: 'runtime_token.revoked', target: `runtime_token:${id}` });
+  });
+  s.auth.forgetRuntimeToken(id);
+}
