@@ -220,12 +220,4 @@ export async function download(path: string, filename: string): Promise<void> {
 
 export const orgPath = (orgId: string, rest = '') => `/api/orgs/${encodeURIComponent(orgId)}${rest}`;
 
-export interface Me {
-  userId: string;
-  email: string;
-  orgs: Array<{ orgId: string; name: string; role: 'owner' | 'admin' | 'member' | 'viewer' }>;
-  totpEnabled: boolean;
-  isOperator: boolean;
-  /** False until the account confirms its address (the dashboard shows a banner). */
-  emailVerified?: boolean;
-}
+export type { Me } from '@rampart/server/api-types';

@@ -7,7 +7,11 @@
 import type { z } from 'zod';
 import type { connectionView } from './dbaccess/routes.js';
 import type { providerView } from './gateway/routes.js';
+import type { meView } from './identity/accounts/me-routes.js';
 import type { apiKeyListed, listed } from './identity/credential-routes.js';
+import type { cliCredential } from './identity/device/cli-credential-routes.js';
+import type { deviceDetails } from './identity/device/routes.js';
+import type { linkedIdentity, publicProvider } from './identity/oidc/routes.js';
 import type { channelView, jobView, runView } from './jobs/routes.js';
 import type { summary } from './secrets/routes.js';
 import type { keyView, versionView } from './skills/routes.js';
@@ -26,7 +30,14 @@ export type { ErrorCode } from './platform/errors.js';
 export type CredentialListed = z.infer<typeof listed>;
 export type ApiKeyListed = z.infer<typeof apiKeyListed>;
 /** A CLI session from `rampart login` (GET /api/cli-credentials): a listed credential with its expiry. */
-export type CliCredential = CredentialListed & { expiresAt: string };
+export type CliCredential = z.infer<typeof cliCredential>;
+/** A pending `rampart login` request as the approval page shows it (GET /api/auth/device). */
+export type DeviceRequest = z.infer<typeof deviceDetails>;
+/** The signed-in user and their orgs (GET /api/me). */
+export type Me = z.infer<typeof meView>;
+/** A sign-in provider on the sign-in page, and one linked to the account. */
+export type OidcProvider = z.infer<typeof publicProvider>;
+export type LinkedIdentity = z.infer<typeof linkedIdentity>;
 /** One of the signed-in user's own account events (GET /api/me/events). */
 export type { AccountEvent } from './identity/accounts/events.js';
 

@@ -1,3 +1,4 @@
+import type { LinkedIdentity } from '@rampart/server/api-types';
 import { type FormEvent, type ReactNode, useState } from 'react';
 import { ApiError, api, type Me, session, signInWithCookie } from '../api';
 import { PasswordField, Submit } from '../components/fields';
@@ -221,15 +222,6 @@ export function TwoFactorManage({ reload }: { reload: () => void }) {
       </form>
     </>
   );
-}
-
-interface LinkedIdentity {
-  id: string;
-  provider: string;
-  displayName: string;
-  email: string | null;
-  createdAt: string;
-  lastLoginAt: string | null;
 }
 
 /** Sign-in providers linked to the account: link another (through the provider) or unlink one. */

@@ -1,3 +1,4 @@
+import type { OidcProvider } from '@rampart/server/api-types';
 import { type FormEvent, useEffect, useState } from 'react';
 import { ApiError, api, signInWithCookie } from '../api';
 import { CodeField, EmailField, PASSWORD_HINT, PasswordField, Submit } from '../components/fields';
@@ -174,11 +175,6 @@ export function Forgot({
 }
 
 export const goHome = () => navigate('/', true);
-
-interface OidcProvider {
-  name: string;
-  displayName: string;
-}
 
 /** "Sign in with …" buttons for the providers the operator configured (none: nothing shown). */
 export function OidcButtons({ link = false }: { link?: boolean }) {

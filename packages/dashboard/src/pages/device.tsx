@@ -1,20 +1,8 @@
+import type { DeviceRequest } from '@rampart/server/api-types';
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, type Me } from '../api';
 import { navigate } from '../router';
 import { ErrorNote, Field, Page, useAction, when } from '../ui';
-
-/** A pending `rampart login` request, as GET /api/auth/device describes it. */
-interface DeviceRequest {
-  userCode: string;
-  clientId: string;
-  createdAt: string;
-  expiresAt: string;
-  requesterIp: string | null;
-  requesterAgent: string | null;
-  /** The address this page's request came from, and whether the CLI asked from the same one. */
-  approverIp: string;
-  sameAddress: boolean;
-}
 
 const CLIENT_NAMES: Record<string, string> = { 'rampart-cli': 'Rampart CLI (rampart login)' };
 

@@ -1,10 +1,21 @@
 import { z } from 'zod';
 import type { App } from '../../platform/http.js';
 import { bearer } from '../../platform/params.js';
+import { ROLES } from '../../platform/permissions.js';
 import type { IdentityServices } from '../services.js';
 import { listAccountEvents } from './events.js';
 import { tags } from './schemas.js';
 import { orgsOf } from './users.js';
+
+/** GET /api/me: the signed-in user, their orgs and roles, and the state of their account. */
+export const meView = z.object({
+  userId: z.uuid(),
+  email: z.string(),
+  orgs: z.array(z.object({ orgId: z.uuid(), name: z.string(), role: z.enum(ROLES) })),
+  totpEnabled: z.boolean(),
+  isOperator: z.boolean(),
+  emailVerified: z.boolean(),
+});
 
 /** The signed-in user: who they are and their orgs, and their own account events. */
 export function registerMeRoutes(app: App, s: IdentityServices): void {
@@ -59,14 +70,7 @@ export function registerMeRoutes(app: App, s: IdentityServices): void {
         security: bearer,
         summary: 'The signed-in user and their orgs',
         response: {
-          200: z.object({
-            userId: z.uuid(),
-            email: z.string(),
-            orgs: z.array(z.object({ orgId: z.uuid(), name: z.string(), role: z.string() })),
-            totpEnabled: z.boolean(),
-            isOperator: z.boolean(),
-            emailVerified: z.boolean(),
-          }),
+          200: meView,
         },
       },
     },

@@ -1,4 +1,5 @@
 /** A user's login-relevant columns, read by id or e-mail, and their address. */
+import type { Role } from '../../platform/permissions.js';
 import type { IdentityServices } from '../services.js';
 
 export interface UserRow {
@@ -38,9 +39,9 @@ export async function accountEmail(s: IdentityServices, userId: string): Promise
 export async function orgsOf(
   s: IdentityServices,
   userId: string,
-): Promise<{ orgId: string; name: string; role: string }[]> {
+): Promise<{ orgId: string; name: string; role: Role }[]> {
   const { rows } = await s.db.tx({ orgId: null, userId }, (q) =>
-    q.query<{ org_id: string; name: string; role: string }>(
+    q.query<{ org_id: string; name: string; role: Role }>(
       `SELECT m.org_id, o.name, m.role FROM memberships m JOIN orgs o ON o.id = m.org_id
         WHERE m.user_id = $1 ORDER BY o.name, m.org_id`,
       [userId],

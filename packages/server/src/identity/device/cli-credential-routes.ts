@@ -9,7 +9,7 @@ import { auditUserEvent } from './grant.js';
 
 const tags = ['cli-login'];
 
-const cliCredential = z.object({
+export const cliCredential = z.object({
   id: z.uuid(),
   name: z.string(),
   prefix: z.string(),

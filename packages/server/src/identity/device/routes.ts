@@ -38,7 +38,7 @@ const oauthErrorBody = z.looseObject({
 const clientIdField = z.string().min(1).max(200);
 const userCodeField = z.string().min(1).max(32);
 
-const deviceDetails = z.object({
+export const deviceDetails = z.object({
   userCode: z.string(),
   clientId: z.string(),
   createdAt: z.string(),

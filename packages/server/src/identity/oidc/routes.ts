@@ -50,6 +50,19 @@ function setBinding(reply: FastifyReply, s: OidcServices, value: string, maxAge:
 const sessionMode = z.literal('cookie').optional();
 
 /** OpenID Connect sign-in (dashboard) and the operators' provider configuration. */
+/** A provider as the sign-in page lists it (public: no issuer or client id). */
+export const publicProvider = z.object({ name: z.string(), displayName: z.string() });
+
+/** A sign-in provider linked to the signed-in account. */
+export const linkedIdentity = z.object({
+  id: z.uuid(),
+  provider: z.string(),
+  displayName: z.string(),
+  email: z.string().nullable(),
+  createdAt: z.string(),
+  lastLoginAt: z.string().nullable(),
+});
+
 export function registerOidcRoutes(app: App, s: OidcServices): void {
   const clients = new OidcClients(s);
   // Anonymous routes that write rows: a per-IP budget keeps them from being used to fill tables or the audit log.
@@ -65,7 +78,7 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
         tags: ['auth'],
         summary: 'Sign-in providers the dashboard offers (public)',
         response: {
-          200: z.object({ providers: z.array(z.object({ name: z.string(), displayName: z.string() })) }),
+          200: z.object({ providers: z.array(publicProvider) }),
         },
       },
     },
@@ -202,16 +215,7 @@ export function registerOidcRoutes(app: App, s: OidcServices): void {
         summary: 'The sign-in providers linked to your account',
         response: {
           200: z.object({
-            identities: z.array(
-              z.object({
-                id: z.uuid(),
-                provider: z.string(),
-                displayName: z.string(),
-                email: z.string().nullable(),
-                createdAt: z.string(),
-                lastLoginAt: z.string().nullable(),
-              }),
-            ),
+            identities: z.array(linkedIdentity),
           }),
         },
       },
