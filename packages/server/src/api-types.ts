@@ -5,7 +5,7 @@
  * @example import type { Job } from '@rampart/server/api-types';
  */
 import type { z } from 'zod';
-import type { connectionView } from './dbaccess/routes.js';
+import type { connectionView, queryAuditRow } from './dbaccess/routes.js';
 import type { providerView } from './gateway/routes.js';
 import type { meView } from './identity/accounts/me-routes.js';
 import type { apiKeyListed, listed } from './identity/credential-routes.js';
@@ -67,6 +67,8 @@ export type Billing = z.infer<typeof billingView_>;
 
 // dbaccess
 export type Connection = z.infer<typeof connectionView>;
+/** One row of GET /query-audit (a streamed answer, so built by a function rather than a schema). */
+export type QueryAuditRow = ReturnType<typeof queryAuditRow>;
 
 // skills
 export type SigningKey = z.infer<typeof keyView>;

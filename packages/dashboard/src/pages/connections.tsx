@@ -1,5 +1,5 @@
 import { sealConnection } from '@rampart/core/connseal';
-import type { Connection } from '@rampart/server/api-types';
+import type { Connection, QueryAuditRow } from '@rampart/server/api-types';
 import { type FormEvent, useState } from 'react';
 import { api, orgPath } from '../api';
 import { ExportButtons } from '../components/export-buttons';
@@ -35,21 +35,7 @@ const MODES = [
   ['cloud', 'Cloud: Rampart connects, with a sealed connection string'],
   ['agent', 'Agent: runs inside your network and connects out'],
 ] as const;
-/** A query-audit row: GET /query-audit builds it from the audit entry's meta and has no response schema. */
-interface AuditRow {
-  seq: number;
-  at: string;
-  userId: string | null;
-  apiKeyId: string | null;
-  model: string | null;
-  tool: string | null;
-  connectionId: string | null;
-  params: number | null;
-  rowCount: number | null;
-  queryHash: string | null;
-  durationMs: number | null;
-  outcome: string | null;
-}
+type AuditRow = QueryAuditRow;
 
 /** Why a connection string cannot be sealed as is (the server only runs postgres:// URLs), or null. */
 export function connectionStringProblem(s: string): string | null {

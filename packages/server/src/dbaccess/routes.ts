@@ -46,6 +46,27 @@ const AUDIT_FIELDS = [
 ] as const;
 
 /** Cloud-mode database connections, sandboxed queries with the sealing API key, and the query audit. */
+/** One query-audit row (never rows of data): the audit entry with the fields its meta records, each null if absent. */
+export function queryAuditRow(e: AuditEntry) {
+  const m = (e.meta ?? {}) as Partial<Record<string, unknown>>;
+  const str = (v: unknown) => (v ?? null) as string | null;
+  const num = (v: unknown) => (v ?? null) as number | null;
+  return {
+    seq: e.seq,
+    at: e.at,
+    userId: e.userId,
+    apiKeyId: e.apiKeyId,
+    model: str(m.model),
+    tool: str(m.tool),
+    connectionId: str(m.connectionId),
+    params: num(m.params),
+    rowCount: num(m.rowCount),
+    queryHash: str(m.queryHash),
+    durationMs: num(m.durationMs),
+    outcome: str(m.outcome),
+  };
+}
+
 export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
   app.post(
     '/api/orgs/:orgId/connections',
@@ -191,29 +212,12 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
         ...(order === 'desc' ? { newestFirst: true } : {}),
         ...(cursor ? (order === 'desc' ? { beforeSeq: Number(cursor) } : { afterSeq: Number(cursor) }) : {}),
       };
-      const view = (e: AuditEntry) => {
-        const m = (e.meta ?? {}) as Record<string, unknown>;
-        return {
-          seq: e.seq,
-          at: e.at,
-          userId: e.userId,
-          apiKeyId: e.apiKeyId,
-          model: m.model ?? null,
-          tool: m.tool ?? null,
-          connectionId: m.connectionId ?? null,
-          params: m.params ?? null,
-          rowCount: m.rowCount ?? null,
-          queryHash: m.queryHash ?? null,
-          durationMs: m.durationMs ?? null,
-          outcome: m.outcome ?? null,
-        };
-      };
       if (format === 'json') {
         // One page at a time, like the org audit: never the whole log in memory.
         const page = await readAuditPage(s.db, access.orgId, filter, limit);
         const last = page.at(-1);
         return {
-          entries: page.map(view),
+          entries: page.map(queryAuditRow),
           nextCursor: page.length === limit && last ? String(last.seq) : null,
         };
       }
@@ -221,7 +225,7 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
       async function* lines() {
         if (format === 'csv') yield `${AUDIT_FIELDS.join(',')}\r\n`;
         for await (const a of iterateAudit(s.db, access.orgId, filter)) {
-          const e = view(a);
+          const e = queryAuditRow(a);
           yield format === 'csv'
             ? `${AUDIT_FIELDS.map((f) => csvField(e[f])).join(',')}\r\n`
             : `${JSON.stringify(e)}\n`;
