@@ -79,3 +79,19 @@ export interface AuditDbRow {
 /** The select list producing an {@link AuditDbRow}. */
 export const AUDIT_COLUMNS =
   'id, org_id, seq::text AS seq, at, user_id, api_key_id, ip, user_agent, request_id, action, target, meta, prev_hash, hash';
+
+/** The chained fields of a stored row (seq as a number), keys in the public entry's order. */
+export const chainedRow = (r: AuditDbRow): ChainedRow => ({
+  id: r.id,
+  seq: Number(r.seq),
+  at: r.at,
+  orgId: r.org_id,
+  userId: r.user_id,
+  apiKeyId: r.api_key_id,
+  ip: r.ip,
+  userAgent: r.user_agent,
+  requestId: r.request_id,
+  action: r.action,
+  target: r.target,
+  meta: r.meta,
+});

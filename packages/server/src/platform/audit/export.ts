@@ -1,5 +1,5 @@
 import type { Database } from '../../db/database.js';
-import { AUDIT_COLUMNS, type AuditDbRow } from './canonical.js';
+import { AUDIT_COLUMNS, type AuditDbRow, chainedRow } from './canonical.js';
 
 /** The public shape of one audit entry (API.md). */
 export interface AuditEntry {
@@ -29,21 +29,10 @@ export interface AuditFilter {
   beforeSeq?: number;
 }
 
-const toEntry = (r: AuditDbRow): AuditEntry => ({
-  id: r.id,
-  seq: Number(r.seq),
-  at: r.at.toISOString(),
-  orgId: r.org_id,
-  userId: r.user_id,
-  apiKeyId: r.api_key_id,
-  ip: r.ip,
-  userAgent: r.user_agent,
-  requestId: r.request_id,
-  action: r.action,
-  target: r.target,
-  meta: JSON.parse(r.meta) as Record<string, unknown>,
-  hash: r.hash,
-});
+const toEntry = (r: AuditDbRow): AuditEntry => {
+  const c = chainedRow(r);
+  return { ...c, at: c.at.toISOString(), meta: JSON.parse(c.meta) as Record<string, unknown>, hash: r.hash };
+};
 
 /** One page of an org's audit log in seq order, read under the org's tenant context. */
 export async function readAuditPage(

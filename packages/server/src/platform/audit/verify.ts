@@ -4,7 +4,7 @@ import type { Queryable } from '../../db/types.js';
 import {
   AUDIT_COLUMNS,
   type AuditDbRow,
-  type ChainedRow,
+  chainedRow,
   chainHash,
   GENESIS,
   PLATFORM_CHAIN_ID,
@@ -108,20 +108,7 @@ async function walk(q: Queryable, cursor: string): Promise<VerifyResult> {
         return { ok: false, count, head: running, problem: { seq: expected, reason: 'missing' } };
       if (r.prev_hash !== running)
         return { ok: false, count, head: running, problem: { seq, reason: 'relinked' } };
-      const row: ChainedRow = {
-        id: r.id,
-        orgId: r.org_id,
-        seq,
-        at: r.at,
-        userId: r.user_id,
-        apiKeyId: r.api_key_id,
-        ip: r.ip,
-        userAgent: r.user_agent,
-        requestId: r.request_id,
-        action: r.action,
-        target: r.target,
-        meta: r.meta,
-      };
+      const row = chainedRow(r);
       const hash = chainHash(running, row);
       if (hash !== r.hash) return { ok: false, count, head: running, problem: { seq, reason: 'edited' } };
       running = hash;
