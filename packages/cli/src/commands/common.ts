@@ -1,3 +1,5 @@
+import { VaultError } from '../runtime/vault.js';
+
 /** A mistake in how the command was called: exit code 2 (1 is for failures of the work itself). */
 export class UsageError extends Error {}
 
@@ -20,4 +22,16 @@ export function flagOrEnv(flag: string | undefined, envName: string, what: strin
   const v = flag ?? process.env[envName];
   if (!v) throw new UsageError(`give ${what} with ${flagName} or ${envName}`);
   return v;
+}
+
+/** Runs vault work, turning a refused name or kind into a usage error (exit 2); other vault errors exit 1. */
+export function vaultCall<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof VaultError && (err.code === 'invalid_name' || err.code === 'invalid_kind')) {
+      throw new UsageError(err.message);
+    }
+    throw err;
+  }
 }

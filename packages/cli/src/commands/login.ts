@@ -11,7 +11,7 @@ import { VERSION } from '@rampart/server';
 import type { Command } from 'commander';
 import { openVault, type Vault, VaultError } from '../runtime/vault.js';
 import { apiFetch, apiJson, HttpError, serverUrl } from '../skills/http.js';
-import { flagOrEnv, runCommand, UsageError } from './common.js';
+import { flagOrEnv, runCommand, vaultCall } from './common.js';
 
 /** The vault kind CLI credentials are stored under (files in `<config dir>/cli-credential/`). */
 export const CLI_CREDENTIAL_KIND = 'cli-credential';
@@ -173,18 +173,6 @@ async function deviceFlow(server: URL, signal: AbortSignal, log: (line: string) 
       continue;
     }
     throw new Error(`the server refused the sign-in (${refusal(poll)})`);
-  }
-}
-
-/** Runs vault work, turning a refused name or kind into a usage error (exit 2). */
-function vaultCall<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof VaultError && (err.code === 'invalid_name' || err.code === 'invalid_kind')) {
-      throw new UsageError(err.message);
-    }
-    throw err;
   }
 }
 

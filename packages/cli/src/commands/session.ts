@@ -2,7 +2,7 @@ import { lstatSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openVault, type Vault, VaultError, writeFileAtomicSync } from '../runtime/vault.js';
-import { runCommand, UsageError } from './common.js';
+import { runCommand, UsageError, vaultCall } from './common.js';
 
 /** The vault kind browser sessions are stored under (files in `<config dir>/sessions/`). */
 export const SESSION_KIND = 'browser-session';
@@ -15,18 +15,6 @@ interface Locations {
 const vaultFrom = (opts: Locations): Vault => openVault({ dir: opts.dir, keyFile: opts.keyFile });
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-
-/** Runs vault work, turning a refused name into a usage error (exit 2); other vault errors exit 1. */
-function vaultCall<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof VaultError && (err.code === 'invalid_name' || err.code === 'invalid_kind')) {
-      throw new UsageError(err.message);
-    }
-    throw err;
-  }
-}
 
 const notFound = (name: string, path: string) => `no saved session named "${name}" (no file ${path})`;
 
