@@ -6,9 +6,10 @@ import { newId } from '../platform/ids.js';
 import type { OutboundPolicy } from '../platform/outbound/policy.js';
 import { requireCredentialTransport } from '../platform/outbound/transport.js';
 import { checkOutboundUrl } from '../platform/outbound/url.js';
+import type { Region } from '../platform/params.js';
 import type { OrgRouting } from './route-cache.js';
 
-export type Region = 'us' | 'eu' | 'apac';
+export type { Region };
 
 export interface ProviderInput {
   baseUrl: string;

@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
-import { bearer, okBody, orgParams } from '../platform/params.js';
+import { bearer, okBody, orgParams, region } from '../platform/params.js';
 import { deleteProvider, listProviders, modelsInRegion, normaliseBaseUrl, putProvider } from './providers.js';
 import { proxyChat } from './proxy.js';
 import { loadRouting } from './route-cache.js';
 import type { GatewayServices } from './services.js';
 
-const region = z.enum(['us', 'eu', 'apac']);
 const providerName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'Use lower-case letters, digits, dash or underscore');

@@ -5,7 +5,8 @@ import type { Database } from '../db/database.js';
 import { AppError } from '../platform/errors.js';
 import { isUuid } from '../platform/ids.js';
 import { orgActionOf } from '../platform/org-routes.js';
-import { type Action, can, isRole } from '../platform/permissions.js';
+import type { Region } from '../platform/params.js';
+import { type Action, can, isRole, type Role } from '../platform/permissions.js';
 import { TtlCache } from '../platform/ttl-cache.js';
 import type {
   ApiKeyPrincipal,
@@ -34,7 +35,7 @@ interface KeyRow {
   id: string;
   org_id: string;
   redaction: 'inherit' | 'on' | 'off';
-  region: 'us' | 'eu' | 'apac' | null;
+  region: Region | null;
   revoked: boolean;
   last_used_at: Date | null;
   scopes: ApiKeyScope[];
@@ -127,16 +128,22 @@ export class Authenticator {
     const principal = await this.session(request);
     const orgId = (request.params as { orgId?: unknown }).orgId;
     if (typeof orgId !== 'string' || !isUuid(orgId)) throw orgNotFound();
-    const { rows } = await this.#db.tx({ orgId, userId: principal.userId }, (q) =>
+    const role = await this.roleOf(orgId, principal.userId);
+    if (!role) throw orgNotFound();
+    if (!can(role, action)) throw new AppError('forbidden', `Your role (${role}) cannot do this`);
+    return { orgId, role, principal };
+  }
+
+  /** A user's role in an org, read now under the org's tenant context; undefined when not a member. */
+  async roleOf(orgId: string, userId: string): Promise<Role | undefined> {
+    const { rows } = await this.#db.tx({ orgId, userId }, (q) =>
       q.query<{ role: string }>('SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2', [
         orgId,
-        principal.userId,
+        userId,
       ]),
     );
     const role = rows[0]?.role;
-    if (!isRole(role)) throw orgNotFound();
-    if (!can(role, action)) throw new AppError('forbidden', `Your role (${role}) cannot do this`);
-    return { orgId, role, principal };
+    return isRole(role) ? role : undefined;
   }
 
   /** Platform operators with a TOTP-verified session only. */

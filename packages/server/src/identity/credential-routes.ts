@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
-import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
+import { bearer, okBody, orgItemParams, orgParams, region } from '../platform/params.js';
 import { requireVerifiedUnlessAlone } from './accounts/verification.js';
 import {
   createApiKey,
@@ -23,7 +23,7 @@ export const listed = z.object({
 });
 export const apiKeyListed = listed.extend({
   redaction: z.enum(['inherit', 'on', 'off']),
-  region: z.enum(['us', 'eu', 'apac']).nullable(),
+  region: region.nullable(),
   scopes: z.array(z.enum(API_KEY_SCOPES)),
 });
 
@@ -41,7 +41,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
         body: z.strictObject({
           name: z.string().trim().min(1).max(100),
           redaction: z.enum(['inherit', 'on', 'off']).default('inherit'),
-          region: z.enum(['us', 'eu', 'apac']).optional(),
+          region: region.optional(),
           /** Default (omitted): gateway, db.query, skills.publish, what every key could do before scopes. */
           scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).max(API_KEY_SCOPES.length).optional(),
         }),

@@ -6,11 +6,11 @@ import { generateToken } from '@rampart/core/apikeys';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
+import type { Region } from '../platform/params.js';
 import { API_KEY_SCOPES, type ApiKeyScope, DEFAULT_API_KEY_SCOPES } from './principal.js';
 import type { IdentityServices } from './services.js';
 
 export type Redaction = 'inherit' | 'on' | 'off';
-export type Region = 'us' | 'eu' | 'apac';
 
 interface Row {
   id: string;

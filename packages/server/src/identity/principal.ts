@@ -1,3 +1,4 @@
+import type { Region } from '../platform/params.js';
 import type { Role } from '../platform/permissions.js';
 
 /** A dashboard user holding a session JWT. */
@@ -23,7 +24,7 @@ export interface ApiKeyPrincipal {
   keyId: string;
   orgId: string;
   redaction: 'inherit' | 'on' | 'off';
-  region: 'us' | 'eu' | 'apac' | null;
+  region: Region | null;
   /** What the key may do (`gateway`, `db.query`, `skills.publish`, `audit.read`). */
   scopes: readonly ApiKeyScope[];
   /** The member who created it: publishing also needs them to still hold skills.publish. */

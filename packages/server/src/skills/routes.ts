@@ -16,7 +16,7 @@ import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { orgActionOf } from '../platform/org-routes.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
-import { can, isRole } from '../platform/permissions.js';
+import { can } from '../platform/permissions.js';
 import { take } from '../platform/ratelimit.js';
 import {
   activeKeys,
@@ -176,16 +176,8 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
     if (p.kind === 'api_key') {
       if (p.orgId !== orgId) throw new AppError('not_found', 'Organization not found');
       requireScope(p, 'skills.publish');
-      const role = p.createdBy
-        ? await s.db.org(orgId, async (q) => {
-            const { rows } = await q.query<{ role: string }>(
-              'SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2',
-              [orgId, p.createdBy],
-            );
-            return rows[0]?.role;
-          })
-        : undefined;
-      if (!role || !isRole(role) || !can(role, orgActionOf(request)))
+      const role = p.createdBy ? await s.auth.roleOf(orgId, p.createdBy) : undefined;
+      if (!role || !can(role, orgActionOf(request)))
         throw new AppError('forbidden', "This API key's creator can no longer publish skills in this org");
       return orgId;
     }

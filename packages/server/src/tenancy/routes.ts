@@ -2,19 +2,18 @@ import { z } from 'zod';
 import { normalizeEmail } from '../identity/accounts/policy.js';
 import type { IdentityServices } from '../identity/services.js';
 import { actorOf } from '../platform/actor.js';
-import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { hashSecret } from '../platform/hash.js';
 import type { App } from '../platform/http.js';
-import { bearer, okBody, orgParams } from '../platform/params.js';
+import { bearer, okBody, orgParams, region } from '../platform/params.js';
 import { can, ROLES } from '../platform/permissions.js';
 import { take } from '../platform/ratelimit.js';
 import { invitation } from './invitation-routes.js';
 import { createInvitation } from './invitations.js';
 import { changeRole, createOrg, deleteOrg, listMembers, removeMember } from './orgs.js';
+import { readOrg, readSettings, updateSettings } from './settings.js';
 
 const role = z.enum(ROLES);
-const region = z.enum(['us', 'eu', 'apac']);
 export const member = z.object({ userId: z.uuid(), email: z.string(), role, createdAt: z.string() });
 const memberParams = z.object({ orgId: z.uuid(), userId: z.uuid() });
 export const settings = z.object({ piiRedaction: z.boolean(), region, retentionDays: z.number().int() });
@@ -56,20 +55,13 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
     },
     async (request) => {
       const access = await s.auth.requireOrg(request);
-      const { rows } = await s.db.org(access.orgId, (q) =>
-        q.query<{ name: string; region: 'us' | 'eu' | 'apac'; created_at: Date }>(
-          'SELECT name, region, created_at FROM orgs WHERE id = $1',
-          [access.orgId],
-        ),
-      );
-      const o = rows[0];
-      if (!o) throw new AppError('not_found', 'Org not found');
+      const o = await readOrg(s, access.orgId);
       return {
         orgId: access.orgId,
         name: o.name,
         region: o.region,
         role: access.role,
-        createdAt: o.created_at.toISOString(),
+        createdAt: o.createdAt,
       };
     },
   );
@@ -233,34 +225,9 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
     },
     async (request) => {
       const access = await s.auth.requireOrg(request);
-      const b = request.body;
-      await s.db.org(access.orgId, async (q) => {
-        await q.query(
-          `UPDATE orgs SET pii_redaction = coalesce($2, pii_redaction), region = coalesce($3, region),
-                  retention_days = coalesce($4, retention_days) WHERE id = $1`,
-          [access.orgId, b.piiRedaction ?? null, b.region ?? null, b.retentionDays ?? null],
-        );
-        await appendAudit(q, actorOf(request), {
-          orgId: access.orgId,
-          action: 'settings.updated',
-          target: `org:${access.orgId}`,
-          meta: { changes: b },
-        });
-      });
+      await updateSettings(s, actorOf(request), access.orgId, request.body);
       s.orgChanged(access.orgId);
       return readSettings(s, access.orgId);
     },
   );
-}
-
-async function readSettings(s: IdentityServices, orgId: string) {
-  const { rows } = await s.db.org(orgId, (q) =>
-    q.query<{ pii_redaction: boolean; region: 'us' | 'eu' | 'apac'; retention_days: number }>(
-      'SELECT pii_redaction, region, retention_days FROM orgs WHERE id = $1',
-      [orgId],
-    ),
-  );
-  const r = rows[0];
-  if (!r) throw new AppError('not_found', 'Org not found');
-  return { piiRedaction: r.pii_redaction, region: r.region, retentionDays: r.retention_days };
 }

@@ -1,0 +1,58 @@
+import type { IdentityServices } from '../identity/services.js';
+import { type AuditActor, appendAudit } from '../platform/audit/append.js';
+import { AppError } from '../platform/errors.js';
+import type { Region } from '../platform/params.js';
+
+/** An org's name, region and creation time, read under its tenant context. */
+export async function readOrg(s: IdentityServices, orgId: string) {
+  const { rows } = await s.db.org(orgId, (q) =>
+    q.query<{ name: string; region: Region; created_at: Date }>(
+      'SELECT name, region, created_at FROM orgs WHERE id = $1',
+      [orgId],
+    ),
+  );
+  const o = rows[0];
+  if (!o) throw new AppError('not_found', 'Org not found');
+  return { name: o.name, region: o.region, createdAt: o.created_at.toISOString() };
+}
+
+/** An org's settings: PII redaction default, data region and audit retention. */
+export async function readSettings(s: IdentityServices, orgId: string) {
+  const { rows } = await s.db.org(orgId, (q) =>
+    q.query<{ pii_redaction: boolean; region: Region; retention_days: number }>(
+      'SELECT pii_redaction, region, retention_days FROM orgs WHERE id = $1',
+      [orgId],
+    ),
+  );
+  const r = rows[0];
+  if (!r) throw new AppError('not_found', 'Org not found');
+  return { piiRedaction: r.pii_redaction, region: r.region, retentionDays: r.retention_days };
+}
+
+export interface SettingsChange {
+  piiRedaction?: boolean | undefined;
+  region?: Region | undefined;
+  retentionDays?: number | undefined;
+}
+
+/** Changes the settings given (the others stay), audited with the change in the same transaction. */
+export async function updateSettings(
+  s: IdentityServices,
+  actor: AuditActor,
+  orgId: string,
+  change: SettingsChange,
+): Promise<void> {
+  await s.db.org(orgId, async (q) => {
+    await q.query(
+      `UPDATE orgs SET pii_redaction = coalesce($2, pii_redaction), region = coalesce($3, region),
+              retention_days = coalesce($4, retention_days) WHERE id = $1`,
+      [orgId, change.piiRedaction ?? null, change.region ?? null, change.retentionDays ?? null],
+    );
+    await appendAudit(q, actor, {
+      orgId,
+      action: 'settings.updated',
+      target: `org:${orgId}`,
+      meta: { changes: change },
+    });
+  });
+}
