@@ -9,14 +9,8 @@ import { ipLimitKey, take } from '../platform/ratelimit.js';
 import { answer } from './chat.js';
 import { admitMessage, refundMessage } from './quota.js';
 import { hashIp, signVisitor, type VisitorKeys, verifyVisitor } from './visitor.js';
+import { insertVisitor, type PublicWidget, publicWidget, recordMessage } from './visits.js';
 import { getWidget } from './widgets.js';
-
-interface PublicWidget {
-  orgId: string;
-  allowedOrigins: string[];
-  perIp: number;
-  perWidget: number;
-}
 
 const params = z.object({ widgetId: z.uuid() });
 const SESSIONS_PER_IP_PER_MINUTE = 20;
@@ -44,27 +38,7 @@ export function registerWidgetPublicRoutes(app: App, s: GatewayServices, keys: V
   const consume = (name: string, points: number, key: string, what: string) =>
     take(limiter(name, points), key, what);
 
-  const lookup = async (widgetId: string): Promise<PublicWidget> => {
-    const { rows } = await s.db.tx({ orgId: null }, (q) =>
-      q.query<{
-        org_id: string;
-        allowed_origins: string[];
-        per_ip_per_minute: number;
-        per_widget_per_minute: number;
-      }>(
-        'SELECT org_id::text AS org_id, allowed_origins, per_ip_per_minute, per_widget_per_minute FROM rampart_widget_public($1)',
-        [widgetId],
-      ),
-    );
-    const r = rows[0];
-    if (!r) throw new AppError('not_found', 'Widget not found');
-    return {
-      orgId: r.org_id,
-      allowedOrigins: r.allowed_origins,
-      perIp: r.per_ip_per_minute,
-      perWidget: r.per_widget_per_minute,
-    };
-  };
+  const lookup = (widgetId: string) => publicWidget(s.db, widgetId);
 
   /** Checks `Origin` and, when allowed, sets the CORS response headers for it (errors included, so the widget can read them). */
   const checkOrigin = (request: FastifyRequest, reply: FastifyReply, w: PublicWidget): string => {
@@ -117,12 +91,13 @@ export function registerWidgetPublicRoutes(app: App, s: GatewayServices, keys: V
         'Too many sessions from this address',
       );
       const visitorId = newId();
-      await s.db.org(w.orgId, (q) =>
-        q.query(
-          'INSERT INTO widget_visitors (id, org_id, widget_id, ip_hash, origin) VALUES ($1, $2, $3, $4, $5)',
-          [visitorId, w.orgId, request.params.widgetId, ipHash, origin],
-        ),
-      );
+      await insertVisitor(s.db, {
+        id: visitorId,
+        orgId: w.orgId,
+        widgetId: request.params.widgetId,
+        ipHash,
+        origin,
+      });
       const { token, expiresAt } = signVisitor(keys, request.params.widgetId, visitorId, new Date());
       return { visitorToken: token, expiresAt: expiresAt.toISOString() };
     },
@@ -166,36 +141,25 @@ export function registerWidgetPublicRoutes(app: App, s: GatewayServices, keys: V
         const out = await answer(s, w.orgId, widget, request.body.message);
         // The visitor has an answer and the message was paid for: a failed bookkeeping row must not turn that
         // into an error (or a refund).
-        await record(s, w.orgId, widgetId, check.visitorId, ipHash, out.chunks, status, started).catch(
-          (err) => request.log.error({ err }, 'could not record a widget message'),
-        );
+        await recordMessage(
+          s.db,
+          w.orgId,
+          widgetId,
+          check.visitorId,
+          ipHash,
+          out.chunks,
+          status,
+          started,
+        ).catch((err) => request.log.error({ err }, 'could not record a widget message'));
         return { reply: out.reply };
       } catch (err) {
         status = err instanceof AppError ? err.status : 500;
         await s.db.org(w.orgId, (q) => refundMessage(q, w.orgId, now, paidBy)).catch(() => {});
-        await record(s, w.orgId, widgetId, check.visitorId, ipHash, 0, status, started).catch(() => {});
+        await recordMessage(s.db, w.orgId, widgetId, check.visitorId, ipHash, 0, status, started).catch(
+          () => {},
+        );
         throw err;
       }
     },
-  );
-}
-
-/** One row per message: who (visitor id, IP HMAC), what happened, how long; never the text. */
-async function record(
-  s: GatewayServices,
-  orgId: string,
-  widgetId: string,
-  visitorId: string,
-  ipHash: string,
-  chunks: number,
-  status: number,
-  started: number,
-): Promise<void> {
-  await s.db.org(orgId, (q) =>
-    q.query(
-      `INSERT INTO widget_messages (id, org_id, widget_id, visitor_id, ip_hash, chunks, status, latency_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [newId(), orgId, widgetId, visitorId, ipHash, chunks, status, Math.round(performance.now() - started)],
-    ),
   );
 }

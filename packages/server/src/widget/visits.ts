@@ -1,0 +1,71 @@
+/**
+ * What the public widget surface reads and writes: the widget's public settings (through a SECURITY DEFINER
+ * function, before any tenant is known), visitor sessions, and one metadata row per message (never its text).
+ */
+import type { Database } from '../db/database.js';
+import { AppError } from '../platform/errors.js';
+import { newId } from '../platform/ids.js';
+
+/** A widget as its public routes see it: whose it is, where it may be embedded, its rate limits. */
+export interface PublicWidget {
+  orgId: string;
+  allowedOrigins: string[];
+  perIp: number;
+  perWidget: number;
+}
+
+/** @throws AppError not_found for an unknown or deleted widget */
+export async function publicWidget(db: Database, widgetId: string): Promise<PublicWidget> {
+  const { rows } = await db.tx({ orgId: null }, (q) =>
+    q.query<{
+      org_id: string;
+      allowed_origins: string[];
+      per_ip_per_minute: number;
+      per_widget_per_minute: number;
+    }>(
+      'SELECT org_id::text AS org_id, allowed_origins, per_ip_per_minute, per_widget_per_minute FROM rampart_widget_public($1)',
+      [widgetId],
+    ),
+  );
+  const r = rows[0];
+  if (!r) throw new AppError('not_found', 'Widget not found');
+  return {
+    orgId: r.org_id,
+    allowedOrigins: r.allowed_origins,
+    perIp: r.per_ip_per_minute,
+    perWidget: r.per_widget_per_minute,
+  };
+}
+
+/** A new visitor session: its id, the widget, the keyed hash of its IP (never the IP) and the page's origin. */
+export async function insertVisitor(
+  db: Database,
+  v: { id: string; orgId: string; widgetId: string; ipHash: string; origin: string },
+): Promise<void> {
+  await db.org(v.orgId, (q) =>
+    q.query(
+      'INSERT INTO widget_visitors (id, org_id, widget_id, ip_hash, origin) VALUES ($1, $2, $3, $4, $5)',
+      [v.id, v.orgId, v.widgetId, v.ipHash, v.origin],
+    ),
+  );
+}
+
+/** One row per message: who (visitor id, IP HMAC), what happened, how long; never the text. */
+export async function recordMessage(
+  db: Database,
+  orgId: string,
+  widgetId: string,
+  visitorId: string,
+  ipHash: string,
+  chunks: number,
+  status: number,
+  started: number,
+): Promise<void> {
+  await db.org(orgId, (q) =>
+    q.query(
+      `INSERT INTO widget_messages (id, org_id, widget_id, visitor_id, ip_hash, chunks, status, latency_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [newId(), orgId, widgetId, visitorId, ipHash, chunks, status, Math.round(performance.now() - started)],
+    ),
+  );
+}
