@@ -1,4 +1,4 @@
-import { ConfigError, VERSION } from '@rampart/server';
+import { VERSION } from '@rampart/server/version';
 import { Command, CommanderError } from 'commander';
 import { registerAdmin } from './commands/admin.js';
 import { registerAgentCommand, registerConnectionCommands } from './commands/connections.js';
@@ -69,7 +69,8 @@ export async function run(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return isUsageError(err) ? 2 : err.exitCode;
-    if (err instanceof ConfigError) {
+    // loadConfig's ConfigError, told by name: importing its class would load the whole server for every command.
+    if (err instanceof Error && err.name === 'ConfigError') {
       process.stderr.write(`rampart: ${err.message}\n`);
       return 2;
     }

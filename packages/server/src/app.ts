@@ -43,11 +43,12 @@ import { registerAdminRoutes } from './tenancy/admin-routes.js';
 import { registerAuditRoutes } from './tenancy/audit-routes.js';
 import { registerInvitationRoutes } from './tenancy/invitation-routes.js';
 import { registerTenancyRoutes } from './tenancy/routes.js';
+import { VERSION } from './version.js';
 import { registerWebRoutes } from './web/routes.js';
 import { registerSecurityTxt } from './web/security-txt.js';
 import { registerWidgetRoutes } from './widget/routes.js';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 /** Everything a request handler may need, passed explicitly (no hidden globals). */
 export interface Services extends DbAccessServices, GatewayServices, JobsServices {

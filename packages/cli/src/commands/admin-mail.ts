@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
-import { listMail, loadConfig, renderMail, SmtpMailer } from '@rampart/server';
+import type { SmtpMailer } from '@rampart/server';
 import type { Command } from 'commander';
+import { loadServer } from '../server.js';
 import type { withDatabase as WithDatabase } from './admin.js';
 import { runCommand, UsageError } from './common.js';
 
@@ -39,6 +40,7 @@ export function registerAdminMail(admin: Command, withDatabase: typeof WithDatab
     )
     .requiredOption('--to <address>', 'where to send it')
     .action(async (opts: { to: string }) => {
+      const { loadConfig, renderMail, SmtpMailer } = await loadServer();
       // A bad setting is a ConfigError, which the CLI reports with exit code 2.
       const config = loadConfig(process.env);
       await runCommand(async () => {
@@ -100,6 +102,7 @@ export function registerAdminMail(admin: Command, withDatabase: typeof WithDatab
     .option('--limit <n>', 'at most this many (1-500)', '50')
     .option('--json', 'machine-readable output')
     .action(async (opts: { status?: string; limit: string; json?: boolean }) => {
+      const { listMail, loadConfig } = await loadServer();
       loadConfig(process.env);
       await runCommand(async () => {
         if (opts.status !== undefined && !['queued', 'sent', 'failed'].includes(opts.status))

@@ -1,15 +1,6 @@
-import {
-  backfillSecrets,
-  createOperator,
-  type Database,
-  listChains,
-  loadConfig,
-  openDatabase,
-  resolveKeyMaterial,
-  rotateKeys,
-  verifyChain,
-} from '@rampart/server';
+import type { Database, resolveKeyMaterial } from '@rampart/server';
 import type { Command } from 'commander';
+import { loadServer } from '../server.js';
 import { registerAdminMail } from './admin-mail.js';
 import { exportAudit } from './audit-export.js';
 import { progressBar } from './progress.js';
@@ -18,6 +9,7 @@ import { progressBar } from './progress.js';
 export async function withDatabase<T>(
   fn: (db: Database, ring: ReturnType<typeof resolveKeyMaterial>['ring']) => Promise<T>,
 ): Promise<T> {
+  const { loadConfig, openDatabase, resolveKeyMaterial } = await loadServer();
   const config = loadConfig(process.env);
   const keys = resolveKeyMaterial(config);
   for (const w of keys.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -65,6 +57,7 @@ export function registerAdmin(program: Command): void {
     .option('--org <orgId>', 'verify one org only')
     .option('--json', 'machine-readable output')
     .action(async (opts: { org?: string; json?: boolean }) => {
+      const { listChains, verifyChain } = await loadServer();
       await withDatabase(async (db) => {
         await reportRole(db);
         const chains = opts.org ? [opts.org] : await listChains(db);
@@ -110,6 +103,7 @@ export function registerAdmin(program: Command): void {
     .description('grant platform-operator access to an account (created if absent, with a one-time password)')
     .requiredOption('--email <email>', "the operator's email address")
     .action(async (opts: { email: string }) => {
+      const { createOperator } = await loadServer();
       await withDatabase(async (db) => {
         const r = await createOperator(db, opts.email);
         if (r.initialPassword) {
@@ -133,6 +127,7 @@ export function registerAdmin(program: Command): void {
       're-seal every sealed column under the newest master key (first in RAMPART_MASTER_KEYS); resumable',
     )
     .action(async () => {
+      const { rotateKeys } = await loadServer();
       await withDatabase(async (db, ring) => {
         await reportRole(db);
         process.stderr.write(`rotating sealed values to key "${ring.primaryId}"\n`);
@@ -151,6 +146,7 @@ export function registerAdmin(program: Command): void {
     )
     .option('--json', 'machine-readable summary on stdout')
     .action(async (opts: { json?: boolean }) => {
+      const { backfillSecrets } = await loadServer();
       await withDatabase(async (db, ring) => {
         await reportRole(db);
         process.stderr.write(`sealing legacy plaintext values under key "${ring.primaryId}"\n`);

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { VERSION } from '@rampart/server';
+import { VERSION } from '@rampart/server/version';
 import type { Command } from 'commander';
 import { openVault, type Vault, VaultError } from '../runtime/vault.js';
 import { apiFetch, apiJson, HttpError, serverUrl } from '../skills/http.js';

@@ -1,5 +1,5 @@
-import { createRampart, loadConfig } from '@rampart/server';
 import type { Command } from 'commander';
+import { loadServer } from '../server.js';
 
 export function registerStart(program: Command): void {
   program
@@ -8,6 +8,7 @@ export function registerStart(program: Command): void {
     .option('-p, --port <port>', 'port to listen on (overrides PORT)')
     .option('-H, --host <host>', 'address to bind (overrides HOST)')
     .action(async (opts: { port?: string; host?: string }) => {
+      const { createRampart, loadConfig } = await loadServer();
       const config = loadConfig({
         ...process.env,
         ...(opts.port ? { PORT: opts.port } : {}),
