@@ -14,11 +14,12 @@ import {
   api,
   login,
   signup,
+  tokenFromMail,
   uniqueEmail,
   verifyEmail,
+  waitForMail,
 } from '../../server/test/fixtures.js';
 import { startTestServer } from '../../server/test/helpers.js';
-import { tokenFromMail, waitForMail } from '../../server/test/identity-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 

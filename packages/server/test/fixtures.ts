@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '../src/db/database.js';
-import type { MemoryMailer } from '../src/platform/mailer.js';
 import type { Role } from '../src/tenancy/permissions.js';
 
 /**
@@ -12,17 +12,28 @@ import type { Role } from '../src/tenancy/permissions.js';
 /** A strong password that passes the policy (length, not common, does not contain the email). */
 export const PASSWORD = 'correct horse battery 42';
 
-/** A unique, valid email address: `<tag>-<random>@example.test`. */
+/**
+ * A unique, valid email address: `<tag>-<random>@example.test`, unique per call and per run (Redis keys are
+ * sha256(email), so a rerun must not reuse one).
+ */
 export const uniqueEmail = (tag = 'user'): string =>
-  `${tag.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${randomBytes(4).toString('hex')}@example.test`;
+  `${tag.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${randomBytes(6).toString('hex')}@example.test`;
+
+/** A documentation-range IPv6 address, random per call: per-IP counters (memory or Redis) never collide. */
+export const randomIp = (): string => {
+  const h = randomBytes(12).toString('hex');
+  return `2001:db8:${h.match(/.{4}/g)?.join(':')}`;
+};
 
 export interface ApiResponse<T = Record<string, unknown>> {
   status: number;
-  /** Parsed JSON when the response is JSON, else undefined. */
+  /** Parsed JSON when the response is JSON, else an empty object. */
   body: T;
   /** The raw response text (for "never contains" checks). */
   text: string;
   headers: Headers;
+  /** Milliseconds from sending the request to reading the whole answer (for timing comparisons). */
+  ms: number;
 }
 
 export interface Api {
@@ -40,33 +51,38 @@ export interface Api {
 }
 
 /**
- * A fetch wrapper bound to a server and (optionally) a bearer token. A body is sent as JSON only when given,
- * so body-less DELETEs carry no content-type (Fastify refuses an empty JSON body).
+ * One request to a real listening server with fetch. A body is sent as JSON only when given, so body-less DELETEs
+ * carry no content-type (Fastify refuses an empty JSON body); bytes (a skill package) go as they are.
  */
+export async function send<T = Record<string, unknown>>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  opts: { body?: unknown; token?: string; ip?: string; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
+  const h: Record<string, string> = { ...opts.headers };
+  if (opts.ip !== undefined) h['x-forwarded-for'] = opts.ip;
+  if (opts.token) h.authorization = `Bearer ${opts.token}`;
+  const { body } = opts;
+  const raw = body instanceof Uint8Array;
+  if (body !== undefined) h['content-type'] ??= raw ? 'application/octet-stream' : 'application/json';
+  const started = performance.now();
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: h,
+    ...(body !== undefined ? { body: raw ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  const ms = performance.now() - started;
+  let parsed: unknown = {};
+  if ((res.headers.get('content-type') ?? '').includes('application/json') && text) parsed = JSON.parse(text);
+  return { status: res.status, body: parsed as T, text, headers: res.headers, ms };
+}
+
+/** {@link send} bound to a server and (optionally) a bearer token. */
 export function api(baseUrl: string, token?: string): Api {
-  const request = async <T>(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<ApiResponse<T>> => {
-    const h: Record<string, string> = { ...headers };
-    if (token) h.authorization = `Bearer ${token}`;
-    // Bytes (a skill package) go as they are; anything else as JSON.
-    const raw = body instanceof Uint8Array;
-    if (body !== undefined) h['content-type'] ??= raw ? 'application/octet-stream' : 'application/json';
-    const res = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers: h,
-      ...(body !== undefined ? { body: raw ? body : JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    let parsed: unknown;
-    if ((res.headers.get('content-type') ?? '').includes('application/json') && text) {
-      parsed = JSON.parse(text);
-    }
-    return { status: res.status, body: parsed as T, text, headers: res.headers };
-  };
+  const request = <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    send<T>(baseUrl, method, path, { body, headers, ...(token ? { token } : {}) });
   return {
     request,
     get: (path) => request('GET', path),
@@ -74,6 +90,38 @@ export function api(baseUrl: string, token?: string): Api {
     put: (path, body) => request('PUT', path, body),
     patch: (path, body) => request('PATCH', path, body),
     del: (path, body) => request('DELETE', path, body),
+  };
+}
+
+export interface Client {
+  /** The address every request says it comes from (X-Forwarded-For). */
+  readonly ip: string;
+  call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown },
+  ): Promise<ApiResponse<T>>;
+  get<T = Record<string, unknown>>(path: string, token?: string): Promise<ApiResponse<T>>;
+  post<T = Record<string, unknown>>(path: string, body?: unknown, token?: string): Promise<ApiResponse<T>>;
+}
+
+/**
+ * {@link send} bound to a server and a source address, with the token given per call. The servers of these suites
+ * trust X-Forwarded-For (RAMPART_TRUST_PROXY=127.0.0.1), so each client can be a distinct source IP: one test's
+ * failed logins never spend another test's per-IP allowance.
+ */
+export function client(baseUrl: string, ip: string = randomIp()): Client {
+  const call = <T>(method: string, path: string, opts: { token?: string; body?: unknown } = {}) =>
+    send<T>(baseUrl, method, path, { ...opts, ip });
+  return {
+    ip,
+    call,
+    get: (path, token) => call('GET', path, token === undefined ? {} : { token }),
+    post: (path, body, token) =>
+      call('POST', path, {
+        ...(body === undefined ? {} : { body }),
+        ...(token === undefined ? {} : { token }),
+      }),
   };
 }
 
@@ -85,15 +133,19 @@ export interface Account {
   password: string;
 }
 
-/** Signs up a new account with its first org (the caller is its owner). @throws when signup is not 201 */
+/**
+ * Signs up a new account with its first org (the caller is its owner), through `via`: a base URL, or a client
+ * (whose source address the request then carries). @throws when signup is not 201
+ */
 export async function signup(
-  baseUrl: string,
+  via: string | Api | Client,
   opts: { email?: string; password?: string; orgName?: string } = {},
 ): Promise<Account> {
   const email = opts.email ?? uniqueEmail('owner');
   const password = opts.password ?? PASSWORD;
   const orgName = opts.orgName ?? `Org ${randomBytes(3).toString('hex')}`;
-  const r = await api(baseUrl).post<{ userId: string; orgId: string; token: string }>('/api/auth/signup', {
+  const c = typeof via === 'string' ? api(via) : via;
+  const r = await c.post<{ userId: string; orgId: string; token: string }>('/api/auth/signup', {
     email,
     password,
     orgName,
@@ -101,6 +153,10 @@ export async function signup(
   if (r.status !== 201) throw new Error(`signup failed: ${r.status} ${r.text}`);
   return { ...r.body, email, password };
 }
+
+/** {@link signup} through `c` with an address and org name made from `tag`. */
+export const signupAccount = (c: Client, tag: string, password = PASSWORD): Promise<Account> =>
+  signup(c, { email: uniqueEmail(tag), password, orgName: `${tag} org` });
 
 /** Signs in; returns the session token. @throws when login is not 200 */
 export async function login(
@@ -114,7 +170,49 @@ export async function login(
   return r.body.token;
 }
 
-const seenTokens = new WeakMap<MemoryMailer, Set<string>>();
+/** What the mail helpers read: a mailer that keeps what it sent (the server's MemoryMailer). */
+export interface MailBox<M extends SentMail = SentMail> {
+  readonly sent: readonly M[];
+}
+export interface SentMail {
+  to: string;
+  text: string;
+}
+
+/** The address-confirmation mail every sign-up sends (left out of {@link waitForMail}'s count). */
+export const isVerificationMail = (m: { text: string }): boolean => m.text.includes('/verify-email#token=');
+
+/** The mails to `to` other than sign-up's confirmation mail, in order. */
+export const mailsTo = <M extends SentMail>(mailer: MailBox<M>, to: string): M[] =>
+  mailer.sent.filter((m) => m.to === to && !isVerificationMail(m));
+
+/**
+ * Polls until `mailer` holds `count` messages to `to` (mail leaves through the outbox worker, after the request
+ * that queued it has answered), not counting the confirmation mail of the address's sign-up.
+ */
+export async function waitForMail<M extends SentMail>(
+  mailer: MailBox<M>,
+  to: string,
+  count = 1,
+  timeoutMs = 5_000,
+): Promise<M[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const mails = mailsTo(mailer, to);
+    if (mails.length >= count) return mails;
+    if (Date.now() > deadline) throw new Error(`no mail to ${to} within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
+
+/** The reset/invite token from a mail body (`.../reset-password#token=<token>`). */
+export function tokenFromMail(text: string): string {
+  const m = /#token=([A-Za-z0-9_-]+)/.exec(text);
+  if (!m?.[1]) throw new Error('no #token= link in the mail');
+  return m[1];
+}
+
+const seenTokens = new WeakMap<MailBox, Set<string>>();
 
 /**
  * The token of the newest mail to `email` whose link is `<publicUrl>/<page>#token=` (default: a reset or an
@@ -122,14 +220,14 @@ const seenTokens = new WeakMap<MemoryMailer, Set<string>>();
  * the outbox worker, after the request that queued it has answered, so this polls.
  */
 export async function lastResetToken(
-  mailer: MemoryMailer | MemoryMailer[],
+  mailer: MailBox | MailBox[],
   email: string,
   timeoutMs = 5_000,
   pages: readonly string[] = ['reset-password', 'accept-invite'],
 ): Promise<string> {
   // Several nodes: any of them may deliver a queued mail.
   const mailers = Array.isArray(mailer) ? mailer : [mailer];
-  const key = mailers[0] as MemoryMailer;
+  const key = mailers[0] as MailBox;
   const seen = seenTokens.get(key) ?? new Set<string>();
   seenTokens.set(key, seen);
   const link = new RegExp(`/(?:${pages.join('|')})#token=([A-Za-z0-9_-]+)`);
@@ -143,7 +241,7 @@ export async function lastResetToken(
     }
     if (Date.now() > deadline)
       throw new Error(`no new ${pages.join('/')} mail for ${email} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 }
 
@@ -153,7 +251,7 @@ export async function lastResetToken(
  * {@link PASSWORD}) or a session token of it.
  */
 export async function verifyEmail(
-  srv: { baseUrl: string; mailer: MemoryMailer | MemoryMailer[] },
+  srv: { baseUrl: string; mailer: MailBox | MailBox[] },
   email: string,
   credential: string | { session: string } = PASSWORD,
 ): Promise<void> {
@@ -173,7 +271,7 @@ export interface Member {
 
 /** Invites `email` to `orgId` with `role` as `actorToken`; returns the mailed invitation token. */
 export async function invite(
-  srv: { baseUrl: string; mailer: MemoryMailer | MemoryMailer[] },
+  srv: { baseUrl: string; mailer: MailBox | MailBox[] },
   actorToken: string,
   orgId: string,
   email: string,
@@ -194,7 +292,7 @@ export async function invite(
  * mailed, and the person accepts it by choosing a password, which signs them in.
  */
 export async function addMemberWithRole(
-  srv: { baseUrl: string; mailer: MemoryMailer | MemoryMailer[] },
+  srv: { baseUrl: string; mailer: MailBox | MailBox[] },
   actorToken: string,
   orgId: string,
   role: Role,
@@ -214,7 +312,7 @@ export async function addMemberWithRole(
  * session (signed-up accounts verify first with {@link verifyEmail}).
  */
 export async function addExistingMember(
-  srv: { baseUrl: string; mailer: MemoryMailer | MemoryMailer[] },
+  srv: { baseUrl: string; mailer: MailBox | MailBox[] },
   actorToken: string,
   orgId: string,
   member: { email: string; token: string },
@@ -247,19 +345,28 @@ function base32Decode(s: string): Buffer {
 }
 
 /**
- * An RFC 6238 code (SHA-1, 30 s, 6 digits) for a base32 secret, computed independently of the server's
- * implementation. `stepOffset` picks a neighbouring step (the server accepts ±1): a second login right after
- * enrolment needs the next step because each step is accepted once.
+ * An RFC 6238 / RFC 4226 code (SHA-1, 6 digits, 30 s) for a base32 secret at time `ms`, written independently of
+ * the code under test (so the server's TOTP check is not tested against itself); identity-totp.test.ts checks it
+ * against the RFC's vectors.
  */
-export function totpCode(secret: string, stepOffset = 0, now = Date.now()): string {
-  const step = Math.floor(now / 1000 / 30) + stepOffset;
+export function totpAt(secret: string, ms: number): string {
   const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(step));
+  counter.writeBigUInt64BE(BigInt(Math.floor(ms / 1000 / 30)));
   const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
   const offset = (mac[mac.length - 1] ?? 0) & 0x0f;
   const bin = mac.readUInt32BE(offset) & 0x7fffffff;
   return String(bin % 1_000_000).padStart(6, '0');
 }
+
+/**
+ * {@link totpAt} now, or `stepOffset` steps away (the server accepts ±1): a second login right after enrolment
+ * needs the next step because each step is accepted once.
+ */
+export const totpCode = (secret: string, stepOffset = 0, now = Date.now()): string =>
+  totpAt(secret, now + stepOffset * 30_000);
+
+/** Matching the vectors of RFC 6238 Appendix B (SHA-1 seed "12345678901234567890", 8 digits truncated to 6). */
+export const RFC6238_SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
 
 export interface OpenApiRoute {
   method: string;

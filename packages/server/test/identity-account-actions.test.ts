@@ -10,19 +10,23 @@ import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueMail } from '../src/mail/outbox.js';
 import { verifyChain } from '../src/platform/audit/verify.js';
-import { addExistingMember, api, invite, tablesContaining, verifyEmail } from './fixtures.js';
-import { ENGINES, startTestServer } from './helpers.js';
 import {
   type Account,
+  addExistingMember,
+  api,
   type Client,
   client,
+  invite,
   PASSWORD,
   signupAccount,
+  tablesContaining,
   tokenFromMail,
   totpAt,
   uniqueEmail,
+  verifyEmail,
   waitForMail,
-} from './identity-support.js';
+} from './fixtures.js';
+import { ENGINES, startTestServer } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const STEP_MS = 30_000;

@@ -6,9 +6,8 @@
  * change after a compromise likewise voids an e-mail change the intruder left pending.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, lastResetToken, PASSWORD, signup, uniqueEmail } from './fixtures.js';
+import { api, lastResetToken, PASSWORD, signup, totpAt, uniqueEmail } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
-import { totpAt } from './identity-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 type Me = { email: string; emailVerified: boolean; totpEnabled: boolean };

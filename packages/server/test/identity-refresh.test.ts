@@ -9,9 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepRefreshFamilies } from '../src/identity/refresh.js';
 import { refreshCookieSecure } from '../src/identity/refresh-cookie.js';
 import type { Config } from '../src/platform/config.js';
-import { lastResetToken } from './fixtures.js';
+import { type Client, client, lastResetToken, PASSWORD, signupAccount, uniqueEmail } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
-import { type Client, client, PASSWORD, signupAccount, uniqueEmail } from './identity-support.js';
 import { dumpTables } from './leak-support.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;

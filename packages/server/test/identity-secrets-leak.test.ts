@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/database.js';
 import type { MemoryMailer } from '../src/platform/mailer.js';
+import { client, signupAccount, tokenFromMail, totpAt, waitForMail } from './fixtures.js';
 import { startTestServer } from './helpers.js';
-import { client, signupAccount, tokenFromMail, totpAt, waitForMail } from './identity-support.js';
 import { dumpTables, filesUnder, withFileBackedServer } from './leak-support.js';
 
 const canary = (tag: string) => `${tag}-${randomBytes(9).toString('base64url')}`;

@@ -8,7 +8,6 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { signSession } from '@rampart/core/tokens';
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, startTestServer } from './helpers.js';
 import {
   type Account,
   type Client,
@@ -18,7 +17,8 @@ import {
   tokenFromMail,
   uniqueEmail,
   waitForMail,
-} from './identity-support.js';
+} from './fixtures.js';
+import { ENGINES, startTestServer } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 /** The JWT secret helpers.ts configures. */

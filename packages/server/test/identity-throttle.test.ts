@@ -6,8 +6,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { client, PASSWORD, type ApiResponse as Res, signupAccount, uniqueEmail } from './fixtures.js';
 import { startTestServer } from './helpers.js';
-import { client, PASSWORD, type Res, signupAccount, uniqueEmail } from './identity-support.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const REDIS_URL = process.env.REDIS_URL;

@@ -29,8 +29,8 @@ import { BIN, cleanEnv, ROOT, runCli } from '../../../test/cli-process.js';
 import { createRampart } from '../src/app.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
 import { createLogger, openLogFiles, removeExpiredLogFiles } from '../src/platform/logger.js';
+import { client, signupAccount } from './fixtures.js';
 import { startTestServer } from './helpers.js';
-import { client, signupAccount } from './identity-support.js';
 
 const NO_STACK = /^\s+at .+:\d+:\d+\)?$/m;
 const LOG_NAME = /^rampart\.\d{4}-\d{2}-\d{2}\.\d+\.log$/;
