@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KeyRing, openString } from '@rampart/core/seal';
 import { openDatabase } from '@rampart/server';
+import { runCli } from '@rampart/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../../test/cli-process.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(ROOT, 'packages/cli/dist/bin.js');

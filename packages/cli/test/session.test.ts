@@ -22,8 +22,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cleanEnv, runCli } from '@rampart/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { cleanEnv, runCli } from '../../../test/cli-process.js';
 import { run } from '../src/main.js';
 import { defaultConfigDir, openVault, VaultError, writeFileAtomicSync } from '../src/runtime/vault.js';
 

@@ -5,9 +5,6 @@
  * while the only owner of an org with another member (the org named), done once that member is gone. No console
  * error, no CSP violation, and the only failed requests the ones expected.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '../../../test/browser.js';
 import {
   type Account,
   addExistingMember,
@@ -18,7 +15,10 @@ import {
   uniqueEmail,
   verifyEmail,
   waitForMail,
-} from '../../server/test/fixtures.js';
+} from '@rampart/testing';
+import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '@rampart/testing/browser';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../../server/test/helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;

@@ -6,10 +6,10 @@
  * listed under Account and security and revoking it there refuses the token at once. Then a typed code (any case,
  * no dash) is denied and the CLI's poll hears access_denied. No console error, no CSP violation, no failed request.
  */
+import { type Account, signup } from '@rampart/testing';
+import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '@rampart/testing/browser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '../../../test/browser.js';
-import { type Account, signup } from '../../server/test/fixtures.js';
 import { startTestServer } from '../../server/test/helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;

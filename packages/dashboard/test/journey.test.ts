@@ -5,10 +5,10 @@
  * in localStorage or sessionStorage, and a reload stays signed in (the session JWT lives in memory only; the
  * HttpOnly refresh cookie resumes it: see session.test.ts).
  */
+import { PASSWORD, totpCode, uniqueEmail } from '@rampart/testing';
+import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '@rampart/testing/browser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '../../../test/browser.js';
-import { PASSWORD, totpCode, uniqueEmail } from '../../server/test/fixtures.js';
 import { startTestServer } from '../../server/test/helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;

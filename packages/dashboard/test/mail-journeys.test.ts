@@ -6,11 +6,11 @@
  * - a used link shows a clear page offering a new link.
  */
 import { createServer } from 'node:net';
+import { type Account, api, PASSWORD, signup, uniqueEmail } from '@rampart/testing';
+import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '@rampart/testing/browser';
+import { type SmtpSink, startSmtpSink } from '@rampart/testing/smtp';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '../../../test/browser.js';
-import { type SmtpSink, startSmtpSink } from '../../../test/smtp-sink.js';
-import { type Account, api, PASSWORD, signup, uniqueEmail } from '../../server/test/fixtures.js';
 import { startTestServer } from '../../server/test/helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;

@@ -5,9 +5,9 @@
  * the connection string is nowhere to be found (not in rows, logs or audit), and other keys cannot open it.
  */
 import { openConnection, sealConnection } from '@rampart/core/connseal';
+import { type Account, api, signup } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReaderDatabase, type ReaderDatabase, startSilentPostgres } from './dbaccess-support.js';
-import { type Account, api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 import { dumpTables } from './leak-support.js';
 

@@ -8,10 +8,11 @@
  * any table, audit row or log line.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { type Account, api, lastResetToken, login, PASSWORD, signup } from '@rampart/testing';
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/platform/errors.js';
-import { type Account, api, lastResetToken, login, PASSWORD, signup, tablesContaining } from './fixtures.js';
+import { tablesContaining } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;

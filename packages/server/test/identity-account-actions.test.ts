@@ -6,10 +6,6 @@
  * the user everywhere while the audit logs keep only the id.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueMail } from '../src/mail/outbox.js';
-import { verifyChain } from '../src/platform/audit/verify.js';
 import {
   type Account,
   addExistingMember,
@@ -19,13 +15,17 @@ import {
   invite,
   PASSWORD,
   signupAccount,
-  tablesContaining,
   tokenFromMail,
   totpAt,
   uniqueEmail,
   verifyEmail,
   waitForMail,
-} from './fixtures.js';
+} from '@rampart/testing';
+import type { FastifyRequest } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enqueueMail } from '../src/mail/outbox.js';
+import { verifyChain } from '../src/platform/audit/verify.js';
+import { tablesContaining } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;

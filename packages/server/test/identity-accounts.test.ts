@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Client,
   client,
@@ -17,7 +16,8 @@ import {
   tokenFromMail,
   uniqueEmail,
   waitForMail,
-} from './fixtures.js';
+} from '@rampart/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;

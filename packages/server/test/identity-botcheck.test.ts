@@ -8,9 +8,9 @@ import { once } from 'node:events';
 import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Client, client, mailsTo, PASSWORD, uniqueEmail, waitForMail } from '@rampart/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/platform/config.js';
-import { type Client, client, mailsTo, PASSWORD, uniqueEmail, waitForMail } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;

@@ -5,11 +5,11 @@
  * 15-minute session JWTs that die with their sign-in, hashes only in the database, and the 30-day limit.
  */
 import { createHash } from 'node:crypto';
+import { type Client, client, lastResetToken, PASSWORD, signupAccount, uniqueEmail } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepRefreshFamilies } from '../src/identity/refresh.js';
 import { refreshCookieSecure } from '../src/identity/refresh-cookie.js';
 import type { Config } from '../src/platform/config.js';
-import { type Client, client, lastResetToken, PASSWORD, signupAccount, uniqueEmail } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import { dumpTables } from './leak-support.js';
 

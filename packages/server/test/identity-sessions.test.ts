@@ -6,8 +6,6 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { signSession } from '@rampart/core/tokens';
-import type { FastifyRequest } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Account,
   type Client,
@@ -17,7 +15,9 @@ import {
   tokenFromMail,
   uniqueEmail,
   waitForMail,
-} from './fixtures.js';
+} from '@rampart/testing';
+import type { FastifyRequest } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;

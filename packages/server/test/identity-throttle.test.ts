@@ -5,8 +5,8 @@
  * does not depend on the database engine, so PGlite only.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { client, PASSWORD, type ApiResponse as Res, signupAccount, uniqueEmail } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, PASSWORD, type ApiResponse as Res, signupAccount, uniqueEmail } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;

@@ -4,8 +4,6 @@
  * consumed atomically under concurrency, the secret sealed at rest. Codes come from an independent RFC 6238
  * implementation (fixtures.ts), itself checked against the RFC's vectors here.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consumeRecoveryCode } from '../src/identity/accounts.js';
 import {
   type Account,
   type Client,
@@ -15,7 +13,9 @@ import {
   RFC6238_SECRET,
   signupAccount,
   totpAt,
-} from './fixtures.js';
+} from '@rampart/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consumeRecoveryCode } from '../src/identity/accounts.js';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;

@@ -8,8 +8,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Account, api, signup } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, api, signup } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import { startTarget, type Target } from './jobs-support.js';
 

@@ -24,12 +24,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BIN, cleanEnv, client, ROOT, runCli, signupAccount } from '@rampart/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, ROOT, runCli } from '../../../test/cli-process.js';
 import { createRampart } from '../src/app.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
 import { createLogger, openLogFiles, removeExpiredLogFiles } from '../src/platform/logger.js';
-import { client, signupAccount } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 
 const NO_STACK = /^\s+at .+:\d+:\d+\)?$/m;

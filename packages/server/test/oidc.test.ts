@@ -8,10 +8,10 @@
 
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
+import { api, lastResetToken, PASSWORD, signup, totpCode, uniqueEmail } from '@rampart/testing';
 import * as oidcClient from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OidcServices, saveProvider } from '../src/identity/oidc.js';
-import { api, lastResetToken, PASSWORD, signup, totpCode, uniqueEmail } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 import { followUntil, type Idp, Jar, startIdp } from './oidc-support.js';
 

@@ -1,4 +1,4 @@
-import { fillPath, type OpenApiRoute } from './fixtures.js';
+import { fillPath, type OpenApiRoute } from '@rampart/testing';
 import { makePackage, makeSigner } from './skills-support.js';
 
 /** What an intruder would upload or register: a well-formed package and key of their own. */

@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACTIONS, type Action, can, permissionTable, ROLES, type Role } from '../src/tenancy/permissions.js';
 import {
   type Account,
   type ApiResponse,
@@ -9,7 +7,9 @@ import {
   openApiRoutes,
   signup,
   uniqueEmail,
-} from './fixtures.js';
+} from '@rampart/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACTIONS, type Action, can, permissionTable, ROLES, type Role } from '../src/tenancy/permissions.js';
 import { startTestServer } from './helpers.js';
 import { isOrgRoute, orgRouteCall, orgViewPaths, routeKey } from './org-routes.js';
 import { makePackage, makeSigner } from './skills-support.js';

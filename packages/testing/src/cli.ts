@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('../', import.meta.url));
-export const BIN = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
 
 /** Variables Rampart reads; dropped from the parent environment unless a test sets them. */
 const RAMPART_ENV =

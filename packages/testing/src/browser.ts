@@ -11,7 +11,7 @@ export const hasChromium = existsSync(CHROMIUM);
 /** Run browser tests here; in CI a missing browser is a failure, not a skip. */
 export const browserTestsEnabled = hasChromium || process.env.CI !== undefined;
 
-export const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+export const ARTIFACTS = fileURLToPath(new URL('../../../artifacts/', import.meta.url));
 
 export async function launchBrowser(): Promise<Browser> {
   if (!hasChromium) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
