@@ -16,7 +16,7 @@ import {
   verifyEmail,
   waitForMail,
 } from '@rampart/testing';
-import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '@rampart/testing/browser';
+import { artifactPath, browserTestsEnabled, openWatchedPage, type Watched } from '@rampart/testing/browser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../../server/test/helpers.js';
@@ -27,7 +27,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard account page (Chromium)', () =>
   let srv: Srv;
   let browser: Browser;
   let page: Page;
-  let watched: Awaited<ReturnType<typeof watchPage>>;
+  let watched: Watched;
   let user: Account;
   let other: Account;
   const newEmail = uniqueEmail('acct-browser-new');
@@ -45,9 +45,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard account page (Chromium)', () =>
     srv = await startTestServer('pglite');
     user = await signup(srv.baseUrl, { orgName: 'Account Page Org' });
     other = await signup(srv.baseUrl);
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    watched = await watchPage(page);
+    ({ browser, page, watched } = await openWatchedPage());
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

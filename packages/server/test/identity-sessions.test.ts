@@ -12,6 +12,7 @@ import {
   client,
   PASSWORD,
   signupAccount,
+  TEST_JWT_SECRET,
   tokenFromMail,
   uniqueEmail,
   waitForMail,
@@ -22,7 +23,7 @@ import { ENGINES, startTestServer } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 /** The JWT secret helpers.ts configures. */
-const JWT_SECRET = Buffer.alloc(32, 9);
+const JWT_SECRET = TEST_JWT_SECRET;
 
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 

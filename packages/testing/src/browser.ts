@@ -52,3 +52,12 @@ export async function watchPage(page: Page): Promise<{ problems: string[]; faile
   });
   return { problems, failed };
 }
+
+export type Watched = Awaited<ReturnType<typeof watchPage>>;
+
+/** Chromium with one page under {@link watchPage}: what a browser suite opens before its first test. */
+export async function openWatchedPage(): Promise<{ browser: Browser; page: Page; watched: Watched }> {
+  const browser = await launchBrowser();
+  const page = await browser.newPage();
+  return { browser, page, watched: await watchPage(page) };
+}
