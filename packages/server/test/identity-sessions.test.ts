@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
-/** The JWT secret helpers.ts configures. */
+/** The JWT secret the test servers are configured with (testServerEnv). */
 const JWT_SECRET = TEST_JWT_SECRET;
 
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');

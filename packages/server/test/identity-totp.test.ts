@@ -2,7 +2,7 @@
  * TOTP two-factor authentication through the HTTP stack (issue 5; DESIGN invariant 5): enrolment and
  * confirmation, login needing the second factor, replayed codes refused, recovery codes single-use and
  * consumed atomically under concurrency, the secret sealed at rest. Codes come from an independent RFC 6238
- * implementation (fixtures.ts), itself checked against the RFC's vectors here.
+ * implementation (@rampart/testing, totp.ts), itself checked against the RFC's vectors here.
  */
 import {
   type Account,
