@@ -12,13 +12,20 @@
  * violation and no inline style attribute anywhere. Screenshots go to artifacts/dashboard/pages-*.png.
  */
 import { randomBytes } from 'node:crypto';
-import { type Account, addMemberWithRole, api, type Member, signup } from '@rampart/testing';
+import {
+  type Account,
+  addMemberWithRole,
+  api,
+  type Member,
+  signup,
+  startTarget,
+  type Target,
+} from '@rampart/testing';
 import { artifactPath, browserTestsEnabled, openWatchedPage, watchPage } from '@rampart/testing/browser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConnectionEnvelope, openConnection } from '../../core/src/connseal/index.js';
 import { startTestServer } from '../../server/test/helpers.js';
-import { startTarget, type Target } from '../../server/test/jobs-support.js';
 import { makePackage, makeSigner, upload } from '../../server/test/skills-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;

@@ -5,7 +5,16 @@
  * 4xx until the attempts run out fails; no link token is ever in the database and the SMTP password is never in
  * a log line, a delivery record or an error.
  */
-import { type Account, api, createPgDatabase, PASSWORD, signup, uniqueEmail } from '@rampart/testing';
+import {
+  type Account,
+  api,
+  createPgDatabase,
+  PASSWORD,
+  signup,
+  startTarget,
+  type Target,
+  uniqueEmail,
+} from '@rampart/testing';
 import { SMTP_PASS, SMTP_USER, type SmtpSink, startSmtpSink } from '@rampart/testing/smtp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueMail } from '../src/mail/outbox.js';
@@ -13,7 +22,6 @@ import { SmtpMailer } from '../src/mail/smtp.js';
 import { type MailTemplate, renderMail, type SecurityEvent } from '../src/mail/templates.js';
 import { describeError } from '../src/mail/worker.js';
 import { ENGINES } from './helpers.js';
-import { startTarget, type Target } from './jobs-support.js';
 import { dumpAllTables, FAST_MAIL, type MailServer, outbox, startMailServer } from './mail-support.js';
 
 const LINK_TOKEN = 'tok-PLAINTEXT-link-0123456789abcdefghijklmnop';

@@ -10,4 +10,5 @@ export * from './mail.js';
 export * from './openapi.js';
 export * from './pg.js';
 export * from './server-env.js';
+export * from './target.js';
 export * from './totp.js';
