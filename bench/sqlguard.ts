@@ -2,12 +2,12 @@
 // and, on PostgreSQL, the latency of a sandboxed query (guard, READ ONLY transaction, timeouts, row cap,
 // ROLLBACK) against the same query sent directly.
 // Run alone: [TEST_DATABASE_URL=...] node --import tsx bench/sqlguard.ts [--full]
+import { createPgDatabase } from '@rampart/testing';
 import pg from 'pg';
 import { ALLOWED_QUERIES, BYPASS_ATTEMPTS } from '../packages/core/src/sqlguard/corpus.js';
 import { checkSelect, loadSqlGuard } from '../packages/core/src/sqlguard/index.js';
 import { runSandboxed } from '../packages/server/src/dbaccess/sandbox.js';
 import { fmt, throughput } from './lib/measure.js';
-import { createPgDatabase } from './lib/pg-database.js';
 import { runWhenMain, standaloneCommand } from './lib/standalone.js';
 import { type BenchOptions, type BenchSection, type Figure, figureTable } from './lib/types.js';
 
@@ -64,7 +64,7 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   let pgVersion: string | null = null;
   const base = process.env.TEST_DATABASE_URL;
   if (base) {
-    const db = await createPgDatabase(base);
+    const db = await createPgDatabase({ base, prefix: 'rampart_bench' });
     pgVersion = db.version;
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();

@@ -1,5 +1,6 @@
 // A Rampart instance for the database parts of the core bench, set up through its own HTTP API as a customer
 // would: a user and their orgs, API keys in one of them, and the business plan on the orgs quota is taken from.
+import { signup } from '@rampart/testing';
 import type { EngineName } from '../../packages/server/src/db/types.js';
 import { callJson, type Listening, startBenchRampart } from '../lib/rampart.js';
 
@@ -66,13 +67,9 @@ export function startInstance(engine: EngineName, plan: Plan): Promise<Instance>
   return startBenchRampart(engine, { RAMPART_JOB_RUNNER: 'off' }, async ({ rampart, origin }) => {
     const call = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
       callJson(origin, method, path, body, headers);
-    const signup = await call('POST', '/api/auth/signup', {
-      email: 'core-bench@example.com',
-      password: 'core bench password 1',
-      orgName: 'Core Bench',
-    });
-    const orgId = String(signup.orgId);
-    const session = { authorization: `Bearer ${String(signup.token)}` };
+    const owner = await signup(origin, { email: 'core-bench@example.com', orgName: 'Core Bench' });
+    const orgId = owner.orgId;
+    const session = { authorization: `Bearer ${owner.token}` };
     const newOrg = async (name: string) => String((await call('POST', '/api/orgs', { name }, session)).orgId);
 
     const keys: Array<{ id: string; key: string }> = [];

@@ -2,6 +2,7 @@
 // provider and API keys, and the bare pass-through proxy used as a reference.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { signup } from '@rampart/testing';
 import { Pool } from 'undici';
 import { redactChatMessages } from '../../packages/core/src/redact/index.js';
 import type { EngineName } from '../../packages/server/src/db/types.js';
@@ -105,13 +106,9 @@ export function startRampart(engine: EngineName, stubOrigin: string): Promise<In
     // Set up as a user would: sign up, register the stub as the org's provider, create API keys.
     const call = (method: string, path: string, body: unknown, token?: string) =>
       callJson(origin, method, path, body, token ? { authorization: `Bearer ${token}` } : {});
-    const signup = await call('POST', '/api/auth/signup', {
-      email: 'load-test@example.com',
-      password: 'gateway overhead password 1',
-      orgName: 'Bench Org',
-    });
-    const session = String(signup.token);
-    const orgId = String(signup.orgId);
+    const owner = await signup(origin, { email: 'load-test@example.com', orgName: 'Bench Org' });
+    const session = owner.token;
+    const orgId = owner.orgId;
     await call(
       'PUT',
       `/api/orgs/${orgId}/providers/stub`,

@@ -4,7 +4,7 @@
 // round checks that each due run reached the stub exactly once and has exactly one job_runs row.
 // Without TEST_DATABASE_URL it runs on PGlite with 1 instance (PGlite is in-process: it cannot be shared).
 // Run alone: node --import tsx bench/jobs/index.ts [--full]
-import { createPgDatabase, type PgDatabase } from '../lib/pg-database.js';
+import { createPgDatabase, type PgDatabase } from '@rampart/testing';
 import { engineLabel } from '../lib/rampart.js';
 import { runWhenMain } from '../lib/standalone.js';
 import type { BenchOptions, BenchSection } from '../lib/types.js';
@@ -27,7 +27,7 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   let pgDb: PgDatabase | undefined;
   let result: EngineResult;
   try {
-    pgDb = base ? await createPgDatabase(base) : undefined;
+    pgDb = base ? await createPgDatabase({ base, prefix: 'rampart_bench' }) : undefined;
     const label = engineLabel(pgDb);
     const runner = new Runner(stub, new Clock(), plan, failures, label);
     const configs: ConfigResult[] = [];

@@ -1,11 +1,11 @@
 // A Rampart instance for benchmarks: the configuration every bench starts it with, the engines to run on, and
 // an instance listening on a local port with its own throwaway database.
+import { createPgDatabase, type PgDatabase, send, testServerEnv } from '@rampart/testing';
 import { createRampart, type Rampart } from '../../packages/server/src/app.js';
 import type { EngineName } from '../../packages/server/src/db/types.js';
 import { loadConfig } from '../../packages/server/src/platform/config.js';
 import { MemoryMailer } from '../../packages/server/src/platform/mailer.js';
 import type { LoadWorker } from './http-load.js';
-import { createPgDatabase, type PgDatabase } from './pg-database.js';
 
 /** The engines to measure: PGlite, and PostgreSQL when TEST_DATABASE_URL is set. */
 export const benchEngines = (): EngineName[] => [
@@ -21,12 +21,8 @@ export const engineLabel = (pgDb: PgDatabase | undefined): string =>
 export function createBenchRampart(env: Record<string, string>): Promise<Rampart> {
   return createRampart({
     config: loadConfig({
-      NODE_ENV: 'test',
+      ...testServerEnv('bench1', '/nonexistent-bench-never-writes-here'),
       LOG_LEVEL: 'silent',
-      RAMPART_MASTER_KEYS: `bench1:${Buffer.alloc(32, 7).toString('base64')}`,
-      RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
-      RAMPART_DATA_DIR: '/nonexistent-bench-never-writes-here',
-      RAMPART_TEST_BCRYPT_COST: '4',
       RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
       ...env,
     }),
@@ -53,7 +49,8 @@ export async function startBenchRampart<T>(
   setUp: (listening: Listening) => Promise<T>,
 ): Promise<Listening & T> {
   const base = process.env.TEST_DATABASE_URL;
-  const pgDb = engine === 'postgres' && base ? await createPgDatabase(base) : undefined;
+  const pgDb =
+    engine === 'postgres' && base ? await createPgDatabase({ base, prefix: 'rampart_bench' }) : undefined;
   if (engine === 'postgres' && pgDb === undefined) throw new Error('TEST_DATABASE_URL is not set');
   let rampart: Rampart | undefined;
   try {
@@ -88,14 +85,9 @@ export async function callJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): Promise<Record<string, unknown>> {
-  const res = await fetch(`${origin}${path}`, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
+  const res = await send(origin, method, path, { body, headers });
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
+  return res.body;
 }
 
 /**

@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { signup } from '@rampart/testing';
 import { auditVerify, call, ServerProcess, serverEnv, sleep } from './server.js';
 
 export interface WriteLog {
@@ -98,11 +99,7 @@ const failedText = (m: ReadonlyMap<string, number>) =>
   m.size === 0 ? 'none' : [...m].map(([k, n]) => `${k} × ${n}`).join(', ');
 
 async function signUp(origin: string): Promise<{ orgId: string; session: string }> {
-  const s = await call(origin, 'POST', '/api/auth/signup', {
-    email: `fault-${Date.now()}@example.com`,
-    password: 'fault bench password 1',
-    orgName: 'Fault Bench',
-  });
+  const s = await signup(origin, { email: `fault-${Date.now()}@example.com`, orgName: 'Fault Bench' });
   return { orgId: String(s.orgId), session: String(s.token) };
 }
 

@@ -3,12 +3,12 @@
 // fault runs (kill -9, PostgreSQL restart, full PGlite disk) checking that nothing acknowledged is lost.
 // Run alone: node --import tsx bench/load/index.ts [--full]
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { createPgDatabase } from '../lib/pg-database.js';
+import { createPgDatabase, freePort } from '@rampart/testing';
 import { runWhenMain } from '../lib/standalone.js';
 import type { BenchOptions, BenchSection, Figure, Table } from '../lib/types.js';
 import { diskFull, type FaultResult, killNine, restartPostgres } from './faults.js';
 import { MIX, type MixResult, percentile, runMix, slope, soak } from './mix.js';
-import { freePort, PG_BASE, REDIS_URL, ServerProcess, serverEnv, setUpTenant, startStub } from './server.js';
+import { PG_BASE, REDIS_URL, ServerProcess, serverEnv, setUpTenant, startStub } from './server.js';
 
 const ms = (v: number) => (Number.isNaN(v) ? '–' : `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ms`);
 const pct = (n: number, d: number) => (d === 0 ? '–' : `${((100 * n) / d).toFixed(2)} %`);
@@ -67,7 +67,7 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   const headline: Figure[] = [];
 
   // --- 1 and 2: mixed load and soak on PostgreSQL + Redis --------------------------------------------------
-  const db = await createPgDatabase(PG_BASE);
+  const db = await createPgDatabase({ base: PG_BASE, prefix: 'rampart_bench' });
   const env = serverEnv(await freePort(), { url: db.url });
   let server: ServerProcess | undefined;
   try {
@@ -171,7 +171,7 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
       failures.push(`${what}: ${String(err).slice(0, 200)}`);
     }
   };
-  const pgKill = await createPgDatabase(PG_BASE);
+  const pgKill = await createPgDatabase({ base: PG_BASE, prefix: 'rampart_bench' });
   try {
     await attempt('kill -9 (PostgreSQL)', async () =>
       killNine('PostgreSQL', await freePort(), { url: pgKill.url }),
@@ -189,7 +189,7 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
     : [];
   const isRoot = process.getuid?.() === 0;
   if (clusters.length === 1 && isRoot && process.env.LOAD_SKIP_PG_RESTART !== '1') {
-    const pgR = await createPgDatabase(PG_BASE);
+    const pgR = await createPgDatabase({ base: PG_BASE, prefix: 'rampart_bench' });
     try {
       await attempt('restart PostgreSQL', async () =>
         restartPostgres(await freePort(), pgR.url, clusters[0] ?? ''),

@@ -6,11 +6,10 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { BIN, signup, TEST_JWT_SECRET, testMasterKeys } from '@rampart/testing';
 import pg from 'pg';
 import { callJson } from '../lib/rampart.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = `${root}packages/cli/dist/bin.js`;
 const PROBE = fileURLToPath(new URL('./heap-probe.cjs', import.meta.url));
 
 export const PG_BASE = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -21,15 +20,6 @@ export const WIDGET_MODEL = 'chat-model';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** A free loopback port (kept for the restarts of one scenario). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 export function serverEnv(port: number, db: { url?: string; dataDir?: string }): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
@@ -37,8 +27,8 @@ export function serverEnv(port: number, db: { url?: string; dataDir?: string }):
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     PORT: String(port),
-    RAMPART_MASTER_KEYS: `load1:${Buffer.alloc(32, 7).toString('base64')}`,
-    RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
+    RAMPART_MASTER_KEYS: testMasterKeys('load1'),
+    RAMPART_JWT_SECRET: TEST_JWT_SECRET.toString('base64'),
     RAMPART_PUBLIC_URL: `http://127.0.0.1:${port}`,
     RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
     RAMPART_TRUST_PROXY: '127.0.0.1',
@@ -196,11 +186,7 @@ export interface Tenant {
 
 /** Sets up an org as a customer would; with `dbUrl`, moves it to the business plan with ample credits. */
 export async function setUpTenant(origin: string, stubOrigin: string, dbUrl?: string): Promise<Tenant> {
-  const s = await call(origin, 'POST', '/api/auth/signup', {
-    email: `load-${Date.now()}@example.com`,
-    password: 'load bench password 1',
-    orgName: 'Load Bench',
-  });
+  const s = await signup(origin, { email: `load-${Date.now()}@example.com`, orgName: 'Load Bench' });
   const orgId = String(s.orgId);
   const session = String(s.token);
   const auth = { authorization: `Bearer ${session}` };

@@ -1,5 +1,6 @@
 // Setup for the widget bench: the workload (knowledge base, visitor message, model stub answer, plan) and a
 // Rampart instance with its orgs, provider, widget, document, visitor session and API key.
+import { signup } from '@rampart/testing';
 import type { EngineName } from '../../packages/server/src/db/types.js';
 import { callJson, type Listening, startBenchRampart } from '../lib/rampart.js';
 
@@ -234,10 +235,9 @@ export function startRampart(engine: EngineName, stubOrigin: string): Promise<In
     // the help centre as its knowledge base; then a visitor on the shop's site starts a session.
     const call = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
       callJson(origin, method, path, body, headers);
-    const signup = async (n: number) => {
-      const s = await call('POST', '/api/auth/signup', {
+    const signUp = async (n: number) => {
+      const s = await signup(origin, {
         email: `widget-bench-${n}@example.com`,
-        password: 'widget bench password 1',
         orgName: `Widget Bench ${n}`,
       });
       const orgId = String(s.orgId);
@@ -252,7 +252,7 @@ export function startRampart(engine: EngineName, stubOrigin: string): Promise<In
       return { orgId, session: { authorization: `Bearer ${String(s.token)}` } };
     };
 
-    const { orgId, session } = await signup(0);
+    const { orgId, session } = await signUp(0);
     await call(
       'PUT',
       `/api/orgs/${orgId}/providers/stub`,
@@ -285,7 +285,7 @@ export function startRampart(engine: EngineName, stubOrigin: string): Promise<In
     const key = await call('POST', `/api/orgs/${orgId}/api-keys`, { name: 'bench' }, session);
 
     const spreadOrgIds: string[] = [];
-    for (let i = 1; i <= SPREAD_ORGS; i++) spreadOrgIds.push((await signup(i)).orgId);
+    for (let i = 1; i <= SPREAD_ORGS; i++) spreadOrgIds.push((await signUp(i)).orgId);
 
     return {
       orgId,

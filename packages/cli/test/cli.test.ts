@@ -6,32 +6,20 @@
  * Runs packages/cli/dist/bin.js, so build first (`npm test` does: its pretest runs `tsc -b`).
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KeyRing, openString } from '@rampart/core/seal';
 import { openDatabase } from '@rampart/server';
+import { BIN, cleanEnv, type CliRun as Run, runCli, spawnCli } from '@rampart/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../../test/cli-process.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BIN = join(ROOT, 'packages/cli/dist/bin.js');
 /** Starting a fresh PGlite data directory (WASM boot + migrations) takes several seconds on a busy machine. */
 const START_TIMEOUT_MS = 45_000;
-
-interface Run {
-  child: ChildProcess;
-  /** stdout and stderr so far. */
-  stdout: () => string;
-  stderr: () => string;
-  /** Resolves with the exit code (or the signal's name) when the process ends. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
 
 const running = new Set<ChildProcess>();
 const tempDirs: string[] = [];
@@ -44,38 +32,15 @@ function tempDataDir(): string {
 
 /** The test's environment minus anything Rampart reads, so the parent's settings cannot leak in. */
 function cliEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^(RAMPART_|DATABASE_URL$|TEST_DATABASE_URL$|REDIS_URL$|PORT$|HOST$|LOG_LEVEL$|NODE_ENV$)/.test(k))
-      continue;
-    env[k] = v;
-  }
   // Vitest sets NODE_ENV=test, which would silence the server's logs; the CLI's default is development.
-  return { ...env, NODE_ENV: 'development', RAMPART_DATA_DIR: dataDir, ...extra };
+  return cleanEnv({ NODE_ENV: 'development', RAMPART_DATA_DIR: dataDir, ...extra });
 }
 
 function rampart(args: string[], env: NodeJS.ProcessEnv): Run {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (s: string) => {
-    out += s;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
-    err += s;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('close', (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal });
-    });
-  });
-  return { child, stdout: () => out, stderr: () => err, exited };
+  const run = spawnCli(args, env);
+  running.add(run.child);
+  void run.exited.then(() => running.delete(run.child));
+  return run;
 }
 
 /** Rejects if the process does not exit within `ms`. */

@@ -23,10 +23,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Account, api, BIN, cleanEnv, ROOT, signup } from '@rampart/testing';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { BIN, cleanEnv, ROOT } from '../../../test/cli-process.js';
-import { type Account, api, signup } from '../../server/test/fixtures.js';
 import { startTestServer } from '../../server/test/helpers.js';
 import { buildProgram, run } from '../src/main.js';
 import {

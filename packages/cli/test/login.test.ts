@@ -4,13 +4,12 @@
  * approved (or denied) through the API with a signed-up user's session, and the credential lands encrypted in
  * the vault (mode 0600), never in plaintext, never on stdout or stderr. Each test has its own config dir.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Account, api, cleanEnv, runCli, signup, spawnCli } from '@rampart/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, ROOT, runCli } from '../../../test/cli-process.js';
-import { type Account, api, signup } from '../../server/test/fixtures.js';
 import { startTestServer } from '../../server/test/helpers.js';
 import { CLI_CREDENTIAL_KIND, type StoredCredential, vaultNameFor } from '../src/commands/login.js';
 import { openVault } from '../src/runtime/vault.js';
@@ -56,22 +55,9 @@ describe('rampart login / whoami / logout (built CLI, real server)', () => {
     join(dir, CLI_CREDENTIAL_KIND, `${vaultNameFor(new URL(srv.baseUrl))}.vault`);
 
   function startLogin(env: NodeJS.ProcessEnv, args = ['login', '--server', srv.baseUrl]): Login {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout?.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-    });
-    child.stderr?.setEncoding('utf8').on('data', (s: string) => {
-      err += s;
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-    return { child, stdout: () => out, stderr: () => err, exited };
+    const run = spawnCli(args, env);
+    children.add(run.child);
+    return { ...run, exited: run.exited.then((e) => e.code) };
   }
 
   /** Waits for the "Open <url> and enter code XXXX-XXXX" line on stderr. */

@@ -10,9 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { api, BIN, cleanEnv, signup } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv } from '../../../test/cli-process.js';
-import { api, signup } from '../../server/test/fixtures.js';
 import { startTestServer } from '../../server/test/helpers.js';
 import { endpointUrl, serverUrl } from '../src/skills/http.js';
 

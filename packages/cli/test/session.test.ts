@@ -21,14 +21,11 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BIN, cleanEnv, runCli } from '@rampart/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { cleanEnv, runCli } from '../../../test/cli-process.js';
 import { run } from '../src/main.js';
 import { defaultConfigDir, openVault, VaultError, writeFileAtomicSync } from '../src/runtime/vault.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BIN = join(ROOT, 'packages/cli/dist/bin.js');
 const NO_STACK = /^\s+at .+:\d+:\d+\)?$/m;
 
 // Distinctive values, so finding any of them in a file or an output means plaintext leaked.

@@ -5,20 +5,21 @@
  * while the only owner of an org with another member (the org named), done once that member is gone. No console
  * error, no CSP violation, and the only failed requests the ones expected.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '../../../test/browser.js';
 import {
   type Account,
   addExistingMember,
   api,
   login,
   signup,
+  tokenFromMail,
   uniqueEmail,
   verifyEmail,
-} from '../../server/test/fixtures.js';
+  waitForMail,
+} from '@rampart/testing';
+import { artifactPath, browserTestsEnabled, openWatchedPage, type Watched } from '@rampart/testing/browser';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../../server/test/helpers.js';
-import { tokenFromMail, waitForMail } from '../../server/test/identity-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -26,7 +27,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard account page (Chromium)', () =>
   let srv: Srv;
   let browser: Browser;
   let page: Page;
-  let watched: Awaited<ReturnType<typeof watchPage>>;
+  let watched: Watched;
   let user: Account;
   let other: Account;
   const newEmail = uniqueEmail('acct-browser-new');
@@ -44,9 +45,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard account page (Chromium)', () =>
     srv = await startTestServer('pglite');
     user = await signup(srv.baseUrl, { orgName: 'Account Page Org' });
     other = await signup(srv.baseUrl);
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    watched = await watchPage(page);
+    ({ browser, page, watched } = await openWatchedPage());
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -6,10 +6,10 @@
  * listed under Account and security and revoking it there refuses the token at once. Then a typed code (any case,
  * no dash) is denied and the CLI's poll hears access_denied. No console error, no CSP violation, no failed request.
  */
+import { type Account, signup } from '@rampart/testing';
+import { artifactPath, browserTestsEnabled, openWatchedPage, type Watched } from '@rampart/testing/browser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '../../../test/browser.js';
-import { type Account, signup } from '../../server/test/fixtures.js';
 import { startTestServer } from '../../server/test/helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
@@ -21,7 +21,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard /device: approving rampart logi
   let srv: Srv;
   let browser: Browser;
   let page: Page;
-  let watched: Awaited<ReturnType<typeof watchPage>>;
+  let watched: Watched;
   let user: Account;
   const shot = (name: string) => page.screenshot({ path: artifactPath('dashboard', name), fullPage: true });
 
@@ -54,9 +54,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard /device: approving rampart logi
   beforeAll(async () => {
     srv = await startTestServer('pglite', { RAMPART_TRUST_PROXY: '127.0.0.1' });
     user = await signup(srv.baseUrl, { orgName: 'Device Page Org' });
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    watched = await watchPage(page);
+    ({ browser, page, watched } = await openWatchedPage());
     page.on('dialog', (d) => void d.accept());
   }, 60_000);
   afterAll(async () => {

@@ -5,10 +5,10 @@
  * in localStorage or sessionStorage, and a reload stays signed in (the session JWT lives in memory only; the
  * HttpOnly refresh cookie resumes it: see session.test.ts).
  */
+import { PASSWORD, totpCode, uniqueEmail } from '@rampart/testing';
+import { artifactPath, browserTestsEnabled, openWatchedPage, type Watched } from '@rampart/testing/browser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '../../../test/browser.js';
-import { PASSWORD, totpCode, uniqueEmail } from '../../server/test/fixtures.js';
 import { startTestServer } from '../../server/test/helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
@@ -17,7 +17,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard journey (Chromium)', () => {
   let srv: Srv;
   let browser: Browser;
   let page: Page;
-  let watched: Awaited<ReturnType<typeof watchPage>>;
+  let watched: Watched;
   const email = uniqueEmail('journey');
   let secret = '';
   let apiKey = '';
@@ -26,9 +26,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard journey (Chromium)', () => {
 
   beforeAll(async () => {
     srv = await startTestServer('pglite');
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    watched = await watchPage(page);
+    ({ browser, page, watched } = await openWatchedPage());
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

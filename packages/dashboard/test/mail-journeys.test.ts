@@ -5,24 +5,14 @@
  * - invite -> mail -> accept as a new person (choose a password) -> the member sees the org with their role;
  * - a used link shows a clear page offering a new link.
  */
-import { createServer } from 'node:net';
+import { type Account, api, freePort, PASSWORD, signup, uniqueEmail } from '@rampart/testing';
+import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '@rampart/testing/browser';
+import { type SmtpSink, startSmtpSink } from '@rampart/testing/smtp';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '../../../test/browser.js';
-import { type SmtpSink, startSmtpSink } from '../../../test/smtp-sink.js';
-import { type Account, api, PASSWORD, signup, uniqueEmail } from '../../server/test/fixtures.js';
 import { startTestServer } from '../../server/test/helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
-
-/** A free loopback port, so the server's public URL (and so every mailed link) is its real address. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** The link of the newest mail to `to` whose link goes to `page` (mail leaves asynchronously: polls, 10 s). */
 async function linkFrom(sink: SmtpSink, to: string, page: string): Promise<string> {

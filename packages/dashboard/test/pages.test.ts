@@ -12,13 +12,20 @@
  * violation and no inline style attribute anywhere. Screenshots go to artifacts/dashboard/pages-*.png.
  */
 import { randomBytes } from 'node:crypto';
+import {
+  type Account,
+  addMemberWithRole,
+  api,
+  type Member,
+  signup,
+  startTarget,
+  type Target,
+} from '@rampart/testing';
+import { artifactPath, browserTestsEnabled, openWatchedPage, watchPage } from '@rampart/testing/browser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '../../../test/browser.js';
 import { type ConnectionEnvelope, openConnection } from '../../core/src/connseal/index.js';
-import { type Account, addMemberWithRole, api, type Member, signup } from '../../server/test/fixtures.js';
 import { startTestServer } from '../../server/test/helpers.js';
-import { startTarget, type Target } from '../../server/test/jobs-support.js';
 import { makePackage, makeSigner, upload } from '../../server/test/skills-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
@@ -76,9 +83,7 @@ describe.skipIf(!browserTestsEnabled)(
       srv = await startTestServer('pglite', { RAMPART_OUTBOUND_ALLOW: '127.0.0.1' });
       owner = await signup(srv.baseUrl, { orgName: 'Pages Corp' });
       viewer = await addMemberWithRole(srv, owner.token, owner.orgId, 'viewer');
-      browser = await launchBrowser();
-      page = await browser.newPage();
-      watched = await watchPage(page);
+      ({ browser, page, watched } = await openWatchedPage());
       page.on('dialog', (d) => void d.accept());
       page.on('request', (r) =>
         sent.push({ method: r.method(), url: r.url(), body: r.postData() ?? '', headers: r.headers() }),

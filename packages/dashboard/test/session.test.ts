@@ -8,10 +8,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PASSWORD, uniqueEmail } from '@rampart/testing';
+import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '@rampart/testing/browser';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactPath, browserTestsEnabled, launchBrowser, watchPage } from '../../../test/browser.js';
-import { PASSWORD, uniqueEmail } from '../../server/test/fixtures.js';
 import { startTestServer } from '../../server/test/helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;

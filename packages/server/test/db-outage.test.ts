@@ -7,10 +7,10 @@
  * and every acknowledged write is there afterwards.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Account, api, signup } from '@rampart/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDatabaseUnavailable } from '../src/db/unavailable.js';
-import { type Account, api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 
 describe('isDatabaseUnavailable', () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { type Account, api, signup } from '@rampart/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentQueryHandler, ReadOnlyCheckError, runAgent } from '../src/dbaccess/agent-client.js';
@@ -18,7 +19,6 @@ import { agentPolicySchema, loadAgentPolicy } from '../src/dbaccess/agent-policy
 import { writeCapabilities } from '../src/dbaccess/agent-readonly.js';
 import { AppError } from '../src/platform/errors.js';
 import { createReaderDatabase, type ReaderDatabase, startSilentPostgres } from './dbaccess-support.js';
-import { type Account, api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 import { dumpTables } from './leak-support.js';
 

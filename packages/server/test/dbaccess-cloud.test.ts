@@ -5,9 +5,9 @@
  * the connection string is nowhere to be found (not in rows, logs or audit), and other keys cannot open it.
  */
 import { openConnection, sealConnection } from '@rampart/core/connseal';
+import { type Account, api, signup, TEST_JWT_SECRET, TEST_MASTER_KEY } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReaderDatabase, type ReaderDatabase, startSilentPostgres } from './dbaccess-support.js';
-import { type Account, api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 import { dumpTables } from './leak-support.js';
 
@@ -137,8 +137,8 @@ describe.skipIf(!BASE)('cloud database connections (postgres)', () => {
     );
     const serverMaterial = [
       ...keys.map((k) => k.key_hash),
-      Buffer.alloc(32, 7).toString('base64'), // RAMPART_MASTER_KEYS in tests
-      Buffer.alloc(32, 9).toString('base64'), // RAMPART_JWT_SECRET in tests
+      TEST_MASTER_KEY.toString('base64'), // RAMPART_MASTER_KEYS in tests
+      TEST_JWT_SECRET.toString('base64'), // RAMPART_JWT_SECRET in tests
     ];
     for (const guess of serverMaterial) await expect(openConnection(guess, envelope)).rejects.toThrow();
     expect(await openConnection(apiKey, envelope)).toBe(customer.readerUrl);

@@ -8,11 +8,11 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { sealConnection } from '@rampart/core/connseal';
+import { type Account, api, signup } from '@rampart/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableToolName, tableTools } from '../src/dbaccess/mcp.js';
 import { createReaderDatabase, type ReaderDatabase } from './dbaccess-support.js';
-import { type Account, api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 
 const BASE = process.env.TEST_DATABASE_URL;

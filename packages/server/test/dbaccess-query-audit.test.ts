@@ -3,9 +3,9 @@
  * query log in one array built in memory. Now json is one page (cursor, limit, order) and csv / ndjson stream a
  * page at a time.
  */
+import { type Account, api, signup } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendPrepared, prepareAudit } from '../src/platform/audit/append.js';
-import { type Account, api, signup } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 
 const ROWS = 1_100;

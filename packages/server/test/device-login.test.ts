@@ -8,10 +8,11 @@
  * any table, audit row or log line.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { type Account, api, lastResetToken, login, PASSWORD, randomIp, signup } from '@rampart/testing';
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/platform/errors.js';
-import { type Account, api, lastResetToken, login, PASSWORD, signup, tablesContaining } from './fixtures.js';
+import { tablesContaining } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
@@ -57,7 +58,6 @@ interface Res<T> {
  * A documentation-range IPv6 address in a fresh /64 per call (per-IP limits key IPv6 on its /64): the per-IP
  * limits of one test never touch another's.
  */
-const randomIp = () => `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::1`;
 
 describe.each(ENGINES)('CLI login: RFC 8628 device authorization grant (%s)', (engine) => {
   let srv: Srv;

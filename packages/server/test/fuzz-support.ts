@@ -3,8 +3,8 @@
  * is proven invalid for its route's OpenAPI schema before it is sent.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import type { Account } from '@rampart/testing';
 import fc from 'fast-check';
-import type { Account } from './fixtures.js';
 import type { startTestServer } from './helpers.js';
 
 export const SEED = Number(process.env.RAMPART_FUZZ_SEED ?? 20_240_601);

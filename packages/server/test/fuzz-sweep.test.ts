@@ -1,7 +1,7 @@
+import { api, signup, uniqueEmail } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/database.js';
 import { ERROR_CODES } from '../src/platform/errors.js';
-import { api, signup, uniqueEmail } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 
 /**

@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { KeyRing } from '@rampart/core/seal';
-import pg from 'pg';
+import { createPgDatabase, freePort, type PgDatabase, testMasterKeys, testServerEnv } from '@rampart/testing';
 import { inject } from 'vitest';
 import { createRampart, type Rampart } from '../src/app.js';
 import { Database } from '../src/db/database.js';
@@ -15,18 +13,6 @@ import type { Engine, EngineName } from '../src/db/types.js';
 import { type Config, loadConfig } from '../src/platform/config.js';
 import type { App } from '../src/platform/http.js';
 import { MemoryMailer } from '../src/platform/mailer.js';
-
-/** A loopback port that was free a moment ago (the kernel hands ephemeral ports out in turn, not reused at once). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** PGlite always; real PostgreSQL too when TEST_DATABASE_URL is set. Storage suites run once per engine. */
 export const ENGINES: EngineName[] = [
@@ -47,28 +33,6 @@ export interface TestDb {
   /** Set for PostgreSQL: the throwaway database's URL. */
   url?: string;
   close(): Promise<void>;
-}
-
-/** A throwaway database on PostgreSQL (dropped on close), named so leftovers are easy to spot. */
-export async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const base = process.env.TEST_DATABASE_URL;
-  if (!base) throw new Error('TEST_DATABASE_URL is not set');
-  const name = `rampart_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
 }
 
 /** A fresh, migrated database on the given engine. */
@@ -92,8 +56,7 @@ export async function createTestDb(engine: EngineName): Promise<TestDb> {
   };
 }
 
-export const testRing = (spec?: string): KeyRing =>
-  KeyRing.parse(spec ?? `test1:${Buffer.alloc(32, 7).toString('base64')}`);
+export const testRing = (spec?: string): KeyRing => KeyRing.parse(spec ?? testMasterKeys());
 
 export interface TestServer {
   rampart: Rampart;
@@ -125,16 +88,11 @@ export async function startTestServer(
   // The port is chosen before the server is built, so the default public URL (http://HOST:PORT) names this server,
   // as a deployment's public URL names itself: the dashboard's refresh endpoint answers that exact origin only.
   const port = env.PORT ?? String(await freePort());
-  let pgDb: { url: string; drop: () => Promise<void> } | undefined;
+  let pgDb: PgDatabase | undefined;
   if (engine === 'postgres') pgDb = await createPgDatabase();
   const config: Config = loadConfig({
-    NODE_ENV: 'test',
+    ...testServerEnv(),
     LOG_LEVEL: 'info',
-    RAMPART_MASTER_KEYS: `test1:${Buffer.alloc(32, 7).toString('base64')}`,
-    RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
-    RAMPART_DATA_DIR: '/nonexistent-tests-never-write-here',
-    // Test-only: bcrypt cost 4 keeps the suite fast; one core test pins the production default of 12.
-    RAMPART_TEST_BCRYPT_COST: '4',
     // Many sign-ups come from one test address; identity-abuse-limits.test.ts pins the real limits.
     RAMPART_SIGNUP_PER_IP_PER_HOUR: '100000',
     RAMPART_FORGOT_PER_IP_PER_HOUR: '100000',

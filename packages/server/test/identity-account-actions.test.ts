@@ -6,23 +6,27 @@
  * the user everywhere while the audit logs keep only the id.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueMail } from '../src/mail/outbox.js';
-import { verifyChain } from '../src/platform/audit/verify.js';
-import { addExistingMember, api, invite, tablesContaining, verifyEmail } from './fixtures.js';
-import { ENGINES, startTestServer } from './helpers.js';
 import {
   type Account,
+  addExistingMember,
+  api,
   type Client,
   client,
+  invite,
   PASSWORD,
   signupAccount,
   tokenFromMail,
   totpAt,
   uniqueEmail,
+  verifyEmail,
   waitForMail,
-} from './identity-support.js';
+} from '@rampart/testing';
+import type { FastifyRequest } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enqueueMail } from '../src/mail/outbox.js';
+import { verifyChain } from '../src/platform/audit/verify.js';
+import { tablesContaining } from './fixtures.js';
+import { ENGINES, startTestServer } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const STEP_MS = 30_000;

@@ -3,9 +3,9 @@
  * events go to the user's own stream (`GET /api/me/events`) and the platform chain, never into the audit log of
  * an org they belong to; `member.added` does not say whether the address already had an account.
  */
+import { type Account, api, PASSWORD, signup, totpCode, uniqueEmail } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepAccountEvents } from '../src/identity/accounts/events.js';
-import { type Account, api, PASSWORD, signup, totpCode, uniqueEmail } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;

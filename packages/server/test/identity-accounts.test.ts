@@ -6,19 +6,19 @@
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, startTestServer } from './helpers.js';
 import {
   type Client,
   client,
   mailsTo,
   PASSWORD,
-  type Res,
+  type ApiResponse as Res,
   signupAccount,
   tokenFromMail,
   uniqueEmail,
   waitForMail,
-} from './identity-support.js';
+} from '@rampart/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, startTestServer } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

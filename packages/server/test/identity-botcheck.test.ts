@@ -8,10 +8,10 @@ import { once } from 'node:events';
 import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Client, client, mailsTo, PASSWORD, uniqueEmail, waitForMail } from '@rampart/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/platform/config.js';
 import { startTestServer } from './helpers.js';
-import { type Client, client, mailsTo, PASSWORD, uniqueEmail, waitForMail } from './identity-support.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const SECRET = 'turnstile-test-secret-0x5f3a';

@@ -5,10 +5,9 @@
  * second factor (the owner would be locked out of the account of their own address). A plain reset or password
  * change after a compromise likewise voids an e-mail change the intruder left pending.
  */
+import { api, lastResetToken, PASSWORD, signup, totpAt, uniqueEmail } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, lastResetToken, PASSWORD, signup, uniqueEmail } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
-import { totpAt } from './identity-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 type Me = { email: string; emailVerified: boolean; totpEnabled: boolean };

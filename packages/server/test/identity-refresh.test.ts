@@ -5,13 +5,12 @@
  * 15-minute session JWTs that die with their sign-in, hashes only in the database, and the 30-day limit.
  */
 import { createHash } from 'node:crypto';
+import { type Client, client, lastResetToken, PASSWORD, signupAccount, uniqueEmail } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepRefreshFamilies } from '../src/identity/accounts/refresh.js';
 import { refreshCookieSecure } from '../src/identity/accounts/refresh-cookie.js';
 import type { Config } from '../src/platform/config.js';
-import { lastResetToken } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
-import { type Client, client, PASSWORD, signupAccount, uniqueEmail } from './identity-support.js';
 import { dumpTables } from './leak-support.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;

@@ -9,11 +9,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { client, signupAccount, tokenFromMail, totpAt, waitForMail } from '@rampart/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/database.js';
 import type { MemoryMailer } from '../src/platform/mailer.js';
 import { startTestServer } from './helpers.js';
-import { client, signupAccount, tokenFromMail, totpAt, waitForMail } from './identity-support.js';
 import { dumpTables, filesUnder, withFileBackedServer } from './leak-support.js';
 
 const canary = (tag: string) => `${tag}-${randomBytes(9).toString('base64url')}`;

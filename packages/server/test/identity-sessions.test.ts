@@ -6,23 +6,24 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { signSession } from '@rampart/core/tokens';
-import type { FastifyRequest } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, startTestServer } from './helpers.js';
 import {
   type Account,
   type Client,
   client,
   PASSWORD,
   signupAccount,
+  TEST_JWT_SECRET,
   tokenFromMail,
   uniqueEmail,
   waitForMail,
-} from './identity-support.js';
+} from '@rampart/testing';
+import type { FastifyRequest } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, startTestServer } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
-/** The JWT secret helpers.ts configures. */
-const JWT_SECRET = Buffer.alloc(32, 9);
+/** The JWT secret the test servers are configured with (testServerEnv). */
+const JWT_SECRET = TEST_JWT_SECRET;
 
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 

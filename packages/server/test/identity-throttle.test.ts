@@ -5,9 +5,9 @@
  * does not depend on the database engine, so PGlite only.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { client, PASSWORD, type ApiResponse as Res, signupAccount, uniqueEmail } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from './helpers.js';
-import { client, PASSWORD, type Res, signupAccount, uniqueEmail } from './identity-support.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const REDIS_URL = process.env.REDIS_URL;

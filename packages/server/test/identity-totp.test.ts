@@ -2,21 +2,21 @@
  * TOTP two-factor authentication through the HTTP stack (issue 5; DESIGN invariant 5): enrolment and
  * confirmation, login needing the second factor, replayed codes refused, recovery codes single-use and
  * consumed atomically under concurrency, the secret sealed at rest. Codes come from an independent RFC 6238
- * implementation (identity-support.ts), itself checked against the RFC's vectors here.
+ * implementation (@rampart/testing, totp.ts), itself checked against the RFC's vectors here.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consumeRecoveryCode } from '../src/identity/accounts/second-factor.js';
-import { ENGINES, startTestServer } from './helpers.js';
 import {
   type Account,
   type Client,
   client,
   PASSWORD,
-  type Res,
+  type ApiResponse as Res,
   RFC6238_SECRET,
   signupAccount,
   totpAt,
-} from './identity-support.js';
+} from '@rampart/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consumeRecoveryCode } from '../src/identity/accounts/second-factor.js';
+import { ENGINES, startTestServer } from './helpers.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const STEP_MS = 30_000;

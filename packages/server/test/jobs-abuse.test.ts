@@ -6,14 +6,21 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  type Account,
+  addMemberWithRole,
+  api,
+  type Member,
+  signup,
+  startTarget,
+  type Target,
+} from '@rampart/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snippetOf } from '../src/jobs/snippet.js';
 import { EnvResolutionError, resolveJobValue } from '../src/jobs/values.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
-import { type Account, addMemberWithRole, api, type Member, signup } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
-import { startTarget, type Target } from './jobs-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 type Err = { error: string; message: string; field?: string };

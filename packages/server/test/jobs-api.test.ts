@@ -3,9 +3,10 @@
  * masked secrets, partial updates that keep or replace them, deletion, audit. The runner is off here
  * (jobs-runner.test.ts runs jobs); no request leaves the process.
  */
+import { type Account, api, signup } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openJobSecrets } from '../src/jobs/store.js';
-import { type Account, api, signup, tablesContaining } from './fixtures.js';
+import { tablesContaining } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;

@@ -8,10 +8,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Account, api, signup, startTarget, type Target } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, api, signup } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
-import { startTarget, type Target } from './jobs-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 interface Run {

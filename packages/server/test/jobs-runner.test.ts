@@ -6,11 +6,10 @@
  * on one PostgreSQL running each due slot exactly once.
  */
 import { verifyStandardWebhook } from '@rampart/core/webhooks';
+import { type Account, api, signup, startTarget, type Target } from '@rampart/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../src/platform/ids.js';
-import { type Account, api, signup } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
-import { startTarget, type Target } from './jobs-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 interface Run {

@@ -9,10 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { api, signup, startTarget, type Target } from '@rampart/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
-import { startTarget, type Target } from './jobs-support.js';
 import { dumpTables, filesUnder, withFileBackedServer } from './leak-support.js';
 
 const canary = (tag: string) => `${tag}-${randomBytes(12).toString('base64url')}`;

@@ -8,12 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Account, api, signup, startTarget, type Target } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChannels } from '../src/jobs/channels.js';
 import { newId } from '../src/platform/ids.js';
-import { type Account, api, signup, tablesContaining } from './fixtures.js';
+import { tablesContaining } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
-import { startTarget, type Target } from './jobs-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 type Err = { error: string; message: string; field?: string };

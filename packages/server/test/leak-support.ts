@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { testServerEnv } from '@rampart/testing';
 import { createRampart, type Rampart } from '../src/app.js';
 import type { Database } from '../src/db/database.js';
 import { loadConfig } from '../src/platform/config.js';
@@ -42,12 +43,8 @@ export async function withFileBackedServer<T>(
   const mailer = new MemoryMailer();
   const rampart = await createRampart({
     config: loadConfig({
-      NODE_ENV: 'test',
+      ...testServerEnv('test1', dir),
       LOG_LEVEL: 'trace',
-      RAMPART_MASTER_KEYS: `test1:${Buffer.alloc(32, 7).toString('base64')}`,
-      RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
-      RAMPART_DATA_DIR: dir,
-      RAMPART_TEST_BCRYPT_COST: '4',
       RAMPART_JOB_RUNNER: 'off',
       ...env,
     }),

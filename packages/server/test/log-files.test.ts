@@ -24,13 +24,12 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BIN, cleanEnv, client, ROOT, runCli, signupAccount } from '@rampart/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, ROOT, runCli } from '../../../test/cli-process.js';
 import { createRampart } from '../src/app.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
 import { createLogger, openLogFiles, removeExpiredLogFiles } from '../src/platform/logger.js';
 import { startTestServer } from './helpers.js';
-import { client, signupAccount } from './identity-support.js';
 
 const NO_STACK = /^\s+at .+:\d+:\d+\)?$/m;
 const LOG_NAME = /^rampart\.\d{4}-\d{2}-\d{2}\.\d+\.log$/;

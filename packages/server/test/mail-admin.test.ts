@@ -7,15 +7,23 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  api,
+  cleanEnv,
+  freePort,
+  login,
+  PASSWORD,
+  runCli,
+  signup,
+  totpCode,
+  uniqueEmail,
+} from '@rampart/testing';
+import { SMTP_PASS, SMTP_USER, type SmtpSink, startSmtpSink } from '@rampart/testing/smtp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, runCli } from '../../../test/cli-process.js';
-import { SMTP_PASS, SMTP_USER, type SmtpSink, startSmtpSink } from '../../../test/smtp-sink.js';
 import { enqueueMail } from '../src/mail/outbox.js';
-import { api, login, PASSWORD, signup, totpCode, uniqueEmail } from './fixtures.js';
 import {
   durableStore,
   FAST_MAIL,
-  freePort,
   MASTER_KEYS,
   type MailServer,
   outbox,

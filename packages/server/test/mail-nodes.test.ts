@@ -7,24 +7,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createPgDatabase, freePort, uniqueEmail } from '@rampart/testing';
+import { SMTP_PASS, SMTP_USER, type SmtpSink, startSmtpSink } from '@rampart/testing/smtp';
 import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SMTP_PASS, SMTP_USER, type SmtpSink, startSmtpSink } from '../../../test/smtp-sink.js';
 import { enqueueMail } from '../src/mail/outbox.js';
 import { SmtpMailer } from '../src/mail/smtp.js';
 import { MailWorker } from '../src/mail/worker.js';
-import { uniqueEmail } from './fixtures.js';
 import { createTestDb, ENGINES, type TestDb, testRing } from './helpers.js';
-import {
-  createPgDatabase,
-  durableStore,
-  FAST_MAIL,
-  freePort,
-  type MailServer,
-  outbox,
-  startMailServer,
-} from './mail-support.js';
+import { durableStore, FAST_MAIL, type MailServer, outbox, startMailServer } from './mail-support.js';
 
 const smtpUrl = (port: number) => `smtp://${SMTP_USER}:${encodeURIComponent(SMTP_PASS)}@127.0.0.1:${port}`;
 const testMail = { kind: 'test', at: 'now', node: 'n' } as const;

@@ -1,27 +1,28 @@
 /**
- * The outbox end to end through a real SMTP server on loopback (test/smtp-sink.ts, parsed by mailparser):
+ * The outbox end to end through a real SMTP server on loopback (@rampart/testing/smtp, parsed by mailparser):
  * every template arrives with text and HTML parts; a password reset link from the HTTP API works; a 4xx then
  * accept delivers once; a 5xx fails at once (an e-mail alert is audited job.alert_failed, never job.alert_sent);
  * 4xx until the attempts run out fails; no link token is ever in the database and the SMTP password is never in
  * a log line, a delivery record or an error.
  */
+import {
+  type Account,
+  api,
+  createPgDatabase,
+  PASSWORD,
+  signup,
+  startTarget,
+  type Target,
+  uniqueEmail,
+} from '@rampart/testing';
+import { SMTP_PASS, SMTP_USER, type SmtpSink, startSmtpSink } from '@rampart/testing/smtp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SMTP_PASS, SMTP_USER, type SmtpSink, startSmtpSink } from '../../../test/smtp-sink.js';
 import { enqueueMail } from '../src/mail/outbox.js';
 import { SmtpMailer } from '../src/mail/smtp.js';
 import { type MailTemplate, renderMail, type SecurityEvent } from '../src/mail/templates.js';
 import { describeError } from '../src/mail/worker.js';
-import { type Account, api, PASSWORD, signup, uniqueEmail } from './fixtures.js';
 import { ENGINES } from './helpers.js';
-import { startTarget, type Target } from './jobs-support.js';
-import {
-  createPgDatabase,
-  dumpAllTables,
-  FAST_MAIL,
-  type MailServer,
-  outbox,
-  startMailServer,
-} from './mail-support.js';
+import { dumpAllTables, FAST_MAIL, type MailServer, outbox, startMailServer } from './mail-support.js';
 
 const LINK_TOKEN = 'tok-PLAINTEXT-link-0123456789abcdefghijklmnop';
 const EVENTS: SecurityEvent[] = [

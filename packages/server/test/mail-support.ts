@@ -1,21 +1,20 @@
 /**
- * Mail tests run Rampart with its real SMTP transport (RAMPART_SMTP_URL pointing at test/smtp-sink.ts), unlike
+ * Mail tests run Rampart with its real SMTP transport (RAMPART_SMTP_URL pointing at @rampart/testing/smtp), unlike
  * startTestServer, which captures mail in memory. Helpers here start such a server (optionally on a database that
  * outlives it, for restarts), read the outbox, and dump every table to prove a secret is nowhere in it.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { createPgDatabase, testMasterKeys, testServerEnv } from '@rampart/testing';
 import { inject } from 'vitest';
 import { createRampart, type Rampart } from '../src/app.js';
 import type { Database } from '../src/db/database.js';
 import { openPglite } from '../src/db/engine-pglite.js';
 import type { EngineName } from '../src/db/types.js';
 import { loadConfig } from '../src/platform/config.js';
-import { createPgDatabase } from './helpers.js';
 
-export const MASTER_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')}`;
+export const MASTER_KEYS = testMasterKeys();
 
 /** Fast outbox settings: retries within tens of milliseconds. */
 export const FAST_MAIL = {
@@ -33,9 +32,6 @@ export interface MailServer {
   close(): Promise<void>;
 }
 
-/** A PostgreSQL database that outlives the servers started on it (dropped by `drop`). */
-export { createPgDatabase };
-
 /**
  * A Rampart on loopback whose mail goes out through RAMPART_SMTP_URL (no test mailer). `store` picks the
  * database: a PostgreSQL URL, a PGlite data directory (both survive `close`), or an in-memory PGlite.
@@ -52,12 +48,8 @@ export async function startMailServer(
     },
   });
   const config = loadConfig({
-    NODE_ENV: 'test',
+    ...testServerEnv('test1', store.dataDir),
     LOG_LEVEL: 'info',
-    RAMPART_MASTER_KEYS: MASTER_KEYS,
-    RAMPART_JWT_SECRET: Buffer.alloc(32, 9).toString('base64'),
-    RAMPART_DATA_DIR: store.dataDir ?? '/nonexistent-tests-never-write-here',
-    RAMPART_TEST_BCRYPT_COST: '4',
     RAMPART_SIGNUP_PER_IP_PER_HOUR: '100000',
     RAMPART_FORGOT_PER_IP_PER_HOUR: '100000',
     RAMPART_JOB_RUNNER: 'off',
@@ -106,15 +98,6 @@ export async function durableStore(
   });
   await seed.close();
   return { store: { dataDir }, drop: async () => {} };
-}
-
-/** A loopback TCP port nothing listens on (yet). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 export interface OutboxRow {

@@ -4,10 +4,10 @@
  * non-loopback address, the permanent/temporary split, back-off, and what a delivery record may say.
  */
 import { networkInterfaces } from 'node:os';
+import { startSmtpSink } from '@rampart/testing/smtp';
 import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startSmtpSink } from '../../../test/smtp-sink.js';
 import { enqueueMail, maskAddress } from '../src/mail/outbox.js';
 import { isLoopbackHost, parseSmtpUrl, SmtpMailer } from '../src/mail/smtp.js';
 import { backoffMs, describeError, isPermanent, MailWorker } from '../src/mail/worker.js';

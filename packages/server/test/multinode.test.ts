@@ -10,13 +10,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Account, api, lastResetToken, PASSWORD, uniqueEmail } from '@rampart/testing';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../src/db/migrate.js';
 import { CREDENTIAL_CACHE_TTL_MS } from '../src/identity/authenticate.js';
 import { ipLimitKey } from '../src/platform/ratelimit.js';
-import { type Account, api, lastResetToken, PASSWORD, uniqueEmail } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 
 const DB = process.env.TEST_DATABASE_URL;

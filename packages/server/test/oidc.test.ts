@@ -6,27 +6,16 @@
  * signed in, TOTP after OIDC, and the provider's client secret sealed and masked.
  */
 
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
+import { api, freePort, lastResetToken, PASSWORD, signup, totpCode, uniqueEmail } from '@rampart/testing';
 import * as oidcClient from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveProvider } from '../src/identity/oidc/providers.js';
 import type { OidcServices } from '../src/identity/oidc/services.js';
-import { api, lastResetToken, PASSWORD, signup, totpCode, uniqueEmail } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 import { followUntil, type Idp, Jar, startIdp } from './oidc-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 const CLIENT_SECRET = 'idp-client-secret-0123456789abcdef';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 describe('OpenID Connect sign-in (oidc-provider on loopback)', () => {
   let srv: Srv;

@@ -1,6 +1,6 @@
+import { fillPath, type OpenApiRoute } from '@rampart/testing';
 import type { Rampart } from '../src/app.js';
 import type { Action } from '../src/platform/permissions.js';
-import { fillPath, type OpenApiRoute } from './fixtures.js';
 import { makePackage, makeSigner } from './skills-support.js';
 
 /** What an intruder would upload or register: a well-formed package and key of their own. */

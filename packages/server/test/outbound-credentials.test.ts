@@ -5,13 +5,12 @@
  * before the rule (simulated by writing the old URL into the row). No request ever leaves this machine: the
  * non-loopback hosts are under `.test`, and the refusals come before any lookup.
  */
+import { type Account, api, signup, startTarget, type Target } from '@rampart/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../src/platform/outbound/policy.js';
 import { credentialTransport } from '../src/platform/outbound/transport.js';
-import { type Account, api, signup } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
-import { startTarget, type Target } from './jobs-support.js';
 import { startModelStub, useStubProvider, visitor } from './widget-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;

@@ -23,9 +23,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPackage, parsePrivateKey, readArchive, writeArchive } from '@rampart/core/skillpack';
+import { type Account, api, cleanEnv, runCli, signup } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, runCli } from '../../../test/cli-process.js';
-import { type Account, api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 import { fileTree, makePackage, makeSigner } from './skills-support.js';
 

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import type { PackageFile } from '@rampart/core/skillpack';
+import { type Account, api, signup } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 import { fileTree, makePackage, makeSigner, type Signer, upload } from './skills-support.js';
 

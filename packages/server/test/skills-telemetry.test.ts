@@ -3,9 +3,9 @@
  * refusal of unknown fields and oversize batches with nothing stored, a per-token rate limit, and the
  * retention sweep.
  */
+import { type Account, api, signup } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepTelemetry } from '../src/skills/telemetry.js';
-import { type Account, api, signup } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;

@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeArchive } from '@rampart/core/skillpack';
+import { type Account, addMemberWithRole, api, signup } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, addMemberWithRole, api, signup } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import { makePackage, makeSigner, type Signer, upload, workflowFiles } from './skills-support.js';
 

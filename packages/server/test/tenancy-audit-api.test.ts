@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyChain } from '../src/platform/audit/verify.js';
 import {
   type Account,
   type Api,
@@ -12,7 +10,9 @@ import {
   signup,
   totpCode,
   uniqueEmail,
-} from './fixtures.js';
+} from '@rampart/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyChain } from '../src/platform/audit/verify.js';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;

@@ -1,7 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSecret } from '../src/secrets/service.js';
 import {
   type Account,
   type ApiResponse,
@@ -11,7 +8,10 @@ import {
   openApiRoutes,
   signup,
   uniqueEmail,
-} from './fixtures.js';
+} from '@rampart/testing';
+import type { FastifyRequest } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSecret } from '../src/secrets/service.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import {
   type AppOrgRoute,

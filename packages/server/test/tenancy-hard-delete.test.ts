@@ -1,10 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { signHmacHex } from '@rampart/core/webhooks';
-import type { FastifyRequest } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Queryable } from '../src/db/types.js';
-import { enqueueMail } from '../src/mail/outbox.js';
-import { verifyChain } from '../src/platform/audit/verify.js';
 import {
   type Account,
   addExistingMember,
@@ -13,8 +8,13 @@ import {
   login,
   type Member,
   signup,
-  tablesContaining,
-} from './fixtures.js';
+} from '@rampart/testing';
+import type { FastifyRequest } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Queryable } from '../src/db/types.js';
+import { enqueueMail } from '../src/mail/outbox.js';
+import { verifyChain } from '../src/platform/audit/verify.js';
+import { tablesContaining } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import { makePackage, makeSigner } from './skills-support.js';
 import { orderEvent, TEST_BILLING_PLANS } from './widget-support.js';

@@ -6,7 +6,6 @@
  * which kills everything the squatter held.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Account,
   addMemberWithRole,
@@ -15,10 +14,11 @@ import {
   lastResetToken,
   PASSWORD,
   signup,
-  tablesContaining,
   uniqueEmail,
   verifyEmail,
-} from './fixtures.js';
+} from '@rampart/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tablesContaining } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;

@@ -3,8 +3,8 @@
  * account (verified or not) turned the outbox into a relay: unlimited mails, with its own org name in them, to any
  * address, the same one included. Capped per (org, address) and per inviting user; 429 rate_limited.
  */
+import { api, signup, uniqueEmail } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, signup, uniqueEmail } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;

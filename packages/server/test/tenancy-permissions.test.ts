@@ -1,10 +1,4 @@
 import { readFileSync } from 'node:fs';
-import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerJobRoutes } from '../src/jobs/routes.js';
-import { createHttpServer } from '../src/platform/http.js';
-import { trackOrgRoutes } from '../src/platform/org-routes.js';
-import { ACTIONS, type Action, can, permissionTable, ROLES, type Role } from '../src/platform/permissions.js';
 import {
   type Account,
   type ApiResponse,
@@ -13,7 +7,13 @@ import {
   openApiRoutes,
   signup,
   uniqueEmail,
-} from './fixtures.js';
+} from '@rampart/testing';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerJobRoutes } from '../src/jobs/routes.js';
+import { createHttpServer } from '../src/platform/http.js';
+import { trackOrgRoutes } from '../src/platform/org-routes.js';
+import { ACTIONS, type Action, can, permissionTable, ROLES, type Role } from '../src/platform/permissions.js';
 import { startTestServer } from './helpers.js';
 import {
   type AppOrgRoute,

@@ -4,8 +4,8 @@
  * budget they are refused and audited, beyond it they get 429 and write nothing; a genuine signed event from
  * the same address still applies.
  */
+import { type Account, api, signup } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, api, signup } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import { orderEvent, sendBillingWebhook, TEST_BILLING_PLANS } from './widget-support.js';
 

@@ -5,10 +5,10 @@
  * RAMPART_BILLING_PLANS says the nonce's product is (issue 19, finding 9), and the subscription lifecycle
  * (renewals, failed payments with grace, cancellation, expiry) follows the provider's events.
  */
+import { type Account, api, signup } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBillingPlans } from '../src/platform/billing-config.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
-import { type Account, api, signup } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import {
   invoiceEvent,

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Account, api, signup } from '@rampart/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   hashIp,
@@ -14,7 +15,6 @@ import {
   verifyVisitor,
   visitorKeys,
 } from '../src/widget/visitor.js';
-import { type Account, api, signup } from './fixtures.js';
 import { startTestServer } from './helpers.js';
 import { filesUnder, withFileBackedServer } from './leak-support.js';
 import { startModelStub, useStubProvider, visitor } from './widget-support.js';

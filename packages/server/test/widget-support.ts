@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signHmacHex } from '@rampart/core/webhooks';
-import { type Account, type ApiResponse, api } from './fixtures.js';
+import { type Account, type ApiResponse, api } from '@rampart/testing';
 
 export interface ModelCall {
   headers: IncomingHttpHeaders;

@@ -4,10 +4,11 @@
  * reservations, retrieval scoped to the tenant, and what the model is sent. The model is a local stub
  * speaking OpenAI's wire format.
  */
+import { type Account, api, signup } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestDocument } from '../src/widget/documents.js';
 import { PLANS } from '../src/widget/plans.js';
-import { type Account, api, signup, tablesContaining } from './fixtures.js';
+import { tablesContaining } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import { startModelStub, useStubProvider, visitor } from './widget-support.js';
 

@@ -2,11 +2,11 @@
  * Runs the built `rampart` binary (packages/cli/dist/bin.js) as a real process for tests: a clean environment
  * (nothing the parent's Rampart settings could leak in), optional stdin, and the exit code with all output.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('../', import.meta.url));
-export const BIN = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
 
 /** Variables Rampart reads; dropped from the parent environment unless a test sets them. */
 const RAMPART_ENV =
@@ -46,4 +46,38 @@ export function runCli(
   return new Promise((resolve) =>
     child.once('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })),
   );
+}
+
+/** A `rampart` process still running: its output so far, and its end. */
+export interface CliRun {
+  child: ChildProcess;
+  /** stdout and stderr so far. */
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (or the signal's name) when the process ends. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts `rampart <args>` without waiting for it (a server, a login that polls), stdin closed. `env` is the whole
+ * environment (build it with {@link cleanEnv}); the caller kills what it leaves running.
+ */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliRun {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    err += s;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, stdout: () => out, stderr: () => err, exited };
 }

@@ -1,3 +1,4 @@
+/** A loopback HTTP server standing in for the outside URLs a server under test calls, recording every request. */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 

@@ -11,7 +11,7 @@ export const hasChromium = existsSync(CHROMIUM);
 /** Run browser tests here; in CI a missing browser is a failure, not a skip. */
 export const browserTestsEnabled = hasChromium || process.env.CI !== undefined;
 
-export const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+export const ARTIFACTS = fileURLToPath(new URL('../../../artifacts/', import.meta.url));
 
 export async function launchBrowser(): Promise<Browser> {
   if (!hasChromium) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
@@ -51,4 +51,13 @@ export async function watchPage(page: Page): Promise<{ problems: string[]; faile
       "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));",
   });
   return { problems, failed };
+}
+
+export type Watched = Awaited<ReturnType<typeof watchPage>>;
+
+/** Chromium with one page under {@link watchPage}: what a browser suite opens before its first test. */
+export async function openWatchedPage(): Promise<{ browser: Browser; page: Page; watched: Watched }> {
+  const browser = await launchBrowser();
+  const page = await browser.newPage();
+  return { browser, page, watched: await watchPage(page) };
 }

@@ -1,3 +1,4 @@
+/** Throwaway PostgreSQL databases for tests and benches, on the server that TEST_DATABASE_URL names. */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
@@ -8,9 +9,16 @@ export interface PgDatabase {
   drop(): Promise<void>;
 }
 
-/** A throwaway database on the `base` PostgreSQL server (dropped by `drop()`), as the test helpers make them. */
-export async function createPgDatabase(base: string): Promise<PgDatabase> {
-  const name = `rampart_bench_${randomBytes(6).toString('hex')}`;
+/**
+ * A new, empty database on the `base` PostgreSQL server (dropped, with any open connections, by `drop()`),
+ * named `<prefix>_<random>` so leftovers are easy to spot. @throws when there is no base URL
+ */
+export async function createPgDatabase(
+  opts: { base?: string | undefined; prefix?: string } = {},
+): Promise<PgDatabase> {
+  const base = opts.base ?? process.env.TEST_DATABASE_URL;
+  if (!base) throw new Error('TEST_DATABASE_URL is not set');
+  const name = `${opts.prefix ?? 'rampart_t'}_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
   const { rows } = await admin.query<{ server_version: string }>('SHOW server_version');
