@@ -127,7 +127,9 @@ export function registerAgentCommand(program: Command): void {
         let agent: ReturnType<typeof runAgent> | undefined;
         // Handlers first: the agent logs "connected" before `ready` settles, and a SIGTERM in that moment must
         // still close the socket and the database pool instead of killing the process mid-handshake.
+        let stopping = false;
         const stop = () => {
+          stopping = true;
           if (!agent) process.exit(0);
           else void agent.stop().then(() => process.exit(0));
         };
@@ -145,6 +147,8 @@ export function registerAgentCommand(program: Command): void {
           });
           await agent.ready;
         } catch (err) {
+          // Stopped while starting (the read-only check's query fails once stop() closes the pool): not an error.
+          if (stopping) return new Promise<never>(() => {});
           process.stderr.write(`rampart: agent: ${(err as Error).message}\n`);
           process.exit(1);
         }

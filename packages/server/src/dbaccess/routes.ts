@@ -45,7 +45,6 @@ const AUDIT_FIELDS = [
   'outcome',
 ] as const;
 
-/** Cloud-mode database connections, sandboxed queries with the sealing API key, and the query audit. */
 /** One query-audit row (never rows of data): the audit entry with the fields its meta records, each null if absent. */
 export function queryAuditRow(e: AuditEntry) {
   const m = (e.meta ?? {}) as Partial<Record<string, unknown>>;
@@ -67,6 +66,7 @@ export function queryAuditRow(e: AuditEntry) {
   };
 }
 
+/** Cloud-mode database connections, sandboxed queries with the sealing API key, and the query audit. */
 export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
   app.post(
     '/api/orgs/:orgId/connections',

@@ -136,6 +136,7 @@ export class Authenticator {
 
   /** A user's role in an org, read now under the org's tenant context; undefined when not a member. */
   async roleOf(orgId: string, userId: string): Promise<Role | undefined> {
+    if (!isUuid(orgId) || !isUuid(userId)) return undefined;
     const { rows } = await this.#db.tx({ orgId, userId }, (q) =>
       q.query<{ role: string }>('SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2', [
         orgId,

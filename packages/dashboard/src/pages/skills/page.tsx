@@ -8,11 +8,6 @@ import { Packages } from './packages';
 import { SigningKeys } from './signing-keys';
 import { Telemetry } from './telemetry';
 
-/**
- * Skill packages: what is published (with signature status), the signing keys the org trusts, runtime tokens
- * for the machines that sync, and the compact telemetry those runtimes report.
- */
-
 /** One per runtime machine: it may sync the org's skills and report telemetry, nothing else. */
 function RuntimeTokens({ orgId }: { orgId: string }) {
   return (
@@ -46,6 +41,10 @@ function RuntimeTokens({ orgId }: { orgId: string }) {
   );
 }
 
+/**
+ * Skill packages: what is published (with signature status), the signing keys the org trusts, runtime tokens
+ * for the machines that sync, and the compact telemetry those runtimes report.
+ */
 export function Skills({ orgId, role }: { orgId: string; role: Role }) {
   // Revoking a key changes the packages' signature status: the list reloads.
   const [version, setVersion] = useState(0);

@@ -8,7 +8,6 @@ import { ErrorNote, Field, TextArea, useAction, useLoad, when } from '../../ui';
 import type { SigningKey } from './model';
 
 /** The Ed25519 public keys the org trusts to sign packages: register (pasted or read from a .pub), revoke. */
-
 export function SigningKeys({
   orgId,
   role,

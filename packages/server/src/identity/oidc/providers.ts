@@ -34,8 +34,6 @@ export function issuerProblem(issuer: string): string | null {
   return 'the issuer must use https';
 }
 
-/** Discovered provider configurations, cached per provider version (an edit re-discovers). */
-
 const PROVIDER_COLUMNS =
   'id, name, display_name, issuer, client_id, client_secret_sealed, client_secret_masked, updated_at';
 
@@ -51,8 +49,6 @@ export async function listProviders(q: Queryable): Promise<ProviderRow[]> {
   return (await q.query<ProviderRow>(`SELECT ${PROVIDER_COLUMNS} FROM oidc_providers ORDER BY name`)).rows;
 }
 
-/** Creates or replaces a provider; the client secret is sealed, and kept when not given on an update. */
-
 export async function providerById(q: Queryable, id: string): Promise<ProviderRow | undefined> {
   const { rows } = await q.query<ProviderRow>(
     `SELECT ${PROVIDER_COLUMNS} FROM oidc_providers WHERE id = $1`,
@@ -61,6 +57,7 @@ export async function providerById(q: Queryable, id: string): Promise<ProviderRo
   return rows[0];
 }
 
+/** Creates or replaces a provider; the client secret is sealed, and kept when not given on an update. */
 export async function saveProvider(
   s: OidcServices,
   actor: AuditActor,

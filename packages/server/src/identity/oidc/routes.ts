@@ -49,7 +49,6 @@ function setBinding(reply: FastifyReply, s: OidcServices, value: string, maxAge:
 /** Dashboard opt-in to the HttpOnly refresh cookie (see accounts/schemas.ts). */
 const sessionMode = z.literal('cookie').optional();
 
-/** OpenID Connect sign-in (dashboard) and the operators' provider configuration. */
 /** A provider as the sign-in page lists it (public: no issuer or client id). */
 export const publicProvider = z.object({ name: z.string(), displayName: z.string() });
 
@@ -63,6 +62,7 @@ export const linkedIdentity = z.object({
   lastLoginAt: z.string().nullable(),
 });
 
+/** OpenID Connect sign-in (dashboard) and the operators' provider configuration. */
 export function registerOidcRoutes(app: App, s: OidcServices): void {
   const clients = new OidcClients(s);
   // Anonymous routes that write rows: a per-IP budget keeps them from being used to fill tables or the audit log.
