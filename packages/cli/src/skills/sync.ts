@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keyIdOf, SKILL_NAME, SkillPackError, verifyPackage } from '@rampart/core/skillpack';
-import { loadServer } from '../server.js';
+import { acquirePidLock } from '@rampart/server/pid-lock';
 import { apiFetch, apiJson } from './http.js';
 import { cleanSkillDir, installedVersion, installVersion } from './install.js';
 import { loadTrust, STATE_DIR, saveTrust, type TrustState } from './trust.js';
@@ -51,7 +51,6 @@ class Refusal extends Error {
 /** One sync at a time per directory: a pid lock file (taken over when the process that left it is dead). */
 async function lock(dir: string): Promise<() => void> {
   await mkdir(join(dir, STATE_DIR), { recursive: true, mode: 0o700 });
-  const { acquirePidLock } = await loadServer();
   return acquirePidLock(join(dir, STATE_DIR, 'lock'), (pid) => `another sync (pid ${pid}) is using ${dir}`);
 }
 
