@@ -313,6 +313,31 @@ describe.each(ENGINES)('gateway redaction: tools, answers, reversible mode (%s)'
     await settings({ redactCompletions: false });
   });
 
+  it('redactCompletions (key override), streamed: the legacy function_call arguments too', async () => {
+    up.answer.next = () => ({
+      sse: [
+        event({ role: 'assistant', function_call: { name: 'send', arguments: '{"to":"planted.zq9x@ex' } }),
+        event({ function_call: { arguments: 'ample.com"}' } }),
+        event({}, 'function_call'),
+        'data: [DONE]\n\n',
+      ],
+    });
+    const { all } = await rawStream(srv.baseUrl, keys.answersOn as string, {
+      model: 'gpt-test',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expectNoValue(all);
+    let args = '';
+    for (const line of all.split('\n')) {
+      if (!line.startsWith('data: {')) continue;
+      const c = JSON.parse(line.slice(6)) as {
+        choices: Array<{ delta: { function_call?: { arguments?: string } } }>;
+      };
+      args += c.choices[0]?.delta.function_call?.arguments ?? '';
+    }
+    expect(JSON.parse(args)).toEqual({ to: '[EMAIL]' });
+  });
+
   it('reversible (key override): the provider sees only numbered placeholders; the caller gets its values back', async () => {
     let sentToProvider = '';
     up.answer.next = (body) => {

@@ -118,6 +118,15 @@ export class ChatSseRewriter {
         return { ...call, function: { ...call.function, arguments: piece.push(call.function.arguments) } };
       });
     }
+    // The legacy `function_call` (one call per choice): kept under tool index -1.
+    if (isObject(delta.function_call) && typeof delta.function_call.arguments === 'string') {
+      let piece = s.tools.get(-1);
+      if (!piece) {
+        piece = this.#pieces.json();
+        s.tools.set(-1, piece);
+      }
+      delta.function_call = { ...delta.function_call, arguments: piece.push(delta.function_call.arguments) };
+    }
     if (choice.finish_reason != null) this.#flushChoice(s, delta);
     return { ...choice, delta };
   }
@@ -134,6 +143,14 @@ export class ChatSseRewriter {
     for (const [i, piece] of s.tools) {
       const rest = piece.flush();
       if (!rest) continue;
+      if (i === -1) {
+        const fn = isObject(delta.function_call) ? delta.function_call : {};
+        delta.function_call = {
+          ...fn,
+          arguments: `${typeof fn.arguments === 'string' ? fn.arguments : ''}${rest}`,
+        };
+        continue;
+      }
       const at = calls.findIndex((c) => isObject(c) && c.index === i && isObject(c.function));
       if (at >= 0) {
         const c = calls[at] as Obj;
