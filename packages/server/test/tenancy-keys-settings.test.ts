@@ -104,7 +104,9 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
         'lastUsedAt',
         'name',
         'prefix',
+        'redactCompletions',
         'redaction',
+        'redactionMode',
         'region',
         'scopes',
       ]);
@@ -131,6 +133,8 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
       const list = await a.get<{ keys: Listed[] }>(`${o}/api-keys`);
       expect(list.body.keys.find((x) => x.id === r.body.id)).toMatchObject({
         redaction: 'inherit',
+        redactionMode: null,
+        redactCompletions: null,
         region: null,
       });
     });
@@ -142,6 +146,8 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
         keyId: id,
         orgId: owner.orgId,
         redaction: 'off',
+        redactionMode: null,
+        redactCompletions: null,
         region: 'eu',
         scopes: ['gateway', 'db.query', 'skills.publish'],
         createdBy: owner.userId,
@@ -169,6 +175,8 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
         { name: '' },
         { name: 'x'.repeat(101) },
         { name: 'ok', redaction: 'maybe' },
+        { name: 'ok', redactionMode: 'encrypt' },
+        { name: 'ok', redactCompletions: 1 },
         { name: 'ok', region: 'mars' },
         { name: 'ok', scopes: ['all'] },
       ]) {
@@ -257,15 +265,22 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
     it('defaults: PII redaction on, region us, 365 days', async () => {
       const r = await a.get(`${o}/settings`);
       expect(r.status).toBe(200);
-      expect(r.body).toEqual({ piiRedaction: true, region: 'us', retentionDays: 365 });
+      expect(r.body).toEqual({
+        piiRedaction: true,
+        redactionMode: 'mask',
+        redactCompletions: false,
+        region: 'us',
+        retentionDays: 365,
+      });
     });
 
     it('PATCH changes only what is sent, and each change is audited as settings.updated', async () => {
       const before = (await audit('settings.updated')).length;
       const one = await a.patch(`${o}/settings`, { piiRedaction: false });
-      expect(one.body).toEqual({ piiRedaction: false, region: 'us', retentionDays: 365 });
+      const defaults = { redactionMode: 'mask', redactCompletions: false };
+      expect(one.body).toEqual({ piiRedaction: false, ...defaults, region: 'us', retentionDays: 365 });
       const two = await a.patch(`${o}/settings`, { region: 'eu', retentionDays: 30 });
-      expect(two.body).toEqual({ piiRedaction: false, region: 'eu', retentionDays: 30 });
+      expect(two.body).toEqual({ piiRedaction: false, ...defaults, region: 'eu', retentionDays: 30 });
       expect((await a.get(`${o}/settings`)).body).toEqual(two.body);
       expect((await a.get<{ region: string }>(o)).body.region).toBe('eu');
       const entries = await audit('settings.updated');
@@ -287,6 +302,8 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
         { retentionDays: '30' },
         { region: 'mars' },
         { piiRedaction: 'yes' },
+        { redactionMode: 'hash' },
+        { redactCompletions: 'on' },
         {},
         { theme: 'dark' },
         { region: 'us', unknown: true },
@@ -297,6 +314,38 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
       }
       expect((await a.get(`${o}/settings`)).body).toEqual(before);
       expect(await audit('settings.updated')).toHaveLength(count);
+    });
+    it('redactionMode and redactCompletions: changed alone, audited, and a key may override them', async () => {
+      const before = (await audit('settings.updated')).length;
+      const r = await a.patch<Record<string, unknown>>(`${o}/settings`, {
+        redactionMode: 'reversible',
+        redactCompletions: true,
+      });
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ redactionMode: 'reversible', redactCompletions: true });
+      expect((await a.get(`${o}/settings`)).body).toEqual(r.body);
+      const entries = await audit('settings.updated');
+      expect(entries).toHaveLength(before + 1);
+      expect(entries.at(-1)?.meta).toEqual({
+        changes: { redactionMode: 'reversible', redactCompletions: true },
+      });
+      const back = await a.patch(`${o}/settings`, { redactionMode: 'mask', redactCompletions: false });
+      expect(back.body).toMatchObject({ redactionMode: 'mask', redactCompletions: false });
+
+      const k = await a.post<{ id: string; key: string }>(`${o}/api-keys`, {
+        name: 'reversible-key',
+        redactionMode: 'reversible',
+        redactCompletions: false,
+      });
+      expect(k.status).toBe(201);
+      const listed = (await a.get<{ keys: Listed[] }>(`${o}/api-keys`)).body.keys.find(
+        (x) => x.id === k.body.id,
+      );
+      expect(listed).toMatchObject({ redactionMode: 'reversible', redactCompletions: false });
+      const created = (await audit('api_key.created')).find((e) => e.target === `api_key:${k.body.id}`);
+      expect(created?.meta).toMatchObject({ redactionMode: 'reversible', redactCompletions: false });
+      const p = await srv.rampart.services.auth.apiKey(fake(k.body.key));
+      expect(p).toMatchObject({ redactionMode: 'reversible', redactCompletions: false });
     });
   });
 

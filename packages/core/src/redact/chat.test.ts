@@ -13,7 +13,7 @@ describe('redactChatMessages', () => {
     ]);
   });
 
-  it('redacts the text of text parts and leaves image, audio, file and refusal parts untouched', () => {
+  it('redacts the text of text and refusal parts and leaves image, audio and file parts untouched', () => {
     const image = { type: 'image_url', image_url: { url: 'https://example.com/a.png?id=4111111111111111' } };
     const audio = { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } };
     const refusal = { type: 'refusal', refusal: 'call 555-234-5678' };
@@ -24,10 +24,15 @@ describe('redactChatMessages', () => {
       },
     ];
     const [message] = redactChatMessages(messages);
-    expect(message?.content).toEqual([{ type: 'text', text: 'card [CREDIT_CARD]' }, image, audio, refusal]);
+    expect(message?.content).toEqual([
+      { type: 'text', text: 'card [CREDIT_CARD]' },
+      image,
+      audio,
+      { type: 'refusal', refusal: 'call [PHONE]' },
+    ]);
     const parts = message?.content as unknown[];
     expect(parts[1]).toBe(image);
-    expect(parts[3]).toBe(refusal);
+    expect(parts[2]).toBe(audio);
   });
 
   it('keeps other fields of text parts and messages (cache_control, name, tool_calls)', () => {
@@ -80,5 +85,65 @@ describe('redactChatMessages', () => {
 
   it('rejects a non-array with a TypeError', () => {
     expect(() => redactChatMessages({} as unknown as [])).toThrow(TypeError);
+  });
+});
+
+describe('redactChatMessages: tool calls, names, every text part type', () => {
+  it('redacts inside tool-call arguments, keeping the JSON valid and its layout', () => {
+    const args =
+      '{"to": "jane@example.com", "note": "line\\n415-555-0134", "card": 4111111111111111, "n": 3}';
+    const messages = [
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'c1', type: 'function', function: { name: 'send_mail', arguments: args } }],
+      },
+    ];
+    const snapshot = structuredClone(messages);
+    const [m] = redactChatMessages(messages);
+    const out = (m as unknown as (typeof snapshot)[0]).tool_calls[0]?.function.arguments as string;
+    expect(out).toBe('{"to": "[EMAIL]", "note": "line\\n[PHONE]", "card": "[CREDIT_CARD]", "n": 3}');
+    expect(JSON.parse(out)).toEqual({ to: '[EMAIL]', note: 'line\n[PHONE]', card: '[CREDIT_CARD]', n: 3 });
+    expect((m as unknown as (typeof snapshot)[0]).tool_calls[0]?.function.name).toBe('send_mail');
+    expect(messages).toEqual(snapshot);
+  });
+
+  it('arguments that are not JSON are redacted as text; the legacy function_call too', () => {
+    const [m] = redactChatMessages([
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'c', type: 'function', function: { name: 'f', arguments: 'to jane@example.com {' } },
+        ],
+        function_call: { name: 'g', arguments: '{"ssn":"123-45-6789"}' },
+      },
+    ]) as unknown as Array<{
+      tool_calls: Array<{ function: { arguments: string } }>;
+      function_call: { arguments: string };
+    }>;
+    expect(m?.tool_calls[0]?.function.arguments).toBe('to [EMAIL] {');
+    expect(m?.function_call.arguments).toBe('{"ssn":"[SSN]"}');
+  });
+
+  it('redacts tool messages, name fields, refusals and input_text/output_text parts', () => {
+    const out = redactChatMessages([
+      { role: 'tool', tool_call_id: 'c1', content: 'found jane@example.com' },
+      { role: 'user', name: 'jane@example.com', content: [{ type: 'input_text', text: 'SSN 123-45-6789' }] },
+      {
+        role: 'assistant',
+        refusal: 'not calling 555-234-5678',
+        content: [{ type: 'output_text', text: 'x@y.io' }],
+      },
+    ]);
+    expect(out).toEqual([
+      { role: 'tool', tool_call_id: 'c1', content: 'found [EMAIL]' },
+      { role: 'user', name: '[EMAIL]', content: [{ type: 'input_text', text: 'SSN [SSN]' }] },
+      {
+        role: 'assistant',
+        refusal: 'not calling [PHONE]',
+        content: [{ type: 'output_text', text: '[EMAIL]' }],
+      },
+    ]);
   });
 });

@@ -10,6 +10,11 @@ import { ListTable } from '../components/list-table';
 import { can, type Role } from '../permissions';
 import { ErrorNote, Field, Loaded, Page, Select, useAction, useLoad } from '../ui';
 
+const REDACTION_MODES = [
+  ['mask', 'Mask: replace with [EMAIL], [PHONE]...'],
+  ['reversible', 'Reversible: numbered placeholders, originals restored in answers'],
+] as const;
+
 const REGIONS = [
   ['us', 'United States'],
   ['eu', 'European Union'],
@@ -49,6 +54,21 @@ function SettingsForm({ orgId, role }: { orgId: string; role: Role }) {
                 <label htmlFor="pii">
                   Redact PII (e-mails, phone numbers, SSNs, card numbers) before models and logs
                 </label>
+              </div>
+              <Select
+                label="Redaction mode"
+                value={draft.redactionMode}
+                onChange={(redactionMode) => setDraft({ ...draft, redactionMode })}
+                options={REDACTION_MODES}
+              />
+              <div className="field checkbox">
+                <input
+                  id="redact-completions"
+                  type="checkbox"
+                  checked={draft.redactCompletions}
+                  onChange={(e) => setDraft({ ...draft, redactCompletions: e.target.checked })}
+                />
+                <label htmlFor="redact-completions">Redact PII in model answers too</label>
               </div>
               <Select
                 label="Data region"

@@ -137,7 +137,19 @@ export interface Route {
   apiKey: string;
   reasoning: boolean;
   region: Region;
+  /** Redact the prompts (org `piiRedaction`, or the key's `redaction` on/off). */
   redact: boolean;
+  /** How prompts are redacted: fixed placeholders, or numbered ones put back in the answer. */
+  redactionMode: 'mask' | 'reversible';
+  /** Redact the upstream's answer too. */
+  redactCompletions: boolean;
+}
+
+/** The key's overrides of the org's redaction settings (null or absent: the org's). */
+export interface KeyRedaction {
+  redaction: 'inherit' | 'on' | 'off';
+  redactionMode?: 'mask' | 'reversible' | null;
+  redactCompletions?: boolean | null;
 }
 
 /**
@@ -152,8 +164,9 @@ export function routeFor(
   orgId: string,
   model: string,
   keyRegion: Region | null,
-  keyRedaction: 'inherit' | 'on' | 'off',
+  keyRedaction: KeyRedaction | KeyRedaction['redaction'],
 ): Route {
+  const key = typeof keyRedaction === 'string' ? { redaction: keyRedaction } : keyRedaction;
   const region = keyRegion ?? routing.region;
   const candidates = routing.providers.filter((p) => p.models.has(model));
   const match = candidates.find((p) => p.region === region);
@@ -173,7 +186,9 @@ export function routeFor(
     apiKey: openString(ring, match.apiKeySealed, ctx(orgId, match.id)),
     reasoning: match.reasoningModels.has(model),
     region,
-    redact: keyRedaction === 'inherit' ? routing.piiRedaction : keyRedaction === 'on',
+    redact: key.redaction === 'inherit' ? routing.piiRedaction : key.redaction === 'on',
+    redactionMode: key.redactionMode ?? routing.redactionMode,
+    redactCompletions: key.redactCompletions ?? routing.redactCompletions,
   };
 }
 

@@ -1,13 +1,29 @@
-import { redactChatMessages } from '@rampart/core/redact';
+import { StringDecoder } from 'node:string_decoder';
+import {
+  type ChatTextRewrite,
+  maskReplacer,
+  PII_KINDS,
+  type PiiKind,
+  PlaceholderMap,
+  redactChatMessages,
+  redactJsonText,
+  redactWith,
+  rewriteChatCompletion,
+  StreamRedactor,
+  StreamRestorer,
+} from '@rampart/core/redact';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { ApiKeyPrincipal } from '../identity/principal.js';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import { credentialTransport } from '../platform/outbound/transport.js';
-import { routeFor } from './providers.js';
+import { type Route, routeFor } from './providers.js';
 import { loadRouting } from './route-cache.js';
 import type { GatewayServices } from './services.js';
+import { ChatSseRewriter, type StreamPiece, type StreamPieces } from './sse.js';
+
+const ALL_KINDS: ReadonlySet<PiiKind> = new Set(PII_KINDS);
 
 const MAX_UPSTREAM_BYTES = 20 * 1024 * 1024;
 
@@ -43,10 +59,53 @@ function usageFromSse(text: string, prior: Usage | undefined): Usage | undefined
   return usage;
 }
 
+/** Chains streaming rewriters: what the first sends on goes into the second. */
+function chain(a: StreamPiece | null, b: StreamPiece | null): StreamPiece {
+  if (!a || !b) return a ?? b ?? { push: (t) => t, flush: () => '' };
+  return { push: (t) => b.push(a.push(t)), flush: () => b.push(a.flush()) + b.flush() };
+}
+
+/**
+ * What happens to the upstream's answer: with `redactCompletions`, its items are masked (`[EMAIL]`); in
+ * reversible mode, the placeholders of this request are then put back (so the caller's own values come back,
+ * and only items the model wrote on its own stay masked). Null: the answer passes as is.
+ */
+function answerRewriting(
+  route: Route,
+  map: PlaceholderMap | null,
+): { rewrite: ChatTextRewrite; pieces: StreamPieces } | null {
+  const mask = route.redactCompletions;
+  if (!mask && !map) return null;
+  return {
+    rewrite: {
+      text: (v) => {
+        const masked = mask ? redactWith(v, ALL_KINDS, maskReplacer) : v;
+        return map ? map.restore(masked) : masked;
+      },
+      json: (v) => {
+        const masked = mask ? redactJsonText(v, ALL_KINDS, maskReplacer) : v;
+        return map ? map.restore(masked, true) : masked;
+      },
+    },
+    pieces: {
+      text: () => chain(mask ? new StreamRedactor(maskReplacer) : null, map ? new StreamRestorer(map) : null),
+      json: () =>
+        chain(
+          mask ? new StreamRedactor(maskReplacer, { json: true }) : null,
+          map ? new StreamRestorer(map, { json: true }) : null,
+        ),
+    },
+  };
+}
+
 /**
  * OpenAI-compatible chat completions. The body is forwarded unchanged except `messages`, which are redacted
  * when the key (or, with `inherit`, the org) says so, before the upstream sees them and before anything is
  * logged. Prompts and completions are never logged or audited; the audit row holds usage metadata only.
+ *
+ * Reversible mode: the placeholders' map is created here, lives in this call's memory only, and is never
+ * logged, audited or stored; the answer gets the originals back. `redactCompletions`: the answer is redacted
+ * too, streamed or not (see {@link answerRewriting}).
  */
 export async function proxyChat(
   s: GatewayServices,
@@ -61,15 +120,20 @@ export async function proxyChat(
   await s.usageAudit.admit(key.orgId);
   const routing = await s.routing.get(key.orgId, () => s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)));
   if (!routing) throw new AppError('not_found', 'Org not found');
-  const route = routeFor(routing, s.ring, key.orgId, body.model, key.region, key.redaction);
+  const route = routeFor(routing, s.ring, key.orgId, body.model, key.region, key);
   const timeoutMs = route.reasoning
     ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
     : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
   // The HTTP deadline sits just past the upstream timeout so the client gets upstream_timeout, not request_timeout.
   request.setDeadline(timeoutMs + 2_000);
+  const placeholders = route.redact && route.redactionMode === 'reversible' ? new PlaceholderMap() : null;
   const messages = route.redact
-    ? redactChatMessages(body.messages as Parameters<typeof redactChatMessages>[0])
+    ? redactChatMessages(
+        body.messages as Parameters<typeof redactChatMessages>[0],
+        placeholders ? { placeholders } : undefined,
+      )
     : body.messages;
+  const answer = answerRewriting(route, placeholders);
   const payload = JSON.stringify({ ...body, messages });
 
   const upstreamTimeout = AbortSignal.timeout(timeoutMs);
@@ -98,6 +162,8 @@ export async function proxyChat(
         status,
         stream: body.stream === true,
         redacted: route.redact,
+        redactionMode: route.redact ? route.redactionMode : null,
+        completionsRedacted: route.redactCompletions,
         latencyMs,
         // Token counts as reported by the upstream (null when it did not say).
         usage: {
@@ -147,24 +213,32 @@ export async function proxyChat(
       connection: 'keep-alive',
       'x-request-id': request.id,
     });
+    const write = async (out: Buffer | string) => {
+      if (out.length === 0 || reply.raw.destroyed) return;
+      if (!reply.raw.write(out)) {
+        // Wait for the client to catch up, or to go away: a stalled-then-closed client must not hang us
+        // (and skip the usage audit below).
+        await new Promise<void>((r) => {
+          const done = () => {
+            reply.raw.off('drain', done);
+            reply.raw.off('close', done);
+            r();
+          };
+          reply.raw.once('drain', done);
+          reply.raw.once('close', done);
+        });
+      }
+    };
+    // Rewriting the answer needs whole characters and whole events; otherwise the bytes pass as they come.
+    const sse = answer ? new ChatSseRewriter(answer.pieces) : null;
+    const decoder = new StringDecoder('utf8');
     try {
       for await (const chunk of res.body) {
         usage = usageFromSse((chunk as Buffer).toString('utf8'), usage);
         if (reply.raw.destroyed) break;
-        if (!reply.raw.write(chunk)) {
-          // Wait for the client to catch up, or to go away: a stalled-then-closed client must not hang us
-          // (and skip the usage audit below).
-          await new Promise<void>((r) => {
-            const done = () => {
-              reply.raw.off('drain', done);
-              reply.raw.off('close', done);
-              r();
-            };
-            reply.raw.once('drain', done);
-            reply.raw.once('close', done);
-          });
-        }
+        await write(sse ? sse.push(decoder.write(chunk as Buffer)) : (chunk as Buffer));
       }
+      if (sse && !reply.raw.destroyed) await write(sse.push(decoder.end()) + sse.end());
     } catch {
       status = upstreamTimeout.aborted ? 504 : 499; // timed out mid-stream, or the client went away
     } finally {
@@ -201,5 +275,7 @@ export async function proxyChat(
   }
   usage = (json as { usage?: Usage }).usage;
   audit();
+  if (answer && res.statusCode >= 200 && res.statusCode < 300)
+    json = rewriteChatCompletion(json, answer.rewrite);
   return reply.code(res.statusCode).type('application/json; charset=utf-8').send(json);
 }

@@ -5,6 +5,8 @@ import type { Region } from './providers.js';
 /** An org's routing data as stored: settings plus provider rows with their keys still sealed. */
 export interface OrgRouting {
   piiRedaction: boolean;
+  redactionMode: 'mask' | 'reversible';
+  redactCompletions: boolean;
   region: Region;
   providers: Array<{
     id: string;
@@ -52,6 +54,8 @@ export class RoutingCache {
 export async function loadRouting(q: Queryable, orgId: string): Promise<OrgRouting | null> {
   const { rows } = await q.query<{
     pii_redaction: boolean;
+    redaction_mode: 'mask' | 'reversible';
+    redact_completions: boolean;
     org_region: Region;
     id: string | null;
     name: string;
@@ -61,7 +65,7 @@ export async function loadRouting(q: Queryable, orgId: string): Promise<OrgRouti
     models: string[];
     reasoning_models: string[];
   }>(
-    `SELECT o.pii_redaction, o.region AS org_region, p.id, p.name, p.base_url, p.api_key_sealed, p.region, p.models,
+    `SELECT o.pii_redaction, o.redaction_mode, o.redact_completions, o.region AS org_region, p.id, p.name, p.base_url, p.api_key_sealed, p.region, p.models,
             p.reasoning_models
        FROM orgs o LEFT JOIN llm_providers p ON p.org_id = o.id
       WHERE o.id = $1 ORDER BY p.name`,
@@ -71,6 +75,8 @@ export async function loadRouting(q: Queryable, orgId: string): Promise<OrgRouti
   if (!first) return null;
   return {
     piiRedaction: first.pii_redaction,
+    redactionMode: first.redaction_mode,
+    redactCompletions: first.redact_completions,
     region: first.org_region,
     providers: rows
       .filter((r) => r.id !== null)

@@ -35,6 +35,8 @@ interface KeyRow {
   id: string;
   org_id: string;
   redaction: 'inherit' | 'on' | 'off';
+  redaction_mode: 'mask' | 'reversible' | null;
+  redact_completions: boolean | null;
   region: Region | null;
   revoked: boolean;
   last_used_at: Date | null;
@@ -244,6 +246,8 @@ export class Authenticator {
         keyId: r.id,
         orgId: r.org_id,
         redaction: r.redaction,
+        redactionMode: r.redaction_mode,
+        redactCompletions: r.redact_completions,
         region: r.region,
         scopes: r.scopes,
         createdBy: r.created_by,

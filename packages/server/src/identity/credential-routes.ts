@@ -23,6 +23,9 @@ export const listed = z.object({
 });
 export const apiKeyListed = listed.extend({
   redaction: z.enum(['inherit', 'on', 'off']),
+  /** null: the org's setting. */
+  redactionMode: z.enum(['mask', 'reversible']).nullable(),
+  redactCompletions: z.boolean().nullable(),
   region: region.nullable(),
   scopes: z.array(z.enum(API_KEY_SCOPES)),
 });
@@ -41,6 +44,9 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
         body: z.strictObject({
           name: z.string().trim().min(1).max(100),
           redaction: z.enum(['inherit', 'on', 'off']).default('inherit'),
+          /** Omitted: the org's `redactionMode` and `redactCompletions` apply to this key. */
+          redactionMode: z.enum(['mask', 'reversible']).optional(),
+          redactCompletions: z.boolean().optional(),
           region: region.optional(),
           /** Default (omitted): gateway, db.query, skills.publish, what every key could do before scopes. */
           scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).max(API_KEY_SCOPES.length).optional(),

@@ -11,6 +11,7 @@ import { API_KEY_SCOPES, type ApiKeyScope, DEFAULT_API_KEY_SCOPES } from './prin
 import type { IdentityServices } from './services.js';
 
 export type Redaction = 'inherit' | 'on' | 'off';
+export type RedactionMode = 'mask' | 'reversible';
 
 interface Row {
   id: string;
@@ -19,6 +20,8 @@ interface Row {
   created_at: Date;
   last_used_at: Date | null;
   redaction?: Redaction;
+  redaction_mode?: RedactionMode | null;
+  redact_completions?: boolean | null;
   region?: Region | null;
   scopes?: ApiKeyScope[];
 }
@@ -42,6 +45,9 @@ const view = (r: Row): CredentialView => ({
 export interface ApiKeyInput {
   name: string;
   redaction: Redaction;
+  /** Overrides of the org's settings; omitted: the org's. */
+  redactionMode?: RedactionMode | undefined;
+  redactCompletions?: boolean | undefined;
   region?: Region | undefined;
   /** Omitted: the default scopes, what every key could do before scopes existed. */
   scopes?: ApiKeyScope[] | undefined;
@@ -60,14 +66,37 @@ export async function createApiKey(
   const scopes = API_KEY_SCOPES.filter((x) => (input.scopes ?? DEFAULT_API_KEY_SCOPES).includes(x));
   await s.db.org(orgId, async (q) => {
     await q.query(
-      'INSERT INTO api_keys (id, org_id, name, prefix, key_hash, redaction, region, created_by, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-      [id, orgId, input.name, prefix, hash, input.redaction, input.region ?? null, createdBy, scopes],
+      `INSERT INTO api_keys (id, org_id, name, prefix, key_hash, redaction, region, created_by, scopes, redaction_mode,
+                             redact_completions)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        id,
+        orgId,
+        input.name,
+        prefix,
+        hash,
+        input.redaction,
+        input.region ?? null,
+        createdBy,
+        scopes,
+        input.redactionMode ?? null,
+        input.redactCompletions ?? null,
+      ],
     );
     await appendAudit(q, actor, {
       orgId,
       action: 'api_key.created',
       target: `api_key:${id}`,
-      meta: { name: input.name, prefix, redaction: input.redaction, region: input.region ?? null, scopes },
+      meta: {
+        name: input.name,
+        prefix,
+        redaction: input.redaction,
+        region: input.region ?? null,
+        scopes,
+        // Only when set, so rows of keys without overrides read as before.
+        ...(input.redactionMode !== undefined ? { redactionMode: input.redactionMode } : {}),
+        ...(input.redactCompletions !== undefined ? { redactCompletions: input.redactCompletions } : {}),
+      },
     });
   });
   return { id, key, prefix };
@@ -77,7 +106,8 @@ export async function createApiKey(
 export async function listApiKeys(s: IdentityServices, orgId: string) {
   const { rows } = await s.db.org(orgId, (q) =>
     q.query<Row>(
-      `SELECT id, name, prefix, created_at, last_used_at, redaction, region, scopes FROM api_keys
+      `SELECT id, name, prefix, created_at, last_used_at, redaction, region, scopes, redaction_mode, redact_completions
+         FROM api_keys
         WHERE org_id = $1 AND revoked_at IS NULL ORDER BY created_at, id`,
       [orgId],
     ),
@@ -85,6 +115,8 @@ export async function listApiKeys(s: IdentityServices, orgId: string) {
   return rows.map((r) => ({
     ...view(r),
     redaction: r.redaction ?? 'inherit',
+    redactionMode: r.redaction_mode ?? null,
+    redactCompletions: r.redact_completions ?? null,
     region: r.region ?? null,
     scopes: r.scopes ?? [...DEFAULT_API_KEY_SCOPES],
   }));

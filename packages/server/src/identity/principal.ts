@@ -24,6 +24,9 @@ export interface ApiKeyPrincipal {
   keyId: string;
   orgId: string;
   redaction: 'inherit' | 'on' | 'off';
+  /** Overrides of the org's redaction mode and answer redaction (null: the org's setting). */
+  redactionMode: 'mask' | 'reversible' | null;
+  redactCompletions: boolean | null;
   region: Region | null;
   /** What the key may do (`gateway`, `db.query`, `skills.publish`, `audit.read`). */
   scopes: readonly ApiKeyScope[];

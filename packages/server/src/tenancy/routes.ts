@@ -16,7 +16,13 @@ import { readOrg, readSettings, updateSettings } from './settings.js';
 const role = z.enum(ROLES);
 export const member = z.object({ userId: z.uuid(), email: z.string(), role, createdAt: z.string() });
 const memberParams = z.object({ orgId: z.uuid(), userId: z.uuid() });
-export const settings = z.object({ piiRedaction: z.boolean(), region, retentionDays: z.number().int() });
+export const settings = z.object({
+  piiRedaction: z.boolean(),
+  redactionMode: z.enum(['mask', 'reversible']),
+  redactCompletions: z.boolean(),
+  region,
+  retentionDays: z.number().int(),
+});
 const tags = ['orgs'];
 
 export function registerTenancyRoutes(app: App, s: IdentityServices): void {
@@ -216,6 +222,8 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
         body: z
           .strictObject({
             piiRedaction: z.boolean().optional(),
+            redactionMode: z.enum(['mask', 'reversible']).optional(),
+            redactCompletions: z.boolean().optional(),
             region: region.optional(),
             retentionDays: z.number().int().min(1).max(3650).optional(),
           })

@@ -16,21 +16,40 @@ export async function readOrg(s: IdentityServices, orgId: string) {
   return { name: o.name, region: o.region, createdAt: o.created_at.toISOString() };
 }
 
-/** An org's settings: PII redaction default, data region and audit retention. */
+export type RedactionMode = 'mask' | 'reversible';
+
+/**
+ * An org's settings: PII redaction default, how prompts are redacted (`mask` or `reversible`), whether the
+ * upstream's answers are redacted too, data region and audit retention.
+ */
 export async function readSettings(s: IdentityServices, orgId: string) {
   const { rows } = await s.db.org(orgId, (q) =>
-    q.query<{ pii_redaction: boolean; region: Region; retention_days: number }>(
-      'SELECT pii_redaction, region, retention_days FROM orgs WHERE id = $1',
+    q.query<{
+      pii_redaction: boolean;
+      redaction_mode: RedactionMode;
+      redact_completions: boolean;
+      region: Region;
+      retention_days: number;
+    }>(
+      'SELECT pii_redaction, redaction_mode, redact_completions, region, retention_days FROM orgs WHERE id = $1',
       [orgId],
     ),
   );
   const r = rows[0];
   if (!r) throw new AppError('not_found', 'Org not found');
-  return { piiRedaction: r.pii_redaction, region: r.region, retentionDays: r.retention_days };
+  return {
+    piiRedaction: r.pii_redaction,
+    redactionMode: r.redaction_mode,
+    redactCompletions: r.redact_completions,
+    region: r.region,
+    retentionDays: r.retention_days,
+  };
 }
 
 export interface SettingsChange {
   piiRedaction?: boolean | undefined;
+  redactionMode?: RedactionMode | undefined;
+  redactCompletions?: boolean | undefined;
   region?: Region | undefined;
   retentionDays?: number | undefined;
 }
@@ -45,8 +64,16 @@ export async function updateSettings(
   await s.db.org(orgId, async (q) => {
     await q.query(
       `UPDATE orgs SET pii_redaction = coalesce($2, pii_redaction), region = coalesce($3, region),
-              retention_days = coalesce($4, retention_days) WHERE id = $1`,
-      [orgId, change.piiRedaction ?? null, change.region ?? null, change.retentionDays ?? null],
+              retention_days = coalesce($4, retention_days), redaction_mode = coalesce($5, redaction_mode),
+              redact_completions = coalesce($6, redact_completions) WHERE id = $1`,
+      [
+        orgId,
+        change.piiRedaction ?? null,
+        change.region ?? null,
+        change.retentionDays ?? null,
+        change.redactionMode ?? null,
+        change.redactCompletions ?? null,
+      ],
     );
     await appendAudit(q, actor, {
       orgId,
