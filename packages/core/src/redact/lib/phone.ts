@@ -1,4 +1,19 @@
-import { DASH, DIGIT_0, DIGIT_1, DOT, isDigit, isWordChar, LPAREN, RPAREN, SPACE } from './chars.js';
+import {
+  COLON,
+  COMMA,
+  DASH,
+  DIGIT_0,
+  DIGIT_1,
+  DOT,
+  HASH,
+  isDigit,
+  isWordChar,
+  LPAREN,
+  RPAREN,
+  SLASH,
+  SPACE,
+} from './chars.js';
+import { validNational } from './national.js';
 import type { Window } from './window.js';
 
 const E164_MIN_DIGITS = 8;
@@ -50,7 +65,42 @@ function matchNanp(w: Window, p: number, bare: boolean): number {
   }
   if (!w.digitsAt(q, 4) || !nanpGroupOk(w, npa) || !nanpGroupOk(w, nxx)) return -1;
   q += 4;
+  const ext = extensionEnd(w, q);
+  if (ext > 0) return ext;
   return w.rightOk(q) ? q : -1;
+}
+
+function lower(c: number): number {
+  return c | 0x20;
+}
+
+/**
+ * An extension right after a number ending at `q`: `x123`, ` x 123`, `ext. 123`, `ext 123`, `extension 123`,
+ * `#123` (1-6 digits, clean right edge).
+ *
+ * @returns the end index of the extension, or -1.
+ */
+export function extensionEnd(w: Window, q: number): number {
+  let k = q;
+  if (w.at(k) === SPACE || w.at(k) === COMMA) k++;
+  if (w.at(k) === SPACE) k++;
+  const c = lower(w.at(k));
+  if (c === 0x78) {
+    k++; // x
+  } else if (c === 0x65 && lower(w.at(k + 1)) === 0x78 && lower(w.at(k + 2)) === 0x74) {
+    k += 3; // ext
+    if (w.text.slice(k, k + 6).toLowerCase() === 'ension') k += 6;
+    if (w.at(k) === DOT) k++;
+    if (w.at(k) === COLON) k++;
+  } else if (c === HASH) {
+    k++;
+  } else {
+    return -1;
+  }
+  if (w.at(k) === SPACE) k++;
+  const end = w.digitRunEnd(k, 7);
+  const digits = end - k;
+  return digits >= 1 && digits <= 6 && w.rightOk(end) ? end : -1;
 }
 
 /**
@@ -91,6 +141,26 @@ export function matchParenPhone(w: Window, p: number): number {
  */
 export function matchPlusPhone(w: Window, p: number): number {
   if (isWordChar(w.at(p - 1))) return -1;
+  return matchInternational(w, p + 1);
+}
+
+/**
+ * `00` used as the international prefix (`001-518-640-0854`, `0044 20 7946 0958`, `00420 703 101 335`): as
+ * {@link matchPlusPhone}, but the country code (1-3 digits after `00`) must be followed by a separator, so a
+ * contiguous identifier starting with `00` is not a phone number.
+ */
+export function matchDoubleZeroPhone(w: Window, s: number, runEnd: number): number {
+  const run = runEnd - s;
+  if (run < 3 || run > 5 || w.at(s) !== DIGIT_0 || w.at(s + 1) !== DIGIT_0) return -1;
+  if (!isSeparator(w.at(runEnd))) return -1;
+  // Not when it continues a number written before it (`+1 008 413 8988`).
+  if (isSeparator(w.at(s - 1)) && isDigit(w.at(s - 2))) return -1;
+  return matchInternational(w, s + 2);
+}
+
+/** The number after an international prefix, from the first digit of the country code at `p`. */
+function matchInternational(w: Window, cc: number): number {
+  const p = cc - 1;
   const first = w.at(p + 1);
   if (first === DIGIT_1) {
     const c = w.at(p + 2);
@@ -117,4 +187,110 @@ export function matchPlusPhone(w: Window, p: number): number {
     else break;
   }
   return best;
+}
+
+const NATIONAL_MIN_DIGITS = 8;
+const NATIONAL_MAX_DIGITS = 13;
+
+function isGroupSeparator(c: number): boolean {
+  return c === SPACE || c === DASH || c === DOT || c === SLASH;
+}
+
+/**
+ * A number written in a national layout, from the digit or `(` at `s`: digit groups joined by single spaces,
+ * dashes, dots or slashes (`07700 063 966`, `03.93.92.16.85`, `0688 872 49 99`, `076-156 14 64`), the first
+ * group possibly in parentheses (`(08) 8747 6301`, `(70) 3101-3354`), or one bare digit run. The whole run of
+ * groups is read (it is one token) and is a phone number, as a whole, when it holds 8-13 digits, is not shaped
+ * like a date (`15.03.2024`, `2024-03-15`) or a dotted IPv4 address, and:
+ * - a phone word ("call", "tel", "Handy", "電話"... see `context.ts`) comes shortly before it; or
+ * - its first group is in parentheses (an area code) and it has at least 9 digits; or
+ * - it starts with the trunk prefix `0`, is grouped, has at least 9 digits and is a valid national number in
+ *   some region that uses that prefix (libphonenumber-js metadata, see `national.ts`).
+ *
+ * `context` is called only when the shape alone does not decide, since it reads back through the text.
+ *
+ * @returns the end index (> 0) on a match; `-end` of the run when it started like a phone (a `0`, a `(` or a
+ *   phone word before it) but is not one, so that nothing inside it is looked for (what keeps redaction
+ *   idempotent, as for cards); 0 otherwise.
+ */
+export function matchNationalPhone(w: Window, s: number, context: () => boolean): number {
+  let k = s;
+  let digits = 0;
+  let groups = 0;
+  let paren = false;
+  let first = -1;
+  let second = -1;
+  let third = -1;
+  let dots = 0;
+  let others = 0;
+  let maxDotGroup = 0;
+  if (w.at(s) === LPAREN) {
+    if (isWordChar(w.at(s - 1))) return 0;
+    const e = w.digitRunEnd(s + 1, 6);
+    const length = e - s - 1;
+    if (length < 1 || length > 5 || w.at(e) !== RPAREN) return 0;
+    paren = true;
+    digits = length;
+    groups = 1;
+    first = length;
+    k = e + 1;
+    if (w.at(k) === SPACE || w.at(k) === DASH) k++;
+    if (!w.isDigitAt(k)) return 0;
+  }
+  const leading = paren ? w.at(s + 1) : w.at(s);
+  let end = k;
+  let lastGroupStart = k;
+  for (;;) {
+    const e = w.digitRunEnd(k, NATIONAL_MAX_DIGITS + 2);
+    const length = e - k;
+    digits += length;
+    groups++;
+    if (groups === 1) first = length;
+    else if (groups === 2) second = length;
+    else if (groups === 3) third = length;
+    maxDotGroup = Math.max(maxDotGroup, length);
+    lastGroupStart = k;
+    end = e;
+    const c = w.at(e);
+    if (digits > NATIONAL_MAX_DIGITS + 6 || !isGroupSeparator(c) || !w.isDigitAt(e + 1)) break;
+    if (c === DOT) dots++;
+    else others++;
+    k = e + 1;
+  }
+  const strongStart = paren || leading === DIGIT_0;
+  const reject = () => (strongStart || context() ? -end : 0);
+  // Fewer digits: no shorter read (a second pass, cut by a placeholder) can be a phone either.
+  if (digits < NATIONAL_MIN_DIGITS) return 0;
+  if (digits > NATIONAL_MAX_DIGITS || !w.rightOk(end)) return reject();
+  // Dates (d.m.yyyy, yyyy-mm-dd, dd/mm/yy) and dotted quads are never phone numbers.
+  if (groups === 3 && others + dots === 2 && w.at(s) !== LPAREN) {
+    const dayMonth = (n: number) => n >= 1 && n <= 2;
+    if (
+      (dayMonth(first) && dayMonth(second) && (third === 4 || third === 2)) ||
+      (first === 4 && dayMonth(second) && dayMonth(third))
+    )
+      return reject();
+  }
+  if (dots === 3 && others === 0 && groups === 4 && maxDotGroup <= 3) return reject();
+  // No phone layout ends with a one-digit group; ISBNs (`0-452-24262-2`) and check-digit IDs do.
+  if (groups >= 2 && end - lastGroupStart === 1) return reject();
+  // The NANP layout 3-3-4 (`055-234-5678`, `(044) 720-7286`) is judged by the NANP rules alone: it is a
+  // phone here only after a phone word. A trunk prefix is one `0` (`00` is the international prefix).
+  const nanpLayout = groups === 3 && first === 3 && second === 3 && third === 4;
+  if (!nanpLayout) {
+    if (paren && digits >= 9) return end;
+    const trunk = leading === DIGIT_0 && w.at(s + 1) !== DIGIT_0;
+    if (trunk && groups >= 2 && digits >= 9 && validNational(digitsOf(w, s, end))) return end;
+  }
+  if (context()) return end;
+  return strongStart ? -end : 0;
+}
+
+function digitsOf(w: Window, s: number, e: number): string {
+  let out = '';
+  for (let k = s; k < e; k++) {
+    const c = w.text.charCodeAt(k);
+    if (isDigit(c)) out += String.fromCharCode(c);
+  }
+  return out;
 }

@@ -1,0 +1,85 @@
+import type { Window } from './window.js';
+
+/** How far back (UTF-16 units) a keyword may sit before the number it qualifies. */
+const LOOK_BACK = 48;
+
+// Words that say "a phone number follows", in the languages of the Faker locales the corpus covers. Latin and
+// Cyrillic/Greek stems must start a word; `tel`, `cell`... must also end one (not "tell", "cellar"); CJK, Thai,
+// Hebrew and Arabic words are matched anywhere. Every alternative is a literal, so a test is linear in the
+// (bounded) window.
+const PHONE_WORDS = new RegExp(
+  [
+    '(?:^|[^\\p{L}])(?:',
+    [
+      'phone',
+      'telephon',
+      'téléphon',
+      'telefon',
+      'teléfon',
+      'telefoon',
+      'telepon',
+      'cellphone',
+      'cellular',
+      'cellulare',
+      'celular',
+      'mobile',
+      'mobil',
+      'móvil',
+      'movil',
+      'handy',
+      'portable',
+      'puhelin',
+      'fax',
+      'call',
+      'dial',
+      'text me',
+      'whatsapp',
+      'contact',
+      'reach me',
+      'reach us',
+      'rufnummer',
+      'anruf',
+      'appel',
+      'llam',
+      'chiam',
+      'ligue',
+      'ligar',
+      'numer tel',
+      'телефон',
+      'тел',
+      'моб',
+      'τηλ',
+      'κινητ',
+      'điện thoại',
+      'hotline',
+    ].join('|'),
+    ')|(?:^|[^\\p{L}])(?:tel|tél|tlf|tfn|ph|cell|mob|cep|sms|gsm|hp)(?!\\p{L})',
+    '|電話|电话|手机|手機|携帯|연락처|전화|휴대폰|핸드폰|โทร|טלפון|נייד|هاتف|جوال|تلفن|फ़ोन|फोन',
+  ].join(''),
+  'u',
+);
+
+const SSN_WORDS = /(?:^|[^\p{L}])(?:ssn|social security|social sec|soc\.? ?sec|ss#|ss ?no)/u;
+
+/**
+ * The text a keyword may be found in: up to {@link LOOK_BACK} units before `s`, never before the window's
+ * start (the end of the previous item) nor before a `]`. Stopping there is what keeps redaction idempotent: on
+ * a second pass the previous item is a `[KIND]` placeholder, and the look-back stops right after its `]`,
+ * exactly where it stopped on the first pass (and never reads the word "PHONE" in `[PHONE]`).
+ */
+function before(w: Window, s: number): string {
+  let from = s;
+  const floor = Math.max(w.lo, s - LOOK_BACK);
+  while (from > floor && w.text.charCodeAt(from - 1) !== 0x5d) from--;
+  return w.text.slice(from, s).toLowerCase();
+}
+
+/** Is there a phone word ("call", "tel", "Handy", "電話"...) shortly before `s`? */
+export function phoneContext(w: Window, s: number): boolean {
+  return PHONE_WORDS.test(before(w, s));
+}
+
+/** Is there an SSN word ("SSN", "social security"...) shortly before `s`? */
+export function ssnContext(w: Window, s: number): boolean {
+  return SSN_WORDS.test(before(w, s));
+}
