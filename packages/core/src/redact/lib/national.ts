@@ -14,30 +14,42 @@ import metadata from 'libphonenumber-js/metadata.min.json' with { type: 'json' }
 
 type Plan = [string, string, string, number[], unknown, unknown[]?];
 
-const byLength = new Map<number, RegExp>();
+/** National number patterns of the regions with trunk prefix `0`, and of those without one, by length. */
+const trunkZero = new Map<number, RegExp>();
+const noTrunk = new Map<number, RegExp>();
 
 function build(): void {
-  const sources = new Map<number, string[]>();
+  const zero = new Map<number, string[]>();
+  const none = new Map<number, string[]>();
   const countries = (metadata as unknown as { countries: Record<string, Plan> }).countries;
   for (const plan of Object.values(countries)) {
     const prefix = plan[5]?.[0];
-    if (prefix !== '0') continue;
+    const into = prefix === '0' ? zero : prefix === undefined || prefix === 0 ? none : undefined;
+    if (into === undefined) continue;
     for (const length of plan[3]) {
-      const list = sources.get(length) ?? [];
+      const list = into.get(length) ?? [];
       list.push(plan[2]);
-      sources.set(length, list);
+      into.set(length, list);
     }
   }
-  for (const [length, list] of sources) {
-    byLength.set(length, new RegExp(`^(?:${[...new Set(list)].join('|')})$`));
+  for (const [from, to] of [
+    [zero, trunkZero],
+    [none, noTrunk],
+  ] as const) {
+    for (const [length, list] of from) to.set(length, new RegExp(`^(?:${[...new Set(list)].join('|')})$`));
   }
 }
 
 /** Is `digits` (all digits, starting with the trunk `0`) a valid national number in some region? */
 export function validNational(digits: string): boolean {
-  if (byLength.size === 0) build();
+  if (trunkZero.size === 0) build();
   if (digits.charCodeAt(0) !== 0x30) return false;
   const national = digits.slice(1);
-  const re = byLength.get(national.length);
-  return re?.test(national) === true;
+  return trunkZero.get(national.length)?.test(national) === true;
+}
+
+/** Is `digits` a valid national number in some region that has no trunk prefix (Spain, Norway, Denmark...)? */
+export function validWithoutTrunk(digits: string): boolean {
+  if (trunkZero.size === 0) build();
+  return noTrunk.get(digits.length)?.test(digits) === true;
 }

@@ -6,6 +6,7 @@ import {
   matchDoubleZeroPhone,
   matchNationalPhone,
   matchParenPhone,
+  matchParenPlusPhone,
   matchPlusPhone,
   matchUsPhone,
 } from './phone.js';
@@ -56,6 +57,10 @@ function matchAt(w: Window, d: number, runEnd: number, kinds: NumberKinds): PiiS
   };
   if (prev === PLUS || prev === LPAREN) {
     if (kinds.phone) {
+      if (prev === PLUS && w.at(d - 2) === LPAREN) {
+        const e = matchParenPlusPhone(w, d - 2);
+        if (e > 0) return span('phone', d - 2, e);
+      }
       let e = prev === PLUS ? matchPlusPhone(w, d - 1) : matchParenPhone(w, d - 1);
       if (e > 0) return span('phone', d - 1, e);
       if (prev === LPAREN) {

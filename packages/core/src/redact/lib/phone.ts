@@ -9,11 +9,12 @@ import {
   isDigit,
   isWordChar,
   LPAREN,
+  PLUS,
   RPAREN,
   SLASH,
   SPACE,
 } from './chars.js';
-import { validNational } from './national.js';
+import { validNational, validWithoutTrunk } from './national.js';
 import type { Window } from './window.js';
 
 const E164_MIN_DIGITS = 8;
@@ -141,7 +142,17 @@ export function matchParenPhone(w: Window, p: number): number {
  */
 export function matchPlusPhone(w: Window, p: number): number {
   if (isWordChar(w.at(p - 1))) return -1;
-  return matchInternational(w, p + 1);
+  return matchInternational(w, p + 1, false);
+}
+
+/**
+ * `(+62) 897 511 086`: the country code in parentheses with its `+`, from the `(` at `p`.
+ *
+ * @returns the end index, or -1.
+ */
+export function matchParenPlusPhone(w: Window, p: number): number {
+  if (isWordChar(w.at(p - 1)) || w.at(p + 1) !== PLUS) return -1;
+  return matchInternational(w, p + 2, true);
 }
 
 /**
@@ -155,14 +166,17 @@ export function matchDoubleZeroPhone(w: Window, s: number, runEnd: number): numb
   if (!isSeparator(w.at(runEnd))) return -1;
   // Not when it continues a number written before it (`+1 008 413 8988`).
   if (isSeparator(w.at(s - 1)) && isDigit(w.at(s - 2))) return -1;
-  return matchInternational(w, s + 2);
+  return matchInternational(w, s + 2, false);
 }
 
-/** The number after an international prefix, from the first digit of the country code at `p`. */
-function matchInternational(w: Window, cc: number): number {
+/**
+ * The number after an international prefix, from the first digit of the country code at `cc`; when
+ * `closeParen`, the country code is followed by `)` (and maybe a space).
+ */
+function matchInternational(w: Window, cc: number, closeParen: boolean): number {
   const p = cc - 1;
   const first = w.at(p + 1);
-  if (first === DIGIT_1) {
+  if (first === DIGIT_1 && !closeParen) {
     const c = w.at(p + 2);
     return matchNanp(w, isSeparator(c) ? p + 3 : p + 2, true);
   }
@@ -170,7 +184,16 @@ function matchInternational(w: Window, cc: number): number {
   let q = p + 1;
   let best = -1;
   let digits = 0;
-  for (let groups = 0; ; groups++) {
+  let groups = 0;
+  if (closeParen) {
+    const e = w.digitRunEnd(q, 4);
+    if (e - q > 3 || w.at(e) !== RPAREN) return -1;
+    digits = e - q;
+    groups = 1;
+    q = w.at(e + 1) === SPACE ? e + 2 : e + 1;
+    if (!w.isDigitAt(q)) return -1;
+  }
+  for (; ; groups++) {
     // Only the group after the country code may be in parentheses, and the number never ends right after it.
     const paren = groups === 1 && w.at(q) === LPAREN;
     const groupStart = paren ? q + 1 : q;
@@ -182,7 +205,8 @@ function matchInternational(w: Window, cc: number): number {
     const end = paren ? groupEnd + 1 : groupEnd;
     if (!paren && digits >= E164_MIN_DIGITS && w.rightOk(end)) best = end;
     const c = w.at(end);
-    if (isSeparator(c) && (w.isDigitAt(end + 1) || (groups === 0 && w.at(end + 1) === LPAREN))) q = end + 1;
+    const sep = isSeparator(c) || c === SLASH;
+    if (sep && (w.isDigitAt(end + 1) || (groups === 0 && w.at(end + 1) === LPAREN))) q = end + 1;
     else if ((paren && isDigit(c)) || (groups === 0 && c === LPAREN)) q = end;
     else break;
   }
@@ -223,21 +247,31 @@ export function matchNationalPhone(w: Window, s: number, context: () => boolean)
   let third = -1;
   let dots = 0;
   let others = 0;
+  let dashes = 0;
+  let leadingDots = 0;
+  let maxQuadGroup = 0;
   let maxDotGroup = 0;
-  if (w.at(s) === LPAREN) {
-    if (isWordChar(w.at(s - 1))) return 0;
-    const e = w.digitRunEnd(s + 1, 6);
-    const length = e - s - 1;
+  let allThreeAfterFirst = true;
+  let open = s;
+  if (w.isDigitAt(s) && !w.isDigitAt(s + 1)) {
+    // A one-digit trunk prefix before a parenthesised area code: `8 (912) 345-67-89`, `0 (30) 1234567`.
+    const j = w.at(s + 1) === SPACE ? s + 2 : s + 1;
+    if (w.at(j) === LPAREN) open = j;
+  }
+  if (w.at(open) === LPAREN) {
+    if (open === s && isWordChar(w.at(s - 1))) return 0;
+    const e = w.digitRunEnd(open + 1, 6);
+    const length = e - open - 1;
     if (length < 1 || length > 5 || w.at(e) !== RPAREN) return 0;
     paren = true;
-    digits = length;
+    digits = length + (open - s > 0 ? 1 : 0);
     groups = 1;
     first = length;
     k = e + 1;
     if (w.at(k) === SPACE || w.at(k) === DASH) k++;
     if (!w.isDigitAt(k)) return 0;
   }
-  const leading = paren ? w.at(s + 1) : w.at(s);
+  const leading = paren ? w.at(open + 1) : w.at(s);
   let end = k;
   let lastGroupStart = k;
   for (;;) {
@@ -249,12 +283,16 @@ export function matchNationalPhone(w: Window, s: number, context: () => boolean)
     else if (groups === 2) second = length;
     else if (groups === 3) third = length;
     maxDotGroup = Math.max(maxDotGroup, length);
+    if (groups <= 4) maxQuadGroup = Math.max(maxQuadGroup, length);
+    if (groups > 1 && length !== 3) allThreeAfterFirst = false;
     lastGroupStart = k;
     end = e;
     const c = w.at(e);
     if (digits > NATIONAL_MAX_DIGITS + 6 || !isGroupSeparator(c) || !w.isDigitAt(e + 1)) break;
     if (c === DOT) dots++;
     else others++;
+    if (c === DOT && others === 0) leadingDots++;
+    if (c === DASH) dashes++;
     k = e + 1;
   }
   const strongStart = paren || leading === DIGIT_0;
@@ -263,7 +301,7 @@ export function matchNationalPhone(w: Window, s: number, context: () => boolean)
   if (digits < NATIONAL_MIN_DIGITS) return 0;
   if (digits > NATIONAL_MAX_DIGITS || !w.rightOk(end)) return reject();
   // Dates (d.m.yyyy, yyyy-mm-dd, dd/mm/yy) and dotted quads are never phone numbers.
-  if (groups === 3 && others + dots === 2 && w.at(s) !== LPAREN) {
+  if (groups === 3 && others + dots === 2 && !paren) {
     const dayMonth = (n: number) => n >= 1 && n <= 2;
     if (
       (dayMonth(first) && dayMonth(second) && (third === 4 || third === 2)) ||
@@ -271,16 +309,34 @@ export function matchNationalPhone(w: Window, s: number, context: () => boolean)
     )
       return reject();
   }
-  if (dots === 3 && others === 0 && groups === 4 && maxDotGroup <= 3) return reject();
+  // A dotted quad, alone or followed by more (`10.0.4.17`, `85.78.0.0/11`).
+  if (leadingDots >= 3 && maxQuadGroup <= 3) return reject();
   // No phone layout ends with a one-digit group; ISBNs (`0-452-24262-2`) and check-digit IDs do.
   if (groups >= 2 && end - lastGroupStart === 1) return reject();
-  // The NANP layout 3-3-4 (`055-234-5678`, `(044) 720-7286`) is judged by the NANP rules alone: it is a
-  // phone here only after a phone word. A trunk prefix is one `0` (`00` is the international prefix).
-  const nanpLayout = groups === 3 && first === 3 && second === 3 && third === 4;
+  // The US layout 3-3-4 with dashes, dots or an area code in parentheses (`055-234-5678`, `(044) 720-7286`) is
+  // judged by the NANP rules alone: it is a phone here only after a phone word. Spaced (`073 105 6052`), it is
+  // a national number like any other. A trunk prefix is one `0` (`00` is the international prefix).
+  const maxGroup = maxDotGroup;
+  const nanpLayout =
+    groups === 3 && first === 3 && second === 3 && third === 4 && (paren || dashes > 0 || dots > 0);
   if (!nanpLayout) {
     if (paren && digits >= 9) return end;
     const trunk = leading === DIGIT_0 && w.at(s + 1) !== DIGIT_0;
     if (trunk && groups >= 2 && digits >= 9 && validNational(digitsOf(w, s, end))) return end;
+    // Regions without a trunk prefix write 8-9 digits in groups of 2-3 (`918 936 880`, `83 25 18 09`,
+    // `975 11 086`): at least three groups, no group over 3 digits, and not a thousands grouping such as
+    // `12 345 678` or `1.234.567.890` (a group of 1-2 digits, then groups of 3).
+    const thousands = first < 3 && allThreeAfterFirst;
+    if (
+      !paren &&
+      !trunk &&
+      groups >= 3 &&
+      maxGroup <= 3 &&
+      digits <= 9 &&
+      !thousands &&
+      validWithoutTrunk(digitsOf(w, s, end))
+    )
+      return end;
   }
   if (context()) return end;
   return strongStart ? -end : 0;
