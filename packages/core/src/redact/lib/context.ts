@@ -63,16 +63,27 @@ const PHONE_WORDS = new RegExp(
 const SSN_WORDS = /(?:^|[^\p{L}])(?:ssn|social security|social sec|soc\.? ?sec|ss#|ss ?no)/u;
 
 /**
- * The text a keyword may be found in: up to {@link LOOK_BACK} units before `s`, never before the window's
- * start (the end of the previous item) nor before a `]`. Stopping there is what keeps redaction idempotent: on
+ * The text a keyword may be found in: up to {@link LOOK_BACK} units before `s`, within the same line and
+ * sentence, never before the window's start (the end of the previous item) nor before a `]`. Stopping there is what keeps redaction idempotent: on
  * a second pass the previous item is a `[KIND]` placeholder, and the look-back stops right after its `]`,
  * exactly where it stopped on the first pass (and never reads the word "PHONE" in `[PHONE]`).
  */
 function before(w: Window, s: number): string {
   let from = s;
   const floor = Math.max(w.lo, s - LOOK_BACK);
-  while (from > floor && w.text.charCodeAt(from - 1) !== 0x5d) from--;
-  return w.text.slice(from, s).toLowerCase();
+  const text = w.text;
+  while (from > floor) {
+    const c = text.charCodeAt(from - 1);
+    if (c === 0x5d || c === 0x0a) break;
+    // The end of the previous sentence: `.`, `!` or `?`, a space, then a capital letter.
+    if (c === 0x20 && from - 2 >= floor && from < s) {
+      const p = text.charCodeAt(from - 2);
+      const n = text.charCodeAt(from);
+      if ((p === 0x2e || p === 0x21 || p === 0x3f) && n >= 0x41 && n <= 0x5a) break;
+    }
+    from--;
+  }
+  return text.slice(from, s).toLowerCase();
 }
 
 /** Is there a phone word ("call", "tel", "Handy", "電話"...) shortly before `s`? */

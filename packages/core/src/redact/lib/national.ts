@@ -1,4 +1,4 @@
-import metadata from 'libphonenumber-js/metadata.min.json' with { type: 'json' };
+import metadata from 'libphonenumber-js/metadata.min.json';
 
 /**
  * National numbers written with a trunk prefix `0` (`07700 063 966`, `03.93.92.16.85`, `(08) 8747 6301`),

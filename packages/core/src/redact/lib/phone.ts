@@ -248,6 +248,8 @@ export function matchNationalPhone(w: Window, s: number, context: () => boolean)
   let dots = 0;
   let others = 0;
   let dashes = 0;
+  let spaces = 0;
+  let nonSpace = 0;
   let leadingDots = 0;
   let maxQuadGroup = 0;
   let maxDotGroup = 0;
@@ -288,7 +290,19 @@ export function matchNationalPhone(w: Window, s: number, context: () => boolean)
     lastGroupStart = k;
     end = e;
     const c = w.at(e);
-    if (digits > NATIONAL_MAX_DIGITS + 6 || !isGroupSeparator(c) || !w.isDigitAt(e + 1)) break;
+    if (!isGroupSeparator(c) || !w.isDigitAt(e + 1)) break;
+    // A group that would take the read over 13 digits is not part of it (`PIN 1234 4111111111111111`).
+    if (digits + w.digitRunEnd(e + 1, NATIONAL_MAX_DIGITS + 2) - e - 1 > NATIONAL_MAX_DIGITS) break;
+    // One kind of separator: spaces, or dashes/dots/slashes; the only mix is an area code joined by one dash
+    // or slash and the rest spaced (`076-156 14 64`). So `2024-03-15 555-234-5678` is two reads.
+    if (c === SPACE) {
+      const afterAreaCode = nonSpace === 1 && dots === 0 && (groups === 2 || spaces > 0);
+      if (nonSpace > 0 && !afterAreaCode) break;
+      spaces++;
+    } else {
+      if (spaces > 0) break;
+      nonSpace++;
+    }
     if (c === DOT) dots++;
     else others++;
     if (c === DOT && others === 0) leadingDots++;
@@ -296,7 +310,10 @@ export function matchNationalPhone(w: Window, s: number, context: () => boolean)
     k = e + 1;
   }
   const strongStart = paren || leading === DIGIT_0;
-  const reject = () => (strongStart || context() ? -end : 0);
+  // A rejected read is skipped whole when it started like a phone or holds spaced groups: an item found
+  // inside it (only after a space: the other separators glue digits into one token) would, once replaced,
+  // shorten the read on a second pass into something that might be accepted.
+  const reject = () => (strongStart || spaces > 0 ? -end : 0);
   // Fewer digits: no shorter read (a second pass, cut by a placeholder) can be a phone either.
   if (digits < NATIONAL_MIN_DIGITS) return 0;
   if (digits > NATIONAL_MAX_DIGITS || !w.rightOk(end)) return reject();
@@ -339,7 +356,7 @@ export function matchNationalPhone(w: Window, s: number, context: () => boolean)
       return end;
   }
   if (context()) return end;
-  return strongStart ? -end : 0;
+  return reject();
 }
 
 function digitsOf(w: Window, s: number, e: number): string {
