@@ -2,6 +2,8 @@ import type { Window } from './window.js';
 
 /** How far back (UTF-16 units) a keyword may sit before the number it qualifies. */
 const LOOK_BACK = 48;
+/** How many words back (the keyword included). */
+const MAX_WORDS = 5;
 
 // Words that say "a phone number follows", in the languages of the Faker locales the corpus covers. Latin and
 // Cyrillic/Greek stems must start a word; `tel`, `cell`... must also end one (not "tell", "cellar"); CJK, Thai,
@@ -63,8 +65,8 @@ const PHONE_WORDS = new RegExp(
 const SSN_WORDS = /(?:^|[^\p{L}])(?:ssn|social security|social sec|soc\.? ?sec|ss#|ss ?no)/u;
 
 /**
- * The text a keyword may be found in: up to {@link LOOK_BACK} units before `s`, within the same line and
- * sentence, never before the window's start (the end of the previous item) nor before a `]`. Stopping there is what keeps redaction idempotent: on
+ * The text a keyword may be found in: up to {@link LOOK_BACK} units and {@link MAX_WORDS} words before `s`,
+ * within the same line and sentence, never before the window's start (the end of the previous item) nor before a `]`. Stopping there is what keeps redaction idempotent: on
  * a second pass the previous item is a `[KIND]` placeholder, and the look-back stops right after its `]`,
  * exactly where it stopped on the first pass (and never reads the word "PHONE" in `[PHONE]`).
  */
@@ -72,14 +74,17 @@ function before(w: Window, s: number): string {
   let from = s;
   const floor = Math.max(w.lo, s - LOOK_BACK);
   const text = w.text;
+  let words = 0;
   while (from > floor) {
     const c = text.charCodeAt(from - 1);
     if (c === 0x5d || c === 0x0a) break;
-    // The end of the previous sentence: `.`, `!` or `?`, a space, then a capital letter.
+    // At most MAX_WORDS words back: "call me tomorrow morning at", not "missed call, 2 min ago DHL waybill".
+    if (c === 0x20 && from < s && text.charCodeAt(from) !== 0x20 && ++words === MAX_WORDS) break;
+    // The end of the previous sentence: `.`, `!` or `?` and a space, except right before the number
+    // (`Tel. 0123 456789`).
     if (c === 0x20 && from - 2 >= floor && from < s) {
       const p = text.charCodeAt(from - 2);
-      const n = text.charCodeAt(from);
-      if ((p === 0x2e || p === 0x21 || p === 0x3f) && n >= 0x41 && n <= 0x5a) break;
+      if (p === 0x2e || p === 0x21 || p === 0x3f) break;
     }
     from--;
   }

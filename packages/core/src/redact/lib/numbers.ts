@@ -1,7 +1,6 @@
 import type { PiiKind, PiiSpan } from '../kinds.js';
 import { matchCard } from './card.js';
 import { DASH, DOT, isDigit, LPAREN, PLUS, SLASH, SPACE } from './chars.js';
-import { phoneContext } from './context.js';
 import {
   matchDoubleZeroPhone,
   matchNationalPhone,
@@ -50,11 +49,6 @@ function mayStartItem(w: Window, length: number, runEnd: number): boolean {
  */
 function matchAt(w: Window, d: number, runEnd: number, kinds: NumberKinds): PiiSpan | number {
   const prev = w.at(d - 1);
-  let context: boolean | undefined;
-  const phoneWord = () => {
-    context ??= phoneContext(w, d);
-    return context;
-  };
   if (prev === PLUS || prev === LPAREN) {
     if (kinds.phone) {
       if (prev === PLUS && w.at(d - 2) === LPAREN) {
@@ -64,7 +58,7 @@ function matchAt(w: Window, d: number, runEnd: number, kinds: NumberKinds): PiiS
       let e = prev === PLUS ? matchPlusPhone(w, d - 1) : matchParenPhone(w, d - 1);
       if (e > 0) return span('phone', d - 1, e);
       if (prev === LPAREN) {
-        e = matchNationalPhone(w, d - 1, phoneWord);
+        e = matchNationalPhone(w, d - 1);
         if (e > 0) return span('phone', d - 1, e);
         if (e < 0) return -e;
       }
@@ -90,7 +84,7 @@ function matchAt(w: Window, d: number, runEnd: number, kinds: NumberKinds): PiiS
     if (e < 0) resume = -e;
   }
   if (kinds.phone && prev !== PLUS && !continuesGroups(w, d)) {
-    const e = matchNationalPhone(w, d, phoneWord);
+    const e = matchNationalPhone(w, d);
     if (e > 0) return span('phone', d, e);
     if (e < 0) resume = Math.max(resume, -e);
   }

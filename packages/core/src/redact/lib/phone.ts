@@ -14,6 +14,7 @@ import {
   SLASH,
   SPACE,
 } from './chars.js';
+import { phoneContext } from './context.js';
 import { validNational, validWithoutTrunk } from './national.js';
 import type { Window } from './window.js';
 
@@ -231,13 +232,13 @@ function isGroupSeparator(c: number): boolean {
  * - it starts with the trunk prefix `0`, is grouped, has at least 9 digits and is a valid national number in
  *   some region that uses that prefix (libphonenumber-js metadata, see `national.ts`).
  *
- * `context` is called only when the shape alone does not decide, since it reads back through the text.
+ * The phone word is looked for only when the shape alone does not decide, since it reads back through the text.
  *
  * @returns the end index (> 0) on a match; `-end` of the run when it started like a phone (a `0`, a `(` or a
  *   phone word before it) but is not one, so that nothing inside it is looked for (what keeps redaction
  *   idempotent, as for cards); 0 otherwise.
  */
-export function matchNationalPhone(w: Window, s: number, context: () => boolean): number {
+export function matchNationalPhone(w: Window, s: number): number {
   let k = s;
   let digits = 0;
   let groups = 0;
@@ -326,8 +327,14 @@ export function matchNationalPhone(w: Window, s: number, context: () => boolean)
     )
       return reject();
   }
-  // A dotted quad, alone or followed by more (`10.0.4.17`, `85.78.0.0/11`).
-  if (leadingDots >= 3 && maxQuadGroup <= 3) return reject();
+  // A dotted quad, alone or followed by more (`10.0.4.17`, `85.78.0.0/11`), and four or more dotted groups not
+  // starting with a trunk `0` (a version or an OID, `10.8.4.3215`): dotted phone numbers are national
+  // (`03.93.92.16.85`) or NANP (`555.234.5678`, matched before).
+  if (leadingDots >= 3 && (maxQuadGroup <= 3 || leading !== DIGIT_0)) return reject();
+  // The SSN layout 3-2-4 (`968-77-0535`, an ITIN) and a US ZIP+4 code (`96223-1176`) are not phone numbers.
+  if (groups === 2 && first === 5 && second === 4 && dashes === 1) return reject();
+  // The SSN layout 3-2-4 (`968-77-0535`, an ITIN) is never a phone number.
+  if (groups === 3 && first === 3 && second === 2 && third === 4) return reject();
   // No phone layout ends with a one-digit group; ISBNs (`0-452-24262-2`) and check-digit IDs do.
   if (groups >= 2 && end - lastGroupStart === 1) return reject();
   // The US layout 3-3-4 with dashes, dots or an area code in parentheses (`055-234-5678`, `(044) 720-7286`) is
@@ -355,7 +362,7 @@ export function matchNationalPhone(w: Window, s: number, context: () => boolean)
     )
       return end;
   }
-  if (context()) return end;
+  if (phoneContext(w, s)) return end;
   return reject();
 }
 
