@@ -167,6 +167,17 @@ function cardFormats(f: Faker, issuer: Issuer): { known: boolean; formats: reado
   throw new Error(`no Faker card data for ${issuer}`);
 }
 
+/** Groups of four digits, a lone last digit joining the group before it (13 digits: 4-4-5). */
+function groupsOfFour(digits: string): string[] {
+  const groups = digits.match(/.{1,4}/g) ?? [];
+  const last = groups.at(-1);
+  if (groups.length > 1 && last !== undefined && last.length === 1) {
+    groups.pop();
+    groups[groups.length - 1] += last;
+  }
+  return groups;
+}
+
 /** A card number as Faker writes it, or the same digits bare or in groups separated by spaces. */
 function card(f: Faker, issuer: Issuer): Value {
   const { known, formats } = cardFormats(f, issuer);
@@ -182,7 +193,7 @@ function card(f: Faker, issuer: Issuer): Value {
   let value = raw;
   if (form === 'digits') value = digits;
   else if (form === 'spaced')
-    value = raw.includes('-') ? raw.replaceAll('-', ' ') : (digits.match(/.{1,4}/g) ?? []).join(' ');
+    value = raw.includes('-') ? raw.replaceAll('-', ' ') : groupsOfFour(digits).join(' ');
   return { value, kind: 'credit_card', category: `credit_card/${issuer}/${form}` };
 }
 
@@ -343,7 +354,7 @@ function negative(f: Faker, locale: string, lang: Lang, cls: NegativeClass): Val
       const length = f.number.int({ min: 9, max: 19 });
       const digits = nonLuhn(f, length);
       const grouped = length >= 12 && f.datatype.boolean({ probability: 0.25 });
-      return v(grouped ? (digits.match(/.{1,4}/g) ?? []).join(' ') : digits);
+      return v(grouped ? groupsOfFour(digits).join(' ') : digits);
     }
     case 'imei':
       return v(f.phone.imei());

@@ -92,7 +92,7 @@ export const FRAMES: Readonly<Record<Lang, LangFrames>> = {
       'Please charge my card {card} for the renewal.',
       'Card number: {card}, expiry next year.',
       'The payment with {card} failed.',
-      'Refund it to the card ending the number {card} please.',
+      'Please refund it to card {card}.',
     ],
     multi: ['Contact {email} or call {phone}.', 'Charge {card} and send the receipt to {email}.'],
     negative: {
