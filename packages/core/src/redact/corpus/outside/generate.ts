@@ -24,38 +24,39 @@ export interface OutsideCase extends CorpusCase {
   readonly locale: string;
 }
 
-/** The Faker locales covered, each with the language of its sentence frames. */
-export const FAKER_LOCALES: Readonly<Record<string, Lang>> = {
-  en_US: 'en',
-  en_GB: 'en',
-  en_AU: 'en',
-  en_CA: 'en',
-  en_IN: 'en',
-  en_IE: 'en',
-  en_ZA: 'en',
-  de: 'de',
-  de_AT: 'de',
-  de_CH: 'de',
-  fr: 'fr',
-  fr_CA: 'fr',
-  fr_CH: 'fr',
-  fr_BE: 'fr',
-  es: 'es',
-  es_MX: 'es',
-  it: 'it',
-  nl: 'nl',
-  nl_BE: 'nl',
-  pt_BR: 'pt',
-  pt_PT: 'pt',
-  pl: 'pl',
-  sv: 'sv',
-  nb_NO: 'nb',
-  fi: 'fi',
-  da: 'da',
-  ja: 'ja',
-  ko: 'ko',
-  zh_CN: 'zh',
-};
+/** The Faker locales covered, each with the language of its sentence frames and its phone region. */
+export const FAKER_LOCALES: Readonly<Record<string, { readonly lang: Lang; readonly region: CountryCode }>> =
+  {
+    en_US: { lang: 'en', region: 'US' },
+    en_GB: { lang: 'en', region: 'GB' },
+    en_AU: { lang: 'en', region: 'AU' },
+    en_CA: { lang: 'en', region: 'CA' },
+    en_IN: { lang: 'en', region: 'IN' },
+    en_IE: { lang: 'en', region: 'IE' },
+    en_ZA: { lang: 'en', region: 'ZA' },
+    de: { lang: 'de', region: 'DE' },
+    de_AT: { lang: 'de', region: 'AT' },
+    de_CH: { lang: 'de', region: 'CH' },
+    fr: { lang: 'fr', region: 'FR' },
+    fr_CA: { lang: 'fr', region: 'CA' },
+    fr_CH: { lang: 'fr', region: 'CH' },
+    fr_BE: { lang: 'fr', region: 'BE' },
+    es: { lang: 'es', region: 'ES' },
+    es_MX: { lang: 'es', region: 'MX' },
+    it: { lang: 'it', region: 'IT' },
+    nl: { lang: 'nl', region: 'NL' },
+    nl_BE: { lang: 'nl', region: 'BE' },
+    pt_BR: { lang: 'pt', region: 'BR' },
+    pt_PT: { lang: 'pt', region: 'PT' },
+    pl: { lang: 'pl', region: 'PL' },
+    sv: { lang: 'sv', region: 'SE' },
+    nb_NO: { lang: 'nb', region: 'NO' },
+    fi: { lang: 'fi', region: 'FI' },
+    da: { lang: 'da', region: 'DK' },
+    ja: { lang: 'ja', region: 'JP' },
+    ko: { lang: 'ko', region: 'KR' },
+    zh_CN: { lang: 'zh', region: 'CN' },
+  };
 
 /** Every style `faker.phone.number({ style })` has in Faker 10. */
 export const PHONE_STYLES = ['human', 'national', 'international', 'mobile'] as const;
@@ -490,7 +491,7 @@ export function generateOutsideCorpus(seed = OUTSIDE_SEED): {
   faker: OutsideCase[];
   libphonenumber: OutsideCase[];
 } {
-  const faker = Object.entries(FAKER_LOCALES).flatMap(([locale, lang]) => fakerCases(seed, locale, lang));
+  const faker = Object.entries(FAKER_LOCALES).flatMap(([locale, { lang }]) => fakerCases(seed, locale, lang));
   return { faker, libphonenumber: libphonenumberCases(seed) };
 }
 
