@@ -9,7 +9,7 @@ const MAX_DIGITS = 19;
  * A payment card number starting at digit `s`: 12-19 digits that pass the Luhn check and start with an issuer
  * prefix (see {@link issuerOk}), written either as one
  * digit run or as groups joined by one consistent separator (a single space or dash), the first group of 4
- * digits and the others of 3-6 (4-4-4-4, 4-6-5, 4-6-4, 4-4-4-4-3...).
+ * digits and the others of 2-6 (4-4-4-4, 4-6-5, 4-6-4, 4-4-4-4-3...).
  *
  * A grouped run (two groups or more) is one number, a card or nothing: when it is not a card, scanning
  * resumes after it, so no other item is looked for inside it. That is what keeps redaction idempotent:
@@ -41,7 +41,8 @@ export function matchCard(w: Window, s: number, runEnd: number): number {
     if (w.at(end) !== sep || !isDigit(w.at(end + 1))) break;
     const groupEnd = w.digitRunEnd(end + 1, 7);
     const group = groupEnd - end - 1;
-    if (group < 3 || group > 6) break;
+    // Groups of 2-6 after the first: 4-4-4-4, 4-6-5, 4-6-4, and Maestro's 4-4-4-4-2 or 4-4-4-4-3.
+    if (group < 2 || group > 6) break;
     const after = w.at(groupEnd);
     if (after !== sep && isJoiner(after) && isDigit(w.at(groupEnd + 1))) break;
     digits += group;

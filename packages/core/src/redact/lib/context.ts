@@ -26,6 +26,10 @@ const PHONE_WORDS = new RegExp(
       'celular',
       'mobile',
       'mobil',
+      'mobiel',
+      'zadzwo',
+      'komórk',
+      'pod numer',
       'móvil',
       'movil',
       'handy',
@@ -56,7 +60,7 @@ const PHONE_WORDS = new RegExp(
       'điện thoại',
       'hotline',
     ].join('|'),
-    ')|(?:^|[^\\p{L}])(?:tel|tél|tlf|tfn|ph|cell|mob|cep|sms|gsm|hp|text|txt)(?!\\p{L})',
+    ')|(?:^|[^\\p{L}])(?:tel|tél|tlf|tfn|ph|puh|ring|cell|mob|cep|sms|gsm|hp|text|txt)(?!\\p{L})',
     '|電話|电话|手机|手機|携帯|연락처|전화|휴대폰|핸드폰|โทร|טלפון|נייד|هاتف|جوال|تلفن|फ़ोन|फोन',
   ].join(''),
   'u',
@@ -96,7 +100,27 @@ export function phoneContext(w: Window, s: number): boolean {
   return PHONE_WORDS.test(before(w, s));
 }
 
-/** Is there an SSN word ("SSN", "social security"...) shortly before `s`? */
-export function ssnContext(w: Window, s: number): boolean {
-  return SSN_WORDS.test(before(w, s));
+/**
+ * The text after `e` a keyword may be found in: the mirror image of {@link before}, stopping at the window's
+ * end (the next e-mail address) and at a `[`, so that a second pass, which sees later items as placeholders,
+ * never reads more than the first pass did.
+ */
+function after(w: Window, e: number): string {
+  let to = e;
+  const ceiling = Math.min(w.hi, e + LOOK_BACK);
+  const text = w.text;
+  let words = 0;
+  while (to < ceiling) {
+    const c = text.charCodeAt(to);
+    if (c === 0x5b || c === 0x0a) break;
+    if ((c === 0x2e || c === 0x21 || c === 0x3f) && text.charCodeAt(to + 1) === 0x20 && to > e) break;
+    if (c === 0x20 && to > e && text.charCodeAt(to - 1) !== 0x20 && ++words === MAX_WORDS) break;
+    to++;
+  }
+  return text.slice(e, to).toLowerCase();
+}
+
+/** Is there an SSN word ("SSN", "social security"...) shortly before `s` or after `e`? */
+export function ssnContext(w: Window, s: number, e: number): boolean {
+  return SSN_WORDS.test(before(w, s)) || SSN_WORDS.test(after(w, e));
 }

@@ -251,6 +251,7 @@ export function matchNationalPhone(w: Window, s: number): number {
   let dashes = 0;
   let spaces = 0;
   let nonSpace = 0;
+  let overflow = false;
   let leadingDots = 0;
   let maxQuadGroup = 0;
   let maxDotGroup = 0;
@@ -292,8 +293,13 @@ export function matchNationalPhone(w: Window, s: number): number {
     end = e;
     const c = w.at(e);
     if (!isGroupSeparator(c) || !w.isDigitAt(e + 1)) break;
-    // A group that would take the read over 13 digits is not part of it (`PIN 1234 4111111111111111`).
-    if (digits + w.digitRunEnd(e + 1, NATIONAL_MAX_DIGITS + 2) - e - 1 > NATIONAL_MAX_DIGITS) break;
+    // A group that would take the read over 13 digits: a long digit run is an item of its own and ends the
+    // read (`PIN 1234 4111111111111111`); a short group means the read is part of a longer number.
+    const next = w.digitRunEnd(e + 1, NATIONAL_MAX_DIGITS + 2) - e - 1;
+    if (digits + next > NATIONAL_MAX_DIGITS) {
+      overflow = next < NATIONAL_MIN_DIGITS;
+      break;
+    }
     // One kind of separator: spaces, or dashes/dots/slashes; the only mix is an area code joined by one dash
     // or slash and the rest spaced (`076-156 14 64`). So `2024-03-15 555-234-5678` is two reads.
     if (c === SPACE) {
@@ -317,7 +323,11 @@ export function matchNationalPhone(w: Window, s: number): number {
   const reject = () => (strongStart || spaces > 0 ? -end : 0);
   // Fewer digits: no shorter read (a second pass, cut by a placeholder) can be a phone either.
   if (digits < NATIONAL_MIN_DIGITS) return 0;
-  if (digits > NATIONAL_MAX_DIGITS || !w.rightOk(end)) return reject();
+  const ext = extensionEnd(w, end);
+  if (digits > NATIONAL_MAX_DIGITS || overflow || (ext < 0 && !w.rightOk(end))) return reject();
+  // The rest of an IBAN (`NL78 RAGQ 0524 0070 47`): two groups of four capitals or digits just before.
+  if (ibanTail(w, s)) return reject();
+  const accept = ext > 0 ? ext : end;
   // Dates (d.m.yyyy, yyyy-mm-dd, dd/mm/yy) and dotted quads are never phone numbers.
   if (groups === 3 && others + dots === 2 && !paren) {
     const dayMonth = (n: number) => n >= 1 && n <= 2;
@@ -344,9 +354,9 @@ export function matchNationalPhone(w: Window, s: number): number {
   const nanpLayout =
     groups === 3 && first === 3 && second === 3 && third === 4 && (paren || dashes > 0 || dots > 0);
   if (!nanpLayout) {
-    if (paren && digits >= 9) return end;
+    if (paren && digits >= 9) return accept;
     const trunk = leading === DIGIT_0 && w.at(s + 1) !== DIGIT_0;
-    if (trunk && groups >= 2 && digits >= 9 && validNational(digitsOf(w, s, end))) return end;
+    if (trunk && groups >= 2 && digits >= 9 && validNational(digitsOf(w, s, end))) return accept;
     // Regions without a trunk prefix write 8-9 digits in groups of 2-3 (`918 936 880`, `83 25 18 09`,
     // `975 11 086`): at least three groups, no group over 3 digits, and not a thousands grouping such as
     // `12 345 678` or `1.234.567.890` (a group of 1-2 digits, then groups of 3).
@@ -360,9 +370,9 @@ export function matchNationalPhone(w: Window, s: number): number {
       !thousands &&
       validWithoutTrunk(digitsOf(w, s, end))
     )
-      return end;
+      return accept;
   }
-  if (phoneContext(w, s)) return end;
+  if (phoneContext(w, s)) return accept;
   return reject();
 }
 
@@ -373,4 +383,18 @@ function digitsOf(w: Window, s: number, e: number): string {
     if (isDigit(c)) out += String.fromCharCode(c);
   }
   return out;
+}
+
+function isUpperAlnum(c: number): boolean {
+  return isDigit(c) || (c >= 0x41 && c <= 0x5a);
+}
+
+/** Do two space-separated groups of four capitals or digits (`NL78 RAGQ `) end right before `s`? */
+function ibanTail(w: Window, s: number): boolean {
+  for (let group = 0; group < 2; group++) {
+    const space = s - 1 - group * 5;
+    if (w.at(space) !== SPACE) return false;
+    for (let k = space - 4; k < space; k++) if (!isUpperAlnum(w.at(k))) return false;
+  }
+  return !isWordChar(w.at(s - 11));
 }

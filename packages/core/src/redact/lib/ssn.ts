@@ -18,8 +18,8 @@ function num(w: Window, k: number, count: number): number {
 
 /**
  * `AAA-GG-SSSS` or `AAA GG SSSS` (the same separator twice) starting at digit `s`, a possible SSN, with clean
- * boundaries, or a bare nine-digit run `AAAGGSSSS` that passes the same rules and comes shortly after an SSN
- * word (without one, a nine-digit run is far more often an order or account number).
+ * boundaries, or a bare nine-digit run `AAAGGSSSS` that passes the same rules and comes shortly before or after an
+ * SSN word (without one, a nine-digit run is far more often an order or account number).
  *
  * @returns the end index, or -1.
  */
@@ -27,7 +27,7 @@ export function matchSsn(w: Window, s: number, runEnd: number): number {
   if (runEnd - s === 9) {
     // A bare nine-digit run is an SSN only right after an SSN word ("SSN", "social security"...).
     const ok = isPossibleSsn(num(w, s, 3), num(w, s + 3, 2), num(w, s + 5, 4)) && w.rightOk(runEnd);
-    return ok && ssnContext(w, s) ? runEnd : -1;
+    return ok && ssnContext(w, s, runEnd) ? runEnd : -1;
   }
   const sep = w.at(s + 3);
   if (sep !== DASH && sep !== SPACE) return -1;
