@@ -320,33 +320,32 @@ export function matchNationalPhone(w: Window, s: number): number {
   // A rejected read is skipped whole when it started like a phone or holds spaced groups: an item found
   // inside it (only after a space: the other separators glue digits into one token) would, once replaced,
   // shorten the read on a second pass into something that might be accepted.
-  const reject = () => (strongStart || spaces > 0 ? -end : 0);
+  const rejected = strongStart || spaces > 0 ? -end : 0;
   // Fewer digits: no shorter read (a second pass, cut by a placeholder) can be a phone either.
   if (digits < NATIONAL_MIN_DIGITS) return 0;
   const ext = extensionEnd(w, end);
-  if (digits > NATIONAL_MAX_DIGITS || overflow || (ext < 0 && !w.rightOk(end))) return reject();
+  if (digits > NATIONAL_MAX_DIGITS || overflow || (ext < 0 && !w.rightOk(end))) return rejected;
   // The rest of an IBAN (`NL78 RAGQ 0524 0070 47`): two groups of four capitals or digits just before.
-  if (ibanTail(w, s)) return reject();
+  if (ibanTail(w, s)) return rejected;
   const accept = ext > 0 ? ext : end;
   // Dates (d.m.yyyy, yyyy-mm-dd, dd/mm/yy) and dotted quads are never phone numbers.
   if (groups === 3 && others + dots === 2 && !paren) {
-    const dayMonth = (n: number) => n >= 1 && n <= 2;
     if (
-      (dayMonth(first) && dayMonth(second) && (third === 4 || third === 2)) ||
-      (first === 4 && dayMonth(second) && dayMonth(third))
+      (isDayOrMonth(first) && isDayOrMonth(second) && (third === 4 || third === 2)) ||
+      (first === 4 && isDayOrMonth(second) && isDayOrMonth(third))
     )
-      return reject();
+      return rejected;
   }
   // A dotted quad, alone or followed by more (`10.0.4.17`, `85.78.0.0/11`), and four or more dotted groups not
   // starting with a trunk `0` (a version or an OID, `10.8.4.3215`): dotted phone numbers are national
   // (`03.93.92.16.85`) or NANP (`555.234.5678`, matched before).
-  if (leadingDots >= 3 && (maxQuadGroup <= 3 || leading !== DIGIT_0)) return reject();
+  if (leadingDots >= 3 && (maxQuadGroup <= 3 || leading !== DIGIT_0)) return rejected;
   // The SSN layout 3-2-4 (`968-77-0535`, an ITIN) and a US ZIP+4 code (`96223-1176`) are not phone numbers.
-  if (groups === 2 && first === 5 && second === 4 && dashes === 1) return reject();
+  if (groups === 2 && first === 5 && second === 4 && dashes === 1) return rejected;
   // The SSN layout 3-2-4 (`968-77-0535`, an ITIN) is never a phone number.
-  if (groups === 3 && first === 3 && second === 2 && third === 4) return reject();
+  if (groups === 3 && first === 3 && second === 2 && third === 4) return rejected;
   // No phone layout ends with a one-digit group; ISBNs (`0-452-24262-2`) and check-digit IDs do.
-  if (groups >= 2 && end - lastGroupStart === 1) return reject();
+  if (groups >= 2 && end - lastGroupStart === 1) return rejected;
   // The US layout 3-3-4 with dashes, dots or an area code in parentheses (`055-234-5678`, `(044) 720-7286`) is
   // judged by the NANP rules alone: it is a phone here only after a phone word. Spaced (`073 105 6052`), it is
   // a national number like any other. A trunk prefix is one `0` (`00` is the international prefix).
@@ -373,7 +372,12 @@ export function matchNationalPhone(w: Window, s: number): number {
       return accept;
   }
   if (phoneContext(w, s)) return accept;
-  return reject();
+  return rejected;
+}
+
+/** Could a group of `n` digits be a day or a month? */
+function isDayOrMonth(n: number): boolean {
+  return n >= 1 && n <= 2;
 }
 
 function digitsOf(w: Window, s: number, e: number): string {
