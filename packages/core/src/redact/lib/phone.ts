@@ -33,7 +33,8 @@ function nanpGroupOk(w: Window, k: number): boolean {
 
 /**
  * The ten NANP digits from `p`: `(NPA) NXX-XXXX` (after `)`: a space, a dash or nothing), or `NPA-NXX-XXXX`
- * with one consistent separator (`-`, `.` or space), or, when `bare` (after `+1`), ten contiguous digits.
+ * with one consistent separator (`-`, `.` or space), or, when `bare` (after `+1` or `001`), ten contiguous
+ * digits, and then any exchange.
  *
  * @returns the end index, or -1.
  */
@@ -65,7 +66,9 @@ function matchNanp(w: Window, p: number, bare: boolean): number {
       return -1;
     }
   }
-  if (!w.digitsAt(q, 4) || !nanpGroupOk(w, npa) || !nanpGroupOk(w, nxx)) return -1;
+  // After an explicit country code (`+1`, `001`) only the area code is checked: writers (Faker among them)
+  // put any digits in the exchange, and the `+1` already says "phone number".
+  if (!w.digitsAt(q, 4) || !nanpGroupOk(w, npa) || (!bare && !nanpGroupOk(w, nxx))) return -1;
   q += 4;
   const ext = extensionEnd(w, q);
   if (ext > 0) return ext;
@@ -253,7 +256,6 @@ export function matchNationalPhone(w: Window, s: number): number {
   let nonSpace = 0;
   let overflow = false;
   let leadingDots = 0;
-  let maxQuadGroup = 0;
   let maxDotGroup = 0;
   let allThreeAfterFirst = true;
   let open = s;
@@ -287,7 +289,6 @@ export function matchNationalPhone(w: Window, s: number): number {
     else if (groups === 2) second = length;
     else if (groups === 3) third = length;
     maxDotGroup = Math.max(maxDotGroup, length);
-    if (groups <= 4) maxQuadGroup = Math.max(maxQuadGroup, length);
     if (groups > 1 && length !== 3) allThreeAfterFirst = false;
     lastGroupStart = k;
     end = e;
@@ -336,10 +337,10 @@ export function matchNationalPhone(w: Window, s: number): number {
     )
       return rejected;
   }
-  // A dotted quad, alone or followed by more (`10.0.4.17`, `85.78.0.0/11`), and four or more dotted groups not
-  // starting with a trunk `0` (a version or an OID, `10.8.4.3215`): dotted phone numbers are national
+  // Four or more dotted groups not starting with a trunk `0`: an IPv4 address, alone or followed by more
+  // (`10.0.4.17`, `0.197.154.187`, `85.78.0.0/11`), a version or an OID (`10.8.4.3215`). Dotted phone numbers are national
   // (`03.93.92.16.85`) or NANP (`555.234.5678`, matched before).
-  if (leadingDots >= 3 && (maxQuadGroup <= 3 || leading !== DIGIT_0)) return rejected;
+  if (leadingDots >= 3 && (leading !== DIGIT_0 || first === 1)) return rejected;
   // The SSN layout 3-2-4 (`968-77-0535`, an ITIN) and a US ZIP+4 code (`96223-1176`) are not phone numbers.
   if (groups === 2 && first === 5 && second === 4 && dashes === 1) return rejected;
   // The SSN layout 3-2-4 (`968-77-0535`, an ITIN) is never a phone number.
