@@ -109,6 +109,8 @@ describe('phone detection', () => {
     ['555-234-5678 ext 12'],
     ['555-234-5678 extension 9'],
     ['555-234-5678 #123'],
+    ['514 907-6015'],
+    ['910 253-1047, poste 271'],
     ['0044 20 7946 0958'],
     ['00420 703 101 335'],
   ])('redacts the US or international form %s', (phone) => {

@@ -56,7 +56,9 @@ function matchNanp(w: Window, p: number, bare: boolean): number {
     npa = p;
     const sep = w.at(p + 3);
     if (isSeparator(sep)) {
-      if (!w.digitsAt(p + 4, 3) || w.at(p + 7) !== sep) return -1;
+      // One separator twice, or a space then a dash (`514 907-6015`, the usual Canadian layout).
+      const second = w.at(p + 7);
+      if (!w.digitsAt(p + 4, 3) || (second !== sep && !(sep === SPACE && second === DASH))) return -1;
       nxx = p + 4;
       q = p + 8;
     } else if (bare && w.digitsAt(p + 3, 3)) {
@@ -81,7 +83,7 @@ function lower(c: number): number {
 
 /**
  * An extension right after a number ending at `q`: `x123`, ` x 123`, `ext. 123`, `ext 123`, `extension 123`,
- * `#123` (1-6 digits, clean right edge).
+ * `#123`, `, poste 123` (1-6 digits, clean right edge).
  *
  * @returns the end index of the extension, or -1.
  */
@@ -99,6 +101,8 @@ export function extensionEnd(w: Window, q: number): number {
     if (w.at(k) === COLON) k++;
   } else if (c === HASH) {
     k++;
+  } else if (c === 0x70 && w.text.slice(k, k + 5).toLowerCase() === 'poste') {
+    k += 5; // French: `poste 271`
   } else {
     return -1;
   }
