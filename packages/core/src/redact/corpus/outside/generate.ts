@@ -6,8 +6,8 @@
 //
 // Deterministic: each locale's Faker is seeded from CORPUS_SEED and the locale name, so the committed files
 // (faker.jsonl, libphonenumber.jsonl) are exactly `toJsonl(generateOutsideCorpus().faker)` and so on, which
-// outside.test.ts checks. Regenerate with `npm run corpus:outside` after changing this file or upgrading
-// @faker-js/faker or libphonenumber-js. Pure: no I/O here (write.ts writes the files).
+// outside.test.ts checks. Regenerate with `npm run corpus:outside` (that test with RAMPART_WRITE_CORPUS=1)
+// after changing this file or upgrading @faker-js/faker or libphonenumber-js. Pure: no I/O here.
 import { allFakers, allLocales, type Faker } from '@faker-js/faker';
 import { type CountryCode, getCountries, getExampleNumber } from 'libphonenumber-js';
 import examples from 'libphonenumber-js/examples.mobile.json';
