@@ -71,4 +71,33 @@ describe('credit card detection', () => {
     expect(redact('("4111-1111-1111-1111")')).toBe('("[CREDIT_CARD]")');
     expect(redact('pan:4111111111111111;')).toBe('pan:[CREDIT_CARD];');
   });
+
+  // Issue 22: every length from 12 to 19 digits, with Luhn and issuer (IIN) ranges.
+  it.each([
+    ['12-digit Maestro 63', '630427373398'],
+    ['12-digit Maestro 50', '501864667909'],
+    ['12-digit Maestro as 4-4-4', '6304 2737 3398'],
+    ['Maestro 4-4-4-4-2', '6761 1234 5678 9012 33'],
+    ['Maestro 4-4-4-4-2 with dashes', '6761-1234-5678-9012-33'],
+    ['JCB 18 digits', '358912345678901230'],
+    ['Mir 2200', '220012345678901231'],
+    ['Diners 38, 14 digits', '38410000000007'],
+    ['Diners 36 as 4-6-4', '3612 345678 9013'],
+  ])('redacts an issuer-range number: %s', (_case, pan) => {
+    expect(redact(`card ${pan}.`)).toBe('card [CREDIT_CARD].');
+  });
+
+  it.each([
+    ['12 Luhn-valid digits outside Maestro', '411111111117'],
+    ['14 Luhn-valid digits with no issuer (7)', '71234567890123'],
+    ['Luhn-valid grouped ID with no issuer', '0700 0000 0000 0003'],
+  ])('leaves a Luhn-valid number without an issuer prefix alone: %s', (_case, text) => {
+    expect(redact(`id ${text}.`)).toBe(`id ${text}.`);
+  });
+
+  it('reads a grouped run that goes on past the card as one longer number', () => {
+    expect(redact('Customer ID 5893 3199 7017 49 was merged')).toBe(
+      'Customer ID 5893 3199 7017 49 was merged',
+    );
+  });
 });

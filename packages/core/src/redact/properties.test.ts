@@ -22,8 +22,30 @@ function luhnCheckDigit(body: string): number {
 const digitString = (min: number, max: number) =>
   fc.array(fc.constantFrom(...'0123456789'), { minLength: min, maxLength: max }).map((d) => d.join(''));
 
-/** A Luhn-valid number of 13-19 digits. */
-const luhnNumber = digitString(12, 18).map((body) => body + String(luhnCheckDigit(body)));
+/** An issuer prefix (IIN) in use for 13-19 digit cards: Visa, Mastercard, Amex, Discover, JCB, Diners, Maestro... */
+const issuer = fc.constantFrom(
+  '4',
+  '51',
+  '55',
+  '2221',
+  '2720',
+  '34',
+  '37',
+  '6011',
+  '65',
+  '3528',
+  '3056',
+  '36',
+  '62',
+  '50',
+  '67',
+);
+
+/** A Luhn-valid number of 13-19 digits with an issuer prefix. */
+const luhnNumber = fc.tuple(issuer, digitString(12, 18)).map(([iin, rest]) => {
+  const body = (iin + rest).slice(0, Math.max(12, rest.length));
+  return body + String(luhnCheckDigit(body));
+});
 
 /** A 16-digit number whose check digit is wrong. */
 const nonLuhn16 = fc
@@ -134,10 +156,13 @@ describe('redaction properties', () => {
     // is one 20-digit number by design. So only separators with punctuation are used here.
     const punctBefore = before.filter((s) => s.trim() !== '');
     const punctAfter = after.filter((s) => s.trim() !== '');
-    const grouped = fc.tuple(digitString(15, 15), fc.constantFrom(' ', '-')).map(([body, sep]) => {
-      const pan = body + String(luhnCheckDigit(body));
-      return { pan, shown: [0, 4, 8, 12].map((i) => pan.slice(i, i + 4)).join(sep) };
-    });
+    const grouped = fc
+      .tuple(issuer, digitString(15, 15), fc.constantFrom(' ', '-'))
+      .map(([iin, rest, sep]) => {
+        const body = (iin + rest).slice(0, 15);
+        const pan = body + String(luhnCheckDigit(body));
+        return { pan, shown: [0, 4, 8, 12].map((i) => pan.slice(i, i + 4)).join(sep) };
+      });
     fc.assert(
       fc.property(
         anyText,

@@ -42,4 +42,41 @@ describe('SSN detection', () => {
   it('reports the exact span', () => {
     expect(detect('ssn=123-45-6789&x')).toEqual([{ kind: 'ssn', start: 4, end: 15 }]);
   });
+
+  // Issue 22: a bare nine-digit run is an SSN next to an SSN word, under the same SSA rules.
+  it.each([
+    ['My SSN is 469628444.', 'My SSN is [SSN].'],
+    ['SSN: 665137659', 'SSN: [SSN]'],
+    [
+      'Social Security number 187666325 is on the tax form.',
+      'Social Security number [SSN] is on the tax form.',
+    ],
+    [
+      'Please verify the applicant, social security no. 614497966, before approval.',
+      'Please verify the applicant, social security no. [SSN], before approval.',
+    ],
+    [
+      'I entered 128462248 in the SSN field but the portal rejected it.',
+      'I entered [SSN] in the SSN field but the portal rejected it.',
+    ],
+  ])('redacts a bare SSN next to an SSN word: %s', (text, out) => {
+    expect(redact(text)).toBe(out);
+    expect(redact(out)).toBe(out);
+  });
+
+  it.each(['000123456', '666123456', '912345678', '123004567', '123450000'])(
+    'leaves an impossible bare SSN alone even after an SSN word: %s',
+    (ssn) => {
+      expect(redact(`SSN ${ssn}.`)).toBe(`SSN ${ssn}.`);
+    },
+  );
+
+  it('needs the SSN word in the same sentence and close by', () => {
+    expect(redact('My SSN is on file. Order 469628444 shipped.')).toBe(
+      'My SSN is on file. Order 469628444 shipped.',
+    );
+    expect(redact('SSN aside, the long list of reference numbers includes 469628444')).toBe(
+      'SSN aside, the long list of reference numbers includes 469628444',
+    );
+  });
 });

@@ -5,10 +5,12 @@
 export const NONE = -1;
 
 export const SPACE = 0x20;
+export const HASH = 0x23;
 export const APOSTROPHE = 0x27;
 export const LPAREN = 0x28;
 export const RPAREN = 0x29;
 export const PLUS = 0x2b;
+export const COMMA = 0x2c;
 export const DASH = 0x2d;
 export const DOT = 0x2e;
 export const SLASH = 0x2f;

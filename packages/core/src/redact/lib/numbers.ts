@@ -1,7 +1,14 @@
 import type { PiiKind, PiiSpan } from '../kinds.js';
 import { matchCard } from './card.js';
-import { DASH, DOT, isDigit, LPAREN, PLUS, SPACE } from './chars.js';
-import { matchParenPhone, matchPlusPhone, matchUsPhone } from './phone.js';
+import { DASH, DOT, isDigit, LPAREN, PLUS, SLASH, SPACE } from './chars.js';
+import {
+  matchDoubleZeroPhone,
+  matchNationalPhone,
+  matchParenPhone,
+  matchParenPlusPhone,
+  matchPlusPhone,
+  matchUsPhone,
+} from './phone.js';
 import { matchSsn } from './ssn.js';
 import { Window } from './window.js';
 
@@ -22,45 +29,71 @@ function span(kind: PiiKind, start: number, end: number): PiiSpan {
 
 /**
  * A cheap filter run on every digit run before the matchers: without a `+` or `(` in front, an item starts
- * with 13-19 digits (a card), or with 1, 3 or 4 digits followed by a separator and a digit or `(` (trunk `1`,
- * SSN or phone area code, first card group). Most digit runs in prose (`30`, `2024.`, `$1,249`) stop here.
+ * with 8 or more digits (a card, or a bare number after a phone or SSN word), or with a group of 1-6 digits
+ * followed by a separator and a digit or `(` (trunk `1`, SSN, area code, first card group, national number).
+ * Most digit runs in prose (`30`, `2024.`, `$1,249`) stop here.
  */
 function mayStartItem(w: Window, length: number, runEnd: number): boolean {
-  if (length >= 13) return true;
-  if (length !== 1 && length !== 3 && length !== 4) return false;
+  if (length >= 8) return true;
+  if (length > 6) return false;
   const next = w.at(runEnd);
-  if (next !== SPACE && next !== DASH && next !== DOT && next !== LPAREN) return false;
+  if (next !== SPACE && next !== DASH && next !== DOT && next !== LPAREN && next !== SLASH) return false;
   const after = w.at(runEnd + 1);
   return isDigit(after) || after === LPAREN;
 }
 
 /**
  * The item starting at the digit run `[d, runEnd)` (or at the `+` or `(` just before it), or, when there is
- * none, the index where scanning resumes. Matchers are tried in a fixed order: SSN, US phone, card.
+ * none, the index where scanning resumes. Matchers are tried in a fixed order: SSN, US phone, `00`
+ * international prefix, card, national phone.
  */
 function matchAt(w: Window, d: number, runEnd: number, kinds: NumberKinds): PiiSpan | number {
   const prev = w.at(d - 1);
   if (prev === PLUS || prev === LPAREN) {
-    const e = !kinds.phone ? -1 : prev === PLUS ? matchPlusPhone(w, d - 1) : matchParenPhone(w, d - 1);
-    if (e > 0) return span('phone', d - 1, e);
+    if (kinds.phone) {
+      if (prev === PLUS && w.at(d - 2) === LPAREN) {
+        const e = matchParenPlusPhone(w, d - 2);
+        if (e > 0) return span('phone', d - 2, e);
+      }
+      let e = prev === PLUS ? matchPlusPhone(w, d - 1) : matchParenPhone(w, d - 1);
+      if (e > 0) return span('phone', d - 1, e);
+      if (prev === LPAREN) {
+        e = matchNationalPhone(w, d - 1);
+        if (e > 0) return span('phone', d - 1, e);
+        if (e < 0) return -e;
+      }
+    }
   } else if (!mayStartItem(w, runEnd - d, runEnd)) {
     return runEnd;
   }
   if (!w.leftOk(d)) return runEnd;
   if (kinds.ssn) {
-    const e = matchSsn(w, d);
+    const e = matchSsn(w, d, runEnd);
     if (e > 0) return span('ssn', d, e);
   }
   if (kinds.phone) {
-    const e = matchUsPhone(w, d);
+    let e = matchUsPhone(w, d);
+    if (e > 0) return span('phone', d, e);
+    e = matchDoubleZeroPhone(w, d, runEnd);
     if (e > 0) return span('phone', d, e);
   }
+  let resume = runEnd;
   if (kinds.card) {
     const e = matchCard(w, d, runEnd);
     if (e > 0) return span('credit_card', d, e);
-    if (e < 0) return -e;
+    if (e < 0) resume = -e;
   }
-  return runEnd;
+  if (kinds.phone && prev !== PLUS && !continuesGroups(w, d)) {
+    const e = matchNationalPhone(w, d);
+    if (e > 0) return span('phone', d, e);
+    if (e < 0) resume = Math.max(resume, -e);
+  }
+  return resume;
+}
+
+/** Is the digit run at `d` the next group of a space-grouped number that started before it? */
+function continuesGroups(w: Window, d: number): boolean {
+  return w.at(d - 1) === SPACE && isDigit(w.at(d - 2));
 }
 
 /**

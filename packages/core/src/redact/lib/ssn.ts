@@ -1,4 +1,5 @@
 import { DASH, SPACE } from './chars.js';
+import { ssnContext } from './context.js';
 import type { Window } from './window.js';
 
 /**
@@ -17,11 +18,17 @@ function num(w: Window, k: number, count: number): number {
 
 /**
  * `AAA-GG-SSSS` or `AAA GG SSSS` (the same separator twice) starting at digit `s`, a possible SSN, with clean
- * boundaries. Bare nine-digit runs are not SSNs: they are far more often order or account numbers.
+ * boundaries, or a bare nine-digit run `AAAGGSSSS` that passes the same rules and comes shortly before or after an
+ * SSN word (without one, a nine-digit run is far more often an order or account number).
  *
  * @returns the end index, or -1.
  */
-export function matchSsn(w: Window, s: number): number {
+export function matchSsn(w: Window, s: number, runEnd: number): number {
+  if (runEnd - s === 9) {
+    // A bare nine-digit run is an SSN only right after an SSN word ("SSN", "social security"...).
+    const ok = isPossibleSsn(num(w, s, 3), num(w, s + 3, 2), num(w, s + 5, 4)) && w.rightOk(runEnd);
+    return ok && ssnContext(w, s, runEnd) ? runEnd : -1;
+  }
   const sep = w.at(s + 3);
   if (sep !== DASH && sep !== SPACE) return -1;
   if (!w.digitsAt(s, 3) || !w.digitsAt(s + 4, 2) || w.at(s + 6) !== sep || !w.digitsAt(s + 7, 4)) return -1;
