@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PII_KINDS } from './kinds.js';
 import { redact } from './redact.js';
@@ -29,6 +30,31 @@ describe('StreamRedactor', () => {
       for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
       expect(run(pieces).text, `size ${size}`).toBe(redact(text));
     }
+  });
+
+  it('a word after a number that makes it an item (SSN word, extension) is waited for, never leaked', () => {
+    for (const text of [
+      '123456789 is my SSN, thanks.',
+      'Appelez le 514 907-6015, poste 271 demain.',
+      'Call 322-844-3240 extension 582 now.',
+    ]) {
+      const whole = redact(text);
+      for (let cut = 1; cut < text.length; cut++) {
+        expect(run([text.slice(0, cut), text.slice(cut)]).text, `${text} cut at ${cut}`).toBe(whole);
+      }
+    }
+  });
+
+  it('streamed one character at a time, every sentence of the outside corpus redacts as it does whole', () => {
+    const texts = ['faker.jsonl', 'libphonenumber.jsonl'].flatMap((f) =>
+      readFileSync(new URL(`./corpus/outside/${f}`, import.meta.url), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { text: string }).text),
+    );
+    expect(texts.length).toBeGreaterThan(3000);
+    const differ = texts.filter((t) => run([...t]).text !== redact(t));
+    expect(differ).toEqual([]);
   });
 
   it('holds back only a small tail: prose goes through at once', () => {

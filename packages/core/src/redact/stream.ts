@@ -37,11 +37,49 @@ const isNumberChar = (c: number) =>
   (c | 0x20) === 0x78 ||
   (c | 0x20) === 0x74;
 const isNumberStart = (c: number) => (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x28;
+/**
+ * Words after a number that can still change what it is: an SSN or phone word up to five words after a bare
+ * number, or an extension word (`, poste 271`, `extension 12`). One word of margin over the detector's five.
+ */
+const FOLLOW_WORDS = 6;
+/** ...and at most this many characters of them, so the hold stays bounded. */
+const FOLLOW_MAX = 128;
+const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0xa0;
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
+/**
+ * The tail from the first number in the last few words of the current sentence: a later word there (an SSN or
+ * phone word, an extension) can still make that number an item, or a longer one. 0 when there is none.
+ */
+function followTail(view: string): number {
+  const len = view.length;
+  let k = len;
+  let words = 0;
+  let inWord = false;
+  let first = -1;
+  while (k > 0 && len - k < FOLLOW_MAX) {
+    const c = view.charCodeAt(k - 1);
+    if (c === 0x0a || c === 0x0d) break;
+    // A sentence end: . ! ? followed by a space (a dot inside a number or at the very end is not one).
+    if ((c === 0x2e || c === 0x21 || c === 0x3f) && k < len && isSpace(view.charCodeAt(k))) break;
+    if (isSpace(c)) {
+      if (inWord && ++words >= FOLLOW_WORDS) break;
+      inWord = false;
+    } else inWord = true;
+    if (isDigit(c)) first = k - 1;
+    k--;
+  }
+  if (first < 0) return 0;
+  let j = first;
+  while (j > 0 && first - j < NUMBER_MAX && isNumberChar(view.charCodeAt(j - 1))) j--;
+  return len - j;
+}
 
 /**
  * How much of the end of `view` could still become (part of) an item once more text arrives: the trailing
- * word that could be an e-mail address, and the trailing run of number characters if it holds a digit, `+` or
- * `(`. Bounded by {@link EMAIL_MAX}; on prose it is the last word or so.
+ * word that could be an e-mail address, the trailing run of number characters if it holds a digit, `+` or
+ * `(`, and a number in the last few words of the sentence, which a following SSN or phone word or extension can
+ * still turn into an item. Bounded by {@link EMAIL_MAX} and {@link FOLLOW_MAX}; on prose it is the last word.
  */
 export function heldTail(view: string): number {
   const len = view.length;
@@ -53,7 +91,7 @@ export function heldTail(view: string): number {
     if (isNumberStart(view.charCodeAt(j - 1))) numeric = true;
     j--;
   }
-  return Math.max(len - i, numeric ? len - j : 0);
+  return Math.max(len - i, numeric ? len - j : 0, followTail(view));
 }
 
 /**
