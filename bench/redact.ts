@@ -24,7 +24,10 @@ import { fmt, throughput, timeOnce } from './lib/measure.js';
 import { runWhenMain, standaloneCommand } from './lib/standalone.js';
 import { type BenchOptions, type BenchSection, type Figure, figureTable, type Table } from './lib/types.js';
 
-const TARGET_MB_PER_SECOND = 50;
+/** Issue 22: at least 100 MB/s on the mixed text, and at least 2x redact-pii restricted to the same four kinds. */
+const TARGET_MB_PER_SECOND = 100;
+const TARGET_RATIO_SAME_KINDS = 2;
+/** Against redact-pii's default patterns (names, addresses...), which cost far more: the earlier 10x target. */
 const TARGET_RATIO = 10;
 const ADVERSARIAL_BUDGET_MS_PER_MB = 1000;
 const SEED = 7;
@@ -395,7 +398,7 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
       ours: fmt.mbps(ours.mbPerSecond),
       peer: `redact-pii \`SyncRedactor\`, same four kinds only: ${fmt.mbps(peerSame.mbPerSecond)}`,
       ratio: fmt.ratio(ratioSame),
-      target: `≥ ${TARGET_MB_PER_SECOND} MB/s ${mark(speedOk)}; ≥ ${TARGET_RATIO}× ${mark(ratioSame >= TARGET_RATIO)}`,
+      target: `≥ ${TARGET_MB_PER_SECOND} MB/s ${mark(speedOk)}; ≥ ${TARGET_RATIO_SAME_KINDS}× ${mark(ratioSame >= TARGET_RATIO_SAME_KINDS)}`,
     },
     {
       figure: `\`redact\`, first ${fmt.kb(slice.length)} of the same text`,
