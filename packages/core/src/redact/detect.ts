@@ -107,6 +107,18 @@ export function detectIn(text: string, kinds: ReadonlySet<PiiKind>): PiiSpan[] {
   };
   if (!numbers.ssn && !numbers.phone && !numbers.card) return emails;
   const spans: PiiSpan[] = [];
-  scanNumbers(text, emails, numbers, spans);
+  scanNumbers(asciiSeparators(text), emails, numbers, spans);
   return spans;
+}
+
+/**
+ * Typographic separators (no-break and thin spaces, which French and other locales put between digit groups;
+ * Unicode hyphens and the en dash) as their ASCII forms, one UTF-16 unit for one, so number layouts read the same
+ * and every span still indexes the original text. Text without them is returned as is.
+ */
+const TYPOGRAPHIC = /[\u00a0\u2007\u2009\u202f\u2010-\u2013]/g;
+function asciiSeparators(text: string): string {
+  TYPOGRAPHIC.lastIndex = 0;
+  if (!TYPOGRAPHIC.test(text)) return text;
+  return text.replace(TYPOGRAPHIC, (c) => (c >= '\u2010' && c <= '\u2013' ? '-' : ' '));
 }

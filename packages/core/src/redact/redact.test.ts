@@ -11,6 +11,19 @@ describe('redact', () => {
     ).toBe('Hi!\n  Mail [EMAIL],\tSSN [SSN]; call [PHONE] / card [CREDIT_CARD].');
   });
 
+  it('reads typographic separators (no-break and thin spaces, Unicode hyphens, en dash) as plain ones', () => {
+    const cases: [string, string][] = [
+      ['Tel. +48\u202f512\u202f345\u202f678.', 'Tel. [PHONE].'],
+      ['call +1 242\u2013345\u20136789 today', 'call [PHONE] today'],
+      ['card 4683\u00a02457\u00a02782\u00a08920 ok', 'card [CREDIT_CARD] ok'],
+      ['SSN 123\u201145\u20116789', 'SSN [SSN]'],
+      ['portable 06\u200963\u200918\u200928\u200954', 'portable [PHONE]'],
+    ];
+    for (const [text, expected] of cases) expect(redact(text), text).toBe(expected);
+    // The same rules keep look-alikes out: a year range with an en dash is not a phone.
+    expect(redact('from 2005\u20132023')).toBe('from 2005\u20132023');
+  });
+
   it('has one placeholder per kind, none containing a digit or @', () => {
     expect(Object.keys(REPLACEMENTS).sort()).toEqual([...PII_KINDS].sort());
     for (const r of Object.values(REPLACEMENTS)) expect(r).toMatch(/^\[[A-Z_]+\]$/);

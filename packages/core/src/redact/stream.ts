@@ -33,6 +33,10 @@ const isNumberChar = (c: number) =>
   c === 0x23 ||
   c === 0x3a ||
   c === 0xa0 ||
+  c === 0x2007 ||
+  c === 0x2009 ||
+  c === 0x202f ||
+  (c >= 0x2010 && c <= 0x2013) ||
   (c | 0x20) === 0x65 ||
   (c | 0x20) === 0x78 ||
   (c | 0x20) === 0x74;
@@ -44,7 +48,8 @@ const isNumberStart = (c: number) => (c >= 0x30 && c <= 0x39) || c === 0x2b || c
 const FOLLOW_WORDS = 6;
 /** ...and at most this many characters of them, so the hold stays bounded. */
 const FOLLOW_MAX = 128;
-const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0xa0;
+const isSpace = (c: number) =>
+  c === 0x20 || c === 0x09 || c === 0xa0 || c === 0x2007 || c === 0x2009 || c === 0x202f;
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
 /**
