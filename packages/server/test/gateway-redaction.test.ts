@@ -7,6 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { api as sessionApi } from '@rampart/testing';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tablesContaining } from './fixtures.js';
@@ -129,17 +130,8 @@ describe.each(ENGINES)('gateway redaction: tools, answers, reversible mode (%s)'
   let orgId: string;
   const keys: Record<string, string> = {};
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${srv.baseUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${session}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-  };
+  const api = (method: string, path: string, body?: unknown) =>
+    sessionApi(srv.baseUrl, session).request(method, path, body);
   const client = (name: string) =>
     new OpenAI({ apiKey: keys[name] as string, baseURL: `${srv.baseUrl}/v1`, maxRetries: 0 });
   const lastSeen = () => up.seen.at(-1) as Seen;
