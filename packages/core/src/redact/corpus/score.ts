@@ -1,6 +1,6 @@
 // Scoring of the detector against the labelled corpus; shared by corpus.test.ts and bench/redact.ts so the
 // numbers in docs/PERFORMANCE.md are the ones the test asserts on.
-import { PII_KINDS, type PiiKind, type PiiSpan } from '../kinds.js';
+import { PII_KINDS, type PiiKind, type PiiSpan, REPLACEMENTS } from '../kinds.js';
 
 /** One labelled case: `spans` are the expected items, `redacted` the expected output of `redact(text)`. */
 export interface CorpusCase {
@@ -99,4 +99,15 @@ export function scoreCorpus(
     sum((s) => s.falseNegatives),
   );
   return { byKind, overall, mismatches };
+}
+
+/** A labelled text with its spans replaced by their placeholders: what `redact()` must return for it. */
+export function withPlaceholders(c: { readonly text: string; readonly spans: readonly PiiSpan[] }): string {
+  let out = '';
+  let from = 0;
+  for (const sp of c.spans) {
+    out += c.text.slice(from, sp.start) + REPLACEMENTS[sp.kind];
+    from = sp.end;
+  }
+  return out + c.text.slice(from);
 }
