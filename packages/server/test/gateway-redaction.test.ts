@@ -7,7 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { api as sessionApi } from '@rampart/testing';
+import { api as sessionApi, signup } from '@rampart/testing';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tablesContaining } from './fixtures.js';
@@ -144,16 +144,7 @@ describe.each(ENGINES)('gateway redaction: tools, answers, reversible mode (%s)'
   beforeAll(async () => {
     up = await startUpstream();
     srv = await startTestServer(engine, { RAMPART_OUTBOUND_ALLOW: '127.0.0.1' });
-    const s = await fetch(`${srv.baseUrl}/api/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        email: `gwr-${engine}@example.com`,
-        password: 'gateway password 1',
-        orgName: 'Redaction Org',
-      }),
-    });
-    ({ token: session, orgId } = (await s.json()) as { token: string; orgId: string });
+    ({ token: session, orgId } = await signup(srv.baseUrl, { orgName: 'Redaction Org' }));
     const put = await api('PUT', `/api/orgs/${orgId}/providers/stub`, {
       baseUrl: `http://127.0.0.1:${up.port}/v1`,
       apiKey: 'sk-stub-0000000000000000',
