@@ -26,10 +26,14 @@ export function Audit({ orgId }: { orgId: string }) {
   const [draft, setDraft] = useState<Filters>({ action: '', since: '', until: '' });
   const [filters, setFilters] = useState<Filters>(draft);
   const [entries, setEntries] = useState<Entry[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
   const [done, setDone] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const loadingRef = useRef(false);
+  /**
+   * Paging state lives in a ref, not in React state: an IntersectionObserver callback from an earlier render
+   * must see where paging is now. `gen` numbers each filter set, so a page that answers after the filters
+   * changed is dropped instead of being appended to (or shown as) the new list.
+   */
+  const paging = useRef({ gen: 0, cursor: null as string | null, done: false, loading: false });
   const sentinel = useRef<HTMLDivElement>(null);
   const verify = useLoad(
     () => api<{ ok: boolean; count: number }>('GET', orgPath(orgId, '/audit/verify')),
@@ -38,31 +42,47 @@ export function Audit({ orgId }: { orgId: string }) {
 
   const more = useCallback(
     async (reset: boolean) => {
-      if (loadingRef.current) return;
-      loadingRef.current = true;
+      const p = paging.current;
+      if (reset) {
+        p.gen++;
+        p.cursor = null;
+        p.done = false;
+        p.loading = false;
+      } else if (p.loading || p.done || p.cursor === null) {
+        // Already loading, at the end, or the first page is not in yet (a second "first page" would repeat it).
+        return;
+      }
+      const gen = p.gen;
+      p.loading = true;
       try {
         const page = await api<{ entries: Entry[]; nextCursor: string | null }>(
           'GET',
-          orgPath(orgId, `/audit${query(filters, { limit: '50', ...(!reset && cursor ? { cursor } : {}) })}`),
+          orgPath(
+            orgId,
+            `/audit${query(filters, { limit: '50', ...(p.cursor ? { cursor: p.cursor } : {}) })}`,
+          ),
         );
+        if (gen !== p.gen) return;
+        p.cursor = page.nextCursor;
+        p.done = page.nextCursor === null;
         setEntries((prev) => (reset ? page.entries : [...prev, ...page.entries]));
-        setCursor(page.nextCursor);
-        setDone(page.nextCursor === null);
+        setDone(p.done);
         setError(null);
       } catch (err) {
+        if (gen !== p.gen) return;
+        p.done = true;
         setError(describe(err));
         setDone(true);
       } finally {
-        loadingRef.current = false;
+        if (gen === p.gen) p.loading = false;
       }
     },
-    [orgId, filters, cursor],
+    [orgId, filters],
   );
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new filter set or org starts from the top
   useEffect(() => {
     setEntries([]);
-    setCursor(null);
     setDone(false);
     void more(true);
   }, [orgId, filters]);
