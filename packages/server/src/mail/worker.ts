@@ -240,7 +240,6 @@ export class MailWorker {
       return 'failed';
     }
     const delay = backoffMs(row.attempts, o.retryBaseMs, o.retryMaxMs);
-    this.#retryDueAt = Math.min(this.#retryDueAt, Date.now() + delay + 5);
     o.logger.warn({ mailId: row.id, kind: row.kind, attempts: row.attempts, reason, delay }, 'mail deferred');
     await o.db.platform((q) =>
       q.query(
@@ -250,6 +249,10 @@ export class MailWorker {
         [row.id, reason, delay, row.attempts],
       ),
     );
+    // Taken after the write: the row's due time is the database's now() (its transaction start) plus the delay,
+    // so a timer set from a clock read before the write could fire while the row is not yet due, find nothing,
+    // and leave the retry to the poll.
+    this.#retryDueAt = Math.min(this.#retryDueAt, Date.now() + delay + 5);
     return 'retried';
   }
 
