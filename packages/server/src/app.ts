@@ -27,8 +27,10 @@ import { registerMailAdminRoutes } from './mail/admin-routes.js';
 import { SmtpMailer } from './mail/smtp.js';
 import { MailWorker } from './mail/worker.js';
 import { AuditBatcher } from './platform/audit/batcher.js';
+import { type Bus, createBus } from './platform/bus.js';
 import { bcryptCost, type Config } from './platform/config.js';
 import { type App, createHttpServer } from './platform/http.js';
+import { Invalidations } from './platform/invalidation.js';
 import { resolveKeyMaterial } from './platform/keys.js';
 import { createLogger, type LogFiles, openLogFiles } from './platform/logger.js';
 import { LogMailer, type Mailer } from './platform/mailer.js';
@@ -59,6 +61,8 @@ export interface Services extends DbAccessServices, GatewayServices, JobsService
   logger: Logger;
   /** The mail outbox's delivery worker on this node. */
   mailWorker: MailWorker;
+  /** Messages between this deployment's nodes (platform/bus.ts). */
+  bus: Bus;
 }
 
 export interface Rampart {
@@ -138,6 +142,29 @@ async function assemble(
   });
   if (migrations.applied.length) logger.info({ applied: migrations.applied }, 'database migrations applied');
 
+  let bus: Bus;
+  try {
+    bus = await createBus({
+      redisUrl: config.REDIS_URL,
+      databaseUrl: config.DATABASE_URL,
+      notify: (channel, payloads) =>
+        db.platform(async (q) => {
+          await q.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, payloads]);
+        }),
+      logger,
+    });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const invalidations = new Invalidations(bus, logger);
+  try {
+    await invalidations.start();
+  } catch (err) {
+    await bus.close();
+    await db.close();
+    throw err;
+  }
   const limiters = createLimiterFactory(config.REDIS_URL);
   if (!opts.mailer && !config.RAMPART_SMTP_URL && config.NODE_ENV === 'production') {
     const w =
@@ -148,6 +175,9 @@ async function assemble(
   const outboundPolicy = parsePolicy(config.RAMPART_OUTBOUND_ALLOW);
   const outbound = guardedAgent({ policy: outboundPolicy });
   const routing = new RoutingCache();
+  invalidations.on('routing', (orgId) => routing.invalidate(orgId));
+  invalidations.on('org', (orgId) => routing.invalidate(orgId));
+  invalidations.onReset(() => routing.clear());
   const usageAudit = new AuditBatcher(db, logger);
   const mailer =
     opts.mailer ??
@@ -183,6 +213,9 @@ async function assemble(
   const agentHub = new AgentHub(db, logger, {
     handshakeTimeoutMs: config.RAMPART_AGENT_HANDSHAKE_TIMEOUT_MS,
     maxPendingPerIp: config.RAMPART_AGENT_HANDSHAKES_PER_IP,
+    pingIntervalMs: config.RAMPART_AGENT_PING_MS,
+    bus,
+    ring: keys.ring,
   });
   const telemetrySweeper = new TelemetrySweeper(
     db,
@@ -190,12 +223,14 @@ async function assemble(
     config.RAMPART_TELEMETRY_SWEEP_MS,
     logger,
   );
+  const auth = new Authenticator(db, keys.jwtSecret);
+  auth.useInvalidations(invalidations);
   const services: Services = {
     jobRunner,
     agentHub,
     routing,
     usageAudit,
-    orgChanged: (orgId) => routing.invalidate(orgId),
+    orgChanged: (orgId) => invalidations.announce('routing', orgId),
     outbound,
     outboundPolicy,
     config,
@@ -203,9 +238,10 @@ async function assemble(
     ring: keys.ring,
     jwtSecret: keys.jwtSecret,
     logger,
-    auth: new Authenticator(db, keys.jwtSecret),
+    auth,
     mailer,
     mailWorker,
+    bus,
     throttle: new LoginThrottle(limiters),
     limiters,
     bcryptCost: bcryptCost(config),
@@ -244,6 +280,10 @@ async function assemble(
     await registerWebRoutes(app, config, VERSION);
     registerSecurityTxt(app, config, services.publicUrl);
     agentHub.attach(app.server);
+    app.addHook('onReady', async () => agentHub.start());
+    // Before the HTTP server closes: it waits for every socket it accepted, upgraded agent sockets included,
+    // so a connected agent would hold a graceful shutdown open until the hard stop.
+    app.addHook('preClose', async () => agentHub.close());
     if (config.RAMPART_JOB_RUNNER === 'on') app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onReady', async () => telemetrySweeper.start());
     app.addHook('onReady', async () => mailWorker.start());
@@ -262,7 +302,8 @@ async function assemble(
       if (mailer instanceof SmtpMailer) mailer.close();
       telemetrySweeper.stop();
       clearInterval(accountSweep);
-      await agentHub.close();
+      await agentHub.close(); // no-op after preClose; here for a close that skipped it
+      await bus.close();
       await usageAudit.close();
       await outbound.close();
       await db.close();
@@ -270,6 +311,8 @@ async function assemble(
       await logFiles?.close(); // last: whatever the steps above log still reaches the file
     });
   } catch (err) {
+    await agentHub.close().catch(() => {});
+    await bus.close();
     await db.close();
     await limiters.close();
     throw err;

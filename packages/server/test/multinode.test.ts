@@ -1,7 +1,7 @@
 /**
  * Scale-out: several Rampart nodes on one PostgreSQL and one Redis (docs/OPERATIONS.md, "Running several
  * nodes"). Migrations when nodes start together, sign-up limits shared through Redis, API-key and runtime-token
- * revocation reaching another node within CREDENTIAL_CACHE_TTL_MS, and membership changes taking effect on the
+ * revocation reaching another node over the node bus at once (well inside CREDENTIAL_CACHE_TTL_MS), and membership changes taking effect on the
  * next request on another node. The job runner's exactly-once across two nodes is in jobs-runner.test.ts ("two
  * runner nodes on one PostgreSQL"); the widget limit shared by two nodes is in widget-limits.test.ts.
  *
@@ -183,7 +183,7 @@ describe.skipIf(!DB || !REDIS_URL)('several nodes on one PostgreSQL and one Redi
       expect((await signupFrom(nodeB.baseUrl, freshIp())).status).toBe(201);
     });
 
-    it(`a revoked API key and runtime token are refused by the other node within ${CREDENTIAL_CACHE_TTL_MS} ms`, async () => {
+    it(`a revoked API key and runtime token are refused by the other node at once (bus), not after the ${CREDENTIAL_CACHE_TTL_MS} ms TTL`, async () => {
       const owner = await ownerOn(nodeA.baseUrl);
       const a = api(nodeA.baseUrl, owner.token);
       const key = await a.post<{ id: string; key: string }>(`/api/orgs/${owner.orgId}/api-keys`, {
@@ -235,9 +235,8 @@ describe.skipIf(!DB || !REDIS_URL)('several nodes on one PostgreSQL and one Redi
         }),
       );
       for (const [i, m] of measured.entries()) {
-        expect(m.ms, `${m.what}: refused on node B after ${m.ms} ms`).toBeLessThanOrEqual(
-          CREDENTIAL_CACHE_TTL_MS + 1_000,
-        );
+        // The node bus carries the revocation: well under the cache TTL, which only bounds a lost message.
+        expect(m.ms, `${m.what}: refused on node B after ${m.ms} ms`).toBeLessThan(1_000);
         // Stays refused (nothing brings it back into the cache).
         const c = creds[i] as (typeof creds)[number];
         expect((await api(nodeB.baseUrl, c.token).get(c.path)).status).toBe(401);

@@ -66,7 +66,10 @@ export function registerAgentCommand(program: Command): void {
     .description(
       'run the on-prem database agent: connects out to Rampart, re-validates and runs read-only queries on your database, returns only the requested rows; the connection string never leaves this machine',
     )
-    .option('--server <url>', 'Rampart base URL (default: $RAMPART_SERVER)')
+    .option(
+      '--server <urls>',
+      'Rampart base URL; several, comma-separated (one per node), keep a connection to each for availability (default: $RAMPART_SERVER)',
+    )
     .option(
       '--token <token>',
       'the agent token shown when the connection was created (default: $RAMPART_AGENT_TOKEN)',
@@ -105,8 +108,14 @@ export function registerAgentCommand(program: Command): void {
           process.exitCode = 2;
           return;
         }
+        const servers = server
+          .split(',')
+          .map((u) => u.trim())
+          .filter(Boolean);
         try {
-          serverUrl(server, { allowInsecureHttp: process.env[INSECURE_HTTP_ENV] === '1' });
+          if (!servers.length) throw new Error('--server must name at least one URL');
+          for (const u of servers)
+            serverUrl(u, { allowInsecureHttp: process.env[INSECURE_HTTP_ENV] === '1' });
         } catch (err) {
           process.stderr.write(`rampart: agent: ${(err as Error).message}\n`);
           process.exitCode = 2;
@@ -137,7 +146,7 @@ export function registerAgentCommand(program: Command): void {
         process.once('SIGINT', stop);
         try {
           agent = runAgent({
-            server,
+            server: servers,
             token,
             databaseUrl,
             log,

@@ -29,14 +29,25 @@ export class Database {
     if (ctx.orgId !== null && !isUuid(ctx.orgId)) throw new TypeError('tenant context orgId must be a UUID');
     if (ctx.userId != null && !isUuid(ctx.userId))
       throw new TypeError('tenant context userId must be a UUID');
-    return this.#engine.transaction(async (q) => {
-      await q.query(
-        `SELECT set_config('role', $1, true), set_config('app.org_id', $2, true), set_config('app.platform', $3, true),
+    const committed: Array<() => unknown> = [];
+    return this.#engine
+      .transaction(async (q) => {
+        await q.query(
+          `SELECT set_config('role', $1, true), set_config('app.org_id', $2, true), set_config('app.platform', $3, true),
                 set_config('app.user_id', $4, true)`,
-        [APP_ROLE, ctx.orgId ?? '', ctx.platform ? 'on' : 'off', ctx.userId ?? ''],
-      );
-      return fn(q);
-    });
+          [APP_ROLE, ctx.orgId ?? '', ctx.platform ? 'on' : 'off', ctx.userId ?? ''],
+        );
+        return fn({
+          query: (sql, params) => q.query(sql, params),
+          exec: (sql) => q.exec(sql),
+          afterCommit: (cb) => void committed.push(cb),
+        });
+      })
+      .then(async (result) => {
+        // The change is visible now; a hook that fails must not turn a committed change into an error.
+        for (const cb of committed) await Promise.resolve(cb()).catch(() => {});
+        return result;
+      });
   }
 
   /** Shorthand for an org-scoped transaction. */

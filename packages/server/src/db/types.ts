@@ -9,6 +9,11 @@ export interface Queryable {
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
   /** Runs a multi-statement script without parameters (migrations only). */
   exec(sql: string): Promise<void>;
+  /**
+   * Runs `fn` once the transaction has committed (never on rollback): for telling caches and other nodes about
+   * a change, which must not happen before the change is visible. Present on {@link Database} transactions.
+   */
+  afterCommit?(fn: () => unknown): void;
 }
 
 /**

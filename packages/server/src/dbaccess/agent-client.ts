@@ -9,8 +9,11 @@ import { writeCapabilities } from './agent-readonly.js';
 import { DEFAULT_LIMITS, runSandboxed, type SandboxLimits } from './sandbox.js';
 
 export interface AgentOptions {
-  /** Rampart's base URL (http(s)://...); the agent connects to its /agent WebSocket. */
-  server: string;
+  /**
+   * Rampart's base URL (http(s)://...); the agent connects to its /agent WebSocket. Several URLs (one per node,
+   * for availability): the agent keeps a connection to each, and answers queries from any of them.
+   */
+  server: string | readonly string[];
   token: string;
   /** The customer database, as a SELECT-only role: it never leaves this process. */
   databaseUrl: string;
@@ -28,6 +31,11 @@ export interface AgentOptions {
   limits?: Partial<SandboxLimits>;
   /** Connect timeout to the local database, ms (default 10 s). */
   connectTimeoutMs?: number;
+  /**
+   * Once a server has pinged this agent, a silence longer than this (ms) means the link is dead (a proxy cut it
+   * without closing it): the socket is dropped and reconnected. Default 65 s (three of the server's 20 s pings).
+   */
+  silenceTimeoutMs?: number;
 }
 
 /** `--read-only-check` found write capabilities: the agent does not start. */
@@ -159,10 +167,7 @@ export function runAgent(opts: AgentOptions): RunningAgent {
   const min = opts.minBackoffMs ?? 500;
   const max = opts.maxBackoffMs ?? 30_000;
   let stopped = false;
-  let ws: WebSocket | null = null;
   let db: pg.Client | null = null;
-  let attempt = 0;
-  let timer: NodeJS.Timeout | null = null;
   let markReady: () => void = () => {};
   let failReady: (e: Error) => void = () => {};
   const ready = new Promise<void>((resolve, reject) => {
@@ -190,20 +195,42 @@ export function runAgent(opts: AgentOptions): RunningAgent {
   };
   const handle = agentQueryHandler({ database, policy: opts.policy, audit, limits: opts.limits });
 
-  const connect = () => {
+  const servers = typeof opts.server === 'string' ? [opts.server] : [...new Set(opts.server)];
+  if (!servers.length) throw new TypeError('runAgent: at least one server URL is required');
+  const silenceMs = opts.silenceTimeoutMs ?? 65_000;
+  const links = servers.map((server) => ({
+    server,
+    ws: null as WebSocket | null,
+    attempt: 0,
+    timer: null as NodeJS.Timeout | null,
+    watchdog: null as NodeJS.Timeout | null,
+  }));
+  const label = (server: string) => (servers.length > 1 ? ` (${new URL(server).host})` : '');
+
+  const connect = (link: (typeof links)[number]) => {
     if (stopped) return;
     // Relative to the server's base, so a Rampart mounted under a path prefix (https://host/rampart) is reached
     // at https://host/rampart/agent, not https://host/agent.
-    const url = new URL(opts.server);
+    const url = new URL(link.server);
     url.search = '';
     url.hash = '';
     url.pathname = `${url.pathname.replace(/\/+$/, '')}/agent`;
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const sock = new WebSocket(url, { headers: { authorization: `Bearer ${opts.token}` } });
-    ws = sock;
+    link.ws = sock;
+    // Armed by the server's first ping (a server that never pings is not held to it).
+    const heard = () => {
+      if (link.watchdog) clearTimeout(link.watchdog);
+      link.watchdog = setTimeout(() => {
+        log(`no ping from Rampart${label(link.server)} in ${silenceMs} ms; reconnecting`);
+        sock.terminate();
+      }, silenceMs);
+      link.watchdog.unref();
+    };
+    sock.on('ping', heard);
     sock.on('open', () => {
-      attempt = 0;
-      log('connected to Rampart');
+      link.attempt = 0;
+      log(`connected to Rampart${label(link.server)}`);
       markReady();
     });
     sock.on('message', async (data) => {
@@ -224,10 +251,11 @@ export function runAgent(opts: AgentOptions): RunningAgent {
       }
     });
     sock.on('close', () => {
+      if (link.watchdog) clearTimeout(link.watchdog);
       if (stopped) return;
-      const delay = Math.min(max, min * 2 ** attempt++) * (0.5 + Math.random() / 2);
-      log(`disconnected; reconnecting in ${Math.round(delay)} ms`);
-      timer = setTimeout(connect, delay);
+      const delay = Math.min(max, min * 2 ** link.attempt++) * (0.5 + Math.random() / 2);
+      log(`disconnected${label(link.server)}; reconnecting in ${Math.round(delay)} ms`);
+      link.timer = setTimeout(() => connect(link), delay);
     });
     sock.on('error', () => {});
   };
@@ -237,7 +265,7 @@ export function runAgent(opts: AgentOptions): RunningAgent {
       if (problems.length) throw new ReadOnlyCheckError(problems);
       log('read-only check passed: the role cannot write');
     }
-    connect();
+    for (const link of links) connect(link);
   };
   start().catch((err: Error) => {
     stopped = true;
@@ -250,8 +278,11 @@ export function runAgent(opts: AgentOptions): RunningAgent {
     ready,
     stop: async () => {
       stopped = true;
-      if (timer) clearTimeout(timer);
-      ws?.close();
+      for (const link of links) {
+        if (link.timer) clearTimeout(link.timer);
+        if (link.watchdog) clearTimeout(link.watchdog);
+        link.ws?.close();
+      }
       await db?.end().catch(() => {});
       audit?.close();
     },

@@ -21,8 +21,8 @@ export interface OrgRouting {
 
 /**
  * Per-node cache of each org's routing data, so a gateway call costs no database round trip. Entries live
- * 5 s at most and are dropped at once on this node when providers or settings change; other nodes see a
- * change within 5 s (the same documented bound as API-key revocation). Only sealed keys are cached: the
+ * 5 s at most and are dropped when providers or settings change: at once on this node, on the node bus message
+ * on the others (platform/invalidation.ts), within 5 s if that message is lost (the bound API keys have too). Only sealed keys are cached: the
  * plaintext is opened per call and exists only for the outbound request.
  */
 export class RoutingCache {
@@ -47,6 +47,10 @@ export class RoutingCache {
 
   invalidate(orgId: string): void {
     this.#cache.delete(orgId);
+  }
+
+  clear(): void {
+    this.#cache.clear();
   }
 }
 

@@ -66,7 +66,7 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
       const view = await s.db.org(access.orgId, (q) =>
         putProvider(q, s.ring, actorOf(request), access.orgId, request.params.name, { ...b, baseUrl }),
       );
-      s.routing.invalidate(access.orgId);
+      await s.orgChanged(access.orgId);
       return view;
     },
   );
@@ -104,6 +104,8 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
       await s.db.org(access.orgId, (q) =>
         deleteProvider(q, actorOf(request), access.orgId, request.params.name),
       );
+      // Its sealed key must not stay routable from any node's cache.
+      await s.orgChanged(access.orgId);
       return { ok: true as const };
     },
   );

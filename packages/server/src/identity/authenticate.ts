@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Database } from '../db/database.js';
 import { AppError } from '../platform/errors.js';
 import { isUuid } from '../platform/ids.js';
+import type { InvalidationKind, Invalidations } from '../platform/invalidation.js';
 import { orgActionOf } from '../platform/org-routes.js';
 import type { Region } from '../platform/params.js';
 import { type Action, can, isRole, type Role } from '../platform/permissions.js';
@@ -162,23 +163,55 @@ export class Authenticator {
     return p;
   }
 
-  /** Called on revocation so this node stops accepting the key immediately. */
-  forgetApiKey(keyId: string): void {
-    this.#keys.deleteWhere((k) => k.keyId === keyId);
+  /** Announces revocations to every node (platform/invalidation.ts); without it they are dropped here only. */
+  #inv: Invalidations | undefined;
+
+  /** Drops this node's cached entries when any node announces a change (and everything after a bus outage). */
+  useInvalidations(inv: Invalidations): void {
+    this.#inv = inv;
+    inv.on('api_key', (id) => this.#keys.deleteWhere((k) => k.keyId === id));
+    inv.on('runtime_token', (id) => this.#runtime.deleteWhere((t) => t.tokenId === id));
+    inv.on('cli_credential', (id) => this.#cli.deleteWhere((c) => c.credentialId === id));
+    inv.on('org', (orgId) => {
+      this.#keys.deleteWhere((k) => k.orgId === orgId);
+      this.#runtime.deleteWhere((t) => t.orgId === orgId);
+    });
+    inv.onReset(() => {
+      this.#keys.clear();
+      this.#runtime.clear();
+      this.#cli.clear();
+    });
   }
 
-  forgetRuntimeToken(tokenId: string): void {
-    this.#runtime.deleteWhere((t) => t.tokenId === tokenId);
+  #forget(kind: InvalidationKind, id: string, local: () => void): Promise<void> {
+    if (this.#inv) return this.#inv.announce(kind, id);
+    local();
+    return Promise.resolve();
   }
 
-  forgetCliCredential(credentialId: string): void {
-    this.#cli.deleteWhere((c) => c.credentialId === credentialId);
+  /** Called on revocation: this node stops accepting the key at once, every other node on the bus message. */
+  forgetApiKey(keyId: string): Promise<void> {
+    return this.#forget('api_key', keyId, () => this.#keys.deleteWhere((k) => k.keyId === keyId));
   }
 
-  /** Called when an org is hard-deleted: none of its credentials may be served from the cache any more. */
-  forgetOrg(orgId: string): void {
-    this.#keys.deleteWhere((k) => k.orgId === orgId);
-    this.#runtime.deleteWhere((t) => t.orgId === orgId);
+  forgetRuntimeToken(tokenId: string): Promise<void> {
+    return this.#forget('runtime_token', tokenId, () =>
+      this.#runtime.deleteWhere((t) => t.tokenId === tokenId),
+    );
+  }
+
+  forgetCliCredential(credentialId: string): Promise<void> {
+    return this.#forget('cli_credential', credentialId, () =>
+      this.#cli.deleteWhere((c) => c.credentialId === credentialId),
+    );
+  }
+
+  /** Called when an org is hard-deleted: none of its credentials may be served from any node's cache. */
+  forgetOrg(orgId: string): Promise<void> {
+    return this.#forget('org', orgId, () => {
+      this.#keys.deleteWhere((k) => k.orgId === orgId);
+      this.#runtime.deleteWhere((t) => t.orgId === orgId);
+    });
   }
 
   async #session(token: string): Promise<SessionPrincipal> {

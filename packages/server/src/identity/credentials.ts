@@ -132,7 +132,7 @@ export async function revokeApiKey(s: IdentityServices, actor: AuditActor, orgId
     if (upd.rowCount === 0) throw new AppError('not_found', 'API key not found');
     await appendAudit(q, actor, { orgId, action: 'api_key.revoked', target: `api_key:${id}` });
   });
-  s.auth.forgetApiKey(id);
+  await s.auth.forgetApiKey(id);
 }
 
 /** Creates a runtime token of the org (scope: sync + telemetry); the token itself is only in the result. */
@@ -181,5 +181,5 @@ export async function revokeRuntimeToken(s: IdentityServices, actor: AuditActor,
     if (upd.rowCount === 0) throw new AppError('not_found', 'Runtime token not found');
     await appendAudit(q, actor, { orgId, action: 'runtime_token.revoked', target: `runtime_token:${id}` });
   });
-  s.auth.forgetRuntimeToken(id);
+  await s.auth.forgetRuntimeToken(id);
 }

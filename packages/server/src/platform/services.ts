@@ -19,8 +19,11 @@ export interface PlatformServices {
   limiters: LimiterFactory;
   /** Base URL for links in e-mails and pages. */
   publicUrl: string;
-  /** Called after an org's settings change or the org is deleted, so per-node caches drop it. */
-  orgChanged(orgId: string): void;
+  /**
+   * Called after an org's settings or providers change or the org is deleted: every node's routing cache drops
+   * it (this one at once, the others on the node bus message). Never rejects.
+   */
+  orgChanged(orgId: string): Promise<void>;
 }
 
 /** For domains that send requests to user-supplied URLs: the guarded agent and the policy it enforces. */

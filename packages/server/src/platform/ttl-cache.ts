@@ -1,7 +1,8 @@
 /**
  * A small, bounded in-process TTL cache. Used for credential lookups keyed by their hash (API keys, runtime
  * tokens: identity/authenticate.ts) and for gateway routes. Deleting on this node takes effect at once; other
- * nodes serve a stale entry for at most `ttlMs` (the documented bound for revoked keys, default 5 s). Bounded
+ * nodes drop theirs when the change is announced on the node bus (platform/invalidation.ts), and serve a stale
+ * entry for at most `ttlMs` when that message is lost (the documented bound for revoked keys, default 5 s). Bounded
  * size: the oldest entries are evicted first.
  */
 export class TtlCache<V> {
@@ -34,6 +35,10 @@ export class TtlCache<V> {
 
   delete(key: string): void {
     this.#entries.delete(key);
+  }
+
+  clear(): void {
+    this.#entries.clear();
   }
 
   /** Drops every entry matching a predicate (revoking by id when only the id is known). */

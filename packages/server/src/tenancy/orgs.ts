@@ -56,7 +56,7 @@ export async function deleteOrg(
     await appendAudit(q, actor, { orgId: null, action: 'org.deleted', target: `org:${orgId}` });
   });
   // Its API keys and runtime tokens are gone: stop serving them from this node's cache at once.
-  s.auth.forgetOrg(orgId);
+  await s.auth.forgetOrg(orgId);
 }
 
 async function ownerCount(q: Queryable, orgId: string): Promise<number> {

@@ -88,7 +88,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
     async (request) => {
       const access = await s.auth.requireOrg(request);
       await deleteOrg(s, actorOf(request), access.orgId, request.body.confirm);
-      s.orgChanged(access.orgId);
+      await s.orgChanged(access.orgId);
       return { ok: true as const };
     },
   );
@@ -234,7 +234,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
     async (request) => {
       const access = await s.auth.requireOrg(request);
       await updateSettings(s, actorOf(request), access.orgId, request.body);
-      s.orgChanged(access.orgId);
+      await s.orgChanged(access.orgId);
       return readSettings(s, access.orgId);
     },
   );

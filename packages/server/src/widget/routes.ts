@@ -393,7 +393,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
             'billing_mismatch',
             `The event does not match the checkout's product (${outcome.reason}); nothing was changed`,
           );
-        if (outcome.status === 'applied') s.orgChanged(outcome.orgId);
+        if (outcome.status === 'applied') await s.orgChanged(outcome.orgId);
         return { ok: true as const, outcome: outcome.status };
       },
     );

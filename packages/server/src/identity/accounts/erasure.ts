@@ -136,8 +136,8 @@ export async function deleteAccount(
   });
   // API keys, runtime tokens and CLI credentials are gone or revoked: stop serving them from this node's cache.
   for (const orgId of [...deletedOrgIds, ...touchedOrgIds]) {
-    s.auth.forgetOrg(orgId);
-    s.orgChanged(orgId);
+    await s.auth.forgetOrg(orgId);
+    await s.orgChanged(orgId);
   }
   return { deletedOrgIds };
 }

@@ -6,7 +6,7 @@ import { auditAccountEvent } from './events.js';
 
 /**
  * Revokes every CLI credential of the user (they are bearer tokens like sessions: "sign out everywhere" and a
- * password change or reset must end them too) and drops them from this node's cache. A CLI sign-in approved but
+ * password change or reset must end them too) and, once that commits, drops them from every node's cache. A CLI sign-in approved but
  * not yet collected is denied first (its poll would mint a credential afterwards; the poll's row lock orders it).
  */
 export async function revokeCliCredentials(s: IdentityServices, q: Queryable, userId: string): Promise<void> {
@@ -18,7 +18,11 @@ export async function revokeCliCredentials(s: IdentityServices, q: Queryable, us
     'UPDATE cli_credentials SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id',
     [userId],
   );
-  for (const r of rows) s.auth.forgetCliCredential(r.id);
+  // After the commit: a node that dropped its entry earlier could re-read the row before the revocation is
+  // visible and cache it again for the TTL.
+  const forget = () => Promise.all(rows.map((r) => s.auth.forgetCliCredential(r.id)));
+  if (q.afterCommit) q.afterCommit(forget);
+  else await forget();
 }
 
 /** Voids a pending e-mail change: recovering or re-securing the account must not leave an intruder's link live. */

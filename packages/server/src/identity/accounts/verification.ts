@@ -167,8 +167,8 @@ export async function revokeUnverifiedCredentials(
       });
       return { keys: keys.rows.map((r) => r.id), tokens: tokens.rows.map((r) => r.id) };
     });
-    for (const id of revoked.keys) s.auth.forgetApiKey(id);
-    for (const id of revoked.tokens) s.auth.forgetRuntimeToken(id);
+    for (const id of revoked.keys) await s.auth.forgetApiKey(id);
+    for (const id of revoked.tokens) await s.auth.forgetRuntimeToken(id);
     revokedKeys += revoked.keys.length;
     revokedRuntimes += revoked.tokens.length;
   }

@@ -49,7 +49,7 @@ export async function revokeCliCredential(
       [id, userId],
     ),
   );
-  s.auth.forgetCliCredential(id);
+  await s.auth.forgetCliCredential(id);
   return rows[0];
 }
 
