@@ -4,13 +4,20 @@
  * over the node bus to A and answered; 50 concurrent queries through B each get their own answer; when A goes
  * away the agent reconnects (through the balancer) to B and queries resume; an agent connected to both nodes
  * serves each node's queries locally. Run twice: with Redis as the bus and with PostgreSQL LISTEN/NOTIFY.
+ * Then the edges: a node that never answers (504), an answer that comes twice, a forged answer, and the
+ * keep-alive ping on /agent from both ends.
  */
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { openString, seal } from '@rampart/core/seal';
 import { type Account, api, createPgDatabase, type PgDatabase, signup } from '@rampart/testing';
+import pg from 'pg';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
 import { type RunningAgent, runAgent } from '../src/dbaccess/agent-client.js';
+import { nodeChannel, PgBus } from '../src/platform/bus.js';
 import { createReaderDatabase, type ReaderDatabase } from './dbaccess-support.js';
 import { startTestServer } from './helpers.js';
 
@@ -247,5 +254,177 @@ describe.skipIf(!BASE)('one agent connected to two nodes at once', () => {
       q.query<{ n: number }>('SELECT count(*)::int AS n FROM agent_presence WHERE connection_id = $1', [id]),
     );
     expect(rows[0]?.n).toBe(2);
+  });
+});
+
+describe.skipIf(!BASE)('forwarding: timeouts and answers that come twice (PostgreSQL LISTEN/NOTIFY)', () => {
+  let shared: PgDatabase;
+  let node: Srv;
+  let fake: PgBus;
+  let pool: pg.Pool;
+  let connectionId: string;
+
+  beforeAll(async () => {
+    shared = await createPgDatabase();
+    node = await startTestServer('postgres', { DATABASE_URL: shared.url });
+    const owner = await signup(node.baseUrl);
+    const created = await api(node.baseUrl, owner.token).post<{ id: string }>(
+      `/api/orgs/${owner.orgId}/connections`,
+      { name: 'elsewhere', mode: 'agent' },
+    );
+    connectionId = created.body.id;
+    pool = new pg.Pool({ connectionString: shared.url, max: 2 });
+    // Another "node" on the same bus that claims to hold the agent.
+    fake = new PgBus(
+      shared.url,
+      async (channel, payloads) => {
+        await pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, payloads]);
+      },
+      pino({ level: 'silent' }),
+    );
+    await fake.start();
+    await node.rampart.services.db.platform((q) =>
+      q.query('INSERT INTO agent_presence (connection_id, node_id) VALUES ($1, $2)', [
+        connectionId,
+        fake.nodeId,
+      ]),
+    );
+  });
+  afterAll(async () => {
+    await fake?.close();
+    await pool?.end();
+    await node?.close();
+    await shared?.drop();
+  });
+
+  it('a node that never answers is a 504 (upstream_timeout), not a hang', async () => {
+    const started = Date.now();
+    await expect(
+      node.rampart.services.agentHub.query(connectionId, 'SELECT 1', [], 200),
+    ).rejects.toMatchObject({ code: 'upstream_timeout', status: 504 });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('the first answer settles the query; a repeated or late one is dropped', async () => {
+    const ring = node.rampart.services.ring;
+    const aad = (id: string) => ({ orgId: null, table: 'node_bus', column: 'agent_result', rowId: id });
+    const off = await fake.subscribe(nodeChannel(fake.nodeId), (m) => {
+      const id = m.id as string;
+      const q = JSON.parse(openString(ring, m.box as string, { ...aad(id), column: 'agent_query' })) as {
+        sql: string;
+      };
+      const answer = (n: number) => ({
+        t: 'result',
+        id,
+        box: seal(
+          ring,
+          JSON.stringify({ columns: ['n'], rows: [[n]], rowCount: 1, truncated: false }),
+          aad(id),
+        ),
+      });
+      expect(q.sql).toBe('SELECT 1');
+      void (async () => {
+        await fake.publish(nodeChannel(m.from as string), answer(1));
+        await fake.publish(nodeChannel(m.from as string), answer(2));
+      })();
+    });
+    try {
+      const r = await node.rampart.services.agentHub.query(connectionId, 'SELECT 1', [], 2_000);
+      expect(r.rows).toEqual([[1]]);
+      // The second answer arrives and finds nothing waiting: no crash, no effect on the next query.
+      await new Promise((r) => setTimeout(r, 200));
+      const again = await node.rampart.services.agentHub.query(connectionId, 'SELECT 1', [], 2_000);
+      expect(again.rows).toEqual([[1]]);
+    } finally {
+      off();
+    }
+  });
+
+  it('an answer not sealed with the deployment keys is refused as bad_gateway', async () => {
+    const off = await fake.subscribe(nodeChannel(fake.nodeId), (m) => {
+      void fake.publish(nodeChannel(m.from as string), { t: 'result', id: m.id, box: 'v1.forged' });
+    });
+    try {
+      await expect(
+        node.rampart.services.agentHub.query(connectionId, 'SELECT 1', [], 2_000),
+      ).rejects.toMatchObject({ code: 'bad_gateway' });
+    } finally {
+      off();
+    }
+  });
+});
+
+describe('keep-alive on /agent', () => {
+  it('pings every agent socket and closes one that stops answering; its presence goes with it', async () => {
+    const srv = await startTestServer('pglite', { RAMPART_AGENT_PING_MS: '150' });
+    try {
+      const owner = await signup(srv.baseUrl);
+      const created = await api(srv.baseUrl, owner.token).post<{ id: string; agentToken: string }>(
+        `/api/orgs/${owner.orgId}/connections`,
+        { name: 'quiet', mode: 'agent' },
+      );
+      const { id, agentToken } = created.body;
+      const url = `${srv.baseUrl.replace('http', 'ws')}/agent`;
+      // A well-behaved socket answers pings (ws does so by default) and stays.
+      const good = new WebSocket(url, { headers: { authorization: `Bearer ${agentToken}` } });
+      let pings = 0;
+      good.on('ping', () => pings++);
+      await new Promise((r) => good.once('open', r));
+      await new Promise((r) => setTimeout(r, 700));
+      expect(pings).toBeGreaterThanOrEqual(3);
+      expect(good.readyState).toBe(WebSocket.OPEN);
+      expect(srv.rampart.services.agentHub.connected(id)).toBe(true);
+      // A socket that goes silent (a proxy dropped it without a FIN) is closed by the second missed ping.
+      const silent = new WebSocket(url, {
+        headers: { authorization: `Bearer ${agentToken}` },
+        autoPong: false,
+      });
+      await new Promise((r) => silent.once('open', r));
+      good.close();
+      const openedAt = Date.now();
+      const closedAt = await new Promise<number>((r) => silent.once('close', () => r(Date.now())));
+      console.info(`[agent keep-alive] silent socket closed after ${closedAt - openedAt} ms`);
+      expect(closedAt - openedAt).toBeLessThan(2_000);
+      await expect.poll(() => srv.rampart.services.agentHub.connected(id)).toBe(false);
+      const presence = () =>
+        srv.rampart.services.db.platform(async (q) => {
+          const { rows } = await q.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM agent_presence WHERE connection_id = $1',
+            [id],
+          );
+          return rows[0]?.n;
+        });
+      await expect.poll(presence).toBe(0);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('the agent reconnects when a server that pinged it falls silent', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    let connections = 0;
+    wss.on('connection', (ws) => {
+      connections++;
+      ws.ping(); // one ping arms the agent's watchdog; then silence
+    });
+    await new Promise((r) => wss.once('listening', r));
+    const port = (wss.address() as { port: number }).port;
+    const lines: string[] = [];
+    const agent = runAgent({
+      server: `http://127.0.0.1:${port}`,
+      token: `ag_${'A'.repeat(43)}`,
+      databaseUrl: 'postgres://nobody@127.0.0.1:1/none',
+      silenceTimeoutMs: 200,
+      minBackoffMs: 20,
+      maxBackoffMs: 50,
+      log: (l) => lines.push(l),
+    });
+    try {
+      await expect.poll(() => connections, { timeout: 5_000 }).toBeGreaterThanOrEqual(2);
+      expect(lines.some((l) => l.startsWith('no ping from Rampart'))).toBe(true);
+    } finally {
+      await agent.stop();
+      await new Promise((r) => wss.close(r));
+    }
   });
 });

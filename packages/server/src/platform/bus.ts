@@ -138,7 +138,11 @@ export class RedisBus extends BaseBus {
   constructor(url: string, log: Logger) {
     super(log);
     this.#pub = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
-    this.#sub = new Redis(url, { maxRetriesPerRequest: null, autoResubscribe: true });
+    this.#sub = new Redis(url, {
+      maxRetriesPerRequest: null,
+      autoResubscribe: true,
+      connectionName: `rampart-bus-${this.nodeId}`,
+    });
     this.#pub.on('error', () => {}); // surfaced as a failed publish
     this.#sub.on('error', (err) => this.log.debug({ err }, 'node bus (redis) connection error'));
     this.#sub.on('ready', () => {
