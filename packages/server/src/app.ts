@@ -1,4 +1,5 @@
 import type { KeyRing } from '@rampart/core/seal';
+import type { SessionKeyRing } from '@rampart/core/tokens';
 import type { DestinationStream, Logger } from 'pino';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
@@ -55,7 +56,10 @@ export interface Services extends DbAccessServices, GatewayServices, JobsService
   config: Config;
   db: Database;
   ring: KeyRing;
-  jwtSecret: Buffer;
+  /** Session (JWT) keys: the first signs, every key verifies (RAMPART_JWT_SECRETS / RAMPART_JWT_SECRET). */
+  jwtKeys: SessionKeyRing;
+  /** @deprecated The same ring as {@link jwtKeys}, under its old name for bench/; use jwtKeys. */
+  jwtSecret: SessionKeyRing;
   logger: Logger;
   /** The mail outbox's delivery worker on this node. */
   mailWorker: MailWorker;
@@ -201,9 +205,10 @@ async function assemble(
     config,
     db,
     ring: keys.ring,
-    jwtSecret: keys.jwtSecret,
+    jwtKeys: keys.jwtKeys,
+    jwtSecret: keys.jwtKeys,
     logger,
-    auth: new Authenticator(db, keys.jwtSecret),
+    auth: new Authenticator(db, keys.jwtKeys),
     mailer,
     mailWorker,
     throttle: new LoginThrottle(limiters),
