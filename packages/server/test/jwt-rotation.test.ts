@@ -25,6 +25,7 @@ import {
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRampart, type Rampart } from '../src/app.js';
+import { isEnvAllowed } from '../src/jobs/values.js';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
 import { resolveKeyMaterial } from '../src/platform/keys.js';
 import { MemoryMailer } from '../src/platform/mailer.js';
@@ -360,6 +361,14 @@ describe('RAMPART_JWT_SECRETS configuration', () => {
     expect(p).toHaveLength(1);
     expect(p[0]?.startsWith('RAMPART_JWT_SECRETS: ')).toBe(true);
     expect(p[0]?.slice('RAMPART_JWT_SECRETS: '.length)).toMatch(message);
+  });
+
+  it('is a server setting: a job env allow-list as wide as *:RAMPART_ never resolves it', () => {
+    const allow = [{ org: '*', prefix: 'RAMPART_' }];
+    const org = '6f9c1d2e-0000-4000-8000-000000000001';
+    expect(isEnvAllowed('RAMPART_SOMETHING_ELSE', allow, org)).toBe(true); // control
+    expect(isEnvAllowed('RAMPART_JWT_SECRETS', allow, org)).toBe(false);
+    expect(isEnvAllowed('RAMPART_JWT_SECRET', allow, org)).toBe(false);
   });
 
   it('a secret pasted where the id goes is not echoed', () => {
