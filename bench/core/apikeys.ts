@@ -37,9 +37,9 @@ export async function measureApiKeys(
   warm: boolean,
   failures: string[],
 ): Promise<{ cold: Figure[]; warm: Figure | undefined; headline: Figure[] }> {
-  const { db, jwtSecret, auth } = inst.rampart.services;
+  const { db, jwtKeys, auth } = inst.rampart.services;
   const tag = engineTag(inst);
-  const fresh = () => new Authenticator(db, jwtSecret);
+  const fresh = () => new Authenticator(db, jwtKeys);
   const headers = inst.keys.map((k) => ({ ...k, header: `Bearer ${k.key}` }));
 
   for (const k of headers) {

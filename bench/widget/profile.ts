@@ -50,10 +50,10 @@ export async function timePieces(
   stubOrigin: string,
   modelBody: string,
 ): Promise<Pieces> {
-  const { db, jwtSecret, outbound } = inst.rampart.services;
+  const { db, jwtKeys, outbound } = inst.rampart.services;
   const { orgId, widgetId } = inst;
   const n = plan.pieceRuns;
-  const keys = visitorKeys(jwtSecret);
+  const keys = visitorKeys(jwtKeys);
   const empty = await medianUs(n, () => db.org(orgId, async () => undefined));
   const lookup = await medianUs(n, () =>
     db.tx({ orgId: null }, (q) =>

@@ -1,4 +1,5 @@
 import type { KeyRing } from '@rampart/core/seal';
+import type { SessionKeyRing } from '@rampart/core/tokens';
 import type { DestinationStream, Logger } from 'pino';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
@@ -57,7 +58,8 @@ export interface Services extends DbAccessServices, GatewayServices, JobsService
   config: Config;
   db: Database;
   ring: KeyRing;
-  jwtSecret: Buffer;
+  /** Session (JWT) keys: the first signs, every key verifies (RAMPART_JWT_SECRETS / RAMPART_JWT_SECRET). */
+  jwtKeys: SessionKeyRing;
   logger: Logger;
   /** The mail outbox's delivery worker on this node. */
   mailWorker: MailWorker;
@@ -223,7 +225,7 @@ async function assemble(
     config.RAMPART_TELEMETRY_SWEEP_MS,
     logger,
   );
-  const auth = new Authenticator(db, keys.jwtSecret);
+  const auth = new Authenticator(db, keys.jwtKeys);
   auth.useInvalidations(invalidations);
   const services: Services = {
     jobRunner,
@@ -236,7 +238,7 @@ async function assemble(
     config,
     db,
     ring: keys.ring,
-    jwtSecret: keys.jwtSecret,
+    jwtKeys: keys.jwtKeys,
     logger,
     auth,
     mailer,

@@ -199,12 +199,13 @@ describe('resolveKeyMaterial', () => {
     const jwtText = readFileSync(jwtPath, 'utf8').trim();
     expect(first.warnings.join('\n')).not.toContain(masterText.slice(masterText.indexOf(':') + 1));
     expect(first.warnings.join('\n')).not.toContain(jwtText);
-    expect(first.jwtSecret).toHaveLength(32);
+    expect(first.jwtKeys.ids).toEqual(['default']);
+    expect(first.jwtKeys.keyFor('default')).toHaveLength(32);
 
     const second = resolveKeyMaterial(dev(dataDir));
     expect(second.warnings).toEqual([]);
     expect(second.ring.primaryId).toBe(first.ring.primaryId);
-    expect(second.jwtSecret.equals(first.jwtSecret)).toBe(true);
+    expect(second.jwtKeys.keyFor('default')?.equals(first.jwtKeys.keyFor('default') as Buffer)).toBe(true);
     const ctx = { orgId: null, table: 'platform_settings', column: 'value', rowId: 'r1' };
     const envelope = seal(first.ring, 'sealed before a restart', ctx);
     expect(openString(second.ring, envelope, ctx)).toBe('sealed before a restart');
@@ -227,7 +228,8 @@ describe('resolveKeyMaterial', () => {
     );
     expect(keys.warnings).toEqual([]);
     expect(keys.ring.primaryId).toBe('k2');
-    expect(keys.jwtSecret.equals(Buffer.alloc(32, 9))).toBe(true);
+    expect(keys.jwtKeys.ids).toEqual(['default']);
+    expect(keys.jwtKeys.keyFor('default')?.equals(Buffer.alloc(32, 9))).toBe(true);
     expect(readdirSync(dir)).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
+import { SessionKeyRing, type SessionKeys } from './keyring.js';
 import { checkSecret, epochSeconds } from './lib/checks.js';
 import {
   SESSION_ALG,
@@ -34,17 +35,23 @@ export interface SessionInput {
 }
 
 /**
- * Signs a dashboard session: a compact JWS, HS256, header `{ alg: 'HS256', typ: 'JWT' }`, claims `iss`
+ * Signs a dashboard session: a compact JWS, HS256, header `{ alg: 'HS256', typ: 'JWT', kid }` (with a
+ * {@link SessionKeyRing}: signed by its primary key, `kid` its id; with a bare secret: no `kid`), claims `iss`
  * `rampart`, `aud` `rampart:dashboard`, `sub`, `gen`, `amr`, `typ: 'session'`, `iat`, `exp` and a random
  * 128-bit `jti` (so a session can be named in the audit log and revoked individually); `sid` when
  * {@link SessionInput.sessionId} is given.
  *
- * @throws {TypeError} if `secret` is not a Uint8Array or `userId` is empty; {RangeError} if `secret` is under
- *   32 bytes, `generation` is not a non-negative integer or `ttlSeconds` is not a positive integer.
- * @example const token = await signSession(config.sessionSecret, { userId, generation: user.sessionGen, totp: true });
+ * @throws {TypeError} if `keys` is neither a ring nor a Uint8Array, or `userId` is empty; {RangeError} if a bare
+ *   secret is under 32 bytes, `generation` is not a non-negative integer or `ttlSeconds` is not a positive integer.
+ * @example const token = await signSession(jwtKeys, { userId, generation: user.sessionGen, totp: true });
  */
-export async function signSession(secret: Uint8Array, input: SessionInput): Promise<string> {
-  checkSecret(secret);
+export async function signSession(keys: SessionKeys, input: SessionInput): Promise<string> {
+  let secret: Uint8Array;
+  let kid: string | undefined;
+  if (keys instanceof SessionKeyRing) {
+    kid = keys.primaryId;
+    secret = keys.keyFor(kid) as Buffer;
+  } else secret = checkSecret(keys);
   const { userId, generation, totp, ttlSeconds = SESSION_TTL_SECONDS } = input;
   if (typeof userId !== 'string' || userId === '')
     throw new TypeError('signSession: userId must be non-empty');
@@ -61,7 +68,7 @@ export async function signSession(secret: Uint8Array, input: SessionInput): Prom
   const iat = epochSeconds(input.now);
   const amr: SessionAmr = totp ? ['pwd', 'otp'] : ['pwd'];
   return new SignJWT({ typ: SESSION_TYP, gen: generation, amr, ...(sessionId ? { sid: sessionId } : {}) })
-    .setProtectedHeader({ alg: SESSION_ALG, typ: 'JWT' })
+    .setProtectedHeader({ alg: SESSION_ALG, typ: 'JWT', ...(kid === undefined ? {} : { kid }) })
     .setIssuer(SESSION_ISSUER)
     .setAudience(SESSION_AUDIENCE)
     .setSubject(userId)

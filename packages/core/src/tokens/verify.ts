@@ -1,5 +1,6 @@
-import { errors, jwtVerify } from 'jose';
+import { errors, type JWTHeaderParameters, jwtVerify } from 'jose';
 import { TokenError } from './errors.js';
+import { LEGACY_KEY_ID, SESSION_KEY_ID_PATTERN, SessionKeyRing, type SessionKeys } from './keyring.js';
 import { checkSecret, epochSeconds } from './lib/checks.js';
 import {
   MAX_TOKEN_CHARS,
@@ -36,25 +37,31 @@ export interface VerifySessionOptions {
  * Authenticity is checked before the claims, so `expired` and `wrong_type` are only ever reported for tokens we
  * signed.
  *
+ * The key is chosen by the protected header's `kid`: the ring's key with that id, and for a token without `kid`
+ * (signed before keys had ids) the key with id {@link LEGACY_KEY_ID} only. An unknown or malformed `kid` is
+ * `invalid` (reason `kid`) without any key being tried; no other key is ever tried as a fallback. A bare secret
+ * verifies like a ring holding it under {@link LEGACY_KEY_ID}.
+ *
  * @throws {TokenError} `invalid`, `expired` or `wrong_type` (see {@link TokenErrorCode}).
- * @throws {TypeError} if `secret` is not a Uint8Array; {RangeError} if it is shorter than 32 bytes.
+ * @throws {TypeError} if `keys` is neither a ring nor a Uint8Array; {RangeError} if a bare secret is shorter
+ *   than 32 bytes.
  * @example
- * const session = await verifySession(config.sessionSecret, req.cookies.rampart_session);
+ * const session = await verifySession(jwtKeys, req.cookies.rampart_session);
  * if (session.generation !== user.sessionGen) throw unauthorized();
  */
 export async function verifySession(
-  secret: Uint8Array,
+  keys: SessionKeys,
   token: string,
   options: VerifySessionOptions = {},
 ): Promise<SessionClaims> {
-  checkSecret(secret);
+  const ring = keys instanceof SessionKeyRing ? keys : SessionKeyRing.single(checkSecret(keys));
   const now = epochSeconds(options.now);
   if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) {
     throw new TokenError('invalid', 'session token is malformed', { reason: 'shape' });
   }
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(token, secret, {
+    ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => keyFor(ring, header), {
       algorithms: [SESSION_ALG],
       issuer: SESSION_ISSUER,
       audience: SESSION_AUDIENCE,
@@ -78,6 +85,17 @@ export async function verifySession(
   return { userId: sub, generation: gen, amr, exp, jti, ...(sid === undefined ? {} : { sessionId: sid }) };
 }
 
+/** The ring's key named by the header's `kid` (no `kid`: the legacy key). Called by jose after the `alg` check. */
+function keyFor(ring: SessionKeyRing, header: JWTHeaderParameters): Uint8Array {
+  const { kid } = header;
+  const id = kid === undefined ? LEGACY_KEY_ID : kid;
+  const key = typeof id === 'string' && SESSION_KEY_ID_PATTERN.test(id) ? ring.keyFor(id) : undefined;
+  // Fixed text: the kid is the sender's choice and is not echoed.
+  if (key === undefined)
+    throw new TokenError('invalid', 'session token names no known signing key', { reason: 'kid' });
+  return key;
+}
+
 function isAmr(value: unknown): value is SessionAmr {
   return (
     Array.isArray(value) &&
@@ -95,6 +113,7 @@ function badClaim(claim: string): TokenError {
 
 /** Maps a jose error to a TokenError, keeping only its code and claim name (its `payload` holds the claims). */
 function fromJose(err: unknown): unknown {
+  if (err instanceof TokenError) return err;
   if (err instanceof errors.JWTExpired) {
     return new TokenError('expired', 'session token has expired', { reason: err.code, claim: 'exp' });
   }

@@ -1,5 +1,5 @@
 import { hashToken, parseToken } from '@rampart/core/apikeys';
-import { TokenError, verifySession } from '@rampart/core/tokens';
+import { type SessionKeyRing, TokenError, verifySession } from '@rampart/core/tokens';
 import type { FastifyRequest } from 'fastify';
 import type { Database } from '../db/database.js';
 import { AppError } from '../platform/errors.js';
@@ -53,16 +53,16 @@ interface KeyRow {
  */
 export class Authenticator {
   readonly #db: Database;
-  readonly #jwtSecret: Uint8Array;
+  readonly #jwtKeys: SessionKeyRing;
   readonly #keys = new TtlCache<ApiKeyPrincipal & { lastUsed: number }>(CREDENTIAL_CACHE_TTL_MS);
   readonly #runtime = new TtlCache<RuntimePrincipal>(CREDENTIAL_CACHE_TTL_MS);
   readonly #cli = new TtlCache<CliPrincipal & { lastUsed: number; expiresAt: number }>(
     CREDENTIAL_CACHE_TTL_MS,
   );
 
-  constructor(db: Database, jwtSecret: Uint8Array) {
+  constructor(db: Database, jwtKeys: SessionKeyRing) {
     this.#db = db;
-    this.#jwtSecret = jwtSecret;
+    this.#jwtKeys = jwtKeys;
   }
 
   static bearer(request: FastifyRequest): string | null {
@@ -217,7 +217,8 @@ export class Authenticator {
   async #session(token: string): Promise<SessionPrincipal> {
     let claims: Awaited<ReturnType<typeof verifySession>>;
     try {
-      claims = await verifySession(this.#jwtSecret, token);
+      // The key is the one the token's kid names (no kid: the `default` key); unknown kid → 401.
+      claims = await verifySession(this.#jwtKeys, token);
     } catch (err) {
       if (err instanceof TokenError)
         throw unauthorized(err.code === 'expired' ? 'Session expired; sign in again' : undefined);

@@ -1,3 +1,4 @@
+import type { SessionKeyRing } from '@rampart/core/tokens';
 import type { Mailer } from '../platform/mailer.js';
 import type { PlatformServices } from '../platform/services.js';
 import type { LoginThrottle } from './accounts/throttle.js';
@@ -8,7 +9,8 @@ import type { Authenticator } from './authenticate.js';
  * authentication. A subset of the server's Services.
  */
 export interface IdentityServices extends PlatformServices {
-  jwtSecret: Uint8Array;
+  /** Session (JWT) keys: the first signs, every key verifies. */
+  jwtKeys: SessionKeyRing;
   auth: Authenticator;
   mailer: Mailer;
   throttle: LoginThrottle;

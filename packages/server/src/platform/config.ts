@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { KeyRing } from '@rampart/core/seal';
+import { SessionKeyRing } from '@rampart/core/tokens';
 import { z } from 'zod';
 import { parseBillingPlans } from './billing-config.js';
 import { smtpUrlProblem } from './smtp-url.js';
@@ -97,6 +98,27 @@ export function decodeSecret(s: string): Buffer | null {
 }
 
 /**
+ * RAMPART_JWT_SECRETS: `id:secret,id2:secret2`, each secret as in RAMPART_JWT_SECRET (at least 32 random bytes,
+ * base64, base64url or hex). The first key signs sessions, every key verifies them (docs/OPERATIONS.md, "JWT
+ * secret"). Problems name the entry by position (and a duplicate id by its id), never a secret.
+ * @throws ConfigError-ready text: an Error whose message is `entry N: ...`
+ */
+export function parseJwtSecrets(spec: string): SessionKeyRing {
+  const entries = spec.split(',').map((raw, index) => {
+    const entry = index + 1;
+    const text = raw.trim();
+    if (text === '') throw new Error(`entry ${entry}: empty entry (stray comma?)`);
+    const colon = text.indexOf(':');
+    if (colon < 0) throw new Error(`entry ${entry}: expected id:secret`);
+    const key = decodeSecret(text.slice(colon + 1));
+    if (!key)
+      throw new Error(`entry ${entry}: the secret must encode at least 32 random bytes (base64 or hex)`);
+    return { id: text.slice(0, colon).trim(), key };
+  });
+  return SessionKeyRing.fromKeys(entries);
+}
+
+/**
  * Every environment variable Rampart reads, validated once at start with its default. Absent secrets are
  * allowed here; {@link resolveKeyMaterial} decides (dev: generate and warn; production: refuse).
  */
@@ -124,6 +146,18 @@ export const configSchema = z.object({
       }
     }),
   RAMPART_JWT_SECRET: secret256.optional(),
+  /** Session signing keys with ids (`id:secret,...`; first signs, all verify); replaces RAMPART_JWT_SECRET. */
+  RAMPART_JWT_SECRETS: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v === undefined) return;
+      try {
+        parseJwtSecrets(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
   RAMPART_TURNSTILE_SECRET: z.string().min(1).optional(),
   /** Public Turnstile site key the dashboard renders the challenge with (pairs with the secret). */
   RAMPART_TURNSTILE_SITE_KEY: z
@@ -331,9 +365,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (v !== undefined && v.trim() !== '') input[key] = v;
   }
   const parsed = configSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  }
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  // Two sources for the session keys would leave it unclear which one signs: refused, never guessed.
+  if (input.RAMPART_JWT_SECRET !== undefined && input.RAMPART_JWT_SECRETS !== undefined)
+    problems.push(
+      'RAMPART_JWT_SECRETS: set either RAMPART_JWT_SECRETS or RAMPART_JWT_SECRET, not both (to keep the old secret, list it as default:<secret>)',
+    );
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
   return parsed.data;
 }
 

@@ -2,11 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KeyRing } from '@rampart/core/seal';
-import { type Config, ConfigError, decodeSecret } from './config.js';
+import { SessionKeyRing } from '@rampart/core/tokens';
+import { type Config, ConfigError, decodeSecret, parseJwtSecrets } from './config.js';
 
 export interface KeyMaterial {
   ring: KeyRing;
-  jwtSecret: Buffer;
+  /**
+   * Session (JWT) keys: RAMPART_JWT_SECRETS as given, or the single RAMPART_JWT_SECRET (or development
+   * `jwt.secret` file) as the key with id `default`. The first key signs; every key verifies.
+   */
+  jwtKeys: SessionKeyRing;
   /** Human-readable warnings about generated development keys; the caller prints them loudly. */
   warnings: string[];
 }
@@ -33,9 +38,11 @@ function createKeyFile(path: string, contents: string): void {
 }
 
 /**
- * Master keys and the JWT secret. From the environment when set; in development, from (or freshly generated
- * into) `<dataDir>/master.key` and `<dataDir>/jwt.secret` with mode 0600; in production, missing keys refuse
- * to start, because generated keys on an ephemeral disk would make every sealed value unreadable later.
+ * Master keys and the JWT keys. From the environment when set (RAMPART_JWT_SECRETS, else RAMPART_JWT_SECRET as
+ * the key `default`; config refuses both at once); in development, from (or freshly generated into)
+ * `<dataDir>/master.key` and `<dataDir>/jwt.secret` (one secret, the key `default`) with mode 0600; in
+ * production, missing keys refuse to start, because generated keys on an ephemeral disk would make every sealed
+ * value unreadable later.
  * @throws ConfigError in production when a key is missing
  */
 export function resolveKeyMaterial(config: Config): KeyMaterial {
@@ -43,11 +50,14 @@ export function resolveKeyMaterial(config: Config): KeyMaterial {
   const prod = config.NODE_ENV === 'production';
   const missing = [
     ...(config.RAMPART_MASTER_KEYS ? [] : ['RAMPART_MASTER_KEYS']),
-    ...(config.RAMPART_JWT_SECRET ? [] : ['RAMPART_JWT_SECRET']),
+    ...(config.RAMPART_JWT_SECRET || config.RAMPART_JWT_SECRETS ? [] : ['RAMPART_JWT_SECRET']),
   ];
   if (prod && missing.length) {
     throw new ConfigError(
-      missing.map((v) => `${v}: required when NODE_ENV=production (see docs/OPERATIONS.md)`),
+      missing.map(
+        (v) =>
+          `${v}: required when NODE_ENV=production${v === 'RAMPART_JWT_SECRET' ? ' (or RAMPART_JWT_SECRETS, a key ring)' : ''} (see docs/OPERATIONS.md)`,
+      ),
     );
   }
 
@@ -62,6 +72,9 @@ export function resolveKeyMaterial(config: Config): KeyMaterial {
     ringSpec = readKeyFile(path, warnings);
   }
 
+  if (config.RAMPART_JWT_SECRETS) {
+    return { ring: KeyRing.parse(ringSpec), jwtKeys: parseJwtSecrets(config.RAMPART_JWT_SECRETS), warnings };
+  }
   let jwt = config.RAMPART_JWT_SECRET;
   if (!jwt) {
     const path = join(config.RAMPART_DATA_DIR, 'jwt.secret');
@@ -73,5 +86,5 @@ export function resolveKeyMaterial(config: Config): KeyMaterial {
   }
   const jwtSecret = decodeSecret(jwt);
   if (!jwtSecret) throw new ConfigError(['RAMPART_JWT_SECRET: must encode at least 32 random bytes']);
-  return { ring: KeyRing.parse(ringSpec), jwtSecret, warnings };
+  return { ring: KeyRing.parse(ringSpec), jwtKeys: SessionKeyRing.single(jwtSecret), warnings };
 }

@@ -121,7 +121,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
         `RAMPART_BILLING_PLANS: unknown product ${name} (products: ${Object.keys(PRODUCTS).join(', ')})`,
       ]);
   }
-  const keys = visitorKeys(s.jwtSecret);
+  const keys = visitorKeys(s.jwtKeys);
   registerWidgetPublicRoutes(app, s, keys);
 
   app.post(

@@ -26,13 +26,13 @@ export interface IssuedSession {
   familyId: string;
 }
 
-/** Signs a 15-minute session JWT of an existing family. */
+/** Signs a 15-minute session JWT of an existing family, with the first JWT key (its id as `kid`). */
 export async function signAccessToken(
-  s: Pick<IdentityServices, 'jwtSecret'>,
+  s: Pick<IdentityServices, 'jwtKeys'>,
   family: Pick<Family, 'id' | 'userId' | 'generation' | 'totp'>,
 ): Promise<{ token: string; expiresAt: string }> {
   const now = Date.now();
-  const token = await signSession(s.jwtSecret, {
+  const token = await signSession(s.jwtKeys, {
     userId: family.userId,
     generation: family.generation,
     totp: family.totp,
