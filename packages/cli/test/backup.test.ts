@@ -217,6 +217,45 @@ describe.runIf(!!BASE)('backup and restore on PostgreSQL', () => {
     expect(forced.stdout).toContain('3 audit chain(s) verified');
   }, 180_000);
 
+  it('round trip as a non-superuser owner without BYPASSRLS (managed PostgreSQL)', async () => {
+    const owner = `rampart_bk_owner_${suffix}`;
+    await superuser(`CREATE ROLE ${owner} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE`);
+    try {
+      // What an operator sets up once on managed PostgreSQL (docs/OPERATIONS.md, Database role and Backups).
+      await superuser(`GRANT rampart_app TO ${owner}`);
+      await superuser(`GRANT rampart_backup TO ${owner}`);
+      const src = await fresh();
+      const dst = await fresh();
+      for (const d of [src, dst])
+        await superuser(`ALTER DATABASE ${new URL(d.url).pathname.slice(1)} OWNER TO ${owner}`);
+      // PostgreSQL 15: the public schema belongs to the database owner (pg_database_owner).
+      const { db } = await openDatabase({ databaseUrl: as(src.url, owner) });
+      let seeded: Record<string, number>;
+      try {
+        seeded = await seed(db);
+      } finally {
+        await db.close();
+      }
+      const file = join(tempDir(), 'owner.dump');
+      const b = await rampart(['backup', '--out', file], env(as(src.url, owner)));
+      expect(b.code, b.stderr).toBe(0);
+      expect(b.stdout).toContain('as rampart_backup');
+      const r = await rampart(['restore', file], env(as(dst.url, owner)));
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('3 chain(s) checked, 0 with problems');
+      const restored = await openDatabase({ databaseUrl: as(dst.url, owner) });
+      try {
+        const seen = await inspect(restored.db, Object.keys(seeded));
+        for (const id of Object.keys(seeded)) expect(seen[id]).toEqual({ secrets: 3, ok: true });
+      } finally {
+        await restored.db.close();
+      }
+      for (const d of [src, dst]) await d.drop();
+    } finally {
+      await superuser(`DROP ROLE IF EXISTS ${owner}`).catch(() => {});
+    }
+  }, 180_000);
+
   it('a restore whose audit chain does not verify exits 1, loudly', async () => {
     const src = await fresh();
     const { db } = await openDatabase({ databaseUrl: src.url });
