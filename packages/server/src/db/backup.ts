@@ -143,7 +143,10 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
 }
 
 const serverMajor = async (c: pg.Client): Promise<number> =>
-  Math.floor(Number((await c.query<{ v: string }>('SHOW server_version_num')).rows[0]?.v) / 10_000);
+  Math.floor(
+    Number((await c.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]?.v) /
+      10_000,
+  );
 
 export interface PostgresBackupResult {
   /** The role the dump ran as: the connecting user (superuser or BYPASSRLS) or rampart_backup. */
@@ -219,6 +222,8 @@ export async function backupPostgres(
       },
     );
     if (r.code !== 0) throw new BackupError(`pg_dump failed:\n${redact(toolErrors(r.stderr))}`);
+    if (backupKind(tmp) !== 'postgres')
+      throw new BackupError('pg_dump exited 0 but wrote no custom-format archive');
     renameSync(tmp, target);
   } finally {
     rmSync(tmp, { force: true });
