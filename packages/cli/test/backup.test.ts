@@ -298,6 +298,16 @@ describe.runIf(!!BASE)('backup and restore on PostgreSQL', () => {
     expect(noTools.code).toBe(1);
     expect(noTools.stderr).toContain('pg_dump not found on PATH: install the PostgreSQL client tools');
     expect(existsSync(out)).toBe(false);
+
+    // An older pg_dump first on PATH (a stand-in script answering --version as pg_dump 11 does).
+    const bin = tempDir();
+    writeFileSync(join(bin, 'pg_dump'), '#!/bin/sh\necho "pg_dump (PostgreSQL) 11.22"\n', { mode: 0o755 });
+    const old = await runCli(['admin', 'backup', '--out', out], { env: { ...env(target.url), PATH: bin } });
+    expect(old.code).toBe(1);
+    expect(old.stderr).toMatch(
+      /pg_dump 11 cannot dump a PostgreSQL \d+ server: install the PostgreSQL \d+ client tools/,
+    );
+    expect(existsSync(out)).toBe(false);
   }, 60_000);
 
   it('never prints the password of DATABASE_URL', async () => {
