@@ -52,9 +52,10 @@ export function registerBackup(admin: Command, verifyAll: VerifyAll): void {
       if (t.databaseUrl) await restorePostgres(t.databaseUrl, file, { force: !!opts.force }, log);
       else await restorePglite(t.dataDir, file, { force: !!opts.force }, log);
       log('verifying the audit chains of the restored data');
-      // Opened without key material: verifying hashes needs none (withDatabase would create development keys).
+      // Opened without key material (verifying hashes needs none; withDatabase would create development keys)
+      // and without migrating: the server applies pending migrations at start, as its own user.
       const { openDatabase } = await loadServer();
-      const { db } = await openDatabase(t);
+      const { db } = await openDatabase({ ...t, migrate: false });
       let verdict: { checked: number; bad: number };
       try {
         verdict = await verifyAll(db);

@@ -322,8 +322,11 @@ export async function restorePostgres(
   const schema = await runTool('pg_restore', ['--schema-only', '--file=-', resolve(file)], undefined);
   if (schema.code !== 0)
     throw new BackupError(`pg_restore ${restoreMajor} cannot read ${file}:\n${toolErrors(schema.stderr)}`);
+  // Built-in roles (pg_database_owner owns schema public on PostgreSQL 15) exist everywhere; skip them.
   const owners = new Set(
-    [...schema.stdout.matchAll(/ OWNER TO "?([^";\s]+)"?;/g)].map((m) => m[1] as string),
+    [...schema.stdout.matchAll(/ OWNER TO "?([^";\s]+)"?;/g)]
+      .map((m) => m[1] as string)
+      .filter((r) => !r.startsWith('pg_')),
   );
   const namesBackupRole = schema.stdout.includes(BACKUP_ROLE);
 
