@@ -1,6 +1,7 @@
 import type { KeyRing } from '@rampart/core/seal';
 import type { SessionKeyRing } from '@rampart/core/tokens';
 import type { DestinationStream, Logger } from 'pino';
+import { analyzeIfEmbedded } from './db/analyze.js';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
 import type { EngineName } from './db/types.js';
@@ -296,6 +297,8 @@ async function assemble(
         logger.error({ err }, 'account event sweep failed'),
       );
       sweepRefreshFamilies(db).catch((err) => logger.error({ err }, 'sign-in sweep failed'));
+      // PGlite has no autovacuum: refresh the planner's statistics of the big tables on this cadence too.
+      analyzeIfEmbedded(db).catch((err) => logger.error({ err }, 'ANALYZE sweep failed'));
     }, config.RAMPART_TELEMETRY_SWEEP_MS);
     accountSweep.unref();
     app.addHook('onClose', async () => {

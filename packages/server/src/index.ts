@@ -1,4 +1,12 @@
 export { type CreateOptions, createRampart, type Rampart, type Services, VERSION } from './app.js';
+export {
+  BackupError,
+  backupKind,
+  backupPglite,
+  backupPostgres,
+  restorePglite,
+  restorePostgres,
+} from './db/backup.js';
 export { Database } from './db/database.js';
 export { acquirePidLock } from './db/lockfile.js';
 export { loadMigrations, migrate } from './db/migrate.js';

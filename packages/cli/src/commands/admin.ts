@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadServer } from '../server.js';
 import { registerAdminMail } from './admin-mail.js';
 import { exportAudit } from './audit-export.js';
+import { registerBackup } from './backup.js';
 import { progressBar } from './progress.js';
 
 /** Opens the configured database for a maintenance command; closes it when `fn` settles. */
@@ -45,6 +46,40 @@ async function reportRole(db: Database): Promise<void> {
   );
 }
 
+/**
+ * Recomputes every audit chain (or one org's), each in its own context (app role, under RLS: works whether or
+ * not the owner bypasses RLS), printing one line per chain (or one JSON document) on stdout.
+ * @returns how many chains did not verify
+ */
+export async function verifyAllChains(
+  db: Database,
+  opts: { org?: string; json?: boolean } = {},
+): Promise<{ checked: number; bad: number }> {
+  const { listChains, verifyChain } = await loadServer();
+  const chains = opts.org ? [opts.org] : await listChains(db);
+  let bad = 0;
+  const results = [];
+  for (const orgId of chains) {
+    const r =
+      orgId === null
+        ? await db.platform((q) => verifyChain(q, null))
+        : await db.org(orgId, (q) => verifyChain(q, orgId));
+    results.push({ chain: orgId ?? 'platform', ...r });
+    if (!r.ok) bad++;
+    if (!opts.json) {
+      const label = orgId ?? 'platform';
+      process.stdout.write(
+        r.ok
+          ? `ok       ${label}  ${r.count} rows  head ${r.head}\n`
+          : `TAMPERED ${label}  row ${r.problem?.seq}: ${r.problem?.reason}  (${r.count} rows verified before it)\n`,
+      );
+    }
+  }
+  if (opts.json) process.stdout.write(`${JSON.stringify({ ok: bad === 0, chains: results })}\n`);
+  else process.stdout.write(`${chains.length} chain(s) checked, ${bad} with problems\n`);
+  return { checked: chains.length, bad };
+}
+
 export function registerAdmin(program: Command): void {
   const admin = program
     .command('admin')
@@ -57,31 +92,9 @@ export function registerAdmin(program: Command): void {
     .option('--org <orgId>', 'verify one org only')
     .option('--json', 'machine-readable output')
     .action(async (opts: { org?: string; json?: boolean }) => {
-      const { listChains, verifyChain } = await loadServer();
       await withDatabase(async (db) => {
         await reportRole(db);
-        const chains = opts.org ? [opts.org] : await listChains(db);
-        let bad = 0;
-        const results = [];
-        for (const orgId of chains) {
-          // Each chain in its own context (app role, under RLS): works whether or not the owner bypasses RLS.
-          const r =
-            orgId === null
-              ? await db.platform((q) => verifyChain(q, null))
-              : await db.org(orgId, (q) => verifyChain(q, orgId));
-          results.push({ chain: orgId ?? 'platform', ...r });
-          if (!r.ok) bad++;
-          if (!opts.json) {
-            const label = orgId ?? 'platform';
-            process.stdout.write(
-              r.ok
-                ? `ok       ${label}  ${r.count} rows  head ${r.head}\n`
-                : `TAMPERED ${label}  row ${r.problem?.seq}: ${r.problem?.reason}  (${r.count} rows verified before it)\n`,
-            );
-          }
-        }
-        if (opts.json) process.stdout.write(`${JSON.stringify({ ok: bad === 0, chains: results })}\n`);
-        else process.stdout.write(`${chains.length} chain(s) checked, ${bad} with problems\n`);
+        const { bad } = await verifyAllChains(db, opts);
         process.exitCode = bad ? 1 : 0;
       });
     });
@@ -97,6 +110,7 @@ export function registerAdmin(program: Command): void {
     });
 
   registerAdminMail(admin, withDatabase);
+  registerBackup(admin, verifyAllChains);
 
   admin
     .command('create-operator')

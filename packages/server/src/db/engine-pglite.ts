@@ -28,7 +28,9 @@ export interface PgliteOptions {
  * Embedded PostgreSQL (WASM). One connection, so PGlite itself queues transactions; that is the
  * embedded default's capacity limit and why production deployments set DATABASE_URL.
  */
-export async function openPglite(opts: PgliteOptions = {}): Promise<Engine & { dump(): Promise<Blob> }> {
+export async function openPglite(
+  opts: PgliteOptions = {},
+): Promise<Engine & { dump(compression?: 'none' | 'gzip'): Promise<Blob> }> {
   let unlock = () => {};
   if (opts.dataDir) {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -54,6 +56,6 @@ export async function openPglite(opts: PgliteOptions = {}): Promise<Engine & { d
         unlock();
       }
     },
-    dump: async () => (await db.dumpDataDir('none')) as Blob,
+    dump: async (compression = 'none') => (await db.dumpDataDir(compression)) as Blob,
   };
 }

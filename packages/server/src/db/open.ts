@@ -14,6 +14,11 @@ export interface OpenDatabaseOptions {
   pgliteSnapshot?: Blob;
   /** PostgreSQL pool size per process. */
   maxConnections?: number | undefined;
+  /**
+   * false: open as is, without applying pending migrations (checking a restored backup: the server applies
+   * them when it starts, as its own user, rather than whoever ran the restore). Default true.
+   */
+  migrate?: boolean;
 }
 
 /**
@@ -37,6 +42,18 @@ export async function assertSafeAppRole(engine: Engine): Promise<void> {
   }
 }
 
+/** The newest applied migration, or null when the schema was never migrated. */
+async function schemaVersion(engine: Engine): Promise<number | null> {
+  return engine.transaction(async (q) => {
+    const { rows: t } = await q.query<{ t: string | null }>(
+      `SELECT to_regclass('schema_migrations')::text AS t`,
+    );
+    if (!t[0]?.t) return null;
+    const { rows } = await q.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+    return rows[0]?.v ?? null;
+  });
+}
+
 export interface OpenedDatabase {
   db: Database;
   migrations: MigrateResult;
@@ -55,7 +72,10 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<OpenedDat
         ...(opts.pgliteSnapshot ? { loadDataDir: opts.pgliteSnapshot } : {}),
       });
   try {
-    const migrations = await migrate(engine);
+    const migrations =
+      opts.migrate === false
+        ? { applied: [], current: (await schemaVersion(engine)) ?? 0 }
+        : await migrate(engine);
     await assertSafeAppRole(engine);
     return { db: new Database(engine), migrations, engine };
   } catch (err) {
