@@ -1,5 +1,5 @@
 /**
- * Migration 0023's rampart_backup role (issue 23 §5): read-only, BYPASSRLS, NOLOGIN, granted to the owner, not
+ * Migration 0024's rampart_backup role (issue 23 §5): read-only, BYPASSRLS, NOLOGIN, granted to the owner, not
  * to rampart_app (SET ROLE is checked against the session user, the owner, which could already switch RLS off on
  * its own tables: the role adds no power to the connection, only a read-only way to use it); and where the migrating user may not create a BYPASSRLS role, the migration skips with
  * a NOTICE instead of failing start-up. PGlite here (a fresh cluster per test, so the role starts absent);
@@ -19,7 +19,7 @@ afterEach(async () => {
   for (const c of closers.splice(0)) await c();
 });
 
-describe('rampart_backup (migration 0023)', () => {
+describe('rampart_backup (migration 0024)', () => {
   it('is NOLOGIN, BYPASSRLS, read-only, sees every tenant row; rampart_app is not a member', async () => {
     const engine = await openPglite();
     closers.push(() => engine.close());
@@ -87,7 +87,7 @@ describe('rampart_backup (migration 0023)', () => {
     const pg = await PGlite.create();
     closers.push(() => pg.close());
     await pg.exec('CREATE ROLE migrator NOSUPERUSER CREATEROLE NOBYPASSRLS');
-    const sql = readFileSync(join(MIGRATIONS_DIR, '0023_backup_role.sql'), 'utf8');
+    const sql = readFileSync(join(MIGRATIONS_DIR, '0024_backup_role.sql'), 'utf8');
     await pg.transaction(async (tx) => {
       await tx.exec('SET LOCAL ROLE migrator');
       await tx.exec(sql);

@@ -27,7 +27,7 @@ import { lockDataDir } from './lockfile.js';
 /** Progress and notices, one line each (the CLI writes them to stderr). */
 export type BackupLog = (line: string) => void;
 
-/** The read-only BYPASSRLS role migration 0023 creates. */
+/** The read-only BYPASSRLS role migration 0024 creates. */
 export const BACKUP_ROLE = 'rampart_backup';
 
 /** A backup or restore that cannot go ahead; the message says why and what to do. Never holds a password. */
@@ -280,7 +280,7 @@ export interface RestoreOptions {
 }
 
 // The roles the schema's grants name, created before pg_restore (they are cluster-wide, so a dump holds no
-// CREATE ROLE). The same statements as migrations 0001 and 0023; idempotent.
+// CREATE ROLE). The same statements as migrations 0001 and 0024; idempotent.
 const ENSURE_APP_ROLE = `DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rampart_app') THEN

@@ -1,4 +1,4 @@
--- 0023 backup role (issue 23 §5). Tenant tables FORCE row-level security, which binds the schema owner too:
+-- 0024 backup role (issue 23 §5). Tenant tables FORCE row-level security, which binds the schema owner too:
 -- `pg_dump` run as an ordinary owner dumped every tenant table empty. rampart_backup is a read-only role that
 -- bypasses RLS, for `rampart admin backup` (pg_dump --role=rampart_backup) or for an operator's own backup login:
 --   GRANT rampart_backup TO backup_login;   -- then: pg_dump --role=rampart_backup ...
