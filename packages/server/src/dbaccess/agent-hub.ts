@@ -266,11 +266,13 @@ export class AgentHub {
       } catch {
         return;
       }
+      // `null` (valid JSON) would throw below, outside any handler: an agent must not be able to crash the node.
+      if (typeof msg !== 'object' || msg === null || typeof msg.id !== 'string') return;
       const p = msg.id ? agent.pending.get(msg.id) : undefined;
       if (!p || !msg.id) return;
       agent.pending.delete(msg.id);
       clearTimeout(p.timer);
-      if (msg.type === 'result' && msg.result) p.resolve(msg.result);
+      if (msg.type === 'result' && isResult(msg.result)) p.resolve(msg.result);
       else
         p.reject(
           new AppError(
@@ -468,6 +470,19 @@ export class AgentHub {
         .catch(() => {});
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
+}
+
+/** An agent's answer has the shape callers read (anything else is the agent failing the query). */
+function isResult(r: unknown): r is AgentResult {
+  if (typeof r !== 'object' || r === null) return false;
+  const o = r as Record<string, unknown>;
+  return (
+    Array.isArray(o.columns) &&
+    Array.isArray(o.rows) &&
+    o.rows.every((row) => Array.isArray(row)) &&
+    typeof o.rowCount === 'number' &&
+    typeof o.truncated === 'boolean'
+  );
 }
 
 /** The node asked no longer holds the agent: the asking node tries the next holder. */
