@@ -1,9 +1,12 @@
 /**
  * Adversarial checks of the node bus, cross-node cache invalidation and agent forwarding.
  */
-import { api, signup } from '@rampart/testing';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { api, createPgDatabase, type PgDatabase, signup } from '@rampart/testing';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { type OrgRouting, RoutingCache } from '../src/gateway/route-cache.js';
 import { startTestServer } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
@@ -80,5 +83,88 @@ describe('an agent that answers with the wrong shape', () => {
     expect(r.status, r.text).toBe(502);
     expect((r.body as { error: string }).error).toBe('bad_gateway');
     ws.close();
+  });
+});
+
+const DB = process.env.TEST_DATABASE_URL;
+
+describe.skipIf(!DB)('a lookup in flight when the revocation arrives', () => {
+  let shared: PgDatabase;
+  let nodeA: Srv;
+  let nodeB: Srv;
+  let owner: Awaited<ReturnType<typeof signup>>;
+
+  /** Makes the key lookup read its row, then take `ms` before answering (a slow pool, a GC pause). */
+  const slowLookup = async (ms: number) => {
+    const c = new pg.Client({ connectionString: shared.url });
+    await c.connect();
+    try {
+      await c.query(`
+        CREATE OR REPLACE FUNCTION rampart_find_api_key(p_hash text)
+          RETURNS TABLE (id uuid, org_id uuid, redaction text, region text, revoked boolean, last_used_at timestamptz,
+                         scopes text[], created_by uuid, redaction_mode text, redact_completions boolean)
+          LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+          AS $$ BEGIN
+            RETURN QUERY SELECT k.id, k.org_id, k.redaction, k.region, k.revoked_at IS NOT NULL, k.last_used_at,
+                                k.scopes, k.created_by, k.redaction_mode, k.redact_completions
+                           FROM api_keys k WHERE k.key_hash = p_hash;
+            PERFORM pg_sleep(${ms / 1000});
+          END $$`);
+    } finally {
+      await c.end();
+    }
+  };
+
+  beforeAll(async () => {
+    shared = await createPgDatabase();
+    const env = { DATABASE_URL: shared.url };
+    nodeA = await startTestServer('postgres', env);
+    nodeB = await startTestServer('postgres', env);
+    owner = await signup(nodeA.baseUrl);
+  });
+  afterAll(async () => {
+    await nodeB?.close();
+    await nodeA?.close();
+    await shared?.drop();
+  });
+
+  it('does not put a revoked key back into the cache after the invalidation passed', async () => {
+    const a = api(nodeA.baseUrl, owner.token);
+    const key = await a.post<{ id: string; key: string }>(`/api/orgs/${owner.orgId}/api-keys`, { name: 'k' });
+    expect(key.status, key.text).toBe(201);
+    await slowLookup(800);
+    // B starts a lookup: it reads the live row, then is slow to answer.
+    const inFlight = api(nodeB.baseUrl, key.body.key).get('/v1/models');
+    await sleep(250);
+    // Meanwhile A revokes; the announcement reaches B before its lookup finishes.
+    expect((await a.del(`/api/orgs/${owner.orgId}/api-keys/${key.body.id}`)).status).toBe(200);
+    await sleep(100);
+    await inFlight; // began before the revocation: either answer is fair
+    // Every request that starts after the revocation reached B is refused.
+    const after = await api(nodeB.baseUrl, key.body.key).get('/v1/models');
+    expect(after.status).toBe(401);
+  });
+});
+
+describe('the routing cache and an invalidation during a load', () => {
+  it('does not keep what a load read before the change', async () => {
+    const cache = new RoutingCache();
+    const orgId = '00000000-0000-4000-8000-000000000001';
+    const stale = { providers: [] } as unknown as OrgRouting;
+    const fresh = { providers: [] } as unknown as OrgRouting;
+    let release: () => void = () => {};
+    const loading = cache.get(orgId, async () => {
+      await new Promise<void>((r) => {
+        release = r;
+      });
+      return stale;
+    });
+    await sleep(10);
+    cache.invalidate(orgId); // the provider was deleted and announced while the load was under way
+    release();
+    expect(await loading).toBe(stale); // the request that began before the change may use it
+    expect(cache.peek(orgId)).toBeUndefined();
+    expect(await cache.get(orgId, async () => fresh)).toBe(fresh);
+    expect(cache.peek(orgId)).toBe(fresh);
   });
 });
