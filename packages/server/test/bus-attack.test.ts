@@ -4,9 +4,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { api, createPgDatabase, type PgDatabase, signup } from '@rampart/testing';
 import pg from 'pg';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type OrgRouting, RoutingCache } from '../src/gateway/route-cache.js';
+import { nodeChannel, PgBus } from '../src/platform/bus.js';
 import { startTestServer } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
@@ -166,5 +168,85 @@ describe('the routing cache and an invalidation during a load', () => {
     expect(cache.peek(orgId)).toBeUndefined();
     expect(await cache.get(orgId, async () => fresh)).toBe(fresh);
     expect(cache.peek(orgId)).toBe(fresh);
+  });
+});
+
+describe.skipIf(!DB)("a forwarded query replayed against another org's agent", () => {
+  let shared: PgDatabase;
+  let node: Srv;
+  let fake: PgBus;
+  let pool: pg.Pool;
+  let agentWs: WebSocket | undefined;
+
+  beforeAll(async () => {
+    shared = await createPgDatabase();
+    node = await startTestServer('postgres', { DATABASE_URL: shared.url });
+    pool = new pg.Pool({ connectionString: shared.url, max: 2 });
+    // Someone who can publish on the bus (the database or Redis), but holds no master key.
+    fake = new PgBus(
+      shared.url,
+      async (channel, payloads) => {
+        await pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, payloads]);
+      },
+      pino({ level: 'silent' }),
+    );
+    await fake.start();
+  });
+  afterAll(async () => {
+    agentWs?.close();
+    await fake?.close();
+    await pool?.end();
+    await node?.close();
+    await shared?.drop();
+  });
+
+  it('runs only on the connection it was sealed for', async () => {
+    // Org Y's agent is connected to the node and answers with Y's data.
+    const y = await signup(node.baseUrl);
+    const cy = await api(node.baseUrl, y.token).post<{ id: string; agentToken: string }>(
+      `/api/orgs/${y.orgId}/connections`,
+      { name: 'y', mode: 'agent' },
+    );
+    let ranOnY = 0;
+    agentWs = new WebSocket(`${node.baseUrl.replace('http', 'ws')}/agent`, {
+      headers: { authorization: `Bearer ${cy.body.agentToken}` },
+    });
+    agentWs.on('message', (data) => {
+      const m = JSON.parse(String(data)) as { id: string };
+      ranOnY++;
+      agentWs?.send(
+        JSON.stringify({
+          type: 'result',
+          id: m.id,
+          result: { columns: ['secret'], rows: [['org Y data']], rowCount: 1, truncated: false },
+        }),
+      );
+    });
+    await new Promise((r) => agentWs?.once('open', r));
+    await expect.poll(() => node.rampart.services.agentHub.connected(cy.body.id)).toBe(true);
+    // Org X's connection: its agent is (claimed to be) on the fake node.
+    const x = await signup(node.baseUrl);
+    const cx = await api(node.baseUrl, x.token).post<{ id: string }>(`/api/orgs/${x.orgId}/connections`, {
+      name: 'x',
+      mode: 'agent',
+    });
+    await node.rampart.services.db.platform((q) =>
+      q.query('INSERT INTO agent_presence (connection_id, node_id) VALUES ($1, $2)', [
+        cx.body.id,
+        fake.nodeId,
+      ]),
+    );
+    // The fake node takes X's forwarded query and sends it back, unchanged but for the connection: Y's.
+    const off = await fake.subscribe(nodeChannel(fake.nodeId), (m) => {
+      if (m.t !== 'query') return;
+      void fake.publish(nodeChannel(m.from as string), { ...m, connectionId: cy.body.id });
+    });
+    try {
+      const answer = node.rampart.services.agentHub.query(cx.body.id, 'SELECT 1', [], 500);
+      await expect(answer).rejects.toMatchObject({ code: 'upstream_timeout' });
+      expect(ranOnY).toBe(0);
+    } finally {
+      off();
+    }
   });
 });

@@ -371,7 +371,7 @@ export class AgentHub {
   ): Promise<AgentResult> {
     const id = newId();
     const ring = this.#ring();
-    const box = seal(ring, JSON.stringify({ sql, params, timeoutMs }), busAad('query', id));
+    const box = seal(ring, JSON.stringify({ sql, params, timeoutMs }), queryAad(id, connectionId));
     return new Promise<AgentResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#remote.delete(id);
@@ -433,7 +433,7 @@ export class AgentHub {
     let q: { sql: string; params: unknown[]; timeoutMs: number };
     try {
       if (typeof box !== 'string') throw new Error('no box');
-      q = JSON.parse(openString(this.#ring(), box, busAad('query', id)));
+      q = JSON.parse(openString(this.#ring(), box, queryAad(id, connectionId)));
       if (typeof q.sql !== 'string' || !Array.isArray(q.params) || !Number.isFinite(q.timeoutMs))
         throw new Error('shape');
     } catch {
@@ -494,3 +494,10 @@ const busAad = (direction: 'query' | 'result', id: string) => ({
   column: `agent_${direction}`,
   rowId: id,
 });
+
+/**
+ * A query is sealed to the connection it is for: the connection id travels in the clear, and one who can
+ * publish on the bus must not be able to replay an org's query against another org's agent (the answer would
+ * settle the first org's request with the second org's rows).
+ */
+const queryAad = (id: string, connectionId: string) => busAad('query', `${id}:${connectionId}`);
