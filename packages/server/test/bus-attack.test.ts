@@ -1,6 +1,7 @@
 /**
  * Adversarial checks of the node bus, cross-node cache invalidation and agent forwarding.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { api, createPgDatabase, type PgDatabase, signup } from '@rampart/testing';
 import pg from 'pg';
@@ -247,6 +248,42 @@ describe.skipIf(!DB)("a forwarded query replayed against another org's agent", (
       expect(ranOnY).toBe(0);
     } finally {
       off();
+    }
+  });
+});
+
+describe.skipIf(!DB)('chunk headers from anyone who can NOTIFY', () => {
+  it('a huge chunk count allocates nothing up front, and the bus keeps working', async () => {
+    const db = await createPgDatabase();
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const bus = new PgBus(
+      db.url,
+      async (channel, payloads) => {
+        await pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, payloads]);
+      },
+      pino({ level: 'silent' }),
+    );
+    try {
+      await bus.start();
+      const got: unknown[] = [];
+      await bus.subscribe('invalidate', (m) => void got.push(m));
+      const before = process.memoryUsage().heapUsed;
+      // NOTIFY needs no privilege beyond connecting: 100 first chunks, each announcing 999,999 parts.
+      const junk = Array.from({ length: 100 }, () => `~${randomUUID()}:0:999999:x`);
+      await pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', ['rampart_invalidate', junk]);
+      await bus.publish('invalidate', { ok: true });
+      await expect.poll(() => got.length).toBe(1);
+      const grown = process.memoryUsage().heapUsed - before;
+      expect(grown, `heap grew by ${Math.round(grown / 1e6)} MB`).toBeLessThan(64 * 1024 * 1024);
+      // A real long message still goes through whole.
+      const long = 'é'.repeat(50_000);
+      await bus.publish('invalidate', { long });
+      await expect.poll(() => got.length).toBe(2);
+      expect(got[1]).toEqual({ long });
+    } finally {
+      await bus.close();
+      await pool.end();
+      await db.drop();
     }
   });
 });

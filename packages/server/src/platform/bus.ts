@@ -191,7 +191,10 @@ export class PgBus extends BaseBus {
   #backoffMs = 250;
   /** LISTEN name → channel, for the channels this process subscribed to. */
   readonly #names = new Map<string, string>();
-  readonly #partial = new Map<string, { parts: string[]; got: number; at: number; bytes: number }>();
+  readonly #partial = new Map<
+    string,
+    { parts: Map<number, string>; total: number; at: number; bytes: number }
+  >();
   #partialBytes = 0;
 
   /** `notify` sends the payloads with pg_notify in one statement (the caller's pool). */
@@ -273,25 +276,28 @@ export class PgBus extends BaseBus {
     const now = Date.now();
     let entry = this.#partial.get(id);
     if (!entry) {
+      // The header is anyone's who can NOTIFY (any role that may connect): nothing is sized by it up front.
+      if (total < 2 || total > MAX_CHUNKS) return;
       this.#expirePartials(now);
-      entry = { parts: new Array<string>(total), got: 0, at: now, bytes: 0 };
+      entry = { parts: new Map(), total, at: now, bytes: 0 };
       this.#partial.set(id, entry);
     }
-    if (index >= entry.parts.length || entry.parts[index] !== undefined) return;
-    entry.parts[index] = body;
-    entry.got++;
+    if (index >= entry.total || entry.parts.has(index)) return;
+    entry.parts.set(index, body);
     entry.bytes += body.length;
     this.#partialBytes += body.length;
-    if (entry.got < entry.parts.length) return;
+    if (entry.parts.size < entry.total) return;
     this.#partial.delete(id);
     this.#partialBytes -= entry.bytes;
-    this.deliver(channel, entry.parts.join(''));
+    const parts = entry.parts;
+    this.deliver(channel, Array.from({ length: entry.total }, (_, i) => parts.get(i)).join(''));
   }
 
   /** Drops messages whose chunks stopped coming (a publisher died mid-message), and bounds the memory held. */
   #expirePartials(now: number): void {
     for (const [id, e] of this.#partial) {
-      if (now - e.at < 60_000 && this.#partialBytes < 256 * 1024 * 1024) break;
+      if (now - e.at < 60_000 && this.#partialBytes < 256 * 1024 * 1024 && this.#partial.size < MAX_PARTIAL)
+        break;
       this.#partial.delete(id);
       this.#partialBytes -= e.bytes;
     }
@@ -312,6 +318,10 @@ const toPg = (channel: string) => `rampart_${channel.replace(/[:-]/g, '_')}`;
 
 /** `~<message id>:<index>:<count>:` then the chunk. A whole message never starts with `~` (it is JSON). */
 const CHUNK = /^~([0-9a-f-]{36}):(\d{1,6}):(\d{1,6}):/;
+/** Chunks in one message at most: 38 M characters, far above the largest (an agent answer, 10 MB before sealing). */
+const MAX_CHUNKS = 20_000;
+/** Messages being put together at once at most; the oldest goes first. */
+const MAX_PARTIAL = 1_000;
 /** Characters per chunk: 1,900 UTF-16 units are at most 7,600 UTF-8 bytes, under NOTIFY's 8,000 with the header. */
 const CHUNK_CHARS = 1_900;
 
