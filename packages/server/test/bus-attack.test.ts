@@ -9,6 +9,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type OrgRouting, RoutingCache } from '../src/gateway/route-cache.js';
+import { loadConfig } from '../src/platform/config.js';
 import { nodeChannel, PgBus } from '../src/platform/bus.js';
 import { startTestServer } from './helpers.js';
 
@@ -285,5 +286,12 @@ describe.skipIf(!DB)('chunk headers from anyone who can NOTIFY', () => {
       await pool.end();
       await db.drop();
     }
+  });
+});
+
+describe('RAMPART_AGENT_PING_MS and the agent\'s silence watchdog', () => {
+  it('refuses a ping interval the agents would take for a dead link (they reconnect after 65 s of silence)', () => {
+    expect(loadConfig({ RAMPART_AGENT_PING_MS: '60000' }).RAMPART_AGENT_PING_MS).toBe(60_000);
+    expect(() => loadConfig({ RAMPART_AGENT_PING_MS: '120000' })).toThrow(/RAMPART_AGENT_PING_MS/);
   });
 });
