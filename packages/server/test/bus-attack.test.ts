@@ -3,14 +3,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { seal } from '@rampart/core/seal';
 import { api, createPgDatabase, type PgDatabase, signup } from '@rampart/testing';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type OrgRouting, RoutingCache } from '../src/gateway/route-cache.js';
-import { loadConfig } from '../src/platform/config.js';
 import { nodeChannel, PgBus } from '../src/platform/bus.js';
+import { loadConfig } from '../src/platform/config.js';
 import { startTestServer } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
@@ -289,9 +290,88 @@ describe.skipIf(!DB)('chunk headers from anyone who can NOTIFY', () => {
   });
 });
 
-describe('RAMPART_AGENT_PING_MS and the agent\'s silence watchdog', () => {
+describe("RAMPART_AGENT_PING_MS and the agent's silence watchdog", () => {
   it('refuses a ping interval the agents would take for a dead link (they reconnect after 65 s of silence)', () => {
     expect(loadConfig({ RAMPART_AGENT_PING_MS: '60000' }).RAMPART_AGENT_PING_MS).toBe(60_000);
     expect(() => loadConfig({ RAMPART_AGENT_PING_MS: '120000' })).toThrow(/RAMPART_AGENT_PING_MS/);
+  });
+});
+
+describe.skipIf(!DB)("what a forwarded query's refusal carries over the bus", () => {
+  it("the database's error text (which can quote a row) crosses sealed, like rows", async () => {
+    const shared = await createPgDatabase();
+    const node = await startTestServer('postgres', { DATABASE_URL: shared.url });
+    const pool = new pg.Pool({ connectionString: shared.url, max: 2 });
+    const fake = new PgBus(
+      shared.url,
+      async (channel, payloads) => {
+        await pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, payloads]);
+      },
+      pino({ level: 'silent' }),
+    );
+    let ws: WebSocket | undefined;
+    try {
+      await fake.start();
+      const owner = await signup(node.baseUrl);
+      const c = await api(node.baseUrl, owner.token).post<{ id: string; agentToken: string }>(
+        `/api/orgs/${owner.orgId}/connections`,
+        { name: 'e', mode: 'agent' },
+      );
+      ws = new WebSocket(`${node.baseUrl.replace('http', 'ws')}/agent`, {
+        headers: { authorization: `Bearer ${c.body.agentToken}` },
+      });
+      const agent = ws;
+      agent.on('message', (data) => {
+        const m = JSON.parse(String(data)) as { id: string };
+        agent.send(
+          JSON.stringify({
+            type: 'error',
+            id: m.id,
+            error: {
+              code: 'query_not_allowed',
+              message: 'The database refused the query: invalid input syntax for type integer: "123-45-6789"',
+            },
+          }),
+        );
+      });
+      await new Promise((r) => agent.once('open', r));
+      await expect.poll(() => node.rampart.services.agentHub.connected(c.body.id)).toBe(true);
+      // Another node of the deployment forwards a query (it holds the master keys, as every node does).
+      const raw: string[] = [];
+      await fake.subscribe(nodeChannel(fake.nodeId), (m) => void raw.push(JSON.stringify(m)));
+      const id = randomUUID();
+      const box = seal(
+        node.rampart.services.ring,
+        JSON.stringify({ sql: 'SELECT ssn::int FROM people', params: [], timeoutMs: 1_000 }),
+        { orgId: null, table: 'node_bus', column: 'agent_query', rowId: `${id}:${c.body.id}` },
+      );
+      await fake.publish(nodeChannel(node.rampart.services.bus.nodeId), {
+        t: 'query',
+        id,
+        from: fake.nodeId,
+        connectionId: c.body.id,
+        box,
+      });
+      await expect.poll(() => raw.length).toBe(1);
+      expect(raw[0]).not.toContain('123-45-6789');
+      // A node of the deployment still gets the refusal whole.
+      const other = await startTestServer('postgres', { DATABASE_URL: shared.url });
+      try {
+        await expect(
+          other.rampart.services.agentHub.query(c.body.id, 'SELECT 1', [], 2_000),
+        ).rejects.toMatchObject({
+          code: 'query_not_allowed',
+          message: expect.stringContaining('"123-45-6789"'),
+        });
+      } finally {
+        await other.close();
+      }
+    } finally {
+      ws?.close();
+      await fake.close();
+      await pool.end();
+      await node.close();
+      await shared.drop();
+    }
   });
 });

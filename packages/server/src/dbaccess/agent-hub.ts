@@ -417,8 +417,15 @@ export class AgentHub {
     } else if (m.t === 'not_here') {
       p.reject(new NotHere());
     } else {
-      const code = PASSED_CODES.has(m.code as ErrorCode) ? (m.code as ErrorCode) : 'bad_gateway';
-      p.reject(new AppError(code, String(m.message ?? 'The agent failed the query').slice(0, 400)));
+      let e: { code?: unknown; message?: unknown } = {};
+      try {
+        if (m.t === 'error' && typeof m.box === 'string')
+          e = JSON.parse(openString(this.#ring(), m.box, busAad('result', m.id))) ?? {};
+      } catch {
+        // Not sealed with this deployment's keys: a bare bad_gateway, no text from it.
+      }
+      const code = PASSED_CODES.has(e.code as ErrorCode) ? (e.code as ErrorCode) : 'bad_gateway';
+      p.reject(new AppError(code, String(e.message ?? 'The agent failed the query').slice(0, 400)));
     }
   }
 
@@ -446,7 +453,9 @@ export class AgentHub {
       await reply({ t: 'result', box: seal(this.#ring(), JSON.stringify(result), busAad('result', id)) });
     } catch (err) {
       const e = err instanceof AppError ? err : new AppError('bad_gateway', 'The agent failed the query');
-      await reply({ t: 'error', code: e.code, message: e.message });
+      // Sealed like rows: the database's own error text can quote a value from a row or a parameter.
+      const refusal = JSON.stringify({ code: e.code, message: e.message });
+      await reply({ t: 'error', box: seal(this.#ring(), refusal, busAad('result', id)) });
     }
   }
 
