@@ -375,3 +375,38 @@ describe.skipIf(!DB)("what a forwarded query's refusal carries over the bus", ()
     }
   });
 });
+
+describe.skipIf(!DB)('a query that reaches a node shutting down', () => {
+  it('is refused at once, not forwarded where its answer can no longer arrive', async () => {
+    const shared = await createPgDatabase();
+    const node = await startTestServer('postgres', { DATABASE_URL: shared.url });
+    try {
+      const owner = await signup(node.baseUrl);
+      const c = await api(node.baseUrl, owner.token).post<{ id: string }>(
+        `/api/orgs/${owner.orgId}/connections`,
+        {
+          name: 'away',
+          mode: 'agent',
+        },
+      );
+      // Another node holds the agent.
+      await node.rampart.services.db.platform((q) =>
+        q.query('INSERT INTO agent_presence (connection_id, node_id) VALUES ($1, $2)', [
+          c.body.id,
+          randomUUID(),
+        ]),
+      );
+      await node.rampart.services.agentHub.close(); // preClose: the node's bus channel is gone
+      const started = Date.now();
+      await expect(
+        node.rampart.services.agentHub.query(c.body.id, 'SELECT 1', [], 1_000),
+      ).rejects.toMatchObject({
+        code: 'service_unavailable',
+      });
+      expect(Date.now() - started).toBeLessThan(500);
+    } finally {
+      await node.close();
+      await shared.drop();
+    }
+  });
+});

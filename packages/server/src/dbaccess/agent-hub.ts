@@ -322,7 +322,8 @@ export class AgentHub {
     const agent = this.#agents.get(connectionId);
     if (agent) return this.#ask(agent, sql, params, timeoutMs);
     const bus = this.#opts.bus;
-    if (bus) {
+    // Closing: this node no longer listens on its channel, so a forwarded query's answer could never arrive.
+    if (bus && !this.#closing) {
       for (const node of await this.#holders(connectionId, bus.nodeId)) {
         try {
           return await this.#forward(bus, node, connectionId, sql, params, timeoutMs);
