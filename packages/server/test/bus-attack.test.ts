@@ -2,6 +2,7 @@
  * Adversarial checks of the node bus, cross-node cache invalidation and agent forwarding.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { seal } from '@rampart/core/seal';
 import { api, createPgDatabase, type PgDatabase, signup } from '@rampart/testing';
@@ -10,7 +11,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type OrgRouting, RoutingCache } from '../src/gateway/route-cache.js';
-import { nodeChannel, PgBus } from '../src/platform/bus.js';
+import { type Bus, nodeChannel, PgBus, RedisBus } from '../src/platform/bus.js';
 import { loadConfig } from '../src/platform/config.js';
 import { startTestServer } from './helpers.js';
 
@@ -407,6 +408,125 @@ describe.skipIf(!DB)('a query that reaches a node shutting down', () => {
     } finally {
       await node.close();
       await shared.drop();
+    }
+  });
+});
+
+/**
+ * A TCP relay that can go silent: every connection open at `blackhole()` stops carrying bytes either way and is
+ * never closed (a NAT or firewall that forgot the flow); connections made afterwards are relayed normally.
+ */
+async function silentRelay(target: string) {
+  const [host = '127.0.0.1', port = '0'] = target.split(':');
+  const live = new Set<{ client: Socket; upstream: Socket }>();
+  const held: Socket[] = [];
+  const server = createServer((client) => {
+    const upstream = tcpConnect(Number(port), host);
+    const pair = { client, upstream };
+    live.add(pair);
+    client.on('error', () => {});
+    upstream.on('error', () => {});
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const drop = () => {
+      live.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', drop);
+    upstream.on('close', drop);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address() as { port: number };
+  return {
+    port: addr.port,
+    blackhole() {
+      for (const { client, upstream } of live) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+        client.removeAllListeners('close');
+        upstream.removeAllListeners('close');
+        held.push(client, upstream);
+      }
+      live.clear();
+    },
+    async close() {
+      for (const s of held) s.destroy();
+      for (const { client, upstream } of live) {
+        client.destroy();
+        upstream.destroy();
+      }
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+const REDIS_URL = process.env.REDIS_URL;
+const silentCases: Array<{ name: string; skip: boolean }> = [
+  { name: 'PostgreSQL LISTEN/NOTIFY', skip: !DB },
+  { name: 'Redis pub/sub', skip: !REDIS_URL },
+];
+
+describe.each(silentCases)('a bus connection that goes silent without closing ($name)', ({ name, skip }) => {
+  it.skipIf(skip)('is noticed, replaced, and reported as a reconnect', async () => {
+    const quiet = pino({ level: 'silent' });
+    let db: PgDatabase | undefined;
+    let pool: pg.Pool | undefined;
+    let relay: Awaited<ReturnType<typeof silentRelay>>;
+    let listener: Bus;
+    let sender: Bus;
+    if (name.startsWith('PostgreSQL')) {
+      db = await createPgDatabase();
+      const direct = db.url;
+      pool = new pg.Pool({ connectionString: direct, max: 2 });
+      const notify = async (channel: string, payloads: string[]) => {
+        await pool?.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, payloads]);
+      };
+      const u = new URL(direct);
+      relay = await silentRelay(`${u.hostname}:${u.port || 5432}`);
+      u.hostname = '127.0.0.1';
+      u.port = String(relay.port);
+      listener = new PgBus(u.toString(), notify, quiet, { heartbeatMs: 300 });
+      sender = new PgBus(direct, notify, quiet);
+      await (listener as PgBus).start();
+      await (sender as PgBus).start();
+    } else {
+      const u = new URL(REDIS_URL as string);
+      relay = await silentRelay(`${u.hostname}:${u.port || 6379}`);
+      u.hostname = '127.0.0.1';
+      u.port = String(relay.port);
+      listener = new RedisBus(u.toString(), quiet, { heartbeatMs: 300 });
+      sender = new RedisBus(REDIS_URL as string, quiet);
+    }
+    try {
+      const got: unknown[] = [];
+      const channel = `t:${randomUUID()}`;
+      await listener.subscribe(channel, (m) => void got.push(m));
+      await sender.publish(channel, { n: 1 });
+      await expect.poll(() => got.length).toBe(1);
+      let reconnects = 0;
+      listener.onReconnect(() => reconnects++);
+      relay.blackhole();
+      // Without a heartbeat nothing ever fails: the node would hear nothing more (no invalidation, no
+      // forwarded agent query) and never know.
+      await expect.poll(() => reconnects, { timeout: 10_000 }).toBeGreaterThan(0);
+      await expect
+        .poll(
+          async () => {
+            await sender.publish(channel, { n: 2 });
+            return got.length;
+          },
+          { timeout: 10_000, interval: 200 },
+        )
+        .toBeGreaterThan(1);
+    } finally {
+      await listener.close();
+      await sender.close();
+      await relay.close();
+      await pool?.end();
+      await db?.drop();
     }
   });
 });
