@@ -6,10 +6,12 @@ import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { seal } from '@rampart/core/seal';
 import { api, createPgDatabase, type PgDatabase, signup } from '@rampart/testing';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { runAgent } from '../src/dbaccess/agent-client.js';
 import { type OrgRouting, RoutingCache } from '../src/gateway/route-cache.js';
 import { type Bus, nodeChannel, PgBus, RedisBus } from '../src/platform/bus.js';
 import { loadConfig } from '../src/platform/config.js';
@@ -527,6 +529,60 @@ describe.each(silentCases)('a bus connection that goes silent without closing ($
       await relay.close();
       await pool?.end();
       await db?.drop();
+    }
+  });
+});
+
+describe.skipIf(!REDIS_URL)('the reconnect report (Redis)', () => {
+  it('comes once the subscriptions are live again: a message sent on it is not lost', async () => {
+    const quiet = pino({ level: 'silent' });
+    const listener = new RedisBus(REDIS_URL as string, quiet);
+    const sender = new RedisBus(REDIS_URL as string, quiet);
+    const admin = new Redis(REDIS_URL as string);
+    try {
+      const got: unknown[] = [];
+      const channel = `t:${randomUUID()}`;
+      await listener.subscribe(channel, (m) => void got.push(m));
+      await sender.publish(channel, { n: 0 });
+      await expect.poll(() => got.length).toBe(1);
+      // A cache dropped on the report and filled again at once must hear the next change.
+      listener.onReconnect(() => void sender.publish(channel, { n: 1 }));
+      const list = (await admin.client('LIST')) as string;
+      const line = list.split('\n').find((l) => l.includes(`name=rampart-bus-${listener.nodeId}`));
+      const id = /\bid=(\d+)/.exec(line ?? '')?.[1];
+      await admin.client('KILL', 'ID', id as string);
+      await expect.poll(() => got.length, { timeout: 5_000 }).toBe(2);
+    } finally {
+      await listener.close();
+      await sender.close();
+      admin.disconnect();
+    }
+  });
+});
+
+describe('an agent given the same server twice', () => {
+  it('holds one socket to it instead of two that replace each other forever', async () => {
+    const srv = await startTestServer('pglite');
+    const lines: string[] = [];
+    let agent: ReturnType<typeof runAgent> | undefined;
+    try {
+      const owner = await signup(srv.baseUrl);
+      const created = await api(srv.baseUrl, owner.token).post<{ id: string; agentToken: string }>(
+        `/api/orgs/${owner.orgId}/connections`,
+        { name: 'twice', mode: 'agent' },
+      );
+      agent = runAgent({
+        server: [srv.baseUrl, `${srv.baseUrl}/`],
+        token: created.body.agentToken,
+        databaseUrl: 'postgres://nobody@127.0.0.1:1/none',
+        log: (l) => lines.push(l),
+      });
+      await agent.ready;
+      await sleep(2_000);
+      expect(lines.filter((l) => l.startsWith('connected')).length, lines.join('\n')).toBe(1);
+    } finally {
+      await agent?.stop();
+      await srv.close();
     }
   });
 });
