@@ -295,7 +295,9 @@ describe.skipIf(!DB)('chunk headers from anyone who can NOTIFY', () => {
 
 describe("RAMPART_AGENT_PING_MS and the agent's silence watchdog", () => {
   it('refuses a ping interval the agents would take for a dead link (they reconnect after 65 s of silence)', () => {
-    expect(loadConfig({ RAMPART_AGENT_PING_MS: '60000' }).RAMPART_AGENT_PING_MS).toBe(60_000);
+    expect(loadConfig({ RAMPART_AGENT_PING_MS: '30000' }).RAMPART_AGENT_PING_MS).toBe(30_000);
+    // One late ping at 60 s would already leave the agent 5 s from giving up; 120 s drops every agent every 65 s.
+    expect(() => loadConfig({ RAMPART_AGENT_PING_MS: '60000' })).toThrow(/RAMPART_AGENT_PING_MS/);
     expect(() => loadConfig({ RAMPART_AGENT_PING_MS: '120000' })).toThrow(/RAMPART_AGENT_PING_MS/);
   });
 });
