@@ -347,7 +347,12 @@ describe.skipIf(!DB)("what a forwarded query's refusal carries over the bus", ()
       const id = randomUUID();
       const box = seal(
         node.rampart.services.ring,
-        JSON.stringify({ sql: 'SELECT ssn::int FROM people', params: [], timeoutMs: 1_000 }),
+        JSON.stringify({
+          sql: 'SELECT ssn::int FROM people',
+          params: [],
+          timeoutMs: 1_000,
+          exp: Date.now() + 3_000,
+        }),
         { orgId: null, table: 'node_bus', column: 'agent_query', rowId: `${id}:${c.body.id}` },
       );
       await fake.publish(nodeChannel(node.rampart.services.bus.nodeId), {
@@ -585,6 +590,80 @@ describe('an agent given the same server twice', () => {
     } finally {
       await agent?.stop();
       await srv.close();
+    }
+  });
+});
+
+describe.skipIf(!DB)('a forwarded query sent again on the bus', () => {
+  it('runs once; and one past its expiry does not run at all', async () => {
+    const shared = await createPgDatabase();
+    const node = await startTestServer('postgres', { DATABASE_URL: shared.url });
+    const pool = new pg.Pool({ connectionString: shared.url, max: 2 });
+    const fake = new PgBus(
+      shared.url,
+      async (channel, payloads) => {
+        await pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, payloads]);
+      },
+      pino({ level: 'silent' }),
+    );
+    let ws: WebSocket | undefined;
+    try {
+      await fake.start();
+      const owner = await signup(node.baseUrl);
+      const c = await api(node.baseUrl, owner.token).post<{ id: string; agentToken: string }>(
+        `/api/orgs/${owner.orgId}/connections`,
+        { name: 'r', mode: 'agent' },
+      );
+      ws = new WebSocket(`${node.baseUrl.replace('http', 'ws')}/agent`, {
+        headers: { authorization: `Bearer ${c.body.agentToken}` },
+      });
+      const agent = ws;
+      let ran = 0;
+      agent.on('message', (data) => {
+        const m = JSON.parse(String(data)) as { id: string };
+        ran++;
+        agent.send(
+          JSON.stringify({
+            type: 'result',
+            id: m.id,
+            result: { columns: ['n'], rows: [[1]], rowCount: 1, truncated: false },
+          }),
+        );
+      });
+      await new Promise((r) => agent.once('open', r));
+      await expect.poll(() => node.rampart.services.agentHub.connected(c.body.id)).toBe(true);
+      const answers: unknown[] = [];
+      await fake.subscribe(nodeChannel(fake.nodeId), (m) => void answers.push(m));
+      const send = async (exp: number) => {
+        const id = randomUUID();
+        const message = {
+          t: 'query',
+          id,
+          from: fake.nodeId,
+          connectionId: c.body.id,
+          box: seal(
+            node.rampart.services.ring,
+            JSON.stringify({ sql: 'SELECT 1', params: [], timeoutMs: 1_000, exp }),
+            { orgId: null, table: 'node_bus', column: 'agent_query', rowId: `${id}:${c.body.id}` },
+          ),
+        };
+        return message;
+      };
+      const once = await send(Date.now() + 3_000);
+      const to = nodeChannel(node.rampart.services.bus.nodeId);
+      await fake.publish(to, once);
+      await expect.poll(() => answers.length).toBe(1);
+      await fake.publish(to, once); // the same message again (captured on the bus)
+      await fake.publish(to, await send(Date.now() - 120_000)); // an old one
+      await sleep(500);
+      expect(ran).toBe(1);
+      expect(answers.length).toBe(1);
+    } finally {
+      ws?.close();
+      await fake.close();
+      await pool.end();
+      await node.close();
+      await shared.drop();
     }
   });
 });

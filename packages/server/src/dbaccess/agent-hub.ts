@@ -41,6 +41,10 @@ const PASSED_CODES = new Set<ErrorCode>([
 
 /** How much longer the node that asked waits than the node holding the agent: that node's timeout answers first. */
 const FORWARD_GRACE_MS = 2_000;
+/** Clock difference between nodes tolerated on a forwarded query's expiry. */
+const CLOCK_SKEW_MS = 30_000;
+/** Forwarded query ids remembered at most (the oldest are forgotten first; their expiry still refuses them). */
+const MAX_SERVED = 100_000;
 
 export interface AgentHubOptions {
   /** An upgrade to `/agent` not authenticated and switched within this many ms is dropped. */
@@ -89,6 +93,8 @@ export class AgentHub {
   readonly #inProgress = new Map<string, number>();
   /** Queries this node forwarded to another node, by request id. */
   readonly #remote = new Map<string, Pending>();
+  /** Forwarded queries this node ran for another, by request id, until their expiry (oldest first). */
+  readonly #served = new Map<string, number>();
   #ping: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #closing = false;
@@ -372,7 +378,9 @@ export class AgentHub {
   ): Promise<AgentResult> {
     const id = newId();
     const ring = this.#ring();
-    const box = seal(ring, JSON.stringify({ sql, params, timeoutMs }), queryAad(id, connectionId));
+    // `exp`: when the asking node stops waiting; the node serving it refuses it after that (replays).
+    const exp = Date.now() + timeoutMs + FORWARD_GRACE_MS;
+    const box = seal(ring, JSON.stringify({ sql, params, timeoutMs, exp }), queryAad(id, connectionId));
     return new Promise<AgentResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#remote.delete(id);
@@ -438,17 +446,34 @@ export class AgentHub {
       });
     const agent = this.#agents.get(connectionId);
     if (!agent) return reply({ t: 'not_here' });
-    let q: { sql: string; params: unknown[]; timeoutMs: number };
+    let q: { sql: string; params: unknown[]; timeoutMs: number; exp: number };
     try {
       if (typeof box !== 'string') throw new Error('no box');
       q = JSON.parse(openString(this.#ring(), box, queryAad(id, connectionId)));
-      if (typeof q.sql !== 'string' || !Array.isArray(q.params) || !Number.isFinite(q.timeoutMs))
+      if (
+        typeof q.sql !== 'string' ||
+        !Array.isArray(q.params) ||
+        !Number.isFinite(q.timeoutMs) ||
+        !Number.isFinite(q.exp)
+      )
         throw new Error('shape');
     } catch {
       // Not sealed with this deployment's keys: not from one of its nodes.
       this.#log.warn({ connectionId }, 'dropped a forwarded agent query that could not be opened');
       return;
     }
+    // Each forwarded query runs once: a copy sent again on the bus (a replay) is dropped, by id while the
+    // asking node may still wait for it, by its sealed expiry after that.
+    const now = Date.now();
+    if (q.exp + CLOCK_SKEW_MS < now || this.#served.has(id)) {
+      this.#log.warn({ connectionId }, 'dropped a forwarded agent query seen before or expired');
+      return;
+    }
+    for (const [seen, until] of this.#served) {
+      if (until >= now && this.#served.size < MAX_SERVED) break;
+      this.#served.delete(seen);
+    }
+    this.#served.set(id, q.exp + CLOCK_SKEW_MS);
     try {
       const result = await this.#ask(agent, q.sql, q.params, Math.min(q.timeoutMs, 120_000));
       await reply({ t: 'result', box: seal(this.#ring(), JSON.stringify(result), busAad('result', id)) });
