@@ -15,7 +15,8 @@ import { runAgent } from '../src/dbaccess/agent-client.js';
 import { type OrgRouting, RoutingCache } from '../src/gateway/route-cache.js';
 import { type Bus, nodeChannel, PgBus, RedisBus } from '../src/platform/bus.js';
 import { loadConfig } from '../src/platform/config.js';
-import { startTestServer } from './helpers.js';
+import { Invalidations } from '../src/platform/invalidation.js';
+import { startTestServer, testRing } from './helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -664,6 +665,45 @@ describe.skipIf(!DB)('a forwarded query sent again on the bus', () => {
       await pool.end();
       await node.close();
       await shared.drop();
+    }
+  });
+});
+
+describe.skipIf(!DB)('invalidations from someone who can only NOTIFY', () => {
+  it("are ignored; those of the deployment's nodes are applied", async () => {
+    const db = await createPgDatabase();
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    const notify = async (channel: string, payloads: string[]) => {
+      await pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, payloads]);
+    };
+    const quiet = pino({ level: 'silent' });
+    const busA = new PgBus(db.url, notify, quiet);
+    const busB = new PgBus(db.url, notify, quiet);
+    try {
+      await busA.start();
+      await busB.start();
+      const ring = testRing();
+      const a = new Invalidations(busA, quiet, ring);
+      const b = new Invalidations(busB, quiet, ring);
+      await a.start();
+      await b.start();
+      const dropped: string[] = [];
+      b.on('org', (id) => dropped.push(id));
+      // Any role that may connect can NOTIFY: without a check, it empties every node's caches at will.
+      const forged = randomUUID();
+      await pool.query('SELECT pg_notify($1, $2)', [
+        'rampart_invalidate',
+        JSON.stringify({ kind: 'org', id: forged, from: randomUUID(), at: Date.now() }),
+      ]);
+      const real = randomUUID();
+      await a.announce('org', real);
+      await expect.poll(() => dropped).toContain(real);
+      expect(dropped).not.toContain(forged);
+    } finally {
+      await busA.close();
+      await busB.close();
+      await pool.end();
+      await db.drop();
     }
   });
 });
