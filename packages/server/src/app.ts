@@ -160,7 +160,7 @@ async function assemble(
     await db.close();
     throw err;
   }
-  const invalidations = new Invalidations(bus, logger);
+  const invalidations = new Invalidations(bus, logger, keys.ring);
   try {
     await invalidations.start();
   } catch (err) {

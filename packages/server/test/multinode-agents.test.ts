@@ -310,7 +310,13 @@ describe.skipIf(!BASE)('forwarding: timeouts and answers that come twice (Postgr
     const aad = (id: string) => ({ orgId: null, table: 'node_bus', column: 'agent_result', rowId: id });
     const off = await fake.subscribe(nodeChannel(fake.nodeId), (m) => {
       const id = m.id as string;
-      const q = JSON.parse(openString(ring, m.box as string, { ...aad(id), column: 'agent_query' })) as {
+      const q = JSON.parse(
+        openString(ring, m.box as string, {
+          ...aad(id),
+          column: 'agent_query',
+          rowId: `${id}:${m.connectionId as string}`,
+        }),
+      ) as {
         sql: string;
       };
       const answer = (n: number) => ({

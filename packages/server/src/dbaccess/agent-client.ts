@@ -162,6 +162,19 @@ export interface RunningAgent {
  * read only what the customer allowed), runs it on the local database, writes a line to the local audit file and
  * returns only the requested rows. Reconnects with exponential back-off and jitter when the link drops.
  */
+/**
+ * The WebSocket URL of a server's /agent: relative to the server's base, so a Rampart mounted under a path
+ * prefix (https://host/rampart) is reached at https://host/rampart/agent, not https://host/agent.
+ */
+function agentEndpoint(server: string): URL {
+  const url = new URL(server);
+  url.search = '';
+  url.hash = '';
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/agent`;
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url;
+}
+
 export function runAgent(opts: AgentOptions): RunningAgent {
   const log = opts.log ?? (() => {});
   const min = opts.minBackoffMs ?? 500;
@@ -195,7 +208,14 @@ export function runAgent(opts: AgentOptions): RunningAgent {
   };
   const handle = agentQueryHandler({ database, policy: opts.policy, audit, limits: opts.limits });
 
-  const servers = typeof opts.server === 'string' ? [opts.server] : [...new Set(opts.server)];
+  // One link per /agent endpoint: two links to one node would replace each other there (a newer socket of a
+  // connection replaces the older), and reconnect, and replace, forever. `https://a` and `https://a/` are one.
+  const endpoints = new Map<string, string>();
+  for (const server of typeof opts.server === 'string' ? [opts.server] : opts.server) {
+    const key = agentEndpoint(server).href;
+    if (!endpoints.has(key)) endpoints.set(key, server);
+  }
+  const servers = [...endpoints.values()];
   if (!servers.length) throw new TypeError('runAgent: at least one server URL is required');
   const silenceMs = opts.silenceTimeoutMs ?? 65_000;
   const links = servers.map((server) => ({
@@ -209,13 +229,7 @@ export function runAgent(opts: AgentOptions): RunningAgent {
 
   const connect = (link: (typeof links)[number]) => {
     if (stopped) return;
-    // Relative to the server's base, so a Rampart mounted under a path prefix (https://host/rampart) is reached
-    // at https://host/rampart/agent, not https://host/agent.
-    const url = new URL(link.server);
-    url.search = '';
-    url.hash = '';
-    url.pathname = `${url.pathname.replace(/\/+$/, '')}/agent`;
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const url = agentEndpoint(link.server);
     const sock = new WebSocket(url, { headers: { authorization: `Bearer ${opts.token}` } });
     link.ws = sock;
     // Armed by the server's first ping (a server that never pings is not held to it).

@@ -41,6 +41,10 @@ const PASSED_CODES = new Set<ErrorCode>([
 
 /** How much longer the node that asked waits than the node holding the agent: that node's timeout answers first. */
 const FORWARD_GRACE_MS = 2_000;
+/** Clock difference between nodes tolerated on a forwarded query's expiry. */
+const CLOCK_SKEW_MS = 30_000;
+/** Forwarded query ids remembered at most (the oldest are forgotten first; their expiry still refuses them). */
+const MAX_SERVED = 100_000;
 
 export interface AgentHubOptions {
   /** An upgrade to `/agent` not authenticated and switched within this many ms is dropped. */
@@ -89,6 +93,8 @@ export class AgentHub {
   readonly #inProgress = new Map<string, number>();
   /** Queries this node forwarded to another node, by request id. */
   readonly #remote = new Map<string, Pending>();
+  /** Forwarded queries this node ran for another, by request id, until their expiry (oldest first). */
+  readonly #served = new Map<string, number>();
   #ping: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #closing = false;
@@ -266,11 +272,13 @@ export class AgentHub {
       } catch {
         return;
       }
+      // `null` (valid JSON) would throw below, outside any handler: an agent must not be able to crash the node.
+      if (typeof msg !== 'object' || msg === null || typeof msg.id !== 'string') return;
       const p = msg.id ? agent.pending.get(msg.id) : undefined;
       if (!p || !msg.id) return;
       agent.pending.delete(msg.id);
       clearTimeout(p.timer);
-      if (msg.type === 'result' && msg.result) p.resolve(msg.result);
+      if (msg.type === 'result' && isResult(msg.result)) p.resolve(msg.result);
       else
         p.reject(
           new AppError(
@@ -320,7 +328,8 @@ export class AgentHub {
     const agent = this.#agents.get(connectionId);
     if (agent) return this.#ask(agent, sql, params, timeoutMs);
     const bus = this.#opts.bus;
-    if (bus) {
+    // Closing: this node no longer listens on its channel, so a forwarded query's answer could never arrive.
+    if (bus && !this.#closing) {
       for (const node of await this.#holders(connectionId, bus.nodeId)) {
         try {
           return await this.#forward(bus, node, connectionId, sql, params, timeoutMs);
@@ -369,7 +378,9 @@ export class AgentHub {
   ): Promise<AgentResult> {
     const id = newId();
     const ring = this.#ring();
-    const box = seal(ring, JSON.stringify({ sql, params, timeoutMs }), busAad('query', id));
+    // `exp`: when the asking node stops waiting; the node serving it refuses it after that (replays).
+    const exp = Date.now() + timeoutMs + FORWARD_GRACE_MS;
+    const box = seal(ring, JSON.stringify({ sql, params, timeoutMs, exp }), queryAad(id, connectionId));
     return new Promise<AgentResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#remote.delete(id);
@@ -415,8 +426,15 @@ export class AgentHub {
     } else if (m.t === 'not_here') {
       p.reject(new NotHere());
     } else {
-      const code = PASSED_CODES.has(m.code as ErrorCode) ? (m.code as ErrorCode) : 'bad_gateway';
-      p.reject(new AppError(code, String(m.message ?? 'The agent failed the query').slice(0, 400)));
+      let e: { code?: unknown; message?: unknown } = {};
+      try {
+        if (m.t === 'error' && typeof m.box === 'string')
+          e = JSON.parse(openString(this.#ring(), m.box, busAad('result', m.id))) ?? {};
+      } catch {
+        // Not sealed with this deployment's keys: a bare bad_gateway, no text from it.
+      }
+      const code = PASSED_CODES.has(e.code as ErrorCode) ? (e.code as ErrorCode) : 'bad_gateway';
+      p.reject(new AppError(code, String(e.message ?? 'The agent failed the query').slice(0, 400)));
     }
   }
 
@@ -428,23 +446,42 @@ export class AgentHub {
       });
     const agent = this.#agents.get(connectionId);
     if (!agent) return reply({ t: 'not_here' });
-    let q: { sql: string; params: unknown[]; timeoutMs: number };
+    let q: { sql: string; params: unknown[]; timeoutMs: number; exp: number };
     try {
       if (typeof box !== 'string') throw new Error('no box');
-      q = JSON.parse(openString(this.#ring(), box, busAad('query', id)));
-      if (typeof q.sql !== 'string' || !Array.isArray(q.params) || !Number.isFinite(q.timeoutMs))
+      q = JSON.parse(openString(this.#ring(), box, queryAad(id, connectionId)));
+      if (
+        typeof q.sql !== 'string' ||
+        !Array.isArray(q.params) ||
+        !Number.isFinite(q.timeoutMs) ||
+        !Number.isFinite(q.exp)
+      )
         throw new Error('shape');
     } catch {
       // Not sealed with this deployment's keys: not from one of its nodes.
       this.#log.warn({ connectionId }, 'dropped a forwarded agent query that could not be opened');
       return;
     }
+    // Each forwarded query runs once: a copy sent again on the bus (a replay) is dropped, by id while the
+    // asking node may still wait for it, by its sealed expiry after that.
+    const now = Date.now();
+    if (q.exp + CLOCK_SKEW_MS < now || this.#served.has(id)) {
+      this.#log.warn({ connectionId }, 'dropped a forwarded agent query seen before or expired');
+      return;
+    }
+    for (const [seen, until] of this.#served) {
+      if (until >= now && this.#served.size < MAX_SERVED) break;
+      this.#served.delete(seen);
+    }
+    this.#served.set(id, q.exp + CLOCK_SKEW_MS);
     try {
       const result = await this.#ask(agent, q.sql, q.params, Math.min(q.timeoutMs, 120_000));
       await reply({ t: 'result', box: seal(this.#ring(), JSON.stringify(result), busAad('result', id)) });
     } catch (err) {
       const e = err instanceof AppError ? err : new AppError('bad_gateway', 'The agent failed the query');
-      await reply({ t: 'error', code: e.code, message: e.message });
+      // Sealed like rows: the database's own error text can quote a value from a row or a parameter.
+      const refusal = JSON.stringify({ code: e.code, message: e.message });
+      await reply({ t: 'error', box: seal(this.#ring(), refusal, busAad('result', id)) });
     }
   }
 
@@ -470,6 +507,19 @@ export class AgentHub {
   }
 }
 
+/** An agent's answer has the shape callers read (anything else is the agent failing the query). */
+function isResult(r: unknown): r is AgentResult {
+  if (typeof r !== 'object' || r === null) return false;
+  const o = r as Record<string, unknown>;
+  return (
+    Array.isArray(o.columns) &&
+    Array.isArray(o.rows) &&
+    o.rows.every((row) => Array.isArray(row)) &&
+    typeof o.rowCount === 'number' &&
+    typeof o.truncated === 'boolean'
+  );
+}
+
 /** The node asked no longer holds the agent: the asking node tries the next holder. */
 class NotHere extends Error {}
 
@@ -479,3 +529,10 @@ const busAad = (direction: 'query' | 'result', id: string) => ({
   column: `agent_${direction}`,
   rowId: id,
 });
+
+/**
+ * A query is sealed to the connection it is for: the connection id travels in the clear, and one who can
+ * publish on the bus must not be able to replay an org's query against another org's agent (the answer would
+ * settle the first org's request with the second org's rows).
+ */
+const queryAad = (id: string, connectionId: string) => busAad('query', `${id}:${connectionId}`);

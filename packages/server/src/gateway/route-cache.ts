@@ -32,8 +32,10 @@ export class RoutingCache {
   async get(orgId: string, load: () => Promise<OrgRouting | null>): Promise<OrgRouting | null> {
     const hit = this.#cache.get(orgId);
     if (hit) return hit;
+    // Not cached when the org was invalidated while loading (the load may predate the change).
+    const generation = this.#cache.generation;
     const fresh = await load();
-    if (fresh) this.#cache.set(orgId, fresh);
+    if (fresh) this.#cache.setIfUnchanged(orgId, fresh, generation);
     return fresh;
   }
 

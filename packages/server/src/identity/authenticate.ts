@@ -270,6 +270,7 @@ export class Authenticator {
     const now = Date.now();
     let entry = this.#keys.get(hash, now);
     if (!entry) {
+      const generation = this.#keys.generation;
       const { rows } = await this.#db.tx({ orgId: null }, (q) =>
         q.query<KeyRow>('SELECT * FROM rampart_find_api_key($1)', [hash]),
       );
@@ -287,7 +288,7 @@ export class Authenticator {
         createdBy: r.created_by,
         lastUsed: r.last_used_at?.getTime() ?? 0,
       };
-      this.#keys.set(hash, entry, now);
+      this.#keys.setIfUnchanged(hash, entry, generation, now);
     }
     if (now - entry.lastUsed > LAST_USED_RESOLUTION_MS) {
       // Throttled: at most one write per key per minute per node, off the request's critical path.
@@ -310,6 +311,7 @@ export class Authenticator {
     const now = Date.now();
     let entry = this.#cli.get(hash, now);
     if (!entry) {
+      const generation = this.#cli.generation;
       const { rows } = await this.#db.tx({ orgId: null }, (q) =>
         q.query<{ id: string; user_id: string; expires_at: Date; last_used_at: Date | null }>(
           `SELECT id, user_id, expires_at, last_used_at FROM cli_credentials
@@ -326,7 +328,7 @@ export class Authenticator {
         expiresAt: r.expires_at.getTime(),
         lastUsed: r.last_used_at?.getTime() ?? 0,
       };
-      this.#cli.set(hash, entry, now);
+      this.#cli.setIfUnchanged(hash, entry, generation, now);
     }
     if (entry.expiresAt <= now) {
       this.#cli.delete(hash);
@@ -349,6 +351,7 @@ export class Authenticator {
     const hash = hashToken(token);
     const cached = this.#runtime.get(hash);
     if (cached) return cached;
+    const generation = this.#runtime.generation;
     const { rows } = await this.#db.tx({ orgId: null }, (q) =>
       q.query<{ id: string; org_id: string; revoked: boolean }>(
         'SELECT * FROM rampart_find_runtime_token($1)',
@@ -358,7 +361,7 @@ export class Authenticator {
     const r = rows[0];
     if (!r || r.revoked) throw unauthorized();
     const p: RuntimePrincipal = { kind: 'runtime', tokenId: r.id, orgId: r.org_id };
-    this.#runtime.set(hash, p);
+    this.#runtime.setIfUnchanged(hash, p, generation);
     return p;
   }
 }

@@ -128,15 +128,30 @@ export class LocalBus extends BaseBus {
 
 const PUBLISH_TIMEOUT_MS = 2_000;
 
+/**
+ * How often a bus checks that its listening connection still answers. A connection a NAT or firewall forgot
+ * fails nothing by itself: the node would hear no invalidation and no forwarded agent query again, and never
+ * know. A check that gets no answer within the interval drops the connection, and the reconnect is reported.
+ */
+const HEARTBEAT_MS = 10_000;
+
+export interface BusTransportOptions {
+  /** Heartbeat interval and timeout on the listening connection, ms (default 10 s). */
+  heartbeatMs?: number;
+}
+
 /** Redis pub/sub: one connection subscribes (ioredis re-subscribes after a reconnect), one publishes. */
 export class RedisBus extends BaseBus {
   readonly kind = 'redis';
   readonly #pub: Redis;
   readonly #sub: Redis;
   #everReady = false;
+  readonly #heartbeat: NodeJS.Timeout;
+  #beating = false;
 
-  constructor(url: string, log: Logger) {
+  constructor(url: string, log: Logger, opts: BusTransportOptions = {}) {
     super(log);
+    const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
     this.#pub = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
     this.#sub = new Redis(url, {
       maxRetriesPerRequest: null,
@@ -150,6 +165,21 @@ export class RedisBus extends BaseBus {
       this.#everReady = true;
     });
     this.#sub.on('message', (channel: string, raw: string) => this.deliver(fromRedis(channel), raw));
+    this.#heartbeat = setInterval(() => {
+      if (this.#beating || this.closed || this.#sub.status !== 'ready') return;
+      this.#beating = true;
+      const sub = this.#sub;
+      withTimeout(sub.ping(), 'redis ping', heartbeatMs)
+        .catch(() => {
+          if (this.closed || sub.status !== 'ready') return;
+          this.log.warn({ bus: this.kind }, 'node bus connection did not answer a ping: reconnecting');
+          sub.stream?.destroy(); // not end(): a connection nobody answers would never finish closing
+        })
+        .finally(() => {
+          this.#beating = false;
+        });
+    }, heartbeatMs);
+    this.#heartbeat.unref();
   }
 
   async publish(channel: string, message: BusMessage): Promise<void> {
@@ -167,6 +197,7 @@ export class RedisBus extends BaseBus {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.#heartbeat);
     this.handlers.clear();
     this.#sub.disconnect();
     this.#pub.disconnect();
@@ -191,19 +222,58 @@ export class PgBus extends BaseBus {
   #backoffMs = 250;
   /** LISTEN name → channel, for the channels this process subscribed to. */
   readonly #names = new Map<string, string>();
-  readonly #partial = new Map<string, { parts: string[]; got: number; at: number; bytes: number }>();
+  readonly #partial = new Map<
+    string,
+    { parts: Map<number, string>; total: number; at: number; bytes: number }
+  >();
   #partialBytes = 0;
+  readonly #heartbeatMs: number;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #beating = false;
 
   /** `notify` sends the payloads with pg_notify in one statement (the caller's pool). */
-  constructor(url: string, notify: (channel: string, payloads: string[]) => Promise<void>, log: Logger) {
+  constructor(
+    url: string,
+    notify: (channel: string, payloads: string[]) => Promise<void>,
+    log: Logger,
+    opts: BusTransportOptions = {},
+  ) {
     super(log);
     this.#url = url;
     this.#notify = notify;
+    this.#heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
   }
 
   /** Connects the listening client; called once at start, before any subscribe. */
   async start(): Promise<void> {
     await this.#connect();
+    this.#heartbeat ??= setInterval(() => this.#beat(), this.#heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  #beat(): void {
+    const client = this.#client;
+    if (!client || this.#beating || this.closed) return;
+    this.#beating = true;
+    withTimeout(client.query('SELECT 1'), 'bus heartbeat', this.#heartbeatMs)
+      .catch(() => {
+        if (this.#client !== client) return;
+        this.log.warn({ bus: this.kind }, 'node bus connection did not answer: reconnecting');
+        this.#lost(client);
+      })
+      .finally(() => {
+        this.#beating = false;
+      });
+  }
+
+  /** The listening connection is gone (or unanswering): drop it for good and reconnect. */
+  #lost(client: pg.Client): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    // Destroyed, not only ended: end() waits for a server that may never answer.
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    client.end().catch(() => {});
+    this.#scheduleReconnect();
   }
 
   async publish(channel: string, message: BusMessage): Promise<void> {
@@ -222,13 +292,12 @@ export class PgBus extends BaseBus {
   }
 
   #connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: 10_000 });
-    const lost = () => {
-      if (this.#client !== client) return;
-      this.#client = undefined;
-      client.end().catch(() => {});
-      this.#scheduleReconnect();
-    };
+    const client = new pg.Client({
+      connectionString: this.#url,
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+    });
+    const lost = () => this.#lost(client);
     client.on('error', lost);
     client.on('end', lost);
     client.on('notification', (n) => {
@@ -273,25 +342,28 @@ export class PgBus extends BaseBus {
     const now = Date.now();
     let entry = this.#partial.get(id);
     if (!entry) {
+      // The header is anyone's who can NOTIFY (any role that may connect): nothing is sized by it up front.
+      if (total < 2 || total > MAX_CHUNKS) return;
       this.#expirePartials(now);
-      entry = { parts: new Array<string>(total), got: 0, at: now, bytes: 0 };
+      entry = { parts: new Map(), total, at: now, bytes: 0 };
       this.#partial.set(id, entry);
     }
-    if (index >= entry.parts.length || entry.parts[index] !== undefined) return;
-    entry.parts[index] = body;
-    entry.got++;
+    if (index >= entry.total || entry.parts.has(index)) return;
+    entry.parts.set(index, body);
     entry.bytes += body.length;
     this.#partialBytes += body.length;
-    if (entry.got < entry.parts.length) return;
+    if (entry.parts.size < entry.total) return;
     this.#partial.delete(id);
     this.#partialBytes -= entry.bytes;
-    this.deliver(channel, entry.parts.join(''));
+    const parts = entry.parts;
+    this.deliver(channel, Array.from({ length: entry.total }, (_, i) => parts.get(i)).join(''));
   }
 
   /** Drops messages whose chunks stopped coming (a publisher died mid-message), and bounds the memory held. */
   #expirePartials(now: number): void {
     for (const [id, e] of this.#partial) {
-      if (now - e.at < 60_000 && this.#partialBytes < 256 * 1024 * 1024) break;
+      if (now - e.at < 60_000 && this.#partialBytes < 256 * 1024 * 1024 && this.#partial.size < MAX_PARTIAL)
+        break;
       this.#partial.delete(id);
       this.#partialBytes -= e.bytes;
     }
@@ -301,6 +373,7 @@ export class PgBus extends BaseBus {
     this.closed = true;
     this.handlers.clear();
     if (this.#retry) clearTimeout(this.#retry);
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
     const c = this.#client;
     this.#client = undefined;
     await c?.end().catch(() => {});
@@ -312,6 +385,10 @@ const toPg = (channel: string) => `rampart_${channel.replace(/[:-]/g, '_')}`;
 
 /** `~<message id>:<index>:<count>:` then the chunk. A whole message never starts with `~` (it is JSON). */
 const CHUNK = /^~([0-9a-f-]{36}):(\d{1,6}):(\d{1,6}):/;
+/** Chunks in one message at most: 38 M characters, far above the largest (an agent answer, 10 MB before sealing). */
+const MAX_CHUNKS = 20_000;
+/** Messages being put together at once at most; the oldest goes first. */
+const MAX_PARTIAL = 1_000;
 /** Characters per chunk: 1,900 UTF-16 units are at most 7,600 UTF-8 bytes, under NOTIFY's 8,000 with the header. */
 const CHUNK_CHARS = 1_900;
 
@@ -330,16 +407,13 @@ export function chunk(raw: string): string[] {
   return parts.map((p, i) => `~${id}:${i}:${parts.length}:${p}`);
 }
 
-async function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+async function withTimeout<T>(p: Promise<T>, what: string, ms = PUBLISH_TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       p,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`${what} timed out after ${PUBLISH_TIMEOUT_MS} ms`)),
-          PUBLISH_TIMEOUT_MS,
-        );
+        timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
       }),
     ]);
   } finally {

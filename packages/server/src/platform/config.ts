@@ -259,7 +259,9 @@ export const configSchema = z.object({
   RAMPART_AGENT_HANDSHAKE_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).default(10_000),
   RAMPART_AGENT_HANDSHAKES_PER_IP: z.coerce.number().int().min(1).max(10_000).default(10),
   /** Keep-alive ping on `/agent` sockets; one that misses a pong by the next ping is closed. */
-  RAMPART_AGENT_PING_MS: z.coerce.number().int().min(100).max(300_000).default(20_000),
+  // At most 30 s: agents take 65 s without a ping for a dead link (agent-client.ts silenceTimeoutMs), so a
+  // late or lost ping still leaves them one more before they reconnect.
+  RAMPART_AGENT_PING_MS: z.coerce.number().int().min(100).max(30_000).default(20_000),
   RAMPART_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   RAMPART_BODY_LIMIT_BYTES: z.coerce
     .number()

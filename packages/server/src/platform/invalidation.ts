@@ -1,3 +1,4 @@
+import { type KeyRing, openString, seal } from '@rampart/core/seal';
 import type { Logger } from 'pino';
 import type { Bus } from './bus.js';
 
@@ -6,6 +7,7 @@ export const INVALIDATION_KINDS = ['api_key', 'runtime_token', 'cli_credential',
 export type InvalidationKind = (typeof INVALIDATION_KINDS)[number];
 
 const CHANNEL = 'invalidate';
+const AAD = { orgId: null, table: 'node_bus', column: 'invalidation', rowId: 'invalidate' };
 const ID = /^[0-9a-f-]{36}$/;
 
 /**
@@ -19,20 +21,28 @@ export class Invalidations {
   readonly #resets = new Set<() => void>();
   readonly #bus: Bus | undefined;
   readonly #log: Logger | undefined;
+  readonly #ring: KeyRing | undefined;
 
-  constructor(bus?: Bus, log?: Logger) {
+  /**
+   * With `ring`, announcements cross the bus sealed with the deployment's master keys and only sealed ones are
+   * applied: on PostgreSQL any role that may connect can NOTIFY, and a stream of forged invalidations would
+   * empty every node's caches (every request a database lookup).
+   */
+  constructor(bus?: Bus, log?: Logger, ring?: KeyRing) {
     this.#bus = bus;
     this.#log = log;
+    this.#ring = ring;
   }
 
   /** Subscribes to the bus; resolves once other nodes' announcements reach this one. */
   async start(): Promise<void> {
     const bus = this.#bus;
     if (!bus) return;
-    await bus.subscribe(CHANNEL, (m) => {
-      if (m.from === bus.nodeId) return; // dropped locally when announced
-      const kind = m.kind as InvalidationKind;
-      if (!INVALIDATION_KINDS.includes(kind) || typeof m.id !== 'string' || !ID.test(m.id)) return;
+    await bus.subscribe(CHANNEL, (raw) => {
+      if (raw.from === bus.nodeId) return; // dropped locally when announced
+      const m = this.#open(raw);
+      const kind = m?.kind as InvalidationKind;
+      if (!m || !INVALIDATION_KINDS.includes(kind) || typeof m.id !== 'string' || !ID.test(m.id)) return;
       this.#drop(kind, m.id);
     });
     bus.onReconnect(() => {
@@ -61,9 +71,27 @@ export class Invalidations {
     const bus = this.#bus;
     if (!bus) return;
     try {
-      await bus.publish(CHANNEL, { kind, id, from: bus.nodeId, at: Date.now() });
+      const body = { kind, id, at: Date.now() };
+      await bus.publish(
+        CHANNEL,
+        this.#ring
+          ? { from: bus.nodeId, box: seal(this.#ring, JSON.stringify(body), AAD) }
+          : { ...body, from: bus.nodeId },
+      );
     } catch (err) {
       this.#log?.warn({ err, kind }, 'could not announce an invalidation: other nodes rely on the cache TTL');
+    }
+  }
+
+  /** The announcement in a message: from its sealed box when this node has keys (else none), else as sent. */
+  #open(m: Record<string, unknown>): Record<string, unknown> | undefined {
+    if (!this.#ring) return m;
+    if (typeof m.box !== 'string') return undefined;
+    try {
+      const body: unknown = JSON.parse(openString(this.#ring, m.box, AAD));
+      return typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
     }
   }
 

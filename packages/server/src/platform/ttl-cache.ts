@@ -9,6 +9,8 @@ export class TtlCache<V> {
   readonly #entries = new Map<string, { value: V; expires: number }>();
   readonly #ttlMs: number;
   readonly #max: number;
+  /** Bumped by every delete and clear (see {@link TtlCache.setIfUnchanged}). */
+  #generation = 0;
 
   constructor(ttlMs: number, max = 10_000) {
     this.#ttlMs = ttlMs;
@@ -34,15 +36,32 @@ export class TtlCache<V> {
   }
 
   delete(key: string): void {
+    this.#generation++;
     this.#entries.delete(key);
   }
 
   clear(): void {
+    this.#generation++;
     this.#entries.clear();
   }
 
   /** Drops every entry matching a predicate (revoking by id when only the id is known). */
   deleteWhere(pred: (v: V) => boolean): void {
+    this.#generation++;
     for (const [k, e] of this.#entries) if (pred(e.value)) this.#entries.delete(k);
+  }
+
+  /** Read before loading a value, for {@link TtlCache.setIfUnchanged}. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * Caches a value loaded since `generation` was read, unless something was dropped meanwhile: a load that read
+   * a row before a revocation committed must not put it back after the revocation's invalidation went by (it
+   * would be served for the whole TTL). Skipping is always safe: the next request loads again.
+   */
+  setIfUnchanged(key: string, value: V, generation: number, now = Date.now()): void {
+    if (generation === this.#generation) this.set(key, value, now);
   }
 }
