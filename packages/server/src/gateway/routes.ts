@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgParams, region } from '../platform/params.js';
+import { registerEmbeddingsRoutes } from './embeddings.js';
 import {
   deleteProvider,
   listProviders,
@@ -168,4 +169,7 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
       return proxyChat(s, request, reply, key, request.body);
     },
   );
+
+  // Issue 24 §1: more of the wire, each route in its own file.
+  registerEmbeddingsRoutes(app, s);
 }
