@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgParams, region } from '../platform/params.js';
+import { registerAnthropicRoutes } from './anthropic.js';
 import { registerEmbeddingsRoutes } from './embeddings.js';
 import {
   deleteProvider,
@@ -172,4 +173,5 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
 
   // Issue 24 §1: more of the wire, each route in its own file.
   registerEmbeddingsRoutes(app, s);
+  registerAnthropicRoutes(app, s);
 }
