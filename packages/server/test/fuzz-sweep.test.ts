@@ -140,7 +140,7 @@ function problem(o: Outcome): string | undefined {
   if (!o.contentType.includes('application/json')) return `error answer content-type ${o.contentType}`;
   if (isObj(body) && typeof body.error === 'string' && body.error.length > 0) return undefined;
   // The Anthropic-compatible route answers in Anthropic's error shape, Rampart's code in error.details.
-  if (r.path === '/v1/messages' && typeof anthropicError(body)?.error === 'string') return undefined;
+  if (r.path.startsWith('/v1/messages') && typeof anthropicError(body)?.error === 'string') return undefined;
   // MCP speaks JSON-RPC: its errors are { jsonrpc, error: { code, message } }.
   if (nonJsonSuccess(r) && isObj(body) && isObj(body.error) && typeof body.error.code === 'number')
     return undefined;
@@ -278,7 +278,7 @@ describe(`fuzz sweep over every documented route (seed ${SEED})`, () => {
         } catch {
           return describeOutcome(o, 'error answer is not JSON');
         }
-        if (o.v.route.path === '/v1/messages') body = anthropicError(body) ?? body;
+        if (o.v.route.path.startsWith('/v1/messages')) body = anthropicError(body) ?? body;
         if (!isObj(body) || typeof body.error !== 'string' || !codes.has(body.error)) {
           return describeOutcome(o, 'error is not a documented error code');
         }

@@ -123,6 +123,10 @@ function startUpstream() {
     req.on('end', () => {
       const body = JSON.parse(raw) as Seen['body'];
       seen.push({ url: req.url, headers: req.headers, body, raw });
+      if (req.url === '/v1/messages/count_tokens') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify({ input_tokens: 42 }));
+      }
       const a = state.answer(body);
       if ('json' in a) {
         res.writeHead(a.status ?? 200, { 'content-type': 'application/json', 'request-id': 'req_upstream' });
@@ -599,6 +603,33 @@ describe.each(ENGINES)('gateway Anthropic Messages API (%s)', (engine) => {
         return (audit.body.entries as Array<{ meta: Record<string, unknown> }>).at(-1)?.meta;
       })
       .toMatchObject({ api: 'messages', stream: true, status: 200, streamError: 'overloaded_error' });
+  });
+
+  it('count_tokens: the SDK gets the count; the provider sees the redacted prompt; a usage row without text', async () => {
+    const r = await client('reversible').messages.countTokens({
+      model: 'claude-test',
+      system: `for ${EMAIL}`,
+      messages: [{ role: 'user', content: [{ type: 'text', text: `call ${PHONE}` }] }],
+    });
+    expect(r).toEqual({ input_tokens: 42 });
+    const seen = lastSeen();
+    expect(seen.url).toBe('/v1/messages/count_tokens');
+    expect(seen.headers['x-api-key']).toBe(UPSTREAM_KEY);
+    // Nothing comes back to restore: the fixed placeholders, even for a reversible key.
+    expect(seen.body.system).toBe('for [EMAIL]');
+    expectNoValue(seen.raw);
+    const bad = await raw({ authorization: 'Bearer rk_live_nope' }, { model: 'claude-test', messages: [] });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.text)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    await srv.rampart.services.usageAudit.flush();
+    const audit = await api('GET', `/api/orgs/${orgId}/audit?action=llm.count_tokens&limit=10`);
+    const rows = audit.body.entries as Array<{ meta: Record<string, unknown> }>;
+    expect(rows.at(-1)?.meta).toMatchObject({
+      api: 'count_tokens',
+      status: 200,
+      redactionMode: 'mask',
+      usage: { prompt: 42, completion: null },
+    });
   });
 
   it('audits usage per call (key, model, provider, region, status, tokens) and never the text or a key', async () => {

@@ -122,13 +122,19 @@ function upstreamHeaders(request: FastifyRequest): Record<string, string> {
   };
 }
 
+/**
+ * One Messages API call: `messages` (a completion, streamed or not) or `count_tokens` (the same body, answered with
+ * `{ input_tokens }`; never streamed, nothing to rewrite on the way back, so prompts get the fixed placeholders).
+ */
 async function proxyMessages(
   s: GatewayServices,
   request: FastifyRequest,
   reply: FastifyReply,
   key: ApiKeyPrincipal,
   body: MessagesBody,
+  op: 'messages' | 'count_tokens' = 'messages',
 ): Promise<unknown> {
+  const counting = op === 'count_tokens';
   const started = performance.now();
   const callerHeaders = upstreamHeaders(request);
   await s.usageAudit.admit(key.orgId);
@@ -140,13 +146,14 @@ async function proxyMessages(
     : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
   request.setDeadline(timeoutMs + 2_000);
   // Reversible mode: the map lives in this call's memory only, never logged, audited or stored.
-  const placeholders = route.redact && route.redactionMode === 'reversible' ? new PlaceholderMap() : null;
+  const placeholders =
+    route.redact && route.redactionMode === 'reversible' && !counting ? new PlaceholderMap() : null;
   const sent = route.redact
     ? redactAnthropicRequest(body, placeholders ? { placeholders } : undefined)
     : body;
-  const answer = answerRewriting(route, placeholders);
+  const answer = counting ? null : answerRewriting(route, placeholders);
   const payload = JSON.stringify(sent);
-  const stream = body.stream === true;
+  const stream = body.stream === true && !counting;
 
   let status = 0;
   const usage = new MessagesUsage();
@@ -159,17 +166,17 @@ async function proxyMessages(
     const completion = count(u?.output_tokens);
     s.usageAudit.enqueue(key.orgId, actorOf(request, { apiKeyId: key.keyId }), {
       orgId: key.orgId,
-      action: 'llm.completion',
+      action: counting ? 'llm.count_tokens' : 'llm.completion',
       target: `model:${body.model.slice(0, 200)}`,
       meta: {
-        api: 'messages',
+        api: op,
         model: body.model.slice(0, 200),
         provider: route.providerName,
         region: route.region,
         status,
         stream,
         redacted: route.redact,
-        redactionMode: route.redact ? route.redactionMode : null,
+        redactionMode: route.redact ? (counting ? 'mask' : route.redactionMode) : null,
         completionsRedacted: route.redactCompletions,
         latencyMs: Math.round(performance.now() - started),
         usage: {
@@ -188,7 +195,7 @@ async function proxyMessages(
     audit();
   };
 
-  const url = new URL(`${route.baseUrl}/v1/messages`);
+  const url = new URL(`${route.baseUrl}/v1/messages${counting ? '/count_tokens' : ''}`);
   const up = await sendUpstream(
     s,
     request,
@@ -233,7 +240,8 @@ async function proxyMessages(
   let json = await readUpstreamJson(up, failed);
   upstreamBodies.add(request);
   if (status >= 200 && status < 300) {
-    usage.fromMessage(json);
+    if (counting) usage.usage = isObject(json) ? { input_tokens: json.input_tokens } : undefined;
+    else usage.fromMessage(json);
     if (answer) json = rewriteAnthropicMessage(json, answer.rewrite);
   }
   audit();
@@ -256,6 +264,24 @@ export function registerAnthropicRoutes(app: App, s: GatewayServices): void {
     async (request, reply) => {
       const key = await s.auth.apiKeyOrXApiKey(request, 'gateway');
       return proxyMessages(s, request, reply, key, request.body);
+    },
+  );
+
+  app.post(
+    '/v1/messages/count_tokens',
+    {
+      onSend: anthropicErrors,
+      schema: {
+        tags: ['gateway'],
+        security: bearer,
+        summary:
+          "Anthropic-compatible token count of a Messages request (API key as x-api-key or Bearer), redacted as /v1/messages's prompts are",
+        body: messagesBody,
+      },
+    },
+    async (request, reply) => {
+      const key = await s.auth.apiKeyOrXApiKey(request, 'gateway');
+      return proxyMessages(s, request, reply, key, request.body, 'count_tokens');
     },
   );
 }

@@ -108,7 +108,8 @@ export class Authenticator {
 
   /**
    * {@link apiKey}, also taking the key from an `x-api-key` header, as Anthropic's clients send it. Only for the
-   * Anthropic-compatible route (`POST /v1/messages`): every other route reads `Authorization` alone. Only an
+   * Anthropic-compatible routes (`POST /v1/messages`, `/v1/messages/count_tokens`): every other route reads
+   * `Authorization` alone. Only an
    * API key is accepted there; with both headers they must carry the same key.
    * @throws AppError unauthorized | forbidden
    */
