@@ -21,6 +21,7 @@ interface Seen {
   headers: IncomingMessage['headers'];
   body: Record<string, unknown> & { messages: Array<{ role: string; content: unknown }> };
   raw: string;
+  closedEarly: boolean;
 }
 type Answer = { status?: number; json: unknown } | { sse: string[] };
 
@@ -122,7 +123,11 @@ function startUpstream() {
     });
     req.on('end', () => {
       const body = JSON.parse(raw) as Seen['body'];
-      seen.push({ url: req.url, headers: req.headers, body, raw });
+      const entry: Seen = { url: req.url, headers: req.headers, body, raw, closedEarly: false };
+      seen.push(entry);
+      res.on('close', () => {
+        if (!res.writableFinished) entry.closedEarly = true;
+      });
       if (req.url === '/v1/messages/count_tokens') {
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end(JSON.stringify({ input_tokens: 42 }));
@@ -143,7 +148,7 @@ function startUpstream() {
         const p = pieces.shift();
         if (p === undefined) return void res.end();
         res.write(p);
-        setTimeout(tick, 2);
+        setTimeout(tick, body.model === 'claude-drip' ? 300 : 2);
       };
       tick();
     });
@@ -196,7 +201,7 @@ describe.each(ENGINES)('gateway Anthropic Messages API (%s)', (engine) => {
       kind: 'anthropic',
       baseUrl: `http://127.0.0.1:${up.port}`,
       apiKey: UPSTREAM_KEY,
-      models: ['claude-test', 'claude-overloaded'],
+      models: ['claude-test', 'claude-overloaded', 'claude-drip'],
     });
     expect(claude.status).toBe(200);
     expect(claude.body).toMatchObject({ kind: 'anthropic', apiKeyMasked: 'sk-...6789' });
@@ -603,6 +608,20 @@ describe.each(ENGINES)('gateway Anthropic Messages API (%s)', (engine) => {
         return (audit.body.entries as Array<{ meta: Record<string, unknown> }>).at(-1)?.meta;
       })
       .toMatchObject({ api: 'messages', stream: true, status: 200, streamError: 'overloaded_error' });
+  });
+
+  it('a client that disconnects mid-stream aborts the upstream request', async () => {
+    const controller = new AbortController();
+    const stream = await client('inherit').messages.create(
+      { model: 'claude-drip', max_tokens: 8, stream: true, messages: [{ role: 'user', content: 'x' }] },
+      { signal: controller.signal },
+    );
+    const iter = stream[Symbol.asyncIterator]();
+    await iter.next();
+    controller.abort();
+    await iter.next().catch(() => undefined);
+    const seen = lastSeen();
+    await expect.poll(() => seen.closedEarly, { timeout: 3_000 }).toBe(true);
   });
 
   it('count_tokens: the SDK gets the count; the provider sees the redacted prompt; a usage row without text', async () => {
