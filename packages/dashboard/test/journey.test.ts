@@ -115,6 +115,19 @@ describe.skipIf(!browserTestsEnabled)('dashboard journey (Chromium)', () => {
     await shot('05-secret-masked');
   });
 
+  it('adds an Anthropic-format model provider; its key is shown only masked', async () => {
+    const providerKey = `sk-ant-journey-${Date.now()}-key`;
+    await page.getByLabel('Provider name').fill('claude');
+    await page.getByLabel('API format').selectOption('anthropic');
+    await page.getByLabel('Base URL').fill('https://api.anthropic.com');
+    await page.getByLabel('Provider API key').fill(providerKey);
+    await page.getByLabel('Models (comma-separated)').fill('claude-test');
+    await page.getByRole('button', { name: 'Save provider' }).click();
+    await page.getByRole('cell', { name: 'anthropic', exact: true }).waitFor();
+    expect(await page.getByRole('cell', { name: 'claude', exact: true }).isVisible()).toBe(true);
+    expect(await page.content()).not.toContain(providerKey);
+  });
+
   it('shows the audit log with what just happened and a verified hash chain', async () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     await expect

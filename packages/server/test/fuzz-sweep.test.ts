@@ -139,10 +139,22 @@ function problem(o: Outcome): string | undefined {
   }
   if (!o.contentType.includes('application/json')) return `error answer content-type ${o.contentType}`;
   if (isObj(body) && typeof body.error === 'string' && body.error.length > 0) return undefined;
+  // The Anthropic-compatible route answers in Anthropic's error shape, Rampart's code in error.details.
+  if (r.path.startsWith('/v1/messages') && typeof anthropicError(body)?.error === 'string') return undefined;
   // MCP speaks JSON-RPC: its errors are { jsonrpc, error: { code, message } }.
   if (nonJsonSuccess(r) && isObj(body) && isObj(body.error) && typeof body.error.code === 'number')
     return undefined;
   return 'error answer has no error code';
+}
+
+/**
+ * An error of the Anthropic-compatible route (`{ type: "error", error: { type, message, details: { error_code } },
+ * request_id }`) read back as Rampart's `{ error, requestId }`; undefined when it is not that shape.
+ */
+function anthropicError(body: unknown): { error: unknown; requestId: unknown } | undefined {
+  if (!isObj(body) || body.type !== 'error' || !isObj(body.error) || !isObj(body.error.details))
+    return undefined;
+  return { error: body.error.details.error_code, requestId: body.request_id };
 }
 
 const describeOutcome = (o: Outcome, why: string): string =>
@@ -266,6 +278,7 @@ describe(`fuzz sweep over every documented route (seed ${SEED})`, () => {
         } catch {
           return describeOutcome(o, 'error answer is not JSON');
         }
+        if (o.v.route.path.startsWith('/v1/messages')) body = anthropicError(body) ?? body;
         if (!isObj(body) || typeof body.error !== 'string' || !codes.has(body.error)) {
           return describeOutcome(o, 'error is not a documented error code');
         }

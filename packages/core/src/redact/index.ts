@@ -1,4 +1,11 @@
 export {
+  redactAnthropicRequest,
+  rewriteAnthropicBlock,
+  rewriteAnthropicMessage,
+  rewriteAnthropicRequest,
+  rewriteJsonValue,
+} from './anthropic.js';
+export {
   type ChatMessageLike,
   type ChatRedactOptions,
   type ChatTextPart,

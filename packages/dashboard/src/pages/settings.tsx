@@ -163,6 +163,7 @@ function Providers({ orgId, role }: { orgId: string; role: Role }) {
     [orgId, readable],
   );
   const [name, setName] = useState('');
+  const [kind, setKind] = useState<Provider['kind']>('openai');
   const [baseUrl, setBaseUrl] = useState('');
   const [apiKey, setApiKey] = useState('');
   const [models, setModels] = useState('');
@@ -173,6 +174,7 @@ function Providers({ orgId, role }: { orgId: string; role: Role }) {
     e.preventDefault();
     const r = await act(() =>
       api('PUT', orgPath(orgId, `/providers/${encodeURIComponent(name)}`), {
+        kind,
         baseUrl,
         apiKey,
         models: models
@@ -195,12 +197,21 @@ function Providers({ orgId, role }: { orgId: string; role: Role }) {
       {write ? (
         <form onSubmit={save} className="inline" aria-label="Add a provider">
           <Field label="Provider name" value={name} onChange={setName} required placeholder="openai" />
+          <Select
+            label="API format"
+            value={kind}
+            onChange={setKind}
+            options={[
+              ['openai', 'OpenAI (chat completions, embeddings)'],
+              ['anthropic', 'Anthropic (messages)'],
+            ]}
+          />
           <Field
             label="Base URL"
             value={baseUrl}
             onChange={setBaseUrl}
             required
-            placeholder="https://api.openai.com/v1"
+            placeholder={kind === 'anthropic' ? 'https://api.anthropic.com' : 'https://api.openai.com/v1'}
           />
           <SecretField label="Provider API key" value={apiKey} onChange={setApiKey} />
           <Field
@@ -218,10 +229,11 @@ function Providers({ orgId, role }: { orgId: string; role: Role }) {
         items={(d) => d.providers}
         empty="No providers configured."
         caption="Providers"
-        columns={['Name', 'Base URL', 'Key', 'Models']}
+        columns={['Name', 'Format', 'Base URL', 'Key', 'Models']}
         row={(p) => (
           <tr key={p.name}>
             <td>{p.name}</td>
+            <td>{p.kind}</td>
             <td>{p.baseUrl}</td>
             <td>
               <code>{p.apiKeyMasked}</code>

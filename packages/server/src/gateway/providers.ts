@@ -11,7 +11,12 @@ import type { OrgRouting } from './route-cache.js';
 
 export type { Region };
 
+/** Which wire format a provider speaks: OpenAI's (chat completions, embeddings) or Anthropic's Messages API. */
+export type ProviderKind = 'openai' | 'anthropic';
+export const PROVIDER_KINDS = ['openai', 'anthropic'] as const satisfies readonly ProviderKind[];
+
 export interface ProviderInput {
+  kind?: ProviderKind | undefined;
   baseUrl: string;
   apiKey: string;
   region: Region;
@@ -21,6 +26,7 @@ export interface ProviderInput {
 
 export interface ProviderView {
   name: string;
+  kind: ProviderKind;
   baseUrl: string;
   apiKeyMasked: string;
   region: Region;
@@ -32,6 +38,7 @@ export interface ProviderView {
 interface Row {
   id: string;
   name: string;
+  kind: ProviderKind;
   base_url: string;
   api_key_sealed: string;
   api_key_masked: string;
@@ -50,6 +57,7 @@ const ctx = (orgId: string, id: string) => ({
 
 const view = (r: Row): ProviderView => ({
   name: r.name,
+  kind: r.kind,
   baseUrl: r.base_url,
   apiKeyMasked: r.api_key_masked,
   region: r.region,
@@ -86,11 +94,11 @@ export async function putProvider(
   );
   const id = existing.rows[0]?.id ?? newId();
   const { rows } = await q.query<Row>(
-    `INSERT INTO llm_providers (id, org_id, name, base_url, api_key_sealed, api_key_masked, region, models, reasoning_models)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    `INSERT INTO llm_providers (id, org_id, name, base_url, api_key_sealed, api_key_masked, region, models, reasoning_models, kind)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
      ON CONFLICT (org_id, name) DO UPDATE SET base_url = EXCLUDED.base_url, api_key_sealed = EXCLUDED.api_key_sealed,
        api_key_masked = EXCLUDED.api_key_masked, region = EXCLUDED.region, models = EXCLUDED.models,
-       reasoning_models = EXCLUDED.reasoning_models, updated_at = now()
+       reasoning_models = EXCLUDED.reasoning_models, kind = EXCLUDED.kind, updated_at = now()
      RETURNING *`,
     [
       id,
@@ -102,13 +110,19 @@ export async function putProvider(
       input.region,
       input.models,
       input.reasoningModels,
+      input.kind ?? 'openai',
     ],
   );
   await appendAudit(q, actor, {
     orgId,
     action: existing.rows[0] ? 'provider.updated' : 'provider.created',
     target: `provider:${name}`,
-    meta: { baseUrl: input.baseUrl, region: input.region, models: input.models.length },
+    meta: {
+      baseUrl: input.baseUrl,
+      kind: input.kind ?? 'openai',
+      region: input.region,
+      models: input.models.length,
+    },
   });
   return view(rows[0] as Row);
 }
@@ -132,6 +146,7 @@ export async function deleteProvider(
 export interface Route {
   providerId: string;
   providerName: string;
+  kind: ProviderKind;
   baseUrl: string;
   /** Plaintext, in memory only for the outbound call. */
   apiKey: string;
@@ -154,9 +169,11 @@ export interface KeyRedaction {
 
 /**
  * Where a request for `model` goes: a provider of the request's region (the key's region, else the org's)
- * that lists the model. A provider elsewhere is never used (data residency). The provider key is opened here,
- * per call, and lives only as long as the outbound request.
- * @throws AppError not_found (no provider offers the model) | region_not_allowed (only other regions do)
+ * that lists the model and speaks the route's wire format (`kind`: `openai` for chat completions and
+ * embeddings, `anthropic` for messages). A provider elsewhere is never used (data residency). The provider key
+ * is opened here, per call, and lives only as long as the outbound request.
+ * @throws AppError not_found (no provider offers the model) | region_not_allowed (only other regions do) |
+ *   validation_failed (only providers of the other kind do, in the region: the caller used the wrong route)
  */
 export function routeFor(
   routing: OrgRouting,
@@ -165,12 +182,23 @@ export function routeFor(
   model: string,
   keyRegion: Region | null,
   keyRedaction: KeyRedaction | KeyRedaction['redaction'],
+  kind: ProviderKind = 'openai',
 ): Route {
   const key = typeof keyRedaction === 'string' ? { redaction: keyRedaction } : keyRedaction;
   const region = keyRegion ?? routing.region;
   const candidates = routing.providers.filter((p) => p.models.has(model));
-  const match = candidates.find((p) => p.region === region);
+  const inRegion = candidates.filter((p) => p.region === region);
+  const match = inRegion.find((p) => p.kind === kind);
   if (!match) {
+    const other = inRegion[0];
+    if (other) {
+      throw new AppError(
+        'validation_failed',
+        other.kind === 'anthropic'
+          ? 'This model is served by an anthropic-kind provider: call POST /v1/messages (Anthropic Messages format)'
+          : `This model is served by an openai-kind provider: call it in OpenAI's format (POST /v1/chat/completions)`,
+      );
+    }
     if (candidates.length) {
       throw new AppError(
         'region_not_allowed',
@@ -182,6 +210,7 @@ export function routeFor(
   return {
     providerId: match.id,
     providerName: match.name,
+    kind: match.kind,
     baseUrl: match.baseUrl,
     apiKey: openString(ring, match.apiKeySealed, ctx(orgId, match.id)),
     reasoning: match.reasoningModels.has(model),

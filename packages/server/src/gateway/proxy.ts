@@ -70,7 +70,7 @@ function chain(a: StreamPiece | null, b: StreamPiece | null): StreamPiece {
  * reversible mode, the placeholders of this request are then put back (so the caller's own values come back,
  * and only items the model wrote on its own stay masked). Null: the answer passes as is.
  */
-function answerRewriting(
+export function answerRewriting(
   route: Route,
   map: PlaceholderMap | null,
 ): { rewrite: ChatTextRewrite; pieces: StreamPieces } | null {

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/types.js';
 import { TtlCache } from '../platform/ttl-cache.js';
-import type { Region } from './providers.js';
+import type { ProviderKind, Region } from './providers.js';
 
 /** An org's routing data as stored: settings plus provider rows with their keys still sealed. */
 export interface OrgRouting {
@@ -11,6 +11,7 @@ export interface OrgRouting {
   providers: Array<{
     id: string;
     name: string;
+    kind: ProviderKind;
     baseUrl: string;
     apiKeySealed: string;
     region: Region;
@@ -65,13 +66,14 @@ export async function loadRouting(q: Queryable, orgId: string): Promise<OrgRouti
     org_region: Region;
     id: string | null;
     name: string;
+    kind: ProviderKind;
     base_url: string;
     api_key_sealed: string;
     region: Region;
     models: string[];
     reasoning_models: string[];
   }>(
-    `SELECT o.pii_redaction, o.redaction_mode, o.redact_completions, o.region AS org_region, p.id, p.name, p.base_url, p.api_key_sealed, p.region, p.models,
+    `SELECT o.pii_redaction, o.redaction_mode, o.redact_completions, o.region AS org_region, p.id, p.name, p.kind, p.base_url, p.api_key_sealed, p.region, p.models,
             p.reasoning_models
        FROM orgs o LEFT JOIN llm_providers p ON p.org_id = o.id
       WHERE o.id = $1 ORDER BY p.name`,
@@ -89,6 +91,7 @@ export async function loadRouting(q: Queryable, orgId: string): Promise<OrgRouti
       .map((r) => ({
         id: r.id as string,
         name: r.name,
+        kind: r.kind,
         baseUrl: r.base_url,
         apiKeySealed: r.api_key_sealed,
         region: r.region,

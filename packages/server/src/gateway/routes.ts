@@ -2,7 +2,16 @@ import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgParams, region } from '../platform/params.js';
-import { deleteProvider, listProviders, modelsInRegion, normaliseBaseUrl, putProvider } from './providers.js';
+import { registerAnthropicRoutes } from './anthropic.js';
+import { registerEmbeddingsRoutes } from './embeddings.js';
+import {
+  deleteProvider,
+  listProviders,
+  modelsInRegion,
+  normaliseBaseUrl,
+  PROVIDER_KINDS,
+  putProvider,
+} from './providers.js';
 import { proxyChat } from './proxy.js';
 import { loadRouting } from './route-cache.js';
 import type { GatewayServices } from './services.js';
@@ -11,8 +20,10 @@ const providerName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'Use lower-case letters, digits, dash or underscore');
 const modelId = z.string().min(1).max(200);
+const providerKind = z.enum(PROVIDER_KINDS);
 export const providerView = z.object({
   name: z.string(),
+  kind: providerKind,
   baseUrl: z.string(),
   apiKeyMasked: z.string(),
   region,
@@ -50,6 +61,8 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
           'Create or replace an upstream LLM provider; its API key is sealed and shown masked afterwards',
         params: orgParams.extend({ name: providerName }),
         body: z.strictObject({
+          // Which wire format the provider speaks: openai (chat completions, embeddings) or anthropic (messages).
+          kind: providerKind.default('openai'),
           baseUrl: z.string().min(8).max(500),
           apiKey: z.string().min(1).max(4_096),
           region: region.default('us'),
@@ -157,4 +170,8 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
       return proxyChat(s, request, reply, key, request.body);
     },
   );
+
+  // Issue 24 §1: more of the wire, each route in its own file.
+  registerEmbeddingsRoutes(app, s);
+  registerAnthropicRoutes(app, s);
 }

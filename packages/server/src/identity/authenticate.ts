@@ -106,6 +106,26 @@ export class Authenticator {
     return p;
   }
 
+  /**
+   * {@link apiKey}, also taking the key from an `x-api-key` header, as Anthropic's clients send it. Only for the
+   * Anthropic-compatible routes (`POST /v1/messages`, `/v1/messages/count_tokens`): every other route reads
+   * `Authorization` alone. Only an
+   * API key is accepted there; with both headers they must carry the same key.
+   * @throws AppError unauthorized | forbidden
+   */
+  async apiKeyOrXApiKey(request: FastifyRequest, scope?: ApiKeyScope): Promise<ApiKeyPrincipal> {
+    const header = request.headers['x-api-key'];
+    if (header === undefined) return this.apiKey(request, scope);
+    if (typeof header !== 'string' || !/^[\x21-\x7e]{1,4096}$/.test(header)) throw unauthorized();
+    if (request.headers.authorization !== undefined && Authenticator.bearer(request) !== header)
+      throw unauthorized('Send one API key: x-api-key and Authorization differ');
+    if (parseToken(header)?.kind !== 'rk') throw unauthorized('This route needs an API key');
+    const p = await this.#apiKey(header);
+    request.principal = p;
+    if (scope) requireScope(p, scope);
+    return p;
+  }
+
   /** A runtime token and nothing else: runtimes never reach dashboard routes, and sessions never reach these. */
   async runtime(request: FastifyRequest): Promise<RuntimePrincipal> {
     const p = await this.principal(request);
