@@ -7,6 +7,7 @@ import type { OutboundPolicy } from '../platform/outbound/policy.js';
 import { requireCredentialTransport } from '../platform/outbound/transport.js';
 import { checkOutboundUrl } from '../platform/outbound/url.js';
 import type { Region } from '../platform/params.js';
+import type { PriceTable } from './prices.js';
 import type { OrgRouting } from './route-cache.js';
 
 export type { Region };
@@ -17,6 +18,8 @@ export interface ProviderInput {
   region: Region;
   models: string[];
   reasoningModels: string[];
+  /** USD per million tokens by model (limits.ts, prices.ts); omitted: the provider's current table is kept. */
+  prices?: PriceTable | undefined;
 }
 
 export interface ProviderView {
@@ -26,6 +29,7 @@ export interface ProviderView {
   region: Region;
   models: string[];
   reasoningModels: string[];
+  prices: PriceTable;
   updatedAt: string;
 }
 
@@ -38,6 +42,7 @@ interface Row {
   region: Region;
   models: string[];
   reasoning_models: string[];
+  prices: PriceTable | null;
   updated_at: Date;
 }
 
@@ -55,6 +60,7 @@ const view = (r: Row): ProviderView => ({
   region: r.region,
   models: r.models,
   reasoningModels: r.reasoning_models,
+  prices: r.prices ?? {},
   updatedAt: r.updated_at.toISOString(),
 });
 
@@ -86,11 +92,13 @@ export async function putProvider(
   );
   const id = existing.rows[0]?.id ?? newId();
   const { rows } = await q.query<Row>(
-    `INSERT INTO llm_providers (id, org_id, name, base_url, api_key_sealed, api_key_masked, region, models, reasoning_models)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    `INSERT INTO llm_providers (id, org_id, name, base_url, api_key_sealed, api_key_masked, region, models, reasoning_models,
+                                prices)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10::jsonb, '{}'::jsonb))
      ON CONFLICT (org_id, name) DO UPDATE SET base_url = EXCLUDED.base_url, api_key_sealed = EXCLUDED.api_key_sealed,
        api_key_masked = EXCLUDED.api_key_masked, region = EXCLUDED.region, models = EXCLUDED.models,
-       reasoning_models = EXCLUDED.reasoning_models, updated_at = now()
+       reasoning_models = EXCLUDED.reasoning_models, prices = coalesce($10::jsonb, llm_providers.prices),
+       updated_at = now()
      RETURNING *`,
     [
       id,
@@ -102,13 +110,19 @@ export async function putProvider(
       input.region,
       input.models,
       input.reasoningModels,
+      input.prices === undefined ? null : JSON.stringify(input.prices),
     ],
   );
   await appendAudit(q, actor, {
     orgId,
     action: existing.rows[0] ? 'provider.updated' : 'provider.created',
     target: `provider:${name}`,
-    meta: { baseUrl: input.baseUrl, region: input.region, models: input.models.length },
+    meta: {
+      baseUrl: input.baseUrl,
+      region: input.region,
+      models: input.models.length,
+      ...(input.prices !== undefined ? { prices: Object.keys(input.prices).length } : {}),
+    },
   });
   return view(rows[0] as Row);
 }
