@@ -316,10 +316,10 @@ async function assemble(
       await agentHub.close(); // no-op after preClose; here for a close that skipped it
       await bus.close();
       await usageAudit.close();
+      await limits.close(); // flushes the queued usage rows
       await outbound.close();
       await db.close();
       await limiters.close();
-      await limits.close();
       await logFiles?.close(); // last: whatever the steps above log still reaches the file
     });
   } catch (err) {

@@ -157,13 +157,15 @@ describe.each(COMBOS)('gateway limits ($engine, counters in $store)', ({ engine,
     const all = await Promise.all(Array.from({ length: count }, () => chat(key)));
     return { all, ok: all.filter((r) => r.status === 200).length, upstream: up.seen.length - before };
   };
-  const usageRows = async (orgId: string) =>
-    srv.rampart.services.db.org(orgId, (q) =>
+  const usageRows = async (orgId: string) => {
+    await srv.rampart.services.limits.flush();
+    return srv.rampart.services.db.org(orgId, (q) =>
       q.query<{ api_key_id: string; prompt_tokens: string; cost_micros: string; status: number }>(
         'SELECT api_key_id, prompt_tokens::text, cost_micros::text, status FROM gateway_usage WHERE org_id = $1 ORDER BY id',
         [orgId],
       ),
     );
+  };
 
   beforeAll(async () => {
     up = await startUpstream();

@@ -68,6 +68,22 @@ export interface CallUsage {
   latencyMs: number;
 }
 
+/** A call's usage row waiting for the writer. */
+interface Pending {
+  t: Ticket;
+  prompt: number;
+  completion: number;
+  cost: number;
+  status: number;
+  latencyMs: number;
+  at: Date;
+  done: () => void;
+}
+
+const MAX_BATCH = 1_000;
+/** Queued rows per org above which record() waits for the writer. */
+const MAX_QUEUED = 5_000;
+
 type Refusal = { kind: 'rpm' | 'tpm' | 'budget'; scope: ScopeName; retryAfterMs: number; limit: number };
 
 const WINDOW_MS = 60_000;
@@ -129,17 +145,20 @@ async function spentFromUsage(
   return rows[0]?.spent ?? 0;
 }
 
+/** What one batch adds to one scope's counters. */
+interface Add {
+  id: string;
+  tokens: number;
+  cost: number;
+}
+
 interface CounterStore {
   admit(orgId: string, scopes: Scope[], now: number): Promise<Refusal | null>;
-  /** Inside record's transaction (database store) or after it (Redis: `q` null). */
-  add(
-    q: Queryable | null,
-    orgId: string,
-    scopes: Scope[],
-    tokens: number,
-    cost: number,
-    now: number,
-  ): Promise<void>;
+  /**
+   * Adds tokens (of scopes with a TPM limit) and cost to the counters: inside the usage rows' transaction
+   * (database store) or after it commits (Redis: `q` null). `adds`: keys before 'org', the lock order.
+   */
+  add(q: Queryable | null, orgId: string, adds: Add[], now: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -235,29 +254,28 @@ class DbStore implements CounterStore {
     return again.rows[0]?.value ?? 0;
   }
 
-  async add(tx: Queryable | null, orgId: string, scopes: Scope[], tokens: number, cost: number, now: number) {
+  async add(tx: Queryable | null, orgId: string, adds: Add[], now: number) {
     const q = tx as Queryable;
     const month = utcMonth(now).start;
-    for (const sc of scopes) {
-      if (sc.limits.tokensPerMinute !== null && tokens > 0) {
-        await q.query(
-          `INSERT INTO gateway_counters (org_id, scope, kind, window_start, value) VALUES ($1, $2, 'tpm', now(), $3)
-           ON CONFLICT (org_id, scope, kind) DO UPDATE SET
-             value = CASE WHEN gateway_counters.window_start <= now() - interval '60 seconds' THEN EXCLUDED.value
-                          ELSE gateway_counters.value + EXCLUDED.value END,
-             window_start = CASE WHEN gateway_counters.window_start <= now() - interval '60 seconds' THEN now()
-                                 ELSE gateway_counters.window_start END`,
-          [orgId, sc.id, tokens],
-        );
-      }
+    for (const a of adds) {
+      if (a.tokens <= 0) continue;
+      await q.query(
+        `INSERT INTO gateway_counters (org_id, scope, kind, window_start, value) VALUES ($1, $2, 'tpm', now(), $3)
+         ON CONFLICT (org_id, scope, kind) DO UPDATE SET
+           value = CASE WHEN gateway_counters.window_start <= now() - interval '60 seconds' THEN EXCLUDED.value
+                        ELSE gateway_counters.value + EXCLUDED.value END,
+           window_start = CASE WHEN gateway_counters.window_start <= now() - interval '60 seconds' THEN now()
+                               ELSE gateway_counters.window_start END`,
+        [orgId, a.id, a.tokens],
+      );
     }
-    if (cost <= 0) return;
-    // Only counters already seeded this month: a missing one is seeded from the usage rows, this one included.
-    for (const sc of scopes) {
+    // Only counters already seeded this month: a missing one is seeded from the usage rows, these included.
+    for (const a of adds) {
+      if (a.cost <= 0) continue;
       await q.query(
         `UPDATE gateway_counters SET value = value + $4
           WHERE org_id = $1 AND scope = $2 AND kind = 'spend' AND window_start = $3`,
-        [orgId, sc.id, month, cost],
+        [orgId, a.id, month, a.cost],
       );
     }
   }
@@ -295,12 +313,13 @@ end
 return {'ok', 0, 0}
 `;
 
-// KEYS, two per scope: tpm, spend. ARGV: tokens, cost, then one per scope: 1 when the scope has a TPM limit.
+// KEYS, two per scope: tpm, spend. ARGV, two per scope: tokens (0 when the scope has no TPM limit), cost.
+// A spend counter is only added to when it exists: a missing one is seeded from the usage rows.
 const ADD_LUA = `
-local tokens = tonumber(ARGV[1])
-local cost = tonumber(ARGV[2])
 for i = 1, #KEYS / 2 do
-  if tokens > 0 and ARGV[i + 2] == '1' then
+  local tokens = tonumber(ARGV[i * 2 - 1])
+  local cost = tonumber(ARGV[i * 2])
+  if tokens > 0 then
     redis.call('INCRBY', KEYS[i * 2 - 1], tokens)
     if redis.call('PTTL', KEYS[i * 2 - 1]) < 0 then redis.call('PEXPIRE', KEYS[i * 2 - 1], ${WINDOW_MS}) end
   end
@@ -321,11 +340,11 @@ class RedisStore implements CounterStore {
     this.#redis.on('error', () => {}); // surfaced through failed calls (503) instead
   }
 
-  #key = (orgId: string, sc: Scope, kind: string, now: number) =>
-    `rampart:gw:${orgId}:${sc.id}:${kind === 'spend' ? `spend:${utcMonth(now).label}` : kind}`;
+  #key = (orgId: string, scope: string, kind: string, now: number) =>
+    `rampart:gw:${orgId}:${scope}:${kind === 'spend' ? `spend:${utcMonth(now).label}` : kind}`;
 
   async admit(orgId: string, scopes: Scope[], now: number): Promise<Refusal | null> {
-    const keys = scopes.flatMap((sc) => ['rpm', 'tpm', 'spend'].map((k) => this.#key(orgId, sc, k, now)));
+    const keys = scopes.flatMap((sc) => ['rpm', 'tpm', 'spend'].map((k) => this.#key(orgId, sc.id, k, now)));
     const args = scopes.flatMap((sc) =>
       [sc.limits.requestsPerMinute, sc.limits.tokensPerMinute, sc.limits.budgetMicros].map((v) =>
         String(v ?? -1),
@@ -365,20 +384,16 @@ class RedisStore implements CounterStore {
     const spent = await this.db.org(orgId, (q) => spentFromUsage(q, orgId, sc.keyId, month.start));
     // Kept a week past the month's end; NX: a concurrent seed or add that landed first stays.
     const ttl = month.next.getTime() - now + 7 * 86_400_000;
-    await this.#redis.set(this.#key(orgId, sc, 'spend', now), String(spent), 'PX', ttl, 'NX');
+    await this.#redis.set(this.#key(orgId, sc.id, 'spend', now), String(spent), 'PX', ttl, 'NX');
   }
 
-  async add(_q: Queryable | null, orgId: string, scopes: Scope[], tokens: number, cost: number, now: number) {
-    const keys = scopes.flatMap((sc) => [
-      this.#key(orgId, sc, 'tpm', now),
-      this.#key(orgId, sc, 'spend', now),
+  async add(_q: Queryable | null, orgId: string, adds: Add[], now: number) {
+    const keys = adds.flatMap((a) => [
+      this.#key(orgId, a.id, 'tpm', now),
+      this.#key(orgId, a.id, 'spend', now),
     ]);
-    const args = [
-      String(tokens),
-      String(cost),
-      ...scopes.map((sc) => (sc.limits.tokensPerMinute !== null ? '1' : '0')),
-    ];
-    await this.#redis.eval(ADD_LUA, keys.length, ...keys, ...args);
+    const args = adds.flatMap((a) => [String(a.tokens), String(a.cost)]);
+    if (keys.length) await this.#redis.eval(ADD_LUA, keys.length, ...keys, ...args);
   }
 
   async close(): Promise<void> {
@@ -393,6 +408,8 @@ export class GatewayLimits {
   readonly #redis: boolean;
   readonly #log: Logger;
   readonly #cache = new TtlCache<Loaded>(5_000, 10_000);
+  readonly #queues = new Map<string, Pending[]>();
+  readonly #writers = new Map<string, Promise<void>>();
   /** Clock, for tests of the month boundary. */
   now: () => number = Date.now;
 
@@ -490,41 +507,103 @@ export class GatewayLimits {
   }
 
   /**
-   * After the upstream call (any outcome): the usage row, and the tokens and cost added to the counters.
-   * Never throws: a failure is logged (the call has already happened).
+   * After the upstream call (any outcome): queues the call's usage row and its tokens and cost for the writer.
+   * Resolves at once for a call under no TPM limit and no budget (the row is written off the response path);
+   * else once the row and the counters are committed, so the caller's next call meets them. Never rejects: a
+   * failed write is logged (the call has already happened).
    */
-  async record(t: Ticket, u: CallUsage): Promise<void> {
-    const tokens = u.promptTokens + u.completionTokens;
-    const cost = costMicros(t.price, u.promptTokens, u.completionTokens);
-    const now = this.now();
-    try {
-      await this.#db.org(t.orgId, async (q) => {
-        await q.query(
-          `INSERT INTO gateway_usage (org_id, api_key_id, model, provider_id, prompt_tokens, completion_tokens,
-                                      cost_micros, status, latency_ms, at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [
-            t.orgId,
-            t.keyId,
-            t.model.slice(0, 200),
-            t.providerId,
-            u.promptTokens,
-            u.completionTokens,
-            cost,
-            u.status,
-            Math.max(0, Math.round(u.latencyMs)),
-            new Date(now),
-          ],
-        );
-        if (!this.#redis) await this.#store.add(q, t.orgId, t.scopes, tokens, cost, now);
+  record(t: Ticket, u: CallUsage): Promise<void> {
+    const written = new Promise<void>((done) => {
+      const queue = this.#queues.get(t.orgId) ?? [];
+      this.#queues.set(t.orgId, queue);
+      queue.push({
+        t,
+        prompt: u.promptTokens,
+        completion: u.completionTokens,
+        cost: costMicros(t.price, u.promptTokens, u.completionTokens),
+        status: u.status,
+        latencyMs: Math.max(0, Math.round(u.latencyMs)),
+        at: new Date(this.now()),
+        done,
       });
-      if (this.#redis) await this.#store.add(null, t.orgId, t.scopes, tokens, cost, now);
-    } catch (err) {
-      this.#log.error({ err, orgId: t.orgId }, 'gateway limits: could not record a call');
+      this.#kick(t.orgId);
+    });
+    const counted = t.scopes.some((s) => s.limits.tokensPerMinute !== null || s.limits.budgetMicros !== null);
+    // A writer falling behind slows its callers down rather than queueing without bound.
+    const behind = (this.#queues.get(t.orgId)?.length ?? 0) > MAX_QUEUED;
+    return counted || behind ? written : Promise.resolve();
+  }
+
+  /** One writer per org: each transaction takes every row queued meanwhile (group commit), in order. */
+  #kick(orgId: string): void {
+    if (this.#writers.has(orgId)) return;
+    const run = async () => {
+      await new Promise<void>((r) => setImmediate(r)); // let the calls of this tick join the first batch
+      for (;;) {
+        const queue = this.#queues.get(orgId);
+        if (!queue?.length) {
+          this.#queues.delete(orgId);
+          return;
+        }
+        const batch = queue.splice(0, MAX_BATCH);
+        try {
+          await this.#write(orgId, batch);
+        } catch (err) {
+          this.#log.error({ err, orgId, rows: batch.length }, 'gateway limits: could not record calls');
+        }
+        for (const p of batch) p.done();
+      }
+    };
+    const w = run().finally(() => this.#writers.delete(orgId));
+    this.#writers.set(orgId, w);
+  }
+
+  async #write(orgId: string, batch: Pending[]): Promise<void> {
+    const now = this.now();
+    const byScope = new Map<string, Add>();
+    for (const p of batch) {
+      for (const sc of p.t.scopes) {
+        const a = byScope.get(sc.id) ?? { id: sc.id, tokens: 0, cost: 0 };
+        byScope.set(sc.id, a);
+        if (sc.limits.tokensPerMinute !== null) a.tokens += p.prompt + p.completion;
+        a.cost += p.cost;
+      }
     }
+    // The lock order of admit: keys (by id), then the org.
+    const adds = [...byScope.values()].sort((x, y) =>
+      x.id === 'org' ? 1 : y.id === 'org' ? -1 : x.id < y.id ? -1 : x.id > y.id ? 1 : 0,
+    );
+    await this.#db.org(orgId, async (q) => {
+      await q.query(
+        `INSERT INTO gateway_usage (org_id, api_key_id, model, provider_id, prompt_tokens, completion_tokens,
+                                    cost_micros, status, latency_ms, at)
+         SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::bigint[], $6::bigint[], $7::bigint[],
+                                  $8::int[], $9::int[], $10::timestamptz[])`,
+        [
+          orgId,
+          batch.map((p) => p.t.keyId),
+          batch.map((p) => p.t.model.slice(0, 200)),
+          batch.map((p) => p.t.providerId),
+          batch.map((p) => p.prompt),
+          batch.map((p) => p.completion),
+          batch.map((p) => p.cost),
+          batch.map((p) => p.status),
+          batch.map((p) => p.latencyMs),
+          batch.map((p) => p.at),
+        ],
+      );
+      if (!this.#redis) await this.#store.add(q, orgId, adds, now);
+    });
+    if (this.#redis) await this.#store.add(null, orgId, adds, now);
+  }
+
+  /** Waits until every queued row is written (tests, shutdown). */
+  async flush(): Promise<void> {
+    while (this.#writers.size) await Promise.all(this.#writers.values());
   }
 
   async close(): Promise<void> {
+    await this.flush();
     await this.#store.close();
   }
 }
