@@ -7,8 +7,8 @@
  * - {@link GatewayLimits.admit} before it: refuses with 402 `budget_exceeded` when the month's spend already
  *   reached a budget, 429 `rate_limited` (Retry-After) when the minute's tokens already reached a TPM limit, and
  *   takes one request from each RPM limit atomically (all scopes or none) or refuses with 429.
- * - {@link GatewayLimits.record} after it: writes the call's `gateway_usage` row (tokens, cost, status, latency)
- *   and adds its tokens and cost to the counters. Never throws.
+ * - {@link GatewayLimits.record} after it: queues the call's `gateway_usage` row (tokens, cost, status,
+ *   latency) for a group-commit writer per org, which also adds the tokens and cost to the counters. Never throws.
  * TPM and spend are known only after the call, so the check is "already over?": concurrent calls admitted
  * together can each overshoot by their own size. RPM is exact under concurrency.
  *
