@@ -339,6 +339,15 @@ describe.each(COMBOS)('gateway limits ($engine, counters in $store)', ({ engine,
     expect(blocked.body).toMatchObject({ scope: 'org' });
     expect((await api('PATCH', `/api/orgs/${orgId}/settings`, { requestsPerMinute: null })).status).toBe(200);
     expect((await chat(k.key)).status).toBe(200);
+    // Each change is audited, under names the audit's secret-key guard accepts.
+    const updated = await api('GET', `/api/orgs/${orgId}/audit?action=api_key.updated&limit=10`);
+    expect((updated.body.entries as Array<{ meta: unknown }>).map((e) => e.meta)).toEqual(
+      expect.arrayContaining([{ rpm: null }, { monthlyBudgetUsd: 0 }, { monthlyBudgetUsd: null }]),
+    );
+    const settings = await api('GET', `/api/orgs/${orgId}/audit?action=settings.updated&limit=10`);
+    expect((settings.body.entries as Array<{ meta: unknown }>).map((e) => e.meta)).toEqual(
+      expect.arrayContaining([{ changes: { rpm: 0 } }, { changes: { rpm: null } }]),
+    );
   });
 
   it('bad limit values are 400 validation_failed; another org’s key id is 404; a stranger is refused', async () => {
