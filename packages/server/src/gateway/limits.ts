@@ -102,11 +102,6 @@ export function utcMonth(now: number): { start: Date; next: Date; label: string 
   };
 }
 
-/** USD (up to 6 decimals) ⇄ micro-USD. */
-export const usdToMicros = (usd: number | null): number | null =>
-  usd === null ? null : Math.round(usd * 1e6);
-export const microsToUsd = (m: number | null): number | null => (m === null ? null : m / 1e6);
-
 function refusalError(r: Refusal): AppError {
   const whose = r.scope === 'key' ? 'the API key' : 'the org';
   if (r.kind === 'budget') {
