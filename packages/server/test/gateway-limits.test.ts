@@ -4,10 +4,11 @@
  * minute from the upstream's usage (streamed and not), monthly budgets from the price table (402), key vs org
  * (the tighter wins), Retry-After, limit changes taking effect, the UTC month boundary, tenant isolation of the
  * settings routes. Every suite runs on each counter store: the database (no REDIS_URL) on PGlite and on
- * PostgreSQL (TEST_DATABASE_URL), and Redis (REDIS_URL) when set.
+ * PostgreSQL (TEST_DATABASE_URL), and Redis (REDIS_URL) when set; and a limit is one limit across two nodes.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createPgDatabase, type PgDatabase } from '@rampart/testing';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -402,5 +403,76 @@ describe.each(COMBOS)('gateway limits ($engine, counters in $store)', ({ engine,
       redis.disconnect();
     }
     expect((await chat(k.key)).status).toBe(402);
+  });
+});
+
+const DB = process.env.TEST_DATABASE_URL;
+const NODE_STORES: Array<'database' | 'redis'> = ['database', ...(REDIS_URL ? (['redis'] as const) : [])];
+
+describe.skipIf(!DB).each(NODE_STORES)('two nodes on one PostgreSQL (counters in %s)', (store) => {
+  let pgDb: PgDatabase;
+  let up: Awaited<ReturnType<typeof startUpstream>>;
+  const nodes: TestServer[] = [];
+
+  beforeAll(async () => {
+    up = await startUpstream();
+    pgDb = await createPgDatabase();
+    const env = {
+      DATABASE_URL: pgDb.url,
+      RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
+      ...(store === 'redis' ? { REDIS_URL: REDIS_URL as string } : {}),
+    };
+    nodes.push(await startTestServer('postgres', env));
+    nodes.push(await startTestServer('postgres', env));
+  });
+  afterAll(async () => {
+    for (const n of nodes) await n.close();
+    await pgDb?.drop();
+    up?.server.closeAllConnections();
+    await new Promise((r) => up?.server.close(r));
+  });
+
+  it('a key limit is one limit across nodes: of 50 calls spread over both, exactly the limit pass', async () => {
+    const [a, b] = nodes as [TestServer, TestServer];
+    const s = await fetch(`${a.baseUrl}/api/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        email: `two-nodes-${store}@example.com`,
+        password: 'gateway password 1',
+        orgName: 'Two',
+      }),
+    });
+    const { token, orgId } = (await s.json()) as { token: string; orgId: string };
+    const admin = (method: string, path: string, body: unknown) =>
+      fetch(`${a.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect(
+      (
+        await admin('PUT', `/api/orgs/${orgId}/providers/stub`, {
+          baseUrl: `http://127.0.0.1:${up.port}/v1`,
+          apiKey: 'sk-upstream-0123456789',
+          models: ['m-priced'],
+        })
+      ).status,
+    ).toBe(200);
+    const created = await admin('POST', `/api/orgs/${orgId}/api-keys`, { name: 'k', requestsPerMinute: 12 });
+    const { key } = (await created.json()) as { key: string };
+    const statuses = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const r = await fetch(`${(i % 2 ? a : b).baseUrl}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'm-priced', messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        await r.arrayBuffer();
+        return r.status;
+      }),
+    );
+    expect(statuses.filter((x) => x === 200)).toHaveLength(12);
+    expect(statuses.filter((x) => x === 429)).toHaveLength(38);
   });
 });
