@@ -9,6 +9,7 @@ import { AgentHub } from './dbaccess/agent-hub.js';
 import { registerMcpRoutes } from './dbaccess/mcp.js';
 import { registerDbAccessRoutes } from './dbaccess/routes.js';
 import type { DbAccessServices } from './dbaccess/services.js';
+import { GatewayLimits } from './gateway/limits.js';
 import { RoutingCache } from './gateway/route-cache.js';
 import { registerGatewayRoutes } from './gateway/routes.js';
 import type { GatewayServices } from './gateway/services.js';
@@ -181,6 +182,10 @@ async function assemble(
   invalidations.on('routing', (orgId) => routing.invalidate(orgId));
   invalidations.on('org', (orgId) => routing.invalidate(orgId));
   invalidations.onReset(() => routing.clear());
+  const limits = new GatewayLimits({ db, redisUrl: config.REDIS_URL, logger });
+  invalidations.on('routing', (orgId) => limits.invalidate(orgId));
+  invalidations.on('org', (orgId) => limits.invalidate(orgId));
+  invalidations.onReset(() => limits.clear());
   const usageAudit = new AuditBatcher(db, logger);
   const mailer =
     opts.mailer ??
@@ -233,6 +238,7 @@ async function assemble(
     agentHub,
     routing,
     usageAudit,
+    limits,
     orgChanged: (orgId) => invalidations.announce('routing', orgId),
     outbound,
     outboundPolicy,
@@ -310,6 +316,7 @@ async function assemble(
       await agentHub.close(); // no-op after preClose; here for a close that skipped it
       await bus.close();
       await usageAudit.close();
+      await limits.close(); // flushes the queued usage rows
       await outbound.close();
       await db.close();
       await limiters.close();
@@ -320,6 +327,7 @@ async function assemble(
     await bus.close();
     await db.close();
     await limiters.close();
+    await limits.close();
     throw err;
   }
   return { app, services, engine: db.engine, orgRoutes, close: () => app.close() };

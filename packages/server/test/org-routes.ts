@@ -67,6 +67,7 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
   'GET /api/orgs/{orgId}/api-keys': {},
   'POST /api/orgs/{orgId}/api-keys': { body: () => ({ name: 'intruder', redaction: 'off' }) },
   'DELETE /api/orgs/{orgId}/api-keys/{id}': { id: 'apiKeyId' },
+  'PATCH /api/orgs/{orgId}/api-keys/{id}': { id: 'apiKeyId', body: () => ({ requestsPerMinute: 0 }) },
   'GET /api/orgs/{orgId}/runtime-tokens': {},
   'POST /api/orgs/{orgId}/runtime-tokens': { body: () => ({ name: 'intruder' }) },
   'DELETE /api/orgs/{orgId}/runtime-tokens/{id}': { id: 'runtimeTokenId' },

@@ -274,6 +274,7 @@ describe.each(ENGINES)('cross-tenant access answers 404 (%s)', (engine) => {
     const b = `/api/orgs/${B.targets.orgId}`;
     const attempts: Array<[string, Promise<ApiResponse>]> = [
       ['revoke A key', asB.del(`${b}/api-keys/${A.targets.apiKeyId}`)],
+      ['limit A key', asB.patch(`${b}/api-keys/${A.targets.apiKeyId}`, { requestsPerMinute: 0 })],
       ['revoke A runtime token', asB.del(`${b}/runtime-tokens/${A.targets.runtimeTokenId}`)],
       ['promote A member', asB.patch(`${b}/members/${A.targets.userId}`, { role: 'owner' })],
       ['demote A owner', asB.patch(`${b}/members/${A.owner.userId}`, { role: 'viewer' })],

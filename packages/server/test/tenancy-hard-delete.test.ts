@@ -183,6 +183,15 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
       }),
     );
 
+    // Gateway limits: a counter row and a usage row (through the limits module: no upstream is reachable here).
+    const keys = await d.get<{ keys: Array<{ id: string }> }>(`${o}/api-keys`);
+    const keyId = keys.body.keys[0]?.id as string;
+    expect((await d.patch(`${o}/api-keys/${keyId}`, { requestsPerMinute: 100 })).status).toBe(200);
+    const limits = srv.rampart.services.limits;
+    const ticket = await limits.admit({ orgId: doomed.orgId, keyId }, 'm', null);
+    await limits.record(ticket, { status: 200, promptTokens: 1, completionTokens: 1, latencyMs: 1 });
+    await limits.flush();
+
     kept = await signup(srv.baseUrl, { orgName: `Kept Org ${tag}` });
     const k = api(srv.baseUrl, kept.token);
     const ko = `/api/orgs/${kept.orgId}`;

@@ -102,13 +102,16 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
         'createdAt',
         'id',
         'lastUsedAt',
+        'monthlyBudgetUsd',
         'name',
         'prefix',
         'redactCompletions',
         'redaction',
         'redactionMode',
         'region',
+        'requestsPerMinute',
         'scopes',
+        'tokensPerMinute',
       ]);
       // Omitted at creation: the default scopes, what every key could do before scopes existed.
       expect(k?.scopes).toEqual(['gateway', 'db.query', 'skills.publish']);
@@ -271,13 +274,23 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
         redactCompletions: false,
         region: 'us',
         retentionDays: 365,
+        // Gateway limits (gateway-limits.test.ts): unlimited by default.
+        requestsPerMinute: null,
+        tokensPerMinute: null,
+        monthlyBudgetUsd: null,
       });
     });
 
     it('PATCH changes only what is sent, and each change is audited as settings.updated', async () => {
       const before = (await audit('settings.updated')).length;
       const one = await a.patch(`${o}/settings`, { piiRedaction: false });
-      const defaults = { redactionMode: 'mask', redactCompletions: false };
+      const defaults = {
+        redactionMode: 'mask',
+        redactCompletions: false,
+        requestsPerMinute: null,
+        tokensPerMinute: null,
+        monthlyBudgetUsd: null,
+      };
       expect(one.body).toEqual({ piiRedaction: false, ...defaults, region: 'us', retentionDays: 365 });
       const two = await a.patch(`${o}/settings`, { region: 'eu', retentionDays: 30 });
       expect(two.body).toEqual({ piiRedaction: false, ...defaults, region: 'eu', retentionDays: 30 });

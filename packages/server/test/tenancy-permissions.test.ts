@@ -324,6 +324,14 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     },
     {
       action: 'apikeys.manage',
+      route: 'PATCH /api/orgs/{orgId}/api-keys/{id}',
+      what: "change an API key's gateway limits",
+      ok: 200,
+      run: async (t) =>
+        as(t).patch(org(`/api-keys/${await freshCredential('api-keys')}`), { requestsPerMinute: 60 }),
+    },
+    {
+      action: 'apikeys.manage',
       route: 'DELETE /api/orgs/{orgId}/api-keys/{id}',
       what: 'revoke an API key',
       ok: 200,

@@ -141,6 +141,9 @@ async function proxyMessages(
   const routing = await s.routing.get(key.orgId, () => s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)));
   if (!routing) throw new AppError('not_found', 'Org not found');
   const route = routeFor(routing, s.ring, key.orgId, body.model, key.region, key, 'anthropic');
+  // Budgets and rates of the key and its org (gateway/limits.ts): refused here, before the upstream is called.
+  // count_tokens counts as a request; its token count is not usage, so it records none.
+  const ticket = await s.limits.admit(key, body.model, route.providerId);
   const timeoutMs = route.reasoning
     ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
     : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
@@ -158,9 +161,10 @@ async function proxyMessages(
   let status = 0;
   const usage = new MessagesUsage();
   let audited = false;
-  const audit = () => {
-    if (audited) return;
+  const audit = (): Promise<void> => {
+    if (audited) return Promise.resolve();
     audited = true;
+    const latencyMs = Math.round(performance.now() - started);
     const u = usage.usage;
     const prompt = count(u?.input_tokens);
     const completion = count(u?.output_tokens);
@@ -178,7 +182,7 @@ async function proxyMessages(
         redacted: route.redact,
         redactionMode: route.redact ? (counting ? 'mask' : route.redactionMode) : null,
         completionsRedacted: route.redactCompletions,
-        latencyMs: Math.round(performance.now() - started),
+        latencyMs,
         usage: {
           prompt,
           completion,
@@ -189,10 +193,16 @@ async function proxyMessages(
         ...(usage.streamError ? { streamError: usage.streamError } : {}),
       },
     });
+    return s.limits.record(ticket, {
+      status,
+      promptTokens: counting ? 0 : (prompt ?? 0),
+      completionTokens: counting ? 0 : (completion ?? 0),
+      latencyMs,
+    });
   };
   const failed = (st: number) => {
     status = st;
-    audit();
+    void audit();
   };
 
   const url = new URL(`${route.baseUrl}/v1/messages${counting ? '/count_tokens' : ''}`);
@@ -230,8 +240,9 @@ async function proxyMessages(
     } catch {
       status = up.timedOut() ? 504 : 499; // timed out mid-stream, or the client went away
     } finally {
+      // Recorded before the end, so the caller's next call already counts these tokens.
+      await audit();
       reply.raw.end();
-      audit();
     }
     return reply;
   }
@@ -244,7 +255,7 @@ async function proxyMessages(
     else usage.fromMessage(json);
     if (answer) json = rewriteAnthropicMessage(json, answer.rewrite);
   }
-  audit();
+  await audit();
   return reply.code(status).type('application/json; charset=utf-8').send(json);
 }
 

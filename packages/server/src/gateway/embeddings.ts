@@ -99,6 +99,8 @@ async function proxyEmbeddings(
   const routing = await s.routing.get(key.orgId, () => s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)));
   if (!routing) throw new AppError('not_found', 'Org not found');
   const route = routeFor(routing, s.ring, key.orgId, body.model, key.region, key, 'openai');
+  // Budgets and rates of the key and its org (gateway/limits.ts): refused here, before the upstream is called.
+  const ticket = await s.limits.admit(key, body.model, route.providerId);
   const timeoutMs = route.reasoning
     ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
     : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
@@ -109,9 +111,10 @@ async function proxyEmbeddings(
   let status = 0;
   let usage: { prompt_tokens?: unknown; total_tokens?: unknown } | undefined;
   let audited = false;
-  const audit = () => {
-    if (audited) return;
+  const audit = (): Promise<void> => {
+    if (audited) return Promise.resolve();
     audited = true;
+    const latencyMs = Math.round(performance.now() - started);
     s.usageAudit.enqueue(key.orgId, actorOf(request, { apiKeyId: key.keyId }), {
       orgId: key.orgId,
       action: 'llm.embedding',
@@ -124,14 +127,20 @@ async function proxyEmbeddings(
         status,
         inputs: typeof body.input === 'string' || typeof body.input[0] === 'number' ? 1 : body.input.length,
         redacted: route.redact,
-        latencyMs: Math.round(performance.now() - started),
+        latencyMs,
         usage: { prompt: count(usage?.prompt_tokens), total: count(usage?.total_tokens) },
       },
+    });
+    return s.limits.record(ticket, {
+      status,
+      promptTokens: count(usage?.prompt_tokens) ?? 0,
+      completionTokens: 0,
+      latencyMs,
     });
   };
   const failed = (st: number) => {
     status = st;
-    audit();
+    void audit();
   };
 
   const url = new URL(`${route.baseUrl}/embeddings`);
@@ -154,7 +163,7 @@ async function proxyEmbeddings(
   if (status < 200 || status >= 300) {
     // An upstream error: small; its status and JSON pass through as they are.
     const json = await readUpstreamJson(up, failed);
-    audit();
+    await audit();
     return reply.code(status).type('application/json; charset=utf-8').send(json);
   }
 
@@ -172,7 +181,7 @@ async function proxyEmbeddings(
     })
     .finally(() => {
       usage = scan.usage();
-      audit();
+      void audit();
     });
   return reply.code(status).type('application/json; charset=utf-8').send(relay);
 }

@@ -7,6 +7,7 @@ import type { OutboundPolicy } from '../platform/outbound/policy.js';
 import { requireCredentialTransport } from '../platform/outbound/transport.js';
 import { checkOutboundUrl } from '../platform/outbound/url.js';
 import type { Region } from '../platform/params.js';
+import type { PriceTable } from './prices.js';
 import type { OrgRouting } from './route-cache.js';
 
 export type { Region };
@@ -22,6 +23,8 @@ export interface ProviderInput {
   region: Region;
   models: string[];
   reasoningModels: string[];
+  /** USD per million tokens by model (limits.ts, prices.ts); omitted: the provider's current table is kept. */
+  prices?: PriceTable | undefined;
 }
 
 export interface ProviderView {
@@ -32,6 +35,7 @@ export interface ProviderView {
   region: Region;
   models: string[];
   reasoningModels: string[];
+  prices: PriceTable;
   updatedAt: string;
 }
 
@@ -45,6 +49,7 @@ interface Row {
   region: Region;
   models: string[];
   reasoning_models: string[];
+  prices: PriceTable | null;
   updated_at: Date;
 }
 
@@ -63,6 +68,7 @@ const view = (r: Row): ProviderView => ({
   region: r.region,
   models: r.models,
   reasoningModels: r.reasoning_models,
+  prices: r.prices ?? {},
   updatedAt: r.updated_at.toISOString(),
 });
 
@@ -94,11 +100,13 @@ export async function putProvider(
   );
   const id = existing.rows[0]?.id ?? newId();
   const { rows } = await q.query<Row>(
-    `INSERT INTO llm_providers (id, org_id, name, base_url, api_key_sealed, api_key_masked, region, models, reasoning_models, kind)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    `INSERT INTO llm_providers (id, org_id, name, base_url, api_key_sealed, api_key_masked, region, models, reasoning_models,
+                                kind, prices)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11::jsonb, '{}'::jsonb))
      ON CONFLICT (org_id, name) DO UPDATE SET base_url = EXCLUDED.base_url, api_key_sealed = EXCLUDED.api_key_sealed,
        api_key_masked = EXCLUDED.api_key_masked, region = EXCLUDED.region, models = EXCLUDED.models,
-       reasoning_models = EXCLUDED.reasoning_models, kind = EXCLUDED.kind, updated_at = now()
+       reasoning_models = EXCLUDED.reasoning_models, kind = EXCLUDED.kind,
+       prices = coalesce($11::jsonb, llm_providers.prices), updated_at = now()
      RETURNING *`,
     [
       id,
@@ -111,6 +119,7 @@ export async function putProvider(
       input.models,
       input.reasoningModels,
       input.kind ?? 'openai',
+      input.prices === undefined ? null : JSON.stringify(input.prices),
     ],
   );
   await appendAudit(q, actor, {
@@ -122,6 +131,7 @@ export async function putProvider(
       kind: input.kind ?? 'openai',
       region: input.region,
       models: input.models.length,
+      ...(input.prices !== undefined ? { prices: Object.keys(input.prices).length } : {}),
     },
   });
   return view(rows[0] as Row);

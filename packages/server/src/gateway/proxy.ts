@@ -44,19 +44,34 @@ interface Usage {
 const count = (v: unknown): number | null =>
   Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : null;
 
-/** Pulls `usage` out of SSE data lines as they pass (sent on the final chunk with stream_options.include_usage). */
-function usageFromSse(text: string, prior: Usage | undefined): Usage | undefined {
-  let usage = prior;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('data:') || !line.includes('"usage"')) continue;
+/**
+ * Pulls `usage` out of SSE data lines as they pass (the final chunk carries it with stream_options.include_usage).
+ * Lines split across chunks are joined first, so the count of a stream is as exact as the upstream's.
+ */
+class SseUsage {
+  usage: Usage | undefined;
+  #rest = '';
+
+  push(text: string): void {
+    const lines = (this.#rest + text).split('\n');
+    this.#rest = (lines.pop() ?? '').slice(-65_536);
+    for (const line of lines) this.#line(line);
+  }
+
+  end(): void {
+    this.#line(this.#rest);
+    this.#rest = '';
+  }
+
+  #line(line: string): void {
+    if (!line.startsWith('data:') || !line.includes('"usage"')) return;
     try {
       const u = (JSON.parse(line.slice(5)) as { usage?: Usage | null }).usage;
-      if (u) usage = u;
+      if (u) this.usage = u;
     } catch {
-      // a JSON object split across chunks: usage is best-effort for streams
+      // not JSON: no usage on this line
     }
   }
-  return usage;
 }
 
 /** Chains streaming rewriters: what the first sends on goes into the second. */
@@ -121,6 +136,8 @@ export async function proxyChat(
   const routing = await s.routing.get(key.orgId, () => s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)));
   if (!routing) throw new AppError('not_found', 'Org not found');
   const route = routeFor(routing, s.ring, key.orgId, body.model, key.region, key);
+  // Budgets and rates of the key and its org: refused here, before the upstream is called.
+  const ticket = await s.limits.admit(key, body.model, route.providerId);
   const timeoutMs = route.reasoning
     ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
     : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
@@ -134,7 +151,17 @@ export async function proxyChat(
       )
     : body.messages;
   const answer = answerRewriting(route, placeholders);
-  const payload = JSON.stringify({ ...body, messages });
+  // Streams ask for the usage chunk (choices: []) at the end, so tokens per minute and spend count streams too.
+  const given = body.stream_options;
+  const streamOptions = body.stream
+    ? {
+        stream_options: {
+          ...(typeof given === 'object' && given !== null && !Array.isArray(given) ? given : {}),
+          include_usage: true,
+        },
+      }
+    : {};
+  const payload = JSON.stringify({ ...body, messages, ...streamOptions });
 
   const upstreamTimeout = AbortSignal.timeout(timeoutMs);
   const signal = AbortSignal.any([request.deadlineSignal, upstreamTimeout]);
@@ -148,7 +175,7 @@ export async function proxyChat(
     );
   let status = 0;
   let usage: Usage | undefined;
-  const audit = () => {
+  const audit = (): Promise<void> => {
     const latencyMs = Math.round(performance.now() - started);
     // Off the response path, batched; the row still lands in the org's hash chain.
     s.usageAudit.enqueue(key.orgId, actorOf(request, { apiKeyId: key.keyId }), {
@@ -172,6 +199,12 @@ export async function proxyChat(
           total: count(usage?.total_tokens),
         },
       },
+    });
+    return s.limits.record(ticket, {
+      status,
+      promptTokens: count(usage?.prompt_tokens) ?? 0,
+      completionTokens: count(usage?.completion_tokens) ?? 0,
+      latencyMs,
     });
   };
 
@@ -232,9 +265,10 @@ export async function proxyChat(
     // Rewriting the answer needs whole characters and whole events; otherwise the bytes pass as they come.
     const sse = answer ? new ChatSseRewriter(answer.pieces) : null;
     const decoder = new StringDecoder('utf8');
+    const seen = new SseUsage();
     try {
       for await (const chunk of res.body) {
-        usage = usageFromSse((chunk as Buffer).toString('utf8'), usage);
+        seen.push((chunk as Buffer).toString('utf8'));
         if (reply.raw.destroyed) break;
         await write(sse ? sse.push(decoder.write(chunk as Buffer)) : (chunk as Buffer));
       }
@@ -242,8 +276,14 @@ export async function proxyChat(
     } catch {
       status = upstreamTimeout.aborted ? 504 : 499; // timed out mid-stream, or the client went away
     } finally {
-      reply.raw.end();
-      audit();
+      seen.end();
+      usage = seen.usage;
+      // Counted before the client sees the end, so its next call meets the tokens of this one.
+      try {
+        await audit();
+      } finally {
+        reply.raw.end();
+      }
     }
     return reply;
   }
@@ -273,8 +313,8 @@ export async function proxyChat(
     audit();
     throw new AppError('bad_gateway', 'The provider answered with something other than JSON');
   }
-  usage = (json as { usage?: Usage }).usage;
-  audit();
+  usage = (json as { usage?: Usage } | null)?.usage;
+  await audit();
   if (answer && res.statusCode >= 200 && res.statusCode < 300)
     json = rewriteChatCompletion(json, answer.rewrite);
   return reply.code(res.statusCode).type('application/json; charset=utf-8').send(json);

@@ -29,8 +29,14 @@ export const providerView = z.object({
   region,
   models: z.array(z.string()),
   reasoningModels: z.array(z.string()),
+  /** USD per million tokens, by model (models not listed: the built-in defaults, docs/GATEWAY.md). */
+  prices: z.record(z.string(), z.object({ input: z.number(), output: z.number() })),
   updatedAt: z.string(),
 });
+const usdPerMillion = z.number().min(0).max(100_000);
+const prices = z
+  .record(modelId, z.strictObject({ input: usdPerMillion, output: usdPerMillion }))
+  .refine((p) => Object.keys(p).length <= 500, 'At most 500 prices');
 
 // OpenAI's wire format: we validate what we route on and pass every other field through unchanged.
 const chatBody = z.looseObject({
@@ -68,6 +74,8 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
           region: region.default('us'),
           models: z.array(modelId).max(500).default([]),
           reasoningModels: z.array(modelId).max(500).default([]),
+          /** Omitted: the provider's prices stay as they are. */
+          prices: prices.optional(),
         }),
         response: { 200: providerView },
       },

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
+import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
+import { gatewayLimitsInput, gatewayLimitsView } from '../platform/limit-params.js';
 import { bearer, okBody, orgItemParams, orgParams, region } from '../platform/params.js';
 import { requireVerifiedUnlessAlone } from './accounts/verification.js';
 import {
@@ -10,6 +12,7 @@ import {
   listRuntimeTokens,
   revokeApiKey,
   revokeRuntimeToken,
+  updateApiKeyLimits,
 } from './credentials.js';
 import { API_KEY_SCOPES } from './principal.js';
 import type { IdentityServices } from './services.js';
@@ -28,6 +31,8 @@ export const apiKeyListed = listed.extend({
   redactCompletions: z.boolean().nullable(),
   region: region.nullable(),
   scopes: z.array(z.enum(API_KEY_SCOPES)),
+  /** Gateway limits of this key; null: unlimited (the org's limits apply as well). */
+  ...gatewayLimitsView,
 });
 
 /** API keys (programs) and runtime tokens (skill runtimes): hashed at rest, plaintext returned once. */
@@ -50,6 +55,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
           region: region.optional(),
           /** Default (omitted): gateway, db.query, skills.publish, what every key could do before scopes. */
           scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).max(API_KEY_SCOPES.length).optional(),
+          ...gatewayLimitsInput,
         }),
         // The contract's shape: {id, key, prefix}; the scopes are in the listing.
         response: { 201: z.object({ id: z.uuid(), key: z.string(), prefix: z.string() }) },
@@ -83,6 +89,33 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
     async (request) => {
       const access = await s.auth.requireOrg(request);
       return { keys: await listApiKeys(s, access.orgId) };
+    },
+  );
+
+  app.patch(
+    '/api/orgs/:orgId/api-keys/:id',
+    {
+      config: { orgAction: 'apikeys.manage' },
+      schema: {
+        tags: ['api-keys'],
+        security: bearer,
+        summary:
+          "Change a key's gateway limits (requests and tokens per minute, monthly budget; null: unlimited)",
+        params: orgItemParams,
+        body: z
+          .strictObject(gatewayLimitsInput)
+          .refine((b) => Object.keys(b).length > 0, 'Send at least one setting'),
+        response: { 200: apiKeyListed },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request);
+      await updateApiKeyLimits(s, actorOf(request), access.orgId, request.params.id, request.body);
+      // The gateway caches limits per org: drop them on every node.
+      await s.orgChanged(access.orgId);
+      const key = (await listApiKeys(s, access.orgId)).find((k) => k.id === request.params.id);
+      if (!key) throw new AppError('not_found', 'API key not found');
+      return key;
     },
   );
 

@@ -6,6 +6,7 @@ import { generateToken } from '@rampart/core/apikeys';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
+import { limitsAuditMeta } from '../platform/limit-params.js';
 import type { Region } from '../platform/params.js';
 import { API_KEY_SCOPES, type ApiKeyScope, DEFAULT_API_KEY_SCOPES } from './principal.js';
 import type { IdentityServices } from './services.js';
@@ -24,6 +25,9 @@ interface Row {
   redact_completions?: boolean | null;
   region?: Region | null;
   scopes?: ApiKeyScope[];
+  gw_rpm?: number | null;
+  gw_tpm?: number | null;
+  gw_budget_micros?: number | null;
 }
 
 export interface CredentialView {
@@ -51,7 +55,21 @@ export interface ApiKeyInput {
   region?: Region | undefined;
   /** Omitted: the default scopes, what every key could do before scopes existed. */
   scopes?: ApiKeyScope[] | undefined;
+  /** Gateway limits of this key (null or omitted: unlimited; the org's limits apply as well). */
+  requestsPerMinute?: number | null | undefined;
+  tokensPerMinute?: number | null | undefined;
+  monthlyBudgetUsd?: number | null | undefined;
 }
+
+/** Gateway limits of a key: null sets unlimited, undefined leaves as is. */
+export interface ApiKeyLimits {
+  requestsPerMinute?: number | null | undefined;
+  tokensPerMinute?: number | null | undefined;
+  monthlyBudgetUsd?: number | null | undefined;
+}
+
+const budgetMicros = (usd: number | null | undefined) =>
+  usd === null || usd === undefined ? null : Math.round(usd * 1e6);
 
 /** Creates an API key of the org; the key itself is only in the result. */
 export async function createApiKey(
@@ -67,8 +85,8 @@ export async function createApiKey(
   await s.db.org(orgId, async (q) => {
     await q.query(
       `INSERT INTO api_keys (id, org_id, name, prefix, key_hash, redaction, region, created_by, scopes, redaction_mode,
-                             redact_completions)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+                             redact_completions, gw_rpm, gw_tpm, gw_budget_micros)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
       [
         id,
         orgId,
@@ -81,6 +99,9 @@ export async function createApiKey(
         scopes,
         input.redactionMode ?? null,
         input.redactCompletions ?? null,
+        input.requestsPerMinute ?? null,
+        input.tokensPerMinute ?? null,
+        budgetMicros(input.monthlyBudgetUsd),
       ],
     );
     await appendAudit(q, actor, {
@@ -96,6 +117,7 @@ export async function createApiKey(
         // Only when set, so rows of keys without overrides read as before.
         ...(input.redactionMode !== undefined ? { redactionMode: input.redactionMode } : {}),
         ...(input.redactCompletions !== undefined ? { redactCompletions: input.redactCompletions } : {}),
+        ...limitsAuditMeta(input),
       },
     });
   });
@@ -106,7 +128,8 @@ export async function createApiKey(
 export async function listApiKeys(s: IdentityServices, orgId: string) {
   const { rows } = await s.db.org(orgId, (q) =>
     q.query<Row>(
-      `SELECT id, name, prefix, created_at, last_used_at, redaction, region, scopes, redaction_mode, redact_completions
+      `SELECT id, name, prefix, created_at, last_used_at, redaction, region, scopes, redaction_mode, redact_completions,
+              gw_rpm, gw_tpm::float8 AS gw_tpm, gw_budget_micros::float8 AS gw_budget_micros
          FROM api_keys
         WHERE org_id = $1 AND revoked_at IS NULL ORDER BY created_at, id`,
       [orgId],
@@ -119,7 +142,42 @@ export async function listApiKeys(s: IdentityServices, orgId: string) {
     redactCompletions: r.redact_completions ?? null,
     region: r.region ?? null,
     scopes: r.scopes ?? [...DEFAULT_API_KEY_SCOPES],
+    requestsPerMinute: r.gw_rpm ?? null,
+    tokensPerMinute: r.gw_tpm ?? null,
+    monthlyBudgetUsd: r.gw_budget_micros == null ? null : r.gw_budget_micros / 1e6,
   }));
+}
+
+/**
+ * Changes a live key's gateway limits (the others stay), audited in the same transaction; every node's gateway
+ * drops its cached limits of the org (the caller announces the change). @throws AppError not_found
+ */
+export async function updateApiKeyLimits(
+  s: IdentityServices,
+  actor: AuditActor,
+  orgId: string,
+  id: string,
+  change: ApiKeyLimits,
+): Promise<void> {
+  const set: Array<[string, unknown]> = [];
+  if (change.requestsPerMinute !== undefined) set.push(['gw_rpm', change.requestsPerMinute]);
+  if (change.tokensPerMinute !== undefined) set.push(['gw_tpm', change.tokensPerMinute]);
+  if (change.monthlyBudgetUsd !== undefined)
+    set.push(['gw_budget_micros', budgetMicros(change.monthlyBudgetUsd)]);
+  await s.db.org(orgId, async (q) => {
+    const upd = await q.query(
+      `UPDATE api_keys SET ${set.map(([c], i) => `${c} = $${i + 3}`).join(', ')}
+        WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL`,
+      [id, orgId, ...set.map(([, v]) => v)],
+    );
+    if (upd.rowCount === 0) throw new AppError('not_found', 'API key not found');
+    await appendAudit(q, actor, {
+      orgId,
+      action: 'api_key.updated',
+      target: `api_key:${id}`,
+      meta: limitsAuditMeta(change),
+    });
+  });
 }
 
 /** Revokes an API key at once (and drops it from this node's cache). @throws AppError not_found */

@@ -19,6 +19,7 @@ export const ERROR_STATUS = {
   totp_required: 401,
   invalid_signature: 401,
   quota_exceeded: 429,
+  budget_exceeded: 402,
   forbidden: 403,
   password_required: 403,
   email_unverified: 403,

@@ -5,6 +5,7 @@ import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import { hashSecret } from '../platform/hash.js';
 import type { App } from '../platform/http.js';
+import { gatewayLimitsInput } from '../platform/limit-params.js';
 import { bearer, okBody, orgParams, region } from '../platform/params.js';
 import { can, ROLES } from '../platform/permissions.js';
 import { take } from '../platform/ratelimit.js';
@@ -22,6 +23,10 @@ export const settings = z.object({
   redactCompletions: z.boolean(),
   region,
   retentionDays: z.number().int(),
+  /** Gateway limits of the whole org; null: unlimited (docs/GATEWAY.md). */
+  requestsPerMinute: z.number().int().nullable(),
+  tokensPerMinute: z.number().int().nullable(),
+  monthlyBudgetUsd: z.number().nullable(),
 });
 const tags = ['orgs'];
 
@@ -226,6 +231,7 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
             redactCompletions: z.boolean().optional(),
             region: region.optional(),
             retentionDays: z.number().int().min(1).max(3650).optional(),
+            ...gatewayLimitsInput,
           })
           .refine((b) => Object.keys(b).length > 0, 'Send at least one setting'),
         response: { 200: settings },

@@ -1,6 +1,7 @@
 import type { IdentityServices } from '../identity/services.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
+import { limitsAuditMeta } from '../platform/limit-params.js';
 import type { Region } from '../platform/params.js';
 
 /** An org's name, region and creation time, read under its tenant context. */
@@ -30,8 +31,12 @@ export async function readSettings(s: IdentityServices, orgId: string) {
       redact_completions: boolean;
       region: Region;
       retention_days: number;
+      gw_rpm: number | null;
+      gw_tpm: number | null;
+      gw_budget_micros: number | null;
     }>(
-      'SELECT pii_redaction, redaction_mode, redact_completions, region, retention_days FROM orgs WHERE id = $1',
+      `SELECT pii_redaction, redaction_mode, redact_completions, region, retention_days, gw_rpm,
+              gw_tpm::float8 AS gw_tpm, gw_budget_micros::float8 AS gw_budget_micros FROM orgs WHERE id = $1`,
       [orgId],
     ),
   );
@@ -43,6 +48,10 @@ export async function readSettings(s: IdentityServices, orgId: string) {
     redactCompletions: r.redact_completions,
     region: r.region,
     retentionDays: r.retention_days,
+    // Gateway limits of the whole org (null: unlimited); see gateway/limits.ts.
+    requestsPerMinute: r.gw_rpm,
+    tokensPerMinute: r.gw_tpm,
+    monthlyBudgetUsd: r.gw_budget_micros === null ? null : r.gw_budget_micros / 1e6,
   };
 }
 
@@ -52,6 +61,10 @@ export interface SettingsChange {
   redactCompletions?: boolean | undefined;
   region?: Region | undefined;
   retentionDays?: number | undefined;
+  /** Gateway limits: null sets unlimited, undefined leaves as is. */
+  requestsPerMinute?: number | null | undefined;
+  tokensPerMinute?: number | null | undefined;
+  monthlyBudgetUsd?: number | null | undefined;
 }
 
 /** Changes the settings given (the others stay), audited with the change in the same transaction. */
@@ -75,11 +88,36 @@ export async function updateSettings(
         change.redactCompletions ?? null,
       ],
     );
+    // Nullable settings: null is a value (unlimited), so each is set only when given.
+    const limits: Array<[string, unknown]> = [];
+    if (change.requestsPerMinute !== undefined) limits.push(['gw_rpm', change.requestsPerMinute]);
+    if (change.tokensPerMinute !== undefined) limits.push(['gw_tpm', change.tokensPerMinute]);
+    if (change.monthlyBudgetUsd !== undefined)
+      limits.push([
+        'gw_budget_micros',
+        change.monthlyBudgetUsd === null ? null : Math.round(change.monthlyBudgetUsd * 1e6),
+      ]);
+    if (limits.length)
+      await q.query(
+        `UPDATE orgs SET ${limits.map(([c], i) => `${c} = $${i + 2}`).join(', ')} WHERE id = $1`,
+        [orgId, ...limits.map(([, v]) => v)],
+      );
     await appendAudit(q, actor, {
       orgId,
       action: 'settings.updated',
       target: `org:${orgId}`,
-      meta: { changes: change },
+      meta: {
+        // The limits under audit-safe names (limitsAuditMeta); the rest as sent.
+        changes: {
+          ...Object.fromEntries(
+            Object.entries(change).filter(
+              ([k, v]) =>
+                v !== undefined && !['requestsPerMinute', 'tokensPerMinute', 'monthlyBudgetUsd'].includes(k),
+            ),
+          ),
+          ...limitsAuditMeta(change),
+        },
+      },
     });
   });
 }
