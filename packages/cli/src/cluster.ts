@@ -65,7 +65,7 @@ export function runPrimary(opts: PrimaryOptions): Promise<never> {
       const pid = worker.process.pid;
       if (stopping) {
         if (code !== 0) {
-          exitCode = 1;
+          if (exitCode === 0) exitCode = 1;
           log.warn({ pid, code, signal }, 'a worker did not drain cleanly');
         }
         if (slots.size === 0) finish();

@@ -20,7 +20,14 @@ export function registerStart(program: Command): void {
         ...(opts.host ? { HOST: opts.host } : {}),
       });
       // A worker forked by the primary below runs this same command (node:cluster re-runs the CLI's argv).
-      if (cluster.isWorker) return serve(server, config);
+      if (cluster.isWorker) {
+        return serve(server, config).catch((err: unknown) => {
+          // The IPC channel to the primary would keep a worker that failed to start alive: end it, so the
+          // primary sees the failure (and stops, or restarts it after its back-off).
+          process.stderr.write(`rampart: ${err instanceof Error ? err.message : String(err)}\n`);
+          process.exit(err instanceof Error && err.name === 'ConfigError' ? 2 : 1);
+        });
+      }
       const workers = server.workerCount(config);
       if (workers === 1) return serve(server, config);
       refuseUnsafeWorkers(server, config, workers);
