@@ -13,6 +13,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, type CliRun, cleanEnv, PASSWORD, runCli, spawnCli, uniqueEmail } from '@rampart/testing';
@@ -234,6 +235,35 @@ describe.skipIf(!DB)('RAMPART_WORKERS=2 on PostgreSQL', () => {
     ).toHaveLength(2);
     for (const pid of now) expect(alive(pid)).toBe(false);
   }, 180_000);
+
+  it('a port already taken: the workers fail to start, and the primary exits 1 instead of restarting them', async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (squatter.address() as AddressInfo).port;
+      const run = rampart({
+        RAMPART_WORKERS: '2',
+        DATABASE_URL: url,
+        RAMPART_DATA_DIR: tempDataDir(),
+        PORT: String(port),
+      });
+      const exit = await Promise.race([
+        run.exited,
+        new Promise<never>((_, reject) =>
+          setTimeout(
+            () => reject(new Error(`no exit within 60 s\n${run.stdout()}\n${run.stderr()}`)),
+            60_000,
+          ),
+        ),
+      ]);
+      expect(exit).toEqual({ code: 1, signal: null });
+      expect(run.stderr()).toMatch(/EADDRINUSE/);
+      expect(run.stdout()).toMatch(/a worker failed to start; stopping/);
+      expect(run.stdout()).not.toMatch(/restarting it/);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  }, 90_000);
 
   it('production without REDIS_URL is refused (per-worker rate limits would multiply every limit)', async () => {
     const r = await runCli(['start'], {
