@@ -235,7 +235,7 @@ export function report(
       ?.rampart.find((p) => p.concurrency === TARGET_CONCURRENCY);
     notes.push(
       'Processes table: each setup in turn (bare ×1, Rampart ×1, bare ×2, Rampart ×2), each with its own direct ' +
-        'rounds. Rampart there is the built CLI in its own processes, with development defaults and request ' +
+        'rounds. Rampart there is the built CLI (`packages/cli/dist`: run `npx tsc -b` first) in its own processes, with development defaults and request ' +
         'logging at info (two log lines per request, read and dropped by the bench), unlike the in-process tables ' +
         'above (logs silenced). The two cores are shared by the load generator and the stub (one thread), ' +
         'PostgreSQL, and with 2 workers the cluster primary, which accepts every connection and hands it to a ' +
