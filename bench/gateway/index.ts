@@ -5,6 +5,7 @@
 import { redactChatMessages } from '../../packages/core/src/redact/index.js';
 import { LoadWorker } from '../lib/http-load.js';
 import { medianUs } from '../lib/latency.js';
+import { loadAverage } from '../lib/machine.js';
 import { benchEngines, forEachEngine } from '../lib/rampart.js';
 import { runWhenMain } from '../lib/standalone.js';
 import type { BenchOptions, BenchSection } from '../lib/types.js';
@@ -20,6 +21,7 @@ import {
   startRampart,
   UPSTREAM_KEY,
 } from './setup.js';
+import { measureProcesses, type ProcessesRun } from './workers.js';
 
 export async function run(opts: BenchOptions): Promise<BenchSection> {
   const plan = planFor(opts.full);
@@ -29,6 +31,8 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   const loader = new Loader(worker, failures);
   const results: EngineResult[] = [];
   const bare: Pair[] = [];
+  const load = { before: loadAverage(), after: '' };
+  let processes: ProcessesRun | undefined;
   try {
     const stubOrigin = `http://127.0.0.1:${await worker.stub(PATH, STUB_RESPONSE)}`;
     const direct = target(stubOrigin, UPSTREAM_KEY);
@@ -50,12 +54,16 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
         results.push(await measureEngine(loader, inst, direct, plan, failures));
       },
     );
+    // Several processes (RAMPART_WORKERS) need PostgreSQL.
+    if (engines.includes('postgres'))
+      processes = await measureProcesses(loader, worker, stubOrigin, direct, plan, failures);
   } finally {
     await worker.close();
+    load.after = loadAverage();
   }
   const redactUs = await medianUs(plan.pieceRuns * 4, () => redactChatMessages(MESSAGES));
 
-  return report(opts, engines, results, bare, redactUs, failures);
+  return report(opts, engines, results, bare, redactUs, failures, processes, load);
 }
 
 await runWhenMain(import.meta.url, run);

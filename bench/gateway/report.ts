@@ -11,6 +11,7 @@ import {
   TARGET_P99_ADDED_MS,
   USER_TEXT,
 } from './setup.js';
+import type { ProcessesRun } from './workers.js';
 
 const mark = (ok: boolean) => (ok ? '✓' : '✗');
 const share = (v: number) => `${(v * 100).toFixed(0)}%`;
@@ -90,6 +91,76 @@ function profileTable(r: EngineResult): Table {
   };
 }
 
+/** Targets for several processes (issue 23): against the bare proxy with as many processes. */
+export const PROCESS_TARGETS = { c32AddedP50VsBare: 2, c32ThroughputVsBare: 0.7, c1AddedP50Ms: 1 } as const;
+
+function processTable(run: ProcessesRun): Table {
+  const rows: string[][] = [];
+  for (const r of run.results) {
+    for (const ramp of r.rampart) {
+      const bare = r.bare.find((b) => b.concurrency === ramp.concurrency);
+      if (bare === undefined) continue;
+      const addR = ramp.via.p50 - ramp.direct.p50;
+      const addB = bare.via.p50 - bare.direct.p50;
+      const tput = ramp.via.throughput / bare.via.throughput;
+      const targets =
+        ramp.concurrency === TARGET_CONCURRENCY
+          ? `added p50 ≤ ${PROCESS_TARGETS.c32AddedP50VsBare}× the bare proxy's ${mark(addR <= PROCESS_TARGETS.c32AddedP50VsBare * addB)}; ` +
+            `throughput ≥ ${PROCESS_TARGETS.c32ThroughputVsBare}× ${mark(tput >= PROCESS_TARGETS.c32ThroughputVsBare)}`
+          : ramp.concurrency === 1
+            ? `added p50 ≤ ${PROCESS_TARGETS.c1AddedP50Ms} ms ${mark(addR <= PROCESS_TARGETS.c1AddedP50Ms)}`
+            : '–';
+      rows.push([
+        String(r.processes),
+        String(ramp.concurrency),
+        `${fmtLatency.ms(ramp.via.p50)} (${fmtLatency.delta(addR)})`,
+        `${fmtLatency.ms(bare.via.p50)} (${fmtLatency.delta(addB)})`,
+        `${(addR / addB).toFixed(1)}×`,
+        fmtLatency.rps(ramp.via.throughput),
+        fmtLatency.rps(bare.via.throughput),
+        `${tput.toFixed(2)}×`,
+        targets,
+      ]);
+    }
+  }
+  return {
+    caption:
+      `Processes on one port, PostgreSQL ${run.pgVersion}: Rampart started as an operator would (\`rampart start\`, ` +
+      '`RAMPART_WORKERS` = 1 or 2, request logs at info) against the bare proxy in as many processes ' +
+      '(node:cluster with 2, a plain process with 1); p50 with the latency added over direct to the stub (same run)',
+    header: [
+      'Processes',
+      'Concurrency',
+      'Rampart p50 (added)',
+      'Bare proxy p50 (added)',
+      'Added, Rampart ÷ bare',
+      'Rampart throughput',
+      'Bare proxy throughput',
+      'Throughput, Rampart ÷ bare',
+      'Targets',
+    ],
+    rows,
+  };
+}
+
+function processHeadline(run: ProcessesRun): Figure[] {
+  const figs: Figure[] = [];
+  for (const r of run.results) {
+    const ramp = r.rampart.find((p) => p.concurrency === TARGET_CONCURRENCY);
+    const bare = r.bare.find((p) => p.concurrency === TARGET_CONCURRENCY);
+    if (ramp === undefined || bare === undefined) continue;
+    const tput = ramp.via.throughput / bare.via.throughput;
+    figs.push({
+      figure: `Gateway throughput, concurrency ${TARGET_CONCURRENCY}, ${r.processes} process${r.processes > 1 ? 'es' : ''} (RAMPART_WORKERS, PostgreSQL)`,
+      ours: fmtLatency.rps(ramp.via.throughput),
+      peer: `bare Node.js proxy, ${r.processes} process${r.processes > 1 ? 'es' : ''}: ${fmtLatency.rps(bare.via.throughput)}`,
+      ratio: `${tput.toFixed(2)}×`,
+      target: `≥ ${PROCESS_TARGETS.c32ThroughputVsBare}× ${mark(tput >= PROCESS_TARGETS.c32ThroughputVsBare)}`,
+    });
+  }
+  return figs;
+}
+
 export function report(
   opts: BenchOptions,
   engines: readonly string[],
@@ -97,6 +168,8 @@ export function report(
   bare: readonly Pair[],
   redactUs: number,
   failures: string[],
+  processes?: ProcessesRun,
+  load?: { before: string; after: string },
 ): BenchSection {
   const tables: Table[] = [
     ...results.map(engineTable),
@@ -113,6 +186,7 @@ export function report(
       ],
       rows: bare.flatMap((p) => pairRows(p, '', false, false)),
     },
+    ...(processes?.results.length ? [processTable(processes)] : []),
     ...results.map(profileTable),
     {
       caption: 'Pieces of each request, timed alone one after another on an idle server (median)',
@@ -152,6 +226,32 @@ export function report(
         `wait for them was ${fmtLatency.ms(r.auditBacklog.drainMs)} (outside the measured time).`,
     );
   }
+  if (processes?.results.length) {
+    const one = processes.results
+      .find((r) => r.processes === 1)
+      ?.rampart.find((p) => p.concurrency === TARGET_CONCURRENCY);
+    const two = processes.results
+      .find((r) => r.processes === 2)
+      ?.rampart.find((p) => p.concurrency === TARGET_CONCURRENCY);
+    notes.push(
+      'Processes table: each setup in turn (bare ×1, Rampart ×1, bare ×2, Rampart ×2), each with its own direct ' +
+        'rounds. Rampart there is the built CLI (`packages/cli/dist`: run `npx tsc -b` first) in its own processes, with development defaults and request ' +
+        'logging at info (two log lines per request, read and dropped by the bench), unlike the in-process tables ' +
+        'above (logs silenced). The two cores are shared by the load generator and the stub (one thread), ' +
+        'PostgreSQL, and with 2 workers the cluster primary, which accepts every connection and hands it to a ' +
+        'worker: 2 workers cannot double the throughput of 1 here, and a dedicated host with more cores than ' +
+        'workers would do better.' +
+        (one && two
+          ? ` Rampart's throughput at concurrency ${TARGET_CONCURRENCY}: ${fmtLatency.rps(one.via.throughput)} with 1 ` +
+            `worker, ${fmtLatency.rps(two.via.throughput)} with 2 (${(two.via.throughput / one.via.throughput).toFixed(2)}×).`
+          : ''),
+    );
+  }
+  if (load)
+    notes.push(
+      `Machine load (1-, 5- and 15-minute load averages; other work shared the machine): ${load.before} when the ` +
+        `section started, ${load.after} when it ended.`,
+    );
   notes.push(
     'Closed loop: at concurrency N, N connections each send the next request as soon as the previous answer ' +
       'has been read. At concurrency 32 a request mostly waits behind the other 31, so latency is about ' +
@@ -196,6 +296,7 @@ export function report(
         target,
       })),
   );
+  if (processes) headline.push(...processHeadline(processes));
   return {
     id: 'gateway',
     title: 'LLM gateway overhead (`POST /v1/chat/completions`)',

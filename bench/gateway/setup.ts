@@ -1,20 +1,18 @@
 // Setup for the gateway bench: the workload (request, stub answer, plan), a Rampart instance with its org,
 // provider and API keys, and the bare pass-through proxy used as a reference.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { signup } from '@rampart/testing';
-import { Pool } from 'undici';
 import { redactChatMessages } from '../../packages/core/src/redact/index.js';
 import type { EngineName } from '../../packages/server/src/db/types.js';
 import { callJson, type Listening, startBenchRampart } from '../lib/rampart.js';
+import { PROXY_PATH, PROXY_UPSTREAM_KEY } from './bare-proxy.js';
 
 export const TARGET_CONCURRENCY = 32;
 export const TARGET_P50_ADDED_MS = 1;
 export const TARGET_P99_ADDED_MS = 5;
 export const CONCURRENCIES = [1, TARGET_CONCURRENCY] as const;
 export const MODEL = 'bench-model';
-export const UPSTREAM_KEY = 'sk-bench-upstream-0123456789abcdef';
-export const PATH = '/v1/chat/completions';
+export const UPSTREAM_KEY = PROXY_UPSTREAM_KEY;
+export const PATH = PROXY_PATH;
 
 // A realistic request: a support thread to summarise (about 1.5 KB), with the e-mail addresses and phone
 // numbers such threads carry, so redaction has work to do on every request.
@@ -102,62 +100,33 @@ export interface Instance extends Listening {
 }
 
 export function startRampart(engine: EngineName, stubOrigin: string): Promise<Instance> {
-  return startBenchRampart(engine, {}, async ({ origin }) => {
-    // Set up as a user would: sign up, register the stub as the org's provider, create API keys.
-    const call = (method: string, path: string, body: unknown, token?: string) =>
-      callJson(origin, method, path, body, token ? { authorization: `Bearer ${token}` } : {});
-    const owner = await signup(origin, { email: 'load-test@example.com', orgName: 'Bench Org' });
-    const session = owner.token;
-    const orgId = owner.orgId;
-    await call(
-      'PUT',
-      `/api/orgs/${orgId}/providers/stub`,
-      { baseUrl: `${stubOrigin}/v1`, apiKey: UPSTREAM_KEY, models: [MODEL] },
-      session,
-    );
-    const on = await call('POST', `/api/orgs/${orgId}/api-keys`, { name: 'bench' }, session);
-    const off = await call(
-      'POST',
-      `/api/orgs/${orgId}/api-keys`,
-      { name: 'bench-raw', redaction: 'off' },
-      session,
-    );
-    return { orgId, keyId: String(on.id), keys: { on: String(on.key), off: String(off.key) } };
-  });
+  return startBenchRampart(engine, {}, ({ origin }) => setUpOrg(origin, stubOrigin));
 }
 
-/** The floor for any Node.js hop: a pass-through proxy with no auth, database, validation or redaction. */
-export async function startBareProxy(
+/** Sets up as a user would: sign up, register the stub as the org's provider, create API keys. */
+export async function setUpOrg(
+  origin: string,
   stubOrigin: string,
-): Promise<{ origin: string; close(): Promise<void> }> {
-  const upstream = new Pool(stubOrigin);
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      upstream
-        .request({
-          path: PATH,
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${UPSTREAM_KEY}` },
-          body: Buffer.concat(chunks),
-        })
-        .then(async (r) => {
-          const body = Buffer.from(await r.body.arrayBuffer());
-          res.writeHead(r.statusCode, { 'content-type': 'application/json', 'content-length': body.length });
-          res.end(body);
-        })
-        .catch(() => res.writeHead(502).end());
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await upstream.close();
-    },
-  };
+): Promise<{ orgId: string; keyId: string; keys: { on: string; off: string } }> {
+  const call = (method: string, path: string, body: unknown, token?: string) =>
+    callJson(origin, method, path, body, token ? { authorization: `Bearer ${token}` } : {});
+  const owner = await signup(origin, { email: 'load-test@example.com', orgName: 'Bench Org' });
+  const session = owner.token;
+  const orgId = owner.orgId;
+  await call(
+    'PUT',
+    `/api/orgs/${orgId}/providers/stub`,
+    { baseUrl: `${stubOrigin}/v1`, apiKey: UPSTREAM_KEY, models: [MODEL] },
+    session,
+  );
+  const on = await call('POST', `/api/orgs/${orgId}/api-keys`, { name: 'bench' }, session);
+  const off = await call(
+    'POST',
+    `/api/orgs/${orgId}/api-keys`,
+    { name: 'bench-raw', redaction: 'off' },
+    session,
+  );
+  return { orgId, keyId: String(on.id), keys: { on: String(on.key), off: String(off.key) } };
 }
+
+export { startBareProxy } from './bare-proxy.js';

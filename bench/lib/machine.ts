@@ -1,4 +1,4 @@
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 
 export interface Machine {
   readonly cpu: string;
@@ -24,3 +24,9 @@ export function machine(): Machine {
 export function describeMachine(m: Machine): string {
   return `${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}, ${m.platform}`;
 }
+
+/** The 1-, 5- and 15-minute load averages (runnable processes; the machine is shared), e.g. `1.20, 0.85, 0.60`. */
+export const loadAverage = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');

@@ -34,7 +34,7 @@ export {
   readAuditPage,
 } from './platform/audit/export.js';
 export { listChains, type VerifyResult, verifyChain } from './platform/audit/verify.js';
-export { type Config, ConfigError, loadConfig } from './platform/config.js';
+export { type Config, ConfigError, loadConfig, MAX_WORKERS, workerCount } from './platform/config.js';
 export { AppError, ERROR_CODES, ERROR_STATUS, type ErrorCode } from './platform/errors.js';
 export { resolveKeyMaterial } from './platform/keys.js';
 export { createLogger } from './platform/logger.js';

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { KeyRing } from '@rampart/core/seal';
 import { SessionKeyRing } from '@rampart/core/tokens';
 import { z } from 'zod';
@@ -131,6 +132,24 @@ export const configSchema = z.object({
     .default('127.0.0.1'),
   DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:']).optional(),
   RAMPART_DATA_DIR: z.string().min(1).default('./.rampart'),
+  /**
+   * Server processes `rampart start` runs on one port (node:cluster): a count, or `auto` for one per core.
+   * More than one needs PostgreSQL (see {@link workerCount} and docs/OPERATIONS.md "Workers").
+   */
+  RAMPART_WORKERS: z
+    .string()
+    .default('1')
+    .transform((v, ctx): number | 'auto' => {
+      const t = v.trim().toLowerCase();
+      if (t === 'auto') return 'auto';
+      const n = /^[0-9]{1,4}$/.test(t) ? Number(t) : 0;
+      if (n >= 1 && n <= MAX_WORKERS) return n;
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a whole number from 1 to ${MAX_WORKERS}, or auto (one per core)`,
+      });
+      return z.NEVER;
+    }),
   /** PostgreSQL connections per process (job runs, requests and the agent hub share them). */
   RAMPART_DB_POOL_MAX: z.coerce.number().int().min(2).max(500).default(20),
   REDIS_URL: urlWithScheme(['redis:', 'rediss:']).optional(),
@@ -345,6 +364,16 @@ export const configSchema = z.object({
 });
 
 export type Config = z.output<typeof configSchema>;
+
+/** RAMPART_WORKERS' ceiling: each worker is a whole server (memory, a database pool of RAMPART_DB_POOL_MAX). */
+export const MAX_WORKERS = 64;
+
+/** RAMPART_WORKERS resolved: `auto` is os.availableParallelism(), at most {@link MAX_WORKERS}. */
+export function workerCount(config: Config, cores: number = availableParallelism()): number {
+  return config.RAMPART_WORKERS === 'auto'
+    ? Math.max(1, Math.min(cores, MAX_WORKERS))
+    : config.RAMPART_WORKERS;
+}
 
 export class ConfigError extends Error {
   readonly problems: string[];

@@ -101,6 +101,47 @@ function armDeadline(request: FastifyRequest, reply: FastifyReply, ms: number): 
   state.timer.unref();
 }
 
+/** helmet's configuration: API responses are JSON, nothing may be loaded or framed. HTML surfaces (the dashboard)
+ * set their own Content-Security-Policy per route. */
+const HELMET = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'none'"],
+    },
+  },
+  strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+  frameguard: { action: 'deny' as const },
+  crossOriginResourcePolicy: { policy: 'same-origin' as const },
+  crossOriginOpenerPolicy: { policy: 'same-origin' as const },
+  referrerPolicy: { policy: 'no-referrer' as const },
+};
+
+/**
+ * The headers helmet sets with {@link HELMET}, read once from a throwaway Fastify instance with and without the
+ * plugin: exactly what the plugin would set on each response, without running it per request.
+ */
+async function securityHeaders(): Promise<[string, string | number | string[]][]> {
+  const probe = async (withHelmet: boolean) => {
+    const f = Fastify();
+    if (withHelmet) await f.register(helmet, HELMET);
+    f.get('/', async () => 'ok');
+    const res = await f.inject({ method: 'GET', url: '/' });
+    await f.close();
+    return res.headers;
+  };
+  const [bare, secured] = await Promise.all([probe(false), probe(true)]);
+  const out = Object.entries(secured).filter(
+    (e): e is [string, string | number | string[]] => e[1] !== undefined && !(e[0] in bare),
+  );
+  if (!out.some(([name]) => name === 'content-security-policy'))
+    throw new Error('helmet set no Content-Security-Policy: the security headers could not be read');
+  return out;
+}
+
 /**
  * The hardened Fastify instance every surface registers its routes on: security headers, request ids,
  * body limit, deadlines, zod validation, one error model, and OpenAPI generated from the route schemas.
@@ -160,22 +201,12 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   // (documents, webhooks) registers its own parser inside its own encapsulated plugin.
   app.removeContentTypeParser('text/plain');
 
-  await app.register(helmet, {
-    // API responses are JSON: nothing may be loaded or framed. HTML surfaces (dashboard) override per route.
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'none'"],
-      },
-    },
-    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
-    frameguard: { action: 'deny' },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-    crossOriginOpenerPolicy: { policy: 'same-origin' },
-    referrerPolicy: { policy: 'no-referrer' },
+  // The security headers are the same on every response: computed once, then set in one hook. (Registered as a
+  // plugin, @fastify/helmet builds its whole middleware chain, CSP parsing included, on every request.)
+  const security = await securityHeaders();
+  app.addHook('onRequest', (_request, reply, done) => {
+    for (const [name, value] of security) reply.raw.setHeader(name, value);
+    done();
   });
 
   app.decorateRequest('deadlineSignal', null as unknown as AbortSignal);

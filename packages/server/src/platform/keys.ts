@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KeyRing } from '@rampart/core/seal';
 import { SessionKeyRing } from '@rampart/core/tokens';
@@ -28,12 +37,25 @@ function readKeyFile(path: string, warnings: string[]): string {
 
 function createKeyFile(path: string, contents: string): void {
   mkdirSync(resolve(path, '..'), { recursive: true, mode: 0o700 });
-  // 'wx' refuses to overwrite: two processes racing here never clobber each other's key; the loser reads
-  // the winner's file.
+  // Written whole under a private name, then hard-linked into place: link() refuses to overwrite, so two
+  // processes racing here (several `rampart start` workers or nodes on one data directory) never clobber each
+  // other's key, and a reader never sees a half-written file. The loser reads the winner's file.
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(tmp, `${contents}\n`, { mode: 0o600, flag: 'wx' });
   try {
-    writeFileSync(path, `${contents}\n`, { mode: 0o600, flag: 'wx' });
+    linkSync(tmp, path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    // A filesystem without hard links (some network and FUSE mounts): create-exclusive in place instead.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+    try {
+      writeFileSync(path, `${contents}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }
 
