@@ -16,9 +16,11 @@ import { request } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runAgent } from '@rampart/server';
 import { BIN, type CliRun, cleanEnv, PASSWORD, runCli, spawnCli, uniqueEmail } from '@rampart/testing';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createReaderDatabase } from '../../server/test/dbaccess-support.js';
 
 const DB = process.env.TEST_DATABASE_URL;
 /** A fresh database: migrations, two workers booting side by side on a busy 2-core machine. */
@@ -171,7 +173,11 @@ describe.skipIf(!DB)('RAMPART_WORKERS=2 on PostgreSQL', () => {
       const m = /Rampart primary: 2 workers listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(run.stdout());
       return m?.[1];
     });
-    const first = workerPids(run);
+    // Each worker's own "listening" line may reach stdout just after the primary's.
+    const first = await until('both workers logged listening', run, () => {
+      const pids = workerPids(run);
+      return new Set(pids).size >= 2 ? pids : undefined;
+    });
     expect(new Set(first).size).toBe(2);
     expect(first).not.toContain(run.child.pid);
     // The primary generated the keys once, before forking: one file of each, no leftover temporary files.
@@ -199,7 +205,7 @@ describe.skipIf(!DB)('RAMPART_WORKERS=2 on PostgreSQL', () => {
       }),
     });
     expect(signup.status).toBe(201);
-    const { token } = (await signup.json()) as { token: string };
+    const { token, orgId } = (await signup.json()) as { token: string; orgId: string };
     const meIds = [];
     for (let i = 0; i < 6; i++) {
       const r = await get(baseUrl, '/api/me', { authorization: `Bearer ${token}` });
@@ -207,6 +213,48 @@ describe.skipIf(!DB)('RAMPART_WORKERS=2 on PostgreSQL', () => {
       meIds.push(r.requestId);
     }
     expect(new Set((await servedBy(run, meIds)).values())).toEqual(new Set(first));
+
+    // An on-prem agent's socket lands on one worker; queries on new connections reach both workers, and the
+    // one without the socket forwards over the node bus (LISTEN/NOTIFY here): every query is answered.
+    const customer = await createReaderDatabase(DB as string);
+    const authed = (path: string, body: unknown, key = token) =>
+      fetch(`${baseUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', connection: 'close' },
+        body: JSON.stringify(body),
+      });
+    const apiKey = (
+      (await (await authed(`/api/orgs/${orgId}/api-keys`, { name: 'k' })).json()) as { key: string }
+    ).key;
+    const conn = (await (
+      await authed(`/api/orgs/${orgId}/connections`, { name: 'agent', mode: 'agent' })
+    ).json()) as {
+      id: string;
+      agentToken: string;
+    };
+    const agent = runAgent({ server: baseUrl, token: conn.agentToken, databaseUrl: customer.readerUrl });
+    try {
+      await agent.ready;
+      const queryIds: string[] = [];
+      for (let i = 1; i <= 8; i++) {
+        const r = await authed(
+          `/api/orgs/${orgId}/connections/${conn.id}/query`,
+          {
+            sql: 'SELECT email FROM customers WHERE id = $1',
+            params: [i],
+          },
+          apiKey,
+        );
+        const body = (await r.json()) as { rows: unknown[][] };
+        expect(r.status, JSON.stringify(body)).toBe(200);
+        expect(body.rows).toEqual([[`c${i}@example.com`]]);
+        queryIds.push(r.headers.get('x-request-id') ?? '');
+      }
+      expect(new Set((await servedBy(run, queryIds)).values())).toEqual(new Set(first));
+    } finally {
+      await agent.stop();
+      await customer.close();
+    }
 
     // A worker that dies is replaced (after the back-off), and the new one serves.
     const victim = first[0] as number;
