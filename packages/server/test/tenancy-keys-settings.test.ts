@@ -100,6 +100,7 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
       });
       expect(Object.keys(k ?? {}).sort()).toEqual([
         'createdAt',
+        'fallbacks',
         'id',
         'lastUsedAt',
         'name',
@@ -271,13 +272,14 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
         redactCompletions: false,
         region: 'us',
         retentionDays: 365,
+        fallbacks: {},
       });
     });
 
     it('PATCH changes only what is sent, and each change is audited as settings.updated', async () => {
       const before = (await audit('settings.updated')).length;
       const one = await a.patch(`${o}/settings`, { piiRedaction: false });
-      const defaults = { redactionMode: 'mask', redactCompletions: false };
+      const defaults = { redactionMode: 'mask', redactCompletions: false, fallbacks: {} };
       expect(one.body).toEqual({ piiRedaction: false, ...defaults, region: 'us', retentionDays: 365 });
       const two = await a.patch(`${o}/settings`, { region: 'eu', retentionDays: 30 });
       expect(two.body).toEqual({ piiRedaction: false, ...defaults, region: 'eu', retentionDays: 30 });
@@ -307,6 +309,8 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
         {},
         { theme: 'dark' },
         { region: 'us', unknown: true },
+        { fallbacks: { m: ['no-such-provider'] } },
+        { fallbacks: { m: [] } },
       ]) {
         const r = await a.patch<Err>(`${o}/settings`, body);
         expect(r.status, JSON.stringify(body)).toBe(400);

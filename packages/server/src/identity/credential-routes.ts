@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
+import { fallbacks } from '../platform/fallbacks.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgItemParams, orgParams, region } from '../platform/params.js';
 import { requireVerifiedUnlessAlone } from './accounts/verification.js';
@@ -28,6 +29,8 @@ export const apiKeyListed = listed.extend({
   redactCompletions: z.boolean().nullable(),
   region: region.nullable(),
   scopes: z.array(z.enum(API_KEY_SCOPES)),
+  /** The gateway's ordered providers per model for this key; `{}`: the org's lists. */
+  fallbacks: z.record(z.string(), z.array(z.string())),
 });
 
 /** API keys (programs) and runtime tokens (skill runtimes): hashed at rest, plaintext returned once. */
@@ -50,6 +53,8 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
           region: region.optional(),
           /** Default (omitted): gateway, db.query, skills.publish, what every key could do before scopes. */
           scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).max(API_KEY_SCOPES.length).optional(),
+          /** The gateway's ordered providers per model (issue 24 §3); omitted: the org's lists. */
+          fallbacks: fallbacks.optional(),
         }),
         // The contract's shape: {id, key, prefix}; the scopes are in the listing.
         response: { 201: z.object({ id: z.uuid(), key: z.string(), prefix: z.string() }) },
@@ -65,6 +70,9 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
         access.principal.userId,
         request.body,
       );
+      // The gateway's routing cache holds the keys' fallback lists.
+      if (request.body.fallbacks && Object.keys(request.body.fallbacks).length)
+        await s.orgChanged(access.orgId);
       return reply.code(201).send(created);
     },
   );

@@ -5,6 +5,7 @@
 import { generateToken } from '@rampart/core/apikeys';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
+import { checkFallbacks, type Fallbacks } from '../platform/fallbacks.js';
 import { newId } from '../platform/ids.js';
 import type { Region } from '../platform/params.js';
 import { API_KEY_SCOPES, type ApiKeyScope, DEFAULT_API_KEY_SCOPES } from './principal.js';
@@ -24,6 +25,7 @@ interface Row {
   redact_completions?: boolean | null;
   region?: Region | null;
   scopes?: ApiKeyScope[];
+  fallbacks?: Fallbacks;
 }
 
 export interface CredentialView {
@@ -51,6 +53,8 @@ export interface ApiKeyInput {
   region?: Region | undefined;
   /** Omitted: the default scopes, what every key could do before scopes existed. */
   scopes?: ApiKeyScope[] | undefined;
+  /** The gateway's ordered providers per model for this key (wins over the org's for the models it names). */
+  fallbacks?: Fallbacks | undefined;
 }
 
 /** Creates an API key of the org; the key itself is only in the result. */
@@ -64,11 +68,19 @@ export async function createApiKey(
   const { key, prefix, hash } = generateToken('rk', 'live');
   const id = newId();
   const scopes = API_KEY_SCOPES.filter((x) => (input.scopes ?? DEFAULT_API_KEY_SCOPES).includes(x));
+  const fallbacks = input.fallbacks ?? {};
   await s.db.org(orgId, async (q) => {
+    if (Object.keys(fallbacks).length) {
+      // Within the key's region (else the org's): a request never leaves it, whatever the list says.
+      const org = await q.query<{ region: Region }>('SELECT region FROM orgs WHERE id = $1', [orgId]);
+      const region = input.region ?? org.rows[0]?.region;
+      if (!region) throw new AppError('not_found', 'Org not found');
+      await checkFallbacks(q, orgId, region, fallbacks, 'key');
+    }
     await q.query(
       `INSERT INTO api_keys (id, org_id, name, prefix, key_hash, redaction, region, created_by, scopes, redaction_mode,
-                             redact_completions)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+                             redact_completions, fallbacks)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [
         id,
         orgId,
@@ -81,6 +93,7 @@ export async function createApiKey(
         scopes,
         input.redactionMode ?? null,
         input.redactCompletions ?? null,
+        JSON.stringify(fallbacks),
       ],
     );
     await appendAudit(q, actor, {
@@ -96,6 +109,7 @@ export async function createApiKey(
         // Only when set, so rows of keys without overrides read as before.
         ...(input.redactionMode !== undefined ? { redactionMode: input.redactionMode } : {}),
         ...(input.redactCompletions !== undefined ? { redactCompletions: input.redactCompletions } : {}),
+        ...(Object.keys(fallbacks).length ? { fallbacks } : {}),
       },
     });
   });
@@ -106,7 +120,8 @@ export async function createApiKey(
 export async function listApiKeys(s: IdentityServices, orgId: string) {
   const { rows } = await s.db.org(orgId, (q) =>
     q.query<Row>(
-      `SELECT id, name, prefix, created_at, last_used_at, redaction, region, scopes, redaction_mode, redact_completions
+      `SELECT id, name, prefix, created_at, last_used_at, redaction, region, scopes, redaction_mode, redact_completions,
+              fallbacks
          FROM api_keys
         WHERE org_id = $1 AND revoked_at IS NULL ORDER BY created_at, id`,
       [orgId],
@@ -119,6 +134,7 @@ export async function listApiKeys(s: IdentityServices, orgId: string) {
     redactCompletions: r.redact_completions ?? null,
     region: r.region ?? null,
     scopes: r.scopes ?? [...DEFAULT_API_KEY_SCOPES],
+    fallbacks: r.fallbacks ?? {},
   }));
 }
 

@@ -3,6 +3,7 @@ import { normalizeEmail } from '../identity/accounts/policy.js';
 import type { IdentityServices } from '../identity/services.js';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
+import { fallbacks } from '../platform/fallbacks.js';
 import { hashSecret } from '../platform/hash.js';
 import type { App } from '../platform/http.js';
 import { bearer, okBody, orgParams, region } from '../platform/params.js';
@@ -22,6 +23,8 @@ export const settings = z.object({
   redactCompletions: z.boolean(),
   region,
   retentionDays: z.number().int(),
+  /** The gateway's ordered providers per model: `{"<model>": ["provider-a", "provider-b"]}` (issue 24 §3). */
+  fallbacks: z.record(z.string(), z.array(z.string())),
 });
 const tags = ['orgs'];
 
@@ -226,6 +229,8 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
             redactCompletions: z.boolean().optional(),
             region: region.optional(),
             retentionDays: z.number().int().min(1).max(3650).optional(),
+            /** Replaces the whole map; `{}` clears it. Checked against the org's providers and region. */
+            fallbacks: fallbacks.optional(),
           })
           .refine((b) => Object.keys(b).length > 0, 'Send at least one setting'),
         response: { 200: settings },

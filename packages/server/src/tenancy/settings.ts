@@ -1,6 +1,7 @@
 import type { IdentityServices } from '../identity/services.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
+import { checkFallbacks, type Fallbacks } from '../platform/fallbacks.js';
 import type { Region } from '../platform/params.js';
 
 /** An org's name, region and creation time, read under its tenant context. */
@@ -30,8 +31,9 @@ export async function readSettings(s: IdentityServices, orgId: string) {
       redact_completions: boolean;
       region: Region;
       retention_days: number;
+      fallbacks: Fallbacks;
     }>(
-      'SELECT pii_redaction, redaction_mode, redact_completions, region, retention_days FROM orgs WHERE id = $1',
+      'SELECT pii_redaction, redaction_mode, redact_completions, region, retention_days, fallbacks FROM orgs WHERE id = $1',
       [orgId],
     ),
   );
@@ -43,6 +45,7 @@ export async function readSettings(s: IdentityServices, orgId: string) {
     redactCompletions: r.redact_completions,
     region: r.region,
     retentionDays: r.retention_days,
+    fallbacks: r.fallbacks,
   };
 }
 
@@ -52,6 +55,8 @@ export interface SettingsChange {
   redactCompletions?: boolean | undefined;
   region?: Region | undefined;
   retentionDays?: number | undefined;
+  /** The gateway's ordered providers per model (issue 24 §3); replaces the whole map. */
+  fallbacks?: Fallbacks | undefined;
 }
 
 /** Changes the settings given (the others stay), audited with the change in the same transaction. */
@@ -62,10 +67,20 @@ export async function updateSettings(
   change: SettingsChange,
 ): Promise<void> {
   await s.db.org(orgId, async (q) => {
+    if (change.fallbacks !== undefined || change.region !== undefined) {
+      // The fallback lists must stay in the org's region: checked against the new region, the new lists, or both.
+      const { rows } = await q.query<{ region: Region; fallbacks: Fallbacks }>(
+        'SELECT region, fallbacks FROM orgs WHERE id = $1 FOR UPDATE',
+        [orgId],
+      );
+      const cur = rows[0];
+      if (!cur) throw new AppError('not_found', 'Org not found');
+      await checkFallbacks(q, orgId, change.region ?? cur.region, change.fallbacks ?? cur.fallbacks, 'org');
+    }
     await q.query(
       `UPDATE orgs SET pii_redaction = coalesce($2, pii_redaction), region = coalesce($3, region),
               retention_days = coalesce($4, retention_days), redaction_mode = coalesce($5, redaction_mode),
-              redact_completions = coalesce($6, redact_completions) WHERE id = $1`,
+              redact_completions = coalesce($6, redact_completions), fallbacks = coalesce($7, fallbacks) WHERE id = $1`,
       [
         orgId,
         change.piiRedaction ?? null,
@@ -73,6 +88,7 @@ export async function updateSettings(
         change.retentionDays ?? null,
         change.redactionMode ?? null,
         change.redactCompletions ?? null,
+        change.fallbacks === undefined ? null : JSON.stringify(change.fallbacks),
       ],
     );
     await appendAudit(q, actor, {

@@ -1,0 +1,1 @@
+-- 0026 is reserved for another branch of issue 24 (dropped at merge); this placeholder keeps the loader's no-gap rule.
