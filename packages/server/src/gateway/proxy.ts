@@ -13,15 +13,14 @@ import {
   StreamRestorer,
 } from '@rampart/core/redact';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Dispatcher } from 'undici';
 import type { ApiKeyPrincipal } from '../identity/principal.js';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
-import { credentialTransport } from '../platform/outbound/transport.js';
-import { type Route, routeFor } from './providers.js';
+import { type Route, routesFor } from './providers.js';
 import { loadRouting } from './route-cache.js';
 import type { GatewayServices } from './services.js';
 import { ChatSseRewriter, type StreamPiece, type StreamPieces } from './sse.js';
+import { relayRetryAfter, sendUpstream, Trail } from './upstream.js';
 
 const ALL_KINDS: ReadonlySet<PiiKind> = new Set(PII_KINDS);
 
@@ -120,8 +119,11 @@ export async function proxyChat(
   await s.usageAudit.admit(key.orgId);
   const routing = await s.routing.get(key.orgId, () => s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)));
   if (!routing) throw new AppError('not_found', 'Org not found');
-  const route = routeFor(routing, s.ring, key.orgId, body.model, key.region, key);
-  const timeoutMs = route.reasoning
+  // The ordered providers (issue 24 §3: the key's or org's fallback list, else the one provider of the model).
+  const routes = routesFor(routing, s.ring, key.orgId, body.model, key.region, key);
+  const route = routes[0] as Route;
+  const trail = new Trail(route);
+  const timeoutMs = routes.some((r) => r.reasoning)
     ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
     : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
   // The HTTP deadline sits just past the upstream timeout so the client gets upstream_timeout, not request_timeout.
@@ -136,16 +138,6 @@ export async function proxyChat(
   const answer = answerRewriting(route, placeholders);
   const payload = JSON.stringify({ ...body, messages });
 
-  const upstreamTimeout = AbortSignal.timeout(timeoutMs);
-  const signal = AbortSignal.any([request.deadlineSignal, upstreamTimeout]);
-  const url = new URL(`${route.baseUrl}/chat/completions`);
-  // Checked again at send time: a provider saved before the https rule (or an allow-list since narrowed) must
-  // not receive the API key in the clear.
-  if (!credentialTransport(url, s.outboundPolicy).ok)
-    throw new AppError(
-      'validation_failed',
-      `provider ${route.providerName} has a plain http:// baseUrl and would receive its API key in the clear; set an https baseUrl (http is allowed only to loopback or hosts on RAMPART_OUTBOUND_ALLOW)`,
-    );
   let status = 0;
   let usage: Usage | undefined;
   const audit = () => {
@@ -157,7 +149,8 @@ export async function proxyChat(
       target: `model:${body.model.slice(0, 200)}`,
       meta: {
         model: body.model.slice(0, 200),
-        provider: route.providerName,
+        provider: trail.provider,
+        attempts: trail.attempts,
         region: route.region,
         status,
         stream: body.stream === true,
@@ -175,37 +168,28 @@ export async function proxyChat(
     });
   };
 
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await s.outbound.request({
-      origin: url.origin,
-      path: url.pathname,
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${route.apiKey}`,
-        'content-type': 'application/json',
-        accept: body.stream ? 'text/event-stream' : 'application/json',
-      },
-      body: payload,
-      signal,
-    });
-  } catch (err) {
-    status = upstreamTimeout.aborted ? 504 : 502;
-    audit();
-    if (upstreamTimeout.aborted)
-      throw new AppError('upstream_timeout', `The provider did not answer within ${timeoutMs / 1000} s`);
-    if (request.deadlineSignal.aborted) throw new AppError('request_timeout', 'The request was cancelled');
-    const blocked =
-      (err as { code?: string }).code === 'OUTBOUND_BLOCKED' ||
-      (err as Error).name === 'OutboundBlockedError';
-    throw new AppError(
-      'bad_gateway',
-      blocked ? 'The provider address is not allowed' : 'The provider could not be reached',
-    );
-  }
-  status = res.statusCode;
+  // Retries and fallback (issue 24 §3) happen in there, before any byte reaches the client; `res` is the answer.
+  const res = await sendUpstream(
+    s,
+    request,
+    routes,
+    '/chat/completions',
+    (r) => ({
+      authorization: `Bearer ${r.apiKey}`,
+      'content-type': 'application/json',
+      accept: body.stream ? 'text/event-stream' : 'application/json',
+    }),
+    payload,
+    timeoutMs,
+    trail,
+    (st) => {
+      status = st;
+      audit();
+    },
+  );
+  status = res.status;
 
-  if (body.stream && res.statusCode === 200) {
+  if (body.stream && res.status === 200) {
     reply.hijack();
     reply.raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -240,7 +224,10 @@ export async function proxyChat(
       }
       if (sse && !reply.raw.destroyed) await write(sse.push(decoder.end()) + sse.end());
     } catch {
-      status = upstreamTimeout.aborted ? 504 : 499; // timed out mid-stream, or the client went away
+      // Timed out mid-stream, the client went away, or the provider cut the stream. Never switched now (bytes
+      // reached the client): the client sees the cut as a closed connection, not as a clean end.
+      status = res.timedOut() ? 504 : reply.raw.destroyed ? 499 : 502;
+      reply.raw.destroy();
     } finally {
       reply.raw.end();
       audit();
@@ -258,10 +245,10 @@ export async function proxyChat(
       chunks.push(chunk as Buffer);
     }
   } catch (err) {
-    status = upstreamTimeout.aborted ? 504 : 502;
+    status = res.timedOut() ? 504 : 502;
     audit();
     if (err instanceof AppError) throw err;
-    if (upstreamTimeout.aborted)
+    if (res.timedOut())
       throw new AppError('upstream_timeout', `The provider did not answer within ${timeoutMs / 1000} s`);
     throw new AppError('bad_gateway', 'The provider response was cut off');
   }
@@ -275,7 +262,7 @@ export async function proxyChat(
   }
   usage = (json as { usage?: Usage }).usage;
   audit();
-  if (answer && res.statusCode >= 200 && res.statusCode < 300)
-    json = rewriteChatCompletion(json, answer.rewrite);
-  return reply.code(res.statusCode).type('application/json; charset=utf-8').send(json);
+  if (answer && res.status >= 200 && res.status < 300) json = rewriteChatCompletion(json, answer.rewrite);
+  relayRetryAfter(reply, res);
+  return reply.code(res.status).type('application/json; charset=utf-8').send(json);
 }
