@@ -519,6 +519,29 @@ describe.each(ENGINES)('gateway fallback and retries (%s)', (engine) => {
     expect(after.body.region).toBe('us');
   });
 
+  it('a form sending back the settings it read saves, even when a listed provider was deleted since', async () => {
+    const original = (await api('GET', `/api/orgs/${orgId}/settings`)).body.fallbacks as Record<
+      string,
+      string[]
+    >;
+    expect((await provider('tmp', 'us', ['m-tmp'], 'openai', dead)).status).toBe(200);
+    const withTmp = { ...original, 'm-tmp': ['tmp'] };
+    expect((await api('PATCH', `/api/orgs/${orgId}/settings`, { fallbacks: withTmp })).status).toBe(200);
+    expect((await api('DELETE', `/api/orgs/${orgId}/providers/tmp`)).status).toBe(200);
+    // What the dashboard does: GET, change one field, PATCH everything back.
+    const read = (await api('GET', `/api/orgs/${orgId}/settings`)).body;
+    const saved = await api('PATCH', `/api/orgs/${orgId}/settings`, { ...read, retentionDays: 200 });
+    expect(saved.status).toBe(200);
+    expect(saved.body.fallbacks).toEqual(withTmp);
+    // A changed list is checked whole, the stale entry included.
+    const edited = await api('PATCH', `/api/orgs/${orgId}/settings`, {
+      fallbacks: { ...withTmp, emb: ['b'] },
+    });
+    expect(edited.status).toBe(400);
+    expect(edited.body.message).toContain('no provider named tmp');
+    expect((await api('PATCH', `/api/orgs/${orgId}/settings`, { fallbacks: original })).status).toBe(200);
+  });
+
   it('a provider moved out of the region after the list was saved is skipped at call time', async () => {
     await srv.rampart.services.db.owner((q) =>
       q.query(`UPDATE llm_providers SET region = 'eu' WHERE name = 'a' AND org_id = $1`, [orgId]),

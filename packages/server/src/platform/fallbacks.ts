@@ -77,3 +77,14 @@ export async function checkFallbacks(
     }
   }
 }
+
+/** The same lists for the same models (key order aside: jsonb does not keep it). */
+export function sameFallbacks(a: Fallbacks, b: Fallbacks): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((m) => {
+    const x = a[m] ?? [];
+    const y = Object.hasOwn(b, m) ? (b[m] ?? []) : null;
+    return y !== null && x.length === y.length && x.every((p, i) => p === y[i]);
+  });
+}

@@ -1,7 +1,7 @@
 import type { IdentityServices } from '../identity/services.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
-import { checkFallbacks, type Fallbacks } from '../platform/fallbacks.js';
+import { checkFallbacks, type Fallbacks, sameFallbacks } from '../platform/fallbacks.js';
 import type { Region } from '../platform/params.js';
 
 /** An org's name, region and creation time, read under its tenant context. */
@@ -75,7 +75,12 @@ export async function updateSettings(
       );
       const cur = rows[0];
       if (!cur) throw new AppError('not_found', 'Org not found');
-      await checkFallbacks(q, orgId, change.region ?? cur.region, change.fallbacks ?? cur.fallbacks, 'org');
+      // A form sending back what it read (same lists, same region) saves its other fields even if a provider
+      // changed since: the call-time check skips such entries anyway.
+      const moved = change.region !== undefined && change.region !== cur.region;
+      const edited = change.fallbacks !== undefined && !sameFallbacks(change.fallbacks, cur.fallbacks);
+      if (moved || edited)
+        await checkFallbacks(q, orgId, change.region ?? cur.region, change.fallbacks ?? cur.fallbacks, 'org');
     }
     await q.query(
       `UPDATE orgs SET pii_redaction = coalesce($2, pii_redaction), region = coalesce($3, region),
