@@ -99,6 +99,34 @@ function startStub(name: string): Promise<Stub> {
           model: body.model,
           usage: { prompt_tokens: 2, total_tokens: 2 },
         });
+      if (req.url === '/v1/messages' && body.stream) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const event = (type: string, data: object) =>
+          res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+        event('message_start', {
+          message: {
+            id: 'msg_1',
+            type: 'message',
+            role: 'assistant',
+            model: body.model,
+            content: [],
+            stop_reason: null,
+            stop_sequence: null,
+            usage: { input_tokens: 3, output_tokens: 0 },
+          },
+        });
+        event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
+        event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'part one ' } });
+        if (mode === 'cut-stream') return void setTimeout(() => req.socket.destroy(), 50);
+        event('content_block_delta', { index: 0, delta: { type: 'text_delta', text } });
+        event('content_block_stop', { index: 0 });
+        event('message_delta', {
+          delta: { stop_reason: 'end_turn', stop_sequence: null },
+          usage: { output_tokens: 2 },
+        });
+        event('message_stop', {});
+        return void res.end();
+      }
       if (req.url === '/v1/messages')
         return send(res, 200, {
           id: 'msg_1',
@@ -455,6 +483,40 @@ describe.each(ENGINES)('gateway fallback and retries (%s)', (engine) => {
         { provider: 'x', status: 429 },
         { provider: 'y', status: 200 },
       ],
+    });
+  });
+
+  it('messages, streamed: a 500 switches before the first byte; a cut after it does not', async () => {
+    const anthropic = new Anthropic({ apiKey: keys.main as string, baseURL: srv.baseUrl, maxRetries: 0 });
+    const collect = async () => {
+      let text = '';
+      const stream = await anthropic.messages.create({
+        model: 'claude-m',
+        max_tokens: 8,
+        stream: true,
+        messages: [{ role: 'user', content: PROMPT }],
+      });
+      const err = await (async () => {
+        for await (const e of stream)
+          if (e.type === 'content_block_delta' && e.delta.type === 'text_delta') text += e.delta.text;
+      })().catch((e: unknown) => e);
+      return { text, err };
+    };
+    stubs.x.mode = '500';
+    expect(await collect()).toEqual({ text: 'part one from:y', err: undefined });
+    expect(hits()).toMatchObject({ x: 2, y: 1 });
+
+    stubs.x.mode = 'cut-stream';
+    stubs.x.hits = 0;
+    stubs.y.hits = 0;
+    const cut = await collect();
+    expect(cut.text).toBe('part one ');
+    expect(cut.err).toBeInstanceOf(Error);
+    expect(hits()).toMatchObject({ x: 1, y: 0 });
+    expect((await lastAudit()).meta).toMatchObject({
+      provider: 'x',
+      status: 502,
+      attempts: [{ provider: 'x', status: 200 }],
     });
   });
 
