@@ -100,6 +100,7 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
       });
       expect(Object.keys(k ?? {}).sort()).toEqual([
         'createdAt',
+        'fallbacks',
         'id',
         'lastUsedAt',
         'monthlyBudgetUsd',
@@ -278,6 +279,7 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
         requestsPerMinute: null,
         tokensPerMinute: null,
         monthlyBudgetUsd: null,
+        fallbacks: {},
       });
     });
 
@@ -290,6 +292,7 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
         requestsPerMinute: null,
         tokensPerMinute: null,
         monthlyBudgetUsd: null,
+        fallbacks: {},
       };
       expect(one.body).toEqual({ piiRedaction: false, ...defaults, region: 'us', retentionDays: 365 });
       const two = await a.patch(`${o}/settings`, { region: 'eu', retentionDays: 30 });
@@ -320,6 +323,8 @@ describe.each(ENGINES)('API keys, runtime tokens, settings, secrets (%s)', (engi
         {},
         { theme: 'dark' },
         { region: 'us', unknown: true },
+        { fallbacks: { m: ['no-such-provider'] } },
+        { fallbacks: { m: [] } },
       ]) {
         const r = await a.patch<Err>(`${o}/settings`, body);
         expect(r.status, JSON.stringify(body)).toBe(400);

@@ -17,11 +17,11 @@ import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { bearer } from '../platform/params.js';
 import { MessagesSseRewriter, MessagesUsage } from './anthropic-sse.js';
-import { routeFor } from './providers.js';
+import { routesFor } from './providers.js';
 import { answerRewriting } from './proxy.js';
 import { loadRouting } from './route-cache.js';
 import type { GatewayServices } from './services.js';
-import { count, readUpstreamJson, sendUpstream, startSse } from './upstream.js';
+import { count, readUpstreamJson, relayRetryAfter, sendUpstream, startSse, Trail } from './upstream.js';
 
 /** The `anthropic-version` sent when the caller sends none. */
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -140,11 +140,13 @@ async function proxyMessages(
   await s.usageAudit.admit(key.orgId);
   const routing = await s.routing.get(key.orgId, () => s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)));
   if (!routing) throw new AppError('not_found', 'Org not found');
-  const route = routeFor(routing, s.ring, key.orgId, body.model, key.region, key, 'anthropic');
+  const routes = routesFor(routing, s.ring, key.orgId, body.model, key.region, key, 'anthropic');
+  const route = routes[0] as (typeof routes)[number];
+  const trail = new Trail(route);
   // Budgets and rates of the key and its org (gateway/limits.ts): refused here, before the upstream is called.
   // count_tokens counts as a request; its token count is not usage, so it records none.
   const ticket = await s.limits.admit(key, body.model, route.providerId);
-  const timeoutMs = route.reasoning
+  const timeoutMs = routes.some((r) => r.reasoning)
     ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
     : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
   request.setDeadline(timeoutMs + 2_000);
@@ -175,7 +177,8 @@ async function proxyMessages(
       meta: {
         api: op,
         model: body.model.slice(0, 200),
-        provider: route.providerName,
+        provider: trail.provider,
+        attempts: trail.attempts,
         region: route.region,
         status,
         stream,
@@ -205,22 +208,22 @@ async function proxyMessages(
     void audit();
   };
 
-  const url = new URL(`${route.baseUrl}/v1/messages${counting ? '/count_tokens' : ''}`);
   const up = await sendUpstream(
     s,
     request,
-    route,
-    url,
-    {
-      'x-api-key': route.apiKey,
+    routes,
+    `/v1/messages${counting ? '/count_tokens' : ''}`,
+    (r) => ({
+      'x-api-key': r.apiKey,
       ...callerHeaders,
       accept: stream ? 'text/event-stream' : 'application/json',
-    },
+    }),
     payload,
     timeoutMs,
+    trail,
     failed,
   );
-  status = up.res.statusCode;
+  status = up.status;
 
   if (stream && status === 200) {
     const write = startSse(request, reply, { 'request-id': request.id });
@@ -228,7 +231,7 @@ async function proxyMessages(
     const sse = answer ? new MessagesSseRewriter(answer.pieces, answer.rewrite) : null;
     const decoder = new StringDecoder('utf8');
     try {
-      for await (const chunk of up.res.body) {
+      for await (const chunk of up.body) {
         const text = decoder.write(chunk as Buffer);
         usage.push(text);
         if (reply.raw.destroyed) break;
@@ -238,7 +241,10 @@ async function proxyMessages(
       usage.push(`${rest}\n`);
       if (sse && !reply.raw.destroyed) await write(sse.push(rest) + sse.end());
     } catch {
-      status = up.timedOut() ? 504 : 499; // timed out mid-stream, or the client went away
+      // Timed out mid-stream, the client went away, or the provider cut the stream. Never switched now (bytes
+      // reached the client): the client sees the cut as a closed connection, not as a clean end.
+      status = up.timedOut() ? 504 : reply.raw.destroyed ? 499 : 502;
+      reply.raw.destroy();
     } finally {
       // Recorded before the end, so the caller's next call already counts these tokens.
       await audit();
@@ -250,6 +256,7 @@ async function proxyMessages(
   // Non-streaming (or an upstream error): its status and JSON pass through; a 2xx answer is rewritten if need be.
   let json = await readUpstreamJson(up, failed);
   upstreamBodies.add(request);
+  relayRetryAfter(reply, up);
   if (status >= 200 && status < 300) {
     if (counting) usage.usage = isObject(json) ? { input_tokens: json.input_tokens } : undefined;
     else usage.fromMessage(json);

@@ -12,10 +12,10 @@ import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { bearer } from '../platform/params.js';
-import { routeFor } from './providers.js';
+import { routesFor } from './providers.js';
 import { loadRouting } from './route-cache.js';
 import type { GatewayServices } from './services.js';
-import { count, readUpstreamJson, sendUpstream } from './upstream.js';
+import { count, readUpstreamJson, relayRetryAfter, sendUpstream, Trail } from './upstream.js';
 
 const ALL_KINDS: ReadonlySet<PiiKind> = new Set(PII_KINDS);
 /** OpenAI's limit on inputs per request. */
@@ -98,10 +98,12 @@ async function proxyEmbeddings(
   await s.usageAudit.admit(key.orgId);
   const routing = await s.routing.get(key.orgId, () => s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)));
   if (!routing) throw new AppError('not_found', 'Org not found');
-  const route = routeFor(routing, s.ring, key.orgId, body.model, key.region, key, 'openai');
+  const routes = routesFor(routing, s.ring, key.orgId, body.model, key.region, key, 'openai');
+  const route = routes[0] as (typeof routes)[number];
+  const trail = new Trail(route);
   // Budgets and rates of the key and its org (gateway/limits.ts): refused here, before the upstream is called.
   const ticket = await s.limits.admit(key, body.model, route.providerId);
-  const timeoutMs = route.reasoning
+  const timeoutMs = routes.some((r) => r.reasoning)
     ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
     : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
   request.setDeadline(timeoutMs + 2_000);
@@ -122,7 +124,8 @@ async function proxyEmbeddings(
       meta: {
         api: 'embeddings',
         model: body.model.slice(0, 200),
-        provider: route.providerName,
+        provider: trail.provider,
+        attempts: trail.attempts,
         region: route.region,
         status,
         inputs: typeof body.input === 'string' || typeof body.input[0] === 'number' ? 1 : body.input.length,
@@ -143,27 +146,28 @@ async function proxyEmbeddings(
     void audit();
   };
 
-  const url = new URL(`${route.baseUrl}/embeddings`);
   const up = await sendUpstream(
     s,
     request,
-    route,
-    url,
-    {
-      authorization: `Bearer ${route.apiKey}`,
+    routes,
+    '/embeddings',
+    (r) => ({
+      authorization: `Bearer ${r.apiKey}`,
       'content-type': 'application/json',
       accept: 'application/json',
-    },
+    }),
     payload,
     timeoutMs,
+    trail,
     failed,
   );
-  status = up.res.statusCode;
+  status = up.status;
 
   if (status < 200 || status >= 300) {
     // An upstream error: small; its status and JSON pass through as they are.
     const json = await readUpstreamJson(up, failed);
     await audit();
+    relayRetryAfter(reply, up);
     return reply.code(status).type('application/json; charset=utf-8').send(json);
   }
 
@@ -175,7 +179,7 @@ async function proxyEmbeddings(
       cb(null, chunk);
     },
   });
-  pipeline(up.res.body, relay)
+  pipeline(up.body, relay)
     .catch(() => {
       status = up.timedOut() ? 504 : request.deadlineSignal.aborted ? 499 : 502;
     })

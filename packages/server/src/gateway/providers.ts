@@ -172,6 +172,8 @@ export interface Route {
 
 /** The key's overrides of the org's redaction settings (null or absent: the org's). */
 export interface KeyRedaction {
+  /** The API key, for its own fallback lists (absent: the org's lists). */
+  keyId?: string | undefined;
   redaction: 'inherit' | 'on' | 'off';
   redactionMode?: 'mask' | 'reversible' | null;
   redactCompletions?: boolean | null;
@@ -181,9 +183,8 @@ export interface KeyRedaction {
  * Where a request for `model` goes: a provider of the request's region (the key's region, else the org's)
  * that lists the model and speaks the route's wire format (`kind`: `openai` for chat completions and
  * embeddings, `anthropic` for messages). A provider elsewhere is never used (data residency). The provider key
- * is opened here, per call, and lives only as long as the outbound request.
- * @throws AppError not_found (no provider offers the model) | region_not_allowed (only other regions do) |
- *   validation_failed (only providers of the other kind do, in the region: the caller used the wrong route)
+ * is opened here, per call, and lives only as long as the outbound request. The first of {@link routesFor}.
+ * @throws AppError not_found | region_not_allowed | validation_failed (see {@link routesFor})
  */
 export function routeFor(
   routing: OrgRouting,
@@ -194,6 +195,27 @@ export function routeFor(
   keyRedaction: KeyRedaction | KeyRedaction['redaction'],
   kind: ProviderKind = 'openai',
 ): Route {
+  return routesFor(routing, ring, orgId, model, keyRegion, keyRedaction, kind)[0] as Route;
+}
+
+/**
+ * The ordered providers a request for `model` may try (issue 24 §3): the key's fallback list for the model, else
+ * the org's, keeping only the entries that still qualify (they exist, are in the request's region, list the model
+ * and speak the route's `kind`: saved lists are checked, but a provider may have changed since). Without a list,
+ * or when no entry qualifies any more, the one provider {@link routeFor} always chose: the first in-region
+ * provider of the route's kind listing the model, by name. Never empty.
+ * @throws AppError not_found (no provider offers the model) | region_not_allowed (only other regions do) |
+ *   validation_failed (only providers of the other kind do, in the region: the caller used the wrong route)
+ */
+export function routesFor(
+  routing: OrgRouting,
+  ring: KeyRing,
+  orgId: string,
+  model: string,
+  keyRegion: Region | null,
+  keyRedaction: KeyRedaction | KeyRedaction['redaction'],
+  kind: ProviderKind = 'openai',
+): Route[] {
   const key = typeof keyRedaction === 'string' ? { redaction: keyRedaction } : keyRedaction;
   const region = keyRegion ?? routing.region;
   const candidates = routing.providers.filter((p) => p.models.has(model));
@@ -217,18 +239,26 @@ export function routeFor(
     }
     throw new AppError('not_found', 'No provider serves this model');
   }
-  return {
-    providerId: match.id,
-    providerName: match.name,
-    kind: match.kind,
-    baseUrl: match.baseUrl,
-    apiKey: openString(ring, match.apiKeySealed, ctx(orgId, match.id)),
-    reasoning: match.reasoningModels.has(model),
+  const list =
+    (key.keyId !== undefined ? routing.keyFallbacks.get(key.keyId)?.get(model) : undefined) ??
+    routing.fallbacks.get(model);
+  const usable = (list ?? [])
+    .map((name) => inRegion.find((p) => p.name === name && p.kind === kind))
+    .filter((p): p is typeof match => p !== undefined);
+  const chosen = usable.length ? usable : [match];
+  const redact = key.redaction === 'inherit' ? routing.piiRedaction : key.redaction === 'on';
+  return chosen.map((p) => ({
+    providerId: p.id,
+    providerName: p.name,
+    kind: p.kind,
+    baseUrl: p.baseUrl,
+    apiKey: openString(ring, p.apiKeySealed, ctx(orgId, p.id)),
+    reasoning: p.reasoningModels.has(model),
     region,
-    redact: key.redaction === 'inherit' ? routing.piiRedaction : key.redaction === 'on',
+    redact,
     redactionMode: key.redactionMode ?? routing.redactionMode,
     redactCompletions: key.redactCompletions ?? routing.redactCompletions,
-  };
+  }));
 }
 
 /** Models offered in the request's region, for GET /v1/models. */

@@ -13,15 +13,14 @@ import {
   StreamRestorer,
 } from '@rampart/core/redact';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Dispatcher } from 'undici';
 import type { ApiKeyPrincipal } from '../identity/principal.js';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
-import { credentialTransport } from '../platform/outbound/transport.js';
-import { type Route, routeFor } from './providers.js';
+import { type Route, routesFor } from './providers.js';
 import { loadRouting } from './route-cache.js';
 import type { GatewayServices } from './services.js';
 import { ChatSseRewriter, type StreamPiece, type StreamPieces } from './sse.js';
+import { relayRetryAfter, sendUpstream, Trail } from './upstream.js';
 
 const ALL_KINDS: ReadonlySet<PiiKind> = new Set(PII_KINDS);
 
@@ -114,42 +113,6 @@ export function answerRewriting(
 }
 
 /**
- * The upstream call's signal: aborted by the request's deadline (or the client leaving) and by `timeoutMs`;
- * `upstreamTimeout.aborted` tells the timeout apart. One controller and one timer, both released when the
- * response closes: AbortSignal.any and AbortSignal.timeout cost several allocations per request and left a
- * timer pending for the whole gateway timeout after each answer (docs/PERFORMANCE.md, gateway profile).
- */
-function upstreamSignal(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  timeoutMs: number,
-): { signal: AbortSignal; upstreamTimeout: { readonly aborted: boolean } } {
-  const controller = new AbortController();
-  const deadline = request.deadlineSignal;
-  let timedOut = false;
-  const onDeadline = () => controller.abort(deadline.reason);
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
-  }, timeoutMs);
-  timer.unref();
-  if (deadline.aborted) onDeadline();
-  else deadline.addEventListener('abort', onDeadline, { once: true });
-  reply.raw.once('close', () => {
-    clearTimeout(timer);
-    deadline.removeEventListener('abort', onDeadline);
-  });
-  return {
-    signal: controller.signal,
-    upstreamTimeout: {
-      get aborted() {
-        return timedOut;
-      },
-    },
-  };
-}
-
-/**
  * OpenAI-compatible chat completions. The body is forwarded unchanged except `messages`, which are redacted
  * when the key (or, with `inherit`, the org) says so, before the upstream sees them and before anything is
  * logged. Prompts and completions are never logged or audited; the audit row holds usage metadata only.
@@ -171,10 +134,13 @@ export async function proxyChat(
   await s.usageAudit.admit(key.orgId);
   const routing = await s.routing.get(key.orgId, () => s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)));
   if (!routing) throw new AppError('not_found', 'Org not found');
-  const route = routeFor(routing, s.ring, key.orgId, body.model, key.region, key);
+  // The ordered providers (issue 24 §3: the key's or org's fallback list, else the one provider of the model).
+  const routes = routesFor(routing, s.ring, key.orgId, body.model, key.region, key);
+  const route = routes[0] as Route;
+  const trail = new Trail(route);
   // Budgets and rates of the key and its org: refused here, before the upstream is called.
   const ticket = await s.limits.admit(key, body.model, route.providerId);
-  const timeoutMs = route.reasoning
+  const timeoutMs = routes.some((r) => r.reasoning)
     ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
     : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
   // The HTTP deadline sits just past the upstream timeout so the client gets upstream_timeout, not request_timeout.
@@ -199,15 +165,6 @@ export async function proxyChat(
     : {};
   const payload = JSON.stringify({ ...body, messages, ...streamOptions });
 
-  const { signal, upstreamTimeout } = upstreamSignal(request, reply, timeoutMs);
-  const url = new URL(`${route.baseUrl}/chat/completions`);
-  // Checked again at send time: a provider saved before the https rule (or an allow-list since narrowed) must
-  // not receive the API key in the clear.
-  if (!credentialTransport(url, s.outboundPolicy).ok)
-    throw new AppError(
-      'validation_failed',
-      `provider ${route.providerName} has a plain http:// baseUrl and would receive its API key in the clear; set an https baseUrl (http is allowed only to loopback or hosts on RAMPART_OUTBOUND_ALLOW)`,
-    );
   let status = 0;
   let usage: Usage | undefined;
   const audit = (): Promise<void> => {
@@ -219,7 +176,8 @@ export async function proxyChat(
       target: `model:${body.model.slice(0, 200)}`,
       meta: {
         model: body.model.slice(0, 200),
-        provider: route.providerName,
+        provider: trail.provider,
+        attempts: trail.attempts,
         region: route.region,
         status,
         stream: body.stream === true,
@@ -243,37 +201,28 @@ export async function proxyChat(
     });
   };
 
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await s.outbound.request({
-      origin: url.origin,
-      path: url.pathname,
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${route.apiKey}`,
-        'content-type': 'application/json',
-        accept: body.stream ? 'text/event-stream' : 'application/json',
-      },
-      body: payload,
-      signal,
-    });
-  } catch (err) {
-    status = upstreamTimeout.aborted ? 504 : 502;
-    audit();
-    if (upstreamTimeout.aborted)
-      throw new AppError('upstream_timeout', `The provider did not answer within ${timeoutMs / 1000} s`);
-    if (request.deadlineSignal.aborted) throw new AppError('request_timeout', 'The request was cancelled');
-    const blocked =
-      (err as { code?: string }).code === 'OUTBOUND_BLOCKED' ||
-      (err as Error).name === 'OutboundBlockedError';
-    throw new AppError(
-      'bad_gateway',
-      blocked ? 'The provider address is not allowed' : 'The provider could not be reached',
-    );
-  }
-  status = res.statusCode;
+  // Retries and fallback (issue 24 §3) happen in there, before any byte reaches the client; `res` is the answer.
+  const res = await sendUpstream(
+    s,
+    request,
+    routes,
+    '/chat/completions',
+    (r) => ({
+      authorization: `Bearer ${r.apiKey}`,
+      'content-type': 'application/json',
+      accept: body.stream ? 'text/event-stream' : 'application/json',
+    }),
+    payload,
+    timeoutMs,
+    trail,
+    (st) => {
+      status = st;
+      audit();
+    },
+  );
+  status = res.status;
 
-  if (body.stream && res.statusCode === 200) {
+  if (body.stream && res.status === 200) {
     reply.hijack();
     reply.raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -309,7 +258,10 @@ export async function proxyChat(
       }
       if (sse && !reply.raw.destroyed) await write(sse.push(decoder.end()) + sse.end());
     } catch {
-      status = upstreamTimeout.aborted ? 504 : 499; // timed out mid-stream, or the client went away
+      // Timed out mid-stream, the client went away, or the provider cut the stream. Never switched now (bytes
+      // reached the client): the client sees the cut as a closed connection, not as a clean end.
+      status = res.timedOut() ? 504 : reply.raw.destroyed ? 499 : 502;
+      reply.raw.destroy();
     } finally {
       seen.end();
       usage = seen.usage;
@@ -333,10 +285,10 @@ export async function proxyChat(
       chunks.push(chunk as Buffer);
     }
   } catch (err) {
-    status = upstreamTimeout.aborted ? 504 : 502;
+    status = res.timedOut() ? 504 : 502;
     audit();
     if (err instanceof AppError) throw err;
-    if (upstreamTimeout.aborted)
+    if (res.timedOut())
       throw new AppError('upstream_timeout', `The provider did not answer within ${timeoutMs / 1000} s`);
     throw new AppError('bad_gateway', 'The provider response was cut off');
   }
@@ -350,7 +302,7 @@ export async function proxyChat(
   }
   usage = (json as { usage?: Usage } | null)?.usage;
   await audit();
-  if (answer && res.statusCode >= 200 && res.statusCode < 300)
-    json = rewriteChatCompletion(json, answer.rewrite);
-  return reply.code(res.statusCode).type('application/json; charset=utf-8').send(json);
+  if (answer && res.status >= 200 && res.status < 300) json = rewriteChatCompletion(json, answer.rewrite);
+  relayRetryAfter(reply, res);
+  return reply.code(res.status).type('application/json; charset=utf-8').send(json);
 }

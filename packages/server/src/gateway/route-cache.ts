@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/types.js';
+import type { Fallbacks } from '../platform/fallbacks.js';
 import { TtlCache } from '../platform/ttl-cache.js';
 import type { ProviderKind, Region } from './providers.js';
 
@@ -8,6 +9,10 @@ export interface OrgRouting {
   redactionMode: 'mask' | 'reversible';
   redactCompletions: boolean;
   region: Region;
+  /** The org's ordered providers per model (issue 24 §3); a model without a list goes to its one provider. */
+  fallbacks: ReadonlyMap<string, readonly string[]>;
+  /** API keys' own lists, by key id (only keys that have one). */
+  keyFallbacks: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
   providers: Array<{
     id: string;
     name: string;
@@ -64,6 +69,7 @@ export async function loadRouting(q: Queryable, orgId: string): Promise<OrgRouti
     redaction_mode: 'mask' | 'reversible';
     redact_completions: boolean;
     org_region: Region;
+    fallbacks: Fallbacks;
     id: string | null;
     name: string;
     kind: ProviderKind;
@@ -73,19 +79,26 @@ export async function loadRouting(q: Queryable, orgId: string): Promise<OrgRouti
     models: string[];
     reasoning_models: string[];
   }>(
-    `SELECT o.pii_redaction, o.redaction_mode, o.redact_completions, o.region AS org_region, p.id, p.name, p.kind, p.base_url, p.api_key_sealed, p.region, p.models,
-            p.reasoning_models
+    `SELECT o.pii_redaction, o.redaction_mode, o.redact_completions, o.region AS org_region, o.fallbacks, p.id, p.name,
+            p.kind, p.base_url, p.api_key_sealed, p.region, p.models, p.reasoning_models
        FROM orgs o LEFT JOIN llm_providers p ON p.org_id = o.id
       WHERE o.id = $1 ORDER BY p.name`,
     [orgId],
   );
   const first = rows[0];
   if (!first) return null;
+  const keys = await q.query<{ id: string; fallbacks: Fallbacks }>(
+    `SELECT id, fallbacks FROM api_keys WHERE org_id = $1 AND revoked_at IS NULL AND fallbacks <> '{}'::jsonb`,
+    [orgId],
+  );
+  const lists = (m: Fallbacks) => new Map(Object.entries(m));
   return {
     piiRedaction: first.pii_redaction,
     redactionMode: first.redaction_mode,
     redactCompletions: first.redact_completions,
     region: first.org_region,
+    fallbacks: lists(first.fallbacks),
+    keyFallbacks: new Map(keys.rows.map((k) => [k.id, lists(k.fallbacks)])),
     providers: rows
       .filter((r) => r.id !== null)
       .map((r) => ({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
+import { fallbacks } from '../platform/fallbacks.js';
 import type { App } from '../platform/http.js';
 import { gatewayLimitsInput, gatewayLimitsView } from '../platform/limit-params.js';
 import { bearer, okBody, orgItemParams, orgParams, region } from '../platform/params.js';
@@ -33,6 +34,8 @@ export const apiKeyListed = listed.extend({
   scopes: z.array(z.enum(API_KEY_SCOPES)),
   /** Gateway limits of this key; null: unlimited (the org's limits apply as well). */
   ...gatewayLimitsView,
+  /** The gateway's ordered providers per model for this key; `{}`: the org's lists. */
+  fallbacks: z.record(z.string(), z.array(z.string())),
 });
 
 /** API keys (programs) and runtime tokens (skill runtimes): hashed at rest, plaintext returned once. */
@@ -56,6 +59,8 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
           /** Default (omitted): gateway, db.query, skills.publish, what every key could do before scopes. */
           scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).max(API_KEY_SCOPES.length).optional(),
           ...gatewayLimitsInput,
+          /** The gateway's ordered providers per model (issue 24 §3); omitted: the org's lists. */
+          fallbacks: fallbacks.optional(),
         }),
         // The contract's shape: {id, key, prefix}; the scopes are in the listing.
         response: { 201: z.object({ id: z.uuid(), key: z.string(), prefix: z.string() }) },
@@ -71,6 +76,9 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
         access.principal.userId,
         request.body,
       );
+      // The gateway's routing cache holds the keys' fallback lists.
+      if (request.body.fallbacks && Object.keys(request.body.fallbacks).length)
+        await s.orgChanged(access.orgId);
       return reply.code(201).send(created);
     },
   );

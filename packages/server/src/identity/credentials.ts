@@ -5,6 +5,7 @@
 import { generateToken } from '@rampart/core/apikeys';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
+import { checkFallbacks, type Fallbacks } from '../platform/fallbacks.js';
 import { newId } from '../platform/ids.js';
 import { limitsAuditMeta } from '../platform/limit-params.js';
 import type { Region } from '../platform/params.js';
@@ -28,6 +29,7 @@ interface Row {
   gw_rpm?: number | null;
   gw_tpm?: number | null;
   gw_budget_micros?: number | null;
+  fallbacks?: Fallbacks;
 }
 
 export interface CredentialView {
@@ -59,6 +61,8 @@ export interface ApiKeyInput {
   requestsPerMinute?: number | null | undefined;
   tokensPerMinute?: number | null | undefined;
   monthlyBudgetUsd?: number | null | undefined;
+  /** The gateway's ordered providers per model for this key (wins over the org's for the models it names). */
+  fallbacks?: Fallbacks | undefined;
 }
 
 /** Gateway limits of a key: null sets unlimited, undefined leaves as is. */
@@ -82,11 +86,19 @@ export async function createApiKey(
   const { key, prefix, hash } = generateToken('rk', 'live');
   const id = newId();
   const scopes = API_KEY_SCOPES.filter((x) => (input.scopes ?? DEFAULT_API_KEY_SCOPES).includes(x));
+  const fallbacks = input.fallbacks ?? {};
   await s.db.org(orgId, async (q) => {
+    if (Object.keys(fallbacks).length) {
+      // Within the key's region (else the org's): a request never leaves it, whatever the list says.
+      const org = await q.query<{ region: Region }>('SELECT region FROM orgs WHERE id = $1', [orgId]);
+      const region = input.region ?? org.rows[0]?.region;
+      if (!region) throw new AppError('not_found', 'Org not found');
+      await checkFallbacks(q, orgId, region, fallbacks, 'key');
+    }
     await q.query(
       `INSERT INTO api_keys (id, org_id, name, prefix, key_hash, redaction, region, created_by, scopes, redaction_mode,
-                             redact_completions, gw_rpm, gw_tpm, gw_budget_micros)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+                             redact_completions, gw_rpm, gw_tpm, gw_budget_micros, fallbacks)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
       [
         id,
         orgId,
@@ -102,6 +114,7 @@ export async function createApiKey(
         input.requestsPerMinute ?? null,
         input.tokensPerMinute ?? null,
         budgetMicros(input.monthlyBudgetUsd),
+        JSON.stringify(fallbacks),
       ],
     );
     await appendAudit(q, actor, {
@@ -118,6 +131,7 @@ export async function createApiKey(
         ...(input.redactionMode !== undefined ? { redactionMode: input.redactionMode } : {}),
         ...(input.redactCompletions !== undefined ? { redactCompletions: input.redactCompletions } : {}),
         ...limitsAuditMeta(input),
+        ...(Object.keys(fallbacks).length ? { fallbacks } : {}),
       },
     });
   });
@@ -129,7 +143,7 @@ export async function listApiKeys(s: IdentityServices, orgId: string) {
   const { rows } = await s.db.org(orgId, (q) =>
     q.query<Row>(
       `SELECT id, name, prefix, created_at, last_used_at, redaction, region, scopes, redaction_mode, redact_completions,
-              gw_rpm, gw_tpm::float8 AS gw_tpm, gw_budget_micros::float8 AS gw_budget_micros
+              gw_rpm, gw_tpm::float8 AS gw_tpm, gw_budget_micros::float8 AS gw_budget_micros, fallbacks
          FROM api_keys
         WHERE org_id = $1 AND revoked_at IS NULL ORDER BY created_at, id`,
       [orgId],
@@ -145,6 +159,7 @@ export async function listApiKeys(s: IdentityServices, orgId: string) {
     requestsPerMinute: r.gw_rpm ?? null,
     tokensPerMinute: r.gw_tpm ?? null,
     monthlyBudgetUsd: r.gw_budget_micros == null ? null : r.gw_budget_micros / 1e6,
+    fallbacks: r.fallbacks ?? {},
   }));
 }
 

@@ -3,6 +3,7 @@ import { normalizeEmail } from '../identity/accounts/policy.js';
 import type { IdentityServices } from '../identity/services.js';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
+import { fallbacks } from '../platform/fallbacks.js';
 import { hashSecret } from '../platform/hash.js';
 import type { App } from '../platform/http.js';
 import { gatewayLimitsInput } from '../platform/limit-params.js';
@@ -27,6 +28,8 @@ export const settings = z.object({
   requestsPerMinute: z.number().int().nullable(),
   tokensPerMinute: z.number().int().nullable(),
   monthlyBudgetUsd: z.number().nullable(),
+  /** The gateway's ordered providers per model: `{"<model>": ["provider-a", "provider-b"]}` (issue 24 §3). */
+  fallbacks: z.record(z.string(), z.array(z.string())),
 });
 const tags = ['orgs'];
 
@@ -232,6 +235,8 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
             region: region.optional(),
             retentionDays: z.number().int().min(1).max(3650).optional(),
             ...gatewayLimitsInput,
+            /** Replaces the whole map; `{}` clears it. Checked against the org's providers and region. */
+            fallbacks: fallbacks.optional(),
           })
           .refine((b) => Object.keys(b).length > 0, 'Send at least one setting'),
         response: { 200: settings },

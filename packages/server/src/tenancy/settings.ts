@@ -1,6 +1,7 @@
 import type { IdentityServices } from '../identity/services.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
+import { checkFallbacks, type Fallbacks, sameFallbacks } from '../platform/fallbacks.js';
 import { limitsAuditMeta } from '../platform/limit-params.js';
 import type { Region } from '../platform/params.js';
 
@@ -34,9 +35,10 @@ export async function readSettings(s: IdentityServices, orgId: string) {
       gw_rpm: number | null;
       gw_tpm: number | null;
       gw_budget_micros: number | null;
+      fallbacks: Fallbacks;
     }>(
       `SELECT pii_redaction, redaction_mode, redact_completions, region, retention_days, gw_rpm,
-              gw_tpm::float8 AS gw_tpm, gw_budget_micros::float8 AS gw_budget_micros FROM orgs WHERE id = $1`,
+              gw_tpm::float8 AS gw_tpm, gw_budget_micros::float8 AS gw_budget_micros, fallbacks FROM orgs WHERE id = $1`,
       [orgId],
     ),
   );
@@ -52,6 +54,7 @@ export async function readSettings(s: IdentityServices, orgId: string) {
     requestsPerMinute: r.gw_rpm,
     tokensPerMinute: r.gw_tpm,
     monthlyBudgetUsd: r.gw_budget_micros === null ? null : r.gw_budget_micros / 1e6,
+    fallbacks: r.fallbacks,
   };
 }
 
@@ -65,6 +68,8 @@ export interface SettingsChange {
   requestsPerMinute?: number | null | undefined;
   tokensPerMinute?: number | null | undefined;
   monthlyBudgetUsd?: number | null | undefined;
+  /** The gateway's ordered providers per model (issue 24 §3); replaces the whole map. */
+  fallbacks?: Fallbacks | undefined;
 }
 
 /** Changes the settings given (the others stay), audited with the change in the same transaction. */
@@ -75,10 +80,25 @@ export async function updateSettings(
   change: SettingsChange,
 ): Promise<void> {
   await s.db.org(orgId, async (q) => {
+    if (change.fallbacks !== undefined || change.region !== undefined) {
+      // The fallback lists must stay in the org's region: checked against the new region, the new lists, or both.
+      const { rows } = await q.query<{ region: Region; fallbacks: Fallbacks }>(
+        'SELECT region, fallbacks FROM orgs WHERE id = $1 FOR UPDATE',
+        [orgId],
+      );
+      const cur = rows[0];
+      if (!cur) throw new AppError('not_found', 'Org not found');
+      // A form sending back what it read (same lists, same region) saves its other fields even if a provider
+      // changed since: the call-time check skips such entries anyway.
+      const moved = change.region !== undefined && change.region !== cur.region;
+      const edited = change.fallbacks !== undefined && !sameFallbacks(change.fallbacks, cur.fallbacks);
+      if (moved || edited)
+        await checkFallbacks(q, orgId, change.region ?? cur.region, change.fallbacks ?? cur.fallbacks, 'org');
+    }
     await q.query(
       `UPDATE orgs SET pii_redaction = coalesce($2, pii_redaction), region = coalesce($3, region),
               retention_days = coalesce($4, retention_days), redaction_mode = coalesce($5, redaction_mode),
-              redact_completions = coalesce($6, redact_completions) WHERE id = $1`,
+              redact_completions = coalesce($6, redact_completions), fallbacks = coalesce($7, fallbacks) WHERE id = $1`,
       [
         orgId,
         change.piiRedaction ?? null,
@@ -86,6 +106,7 @@ export async function updateSettings(
         change.retentionDays ?? null,
         change.redactionMode ?? null,
         change.redactCompletions ?? null,
+        change.fallbacks === undefined ? null : JSON.stringify(change.fallbacks),
       ],
     );
     // Nullable settings: null is a value (unlimited), so each is set only when given.
