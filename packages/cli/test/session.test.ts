@@ -5,6 +5,7 @@
  * (packages/cli/dist/bin.js; `npm test` builds it in pretest) as a real process, reading standard input.
  */
 
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -683,5 +684,22 @@ describe('the built binary (a real process)', () => {
     const gone = await binary(['load', '--name', 'crm']);
     expect(gone.code).toBe(1);
     expect(gone.err).toMatch(/^rampart: no saved session named "crm"/);
+  }, 30_000);
+
+  it('reads a pipe whose writer is slow to start (`node login.js | rampart ...`), not EAGAIN', async () => {
+    const stateFile = join(root, 'slow-state.json');
+    writeFileSync(stateFile, STATE_TEXT);
+    const env = cleanEnv(
+      { HOME: join(root, 'home'), RAMPART_CONFIG_DIR: cfg },
+      /^(RAMPART_|XDG_CONFIG_HOME$|HOME$|NODE_ENV$)/,
+    );
+    // A shell pipeline, as in docs/SKILLS.md: the reader starts before the writer has written anything.
+    const r = spawnSync(
+      'sh',
+      ['-c', '(sleep 0.5; cat "$STATE") | "$NODE" "$BIN" runtime session save --name slow'],
+      { cwd: root, env: { ...env, STATE: stateFile, NODE: process.execPath, BIN }, encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^saved session "slow" \(3 cookies, 1 origin\)/);
   }, 30_000);
 });

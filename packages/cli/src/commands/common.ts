@@ -35,3 +35,13 @@ export function vaultCall<T>(fn: () => T): T {
     throw err;
   }
 }
+
+/**
+ * Everything on standard input, read as a stream. `readFileSync(0)` fails with EAGAIN when stdin is a pipe whose
+ * writer has not written yet (`slow-producer | rampart ...`), which a loaded machine makes common.
+ */
+export async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -2,15 +2,15 @@ import { readFileSync } from 'node:fs';
 import { type ConnectionEnvelope, openConnection, sealConnection } from '@rampart/core/connseal';
 import type { Command } from 'commander';
 import { INSECURE_HTTP_ENV, serverUrl } from '../skills/http.js';
-import { flagOrEnv, runCommand, UsageError } from './common.js';
+import { flagOrEnv, readStdin, runCommand, UsageError } from './common.js';
 
 /** The API key from --api-key, or RAMPART_API_KEY (keeps it out of shell history and `ps`). */
 const apiKeyFrom = (flag: string | undefined, envName = 'RAMPART_API_KEY'): string =>
   flagOrEnv(flag, envName, 'the API key', '--api-key');
 
-function readArg(value: string): string {
+async function readArg(value: string): Promise<string> {
   // `-` reads standard input, so a connection string never has to appear on a command line.
-  return (value === '-' ? readFileSync(0, 'utf8') : value).trim();
+  return (value === '-' ? (await readStdin()).toString('utf8') : value).trim();
 }
 
 // Never echo inputs in errors: they are a connection string and API keys.
@@ -27,7 +27,7 @@ export function registerConnectionCommands(program: Command): void {
     .action(async (conn: string, opts: { apiKey?: string }) =>
       run(async () => {
         const key = apiKeyFrom(opts.apiKey);
-        const plain = readArg(conn);
+        const plain = await readArg(conn);
         if (!/^postgres(ql)?:\/\//.test(plain))
           throw new UsageError('the connection string must be a postgres:// URL');
         return JSON.stringify(await sealConnection(key, plain));
@@ -46,7 +46,7 @@ export function registerConnectionCommands(program: Command): void {
       run(async () => {
         const oldKey = apiKeyFrom(opts.oldApiKey, 'RAMPART_OLD_API_KEY');
         const newKey = apiKeyFrom(opts.newApiKey);
-        let text = source === '-' ? readFileSync(0, 'utf8') : source;
+        let text = source === '-' ? (await readStdin()).toString('utf8') : source;
         if (!text.trim().startsWith('{')) text = readFileSync(source, 'utf8');
         let envelope: ConnectionEnvelope;
         try {

@@ -2,7 +2,7 @@ import { lstatSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openVault, type Vault, VaultError, writeFileAtomicSync } from '../runtime/vault.js';
-import { runCommand, UsageError, vaultCall } from './common.js';
+import { readStdin, runCommand, UsageError, vaultCall } from './common.js';
 
 /** The vault kind browser sessions are stored under (files in `<config dir>/sessions/`). */
 export const SESSION_KIND = 'browser-session';
@@ -84,14 +84,14 @@ export function checkStorageState(bytes: Uint8Array): { cookies: number; origins
   return { cookies: doc.cookies.length, origins: doc.origins.length };
 }
 
-function readInput(file: string | undefined): Buffer {
+async function readInput(file: string | undefined): Promise<Buffer> {
   if (file === undefined || file === '-') {
     if (process.stdin.isTTY) {
       process.stderr.write('reading the storage state JSON from standard input (end with Ctrl-D)\n');
     }
     let bytes: Buffer;
     try {
-      bytes = readFileSync(0);
+      bytes = await readStdin();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw new UsageError(`cannot read standard input${code ? ` (${code})` : ''}; pass --file <path>`);
@@ -157,7 +157,7 @@ Examples:
     runCommand(async () => {
       const vault = vaultFrom(opts);
       const { name } = requireName(vault, opts.name);
-      const input = readInput(opts.file);
+      const input = await readInput(opts.file);
       try {
         const counts = checkStorageState(input);
         const { path, replaced } = vault.put(SESSION_KIND, name, input);
