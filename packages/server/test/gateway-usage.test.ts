@@ -118,13 +118,10 @@ describe.each(ENGINES)('gateway usage (%s)', (engine) => {
       limits.now = Date.now;
     }
   };
-  const usage = async (query: string, token = owner.token, orgId = owner.orgId) =>
-    call(token, 'GET', `/api/orgs/${orgId}/usage?${query}`) as Promise<{
-      status: number;
-      headers: Headers;
-      text: string;
-      body: Report & { error?: string };
-    }>;
+  const usage = async (query: string, token = owner.token, orgId = owner.orgId) => {
+    const r = await call(token, 'GET', `/api/orgs/${orgId}/usage?${query}`);
+    return { ...r, body: r.body as unknown as Report & { error?: string } };
+  };
   const byGroup = (r: Report) => new Map(r.groups.map((g) => [g.group, g]));
 
   beforeAll(async () => {
@@ -212,6 +209,20 @@ describe.each(ENGINES)('gateway usage (%s)', (engine) => {
     ]);
   });
 
+  it('the hourly and daily rollups hold the same sums and histograms', async () => {
+    const sums = (table: string) =>
+      srv.rampart.services.db.org(owner.orgId, (q) =>
+        q.query<{ r: string; c: string; e: string; h: string }>(
+          `SELECT sum(requests)::text AS r, sum(cost_micros)::text AS c, sum(errors)::text AS e,
+                  (SELECT array_agg(s ORDER BY i)::text FROM (SELECT i, sum(x) AS s FROM ${table}, unnest(latency_hist) WITH ORDINALITY AS u(x, i) GROUP BY i) AS b) AS h
+             FROM ${table}`,
+        ),
+      );
+    const hourly = (await sums('gateway_usage_hourly')).rows[0];
+    expect(Number(hourly?.r)).toBeGreaterThan(0);
+    expect((await sums('gateway_usage_daily')).rows[0]).toEqual(hourly);
+  });
+
   it('the rollup agrees with the raw usage rows', async () => {
     const raw = await srv.rampart.services.db.org(owner.orgId, (q) =>
       q.query<{ n: string; cost: string; errors: string }>(
@@ -234,6 +245,17 @@ describe.each(ENGINES)('gateway usage (%s)', (engine) => {
     expect(r.body.from).toBe('2026-11-03T10:00:00.000Z');
     expect(r.body.to).toBe('2026-11-03T11:00:00.000Z');
     expect(r.body.totals.requests).toBe(3);
+    // Whole days from the daily rollup, the edges from the hourly one: Nov 3 11:00 → Nov 4 12:00 holds only
+    // day 2's calls (11:15); Nov 2 20:00 → Nov 5 01:00 holds both days whole.
+    const edge = await usage('from=2026-11-03T11:00:00Z&to=2026-11-04T12:00:00Z&groupBy=key');
+    expect(edge.body.groups.map((g) => [g.group, g.requests])).toEqual([[k2.id, 4]]);
+    const whole = await usage('from=2026-11-02T20:00:00Z&to=2026-11-05T01:00:00Z&groupBy=day');
+    expect(whole.body.groups.map((g) => [g.group, g.requests])).toEqual([
+      ['2026-11-03', 3],
+      ['2026-11-04', 4],
+    ]);
+    const edges = await usage('from=2026-11-03T10:00:00Z&to=2026-11-04T11:30:00Z&groupBy=day');
+    expect(edges.body.totals.requests).toBe(7);
     const after = await usage('from=2026-11-03T11:00:00Z&to=2026-11-03T12:00:00Z');
     expect(after.body.totals.requests).toBe(0);
     expect(after.body.groups).toEqual([]);

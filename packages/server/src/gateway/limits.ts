@@ -26,7 +26,7 @@ import { AppError } from '../platform/errors.js';
 import { rateLimited } from '../platform/ratelimit.js';
 import { TtlCache } from '../platform/ttl-cache.js';
 import { costMicros, type Price, type PriceTable, priceOf } from './prices.js';
-import { upsertHourly } from './usage.js';
+import { upsertRollups } from './usage.js';
 
 /** One scope's limits; null: unlimited. */
 export interface Limits {
@@ -588,7 +588,7 @@ export class GatewayLimits {
           batch.map((p) => p.at),
         ],
       );
-      await upsertHourly(
+      await upsertRollups(
         q,
         orgId,
         batch.map((p) => ({ ...p, keyId: p.t.keyId, model: p.t.model, providerId: p.t.providerId })),

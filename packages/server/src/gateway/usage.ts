@@ -2,10 +2,11 @@
  * Usage you can see (issue 24 §4): `GET /api/orgs/:orgId/usage` sums an org's gateway calls over a window, grouped
  * by API key, model, provider or UTC day: requests, tokens, spend, errors and approximate p50/p95 latency.
  *
- * It reads the hourly rollup `gateway_usage_hourly` (migration 0028), never the per-call rows: GatewayLimits'
- * writer upserts one rollup row per (hour, key, model, provider) in the same transaction as the usage rows, with
- * a fixed latency histogram ({@link LATENCY_BOUNDS}). So the window is applied at hour granularity, and
- * percentiles are exact to one histogram bucket (at most 25 % of the value; 1 ms under 8 ms).
+ * It reads the rollups `gateway_usage_daily` (the window's whole UTC days) and `gateway_usage_hourly` (the partial
+ * days at its edges), never the per-call rows (migration 0028): GatewayLimits' writer upserts one row per (hour or
+ * day, key, model, provider) in the same transaction as the usage rows, with a fixed latency histogram
+ * ({@link LATENCY_BOUNDS}). So the window is applied at hour granularity, and percentiles are exact to one
+ * histogram bucket (at most 25 % of the value; 1 ms under 8 ms).
  */
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
@@ -76,14 +77,32 @@ export interface UsageCall {
   latencyMs: number;
 }
 
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** The rollups: table, time column, and the length of its time bucket. */
+const GRAINS = [
+  { table: 'gateway_usage_hourly', column: 'hour', ms: HOUR },
+  { table: 'gateway_usage_daily', column: 'day', ms: DAY },
+] as const;
+
 /**
- * Adds a batch to the hourly rollup gateway_usage_hourly (migration 0028), in the usage rows' transaction: one
- * upsert row per (UTC hour, key, model, provider), counts and latency histograms added element-wise. Rows in key
- * order, so two nodes' writers of one org lock them in the same order.
+ * Adds a batch to the rollups gateway_usage_hourly and gateway_usage_daily (migration 0028), in the usage rows'
+ * transaction: one upsert row per (UTC hour or day, key, model, provider), counts and latency histograms added
+ * element-wise. Rows in key order, so two nodes' writers of one org lock them in the same order.
  */
-export async function upsertHourly(q: Queryable, orgId: string, batch: UsageCall[]): Promise<void> {
+export async function upsertRollups(q: Queryable, orgId: string, batch: UsageCall[]): Promise<void> {
+  for (const grain of GRAINS) await upsertGrain(q, orgId, batch, grain);
+}
+
+async function upsertGrain(
+  q: Queryable,
+  orgId: string,
+  batch: UsageCall[],
+  grain: (typeof GRAINS)[number],
+): Promise<void> {
   interface Cell {
-    hour: Date;
+    start: Date;
     keyId: string | null;
     model: string;
     providerId: string | null;
@@ -96,13 +115,13 @@ export async function upsertHourly(q: Queryable, orgId: string, batch: UsageCall
   }
   const cells = new Map<string, Cell>();
   for (const p of batch) {
-    const hour = new Date(Math.floor(p.at.getTime() / 3_600_000) * 3_600_000);
+    const start = new Date(Math.floor(p.at.getTime() / grain.ms) * grain.ms);
     const model = p.model.slice(0, 200);
-    const id = JSON.stringify([hour.getTime(), p.keyId, model, p.providerId]);
+    const id = JSON.stringify([start.getTime(), p.keyId, model, p.providerId]);
     let c = cells.get(id);
     if (!c) {
       c = {
-        hour,
+        start,
         keyId: p.keyId,
         model,
         providerId: p.providerId,
@@ -125,12 +144,12 @@ export async function upsertHourly(q: Queryable, orgId: string, batch: UsageCall
   }
   const rows = [...cells.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);
   await q.query(
-    `INSERT INTO gateway_usage_hourly AS h (org_id, hour, api_key_id, model, provider_id, requests, prompt_tokens,
-                                            completion_tokens, cost_micros, errors, latency_hist)
-     SELECT $1, hour, k, m, p, r, pt, ct, c, e, hist::integer[]
+    `INSERT INTO ${grain.table} AS h (org_id, ${grain.column}, api_key_id, model, provider_id, requests,
+                                      prompt_tokens, completion_tokens, cost_micros, errors, latency_hist)
+     SELECT $1, t, k, m, p, r, pt, ct, c, e, hist::integer[]
        FROM unnest($2::timestamptz[], $3::uuid[], $4::text[], $5::uuid[], $6::bigint[], $7::bigint[], $8::bigint[],
-                   $9::bigint[], $10::bigint[], $11::text[]) AS u(hour, k, m, p, r, pt, ct, c, e, hist)
-     ON CONFLICT ON CONSTRAINT gateway_usage_hourly_key DO UPDATE SET
+                   $9::bigint[], $10::bigint[], $11::text[]) AS u(t, k, m, p, r, pt, ct, c, e, hist)
+     ON CONFLICT ON CONSTRAINT ${grain.table}_key DO UPDATE SET
        requests = h.requests + EXCLUDED.requests,
        prompt_tokens = h.prompt_tokens + EXCLUDED.prompt_tokens,
        completion_tokens = h.completion_tokens + EXCLUDED.completion_tokens,
@@ -140,7 +159,7 @@ export async function upsertHourly(q: Queryable, orgId: string, batch: UsageCall
                              ORDER BY i)`,
     [
       orgId,
-      rows.map((c) => c.hour),
+      rows.map((c) => c.start),
       rows.map((c) => c.keyId),
       rows.map((c) => c.model),
       rows.map((c) => c.providerId),
@@ -157,8 +176,6 @@ export async function upsertHourly(q: Queryable, orgId: string, batch: UsageCall
 export const GROUP_BYS = ['key', 'model', 'provider', 'day'] as const;
 export type GroupBy = (typeof GROUP_BYS)[number];
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 export const DEFAULT_WINDOW_DAYS = 30;
 export const MAX_WINDOW_DAYS = 366;
 
@@ -253,21 +270,35 @@ const toGroup = (r: Row, hist: number[]): UsageGroup => ({
 });
 
 /**
- * The SQL of a usage query on the rollup ($1 org, $2 from, $3 to); exported for the bench. One sum per
- * histogram bucket: summing subscripts in one pass is several times faster than unnest and regrouping.
+ * The SQL of a usage query ($1 org, $2 from, $3 to, $4–$5 the whole UTC days inside, see {@link wholeDays});
+ * exported for the bench. Whole days come from the daily rollup, the partial days at the edges from the hourly
+ * one. One sum per histogram bucket: summing subscripts in one pass is several times faster than unnest and
+ * regrouping.
  */
 export function usageSql(groupBy: GroupBy): string {
   const hist = Array.from(
     { length: LATENCY_BUCKETS },
     (_, i) => `sum(u.latency_hist[${i + 1}])::text AS h${i}`,
   ).join(', ');
+  const cols =
+    'org_id, api_key_id, model, provider_id, requests, prompt_tokens, completion_tokens, cost_micros, errors, latency_hist';
   return `SELECT ${GROUP_EXPR[groupBy]} AS g, ${NAME_EXPR[groupBy]} AS name,
                  sum(u.requests)::text AS requests, sum(u.prompt_tokens)::text AS prompt,
                  sum(u.completion_tokens)::text AS completion, sum(u.cost_micros)::text AS cost,
                  sum(u.errors)::text AS errors, ${hist}
-            FROM gateway_usage_hourly u
-           WHERE u.org_id = $1 AND u.hour >= $2 AND u.hour < $3
+            FROM (SELECT hour, ${cols} FROM gateway_usage_hourly
+                   WHERE org_id = $1 AND ((hour >= $2 AND hour < $4) OR (hour >= $5 AND hour < $3))
+                  UNION ALL
+                  SELECT day, ${cols} FROM gateway_usage_daily
+                   WHERE org_id = $1 AND day >= $4 AND day < $5) AS u
            GROUP BY u.org_id, ${GROUP_COLUMN[groupBy]}`;
+}
+
+/** The whole UTC days inside an hour-aligned window, as [start, end); none: both are `to`. */
+export function wholeDays(w: { from: Date; to: Date }): { start: Date; end: Date } {
+  const start = Math.ceil(w.from.getTime() / DAY) * DAY;
+  const end = Math.floor(w.to.getTime() / DAY) * DAY;
+  return start < end ? { start: new Date(start), end: new Date(end) } : { start: w.to, end: w.to };
 }
 
 export interface UsageReport {
@@ -285,8 +316,9 @@ export async function readUsage(
   groupBy: GroupBy,
   window: { from: Date; to: Date },
 ): Promise<UsageReport> {
+  const days = wholeDays(window);
   const { rows } = await db.org(orgId, (q) =>
-    q.query<Row>(usageSql(groupBy), [orgId, window.from, window.to]),
+    q.query<Row>(usageSql(groupBy), [orgId, window.from, window.to, days.start, days.end]),
   );
   const total = new Array<number>(LATENCY_BUCKETS).fill(0);
   const groups = rows.map((r) => {
