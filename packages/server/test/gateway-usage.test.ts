@@ -4,6 +4,7 @@
  * p50/p95 from the hourly rollup's histogram within one bucket of percentile_cont on the raw usage rows, the
  * hour-aligned window and its validation, tenant isolation, roles, and the CSV export with its escaping.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { addMemberWithRole } from '@rampart/testing';
@@ -221,6 +222,73 @@ describe.each(ENGINES)('gateway usage (%s)', (engine) => {
     const hourly = (await sums('gateway_usage_hourly')).rows[0];
     expect(Number(hourly?.r)).toBeGreaterThan(0);
     expect((await sums('gateway_usage_daily')).rows[0]).toEqual(hourly);
+  });
+
+  it("migration 0028's backfill builds the same rollups from the raw rows as the writer did", async () => {
+    // The owner org's raw rows, copied into a fresh org, then the migration's own backfill statements run there
+    // (as the app role, so row-level security confines them to that org).
+    const created = await call(owner.token, 'POST', '/api/orgs', { name: 'Backfill Org' });
+    expect(created.status).toBe(201);
+    const copy = created.body.orgId as string;
+    const db = srv.rampart.services.db;
+    const raw = await db.org(owner.orgId, (q) =>
+      q.query<Record<string, unknown>>(
+        `SELECT api_key_id, model, provider_id, prompt_tokens, completion_tokens, cost_micros, status, latency_ms, at
+           FROM gateway_usage WHERE org_id = $1`,
+        [owner.orgId],
+      ),
+    );
+    expect(raw.rows.length).toBeGreaterThan(5);
+    const col = (k: string) => raw.rows.map((r) => r[k]);
+    const migration = readFileSync(
+      new URL('../migrations/0028_gateway_usage_rollup.sql', import.meta.url),
+      'utf8',
+    );
+    const backfills = [
+      ...migration.matchAll(/INSERT INTO gateway_usage_(?:hourly|daily)[\s\S]*?per_group;/g),
+    ].map((m) => m[0]);
+    expect(backfills).toHaveLength(2);
+    await db.org(copy, async (q) => {
+      await q.query(
+        `INSERT INTO gateway_usage (org_id, api_key_id, model, provider_id, prompt_tokens, completion_tokens,
+                                    cost_micros, status, latency_ms, at)
+         SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::bigint[], $6::bigint[], $7::bigint[],
+                                  $8::int[], $9::int[], $10::timestamptz[])`,
+        [
+          copy,
+          ...[
+            'api_key_id',
+            'model',
+            'provider_id',
+            'prompt_tokens',
+            'completion_tokens',
+            'cost_micros',
+            'status',
+            'latency_ms',
+            'at',
+          ].map(col),
+        ],
+      );
+      for (const sql of backfills) await q.query(sql);
+    });
+    for (const [table, column] of [
+      ['gateway_usage_hourly', 'hour'],
+      ['gateway_usage_daily', 'day'],
+    ]) {
+      const read = (orgId: string) =>
+        db
+          .org(orgId, (q) =>
+            q.query(
+              `SELECT ${column}, api_key_id, model, provider_id, requests::text, prompt_tokens::text,
+                      completion_tokens::text, cost_micros::text, errors::text, latency_hist::text
+                 FROM ${table} ORDER BY ${column}, api_key_id, model, provider_id`,
+            ),
+          )
+          .then((r) => r.rows);
+      const written = await read(owner.orgId);
+      expect(written.length).toBeGreaterThan(0);
+      expect(await read(copy)).toEqual(written);
+    }
   });
 
   it('the rollup agrees with the raw usage rows', async () => {
