@@ -440,4 +440,16 @@ describe.each(ENGINES)('gateway usage (%s)', (engine) => {
     expect(keys.text).toContain(`${k2.id},"'=cmd|""/c calc""",`);
     expect(keys.text.split('\r\n')).toHaveLength(2 + 2);
   });
+
+  it("a revoked key keeps its name; a deleted provider's usage stays, without a name", async () => {
+    expect((await call(owner.token, 'DELETE', `/api/orgs/${owner.orgId}/api-keys/${k2.id}`)).status).toBe(
+      200,
+    );
+    const keys = byGroup((await usage(`${WINDOW}&groupBy=key`)).body);
+    expect(keys.get(k2.id)).toMatchObject({ name: '=cmd|"/c calc"', errors: 2 });
+    expect((await call(owner.token, 'DELETE', `/api/orgs/${owner.orgId}/providers/stub`)).status).toBe(200);
+    const p = (await usage(`${WINDOW}&groupBy=provider`)).body;
+    expect(p.groups).toHaveLength(1);
+    expect(p.groups[0]).toMatchObject({ group: providerId, name: null, errors: 2 });
+  });
 });
