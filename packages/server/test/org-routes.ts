@@ -74,6 +74,7 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
   'GET /api/orgs/{orgId}/secrets': {},
   'PUT /api/orgs/{orgId}/secrets/{name}': { body: () => ({ value: 'overwritten-by-intruder-0000' }) },
   'GET /api/orgs/{orgId}/providers': {},
+  'GET /api/orgs/{orgId}/usage': {},
   'PUT /api/orgs/{orgId}/providers/{name}': {
     name: 'providerName',
     body: () => ({ baseUrl: 'https://llm.example.com/v1', apiKey: 'sk-intruder-000000000', models: ['m'] }),

@@ -394,6 +394,13 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
       run: (t) => as(t).get(org('/providers')),
     },
     {
+      action: 'usage.read',
+      route: 'GET /api/orgs/{orgId}/usage',
+      what: 'read gateway usage',
+      ok: 200,
+      run: (t) => as(t).get(org('/usage?groupBy=key')),
+    },
+    {
       action: 'providers.write',
       route: 'PUT /api/orgs/{orgId}/providers/{name}',
       what: 'set an LLM provider',

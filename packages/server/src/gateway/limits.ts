@@ -26,6 +26,7 @@ import { AppError } from '../platform/errors.js';
 import { rateLimited } from '../platform/ratelimit.js';
 import { TtlCache } from '../platform/ttl-cache.js';
 import { costMicros, type Price, type PriceTable, priceOf } from './prices.js';
+import { upsertRollups } from './usage.js';
 
 /** One scope's limits; null: unlimited. */
 export interface Limits {
@@ -586,6 +587,11 @@ export class GatewayLimits {
           batch.map((p) => p.latencyMs),
           batch.map((p) => p.at),
         ],
+      );
+      await upsertRollups(
+        q,
+        orgId,
+        batch.map((p) => ({ ...p, keyId: p.t.keyId, model: p.t.model, providerId: p.t.providerId })),
       );
       if (!this.#redis) await this.#store.add(q, orgId, adds, now);
     });

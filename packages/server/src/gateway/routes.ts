@@ -15,6 +15,7 @@ import {
 import { proxyChat } from './proxy.js';
 import { loadRouting } from './route-cache.js';
 import type { GatewayServices } from './services.js';
+import { registerUsageRoutes } from './usage.js';
 
 const providerName = z
   .string()
@@ -181,5 +182,6 @@ export function registerGatewayRoutes(app: App, s: GatewayServices): void {
 
   // Issue 24 §1: more of the wire, each route in its own file.
   registerEmbeddingsRoutes(app, s);
+  registerUsageRoutes(app, s);
   registerAnthropicRoutes(app, s);
 }
