@@ -11,13 +11,10 @@
  */
 import type { ChatTextRewrite } from '@rampart/core/redact';
 import { rewriteJsonValue } from '@rampart/core/redact';
-import type { StreamPiece, StreamPieces } from './sse.js';
+import { SseFrames, type StreamPiece, type StreamPieces, sseData } from './sse.js';
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Longest event the rewriter buffers while waiting for its end (a blank line). */
-const MAX_EVENT = 4 * 1024 * 1024;
 
 interface Block {
   piece: StreamPiece;
@@ -31,7 +28,7 @@ export class MessagesSseRewriter {
   readonly #pieces: StreamPieces;
   readonly #rewrite: ChatTextRewrite;
   readonly #blocks = new Map<number, Block>();
-  #buffer = '';
+  readonly #frames = new SseFrames();
 
   constructor(pieces: StreamPieces, rewrite: ChatTextRewrite) {
     this.#pieces = pieces;
@@ -40,32 +37,21 @@ export class MessagesSseRewriter {
 
   /** Takes decoded upstream text; returns the SSE text to send now. @throws Error if an event is oversized */
   push(text: string): string {
-    this.#buffer += text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
-    const out: string[] = [];
-    let end = this.#buffer.indexOf('\n\n');
-    while (end >= 0) {
-      const event = this.#buffer.slice(0, end);
-      this.#buffer = this.#buffer.slice(end + 2);
-      out.push(this.#event(event));
-      end = this.#buffer.indexOf('\n\n');
-    }
-    if (this.#buffer.length > MAX_EVENT) throw new Error('SSE event too large');
-    return out.join('');
+    return this.#frames
+      .push(text)
+      .map((e) => this.#event(e))
+      .join('');
   }
 
   /** The upstream ended: whatever blocks still hold, then a trailing partial event as is. */
   end(): string {
-    const rest = this.#buffer;
-    this.#buffer = '';
+    const rest = this.#frames.rest();
     return this.#flushAll() + (rest.trim() ? this.#event(rest) : '');
   }
 
   #event(event: string): string {
     const lines = event.split('\n');
-    const data = lines
-      .filter((l) => l.startsWith('data:'))
-      .map((l) => l.slice(l.startsWith('data: ') ? 6 : 5))
-      .join('\n');
+    const data = sseData(event);
     let msg: unknown;
     try {
       msg = JSON.parse(data);

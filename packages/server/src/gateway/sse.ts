@@ -30,10 +30,45 @@ interface ChoiceState {
 /** Longest event the rewriter buffers while waiting for its end (a blank line). */
 const MAX_EVENT = 4 * 1024 * 1024;
 
+/** Cuts decoded SSE text into whole events (blank-line separated, any line ending), holding a partial one. */
+export class SseFrames {
+  #buffer = '';
+
+  /** The events completed by `text`, without their separator. @throws Error if an event is oversized */
+  push(text: string): string[] {
+    this.#buffer += text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
+    const out: string[] = [];
+    let end = this.#buffer.indexOf('\n\n');
+    while (end >= 0) {
+      out.push(this.#buffer.slice(0, end));
+      this.#buffer = this.#buffer.slice(end + 2);
+      end = this.#buffer.indexOf('\n\n');
+    }
+    if (this.#buffer.length > MAX_EVENT) throw new Error('SSE event too large');
+    return out;
+  }
+
+  /** What is held (a partial event), emptied. */
+  rest(): string {
+    const rest = this.#buffer;
+    this.#buffer = '';
+    return rest;
+  }
+}
+
+/** An event's `data:` lines, joined as the SSE spec says (one optional space after the colon). */
+export function sseData(event: string): string {
+  return event
+    .split('\n')
+    .filter((l) => l.startsWith('data:'))
+    .map((l) => l.slice(l.startsWith('data: ') ? 6 : 5))
+    .join('\n');
+}
+
 export class ChatSseRewriter {
   readonly #pieces: StreamPieces;
   readonly #choices = new Map<number, ChoiceState>();
-  #buffer = '';
+  readonly #frames = new SseFrames();
   #template: Obj = {};
 
   constructor(pieces: StreamPieces) {
@@ -42,32 +77,21 @@ export class ChatSseRewriter {
 
   /** Takes decoded upstream text; returns the SSE text to send now. @throws Error if an event is oversized */
   push(text: string): string {
-    this.#buffer += text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
-    const out: string[] = [];
-    let end = this.#buffer.indexOf('\n\n');
-    while (end >= 0) {
-      const event = this.#buffer.slice(0, end);
-      this.#buffer = this.#buffer.slice(end + 2);
-      out.push(this.#event(event));
-      end = this.#buffer.indexOf('\n\n');
-    }
-    if (this.#buffer.length > MAX_EVENT) throw new Error('SSE event too large');
-    return out.join('');
+    return this.#frames
+      .push(text)
+      .map((e) => this.#event(e))
+      .join('');
   }
 
   /** The upstream ended: whatever is still held, as a last chunk (and a trailing partial event as is). */
   end(): string {
-    const rest = this.#buffer;
-    this.#buffer = '';
+    const rest = this.#frames.rest();
     return this.#flushAll() + (rest.trim() ? this.#event(rest) : '');
   }
 
   #event(event: string): string {
     const lines = event.split('\n');
-    const data = lines
-      .filter((l) => l.startsWith('data:'))
-      .map((l) => l.slice(l.startsWith('data: ') ? 6 : 5))
-      .join('\n');
+    const data = sseData(event);
     if (data.trim() === '[DONE]') return `${this.#flushAll()}${event}\n\n`;
     let chunk: unknown;
     try {
