@@ -178,7 +178,7 @@ describe.skipIf(!browserTestsEnabled)('dashboard journey (Chromium)', () => {
       const r = await fetch(`${srv.baseUrl}${path}`, {
         method,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await r.text();
       return { status: r.status, text, body: text ? JSON.parse(text) : undefined };
