@@ -6,6 +6,7 @@ import { ConfirmEmail } from './pages/confirm-email';
 import { Device } from './pages/device';
 import { AcceptInvite, hasStashedInvitation } from './pages/invite';
 import { ResetPassword, VerifyBanner, VerifyEmail } from './pages/reset';
+import { GatewaySummary } from './pages/usage';
 import { can, type Role } from './permissions';
 import { Link, match, navigate, usePath } from './router';
 import { Account, SECTIONS } from './sections';
@@ -177,7 +178,11 @@ export function App() {
         ) : path === '/device' ? (
           <Device me={me} />
         ) : org && section ? (
-          section.render({ orgId: org.orgId, role: org.role, userId: me.userId })
+          <>
+            {/* The landing page (the first page this role opens) leads with the gateway's last 24 hours. */}
+            {section === sections[0] ? <GatewaySummary orgId={org.orgId} /> : null}
+            {section.render({ orgId: org.orgId, role: org.role, userId: me.userId })}
+          </>
         ) : (
           <section className="page">
             <h1>Not found</h1>

@@ -7,6 +7,7 @@ import { ApiKeys } from './pages/keys';
 import { Members } from './pages/members';
 import { SettingsPage } from './pages/settings';
 import { Skills } from './pages/skills/page';
+import { Usage } from './pages/usage';
 import { Widgets } from './pages/widgets/page';
 import type { Action, Role } from './permissions';
 
@@ -63,6 +64,12 @@ export const SECTIONS: ReadonlyArray<{
     title: 'Skills',
     action: 'skills.read',
     render: (p) => <Skills orgId={p.orgId} role={p.role} />,
+  },
+  {
+    path: 'usage',
+    title: 'Usage',
+    action: 'usage.read',
+    render: (p) => <Usage orgId={p.orgId} role={p.role} />,
   },
   { path: 'audit', title: 'Audit log', action: 'audit.read', render: (p) => <Audit orgId={p.orgId} /> },
 ];

@@ -2,9 +2,14 @@
  * The dashboard in a real browser (Debian Chromium via playwright-core) against a real server: sign up, enable
  * TOTP, sign out, sign in with TOTP, create an API key and see it exactly once, set a secret and see it only
  * masked, read the audit log with its chain status. Along the way: no console error, no CSP violation, nothing
- * in localStorage or sessionStorage, and a reload stays signed in (the session JWT lives in memory only; the
+ * in localStorage or sessionStorage, and a reload stays signed in. Gateway usage: a few calls through a local
+ * stub provider, then the Usage page (chart, tables by key and model, a budget bar) and the landing page's
+ * "last 24 hours" summary (the session JWT lives in memory only; the
  * HttpOnly refresh cookie resumes it: see session.test.ts).
  */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PASSWORD, totpCode, uniqueEmail } from '@rampart/testing';
 import { artifactPath, browserTestsEnabled, openWatchedPage, type Watched } from '@rampart/testing/browser';
 import type { Browser, Page } from 'playwright-core';
@@ -13,11 +18,42 @@ import { startTestServer } from '../../server/test/helpers.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 
+/** An OpenAI-format upstream on loopback: every answer reports 11 prompt and 7 completion tokens; `status:N` fails. */
+function startUpstream(): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => {
+      raw += c;
+    });
+    req.on('end', () => {
+      const body = JSON.parse(raw) as { model: string; messages: Array<{ content: string }> };
+      const status = Number(/status:(\d+)/.exec(body.messages.at(-1)?.content ?? '')?.[1] ?? 200);
+      res.writeHead(status, { 'content-type': 'application/json' });
+      if (status !== 200)
+        return res.end(JSON.stringify({ error: { message: 'stub failure', type: 'server_error' } }));
+      res.end(
+        JSON.stringify({
+          id: 'chatcmpl-1',
+          object: 'chat.completion',
+          created: 1,
+          model: body.model,
+          choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
+        }),
+      );
+    });
+  });
+  return new Promise((r) =>
+    server.listen(0, '127.0.0.1', () => r({ server, port: (server.address() as AddressInfo).port })),
+  );
+}
+
 describe.skipIf(!browserTestsEnabled)('dashboard journey (Chromium)', () => {
   let srv: Srv;
   let browser: Browser;
   let page: Page;
   let watched: Watched;
+  let upstream: { server: Server; port: number };
   const email = uniqueEmail('journey');
   let secret = '';
   let apiKey = '';
@@ -25,12 +61,15 @@ describe.skipIf(!browserTestsEnabled)('dashboard journey (Chromium)', () => {
   const shot = (name: string) => page.screenshot({ path: artifactPath('dashboard', name), fullPage: true });
 
   beforeAll(async () => {
-    srv = await startTestServer('pglite');
+    upstream = await startUpstream();
+    // The gateway may call the loopback stub upstream (outbound calls to private addresses are refused otherwise).
+    srv = await startTestServer('pglite', { RAMPART_OUTBOUND_ALLOW: '127.0.0.1' });
     ({ browser, page, watched } = await openWatchedPage());
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
     await srv?.close();
+    upstream?.server.close();
   });
 
   it('serves the app at / with a strict CSP, and sends a visitor to the sign-in page', async () => {
@@ -126,6 +165,108 @@ describe.skipIf(!browserTestsEnabled)('dashboard journey (Chromium)', () => {
     await page.getByRole('cell', { name: 'anthropic', exact: true }).waitFor();
     expect(await page.getByRole('cell', { name: 'claude', exact: true }).isVisible()).toBe(true);
     expect(await page.content()).not.toContain(providerKey);
+  });
+
+  it('shows gateway usage: a chart, tables by key and model, a budget bar, a CSV export', async () => {
+    const orgId = new URL(page.url()).pathname.split('/')[2] ?? '';
+    // A session token for the set-up calls: the page trades its refresh cookie, as the app does on a reload.
+    const token = await page.evaluate(async () => {
+      const r = await fetch('/api/auth/session', { method: 'POST', credentials: 'same-origin' });
+      return ((await r.json()) as { token: string }).token;
+    });
+    const call = async (method: string, path: string, body?: unknown) => {
+      const r = await fetch(`${srv.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await r.text();
+      return { status: r.status, text, body: text ? JSON.parse(text) : undefined };
+    };
+    // 11 prompt tokens at $1000/M + 7 completion tokens at $2000/M: $0.025 a call.
+    const put = await call('PUT', `/api/orgs/${orgId}/providers/stub`, {
+      baseUrl: `http://127.0.0.1:${upstream.port}/v1`,
+      apiKey: 'sk-upstream-journey-0123456789',
+      models: ['m-journey'],
+      prices: { 'm-journey': { input: 1000, output: 2000 } },
+    });
+    expect(put.status, put.text).toBe(200);
+    const chat = (content: string) =>
+      fetch(`${srv.baseUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'm-journey', messages: [{ role: 'user', content }] }),
+      }).then((r) => r.status);
+    const statuses = [];
+    for (const content of ['one', 'two', 'three', 'status:500']) statuses.push(await chat(content));
+    expect(statuses).toEqual([200, 200, 200, 500]);
+    const keys = await call('GET', `/api/orgs/${orgId}/api-keys`);
+    const key = (keys.body.keys as Array<{ id: string; name: string }>).find(
+      (k) => k.name === 'journey backend',
+    );
+    expect(key).toBeDefined();
+    const patch = await call('PATCH', `/api/orgs/${orgId}/api-keys/${key?.id}`, { monthlyBudgetUsd: 1 });
+    expect(patch.status, patch.text).toBe(200);
+    // Usage rows are written off the response path: wait until the report has all four calls.
+    await expect
+      .poll(async () => (await call('GET', `/api/orgs/${orgId}/usage?groupBy=day`)).body.totals.requests, {
+        timeout: 10_000,
+      })
+      .toBe(4);
+
+    await page.getByRole('link', { name: 'Usage', exact: true }).click();
+    await page.getByRole('heading', { name: 'Usage', exact: true }).waitFor();
+    const byKey = page.getByTestId('usage-by-key');
+    await byKey.waitFor();
+    const keyRow = byKey.getByTestId('usage-by-key-row');
+    expect(await keyRow.count()).toBe(1);
+    expect(await keyRow.locator('td').first().textContent()).toBe('journey backend');
+    expect(await keyRow.getByTestId('requests').textContent()).toBe('4');
+    expect(await keyRow.textContent()).toContain('$0.0750');
+    const modelRow = page.getByTestId('usage-by-model').getByTestId('usage-by-model-row');
+    expect(await modelRow.count()).toBe(1);
+    expect(await modelRow.locator('td').first().textContent()).toBe('m-journey');
+    expect(await modelRow.getByTestId('requests').textContent()).toBe('4');
+    // errors: the 500 reached the upstream, so it counts as a request and an error.
+    expect(await modelRow.locator('td').nth(5).textContent()).toBe('1');
+    // The chart: one bar a day, today's holding the four calls.
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await page.getByTestId('usage-chart').locator('svg rect').count()).toBeGreaterThanOrEqual(7);
+    expect(await page.getByTestId(`usage-bar-${today}`).getAttribute('data-requests')).toBe('4');
+    expect(await page.getByTestId(`usage-bar-${today}`).locator('rect').getAttribute('height')).not.toBe('0');
+    // The budget bar of the key with a budget: this month's spend against $1.
+    const bar = page.getByTestId('budget-bar');
+    await bar.waitFor();
+    expect(await bar.count()).toBe(1);
+    expect(await bar.textContent()).toContain('journey backend: $0.0750 of $1.00 this month');
+    expect(await page.getByRole('progressbar', { name: /journey backend/ }).getAttribute('value')).toBe(
+      '0.075',
+    );
+    // The range selector: the last 24 hours hold the same calls.
+    await page.getByLabel('Range').selectOption('24h');
+    await expect
+      .poll(() => page.getByTestId('usage-totals').textContent())
+      .toBe('4 requests, $0.0750 spent, 1 errors (last 24 hours).');
+    const [csv] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export CSV' }).click(),
+    ]);
+    expect(csv.suggestedFilename()).toBe('usage-24h.csv');
+    const csvPath = await csv.path();
+    const lines = readFileSync(csvPath, 'utf8').trim().split('\r\n');
+    expect(lines[0]).toBe('group,name,requests,promptTokens,completionTokens,spendUsd,errors,p50Ms,p95Ms');
+    expect(lines[1]).toContain(`${key?.id},journey backend,4,`);
+    await shot('06-usage');
+  });
+
+  it("the landing page shows the gateway's last 24 hours", async () => {
+    await page.getByRole('link', { name: 'API keys' }).click();
+    const summary = page.getByTestId('gateway-summary');
+    await summary.waitFor();
+    expect(await summary.getByRole('heading').textContent()).toBe('Gateway, last 24 hours');
+    expect(await summary.getByTestId('summary-requests').textContent()).toBe('4');
+    expect(await summary.getByTestId('summary-spend').textContent()).toBe('$0.0750');
+    expect(await summary.getByTestId('summary-errors').textContent()).toBe('1');
   });
 
   it('shows the audit log with what just happened and a verified hash chain', async () => {

@@ -457,6 +457,16 @@ describe.skipIf(!browserTestsEnabled)(
         expect(await vp.getByRole('heading', { name: 'Runtime tokens' }).count()).toBe(0);
         await shot(vp, 'viewer-skills');
         await noInlineStyles(vp);
+
+        // Usage is for every role (usage.read); a viewer cannot list keys, so no budget section.
+        await open(vp, 'Usage', 'Usage');
+        await vp.getByTestId('usage-chart').waitFor();
+        expect(await vp.getByTestId('usage-totals').textContent()).toBe(
+          '0 requests, $0.0000 spent, 0 errors (last 7 days).',
+        );
+        expect(await vp.getByRole('heading', { name: 'Monthly budgets' }).count()).toBe(0);
+        expect(await vp.getByRole('button', { name: 'Export CSV' }).isVisible()).toBe(true);
+        await noInlineStyles(vp);
         expect(vw.problems, vw.problems.join('\n')).toEqual([]);
       } finally {
         await ctx.close();

@@ -51,6 +51,8 @@ export type AuditEntry = z.infer<typeof entry>;
 // gateway and secrets
 export type ModelProvider = z.infer<typeof providerView>;
 export type SecretSummary = z.infer<typeof summary>;
+/** GET /usage: an org's gateway calls over a window, grouped by key, model, provider or UTC day. */
+export type { GroupBy as UsageGroupBy, UsageGroup, UsageReport } from './gateway/usage.js';
 
 // jobs
 export type Job = z.infer<typeof jobView>;
