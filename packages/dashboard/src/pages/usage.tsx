@@ -168,7 +168,11 @@ export function Usage({ orgId, role }: { orgId: string; role: Role }) {
   const budgets = useLoad(async () => {
     if (!readsKeys) return null;
     const [month, keys] = await Promise.all([
-      usage(orgId, `/usage?${new URLSearchParams({ from: monthStart(), groupBy: 'key' })}`),
+      usage(
+        orgId,
+        // `to` an hour ahead: at 00:00 UTC on the 1st, "now" rounds to the month's start and the window would be empty.
+        `/usage?${new URLSearchParams({ from: monthStart(), to: new Date(Date.now() + 3_600_000).toISOString(), groupBy: 'key' })}`,
+      ),
       api<{ keys: ApiKeyListed[] }>('GET', orgPath(orgId, '/api-keys')),
     ]);
     return { month, keys: keys.keys };
