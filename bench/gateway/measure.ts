@@ -77,6 +77,8 @@ export interface EngineResult {
   readonly label: string;
   readonly on: readonly Pair[];
   readonly off: Pair;
+  /** Through the key under gateway limits (docs/GATEWAY.md "Limits and budgets"). */
+  readonly limited: Pair;
   readonly profile: ProfileResult;
   /** Median µs of pieces of the request path, timed alone. */
   readonly pieces: Pieces;
@@ -103,6 +105,7 @@ export async function measureEngine(
     };
   const on = counted(target(inst.origin, inst.keys.on));
   const off = counted(target(inst.origin, inst.keys.off));
+  const limited = counted(target(inst.origin, inst.keys.limited));
   const backlog = { rows: 0, drainMs: 0 };
   const written = async () => {
     const { rows } = await inst.rampart.services.db.org(inst.orgId, (q) =>
@@ -151,12 +154,22 @@ export async function measureEngine(
     settle,
   );
 
+  const limitedPair = await loader.pair(
+    `${tag} Rampart, limits on`,
+    plan,
+    TARGET_CONCURRENCY,
+    direct,
+    limited,
+    settle,
+  );
+
   const { profile, pieces } = await profileAndPieces(loader, inst, on, settle, plan, tag);
 
   return {
     label: inst.label,
     on: pairs,
     off: offPair,
+    limited: limitedPair,
     profile,
     pieces,
     auditBacklog: backlog,

@@ -67,6 +67,7 @@ function engineTable(r: EngineResult): Table {
     rows: [
       ...r.on.flatMap((p) => pairRows(p, '', true, true)),
       ...pairRows(r.off, ', redaction off (key override)', false, true),
+      ...pairRows(r.limited, ', limits on (key RPM, TPM and budget)', false, true),
     ],
   };
 }

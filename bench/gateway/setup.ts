@@ -95,8 +95,11 @@ export interface Instance extends Listening {
   readonly orgId: string;
   /** The id of the default key. */
   readonly keyId: string;
-  /** API keys: org default (redaction on), and one overriding redaction off. */
-  readonly keys: { readonly on: string; readonly off: string };
+  /**
+   * API keys: org default (redaction on), one overriding redaction off, and one under gateway limits (requests and
+   * tokens per minute and a monthly budget, all far above what the bench sends: every check runs, none refuses).
+   */
+  readonly keys: { readonly on: string; readonly off: string; readonly limited: string };
 }
 
 export function startRampart(engine: EngineName, stubOrigin: string): Promise<Instance> {
@@ -107,7 +110,7 @@ export function startRampart(engine: EngineName, stubOrigin: string): Promise<In
 export async function setUpOrg(
   origin: string,
   stubOrigin: string,
-): Promise<{ orgId: string; keyId: string; keys: { on: string; off: string } }> {
+): Promise<{ orgId: string; keyId: string; keys: { on: string; off: string; limited: string } }> {
   const call = (method: string, path: string, body: unknown, token?: string) =>
     callJson(origin, method, path, body, token ? { authorization: `Bearer ${token}` } : {});
   const owner = await signup(origin, { email: 'load-test@example.com', orgName: 'Bench Org' });
@@ -116,7 +119,13 @@ export async function setUpOrg(
   await call(
     'PUT',
     `/api/orgs/${orgId}/providers/stub`,
-    { baseUrl: `${stubOrigin}/v1`, apiKey: UPSTREAM_KEY, models: [MODEL] },
+    // Priced, so a budget can count it (an unpriced model is refused under a budget).
+    {
+      baseUrl: `${stubOrigin}/v1`,
+      apiKey: UPSTREAM_KEY,
+      models: [MODEL],
+      prices: { [MODEL]: { input: 0.15, output: 0.6 } },
+    },
     session,
   );
   const on = await call('POST', `/api/orgs/${orgId}/api-keys`, { name: 'bench' }, session);
@@ -126,7 +135,22 @@ export async function setUpOrg(
     { name: 'bench-raw', redaction: 'off' },
     session,
   );
-  return { orgId, keyId: String(on.id), keys: { on: String(on.key), off: String(off.key) } };
+  const limited = await call(
+    'POST',
+    `/api/orgs/${orgId}/api-keys`,
+    {
+      name: 'bench-limits',
+      requestsPerMinute: 10_000_000,
+      tokensPerMinute: 1_000_000_000_000,
+      monthlyBudgetUsd: 1_000_000,
+    },
+    session,
+  );
+  return {
+    orgId,
+    keyId: String(on.id),
+    keys: { on: String(on.key), off: String(off.key), limited: String(limited.key) },
+  };
 }
 
 export { startBareProxy } from './bare-proxy.js';
