@@ -189,6 +189,8 @@ describe.skipIf(!DB)("a forwarded query replayed against another org's agent", (
     shared = await createPgDatabase();
     node = await startTestServer('postgres', { DATABASE_URL: shared.url });
     pool = new pg.Pool({ connectionString: shared.url, max: 2 });
+    // An idle client cut by a terminate or a dropped database: the pool emits 'error', uncaught without this.
+    pool.on('error', () => {});
     // Someone who can publish on the bus (the database or Redis), but holds no master key.
     fake = new PgBus(
       shared.url,
@@ -262,6 +264,8 @@ describe.skipIf(!DB)('chunk headers from anyone who can NOTIFY', () => {
   it('a huge chunk count allocates nothing up front, and the bus keeps working', async () => {
     const db = await createPgDatabase();
     const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    // An idle client cut by a terminate or a dropped database: the pool emits 'error', uncaught without this.
+    pool.on('error', () => {});
     const bus = new PgBus(
       db.url,
       async (channel, payloads) => {
@@ -308,6 +312,8 @@ describe.skipIf(!DB)("what a forwarded query's refusal carries over the bus", ()
     const shared = await createPgDatabase();
     const node = await startTestServer('postgres', { DATABASE_URL: shared.url });
     const pool = new pg.Pool({ connectionString: shared.url, max: 2 });
+    // An idle client cut by a terminate or a dropped database: the pool emits 'error', uncaught without this.
+    pool.on('error', () => {});
     const fake = new PgBus(
       shared.url,
       async (channel, payloads) => {
@@ -491,6 +497,8 @@ describe.each(silentCases)('a bus connection that goes silent without closing ($
       db = await createPgDatabase();
       const direct = db.url;
       pool = new pg.Pool({ connectionString: direct, max: 2 });
+      // An idle client cut by a terminate or a dropped database: the pool emits 'error', uncaught without this.
+      pool.on('error', () => {});
       const notify = async (channel: string, payloads: string[]) => {
         await pool?.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, payloads]);
       };
@@ -600,6 +608,8 @@ describe.skipIf(!DB)('a forwarded query sent again on the bus', () => {
     const shared = await createPgDatabase();
     const node = await startTestServer('postgres', { DATABASE_URL: shared.url });
     const pool = new pg.Pool({ connectionString: shared.url, max: 2 });
+    // An idle client cut by a terminate or a dropped database: the pool emits 'error', uncaught without this.
+    pool.on('error', () => {});
     const fake = new PgBus(
       shared.url,
       async (channel, payloads) => {
@@ -673,6 +683,8 @@ describe.skipIf(!DB)('invalidations from someone who can only NOTIFY', () => {
   it("are ignored; those of the deployment's nodes are applied", async () => {
     const db = await createPgDatabase();
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    // An idle client cut by a terminate or a dropped database: the pool emits 'error', uncaught without this.
+    pool.on('error', () => {});
     const notify = async (channel: string, payloads: string[]) => {
       await pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, payloads]);
     };

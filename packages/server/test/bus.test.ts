@@ -67,6 +67,8 @@ const transports: Array<{ name: string; make: Make; skip: boolean }> = [
     make: async () => {
       const db: PgDatabase = await createPgDatabase();
       const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+      // An idle client cut by a terminate or a dropped database: the pool emits 'error', uncaught without this.
+      pool.on('error', () => {});
       const notify = async (channel: string, payloads: string[]) => {
         await pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, payloads]);
       };

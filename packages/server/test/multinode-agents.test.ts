@@ -274,6 +274,8 @@ describe.skipIf(!BASE)('forwarding: timeouts and answers that come twice (Postgr
     );
     connectionId = created.body.id;
     pool = new pg.Pool({ connectionString: shared.url, max: 2 });
+    // An idle client cut by a terminate or a dropped database: the pool emits 'error', uncaught without this.
+    pool.on('error', () => {});
     // Another "node" on the same bus that claims to hold the agent.
     fake = new PgBus(
       shared.url,
