@@ -555,17 +555,26 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('two runner nodes on one Postgre
     const claimed = { a: 0, b: 0 };
     for (let k = 0; k < SLOTS; k++) {
       const now = new Date(start + k * MINUTE);
-      // Both nodes tick at the same moment, again and again until neither finds work for this slot three rounds
-      // running: in one round both can list the same candidates while the other holds their locks and come back
-      // empty-handed with work still due (seen once in 4 full runs on a loaded 2-core machine).
-      for (let idle = 0; idle < 3; ) {
+      // Both nodes tick at the same moment, again and again until no job of this test is still due at `now`: in
+      // one round both can list the same candidates while the other holds their locks and come back empty-handed
+      // with work still due. Counting idle rounds was not enough on a loaded 2-core machine (CI missed one slot
+      // after three); the database says when the slot is done.
+      for (let round = 0; ; round++) {
         const [x, y] = await Promise.all([
           nodeA.rampart.services.jobRunner.tick(now),
           nodeB.rampart.services.jobRunner.tick(now),
         ]);
         claimed.a += x;
         claimed.b += y;
-        idle = x + y === 0 ? idle + 1 : 0;
+        if (x + y > 0) continue;
+        const { rows: due } = await nodeA.rampart.services.db.owner((q) =>
+          q.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::uuid[]) AND enabled AND next_run_at <= $2',
+            [jobs.map((j) => j.id), now],
+          ),
+        );
+        if (due[0]?.n === 0) break;
+        if (round > 500) throw new Error(`slot ${k}: ${due[0]?.n} jobs still due after 500 rounds`);
       }
     }
     // Jobs created a minute before `start` also had that earlier slot; count from `start`.
