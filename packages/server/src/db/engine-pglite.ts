@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
 import { lockDataDir } from './lockfile.js';
 import type { Engine, Queryable, QueryResult } from './types.js';
 
@@ -38,7 +39,9 @@ export async function openPglite(
   }
   let db: PGlite;
   try {
+    // pgvector is bundled with the embedded default (widget retrieval, migration 0029).
     db = await PGlite.create({
+      extensions: { vector },
       ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
       ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
     });
