@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { guardedFetch } from '../../packages/server/src/platform/outbound/fetch.js';
 import { RETRIEVED_CHUNKS } from '../../packages/server/src/widget/chat.js';
-import { retrieve } from '../../packages/server/src/widget/documents.js';
 import { admitMessage } from '../../packages/server/src/widget/quota.js';
+import { retrieve } from '../../packages/server/src/widget/retrieval.js';
 import { hashIp, verifyVisitor, visitorKeys } from '../../packages/server/src/widget/visitor.js';
 import { getWidget } from '../../packages/server/src/widget/widgets.js';
 import type { CheckedLoader, Target } from '../lib/checked-load.js';

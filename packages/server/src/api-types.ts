@@ -20,7 +20,7 @@ import type { entry } from './tenancy/audit-routes.js';
 import type { invitation, invitationLookup } from './tenancy/invitation-routes.js';
 import type { member, settings } from './tenancy/routes.js';
 import type { clientConfig } from './web/routes.js';
-import type { billingView_, documentView, widgetView_ } from './widget/routes.js';
+import type { billingView_, documentView, embeddingStatusView, widgetView_ } from './widget/routes.js';
 
 /** Every `error` code an error answer can carry (docs/ERRORS.md). */
 export type { ErrorCode } from './platform/errors.js';
@@ -65,6 +65,7 @@ export type ClientConfig = z.infer<typeof clientConfig>;
 // widget
 export type Widget = z.infer<typeof widgetView_>;
 export type WidgetDocument = z.infer<typeof documentView>;
+export type EmbeddingStatus = z.infer<typeof embeddingStatusView>;
 export type Billing = z.infer<typeof billingView_>;
 
 // dbaccess

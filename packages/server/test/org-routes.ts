@@ -119,6 +119,8 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
   },
   'GET /api/orgs/{orgId}/widgets/{id}/documents': { id: 'widgetId' },
   'DELETE /api/orgs/{orgId}/widgets/{id}/documents/{documentId}': { id: 'widgetId' },
+  'GET /api/orgs/{orgId}/widgets/{id}/embeddings': { id: 'widgetId' },
+  'POST /api/orgs/{orgId}/widgets/{id}/embeddings/retry': { id: 'widgetId', body: () => ({}) },
   'GET /api/orgs/{orgId}/billing': {},
   'POST /api/orgs/{orgId}/billing/checkout': { body: () => ({ plan: 'business' }) },
   'GET /api/orgs/{orgId}/connections': {},

@@ -519,6 +519,20 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
       run: async (t) => as(t).get(org(`/widgets/${await freshWidget()}/documents`)),
     },
     {
+      action: 'widgets.read',
+      route: 'GET /api/orgs/{orgId}/widgets/{id}/embeddings',
+      what: 'read embedding progress',
+      ok: 200,
+      run: async (t) => as(t).get(org(`/widgets/${await freshWidget()}/embeddings`)),
+    },
+    {
+      action: 'widgets.write',
+      route: 'POST /api/orgs/{orgId}/widgets/{id}/embeddings/retry',
+      what: 'retry failed embeddings',
+      ok: 200,
+      run: async (t) => as(t).post(org(`/widgets/${await freshWidget()}/embeddings/retry`), {}),
+    },
+    {
       action: 'widgets.write',
       route: 'POST /api/orgs/{orgId}/widgets',
       what: 'create a widget',

@@ -320,6 +320,9 @@ export const configSchema = z.object({
   RAMPART_MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   RAMPART_MAIL_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
   RAMPART_MAIL_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(3_600_000),
+  /** Widget embeddings (issue 25): how often each node looks for chunks to embed, and chunks per provider call. */
+  RAMPART_WIDGET_EMBED_POLL_MS: z.coerce.number().int().min(20).max(600_000).default(5_000),
+  RAMPART_WIDGET_EMBED_BATCH: z.coerce.number().int().min(1).max(256).default(32),
   RAMPART_MAIL_POLL_MS: z.coerce.number().int().min(20).max(600_000).default(2_000),
   /** Days a sent or failed outbox row (no body, only the delivery record) is kept. */
   RAMPART_MAIL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),

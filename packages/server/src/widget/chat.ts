@@ -5,11 +5,44 @@ import type { GatewayServices } from '../gateway/services.js';
 import { AppError } from '../platform/errors.js';
 import { guardedFetch } from '../platform/outbound/fetch.js';
 import { credentialTransport } from '../platform/outbound/transport.js';
-import { retrieve } from './documents.js';
+import { embeddingKey } from './embedder.js';
+import { embedTexts } from './embeddings.js';
+import { retrieve, tuneVectorScan, vectorSupport } from './retrieval.js';
 import type { WidgetRow } from './widgets.js';
 
 export const RETRIEVED_CHUNKS = 4;
 const MAX_ANSWER_BYTES = 1024 * 1024;
+/** A question is embedded within this, or answered from full-text retrieval alone. */
+const QUESTION_EMBED_TIMEOUT_MS = 5_000;
+
+/**
+ * The question's vector, or null when the widget has no embedding model or the provider cannot give one now: the
+ * visitor still gets an answer, from full-text retrieval.
+ */
+async function questionVector(
+  s: GatewayServices,
+  orgId: string,
+  widget: WidgetRow,
+  message: string,
+): Promise<{ values: number[]; key: string } | null> {
+  if (!widget.embedding_model) return null;
+  try {
+    const [values] = await embedTexts(
+      s,
+      orgId,
+      { model: widget.embedding_model, dimensions: widget.embedding_dimensions },
+      [message],
+      Math.min(QUESTION_EMBED_TIMEOUT_MS, s.config.RAMPART_GATEWAY_TIMEOUT_MS),
+    );
+    return values ? { values, key: embeddingKey(widget.embedding_model, widget.embedding_dimensions) } : null;
+  } catch (err) {
+    s.logger.warn(
+      { orgId, widgetId: widget.id, err: (err as Error).message },
+      'question not embedded: full-text retrieval only',
+    );
+    return null;
+  }
+}
 
 /**
  * Answers a visitor's message: retrieves the widget's best-matching chunks, then asks the model through the
@@ -23,11 +56,25 @@ export async function answer(
   orgId: string,
   widget: WidgetRow,
   message: string,
-): Promise<{ reply: string; chunks: number }> {
+): Promise<{ reply: string; chunks: number; grounded: boolean }> {
   const routing = await s.routing.get(orgId, () => s.db.org(orgId, (q) => loadRouting(q, orgId)));
   if (!routing) throw new AppError('not_found', 'Widget not found');
   const route = routeFor(routing, s.ring, orgId, widget.model, null as Region | null, 'inherit');
-  const chunks = await s.db.org(orgId, (q) => retrieve(q, orgId, widget.id, message, RETRIEVED_CHUNKS));
+  const vector = await questionVector(s, orgId, widget, message);
+  const support = vector ? await vectorSupport(s.db) : undefined;
+  const hits = await s.db.org(orgId, async (q) => {
+    if (support) await tuneVectorScan(q, support);
+    return retrieve(q, orgId, widget.id, message, RETRIEVED_CHUNKS, {
+      vector,
+      ...(support ? { support } : {}),
+    });
+  });
+  const chunks = hits.map((h) => h.content);
+  // Answered from the knowledge base: a chunk at least as similar as the widget's threshold, or, without a
+  // question vector (full-text widgets, or the embedding provider down), any full-text match.
+  const grounded = vector
+    ? hits.some((h) => h.similarity !== null && h.similarity >= Number(widget.min_similarity))
+    : hits.length > 0;
   const context = chunks.length
     ? chunks.map((c, i) => `[${i + 1}] ${c}`).join('\n\n')
     : '(no matching documents)';
@@ -75,5 +122,5 @@ export async function answer(
     reply = undefined;
   }
   if (typeof reply !== 'string') throw new AppError('bad_gateway', 'The model provider sent no answer');
-  return { reply, chunks: chunks.length };
+  return { reply, chunks: chunks.length, grounded };
 }

@@ -155,33 +155,3 @@ export async function deleteDocument(
     meta: { documentId, name: r.name, bytes: r.bytes },
   });
 }
-
-/**
- * The chunks of one widget that best match `question`: PostgreSQL full-text search with the question's
- * stemmed words OR-ed (so any word can match), ranked by ts_rank. The question is stemmed once (English) and the
- * resulting lexemes are combined with the `simple` configuration, so they are not stemmed a second time; only
- * plain word lexemes are kept, so punctuation in a visitor's message (URLs, parentheses, `!`, `&`, `:*`) can
- * never be read as tsquery syntax. Scoped by org and widget explicitly and by RLS: another tenant's chunks
- * cannot be returned.
- */
-export async function retrieve(
-  q: Queryable,
-  orgId: string,
-  widgetId: string,
-  question: string,
-  limit: number,
-): Promise<string[]> {
-  const { rows } = await q.query<{ content: string }>(
-    `WITH words AS (
-       SELECT lexeme FROM unnest(tsvector_to_array(to_tsvector('english', $3))) AS lexeme
-        WHERE lexeme ~ '^[[:alnum:]_]+$' LIMIT 64
-     ), query AS (
-       SELECT to_tsquery('simple', string_agg(lexeme, ' | ')) AS tq FROM words HAVING count(*) > 0
-     )
-     SELECT c.content FROM widget_chunks c, query
-      WHERE c.org_id = $1 AND c.widget_id = $2 AND c.tsv @@ query.tq
-      ORDER BY ts_rank(c.tsv, query.tq) DESC, c.seq LIMIT $4`,
-    [orgId, widgetId, question, limit],
-  );
-  return rows.map((r) => r.content);
-}

@@ -10,6 +10,8 @@ import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js'
 import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import { applyBillingEvent, type BillingEvent, createCheckout } from './billing.js';
 import { deleteDocument, ingestDocument, listDocuments } from './documents.js';
+import { embeddingStatus, retryEmbeddings, WidgetEmbedder } from './embedder.js';
+import { MAX_DIMENSIONS, MIN_DIMENSIONS } from './embeddings.js';
 import { isProduct, PLANS, PRODUCTS, type Product } from './plans.js';
 import { registerWidgetPublicRoutes } from './public-routes.js';
 import { billingView } from './quota.js';
@@ -17,6 +19,7 @@ import { visitorKeys } from './visitor.js';
 import {
   createWidget,
   DEFAULT_LIMITS,
+  DEFAULT_MIN_SIMILARITY,
   deleteWidget,
   getWidget,
   listWidgets,
@@ -35,6 +38,9 @@ const widgetShape = {
   systemPrompt: z.string().max(8_000),
   model: z.string().min(1).max(200),
   limits,
+  embeddingModel: z.string().min(1).max(200).nullable(),
+  embeddingDimensions: z.number().int().min(MIN_DIMENSIONS).max(MAX_DIMENSIONS).nullable(),
+  minSimilarity: z.number().min(0).max(1),
 };
 export const widgetView_ = z.object({
   id: z.uuid(),
@@ -43,8 +49,20 @@ export const widgetView_ = z.object({
   systemPrompt: z.string(),
   model: z.string(),
   limits: z.object({ perIpPerMinute: z.number(), perWidgetPerMinute: z.number() }),
+  embeddingModel: z.string().nullable(),
+  embeddingDimensions: z.number().nullable(),
+  minSimilarity: z.number(),
   createdAt: z.string(),
   updatedAt: z.string(),
+});
+export const embeddingStatusView = z.object({
+  model: z.string().nullable(),
+  dimensions: z.number().nullable(),
+  total: z.number(),
+  embedded: z.number(),
+  failing: z.number(),
+  lastError: z.string().nullable(),
+  lastErrorAt: z.string().nullable(),
 });
 export const documentView = z.object({
   id: z.uuid(),
@@ -123,6 +141,13 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
   }
   const keys = visitorKeys(s.jwtKeys);
   registerWidgetPublicRoutes(app, s, keys);
+  // Chunks are embedded in the background on every node (widget/embedder.ts); ingest and model changes kick it.
+  const embedder = new WidgetEmbedder(s, {
+    pollMs: s.config.RAMPART_WIDGET_EMBED_POLL_MS,
+    batch: s.config.RAMPART_WIDGET_EMBED_BATCH,
+  });
+  app.addHook('onReady', async () => embedder.start());
+  app.addHook('preClose', async () => embedder.stop());
 
   app.post(
     '/api/orgs/:orgId/widgets',
@@ -137,6 +162,9 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
           ...widgetShape,
           systemPrompt: widgetShape.systemPrompt.default(''),
           limits: limits.default(DEFAULT_LIMITS),
+          embeddingModel: widgetShape.embeddingModel.default(null),
+          embeddingDimensions: widgetShape.embeddingDimensions.default(null),
+          minSimilarity: widgetShape.minSimilarity.default(DEFAULT_MIN_SIMILARITY),
         }),
         response: { 201: widgetView_ },
       },
@@ -193,7 +221,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
     },
     async (request) => {
       const access = await s.auth.requireOrg(request);
-      return s.db.org(access.orgId, (q) =>
+      const view = await s.db.org(access.orgId, (q) =>
         updateWidget(
           q,
           actorOf(request),
@@ -202,6 +230,9 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
           request.body as Partial<WidgetInput>,
         ),
       );
+      if (request.body.embeddingModel !== undefined || request.body.embeddingDimensions !== undefined)
+        embedder.kick();
+      return view;
     },
   );
 
@@ -246,6 +277,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
       const view = await s.db.org(access.orgId, (q) =>
         ingestDocument(q, actorOf(request), access.orgId, request.params.id, request.body),
       );
+      embedder.kick();
       return reply.code(201).send(view);
     },
   );
@@ -281,6 +313,47 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
         deleteDocument(q, actorOf(request), access.orgId, request.params.id, request.params.documentId),
       );
       return { ok: true as const };
+    },
+  );
+
+  app.get(
+    '/api/orgs/:orgId/widgets/:id/embeddings',
+    {
+      config: { orgAction: 'widgets.read' },
+      schema: {
+        tags: ['widget'],
+        security: bearer,
+        summary:
+          "Embedding progress: chunks carrying the widget's current model, failures waiting for a retry",
+        params: orgItemParams,
+        response: { 200: embeddingStatusView },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request);
+      return s.db.org(access.orgId, (q) => embeddingStatus(q, access.orgId, request.params.id));
+    },
+  );
+
+  app.post(
+    '/api/orgs/:orgId/widgets/:id/embeddings/retry',
+    {
+      config: { orgAction: 'widgets.write' },
+      schema: {
+        tags: ['widget'],
+        security: bearer,
+        summary: 'Retry failed embeddings now instead of after their back-off',
+        params: orgItemParams,
+        response: { 200: z.object({ retried: z.number() }) },
+      },
+    },
+    async (request) => {
+      const access = await s.auth.requireOrg(request);
+      const retried = await s.db.org(access.orgId, (q) =>
+        retryEmbeddings(q, access.orgId, request.params.id),
+      );
+      embedder.kick();
+      return { retried };
     },
   );
 

@@ -11,6 +11,12 @@ export interface WidgetInput {
   systemPrompt: string;
   model: string;
   limits: { perIpPerMinute: number; perWidgetPerMinute: number };
+  /** The model chunks and questions are embedded with (null: full-text retrieval only). */
+  embeddingModel: string | null;
+  /** The vector size to ask the model for (null: the model's own; 16 to 2,000). */
+  embeddingDimensions: number | null;
+  /** Cosine similarity under which retrieved chunks do not count as an answer (0 to 1). */
+  minSimilarity: number;
 }
 
 export interface WidgetView extends WidgetInput {
@@ -28,11 +34,15 @@ export interface WidgetRow {
   model: string;
   per_ip_per_minute: number;
   per_widget_per_minute: number;
+  embedding_model: string | null;
+  embedding_dimensions: number | null;
+  min_similarity: number;
   created_at: Date;
   updated_at: Date;
 }
 
 export const DEFAULT_LIMITS = { perIpPerMinute: 10, perWidgetPerMinute: 600 } as const;
+export const DEFAULT_MIN_SIMILARITY = 0.3;
 
 export const widgetView = (r: WidgetRow): WidgetView => ({
   id: r.id,
@@ -41,6 +51,10 @@ export const widgetView = (r: WidgetRow): WidgetView => ({
   systemPrompt: r.system_prompt,
   model: r.model,
   limits: { perIpPerMinute: r.per_ip_per_minute, perWidgetPerMinute: r.per_widget_per_minute },
+  embeddingModel: r.embedding_model,
+  embeddingDimensions: r.embedding_dimensions,
+  // real: read back as 0.30000001192…; the API shows what was set.
+  minSimilarity: Math.round(Number(r.min_similarity) * 1e6) / 1e6,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
@@ -92,8 +106,9 @@ export async function createWidget(
     );
   const id = newId();
   const { rows } = await q.query<WidgetRow>(
-    `INSERT INTO widgets (id, org_id, name, allowed_origins, system_prompt, model, per_ip_per_minute, per_widget_per_minute)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+    `INSERT INTO widgets (id, org_id, name, allowed_origins, system_prompt, model, per_ip_per_minute, per_widget_per_minute,
+                          embedding_model, embedding_dimensions, min_similarity)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
     [
       id,
       orgId,
@@ -103,13 +118,21 @@ export async function createWidget(
       input.model,
       input.limits.perIpPerMinute,
       input.limits.perWidgetPerMinute,
+      input.embeddingModel,
+      input.embeddingDimensions,
+      input.minSimilarity,
     ],
   );
   await appendAudit(q, actor, {
     orgId,
     action: 'widget.created',
     target: `widget:${id}`,
-    meta: { name: input.name, allowedOrigins: origins, model: input.model },
+    meta: {
+      name: input.name,
+      allowedOrigins: origins,
+      model: input.model,
+      embeddingModel: input.embeddingModel,
+    },
   });
   return widgetView(rows[0] as WidgetRow);
 }
@@ -126,6 +149,9 @@ export async function updateWidget(
     `UPDATE widgets SET name = coalesce($3, name), allowed_origins = coalesce($4, allowed_origins),
        system_prompt = coalesce($5, system_prompt), model = coalesce($6, model),
        per_ip_per_minute = coalesce($7, per_ip_per_minute), per_widget_per_minute = coalesce($8, per_widget_per_minute),
+       embedding_model = CASE WHEN $9 THEN $10 ELSE embedding_model END,
+       embedding_dimensions = CASE WHEN $11 THEN $12 ELSE embedding_dimensions END,
+       min_similarity = coalesce($13, min_similarity),
        updated_at = now()
      WHERE org_id = $1 AND id = $2 RETURNING *`,
     [
@@ -137,6 +163,11 @@ export async function updateWidget(
       patch.model ?? null,
       patch.limits?.perIpPerMinute ?? null,
       patch.limits?.perWidgetPerMinute ?? null,
+      patch.embeddingModel !== undefined,
+      patch.embeddingModel ?? null,
+      patch.embeddingDimensions !== undefined,
+      patch.embeddingDimensions ?? null,
+      patch.minSimilarity ?? null,
     ],
   );
   const r = rows[0];
