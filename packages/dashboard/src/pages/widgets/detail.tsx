@@ -1,6 +1,8 @@
+import { useState } from 'react';
 import { api, orgPath } from '../../api';
 import { CopyButton, confirmed, DangerButton, ErrorNote, useAction } from '../../ui';
 import { Documents } from './documents';
+import { Embeddings } from './embeddings';
 import { embedSnippet, type Widget } from './model';
 
 /** One widget: edit and delete, the snippet to embed, and its documents. */
@@ -15,6 +17,7 @@ export function WidgetDetail(props: {
 }) {
   const { orgId, widget, write } = props;
   const { busy, error, act } = useAction();
+  const [docsVersion, setDocsVersion] = useState(0);
   const snippet = embedSnippet(location.origin, widget.id);
   const remove = async () => {
     if (
@@ -46,7 +49,16 @@ export function WidgetDetail(props: {
         {snippet}
       </pre>
       <CopyButton text={snippet} label="Copy snippet" />
-      <Documents orgId={orgId} widget={widget} write={write} onChanged={props.onDocsChanged} />
+      <Documents
+        orgId={orgId}
+        widget={widget}
+        write={write}
+        onChanged={() => {
+          setDocsVersion((v) => v + 1);
+          props.onDocsChanged();
+        }}
+      />
+      <Embeddings orgId={orgId} widget={widget} write={write} version={docsVersion} />
     </section>
   );
 }

@@ -4,7 +4,7 @@ import { SaveOrCancel } from '../../components/fields';
 import { type EditorProps, ErrorNote, Field, NumberField, SuggestField, TextArea, useAction } from '../../ui';
 import type { Widget } from './model';
 
-/** Create or edit a widget: name, model, allowed origins, system prompt and rate limits. */
+/** Create or edit a widget: name, model, allowed origins, system prompt, rate limits and retrieval settings. */
 
 interface Draft {
   name: string;
@@ -13,6 +13,9 @@ interface Draft {
   model: string;
   perIp: string;
   perWidget: string;
+  embeddingModel: string;
+  embeddingDimensions: string;
+  minSimilarity: string;
 }
 const draftOf = (w: Widget | null): Draft => ({
   name: w?.name ?? '',
@@ -21,6 +24,9 @@ const draftOf = (w: Widget | null): Draft => ({
   model: w?.model ?? '',
   perIp: String(w?.limits.perIpPerMinute ?? 10),
   perWidget: String(w?.limits.perWidgetPerMinute ?? 600),
+  embeddingModel: w?.embeddingModel ?? '',
+  embeddingDimensions: w?.embeddingDimensions ? String(w.embeddingDimensions) : '',
+  minSimilarity: String(w?.minSimilarity ?? 0.3),
 });
 
 export function WidgetForm(props: EditorProps<Widget> & { widget: Widget | null; models: string[] }) {
@@ -39,6 +45,9 @@ export function WidgetForm(props: EditorProps<Widget> & { widget: Widget | null;
       systemPrompt: d.systemPrompt,
       model: d.model.trim(),
       limits: { perIpPerMinute: Number(d.perIp), perWidgetPerMinute: Number(d.perWidget) },
+      embeddingModel: d.embeddingModel.trim() || null,
+      embeddingDimensions: d.embeddingDimensions.trim() ? Number(d.embeddingDimensions) : null,
+      minSimilarity: Number(d.minSimilarity),
     };
     const r = await act(() =>
       props.widget
@@ -95,6 +104,30 @@ export function WidgetForm(props: EditorProps<Widget> & { widget: Widget | null;
             onChange={(v) => set('perWidget', v)}
           />
         </div>
+      </fieldset>
+      <fieldset disabled={busy}>
+        <legend>Retrieval</legend>
+        <div className="grid2">
+          <SuggestField
+            label="Embedding model (optional)"
+            value={d.embeddingModel}
+            onChange={(v) => set('embeddingModel', v)}
+            suggestions={props.models}
+            hint="Adds vector search to full-text search. Empty: full text only. Changing it re-embeds every document."
+          />
+          <NumberField
+            label="Embedding size (optional)"
+            value={d.embeddingDimensions}
+            onChange={(v) => set('embeddingDimensions', v)}
+            hint="16 to 2,000; empty: the model's own size."
+          />
+        </div>
+        <Field
+          label="Answer threshold"
+          value={d.minSimilarity}
+          onChange={(v) => set('minSimilarity', v)}
+          hint="Similarity (0 to 1) a document passage needs for a message to count as answered."
+        />
       </fieldset>
       <ErrorNote error={error} />
       <SaveOrCancel busy={busy} onCancel={props.onCancel}>

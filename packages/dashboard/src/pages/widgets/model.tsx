@@ -1,8 +1,14 @@
-import type { Billing, ModelProvider, Widget, WidgetDocument } from '@rampart/server/api-types';
+import type {
+  Billing,
+  EmbeddingStatus,
+  ModelProvider,
+  Widget,
+  WidgetDocument,
+} from '@rampart/server/api-types';
 
 /** The shapes the widget and billing APIs return, and the byte and embed-snippet formats the widget pages share. */
 
-export type { Billing, Widget };
+export type { Billing, EmbeddingStatus, Widget };
 export type Doc = WidgetDocument;
 /** A model provider: the widget form suggests its models. */
 export type Provider = Pick<ModelProvider, 'name' | 'models'>;
