@@ -163,6 +163,8 @@ export function SuggestField(props: {
   onChange: (v: string) => void;
   suggestions: readonly string[];
   hint: string;
+  /** Default true. */
+  required?: boolean;
 }) {
   const id = useId();
   return (
@@ -173,7 +175,7 @@ export function SuggestField(props: {
         list={id}
         value={props.value}
         onChange={(e) => props.onChange(e.target.value)}
-        required
+        required={props.required ?? true}
         autoComplete="off"
         aria-describedby={hintOf(id, props.hint)}
       />

@@ -327,7 +327,29 @@ describe.skipIf(!browserTestsEnabled)(
       expect(Number(await bar.getAttribute('value'))).toBe(billing.body.usage.knowledgeBytes);
       expect(Number(await bar.getAttribute('max'))).toBe(1_000_000);
       expect(await page.getByRole('button', { name: 'New widget' }).isDisabled()).toBe(true);
+      expect(await detail.getByTestId('embedding-status').textContent()).toContain('full-text search only');
       await shot(page, 'widgets');
+      await noInlineStyles(page);
+
+      // Vector search with a model no provider serves: the documents stay searchable by full text, and the page
+      // says why nothing is embedded, with Retry now.
+      await detail.getByRole('button', { name: 'Edit', exact: true }).click();
+      await page.getByLabel('Embedding model (optional)', { exact: true }).fill('text-embedding-3-small');
+      await page.getByLabel('Embedding size (optional)', { exact: true }).fill('12');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await page.getByText('embeddingDimensions', { exact: false }).first().waitFor();
+      await page.getByLabel('Embedding size (optional)', { exact: true }).fill('');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      const status = detail.getByTestId('embedding-status');
+      await status.getByRole('heading', { name: 'Vector search' }).waitFor();
+      await status
+        .getByRole('alert')
+        .filter({ hasText: 'No provider serves this model' })
+        .waitFor({ timeout: 20_000 });
+      expect(await status.textContent()).toMatch(/text-embedding-3-small: 0 of \d+ passages embedded/);
+      await status.getByRole('button', { name: 'Retry now' }).click();
+      await expect.poll(() => status.getByRole('button', { name: 'Retry now' }).isEnabled()).toBe(true);
+      await shot(page, 'widgets-embeddings');
       await noInlineStyles(page);
     });
 

@@ -296,17 +296,31 @@ describe.each(ENGINES)('widget vectors and hybrid retrieval (%s)', (engine) => {
     const acc = await signup(srv.baseUrl);
     const wid = (await newWidget(acc)).id;
     provider.state.down = true;
+    const downFrom = provider.state.embedCalls.length;
     try {
-      await add(acc, wid, 'ship.txt', PASSAGES.ship);
-      const failed = await until(acc, wid, (s) => s.failing > 0 && s.lastError !== null, 'failure recorded');
-      expect(failed).toMatchObject({ total: 1, embedded: 0 });
+      // One document of three long paragraphs: three chunks, two batches (RAMPART_WIDGET_EMBED_BATCH is 2).
+      const long = (p: string) => `${p} ${'More detail follows here. '.repeat(28)}`;
+      await add(acc, wid, 'faq.txt', [PASSAGES.ship, PASSAGES.cat, PASSAGES.login].map(long).join('\n\n'));
+      // One failed batch backs off the whole widget: every due chunk waits, and the provider is not asked again
+      // for each remaining batch.
+      const failed = await until(
+        acc,
+        wid,
+        (s) => s.failing === 3 && s.lastError !== null,
+        'failure recorded',
+      );
+      expect(failed).toMatchObject({ total: 3, embedded: 0 });
+      const calls = provider.state.embedCalls.length;
+      await new Promise((r) => setTimeout(r, 500)); // five polls
+      expect(provider.state.embedCalls.length).toBe(calls);
+      expect(calls - downFrom).toBe(1);
       expect(failed.lastError).toContain('503');
       // The document and its full-text chunk are there; the visitor is answered from them.
       const docs = await a(acc).get<{ documents: Array<{ chunks: number }> }>(
         `${o(acc)}/widgets/${wid}/documents`,
       );
-      expect(docs.body.documents).toHaveLength(1);
-      expect((await search(acc, wid, 'courier parcels', 'fulltext'))[0]?.content).toBe(PASSAGES.ship);
+      expect(docs.body.documents).toEqual([expect.objectContaining({ chunks: 3 })]);
+      expect((await search(acc, wid, 'courier parcels', 'fulltext'))[0]?.content).toContain(PASSAGES.ship);
       const v = visitor(srv.baseUrl, wid, SHOP);
       const before = provider.state.chats.length;
       expect((await v.message((await v.session()).body.visitorToken, 'courier parcels?')).status).toBe(200);

@@ -31,6 +31,7 @@ export interface EmbedTick {
 }
 
 interface Claimed {
+  key: string;
   model: string;
   dimensions: number | null;
   ids: string[];
@@ -67,6 +68,7 @@ async function claim(
   );
   if (rows.length === 0) return null;
   return {
+    key: widget.key,
     model: widget.embedding_model,
     dimensions: widget.embedding_dimensions,
     ids: rows.map((r) => r.id),
@@ -126,7 +128,8 @@ export class WidgetEmbedder {
     try {
       this.#again = false;
       const r = await this.tick();
-      busy = r.embedded + r.failed > 0;
+      // Failures back off their whole widget (below), so only progress earns an immediate next round.
+      busy = r.embedded > 0;
     } catch (err) {
       this.#s.logger.error({ err }, 'widget embedder round failed');
     }
@@ -178,11 +181,15 @@ export class WidgetEmbedder {
         );
         await s.db
           .org(orgId, async (q) => {
+            // The whole widget waits, not only this batch: a provider that is down or a model no provider serves
+            // fails every batch the same way, and should not be asked again for each of them.
             await q.query(
               `UPDATE widget_chunks SET embed_attempts = embed_attempts + 1,
                       embed_after = now() + make_interval(secs => least($3::float8, $4::float8 * 2 ^ least(embed_attempts, 20)) / 1000)
-                WHERE org_id = $1 AND id = ANY($2::uuid[])`,
-              [orgId, c.ids, this.#o.retryMaxMs, this.#o.retryBaseMs],
+                WHERE org_id = $1 AND widget_id = $5
+                  AND (id = ANY($2::uuid[])
+                       OR (embedding_model IS DISTINCT FROM $6 AND (embed_after IS NULL OR embed_after <= now())))`,
+              [orgId, c.ids, this.#o.retryMaxMs, this.#o.retryBaseMs, widgetId, c.key],
             );
             await q.query(
               'UPDATE widgets SET embedding_error = left($3, 500), embedding_error_at = now() WHERE org_id = $1 AND id = $2',

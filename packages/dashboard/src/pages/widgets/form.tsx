@@ -113,6 +113,7 @@ export function WidgetForm(props: EditorProps<Widget> & { widget: Widget | null;
             value={d.embeddingModel}
             onChange={(v) => set('embeddingModel', v)}
             suggestions={props.models}
+            required={false}
             hint="Adds vector search to full-text search. Empty: full text only. Changing it re-embeds every document."
           />
           <NumberField
