@@ -11,7 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { type Account, api, signup } from '@rampart/testing';
 import { getDocumentProxy } from 'unpdf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { guardedAgent } from '../src/platform/outbound/dispatcher.js';
+import { parsePolicy } from '../src/platform/outbound/policy.js';
 import { extractHtml, extractPdf } from '../src/widget/extract.js';
+import { fetchSource } from '../src/widget/fetch-source.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import { encryptedPdf, imagePdf, png, textPdf } from './pdf-fixtures.js';
 
@@ -104,6 +107,10 @@ async function startSite(): Promise<Site> {
       case '/big.html':
         res.writeHead(200, { 'content-type': 'text/html' });
         return res.end(`<html><body><p>${'x'.repeat(MAX + 10)}</p></body></html>`);
+      case '/slow':
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.write('<html><body><p>Loading');
+        return; // the rest never comes
       case '/data.json':
         res.writeHead(200, { 'content-type': 'application/json' });
         return res.end('{"returns": "30 days"}');
@@ -412,6 +419,32 @@ describe('widget document ingestion over HTTP', () => {
       const theirs = await a(other).get<{ documents: Doc[] }>(docs(other, otherWidgetId));
       expect(theirs.body.documents).toEqual([]);
     });
+  });
+});
+
+describe('fetching a page (fetchSource)', () => {
+  let site: Site;
+  beforeAll(async () => {
+    site = await startSite();
+  });
+  afterAll(async () => {
+    await site?.close();
+  });
+
+  it('gives up on a page that stops sending, with 504 upstream_timeout', async () => {
+    const policy = parsePolicy(['localhost']);
+    const agent = guardedAgent({ policy });
+    try {
+      const started = Date.now();
+      await expect(fetchSource(agent, policy, `${site.origin}/slow`, MAX, 300)).rejects.toMatchObject({
+        code: 'upstream_timeout',
+      });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      // The same page served in full is taken: the refusal above is the deadline's.
+      expect((await fetchSource(agent, policy, `${site.origin}/article.html`, MAX, 300)).kind).toBe('html');
+    } finally {
+      await agent.close();
+    }
   });
 });
 

@@ -28,6 +28,7 @@ export async function fetchSource(
   policy: OutboundPolicy,
   url: string,
   maxBytes: number,
+  timeoutMs = SOURCE_TIMEOUT_MS,
 ): Promise<FetchedSource> {
   const u = checkOutboundUrl(url, policy, { field: 'url', allowQuery: true });
   let res: Awaited<ReturnType<typeof guardedFetch>>;
@@ -37,14 +38,14 @@ export async function fetchSource(
         accept: 'text/html,application/xhtml+xml,application/pdf;q=0.9',
         'user-agent': 'Rampart-Widget-Ingest/1',
       },
-      timeoutMs: SOURCE_TIMEOUT_MS,
+      timeoutMs,
       maxBytes,
       maxRedirects: SOURCE_MAX_REDIRECTS,
     });
   } catch (err) {
     const e = err as Error & { cause?: { name?: string; code?: string } };
     if (e.name === 'TimeoutError' || e.name === 'AbortError')
-      throw new AppError('upstream_timeout', `The page did not answer within ${SOURCE_TIMEOUT_MS / 1000} s`);
+      throw new AppError('upstream_timeout', `The page did not answer within ${timeoutMs / 1000} s`);
     if (e.message === 'too many redirects')
       throw new AppError('bad_gateway', `The page redirected more than ${SOURCE_MAX_REDIRECTS} times`);
     if (e.cause?.name === 'OutboundBlockedError' || e.cause?.code === 'OUTBOUND_BLOCKED')
