@@ -117,6 +117,11 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
     id: 'widgetId',
     body: () => ({ name: 'intruder.md', format: 'markdown', content: '# planted by an intruder' }),
   },
+  'POST /api/orgs/{orgId}/widgets/{id}/documents/from-url': {
+    id: 'widgetId',
+    // The metadata address: even a broken check could not make the sweep leave this machine.
+    body: () => ({ url: 'http://169.254.169.254/latest/meta-data/', name: 'intruder page' }),
+  },
   'GET /api/orgs/{orgId}/widgets/{id}/documents': { id: 'widgetId' },
   'DELETE /api/orgs/{orgId}/widgets/{id}/documents/{documentId}': { id: 'widgetId' },
   'GET /api/orgs/{orgId}/widgets/{id}/embeddings': { id: 'widgetId' },

@@ -563,6 +563,16 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     },
     {
       action: 'widgets.write',
+      route: 'POST /api/orgs/{orgId}/widgets/{id}/documents/from-url',
+      what: 'add a document from a URL (a refused address: 400 after authorization, nothing fetched)',
+      ok: 400,
+      run: async (t) =>
+        as(t).post(org(`/widgets/${await freshWidget()}/documents/from-url`), {
+          url: 'http://169.254.169.254/latest/meta-data/',
+        }),
+    },
+    {
+      action: 'widgets.write',
       route: 'DELETE /api/orgs/{orgId}/widgets/{id}/documents/{documentId}',
       what: 'delete a document',
       ok: 200,

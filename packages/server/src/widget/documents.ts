@@ -2,21 +2,59 @@ import type { Queryable } from '../db/types.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
+import { type ChunkFormat, extractHtml, extractPdf } from './extract.js';
 import { releaseKnowledge, reserveKnowledge } from './quota.js';
+
+/** A document's original format: text and markdown are stored as sent; HTML and PDF are extracted first. */
+export type DocumentFormat = 'text' | 'markdown' | 'html' | 'pdf';
 
 export interface DocumentInput {
   name: string;
-  format: 'text' | 'markdown';
+  format: DocumentFormat;
+  /** The text that is chunked and counted: as sent for text and markdown, the extracted text for HTML and PDF. */
   content: string;
+  /** The page it was fetched from (URL ingests). */
+  sourceUrl?: string | null;
 }
 
 export interface DocumentView {
   id: string;
   name: string;
-  format: 'text' | 'markdown';
+  format: DocumentFormat;
   bytes: number;
   chunks: number;
+  sourceUrl: string | null;
   createdAt: string;
+}
+
+/** What the chunker splits each format's stored text as (web pages are extracted to markdown). */
+export const chunkFormatOf = (format: DocumentFormat): ChunkFormat =>
+  format === 'markdown' || format === 'html' ? 'markdown' : 'text';
+
+/** An upload before extraction: text for text, markdown and HTML; bytes for PDF (and for fetched pages). */
+export type DocumentSource =
+  | { format: 'text' | 'markdown'; text: string }
+  | { format: 'html'; text: string }
+  | { format: 'pdf'; bytes: Uint8Array };
+
+/**
+ * Turns an upload into the text to store (extract.ts), before any transaction: PDF text layers and web page
+ * articles. `maxTextBytes` caps the extracted text as RAMPART_WIDGET_DOCUMENT_MAX_BYTES caps a text upload.
+ * @throws AppError from extractPdf / extractHtml (invalid_document, pdf_encrypted, pdf_no_text, payload_too_large)
+ */
+export async function extractDocument(
+  source: DocumentSource,
+  maxTextBytes: number,
+): Promise<{ content: string; title: string | null }> {
+  if (source.format === 'pdf') {
+    const x = await extractPdf(source.bytes, maxTextBytes);
+    return { content: x.text, title: x.title };
+  }
+  if (source.format === 'html') {
+    const x = extractHtml(source.text, maxTextBytes);
+    return { content: x.text, title: x.title };
+  }
+  return { content: source.text, title: null };
 }
 
 const CHUNK_CHARS = 1_200;
@@ -76,15 +114,17 @@ export async function ingestDocument(
 ): Promise<DocumentView> {
   const w = await q.query('SELECT 1 FROM widgets WHERE org_id = $1 AND id = $2 FOR SHARE', [orgId, widgetId]);
   if (w.rowCount === 0) throw new AppError('not_found', 'Widget not found');
-  const chunks = chunkText(input.content, input.format);
+  const chunks = chunkText(input.content, chunkFormatOf(input.format));
   if (chunks.length === 0) throw new AppError('validation_failed', 'content is empty');
+  // The bytes counted against the plan are those of the stored text (the extracted text for HTML and PDF).
   const bytes = Buffer.byteLength(input.content, 'utf8');
   await reserveKnowledge(q, orgId, bytes);
   const id = newId();
+  const sourceUrl = input.sourceUrl ?? null;
   const { rows } = await q.query<{ created_at: Date }>(
-    `INSERT INTO widget_documents (id, org_id, widget_id, name, format, bytes, chunks) VALUES ($1, $2, $3, $4, $5, $6, $7)
-     RETURNING created_at`,
-    [id, orgId, widgetId, input.name, input.format, bytes, chunks.length],
+    `INSERT INTO widget_documents (id, org_id, widget_id, name, format, bytes, chunks, source_url)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at`,
+    [id, orgId, widgetId, input.name, input.format, bytes, chunks.length, sourceUrl],
   );
   for (const [seq, content] of chunks.entries()) {
     await beforeChunk?.(seq);
@@ -97,7 +137,7 @@ export async function ingestDocument(
     orgId,
     action: 'widget.document_added',
     target: `widget:${widgetId}`,
-    meta: { documentId: id, name: input.name, bytes, chunks: chunks.length },
+    meta: { documentId: id, name: input.name, format: input.format, bytes, chunks: chunks.length },
   });
   return {
     id,
@@ -105,6 +145,7 @@ export async function ingestDocument(
     format: input.format,
     bytes,
     chunks: chunks.length,
+    sourceUrl,
     createdAt: (rows[0]?.created_at ?? new Date()).toISOString(),
   };
 }
@@ -115,12 +156,13 @@ export async function listDocuments(q: Queryable, orgId: string, widgetId: strin
   const { rows } = await q.query<{
     id: string;
     name: string;
-    format: 'text' | 'markdown';
+    format: DocumentFormat;
     bytes: number;
     chunks: number;
+    source_url: string | null;
     created_at: Date;
   }>(
-    'SELECT id, name, format, bytes, chunks, created_at FROM widget_documents WHERE org_id = $1 AND widget_id = $2 ORDER BY created_at, id',
+    'SELECT id, name, format, bytes, chunks, source_url, created_at FROM widget_documents WHERE org_id = $1 AND widget_id = $2 ORDER BY created_at, id',
     [orgId, widgetId],
   );
   return rows.map((r) => ({
@@ -129,6 +171,7 @@ export async function listDocuments(q: Queryable, orgId: string, widgetId: strin
     format: r.format,
     bytes: r.bytes,
     chunks: r.chunks,
+    sourceUrl: r.source_url,
     createdAt: r.created_at.toISOString(),
   }));
 }

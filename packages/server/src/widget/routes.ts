@@ -9,7 +9,15 @@ import type { App } from '../platform/http.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
 import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import { applyBillingEvent, type BillingEvent, createCheckout } from './billing.js';
-import { deleteDocument, ingestDocument, listDocuments } from './documents.js';
+import {
+  type DocumentSource,
+  deleteDocument,
+  extractDocument,
+  ingestDocument,
+  listDocuments,
+} from './documents.js';
+import { decodeHtml } from './extract.js';
+import { fetchSource } from './fetch-source.js';
 import { embeddingStatus, retryEmbeddings, WidgetEmbedder } from './embedder.js';
 import { MAX_DIMENSIONS, MIN_DIMENSIONS } from './embeddings.js';
 import { isProduct, PLANS, PRODUCTS, type Product } from './plans.js';
@@ -67,11 +75,26 @@ export const embeddingStatusView = z.object({
 export const documentView = z.object({
   id: z.uuid(),
   name: z.string(),
-  format: z.enum(['text', 'markdown']),
+  format: z.enum(['text', 'markdown', 'html', 'pdf']),
   bytes: z.number(),
   chunks: z.number(),
+  sourceUrl: z.string().nullable(),
   createdAt: z.string(),
 });
+const documentName = z.string().trim().min(1).max(200);
+/** A document upload: text formats as a string, a PDF as base64 (JSON carries no raw bytes). */
+const documentBody = z.union([
+  z.strictObject({
+    name: documentName,
+    format: z.enum(['text', 'markdown', 'html']).default('text'),
+    content: z.string().min(1),
+  }),
+  z.strictObject({
+    name: documentName,
+    format: z.literal('pdf'),
+    contentBase64: z.base64().min(1),
+  }),
+]);
 const limitsView = z.object({ widgets: z.number(), monthlyMessages: z.number(), knowledgeBytes: z.number() });
 export const billingView_ = z.object({
   plan: z.enum(Object.keys(PLANS) as [keyof typeof PLANS, ...Array<keyof typeof PLANS>]),
@@ -249,33 +272,95 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
     },
   );
 
+  // A PDF travels as base64 in JSON: 4/3 of the document limit, plus room for the name, and never below the
+  // general body limit.
+  const maxDoc = s.config.RAMPART_WIDGET_DOCUMENT_MAX_BYTES;
+  const documentBodyLimit = Math.max(
+    s.config.RAMPART_BODY_LIMIT_BYTES,
+    Math.ceil(maxDoc / 3) * 4 + 64 * 1024,
+  );
+  /** 404 for another org's (or a deleted) widget, before any extraction or fetch is spent on it. */
+  const requireWidget = (orgId: string, widgetId: string) =>
+    s.db.org(orgId, (q) => getWidget(q, orgId, widgetId));
+
   app.post(
     '/api/orgs/:orgId/widgets/:id/documents',
+    {
+      config: { orgAction: 'widgets.write' },
+      bodyLimit: documentBodyLimit,
+      schema: {
+        tags: ['widget'],
+        security: bearer,
+        summary:
+          'Add a document to the widget knowledge base: text, markdown or HTML in `content`, a PDF in `contentBase64`. HTML and PDF are stored as their extracted text; its bytes are reserved against the plan in the same transaction that stores its chunks',
+        params: orgItemParams,
+        body: documentBody,
+        response: { 201: documentView },
+      },
+    },
+    async (request, reply) => {
+      const access = await s.auth.requireOrg(request);
+      const body = request.body;
+      let source: DocumentSource;
+      if ('contentBase64' in body) {
+        const bytes = Buffer.from(body.contentBase64, 'base64');
+        if (bytes.length > maxDoc)
+          throw new AppError('payload_too_large', `A document may hold at most ${maxDoc} bytes`);
+        source = { format: 'pdf', bytes };
+      } else {
+        if (Buffer.byteLength(body.content, 'utf8') > maxDoc)
+          throw new AppError('payload_too_large', `A document may hold at most ${maxDoc} bytes`);
+        if (body.content.includes('\u0000'))
+          throw new AppError('validation_failed', 'content must be text (it contains a NUL character)');
+        source = { format: body.format, text: body.content };
+      }
+      if (source.format === 'pdf' || source.format === 'html')
+        await requireWidget(access.orgId, request.params.id);
+      const { content } = await extractDocument(source, maxDoc);
+      const view = await s.db.org(access.orgId, (q) =>
+        ingestDocument(q, actorOf(request), access.orgId, request.params.id, {
+          name: body.name,
+          format: source.format,
+          content,
+        }),
+      );
+      embedder.kick();
+      return reply.code(201).send(view);
+    },
+  );
+
+  app.post(
+    '/api/orgs/:orgId/widgets/:id/documents/from-url',
     {
       config: { orgAction: 'widgets.write' },
       schema: {
         tags: ['widget'],
         security: bearer,
         summary:
-          'Add a text or markdown document to the widget knowledge base; its bytes are reserved against the plan in the same transaction that stores its chunks',
+          'Fetch a web page (or a PDF) through the outbound guard and add its extracted text to the widget knowledge base: public http(s) addresses only, at most RAMPART_WIDGET_DOCUMENT_MAX_BYTES, 3 redirects, 15 s',
         params: orgItemParams,
-        body: z.strictObject({
-          name: z.string().trim().min(1).max(200),
-          format: z.enum(['text', 'markdown']).default('text'),
-          content: z.string().min(1),
-        }),
+        body: z.strictObject({ url: z.string().trim().min(1).max(2048), name: documentName.optional() }),
         response: { 201: documentView },
       },
     },
     async (request, reply) => {
       const access = await s.auth.requireOrg(request);
-      const max = s.config.RAMPART_WIDGET_DOCUMENT_MAX_BYTES;
-      if (Buffer.byteLength(request.body.content, 'utf8') > max)
-        throw new AppError('payload_too_large', `A document may hold at most ${max} bytes`);
-      if (request.body.content.includes('\u0000'))
-        throw new AppError('validation_failed', 'content must be text (it contains a NUL character)');
+      await requireWidget(access.orgId, request.params.id);
+      const { url, name } = request.body;
+      const page = await fetchSource(s.outbound, s.outboundPolicy, url, maxDoc);
+      const source: DocumentSource =
+        page.kind === 'pdf'
+          ? { format: 'pdf', bytes: page.bytes }
+          : { format: 'html', text: decodeHtml(page.bytes, page.contentType) };
+      const { content, title } = await extractDocument(source, maxDoc);
+      const sourceUrl = new URL(url).toString();
       const view = await s.db.org(access.orgId, (q) =>
-        ingestDocument(q, actorOf(request), access.orgId, request.params.id, request.body),
+        ingestDocument(q, actorOf(request), access.orgId, request.params.id, {
+          name: name ?? title ?? sourceUrl.slice(0, 200),
+          format: source.format,
+          content,
+          sourceUrl,
+        }),
       );
       embedder.kick();
       return reply.code(201).send(view);
