@@ -1,6 +1,5 @@
 import { verifyHmacHex } from '@rampart/core/webhooks';
 import { z } from 'zod';
-import type { GatewayServices } from '../gateway/services.js';
 import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { ConfigError } from '../platform/config.js';
@@ -9,10 +8,13 @@ import type { App } from '../platform/http.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
 import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import { applyBillingEvent, type BillingEvent, createCheckout } from './billing.js';
+import { registerConversationRoutes } from './conversation-routes.js';
+import { DEFAULT_CONVERSATION_RETENTION_DAYS } from './conversations.js';
 import { deleteDocument, ingestDocument, listDocuments } from './documents.js';
 import { isProduct, PLANS, PRODUCTS, type Product } from './plans.js';
 import { registerWidgetPublicRoutes } from './public-routes.js';
 import { billingView } from './quota.js';
+import type { WidgetServices } from './services.js';
 import { visitorKeys } from './visitor.js';
 import {
   createWidget,
@@ -35,6 +37,7 @@ const widgetShape = {
   systemPrompt: z.string().max(8_000),
   model: z.string().min(1).max(200),
   limits,
+  conversationRetentionDays: z.number().int().min(1).max(365),
 };
 export const widgetView_ = z.object({
   id: z.uuid(),
@@ -43,6 +46,7 @@ export const widgetView_ = z.object({
   systemPrompt: z.string(),
   model: z.string(),
   limits: z.object({ perIpPerMinute: z.number(), perWidgetPerMinute: z.number() }),
+  conversationRetentionDays: z.number(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -113,7 +117,7 @@ function billingEventOf(parsed: z.infer<typeof webhookEvent>): BillingEvent {
 }
 
 /** Widgets, their documents, plans and billing; plus the public widget routes and the billing webhook. */
-export function registerWidgetRoutes(app: App, s: GatewayServices): void {
+export function registerWidgetRoutes(app: App, s: WidgetServices): void {
   // Start-time check of RAMPART_BILLING_PLANS against what is sold (its shape is checked by the config loader).
   for (const name of Object.keys(s.config.RAMPART_BILLING_PLANS ?? {})) {
     if (!isProduct(name))
@@ -123,6 +127,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
   }
   const keys = visitorKeys(s.jwtKeys);
   registerWidgetPublicRoutes(app, s, keys);
+  registerConversationRoutes(app, s);
 
   app.post(
     '/api/orgs/:orgId/widgets',
@@ -137,6 +142,9 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
           ...widgetShape,
           systemPrompt: widgetShape.systemPrompt.default(''),
           limits: limits.default(DEFAULT_LIMITS),
+          conversationRetentionDays: widgetShape.conversationRetentionDays.default(
+            DEFAULT_CONVERSATION_RETENTION_DAYS,
+          ),
         }),
         response: { 201: widgetView_ },
       },
@@ -193,7 +201,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
     },
     async (request) => {
       const access = await s.auth.requireOrg(request);
-      return s.db.org(access.orgId, (q) =>
+      const view = await s.db.org(access.orgId, (q) =>
         updateWidget(
           q,
           actorOf(request),
@@ -202,6 +210,8 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
           request.body as Partial<WidgetInput>,
         ),
       );
+      await s.orgChanged(access.orgId); // cached public lookups (origins, limits) are dropped on every node
+      return view;
     },
   );
 
@@ -214,6 +224,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
     async (request) => {
       const access = await s.auth.requireOrg(request);
       await s.db.org(access.orgId, (q) => deleteWidget(q, actorOf(request), access.orgId, request.params.id));
+      await s.orgChanged(access.orgId);
       return { ok: true as const };
     },
   );

@@ -11,6 +11,8 @@ export interface WidgetInput {
   systemPrompt: string;
   model: string;
   limits: { perIpPerMinute: number; perWidgetPerMinute: number };
+  /** Days a visitor conversation is kept after its last message (1..365). */
+  conversationRetentionDays: number;
 }
 
 export interface WidgetView extends WidgetInput {
@@ -28,6 +30,7 @@ export interface WidgetRow {
   model: string;
   per_ip_per_minute: number;
   per_widget_per_minute: number;
+  conversation_retention_days: number;
   created_at: Date;
   updated_at: Date;
 }
@@ -41,6 +44,7 @@ export const widgetView = (r: WidgetRow): WidgetView => ({
   systemPrompt: r.system_prompt,
   model: r.model,
   limits: { perIpPerMinute: r.per_ip_per_minute, perWidgetPerMinute: r.per_widget_per_minute },
+  conversationRetentionDays: r.conversation_retention_days,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
@@ -92,8 +96,9 @@ export async function createWidget(
     );
   const id = newId();
   const { rows } = await q.query<WidgetRow>(
-    `INSERT INTO widgets (id, org_id, name, allowed_origins, system_prompt, model, per_ip_per_minute, per_widget_per_minute)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+    `INSERT INTO widgets (id, org_id, name, allowed_origins, system_prompt, model, per_ip_per_minute, per_widget_per_minute,
+       conversation_retention_days)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
     [
       id,
       orgId,
@@ -103,6 +108,7 @@ export async function createWidget(
       input.model,
       input.limits.perIpPerMinute,
       input.limits.perWidgetPerMinute,
+      input.conversationRetentionDays,
     ],
   );
   await appendAudit(q, actor, {
@@ -126,7 +132,7 @@ export async function updateWidget(
     `UPDATE widgets SET name = coalesce($3, name), allowed_origins = coalesce($4, allowed_origins),
        system_prompt = coalesce($5, system_prompt), model = coalesce($6, model),
        per_ip_per_minute = coalesce($7, per_ip_per_minute), per_widget_per_minute = coalesce($8, per_widget_per_minute),
-       updated_at = now()
+       conversation_retention_days = coalesce($9, conversation_retention_days), updated_at = now()
      WHERE org_id = $1 AND id = $2 RETURNING *`,
     [
       orgId,
@@ -137,6 +143,7 @@ export async function updateWidget(
       patch.model ?? null,
       patch.limits?.perIpPerMinute ?? null,
       patch.limits?.perWidgetPerMinute ?? null,
+      patch.conversationRetentionDays ?? null,
     ],
   );
   const r = rows[0];
