@@ -15,8 +15,15 @@ const page = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.string().min(1).max(200).optional(),
 });
+export const unansweredView = z.object({
+  conversationId: z.uuid(),
+  messageId: z.uuid(),
+  at: z.string(),
+  question: z.string(),
+});
+export const dayView = z.object({ day: z.string(), answered: z.number(), unanswered: z.number() });
 const conversationParams = orgItemParams.extend({ conversationId: z.uuid() });
-const conversationView = z.object({
+export const conversationView = z.object({
   id: z.uuid(),
   visitorId: z.uuid(),
   startedAt: z.string(),
@@ -24,7 +31,7 @@ const conversationView = z.object({
   messageCount: z.number(),
   unansweredCount: z.number(),
 });
-const messageView = z.object({
+export const messageView = z.object({
   id: z.uuid(),
   at: z.string(),
   question: z.string(),
@@ -116,14 +123,7 @@ export function registerConversationRoutes(app: App, s: WidgetServices): void {
         querystring: page,
         response: {
           200: z.object({
-            questions: z.array(
-              z.object({
-                conversationId: z.uuid(),
-                messageId: z.uuid(),
-                at: z.string(),
-                question: z.string(),
-              }),
-            ),
+            questions: z.array(unansweredView),
             nextCursor: z.string().nullable(),
           }),
         },
@@ -148,7 +148,7 @@ export function registerConversationRoutes(app: App, s: WidgetServices): void {
         params: orgItemParams,
         response: {
           200: z.object({
-            days: z.array(z.object({ day: z.string(), answered: z.number(), unanswered: z.number() })),
+            days: z.array(dayView),
           }),
         },
       },

@@ -1,9 +1,10 @@
 import { api, orgPath } from '../../api';
 import { CopyButton, confirmed, DangerButton, ErrorNote, useAction } from '../../ui';
+import { Conversations } from './conversations';
 import { Documents } from './documents';
 import { embedSnippet, type Widget } from './model';
 
-/** One widget: edit and delete, the snippet to embed, and its documents. */
+/** One widget: edit and delete, the snippet to embed, its documents, and what visitors asked it. */
 
 export function WidgetDetail(props: {
   orgId: string;
@@ -47,6 +48,7 @@ export function WidgetDetail(props: {
       </pre>
       <CopyButton text={snippet} label="Copy snippet" />
       <Documents orgId={orgId} widget={widget} write={write} onChanged={props.onDocsChanged} />
+      <Conversations orgId={orgId} widget={widget} write={write} />
     </section>
   );
 }
