@@ -110,4 +110,22 @@ describe('widget message round trips', () => {
       count.stop();
     }
   });
+
+  it('the cached widget lookup never outlives a change: new origins and a deletion apply to the next call', async () => {
+    const a = api(srv.baseUrl, owner.token);
+    const v = visitor(srv.baseUrl, widgetId, SHOP);
+    const { visitorToken } = (await v.session()).body;
+    expect((await v.message(visitorToken, 'Warm the cache')).status).toBe(200);
+    const other = 'https://other.example.com';
+    const moved = await a.patch(`/api/orgs/${owner.orgId}/widgets/${widgetId}`, { allowedOrigins: [other] });
+    expect(moved.status, moved.text).toBe(200);
+    const refused = await v.message(visitorToken, 'Still there?');
+    expect([refused.status, refused.body.error]).toEqual([403, 'origin_not_allowed']);
+    const there = visitor(srv.baseUrl, widgetId, other);
+    const t2 = (await there.session()).body.visitorToken;
+    expect((await there.message(t2, 'Hello from the new site')).status).toBe(200);
+    expect((await a.del(`/api/orgs/${owner.orgId}/widgets/${widgetId}`)).status).toBe(200);
+    const gone = await there.message(t2, 'And now?');
+    expect([gone.status, gone.body.error]).toEqual([404, 'not_found']);
+  });
 });
