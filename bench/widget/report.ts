@@ -74,7 +74,7 @@ function admissionTable(r: EngineResult): Table {
       `org's counter unless said otherwise (in-process, no HTTP)`,
     header: [
       'Figure',
-      '`admitMessage` (4 statements, the last the guarded UPDATE)',
+      '`admitMessage` (one guarded upsert of the month’s counter)',
       'Peer: `SELECT 1` in the same transaction',
       `\`admitMessage\`, each caller its own org (${SPREAD_ORGS} rows)`,
       'Peer: advisory lock, read plan and counter, UPDATE',
@@ -220,10 +220,7 @@ export function report(
           ...results.map((r) => us(r.pieces.lookup)),
         ],
         ['Visitor token check and IP HMAC (CPU only)', ...results.map((r) => us(r.pieces.tokenAndIp))],
-        [
-          'Quota admission (`admitMessage`: billing row, usage row, guarded UPDATE)',
-          ...results.map((r) => us(r.pieces.admit)),
-        ],
+        ['Quota admission (`admitMessage`: one guarded upsert)', ...results.map((r) => us(r.pieces.admit))],
         ['The widget row again (`getWidget`)', ...results.map((r) => us(r.pieces.widgetRow))],
         ['Retrieval (full-text search, best 4 chunks)', ...results.map((r) => us(r.pieces.retrieve))],
         ['Message record (`INSERT INTO widget_messages`)', ...results.map((r) => us(r.pieces.record))],
@@ -325,8 +322,8 @@ export function report(
         'the direct figures is Rampart. The run checks that the widget returns the model’s reply, that the ' +
         'model was sent the system prompt, the matching chunks and the visitor’s message, that every request ' +
         'was answered 200 and reached the stub once, and that each message was counted and recorded once.',
-      `Quota admission (\`admitMessage\`: a guarded UPDATE of the org’s monthly counter, after three ` +
-        `statements that make sure the rows exist and read the plan) at concurrency 1 and ${CONTENDED} on one ` +
+      `Quota admission (\`admitMessage\`: one guarded upsert of the org’s monthly counter that reads the plan ` +
+        `in the same statement) at concurrency 1 and ${CONTENDED} on one ` +
         'org’s row, against a `SELECT 1` transaction, the same admission spread over one row per caller, an ' +
         'advisory-lock-then-check design and the admission as one guarded upsert; and the exactness of ' +
         `admission at the limit under contention. Databases: ${engineList}.`,

@@ -20,6 +20,7 @@ import type { entry } from './tenancy/audit-routes.js';
 import type { invitation, invitationLookup } from './tenancy/invitation-routes.js';
 import type { member, settings } from './tenancy/routes.js';
 import type { clientConfig } from './web/routes.js';
+import type { conversationView, dayView, messageView, unansweredView } from './widget/conversation-routes.js';
 import type { billingView_, documentView, embeddingStatusView, widgetView_ } from './widget/routes.js';
 
 /** Every `error` code an error answer can carry (docs/ERRORS.md). */
@@ -67,6 +68,10 @@ export type Widget = z.infer<typeof widgetView_>;
 export type WidgetDocument = z.infer<typeof documentView>;
 export type EmbeddingStatus = z.infer<typeof embeddingStatusView>;
 export type Billing = z.infer<typeof billingView_>;
+export type WidgetConversation = z.infer<typeof conversationView>;
+export type WidgetThreadMessage = z.infer<typeof messageView>;
+export type WidgetUnanswered = z.infer<typeof unansweredView>;
+export type WidgetMessageDay = z.infer<typeof dayView>;
 
 // dbaccess
 export type Connection = z.infer<typeof connectionView>;

@@ -51,12 +51,15 @@ import { registerTenancyRoutes } from './tenancy/routes.js';
 import { VERSION } from './version.js';
 import { registerWebRoutes } from './web/routes.js';
 import { registerSecurityTxt } from './web/security-txt.js';
+import { sweepConversations } from './widget/conversations.js';
 import { registerWidgetRoutes } from './widget/routes.js';
+import type { WidgetServices } from './widget/services.js';
+import { PublicWidgetCache } from './widget/visits.js';
 
 export { VERSION };
 
 /** Everything a request handler may need, passed explicitly (no hidden globals). */
-export interface Services extends DbAccessServices, GatewayServices, JobsServices {
+export interface Services extends DbAccessServices, GatewayServices, JobsServices, WidgetServices {
   config: Config;
   db: Database;
   ring: KeyRing;
@@ -186,6 +189,10 @@ async function assemble(
   invalidations.on('routing', (orgId) => limits.invalidate(orgId));
   invalidations.on('org', (orgId) => limits.invalidate(orgId));
   invalidations.onReset(() => limits.clear());
+  const publicWidgets = new PublicWidgetCache();
+  invalidations.on('routing', (orgId) => publicWidgets.invalidateOrg(orgId));
+  invalidations.on('org', (orgId) => publicWidgets.invalidateOrg(orgId));
+  invalidations.onReset(() => publicWidgets.clear());
   const usageAudit = new AuditBatcher(db, logger);
   const mailer =
     opts.mailer ??
@@ -237,6 +244,7 @@ async function assemble(
     jobRunner,
     agentHub,
     routing,
+    publicWidgets,
     usageAudit,
     limits,
     orgChanged: (orgId) => invalidations.announce('routing', orgId),
@@ -297,12 +305,16 @@ async function assemble(
     app.addHook('onReady', async () => telemetrySweeper.start());
     app.addHook('onReady', async () => mailWorker.start());
     // Account events are kept RAMPART_ACCOUNT_EVENT_RETENTION_DAYS; swept on the telemetry cadence.
-    // Sign-ins that expired over a day ago go on the same cadence.
+    // Sign-ins that expired over a day ago and widget conversations past retention go on the same cadence.
     const accountSweep = setInterval(() => {
       sweepAccountEvents(db, config.RAMPART_ACCOUNT_EVENT_RETENTION_DAYS, new Date()).catch((err) =>
         logger.error({ err }, 'account event sweep failed'),
       );
       sweepRefreshFamilies(db).catch((err) => logger.error({ err }, 'sign-in sweep failed'));
+      // Widget conversations past their widget's retention (conversationRetentionDays).
+      sweepConversations(db, new Date())
+        .then((n) => n && logger.info({ deleted: n }, 'widget conversations swept'))
+        .catch((err) => logger.error({ err }, 'widget conversation sweep failed'));
       // PGlite has no autovacuum: refresh the planner's statistics of the big tables on this cadence too.
       analyzeIfEmbedded(db).catch((err) => logger.error({ err }, 'ANALYZE sweep failed'));
     }, config.RAMPART_TELEMETRY_SWEEP_MS);

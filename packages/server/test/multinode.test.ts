@@ -248,6 +248,46 @@ describe.skipIf(!DB || !REDIS_URL)('several nodes on one PostgreSQL and one Redi
       );
     });
 
+    it("a widget's new allowed origins apply on the other node at once (bus), not after the 5 s lookup cache", async () => {
+      const owner = await ownerOn(nodeA.baseUrl);
+      const shop = 'https://shop.example.com';
+      const w = await api(nodeA.baseUrl, owner.token).post<{ id: string }>(
+        `/api/orgs/${owner.orgId}/widgets`,
+        {
+          name: 'help',
+          allowedOrigins: [shop],
+          model: 'any-model',
+        },
+      );
+      expect(w.status, w.text).toBe(201);
+      const session = (n: Srv) =>
+        api(n.baseUrl).request('POST', `/widget/${w.body.id}/session`, undefined, {
+          origin: shop,
+          'x-forwarded-for': freshIp(),
+        });
+      // Node B serves the widget, and so holds its lookup in its cache.
+      expect((await session(nodeB)).status).toBe(200);
+      const changedAt = Date.now();
+      const moved = await api(nodeA.baseUrl, owner.token).patch(
+        `/api/orgs/${owner.orgId}/widgets/${w.body.id}`,
+        {
+          allowedOrigins: ['https://elsewhere.example.com'],
+        },
+      );
+      expect(moved.status, moved.text).toBe(200);
+      expect((await session(nodeA)).status).toBe(403);
+      let ms = 0;
+      for (;;) {
+        const r = await session(nodeB);
+        ms = Date.now() - changedAt;
+        if (r.status === 403) break;
+        expect(r.status).toBe(200);
+        if (ms > 7_000) break;
+        await sleep(50);
+      }
+      expect(ms, `node B refused the old origin after ${ms} ms`).toBeLessThan(1_000);
+    });
+
     it('a role change, removal and logout-all on one node apply on the very next request on the other', async () => {
       const owner = await ownerOn(nodeA.baseUrl);
       const a = api(nodeA.baseUrl, owner.token);

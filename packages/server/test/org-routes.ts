@@ -22,6 +22,8 @@ export interface OrgTargets {
   alertChannelId: string;
   widgetId: string;
   documentId: string;
+  /** A visitor conversation of `widgetId` (sweeps without one use a well-formed id that names none). */
+  conversationId?: string;
   connectionId: string;
   signingKeyId: string;
   /** An open (pending) invitation of the org. */
@@ -126,6 +128,11 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
   'DELETE /api/orgs/{orgId}/widgets/{id}/documents/{documentId}': { id: 'widgetId' },
   'GET /api/orgs/{orgId}/widgets/{id}/embeddings': { id: 'widgetId' },
   'POST /api/orgs/{orgId}/widgets/{id}/embeddings/retry': { id: 'widgetId', body: () => ({}) },
+  'GET /api/orgs/{orgId}/widgets/{id}/conversations': { id: 'widgetId' },
+  'GET /api/orgs/{orgId}/widgets/{id}/conversations/{conversationId}': { id: 'widgetId' },
+  'DELETE /api/orgs/{orgId}/widgets/{id}/conversations/{conversationId}': { id: 'widgetId' },
+  'GET /api/orgs/{orgId}/widgets/{id}/unanswered': { id: 'widgetId' },
+  'GET /api/orgs/{orgId}/widgets/{id}/message-stats': { id: 'widgetId' },
   'GET /api/orgs/{orgId}/billing': {},
   'POST /api/orgs/{orgId}/billing/checkout': { body: () => ({ plan: 'business' }) },
   'GET /api/orgs/{orgId}/connections': {},
@@ -160,6 +167,7 @@ export const orgViewPaths = (t: Pick<OrgTargets, 'jobId' | 'widgetId'>): string[
   '/alert-channels',
   '/widgets',
   `/widgets/${t.widgetId}/documents`,
+  `/widgets/${t.widgetId}/conversations`,
   '/billing',
   '/connections',
   '/signing-keys',
@@ -198,6 +206,7 @@ export function orgRouteCall(r: OpenApiRoute, t: OrgTargets): { url: string; bod
     userId: t.userId,
     name: spec.name ? t[spec.name] : t.secretName,
     documentId: t.documentId,
+    conversationId: t.conversationId ?? '00000000-0000-4000-8000-000000000000',
     ...(spec.id ? { id: t[spec.id] } : {}),
   });
   return spec.body ? { url, body: spec.body(t) } : { url };

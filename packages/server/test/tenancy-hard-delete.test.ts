@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { signHmacHex } from '@rampart/core/webhooks';
 import {
   type Account,
@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../src/db/types.js';
 import { enqueueMail } from '../src/mail/outbox.js';
 import { verifyChain } from '../src/platform/audit/verify.js';
+import { recordExchange } from '../src/widget/conversations.js';
 import { tablesContaining } from './fixtures.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import { makePackage, makeSigner } from './skills-support.js';
@@ -145,6 +146,21 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
       origin,
     );
     expect(message.status, message.text).toBe(404);
+    // An answered message (with no provider, recorded as the message route records one): a sealed conversation.
+    await srv.rampart.services.db.org(doomed.orgId, (q) =>
+      recordExchange(q, srv.rampart.services.ring, {
+        orgId: doomed.orgId,
+        widgetId: widget.body.id,
+        visitorId: randomUUID(),
+        ipHash: 'd'.repeat(64),
+        question: 'doomed question',
+        reply: 'doomed reply',
+        redact: true,
+        grounded: false,
+        chunks: 0,
+        latencyMs: 1,
+      }),
+    );
     const checkout = await d.post<{ nonce: string }>(`${o}/billing/checkout`, { plan: 'pro' });
     expect(checkout.status, checkout.text).toBe(200);
     const event = JSON.stringify(orderEvent('order_created', checkout.body.nonce, 'order-doomed-1', 'pro'));

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   type Account,
@@ -14,6 +15,7 @@ import { registerJobRoutes } from '../src/jobs/routes.js';
 import { createHttpServer } from '../src/platform/http.js';
 import { trackOrgRoutes } from '../src/platform/org-routes.js';
 import { ACTIONS, type Action, can, permissionTable, ROLES, type Role } from '../src/platform/permissions.js';
+import { recordExchange } from '../src/widget/conversations.js';
 import { startTestServer } from './helpers.js';
 import {
   type AppOrgRoute,
@@ -161,6 +163,29 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     });
     expect(r.status, r.text).toBe(201);
     return r.body.id;
+  };
+  /** A visitor conversation in the widget, recorded as the message route records one. */
+  const freshConversation = async (widgetId: string): Promise<string> => {
+    const visitorId = randomUUID();
+    return srv.rampart.services.db.org(owner.orgId, async (q) => {
+      await recordExchange(q, srv.rampart.services.ring, {
+        orgId: owner.orgId,
+        widgetId,
+        visitorId,
+        ipHash: 'a'.repeat(64),
+        question: 'probe question',
+        reply: 'probe reply',
+        redact: false,
+        grounded: false,
+        chunks: 0,
+        latencyMs: 1,
+      });
+      const { rows } = await q.query<{ id: string }>(
+        'SELECT id FROM widget_conversations WHERE widget_id = $1 AND visitor_id = $2',
+        [widgetId, visitorId],
+      );
+      return rows[0]?.id ?? '';
+    });
   };
   const freshConnection = async (): Promise<string> => {
     const r = await as(owner.token).post<{ id: string }>(org('/connections'), {
@@ -533,6 +558,47 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
       run: async (t) => as(t).post(org(`/widgets/${await freshWidget()}/embeddings/retry`), {}),
     },
     {
+      action: 'widgets.read',
+      route: 'GET /api/orgs/{orgId}/widgets/{id}/conversations',
+      what: 'list widget conversations',
+      ok: 200,
+      run: async (t) => as(t).get(org(`/widgets/${await freshWidget()}/conversations`)),
+    },
+    {
+      action: 'widgets.read',
+      route: 'GET /api/orgs/{orgId}/widgets/{id}/conversations/{conversationId}',
+      what: 'read a conversation',
+      ok: 200,
+      run: async (t) => {
+        const w = await freshWidget();
+        return as(t).get(org(`/widgets/${w}/conversations/${await freshConversation(w)}`));
+      },
+    },
+    {
+      action: 'widgets.write',
+      route: 'DELETE /api/orgs/{orgId}/widgets/{id}/conversations/{conversationId}',
+      what: 'delete a conversation',
+      ok: 200,
+      run: async (t) => {
+        const w = await freshWidget();
+        return as(t).del(org(`/widgets/${w}/conversations/${await freshConversation(w)}`));
+      },
+    },
+    {
+      action: 'widgets.read',
+      route: 'GET /api/orgs/{orgId}/widgets/{id}/unanswered',
+      what: 'list unanswered questions',
+      ok: 200,
+      run: async (t) => as(t).get(org(`/widgets/${await freshWidget()}/unanswered`)),
+    },
+    {
+      action: 'widgets.read',
+      route: 'GET /api/orgs/{orgId}/widgets/{id}/message-stats',
+      what: 'read messages per day',
+      ok: 200,
+      run: async (t) => as(t).get(org(`/widgets/${await freshWidget()}/message-stats`)),
+    },
+    {
       action: 'widgets.write',
       route: 'POST /api/orgs/{orgId}/widgets',
       what: 'create a widget',
@@ -801,6 +867,7 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     const channelId = await freshChannel();
     const widgetId = await freshWidget();
     const documentId = await freshDocument(widgetId);
+    const conversationId = await freshConversation(widgetId);
     const connectionId = await freshConnection();
     const signingKeyId = await freshSigningKey();
     const invitationId = await freshInvitation();
@@ -824,6 +891,7 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
         alertChannelId: channelId,
         widgetId,
         documentId,
+        conversationId,
         connectionId,
         signingKeyId,
         invitationId,

@@ -18,6 +18,11 @@ export type Outcome = { ok: true; reply: string } | Failure;
 export interface Client {
   /** Never throws: every failure is an Outcome the panel can put into words. */
   send(message: string): Promise<Outcome>;
+  /**
+   * Deletes what the server keeps of this session's conversation, then forgets the session (the next message
+   * starts a new one). Nothing sent yet: nothing to delete. Never throws.
+   */
+  forget(): Promise<{ ok: true } | Failure>;
 }
 
 /** `cache` is spelled out: Node's RequestInit type (used when tests typecheck this file) lacks it. */
@@ -75,13 +80,13 @@ export function createClient(base: string, widgetId: string, fetchImpl: Fetch = 
   let token: string | null = null;
   let expiresAt = 0;
 
-  const post = async (path: string, body?: unknown): Promise<Answer> => {
+  const post = async (path: string, body?: unknown, method = 'POST'): Promise<Answer> => {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (token !== null) headers.authorization = `Bearer ${token}`;
     // The session call has no body and no custom header: a simple CORS request, no preflight.
     const res = await doFetch(root + path, {
-      method: 'POST',
+      method,
       headers,
       credentials: 'omit',
       referrerPolicy: 'no-referrer',
@@ -143,5 +148,19 @@ export function createClient(base: string, widgetId: string, fetchImpl: Fetch = 
     }
   };
 
-  return { send };
+  const forget = async (): Promise<{ ok: true } | Failure> => {
+    if (token === null) return { ok: true };
+    try {
+      const r = await post('conversation', undefined, 'DELETE');
+      // 401: the session expired, and with it the only key to its conversation (the retention sweep deletes it).
+      if (r.status !== 200 && r.status !== 401) return failure(r);
+      token = null;
+      expiresAt = 0;
+      return { ok: true };
+    } catch {
+      return { ok: false, error: 'unavailable' };
+    }
+  };
+
+  return { send, forget };
 }

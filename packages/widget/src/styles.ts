@@ -14,6 +14,8 @@ button:focus-visible,textarea:focus-visible{outline:3px solid #f59e0b;outline-of
 .panel[hidden]{display:none}
 .head{display:flex;align-items:center;justify-content:space-between;padding:10px 8px 10px 16px;background:#2451c7}
 h2{font-size:16px;font-weight:600;color:#fff}
+.forget{margin-left:auto;padding:4px 8px;border-radius:6px;background:none;color:#fff;font-size:12px;text-decoration:underline}
+.forget:disabled{opacity:.6;cursor:default}
 .close{width:32px;height:32px;border-radius:6px;background:none;color:#fff;font-size:22px;line-height:1}
 .log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f5f6f8}
 .msg{max-width:85%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}

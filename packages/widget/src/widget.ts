@@ -82,7 +82,8 @@ function mount(widgetId: string, client: Client, title: string): void {
   panel.hidden = true;
   const header = el('div', { class: 'head' });
   const close = el('button', { type: 'button', class: 'close', 'aria-label': 'Close chat' }, '×');
-  header.append(el('h2', {}, title), close);
+  const forget = el('button', { type: 'button', class: 'forget' }, 'Delete my conversation');
+  header.append(el('h2', {}, title), forget, close);
 
   const log = el('div', { class: 'log', role: 'log', 'aria-live': 'polite' });
   const form = el('form', { class: 'form' });
@@ -150,6 +151,22 @@ function mount(widgetId: string, client: Client, title: string): void {
     refresh();
   };
 
+  forget.addEventListener('click', async () => {
+    if (busy) return;
+    busy = true;
+    forget.disabled = true;
+    refresh();
+    const out = await client.forget();
+    busy = false;
+    forget.disabled = false;
+    if (out.ok) {
+      log.replaceChildren();
+      add('note', 'Your conversation was deleted.');
+    } else {
+      add('note', errorText(out));
+    }
+    refresh();
+  });
   launcher.addEventListener('click', () => setOpen(panel.hidden));
   close.addEventListener('click', () => setOpen(false));
   panel.addEventListener('keydown', (e) => {

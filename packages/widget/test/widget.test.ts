@@ -177,6 +177,56 @@ describe('widget client', () => {
 // ---------------------------------------------------------------------------------------------------------
 // Real browser, real Rampart, host pages on other ports.
 
+describe('widget client: deleting the conversation', () => {
+  it('with nothing sent, deletes nothing and calls nothing', async () => {
+    const fake = fakeFetch([]);
+    expect(await createClient(BASE, W, fake.f).forget()).toEqual({ ok: true });
+    expect(fake.calls).toEqual([]);
+  });
+
+  it("sends DELETE with the session's token, then starts a new session for the next message", async () => {
+    const fake = fakeFetch([
+      session('wv1.first'),
+      { status: 200, body: { reply: 'one' } },
+      { status: 200, body: { ok: true, deleted: true } },
+      session('wv1.second'),
+      { status: 200, body: { reply: 'two' } },
+    ]);
+    const c = createClient(BASE, W, fake.f);
+    await c.send('hello');
+    expect(await c.forget()).toEqual({ ok: true });
+    const del = fake.calls[2];
+    expect(del?.url).toBe(`${BASE}widget/${W}/conversation`);
+    expect(del?.init?.method).toBe('DELETE');
+    expect((del?.init?.headers as Record<string, string> | undefined)?.authorization).toBe(
+      'Bearer wv1.first',
+    );
+    expect(del?.init?.credentials).toBe('omit');
+    await c.send('again');
+    expect(fake.calls[3]?.url).toBe(`${BASE}widget/${W}/session`);
+    expect((fake.calls[4]?.init?.headers as Record<string, string> | undefined)?.authorization).toBe(
+      'Bearer wv1.second',
+    );
+    expect(fake.left()).toBe(0);
+  });
+
+  it('reports a refusal or a network failure, and keeps the session to try again', async () => {
+    const fake = fakeFetch([
+      session(),
+      { status: 200, body: { reply: 'one' } },
+      err(429, 'rate_limited', { 'retry-after': '7' }),
+      'network-error',
+      { status: 200, body: { ok: true, deleted: true } },
+    ]);
+    const c = createClient(BASE, W, fake.f);
+    await c.send('hello');
+    expect(await c.forget()).toEqual({ ok: false, error: 'rate_limited', retryAfter: 7 });
+    expect(await c.forget()).toEqual({ ok: false, error: 'unavailable' });
+    expect(await c.forget()).toEqual({ ok: true });
+    expect(fake.left()).toBe(0);
+  });
+});
+
 const hasChromium = existsSync(CHROMIUM);
 
 /** Hostile host-page CSS: none of it may reach the widget. */

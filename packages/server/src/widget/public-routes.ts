@@ -1,15 +1,17 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
-import type { GatewayServices } from '../gateway/services.js';
+import { loadRouting } from '../gateway/route-cache.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { newId } from '../platform/ids.js';
 import { ipLimitKey, take } from '../platform/ratelimit.js';
 import { answer } from './chat.js';
+import { deleteVisitorConversation, recordExchange } from './conversations.js';
 import { admitMessage, refundMessage } from './quota.js';
+import type { WidgetServices } from './services.js';
 import { hashIp, signVisitor, type VisitorKeys, verifyVisitor } from './visitor.js';
-import { insertVisitor, type PublicWidget, publicWidget, recordMessage } from './visits.js';
+import { insertVisitor, type PublicWidget, recordMessage } from './visits.js';
 import { getWidget } from './widgets.js';
 
 const params = z.object({ widgetId: z.uuid() });
@@ -22,8 +24,12 @@ const SESSIONS_PER_IP_PER_MINUTE = 20;
  * `origin_not_allowed` before anything else runs. CORS headers name exactly the request's origin, never `*`,
  * and never appear on the dashboard API. Order on a message: origin, visitor token, per-IP and per-widget rate
  * limits, quota, and only then retrieval and the model call.
+ *
+ * Database round trips per message (a test bounds them): the widget lookup is cached per node (5 s, dropped
+ * when the org's widgets change); admission, the widget row and (when not cached) the org's routing share one
+ * transaction; retrieval is one; the answer, its conversation and its metadata row are one statement.
  */
-export function registerWidgetPublicRoutes(app: App, s: GatewayServices, keys: VisitorKeys): void {
+export function registerWidgetPublicRoutes(app: App, s: WidgetServices, keys: VisitorKeys): void {
   const limiters = new Map<string, RateLimiterAbstract>();
   const limiter = (name: string, points: number) => {
     const key = `${name}:${points}`;
@@ -38,7 +44,7 @@ export function registerWidgetPublicRoutes(app: App, s: GatewayServices, keys: V
   const consume = (name: string, points: number, key: string, what: string) =>
     take(limiter(name, points), key, what);
 
-  const lookup = (widgetId: string) => publicWidget(s.db, widgetId);
+  const lookup = (widgetId: string) => s.publicWidgets.get(s.db, widgetId);
 
   /** Checks `Origin` and, when allowed, sets the CORS response headers for it (errors included, so the widget can read them). */
   const checkOrigin = (request: FastifyRequest, reply: FastifyReply, w: PublicWidget): string => {
@@ -51,7 +57,21 @@ export function registerWidgetPublicRoutes(app: App, s: GatewayServices, keys: V
     return origin;
   };
 
-  for (const path of ['/widget/:widgetId/session', '/widget/:widgetId/messages'] as const) {
+  /** The visitor id of the request's visitor token for this widget. @throws AppError unauthorized */
+  const visitorOf = (request: FastifyRequest, widgetId: string): string => {
+    const auth = request.headers.authorization;
+    const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    const check = verifyVisitor(keys, token, widgetId, new Date());
+    if (!check.ok) throw new AppError('unauthorized', 'A valid visitor session for this widget is required');
+    return check.visitorId;
+  };
+
+  const preflights = [
+    ['/widget/:widgetId/session', 'POST'],
+    ['/widget/:widgetId/messages', 'POST'],
+    ['/widget/:widgetId/conversation', 'DELETE'],
+  ] as const;
+  for (const [path, allowed] of preflights) {
     app.options(
       path,
       { schema: { tags: ['widget'], summary: 'CORS preflight: allowed origins only', params, hide: true } },
@@ -59,10 +79,10 @@ export function registerWidgetPublicRoutes(app: App, s: GatewayServices, keys: V
         const w = await lookup(request.params.widgetId);
         checkOrigin(request, reply, w);
         const method = request.headers['access-control-request-method'];
-        if (method !== undefined && method !== 'POST')
-          throw new AppError('origin_not_allowed', 'Only POST is allowed from the widget');
+        if (method !== undefined && method !== allowed)
+          throw new AppError('origin_not_allowed', `Only ${allowed} is allowed here from the widget`);
         reply
-          .header('access-control-allow-methods', 'POST')
+          .header('access-control-allow-methods', allowed)
           .header('access-control-allow-headers', 'authorization, content-type')
           .header('access-control-max-age', '600');
         return reply.code(204).send();
@@ -118,11 +138,7 @@ export function registerWidgetPublicRoutes(app: App, s: GatewayServices, keys: V
       const widgetId = request.params.widgetId;
       const w = await lookup(widgetId);
       checkOrigin(request, reply, w);
-      const auth = request.headers.authorization;
-      const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : '';
-      const check = verifyVisitor(keys, token, widgetId, new Date());
-      if (!check.ok)
-        throw new AppError('unauthorized', 'A valid visitor session for this widget is required');
+      const visitorId = visitorOf(request, widgetId);
       // Limits before any database work beyond the lookup, and before retrieval or the model.
       const ipHash = hashIp(keys, request.ip);
       await consume(
@@ -133,33 +149,73 @@ export function registerWidgetPublicRoutes(app: App, s: GatewayServices, keys: V
       );
       await consume('widget', w.perWidget, widgetId, 'This widget is receiving too many messages');
       const now = new Date();
-      const paidBy = await s.db.org(w.orgId, (q) => admitMessage(q, w.orgId, now));
+      // One transaction: admission, the widget row, and the org's routing when this node has none cached
+      // (answer() then finds it in the cache).
+      const { paidBy, widget, redact } = await s.db.org(w.orgId, async (q) => {
+        const paidBy = await admitMessage(q, w.orgId, now);
+        const widget = await getWidget(q, w.orgId, widgetId);
+        const routing = await s.routing.get(w.orgId, () => loadRouting(q, w.orgId));
+        return { paidBy, widget, redact: routing?.piiRedaction ?? true };
+      });
       const started = performance.now();
-      let status = 200;
+      let out: Awaited<ReturnType<typeof answer>>;
       try {
-        const widget = await s.db.org(w.orgId, (q) => getWidget(q, w.orgId, widgetId));
-        const out = await answer(s, w.orgId, widget, request.body.message);
-        // The visitor has an answer and the message was paid for: a failed bookkeeping row must not turn that
-        // into an error (or a refund).
-        await recordMessage(
-          s.db,
-          w.orgId,
-          widgetId,
-          check.visitorId,
-          ipHash,
-          out.chunks,
-          status,
-          started,
-        ).catch((err) => request.log.error({ err }, 'could not record a widget message'));
-        return { reply: out.reply };
+        out = await answer(s, w.orgId, widget, request.body.message);
       } catch (err) {
-        status = err instanceof AppError ? err.status : 500;
+        const status = err instanceof AppError ? err.status : 500;
         await s.db.org(w.orgId, (q) => refundMessage(q, w.orgId, now, paidBy)).catch(() => {});
-        await recordMessage(s.db, w.orgId, widgetId, check.visitorId, ipHash, 0, status, started).catch(
-          () => {},
-        );
+        await recordMessage(s.db, w.orgId, widgetId, visitorId, ipHash, 0, status, started).catch(() => {});
         throw err;
       }
+      // The visitor has an answer and the message was paid for: a failed bookkeeping row must not turn that
+      // into an error (or a refund).
+      await s.db
+        .org(w.orgId, (q) =>
+          recordExchange(q, s.ring, {
+            orgId: w.orgId,
+            widgetId,
+            visitorId,
+            ipHash,
+            question: request.body.message,
+            reply: out.reply,
+            redact,
+            // answer(): a chunk reached the widget's minSimilarity (or, without vectors, full text found one).
+            grounded: out.grounded,
+            chunks: out.chunks,
+            latencyMs: Math.round(performance.now() - started),
+          }),
+        )
+        .catch((err) => request.log.error({ err }, 'could not record a widget message'));
+      return { reply: out.reply };
+    },
+  );
+
+  app.delete(
+    '/widget/:widgetId/conversation',
+    {
+      schema: {
+        tags: ['widget'],
+        summary:
+          "Delete the visitor's own conversation: its stored messages (public; visitor token; allowed origins only)",
+        params,
+        response: { 200: z.object({ ok: z.literal(true), deleted: z.boolean() }) },
+      },
+    },
+    async (request, reply) => {
+      const widgetId = request.params.widgetId;
+      const w = await lookup(widgetId);
+      checkOrigin(request, reply, w);
+      const visitorId = visitorOf(request, widgetId);
+      await consume(
+        'ip',
+        w.perIp,
+        `${widgetId}:${hashIp(keys, ipLimitKey(request.ip))}`,
+        'Too many requests from this address',
+      );
+      const deleted = await s.db.org(w.orgId, (q) =>
+        deleteVisitorConversation(q, w.orgId, widgetId, visitorId),
+      );
+      return { ok: true as const, deleted };
     },
   );
 }

@@ -48,24 +48,33 @@ export async function billingView(q: Queryable, orgId: string, now: Date): Promi
 const exceeded = (what: string) =>
   new AppError('quota_exceeded', `The plan's ${what} limit is reached; upgrade the plan or buy credits`);
 
+const PLAN_NAMES = Object.keys(PLANS) as Plan[];
+const PLAN_MESSAGES = PLAN_NAMES.map((p) => PLANS[p].monthlyMessages);
+
 /**
- * Admits one widget message against the month's allowance, then against purchased credits. Each step is a
- * single guarded UPDATE (`messages < limit`, `credits > 0`): concurrent callers queue on the row lock and
- * each re-checks the condition on the newest row, so with K left exactly K are admitted. Run it in its own
- * short transaction so the lock is held only for the update.
+ * Admits one widget message against the month's allowance, then against purchased credits. The allowance is
+ * one guarded upsert: the month's row is created or incremented only while `messages` is below the limit of
+ * the org's plan in force (read in the same statement; no billing row is the free plan). Concurrent callers
+ * queue on the row lock and ON CONFLICT DO UPDATE evaluates its WHERE on the newest row version, so with K left
+ * exactly K are admitted. Credits are a second guarded UPDATE (`credits > 0`), tried only once the allowance is
+ * spent. One round trip in the common case. Run it in a short transaction so the lock is held briefly.
  * @returns which allowance paid for the message, for {@link refundMessage}
  * @throws AppError quota_exceeded
  */
 export async function admitMessage(q: Queryable, orgId: string, now: Date): Promise<'plan' | 'credit'> {
-  const b = await billingRow(q, orgId);
-  const period = periodOf(now);
-  await q.query('INSERT INTO org_usage (org_id, period) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-    orgId,
-    period,
-  ]);
   const plan = await q.query(
-    'UPDATE org_usage SET messages = messages + 1 WHERE org_id = $1 AND period = $2 AND messages < $3',
-    [orgId, period, PLANS[b.plan].monthlyMessages],
+    `WITH lim AS (
+       SELECT coalesce((
+         SELECT l.n FROM org_billing b
+           JOIN unnest($3::text[], $4::int[]) AS l (plan, n)
+             ON l.plan = CASE WHEN b.plan_until IS NOT NULL AND b.plan_until <= now() THEN 'free' ELSE b.plan END
+          WHERE b.org_id = $1), $5::int) AS n
+     )
+     INSERT INTO org_usage AS u (org_id, period, messages)
+     SELECT $1, $2, 1 FROM lim WHERE lim.n > 0
+     ON CONFLICT (org_id, period) DO UPDATE SET messages = u.messages + 1
+       WHERE u.messages < (SELECT n FROM lim)`,
+    [orgId, periodOf(now), PLAN_NAMES, PLAN_MESSAGES, PLANS.free.monthlyMessages],
   );
   if (plan.rowCount === 1) return 'plan';
   const credit = await q.query(

@@ -95,7 +95,7 @@ export async function retrieve(
       `words AS (
          SELECT lexeme FROM unnest(tsvector_to_array(to_tsvector('english', ${p}))) AS lexeme
           WHERE lexeme ~ '^[[:alnum:]_]+$' LIMIT 64
-       ), tq AS (
+       ), tq AS MATERIALIZED (
          SELECT to_tsquery('simple', string_agg(lexeme, ' | ')) AS tq FROM words HAVING count(*) > 0
        ), ft0 AS (
          SELECT c.id, ts_rank(c.tsv, tq.tq) AS rank, c.seq FROM widget_chunks c, tq

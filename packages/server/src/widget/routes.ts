@@ -1,6 +1,5 @@
 import { verifyHmacHex } from '@rampart/core/webhooks';
 import { z } from 'zod';
-import type { GatewayServices } from '../gateway/services.js';
 import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { ConfigError } from '../platform/config.js';
@@ -9,6 +8,8 @@ import type { App } from '../platform/http.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
 import { ipLimitKey, isLimiterRejection, rateLimited } from '../platform/ratelimit.js';
 import { applyBillingEvent, type BillingEvent, createCheckout } from './billing.js';
+import { registerConversationRoutes } from './conversation-routes.js';
+import { DEFAULT_CONVERSATION_RETENTION_DAYS } from './conversations.js';
 import {
   type DocumentSource,
   deleteDocument,
@@ -16,13 +17,14 @@ import {
   ingestDocument,
   listDocuments,
 } from './documents.js';
-import { decodeHtml } from './extract.js';
-import { fetchSource } from './fetch-source.js';
 import { embeddingStatus, retryEmbeddings, WidgetEmbedder } from './embedder.js';
 import { MAX_DIMENSIONS, MIN_DIMENSIONS } from './embeddings.js';
+import { decodeHtml } from './extract.js';
+import { fetchSource } from './fetch-source.js';
 import { isProduct, PLANS, PRODUCTS, type Product } from './plans.js';
 import { registerWidgetPublicRoutes } from './public-routes.js';
 import { billingView } from './quota.js';
+import type { WidgetServices } from './services.js';
 import { visitorKeys } from './visitor.js';
 import {
   createWidget,
@@ -49,6 +51,7 @@ const widgetShape = {
   embeddingModel: z.string().min(1).max(200).nullable(),
   embeddingDimensions: z.number().int().min(MIN_DIMENSIONS).max(MAX_DIMENSIONS).nullable(),
   minSimilarity: z.number().min(0).max(1),
+  conversationRetentionDays: z.number().int().min(1).max(365),
 };
 export const widgetView_ = z.object({
   id: z.uuid(),
@@ -60,6 +63,7 @@ export const widgetView_ = z.object({
   embeddingModel: z.string().nullable(),
   embeddingDimensions: z.number().nullable(),
   minSimilarity: z.number(),
+  conversationRetentionDays: z.number(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -154,7 +158,7 @@ function billingEventOf(parsed: z.infer<typeof webhookEvent>): BillingEvent {
 }
 
 /** Widgets, their documents, plans and billing; plus the public widget routes and the billing webhook. */
-export function registerWidgetRoutes(app: App, s: GatewayServices): void {
+export function registerWidgetRoutes(app: App, s: WidgetServices): void {
   // Start-time check of RAMPART_BILLING_PLANS against what is sold (its shape is checked by the config loader).
   for (const name of Object.keys(s.config.RAMPART_BILLING_PLANS ?? {})) {
     if (!isProduct(name))
@@ -171,6 +175,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
   });
   app.addHook('onReady', async () => embedder.start());
   app.addHook('preClose', async () => embedder.stop());
+  registerConversationRoutes(app, s);
 
   app.post(
     '/api/orgs/:orgId/widgets',
@@ -188,6 +193,9 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
           embeddingModel: widgetShape.embeddingModel.default(null),
           embeddingDimensions: widgetShape.embeddingDimensions.default(null),
           minSimilarity: widgetShape.minSimilarity.default(DEFAULT_MIN_SIMILARITY),
+          conversationRetentionDays: widgetShape.conversationRetentionDays.default(
+            DEFAULT_CONVERSATION_RETENTION_DAYS,
+          ),
         }),
         response: { 201: widgetView_ },
       },
@@ -255,6 +263,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
       );
       if (request.body.embeddingModel !== undefined || request.body.embeddingDimensions !== undefined)
         embedder.kick();
+      await s.orgChanged(access.orgId); // cached public lookups (origins, limits) are dropped on every node
       return view;
     },
   );
@@ -268,6 +277,7 @@ export function registerWidgetRoutes(app: App, s: GatewayServices): void {
     async (request) => {
       const access = await s.auth.requireOrg(request);
       await s.db.org(access.orgId, (q) => deleteWidget(q, actorOf(request), access.orgId, request.params.id));
+      await s.orgChanged(access.orgId);
       return { ok: true as const };
     },
   );

@@ -5,6 +5,7 @@
 import type { Database } from '../db/database.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
+import { TtlCache } from '../platform/ttl-cache.js';
 
 /** A widget as its public routes see it: whose it is, where it may be embedded, its rate limits. */
 export interface PublicWidget {
@@ -37,6 +38,34 @@ export async function publicWidget(db: Database, widgetId: string): Promise<Publ
   };
 }
 
+/**
+ * Per-node cache of {@link publicWidget}, so a visitor's messages cost no lookup round trip. Entries live 5 s at
+ * most; an org's entries are dropped when its widgets change (`orgChanged`: at once on this node, on the node
+ * bus message on the others, within 5 s if that is lost), as for gateway routes and API keys. An unknown
+ * widget is not cached (its 404 costs a lookup each time, like any other miss).
+ */
+export class PublicWidgetCache {
+  readonly #cache = new TtlCache<PublicWidget>(5_000, 10_000);
+
+  async get(db: Database, widgetId: string): Promise<PublicWidget> {
+    const hit = this.#cache.get(widgetId);
+    if (hit) return hit;
+    const generation = this.#cache.generation;
+    const fresh = await publicWidget(db, widgetId);
+    this.#cache.setIfUnchanged(widgetId, fresh, generation);
+    return fresh;
+  }
+
+  /** Drops every widget of an org (its widgets changed, or the org was deleted). */
+  invalidateOrg(orgId: string): void {
+    this.#cache.deleteWhere((w) => w.orgId === orgId);
+  }
+
+  clear(): void {
+    this.#cache.clear();
+  }
+}
+
 /** A new visitor session: its id, the widget, the keyed hash of its IP (never the IP) and the page's origin. */
 export async function insertVisitor(
   db: Database,
@@ -50,7 +79,10 @@ export async function insertVisitor(
   );
 }
 
-/** One row per message: who (visitor id, IP HMAC), what happened, how long; never the text. */
+/**
+ * One row per message that got no answer: who (visitor id, IP HMAC), what happened, how long; never the text.
+ * An answered message is recorded with its conversation by `recordExchange` (conversations.ts).
+ */
 export async function recordMessage(
   db: Database,
   orgId: string,

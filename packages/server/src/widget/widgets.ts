@@ -17,6 +17,8 @@ export interface WidgetInput {
   embeddingDimensions: number | null;
   /** Cosine similarity under which retrieved chunks do not count as an answer (0 to 1). */
   minSimilarity: number;
+  /** Days a visitor conversation is kept after its last message (1..365). */
+  conversationRetentionDays: number;
 }
 
 export interface WidgetView extends WidgetInput {
@@ -37,6 +39,7 @@ export interface WidgetRow {
   embedding_model: string | null;
   embedding_dimensions: number | null;
   min_similarity: number;
+  conversation_retention_days: number;
   created_at: Date;
   updated_at: Date;
 }
@@ -55,6 +58,7 @@ export const widgetView = (r: WidgetRow): WidgetView => ({
   embeddingDimensions: r.embedding_dimensions,
   // real: read back as 0.30000001192…; the API shows what was set.
   minSimilarity: Math.round(Number(r.min_similarity) * 1e6) / 1e6,
+  conversationRetentionDays: r.conversation_retention_days,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
@@ -107,8 +111,8 @@ export async function createWidget(
   const id = newId();
   const { rows } = await q.query<WidgetRow>(
     `INSERT INTO widgets (id, org_id, name, allowed_origins, system_prompt, model, per_ip_per_minute, per_widget_per_minute,
-                          embedding_model, embedding_dimensions, min_similarity)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
+                          embedding_model, embedding_dimensions, min_similarity, conversation_retention_days)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
     [
       id,
       orgId,
@@ -121,6 +125,7 @@ export async function createWidget(
       input.embeddingModel,
       input.embeddingDimensions,
       input.minSimilarity,
+      input.conversationRetentionDays,
     ],
   );
   await appendAudit(q, actor, {
@@ -152,7 +157,7 @@ export async function updateWidget(
        embedding_model = CASE WHEN $9 THEN $10 ELSE embedding_model END,
        embedding_dimensions = CASE WHEN $11 THEN $12 ELSE embedding_dimensions END,
        min_similarity = coalesce($13, min_similarity),
-       updated_at = now()
+       conversation_retention_days = coalesce($14, conversation_retention_days), updated_at = now()
      WHERE org_id = $1 AND id = $2 RETURNING *`,
     [
       orgId,
@@ -168,6 +173,7 @@ export async function updateWidget(
       patch.embeddingDimensions !== undefined,
       patch.embeddingDimensions ?? null,
       patch.minSimilarity ?? null,
+      patch.conversationRetentionDays ?? null,
     ],
   );
   const r = rows[0];

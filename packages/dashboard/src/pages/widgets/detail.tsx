@@ -1,11 +1,12 @@
 import { useState } from 'react';
 import { api, orgPath } from '../../api';
 import { CopyButton, confirmed, DangerButton, ErrorNote, useAction } from '../../ui';
+import { Conversations } from './conversations';
 import { Documents } from './documents';
 import { Embeddings } from './embeddings';
 import { embedSnippet, type Widget } from './model';
 
-/** One widget: edit and delete, the snippet to embed, and its documents. */
+/** One widget: edit and delete, the snippet to embed, its documents, and what visitors asked it. */
 
 export function WidgetDetail(props: {
   orgId: string;
@@ -59,6 +60,7 @@ export function WidgetDetail(props: {
         }}
       />
       <Embeddings orgId={orgId} widget={widget} write={write} version={docsVersion} />
+      <Conversations orgId={orgId} widget={widget} write={write} />
     </section>
   );
 }
