@@ -217,6 +217,9 @@ export async function startEmbeddingStub(opts: EmbeddingStubOptions = {}): Promi
       );
     });
   });
+  // Idle keep-alive connections stay open a minute: a caller whose event loop was busy (PGlite runs on the
+  // caller's thread) must not reuse a socket the stub is closing at that moment.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const origin = `http://127.0.0.1:${port}`;
