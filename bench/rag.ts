@@ -66,6 +66,13 @@ type Retriever = (
 
 const vectorLiteral = (v: readonly number[]) => `[${v.join(',')}]`;
 
+/**
+ * Where the chunk vectors are: the bench's own table (chunk id, org, widget, vector) until the server stores
+ * them; then these two names point at the server's table and column, and the reference retrievers below keep
+ * working.
+ */
+const VECTORS = { table: 'rag_bench_vectors', chunkId: 'chunk_id' } as const;
+
 // The question's stemmed words OR-ed into a tsquery, exactly as the server's retrieve() builds it.
 const TSQUERY = `words AS (
        SELECT lexeme FROM unnest(tsvector_to_array(to_tsvector('english', $3))) AS lexeme
@@ -85,7 +92,7 @@ export const RETRIEVERS: Record<Mode, Retriever> = {
   vector: async (q, s, _question, v, limit) => {
     const { rows } = await q.query<{ content: string }>(
       `SELECT c.content FROM (
-         SELECT chunk_id, embedding <=> $3::vector AS d FROM rag_bench_vectors
+         SELECT ${VECTORS.chunkId} AS chunk_id, embedding <=> $3::vector AS d FROM ${VECTORS.table}
           WHERE org_id = $1 AND widget_id = $2 ORDER BY embedding <=> $3::vector LIMIT $4
        ) v JOIN widget_chunks c ON c.id = v.chunk_id ORDER BY v.d, c.seq`,
       [s.orgId, s.widgetId, vectorLiteral(v), limit],
@@ -101,7 +108,7 @@ export const RETRIEVERS: Record<Mode, Retriever> = {
           ORDER BY r LIMIT $5
        ), vec AS (
          SELECT chunk_id AS id, row_number() OVER (ORDER BY d) AS r FROM (
-           SELECT chunk_id, embedding <=> $4::vector AS d FROM rag_bench_vectors
+           SELECT ${VECTORS.chunkId} AS chunk_id, embedding <=> $4::vector AS d FROM ${VECTORS.table}
             WHERE org_id = $1 AND widget_id = $2 ORDER BY embedding <=> $4::vector LIMIT $5
          ) nearest
        ), fused AS (
@@ -124,7 +131,7 @@ export const RETRIEVERS: Record<Mode, Retriever> = {
 const vectorExact: Retriever = async (q, s, _question, v, limit) => {
   const { rows } = await q.query<{ content: string }>(
     `SELECT c.content FROM (
-       SELECT chunk_id, (embedding <=> $3::vector) + 0 AS d FROM rag_bench_vectors
+       SELECT ${VECTORS.chunkId} AS chunk_id, (embedding <=> $3::vector) + 0 AS d FROM ${VECTORS.table}
         WHERE org_id = $1 AND widget_id = $2 ORDER BY (embedding <=> $3::vector) + 0 LIMIT $4
      ) v JOIN widget_chunks c ON c.id = v.chunk_id ORDER BY v.d, c.seq`,
     [s.orgId, s.widgetId, vectorLiteral(v), limit],
@@ -335,29 +342,31 @@ interface ModeQuality {
 
 interface Quality {
   readonly modes: readonly ModeQuality[];
-  /** The question embedding calls through /v1/embeddings (one question per call). */
-  readonly embedLatency: LatencySummary;
-  readonly vectorIngest: VectorIngest;
+  /** The question embedding calls through /v1/embeddings (one question per call); undefined without pgvector. */
+  readonly embedLatency: LatencySummary | undefined;
+  /** Undefined on an engine without pgvector: full-text only. */
+  readonly vectorIngest: VectorIngest | undefined;
 }
 
 async function measureQuality(
   inst: Instance,
   set: RetrievalSet,
   stub: EmbeddingStub,
-  vectorIngest: VectorIngest,
+  vectorIngest: VectorIngest | undefined,
   failures: string[],
 ): Promise<Quality> {
   const byText = new Map(set.passages.map((p) => [p.text, p.id]));
   const db = inst.rampart.services.db;
+  const measured = vectorIngest ? MEASURED : (['fulltext'] as const);
   const ranks = new Map<Measured, number[]>(MEASURED.map((m) => [m, []]));
   const times = new Map<Measured, number[]>(MEASURED.map((m) => [m, []]));
   const empty = new Map<Measured, number>(MEASURED.map((m) => [m, 0]));
   const embedTimes: number[] = [];
   for (const question of set.questions) {
     const t0 = performance.now();
-    const [v] = await embed(stub, [question.question]);
+    const [v] = vectorIngest ? await embed(stub, [question.question]) : [];
     embedTimes.push(performance.now() - t0);
-    for (const mode of MEASURED) {
+    for (const mode of measured) {
       const t1 = performance.now();
       const found = await db.org(inst.orgId, (q) =>
         retrieverOf(mode)(q, inst, question.question, v ?? [], DEPTH),
@@ -380,7 +389,7 @@ async function measureQuality(
       xs.reduce((a, b) => a + b, 0),
     );
   return {
-    modes: MEASURED.map((mode) => {
+    modes: measured.map((mode) => {
       const r = ranks.get(mode) ?? [];
       return {
         mode,
@@ -392,7 +401,7 @@ async function measureQuality(
         latency: summary(times.get(mode) ?? []),
       };
     }),
-    embedLatency: summary(embedTimes),
+    embedLatency: vectorIngest ? summary(embedTimes) : undefined,
     vectorIngest,
   };
 }
@@ -486,7 +495,7 @@ interface EngineResult {
   readonly engine: EngineName;
   readonly chunks: number;
   readonly ingestMs: number;
-  readonly quality: Quality | undefined;
+  readonly quality: Quality;
   readonly messages: MessagePath;
 }
 
@@ -518,10 +527,7 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
         if (inst.chunks !== set.passages.length)
           failures.push(`${inst.label}: ${inst.chunks} chunks for ${set.passages.length} passages`);
         const vectorIngest = await embedChunks(inst, stub);
-        const quality =
-          vectorIngest === undefined
-            ? undefined
-            : await measureQuality(inst, set, stub, vectorIngest, failures);
+        const quality = await measureQuality(inst, set, stub, vectorIngest, failures);
         const messages = await measureMessages(inst, worker, questions, opts.full ? 60 : 20, failures);
         results.push({
           label: inst.label,
@@ -631,9 +637,13 @@ function report(
   const n = set.questions.length;
   const tables: Table[] = [];
   const headline: Figure[] = [];
-  const withQuality = results.filter((r) => r.quality !== undefined);
-  const first = withQuality[0];
+  const first = results.find((r) => r.quality.vectorIngest !== undefined);
   const q0 = first?.quality;
+  for (const r of results) {
+    const ft = r.quality.modes.find((x) => x.mode === 'fulltext');
+    if (ft?.recall4 === 0)
+      failures.push(`${r.label}: full-text recall@4 is 0: retrieval or the set is broken`);
+  }
   if (first && q0) {
     const m = (mode: Mode) => q0.modes.find((x) => x.mode === mode);
     const ft = m('fulltext');
@@ -657,7 +667,6 @@ function report(
         ratio: `${(hy.mrr10 / ft.mrr10).toFixed(2)}×`,
         target: '–',
       });
-    if (ft && ft.recall4 === 0) failures.push('full-text recall@4 is 0: retrieval or the set is broken');
   } else {
     failures.push('no engine with pgvector: retrieval quality was not measured');
   }
@@ -680,7 +689,7 @@ function report(
     });
   }
   tables.push(figureTable('Headline figures', headline));
-  for (const r of withQuality) if (r.quality) tables.push(qualityTable(r, r.quality, n));
+  for (const r of results) tables.push(qualityTable(r, r.quality, n));
   tables.push(messagesTable(results, messages));
   if (results[0]) tables.push(statementsTable(results[0]));
   tables.push({
@@ -693,15 +702,15 @@ function report(
       ],
       [
         `Embedding every chunk through the stub’s \`/v1/embeddings\` (batches of ${EMBED_BATCH})`,
-        ...results.map((r) => (r.quality ? ms(r.quality.vectorIngest.embedMs) : 'no pgvector')),
+        ...results.map((r) => (r.quality.vectorIngest ? ms(r.quality.vectorIngest.embedMs) : 'no pgvector')),
       ],
       [
         'Storing the vectors and building the HNSW index',
-        ...results.map((r) => (r.quality ? ms(r.quality.vectorIngest.storeMs) : 'no pgvector')),
+        ...results.map((r) => (r.quality.vectorIngest ? ms(r.quality.vectorIngest.storeMs) : 'no pgvector')),
       ],
       [
         'Embedding one question (p50 of one-text calls)',
-        ...results.map((r) => (r.quality ? ms(r.quality.embedLatency.p50) : 'no pgvector')),
+        ...results.map((r) => (r.quality.embedLatency ? ms(r.quality.embedLatency.p50) : 'no pgvector')),
       ],
     ],
   });
@@ -735,6 +744,17 @@ function report(
       `loses at pgvector’s default \`hnsw.ef_search\` (40), and the reference with ${EF_SEARCH} what a wider ` +
       'candidate list (one `SET LOCAL` more per retrieval) wins back. Full-text and the exact scan give the same ' +
       'figures on every run and both engines.',
+    ...results
+      .filter((r) => r.quality.vectorIngest === undefined)
+      .map((r) => {
+        const ft = (x: EngineResult | undefined) => x?.quality.modes.find((m) => m.mode === 'fulltext');
+        const [a, b] = [ft(r), ft(first)];
+        const same = a && b && a.recall1 === b.recall1 && a.recall4 === b.recall4 && a.mrr10 === b.mrr10;
+        return (
+          `${r.label} has no pgvector here (\`CREATE EXTENSION vector\` failed), so only full-text was scored ` +
+          `there; ${same ? 'its figures are the same as' : 'its figures differ from'} ${first?.label ?? 'PGlite'}’s.`
+        );
+      }),
     'Vector and hybrid run as SQL of the bench (`RETRIEVERS` in `bench/rag.ts`) over a table of its own with an ' +
       'HNSW index, until the server’s `retrieve()` takes a mode; the full-text mode is the server’s own ' +
       '`retrieve()`. The message path is the server’s as it is (full-text retrieval). Round trips are counted by ' +
