@@ -15,7 +15,14 @@ import { type EmbeddingStub, STUB_EMBEDDING_DIMS, send, signup, startEmbeddingSt
 import { Database } from '../packages/server/src/db/database.js';
 import type { Engine, EngineName, Queryable } from '../packages/server/src/db/types.js';
 import { RETRIEVED_CHUNKS } from '../packages/server/src/widget/chat.js';
-import { retrieve } from '../packages/server/src/widget/documents.js';
+import { embeddingKey } from '../packages/server/src/widget/embedder.js';
+import { normalise } from '../packages/server/src/widget/embeddings.js';
+import {
+  retrieve,
+  tuneVectorScan,
+  type VectorSupport,
+  vectorSupport,
+} from '../packages/server/src/widget/retrieval.js';
 import { LoadWorker } from './lib/http-load.js';
 import { fmtLatency, type LatencySummary, summarise } from './lib/latency.js';
 import { benchEngines, callJson, type Listening, startBenchRampart } from './lib/rampart.js';
@@ -28,9 +35,9 @@ import { buildSet, type RetrievalSet, SET_PATH, serialise, wordnetDict } from '.
 const K = RETRIEVED_CHUNKS;
 /** Depth of each ranked list: MRR is MRR@10 (a relevant passage below rank 10 scores 0). */
 const DEPTH = 10;
-/** Reciprocal rank fusion: score = Σ 1 / (RRF_K + rank) over the lists a chunk is in, each cut at FUSE_DEPTH. */
+/** The server's reciprocal rank fusion (widget/retrieval.ts): Σ 1 / (60 + rank), 40 candidates from each list. */
 const RRF_K = 60;
-const FUSE_DEPTH = 20;
+const FUSE_DEPTH = 40;
 const EMBED_BATCH = 256;
 /** Visitor messages sent in quick mode (the first questions of the set); `--full` sends every question 3 times. */
 const QUICK_MESSAGES = 100;
@@ -56,7 +63,12 @@ export const MODES: readonly Mode[] = ['fulltext', 'vector', 'hybrid'];
 interface Scope {
   readonly orgId: string;
   readonly widgetId: string;
+  /** pgvector or exact SQL scoring, as the server found it. */
+  support?: VectorSupport;
 }
+
+/** The embedding key the widget's chunks carry (model and size), as the server stores it. */
+const KEY = embeddingKey(EMBEDDING_MODEL, STUB_EMBEDDING_DIMS);
 
 /** A retrieval mode: the widget's best `limit` chunks (contents, best first) for a question. */
 type Retriever = (
@@ -67,64 +79,27 @@ type Retriever = (
   limit: number,
 ) => Promise<string[]>;
 
-const vectorLiteral = (v: readonly number[]) => `[${v.join(',')}]`;
+const vectorLiteral = (v: readonly number[]) => `{${v.join(',')}}`;
 
-/**
- * Where the chunk vectors are: the bench's own table (chunk id, org, widget, vector) until the server stores
- * them; then these two names point at the server's table and column, and the reference retrievers below keep
- * working.
- */
-const VECTORS = { table: 'rag_bench_vectors', chunkId: 'chunk_id' } as const;
+/** The server's own retrieve() in one mode, with the session settings the message path uses. */
+const serverMode =
+  (mode: Mode, tune = true): Retriever =>
+  async (q, s, question, v, limit) => {
+    const support = s.support ?? { pgvector: false, iterativeScan: false };
+    if (tune) await tuneVectorScan(q, support);
+    const hits = await retrieve(q, s.orgId, s.widgetId, question, limit, {
+      mode,
+      vector: mode === 'fulltext' ? null : { values: v, key: KEY },
+      support,
+    });
+    return hits.map((h) => h.content);
+  };
 
-// The question's stemmed words OR-ed into a tsquery, exactly as the server's retrieve() builds it.
-const TSQUERY = `words AS (
-       SELECT lexeme FROM unnest(tsvector_to_array(to_tsvector('english', $3))) AS lexeme
-        WHERE lexeme ~ '^[[:alnum:]_]+$' LIMIT 64
-     ), query AS (
-       SELECT to_tsquery('simple', string_agg(lexeme, ' | ')) AS tq FROM words HAVING count(*) > 0
-     )`;
-
-/**
- * The three modes. Full-text is the server's own retrieve() (packages/server/src/widget/documents.ts). Vector and
- * hybrid are SQL of the bench's over its `rag_bench_vectors` table (pgvector, HNSW, cosine distance) until the
- * server's retrieve() takes a mode; then each body becomes `retrieve(q, s.orgId, s.widgetId, question, limit,
- * { mode })` and the vector table and the ingest embedding below go (see embedChunks).
- */
+/** The three modes: the server's retrieve() (packages/server/src/widget/retrieval.ts), exactly as a message runs it. */
 export const RETRIEVERS: Record<Mode, Retriever> = {
-  fulltext: (q, s, question, _v, limit) => retrieve(q, s.orgId, s.widgetId, question, limit),
-  vector: async (q, s, _question, v, limit) => {
-    const { rows } = await q.query<{ content: string }>(
-      `SELECT c.content FROM (
-         SELECT ${VECTORS.chunkId} AS chunk_id, embedding <=> $3::vector AS d FROM ${VECTORS.table}
-          WHERE org_id = $1 AND widget_id = $2 ORDER BY embedding <=> $3::vector LIMIT $4
-       ) v JOIN widget_chunks c ON c.id = v.chunk_id ORDER BY v.d, c.seq`,
-      [s.orgId, s.widgetId, vectorLiteral(v), limit],
-    );
-    return rows.map((r) => r.content);
-  },
-  hybrid: async (q, s, question, v, limit) => {
-    const { rows } = await q.query<{ content: string }>(
-      `WITH ${TSQUERY}, ft AS (
-         SELECT c.id, row_number() OVER (ORDER BY ts_rank(c.tsv, query.tq) DESC, c.seq) AS r
-           FROM widget_chunks c, query
-          WHERE c.org_id = $1 AND c.widget_id = $2 AND c.tsv @@ query.tq
-          ORDER BY r LIMIT $5
-       ), vec AS (
-         SELECT chunk_id AS id, row_number() OVER (ORDER BY d) AS r FROM (
-           SELECT ${VECTORS.chunkId} AS chunk_id, embedding <=> $4::vector AS d FROM ${VECTORS.table}
-            WHERE org_id = $1 AND widget_id = $2 ORDER BY embedding <=> $4::vector LIMIT $5
-         ) nearest
-       ), fused AS (
-         SELECT coalesce(ft.id, vec.id) AS id,
-                coalesce(1.0 / (${RRF_K} + ft.r), 0) + coalesce(1.0 / (${RRF_K} + vec.r), 0) AS score
-           FROM ft FULL JOIN vec ON ft.id = vec.id
-       )
-       SELECT c.content FROM fused JOIN widget_chunks c ON c.id = fused.id
-        ORDER BY fused.score DESC, c.seq LIMIT $6`,
-      [s.orgId, s.widgetId, question, vectorLiteral(v), FUSE_DEPTH, limit],
-    );
-    return rows.map((r) => r.content);
-  },
+  fulltext: serverMode('fulltext'),
+  vector: serverMode('vector'),
+  hybrid: serverMode('hybrid'),
 };
 
 /**
@@ -132,31 +107,28 @@ export const RETRIEVERS: Record<Mode, Retriever> = {
  * HNSW index), so the table shows what the approximate index loses.
  */
 const vectorExact: Retriever = async (q, s, _question, v, limit) => {
+  const d = v.length;
   const { rows } = await q.query<{ content: string }>(
-    `SELECT c.content FROM (
-       SELECT ${VECTORS.chunkId} AS chunk_id, (embedding <=> $3::vector) + 0 AS d FROM ${VECTORS.table}
-        WHERE org_id = $1 AND widget_id = $2 ORDER BY (embedding <=> $3::vector) + 0 LIMIT $4
-     ) v JOIN widget_chunks c ON c.id = v.chunk_id ORDER BY v.d, c.seq`,
-    [s.orgId, s.widgetId, vectorLiteral(v), limit],
+    `SELECT content FROM widget_chunks
+      WHERE org_id = $1 AND widget_id = $2 AND embedding_model = $3 AND array_length(embedding, 1) = ${d}
+      ORDER BY (embedding::vector(${d}) <=> $4::real[]::vector(${d})) + 0, seq LIMIT $5`,
+    [s.orgId, s.widgetId, KEY, vectorLiteral(v), limit],
   );
   return rows.map((r) => r.content);
 };
 
-/** Reference for the vector mode: the HNSW search with a wider candidate list than pgvector's default (40). */
-const EF_SEARCH = 100;
-const vectorWide: Retriever = async (q, s, question, v, limit) => {
-  await q.query(`SET LOCAL hnsw.ef_search = ${EF_SEARCH}`);
-  return RETRIEVERS.vector(q, s, question, v, limit);
-};
+/** Reference for the vector mode: HNSW at pgvector's default candidate list (40); the server asks for 100. */
+const EF_SEARCH = 40;
+const vectorDefault: Retriever = serverMode('vector', false);
 
 /** `fulltext-analyzed`: the full-text mode again once the chunk table has planner statistics (ANALYZE). */
-type Measured = Mode | 'vector-wide' | 'vector-exact' | 'fulltext-analyzed';
-const MEASURED: readonly Measured[] = [...MODES, 'vector-wide', 'vector-exact'];
+type Measured = Mode | 'vector-default' | 'vector-exact' | 'fulltext-analyzed';
+const MEASURED: readonly Measured[] = [...MODES, 'vector-default', 'vector-exact'];
 const retrieverOf = (m: Measured): Retriever =>
   m === 'vector-exact'
     ? vectorExact
-    : m === 'vector-wide'
-      ? vectorWide
+    : m === 'vector-default'
+      ? vectorDefault
       : m === 'fulltext-analyzed'
         ? RETRIEVERS.fulltext
         : RETRIEVERS[m];
@@ -214,12 +186,19 @@ function countingDatabase(inner: Database, counter: Counter): Database {
 
 interface Instance extends Listening, Scope {
   readonly visitorToken: string;
+  /** The owner's bearer header, for the widget's embedding settings. */
+  readonly session: Record<string, string>;
   /** Wall time of the document upload (chunking, full-text indexing, one transaction). */
   readonly ingestMs: number;
   readonly chunks: number;
 }
 
-function startRampart(engine: EngineName, stubOrigin: string, markdown: string): Promise<Instance> {
+function startRampart(
+  engine: EngineName,
+  stubOrigin: string,
+  embeddingsBaseUrl: string,
+  markdown: string,
+): Promise<Instance> {
   const env = { RAMPART_TRUST_PROXY: '127.0.0.1', RAMPART_SIGNUP_PER_IP_PER_HOUR: '1000' };
   return startBenchRampart(engine, env, async ({ rampart: r, origin }) => {
     const call = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -238,6 +217,12 @@ function startRampart(engine: EngineName, stubOrigin: string, markdown: string):
       'PUT',
       `/api/orgs/${orgId}/providers/stub`,
       { baseUrl: `${stubOrigin}/v1`, apiKey: 'sk-bench-rag-upstream-0123456789', models: [MODEL] },
+      session,
+    );
+    await call(
+      'PUT',
+      `/api/orgs/${orgId}/providers/embeddings`,
+      { baseUrl: embeddingsBaseUrl, apiKey: 'sk-bench-rag-embeddings-0123456789', models: [EMBEDDING_MODEL] },
       session,
     );
     const widget = await call(
@@ -268,6 +253,7 @@ function startRampart(engine: EngineName, stubOrigin: string, markdown: string):
     return {
       orgId,
       widgetId,
+      session,
       visitorToken: String(visitor.visitorToken),
       ingestMs,
       chunks: Number(doc.chunks),
@@ -297,53 +283,41 @@ async function embed(stub: EmbeddingStub, texts: readonly string[]): Promise<num
 }
 
 interface VectorIngest {
+  /** From setting the widget's embedding model to every chunk carrying a vector (the server's embedder). */
   readonly embedMs: number;
-  readonly storeMs: number;
 }
 
 /**
- * The vector side of ingest, done by the bench until the server embeds chunks itself: embeds every chunk of the
- * widget and stores the vectors with an HNSW index. The table is the bench's, in the throwaway database, read
- * by the app role like widget_chunks (scoped by org and widget in every query).
- * @returns undefined when the engine has no pgvector (PostgreSQL without the extension installed)
+ * Turns on vector search the way an owner does: PATCH the widget's embedding model, then wait while the server's
+ * embedder (widget/embedder.ts) embeds every chunk through the org's provider (the stub), batch after batch.
+ * @returns undefined when the engine has no pgvector: the vector modes then score exactly in SQL, which the
+ *   quality run does not repeat (same results, minutes of scans); messages still use them.
  */
-async function embedChunks(inst: Instance, stub: EmbeddingStub): Promise<VectorIngest | undefined> {
-  const db = inst.rampart.services.db;
-  try {
-    await db.owner((q) => q.exec('CREATE EXTENSION IF NOT EXISTS vector'));
-  } catch {
-    return undefined;
-  }
-  const { rows } = await db.org(inst.orgId, (q) =>
-    q.query<{ id: string; content: string }>(
-      'SELECT id::text AS id, content FROM widget_chunks WHERE org_id = $1 AND widget_id = $2 ORDER BY seq',
-      [inst.orgId, inst.widgetId],
-    ),
-  );
+async function embedChunks(inst: Instance): Promise<VectorIngest | undefined> {
   const t0 = performance.now();
-  const vectors = await embed(
-    stub,
-    rows.map((r) => r.content),
+  await callJson(
+    inst.origin,
+    'PATCH',
+    `/api/orgs/${inst.orgId}/widgets/${inst.widgetId}`,
+    { embeddingModel: EMBEDDING_MODEL, embeddingDimensions: STUB_EMBEDDING_DIMS },
+    inst.session,
   );
-  const t1 = performance.now();
-  await db.owner(async (q) => {
-    await q.exec(
-      `CREATE TABLE rag_bench_vectors (
-         chunk_id uuid PRIMARY KEY, org_id uuid NOT NULL, widget_id uuid NOT NULL,
-         embedding vector(${STUB_EMBEDDING_DIMS}) NOT NULL
-       );
-       GRANT SELECT ON rag_bench_vectors TO rampart_app;`,
+  for (;;) {
+    const st = await callJson(
+      inst.origin,
+      'GET',
+      `/api/orgs/${inst.orgId}/widgets/${inst.widgetId}/embeddings`,
+      undefined,
+      inst.session,
     );
-    await q.query(
-      `INSERT INTO rag_bench_vectors (chunk_id, org_id, widget_id, embedding)
-       SELECT id, $1::uuid, $2::uuid, v::vector FROM unnest($3::uuid[], $4::text[]) AS t(id, v)`,
-      [inst.orgId, inst.widgetId, rows.map((r) => r.id), vectors.map((v) => vectorLiteral(v))],
-    );
-    await q.exec(
-      'CREATE INDEX rag_bench_vectors_hnsw ON rag_bench_vectors USING hnsw (embedding vector_cosine_ops); ANALYZE rag_bench_vectors;',
-    );
-  });
-  return { embedMs: t1 - t0, storeMs: performance.now() - t1 };
+    if (st.lastError) throw new Error(`embedding failed: ${String(st.lastError)}`);
+    if (Number(st.total) > 0 && st.embedded === st.total) break;
+    if (performance.now() - t0 > 600_000) throw new Error(`embedding stalled: ${JSON.stringify(st)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const embedMs = performance.now() - t0;
+  inst.support = await vectorSupport(inst.rampart.services.db);
+  return inst.support.pgvector ? { embedMs } : undefined;
 }
 
 // --- quality ------------------------------------------------------------------------------------------------
@@ -384,7 +358,8 @@ async function measureQuality(
   const embedTimes: number[] = [];
   for (const question of set.questions) {
     const t0 = performance.now();
-    const [v] = vectorIngest ? await embed(stub, [question.question]) : [];
+    const [raw] = vectorIngest ? await embed(stub, [question.question]) : [];
+    const v = raw ? normalise(raw) : undefined;
     embedTimes.push(performance.now() - t0);
     for (const mode of measured) {
       const t1 = performance.now();
@@ -569,11 +544,11 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   try {
     const stubOrigin = `http://127.0.0.1:${await worker.stub(STUB_PATH, STUB_RESPONSE)}`;
     for (const engine of engines) {
-      const inst = await startRampart(engine, stubOrigin, markdown);
+      const inst = await startRampart(engine, stubOrigin, stub.baseUrl, markdown);
       try {
         if (inst.chunks !== set.passages.length)
           failures.push(`${inst.label}: ${inst.chunks} chunks for ${set.passages.length} passages`);
-        const vectorIngest = await embedChunks(inst, stub);
+        const vectorIngest = await embedChunks(inst);
         // As ingested: nothing has analysed the chunk table yet (PGlite never does by itself; PostgreSQL's
         // autovacuum may during the run). Then the full-text mode again with statistics, and the messages too.
         const asIngested = await measureQuality(inst, set, stub, vectorIngest, failures);
@@ -612,11 +587,11 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const ms = fmtLatency.ms;
 const MODE_NAMES: Record<Measured, string> = {
-  'vector-wide': `Reference: vector, HNSW with \`hnsw.ef_search = ${EF_SEARCH}\``,
+  'vector-default': `Reference: vector, HNSW at pgvector’s default \`hnsw.ef_search = ${EF_SEARCH}\` (the server sets 100)`,
   'vector-exact': 'Reference: vector, exact scan (no index)',
   'fulltext-analyzed': 'Reference: full-text once `ANALYZE widget_chunks` has run',
-  fulltext: 'Full-text (the server’s `retrieve()` today)',
-  vector: 'Vector (pgvector HNSW, cosine, stub embeddings)',
+  fulltext: 'Full-text (the server’s `retrieve()`, mode `fulltext`)',
+  vector: 'Vector (the server’s `retrieve()`: pgvector HNSW, cosine, stub embeddings)',
   hybrid: `Hybrid (reciprocal rank fusion, k = ${RRF_K}, top ${FUSE_DEPTH} of each)`,
 };
 
@@ -771,12 +746,8 @@ function report(
         ...results.map((r) => ms(r.ingestMs)),
       ],
       [
-        `Embedding every chunk through the stub’s \`/v1/embeddings\` (batches of ${EMBED_BATCH})`,
+        'Embedding every chunk: the server’s embedder, through the org’s provider (the stub’s `/v1/embeddings`), batches of 32, stored with their HNSW index entries',
         ...results.map((r) => (r.quality.vectorIngest ? ms(r.quality.vectorIngest.embedMs) : 'no pgvector')),
-      ],
-      [
-        'Storing the vectors and building the HNSW index',
-        ...results.map((r) => (r.quality.vectorIngest ? ms(r.quality.vectorIngest.storeMs) : 'no pgvector')),
       ],
       [
         'Embedding one question (p50 of one-text calls)',
