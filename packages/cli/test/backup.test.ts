@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { KeyRing } from '@rampart/core/seal';
 import { appendAudit, type Database, openDatabase, putSecret, verifyChain } from '@rampart/server';
 import { BIN, type CliResult, cleanEnv, createPgDatabase, type PgDatabase, runCli } from '@rampart/testing';
+import { migratedDataDir } from '@rampart/testing/datadir';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -74,6 +75,8 @@ describe('backup and restore on PGlite', () => {
     cleanEnv({ NODE_ENV: 'development', RAMPART_DATA_DIR: dataDir, ...extra });
 
   beforeAll(async () => {
+    // Starts from a migrated copy rather than PGlite's ~5 s initdb; the restores below go into empty directories.
+    migratedDataDir(source);
     const { db } = await openDatabase({ dataDir: source });
     try {
       orgs = await seed(db);

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { KeyRing, openString } from '@rampart/core/seal';
 import { openDatabase } from '@rampart/server';
 import { BIN, cleanEnv, type CliRun as Run, runCli, spawnCli } from '@rampart/testing';
+import { migratedDataDir } from '@rampart/testing/datadir';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 /** Starting a fresh PGlite data directory (WASM boot + migrations) takes several seconds on a busy machine. */
@@ -28,6 +29,15 @@ function tempDataDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'rampart-cli-'));
   tempDirs.push(dir);
   return dir;
+}
+
+/**
+ * A data directory whose embedded database is already migrated (no keys yet), for the tests about something
+ * else than a first start: each would otherwise spend ~5 s in PGlite's initdb. The first `start` test keeps an
+ * empty directory, so creating and migrating a new one stays covered through the real command.
+ */
+function migratedTempDataDir(): string {
+  return migratedDataDir(tempDataDir());
 }
 
 /** The test's environment minus anything Rampart reads, so the parent's settings cannot leak in. */
@@ -205,7 +215,7 @@ describe('rampart start', () => {
     try {
       const address = squatter.address();
       const port = typeof address === 'object' && address ? address.port : 0;
-      const dataDir = tempDataDir();
+      const dataDir = migratedTempDataDir();
       const run = rampart(['start'], cliEnv(dataDir, { PORT: String(port) }));
       await waitForOutput(run, /EADDRINUSE/);
       const failedAt = Date.now();
@@ -231,13 +241,13 @@ describe('rampart start', () => {
 
 describe('rampart admin audit verify', () => {
   it('exits 0 on a fresh data directory', async () => {
-    const run = rampart(['admin', 'audit', 'verify'], cliEnv(tempDataDir()));
+    const run = rampart(['admin', 'audit', 'verify'], cliEnv(migratedTempDataDir()));
     expect(await exitWithin(run, START_TIMEOUT_MS)).toEqual({ code: 0, signal: null });
     expect(run.stdout()).toContain('0 chain(s) checked, 0 with problems');
   }, 60_000);
 
   it('refuses, without crashing, a PGlite data directory a running server holds', async () => {
-    const dataDir = tempDataDir();
+    const dataDir = migratedTempDataDir();
     const { run: server, baseUrl } = await startServer(dataDir);
 
     const verify = rampart(['admin', 'audit', 'verify'], cliEnv(dataDir));
@@ -258,7 +268,7 @@ describe('rampart admin audit verify', () => {
 
 describe('rampart admin backfill-secrets', () => {
   it('seals legacy plaintext with progress and a summary, then finds nothing on a second run (--json)', async () => {
-    const dataDir = tempDataDir();
+    const dataDir = migratedTempDataDir();
     const keys = `t1:${Buffer.alloc(32, 3).toString('base64')}`;
     const env = cliEnv(dataDir, { RAMPART_MASTER_KEYS: keys });
     const orgId = randomUUID();

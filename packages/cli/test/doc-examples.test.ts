@@ -24,6 +24,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Account, api, BIN, cleanEnv, ROOT, signup } from '@rampart/testing';
+import { migratedDataDir } from '@rampart/testing/datadir';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestServer } from '../../server/test/helpers.js';
@@ -138,6 +139,9 @@ describe('command examples in README.md, CONTRIBUTING.md and docs/*.md', () => {
     writeFileSync(join(binDir, 'rampart'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, {
       mode: 0o755,
     });
+    // The examples' embedded database starts migrated, as after a first `rampart start`: the README's chain would
+    // otherwise wait ~5 s on PGlite's initdb (a first start in an empty directory is packages/cli/test/cli.test.ts').
+    migratedDataDir(dataDir);
     srv = await startTestServer('pglite');
   });
   afterAll(async () => {

@@ -14,7 +14,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { api as sessionApi, signup } from '@rampart/testing';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ENGINES, startTestServer, type TestServer } from './helpers.js';
+import { startTestServer, type TestServer } from './helpers.js';
 
 interface Seen {
   url: string | undefined;
@@ -160,7 +160,12 @@ function startUpstream() {
   );
 }
 
-describe.each(ENGINES)('gateway Anthropic Messages API (%s)', (engine) => {
+/**
+ * One engine: this suite tests Anthropic wire protocol translation, SSE and headers, the same code whatever the database. The SQL it
+ * touches (providers, keys, settings, usage and audit rows) is tested on both engines by gateway.test.ts,
+ * gateway-usage.test.ts, gateway-limits.test.ts and the tenancy suites. PGlite: there in every environment.
+ */
+describe.each(['pglite' as const])('gateway Anthropic Messages API (%s)', (engine) => {
   let srv: TestServer;
   let up: Awaited<ReturnType<typeof startUpstream>>;
   let session: string;

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { api as sessionApi, signup } from '@rampart/testing';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, startTestServer, type TestServer } from './helpers.js';
+import { startTestServer, type TestServer } from './helpers.js';
 
 interface Seen {
   url: string | undefined;
@@ -90,7 +90,12 @@ function startUpstream(): Promise<{ server: Server; port: number; seen: Seen[] }
   );
 }
 
-describe.each(ENGINES)('gateway embeddings (%s)', (engine) => {
+/**
+ * One engine: this suite tests the embeddings wire protocol, the same code whatever the database. The SQL it
+ * touches (providers, keys, settings, usage and audit rows) is tested on both engines by gateway.test.ts,
+ * gateway-usage.test.ts, gateway-limits.test.ts and the tenancy suites. PGlite: there in every environment.
+ */
+describe.each(['pglite' as const])('gateway embeddings (%s)', (engine) => {
   let srv: TestServer;
   let up: Awaited<ReturnType<typeof startUpstream>>;
   let session: string;

@@ -12,7 +12,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { api as sessionApi, signup } from '@rampart/testing';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ENGINES, startTestServer, type TestServer } from './helpers.js';
+import { startTestServer, type TestServer } from './helpers.js';
 
 type Mode =
   | 'ok'
@@ -183,7 +183,12 @@ interface AuditEntry {
   };
 }
 
-describe.each(ENGINES)('gateway fallback and retries (%s)', (engine) => {
+/**
+ * One engine: this suite tests retries, fallbacks and upstream failures, the same code whatever the database. The SQL it
+ * touches (providers, keys, settings, usage and audit rows) is tested on both engines by gateway.test.ts,
+ * gateway-usage.test.ts, gateway-limits.test.ts and the tenancy suites. PGlite: there in every environment.
+ */
+describe.each(['pglite' as const])('gateway fallback and retries (%s)', (engine) => {
   let srv: TestServer;
   let session: string;
   let orgId: string;

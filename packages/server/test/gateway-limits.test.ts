@@ -98,9 +98,13 @@ describe('price table', () => {
 });
 
 const REDIS_URL = process.env.REDIS_URL;
+/**
+ * Counters in the database are SQL: both engines. Counters in Redis are the same code on either engine (only the
+ * usage rows, covered above on both, go to the database): once, on PostgreSQL when there is one, as in production.
+ */
 const COMBOS: Array<{ engine: EngineName; store: 'database' | 'redis' }> = [
   ...ENGINES.map((engine) => ({ engine, store: 'database' as const })),
-  ...(REDIS_URL ? ENGINES.map((engine) => ({ engine, store: 'redis' as const })) : []),
+  ...(REDIS_URL ? [{ engine: ENGINES[ENGINES.length - 1] as EngineName, store: 'redis' as const }] : []),
 ];
 
 describe.each(COMBOS)('gateway limits ($engine, counters in $store)', ({ engine, store }) => {

@@ -35,13 +35,16 @@ export interface TestDb {
   close(): Promise<void>;
 }
 
-/** A fresh, migrated database on the given engine. */
+/** The global setup's migrated PostgreSQL database, copied by {@link createTestDb} and {@link startTestServer}. */
+const pgTemplate = (): string | undefined => inject('pgTemplate') || undefined;
+
+/** A fresh, migrated database on the given engine (migrate() still runs: it finds nothing to do). */
 export async function createTestDb(engine: EngineName): Promise<TestDb> {
   if (engine === 'pglite') {
     const e = await openPglite({ loadDataDir: pgliteSnapshot() });
     return { db: new Database(e), engine: e, close: () => e.close() };
   }
-  const { url, drop } = await createPgDatabase();
+  const { url, drop } = await createPgDatabase({ template: pgTemplate() });
   const e = await openPostgres({ connectionString: url, maxConnections: 20 });
   await migrate(e);
   await assertSafeAppRole(e);
@@ -89,7 +92,8 @@ export async function startTestServer(
   // as a deployment's public URL names itself: the dashboard's refresh endpoint answers that exact origin only.
   const port = env.PORT ?? String(await freePort());
   let pgDb: PgDatabase | undefined;
-  if (engine === 'postgres') pgDb = await createPgDatabase();
+  // A given DATABASE_URL (a second node, an empty database to migrate) is used as it is.
+  if (engine === 'postgres' && !env.DATABASE_URL) pgDb = await createPgDatabase({ template: pgTemplate() });
   const config: Config = loadConfig({
     ...testServerEnv(),
     LOG_LEVEL: 'info',
@@ -124,7 +128,7 @@ export async function startTestServer(
     mailer,
     baseUrl: `http://127.0.0.1:${addr.port}`,
     logs,
-    ...(pgDb ? { url: pgDb.url } : {}),
+    ...(pgDb ? { url: pgDb.url } : env.DATABASE_URL ? { url: env.DATABASE_URL } : {}),
     close: async () => {
       await rampart.close();
       await pgDb?.drop();

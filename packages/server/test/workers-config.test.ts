@@ -24,7 +24,20 @@ describe('RAMPART_WORKERS', () => {
     expect(loadConfig({ RAMPART_WORKERS: ' Auto ' }).RAMPART_WORKERS).toBe('auto');
   });
 
-  it.each(['0', '-2', String(MAX_WORKERS + 1), '1.5', '1e1', '0x2', 'two', '99999'])('refuses %j', (v) => {
+  // Also every value packages/cli/test/workers.test.ts once ran through a `rampart start` process each.
+  it.each([
+    '0',
+    '-1',
+    '-2',
+    String(MAX_WORKERS + 1),
+    '1.5',
+    '1e1',
+    '0x2',
+    'two',
+    'many',
+    '2 workers',
+    '99999',
+  ])('refuses %j', (v) => {
     let err: unknown;
     try {
       loadConfig({ RAMPART_WORKERS: v });

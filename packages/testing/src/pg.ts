@@ -11,10 +11,11 @@ export interface PgDatabase {
 
 /**
  * A new, empty database on the `base` PostgreSQL server (dropped, with any open connections, by `drop()`),
- * named `<prefix>_<random>` so leftovers are easy to spot. @throws when there is no base URL
+ * named `<prefix>_<random>` so leftovers are easy to spot; with `template`, a copy of that database instead (the
+ * tests' migrated template: a copy costs about half of migrating an empty database). @throws when there is no base URL
  */
 export async function createPgDatabase(
-  opts: { base?: string | undefined; prefix?: string } = {},
+  opts: { base?: string | undefined; prefix?: string; template?: string | undefined } = {},
 ): Promise<PgDatabase> {
   const base = opts.base ?? process.env.TEST_DATABASE_URL;
   if (!base) throw new Error('TEST_DATABASE_URL is not set');
@@ -22,7 +23,7 @@ export async function createPgDatabase(
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
   const { rows } = await admin.query<{ server_version: string }>('SHOW server_version');
-  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.query(`CREATE DATABASE ${name}${opts.template ? ` TEMPLATE ${opts.template}` : ''}`);
   await admin.end();
   const url = new URL(base);
   url.pathname = `/${name}`;
