@@ -339,6 +339,7 @@ describe.skipIf(!browserTestsEnabled)(
       await page.getByRole('button', { name: 'Save changes' }).click();
       await page.getByText('embeddingDimensions', { exact: false }).first().waitFor();
       await page.getByLabel('Embedding size (optional)', { exact: true }).fill('');
+      await page.getByLabel('Keep conversations (days)', { exact: true }).fill('90');
       await page.getByRole('button', { name: 'Save changes' }).click();
       const status = detail.getByTestId('embedding-status');
       await status.getByRole('heading', { name: 'Vector search' }).waitFor();
@@ -347,6 +348,16 @@ describe.skipIf(!browserTestsEnabled)(
         .filter({ hasText: 'No provider serves this model' })
         .waitFor({ timeout: 20_000 });
       expect(await status.textContent()).toMatch(/text-embedding-3-small: 0 of \d+ passages embedded/);
+      const saved = await api(srv.baseUrl, owner.token).get<{
+        embeddingModel: string;
+        embeddingDimensions: number | null;
+        conversationRetentionDays: number;
+      }>(`/api/orgs/${owner.orgId}/widgets/${id}`);
+      expect(saved.body).toMatchObject({
+        embeddingModel: 'text-embedding-3-small',
+        embeddingDimensions: null,
+        conversationRetentionDays: 90,
+      });
       await status.getByRole('button', { name: 'Retry now' }).click();
       await expect.poll(() => status.getByRole('button', { name: 'Retry now' }).isEnabled()).toBe(true);
       await shot(page, 'widgets-embeddings');

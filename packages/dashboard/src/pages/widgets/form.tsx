@@ -16,6 +16,7 @@ interface Draft {
   embeddingModel: string;
   embeddingDimensions: string;
   minSimilarity: string;
+  retentionDays: string;
 }
 const draftOf = (w: Widget | null): Draft => ({
   name: w?.name ?? '',
@@ -27,6 +28,7 @@ const draftOf = (w: Widget | null): Draft => ({
   embeddingModel: w?.embeddingModel ?? '',
   embeddingDimensions: w?.embeddingDimensions ? String(w.embeddingDimensions) : '',
   minSimilarity: String(w?.minSimilarity ?? 0.3),
+  retentionDays: String(w?.conversationRetentionDays ?? 30),
 });
 
 export function WidgetForm(props: EditorProps<Widget> & { widget: Widget | null; models: string[] }) {
@@ -48,6 +50,7 @@ export function WidgetForm(props: EditorProps<Widget> & { widget: Widget | null;
       embeddingModel: d.embeddingModel.trim() || null,
       embeddingDimensions: d.embeddingDimensions.trim() ? Number(d.embeddingDimensions) : null,
       minSimilarity: Number(d.minSimilarity),
+      conversationRetentionDays: Number(d.retentionDays),
     };
     const r = await act(() =>
       props.widget
@@ -128,6 +131,15 @@ export function WidgetForm(props: EditorProps<Widget> & { widget: Widget | null;
           value={d.minSimilarity}
           onChange={(v) => set('minSimilarity', v)}
           hint="Similarity (0 to 1) a document passage needs for a message to count as answered."
+        />
+      </fieldset>
+      <fieldset disabled={busy}>
+        <legend>Conversations</legend>
+        <NumberField
+          label="Keep conversations (days)"
+          value={d.retentionDays}
+          onChange={(v) => set('retentionDays', v)}
+          hint="1 to 365. Visitor conversations are deleted this long after their last message."
         />
       </fieldset>
       <ErrorNote error={error} />
