@@ -3,10 +3,9 @@ import { type Region, routeFor } from '../gateway/providers.js';
 import { loadRouting } from '../gateway/route-cache.js';
 import type { GatewayServices } from '../gateway/services.js';
 import { AppError } from '../platform/errors.js';
-import { guardedFetch } from '../platform/outbound/fetch.js';
-import { credentialTransport } from '../platform/outbound/transport.js';
 import { embeddingKey } from './embedder.js';
 import { embedTexts } from './embeddings.js';
+import { postToProvider } from './provider-call.js';
 import { retrieve, tuneVectorScan, vectorSupport } from './retrieval.js';
 import type { WidgetRow } from './widgets.js';
 
@@ -91,33 +90,15 @@ export async function answer(
   const timeoutMs = route.reasoning
     ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
     : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
-  const url = `${route.baseUrl}/chat/completions`;
-  // The call carries the provider key: never over plain http (a provider saved before the rule).
-  if (!credentialTransport(new URL(url), s.outboundPolicy).ok)
-    throw new AppError('bad_gateway', 'The model provider is misconfigured (plain http base URL)');
-  let res: Awaited<ReturnType<typeof guardedFetch>>;
-  try {
-    res = await guardedFetch(s.outbound, url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${route.apiKey}`, 'content-type': 'application/json' },
-      body,
-      timeoutMs,
-      maxBytes: MAX_ANSWER_BYTES,
-      maxRedirects: 0,
-    });
-  } catch (err) {
-    const name = (err as Error).name;
-    if (name === 'TimeoutError' || name === 'AbortError')
-      throw new AppError('upstream_timeout', `The model did not answer within ${timeoutMs / 1000} s`);
-    throw new AppError('bad_gateway', 'The model provider could not be reached');
-  }
-  if (res.status !== 200 || res.truncated)
-    throw new AppError('bad_gateway', `The model provider answered ${res.status}`);
+  const text = await postToProvider(s, route, '/chat/completions', body, {
+    timeoutMs,
+    maxBytes: MAX_ANSWER_BYTES,
+    what: 'model',
+  });
   let reply: unknown;
   try {
-    reply = (
-      JSON.parse(res.body.toString('utf8')) as { choices?: Array<{ message?: { content?: unknown } }> }
-    ).choices?.[0]?.message?.content;
+    reply = (JSON.parse(text) as { choices?: Array<{ message?: { content?: unknown } }> }).choices?.[0]
+      ?.message?.content;
   } catch {
     reply = undefined;
   }

@@ -8,8 +8,7 @@ import { routeFor } from '../gateway/providers.js';
 import { loadRouting } from '../gateway/route-cache.js';
 import type { GatewayServices } from '../gateway/services.js';
 import { AppError } from '../platform/errors.js';
-import { guardedFetch } from '../platform/outbound/fetch.js';
-import { credentialTransport } from '../platform/outbound/transport.js';
+import { postToProvider } from './provider-call.js';
 
 const ALL_KINDS = new Set(PII_KINDS);
 /** 64 chunks of ~1,200 characters at 1,536 floats: a few MB of JSON at most. */
@@ -49,36 +48,19 @@ export async function embedTexts(
   const route = routeFor(routing, s.ring, orgId, spec.model, null, 'inherit', 'openai');
   // Fixed placeholders, never numbered ones: the same text must embed the same wherever it appears.
   const input = route.redact ? texts.map((t) => redactWith(t, ALL_KINDS, maskReplacer)) : [...texts];
-  const url = `${route.baseUrl}/embeddings`;
-  if (!credentialTransport(new URL(url), s.outboundPolicy).ok)
-    throw new AppError('bad_gateway', 'The embedding provider is misconfigured (plain http base URL)');
-  let res: Awaited<ReturnType<typeof guardedFetch>>;
-  try {
-    res = await guardedFetch(s.outbound, url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${route.apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        model: spec.model,
-        input,
-        encoding_format: 'float',
-        ...(spec.dimensions ? { dimensions: spec.dimensions } : {}),
-      }),
-      timeoutMs,
-      maxBytes: MAX_ANSWER_BYTES,
-      maxRedirects: 0,
-    });
-  } catch (err) {
-    const name = (err as Error).name;
-    if (name === 'TimeoutError' || name === 'AbortError')
-      throw new AppError(
-        'upstream_timeout',
-        `The embedding provider did not answer within ${timeoutMs / 1000} s`,
-      );
-    throw new AppError('bad_gateway', 'The embedding provider could not be reached');
-  }
-  if (res.status !== 200 || res.truncated)
-    throw new AppError('bad_gateway', `The embedding provider answered ${res.status}`);
-  return parseEmbeddings(res.body.toString('utf8'), texts.length);
+  const body = await postToProvider(
+    s,
+    route,
+    '/embeddings',
+    JSON.stringify({
+      model: spec.model,
+      input,
+      encoding_format: 'float',
+      ...(spec.dimensions ? { dimensions: spec.dimensions } : {}),
+    }),
+    { timeoutMs, maxBytes: MAX_ANSWER_BYTES, what: 'embedding' },
+  );
+  return parseEmbeddings(body, texts.length);
 }
 
 /**
