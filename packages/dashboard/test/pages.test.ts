@@ -159,14 +159,19 @@ describe.skipIf(!browserTestsEnabled)(
       const q = await api(srv.baseUrl, apiKey).request(
         'POST',
         `/api/orgs/${owner.orgId}/connections/${(await connectionId('sales replica')) ?? ''}/query`,
-        { sql: 'SELECT 1' },
+        { sql: 'SELECT $1::text', params: ['ann@example.org'] },
         { 'x-ai-model': 'test-model' },
       );
       expect(q.status).toBe(502);
       await page.getByRole('button', { name: 'Refresh', exact: true }).click();
       const audit = page.getByTestId('query-audit-table');
       await audit.getByText('test-model').waitFor();
-      expect(await audit.textContent()).toContain('bad_gateway');
+      // The key's creator beside the key, and the parameter as the audit stores it: redacted.
+      const shown = (await audit.textContent()) ?? '';
+      expect(shown).toContain('bad_gateway');
+      expect(shown).toContain(`user ${owner.userId.slice(0, 8)}`);
+      expect(shown).toContain('"[EMAIL]"');
+      expect(shown).not.toContain('ann@example.org');
       const [csv] = await Promise.all([
         page.waitForEvent('download'),
         page.getByRole('button', { name: 'Export CSV' }).click(),

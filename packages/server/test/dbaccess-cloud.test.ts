@@ -148,7 +148,7 @@ describe.skipIf(!BASE)('cloud database connections (postgres)', () => {
     const a = api(srv.baseUrl, owner.token);
     const json = await a.get<{ entries: Array<Record<string, unknown>> }>(`${o()}/query-audit`);
     expect(json.status).toBe(200);
-    const ok = json.body.entries.find((e) => e.outcome === 'ok' && e.model === 'gpt-test');
+    const ok = json.body.entries.find((e) => e.outcome === 'ok' && e.declaredModel === 'gpt-test');
     expect(ok).toMatchObject({ tool: 'run_select', rowCount: 2, connectionId });
     expect(String(ok?.queryHash)).toMatch(/^[0-9a-f]{64}$/);
     expect(json.body.entries.some((e) => e.outcome === 'query_not_allowed')).toBe(true);

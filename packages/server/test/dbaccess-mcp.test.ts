@@ -1,7 +1,7 @@
 /**
  * The MCP endpoint through the SDK's own client (Streamable HTTP) against a cloud connection on real
  * PostgreSQL: tools from schema metadata, typed table queries compiled to parameterised SQL, run_select in the
- * sandbox, refusals as tool errors, and every call in the query audit with the client's name as the model.
+ * sandbox, refusals as tool errors, and every call in the query audit with the declared model and the client.
  */
 
 import { fileURLToPath } from 'node:url';
@@ -165,7 +165,8 @@ describe.skipIf(!BASE)('MCP over Streamable HTTP (postgres)', () => {
     expect(tools).toEqual(
       expect.arrayContaining(['list_tables', 'describe_table', 'query_table', 'run_select']),
     );
-    expect(audit.body.entries.every((e) => e.model === 'claude-test')).toBe(true);
+    expect(audit.body.entries.every((e) => e.declaredModel === 'claude-test')).toBe(true);
+    expect(audit.body.entries.every((e) => e.clientName === 'test-assistant')).toBe(true);
     expect(audit.text).not.toContain('c50@example.com');
   });
 
@@ -241,7 +242,16 @@ describe.skipIf(!BASE)('MCP over Streamable HTTP (postgres)', () => {
       const audit = await api(srv.baseUrl, owner.token).get<{ entries: Array<Record<string, unknown>> }>(
         `/api/orgs/${owner.orgId}/query-audit`,
       );
-      expect(audit.body.entries.some((e) => e.model === 'stdio-model' && e.tool === 'run_select')).toBe(true);
+      // The bridge names the desktop client (its stdio handshake), and itself as the way it came.
+      expect(audit.body.entries).toContainEqual(
+        expect.objectContaining({
+          tool: 'run_select',
+          declaredModel: 'stdio-model',
+          clientName: 'desktop-client',
+          clientVersion: '1.0.0',
+          clientVia: 'rampart-mcp-bridge/0.1.0',
+        }),
+      );
     } finally {
       await stdio.close();
     }

@@ -42,19 +42,25 @@ export function registerMcpCommand(program: Command): void {
       );
 
       const upstream = new Client({ name: 'rampart-mcp-bridge', version: '0.1.0' });
+      // Read by the transport on every request, so headers added later go with every call after that.
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${apiKey}`,
+        ...(opts.model ? { 'x-ai-model': opts.model } : {}),
+        // The server then adds one typed tool per table of this connection.
+        ...(opts.connection ? { 'x-rampart-connection': opts.connection } : {}),
+      };
       await upstream.connect(
-        new StreamableHTTPClientTransport(endpointUrl(base, 'mcp'), {
-          requestInit: {
-            headers: {
-              authorization: `Bearer ${apiKey}`,
-              ...(opts.model ? { 'x-ai-model': opts.model } : {}),
-              // The server then adds one typed tool per table of this connection.
-              ...(opts.connection ? { 'x-rampart-connection': opts.connection } : {}),
-            },
-          },
-        }),
+        new StreamableHTTPClientTransport(endpointUrl(base, 'mcp'), { requestInit: { headers } }),
       );
       const local = new Server({ name: 'rampart', version: '0.1.0' }, { capabilities: { tools: {} } });
+      // The query audit names the desktop client (its stdio initialize), not only this bridge: percent-encoded,
+      // since a client name may hold characters a header cannot.
+      local.oninitialized = () => {
+        const client = local.getClientVersion();
+        if (!client) return;
+        headers['x-mcp-client-name'] = encodeURIComponent(client.name.slice(0, 100));
+        headers['x-mcp-client-version'] = encodeURIComponent(client.version.slice(0, 100));
+      };
       local.setRequestHandler(ListToolsRequestSchema, async () => upstream.listTools());
       local.setRequestHandler(CallToolRequestSchema, async (req) => {
         const args = { ...(req.params.arguments ?? {}) } as Record<string, unknown>;

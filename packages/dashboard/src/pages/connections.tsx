@@ -189,6 +189,35 @@ function CreateConnection({ orgId, onCreated }: { orgId: string; onCreated: () =
   );
 }
 
+// The key's creator and the key ("user 1a2b3c4d · key 5e6f7a8b"): an API key acts for the member who made it.
+const who = (e: AuditRow) =>
+  [
+    e.userId ? actor({ userId: e.userId, apiKeyId: null }, '') : null,
+    actor({ userId: null, apiKeyId: e.apiKeyId }, ''),
+  ]
+    .filter(Boolean)
+    .join(' · ') || '—';
+const client = (e: AuditRow) =>
+  e.clientName
+    ? `${e.clientName}${e.clientVersion ? ` ${e.clientVersion}` : ''}${e.clientVia ? ` (via ${e.clientVia})` : ''}`
+    : '—';
+// The stored values are already PII-redacted and cut to 256 characters; the cell shows their start.
+const params = (e: AuditRow) => {
+  if (!e.paramValues) return e.params ?? '—';
+  const text = e.paramValues.map((v) => JSON.stringify(v)).join(', ');
+  const shown = text.length > 80 ? `${text.slice(0, 79)}…` : text;
+  return (
+    <span title={text}>
+      {e.params ?? e.paramValues.length}
+      {e.paramValues.length ? (
+        <>
+          : <code>{shown}</code>
+        </>
+      ) : null}
+    </span>
+  );
+};
+
 function QueryAudit({ orgId, connections }: { orgId: string; connections: Connection[] }) {
   // The newest page only (the server pages the log); the exports stream all of it.
   const state = useLoad(
@@ -234,7 +263,8 @@ function QueryAudit({ orgId, connections }: { orgId: string; connections: Connec
                   'When',
                   'Connection',
                   'Who',
-                  'Model',
+                  'Client',
+                  'Declared model',
                   'Tool',
                   'Params',
                   'Rows',
@@ -249,10 +279,11 @@ function QueryAudit({ orgId, connections }: { orgId: string; connections: Connec
                     <td>
                       {e.connectionId ? (names.get(e.connectionId) ?? e.connectionId.slice(0, 8)) : '—'}
                     </td>
-                    <td>{actor(e, '—', true)}</td>
-                    <td>{e.model ?? '—'}</td>
+                    <td>{who(e)}</td>
+                    <td>{client(e)}</td>
+                    <td>{e.declaredModel ?? '—'}</td>
                     <td>{e.tool ? <code>{e.tool}</code> : '—'}</td>
-                    <td>{e.params ?? '—'}</td>
+                    <td>{params(e)}</td>
                     <td>{e.rowCount ?? '—'}</td>
                     <td>{e.durationMs === null ? '—' : `${e.durationMs} ms`}</td>
                     <td>

@@ -5,6 +5,7 @@ import { actorOf } from '../platform/actor.js';
 import { appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { connectCloud } from './connections.js';
+import { auditParams, type McpClient, paramBudget } from './query-audit.js';
 import { DEFAULT_LIMITS, runSandboxed, type SandboxLimits, type SandboxResult } from './sandbox.js';
 import type { DbAccessServices } from './services.js';
 
@@ -75,19 +76,24 @@ export async function openExecutor(
 /** What the query audit records about a call besides its result. */
 export interface QueryAuditInfo {
   tool: string;
-  model: string | null;
-  /** How many parameters were bound (their values are not recorded). */
-  params: number;
+  /** The model the client says it is (`x-ai-model`), recorded as declared. */
+  declaredModel: string | null;
+  /** The MCP client (initialize handshake or bridge headers); null off MCP. */
+  client: McpClient | null;
+  /** The values the caller bound; the audit keeps their count and redacted, cut copies. */
+  params: readonly unknown[];
 }
 
 /**
  * Opens the connection, runs `fn`, closes it, and writes one `db.query` row to the org's hash-chained audit
- * log whatever happens: tool, model, parameter count, row count, query hash, duration, outcome; never rows.
+ * log whatever happens: the key and its creator (the row's user), tool, declared model, MCP client, parameter
+ * count and PII-redacted values (each cut to 256 characters), row count, query hash, duration, outcome; never
+ * rows.
  */
 export async function runAudited(
   s: DbAccessServices,
   request: FastifyRequest,
-  who: { orgId: string; apiKeyId: string },
+  who: { orgId: string; apiKeyId: string; userId: string | null },
   row: { id: string; mode: 'cloud' | 'agent'; envelope: ConnectionEnvelope | null },
   apiKey: string,
   info: QueryAuditInfo,
@@ -128,21 +134,27 @@ export async function runAudited(
     throw err;
   } finally {
     clearTimeout(timer);
+    const meta: Record<string, unknown> = {
+      connectionId: row.id,
+      tool: info.tool,
+      declaredModel: info.declaredModel,
+      clientName: info.client?.name ?? null,
+      clientVersion: info.client?.version ?? null,
+      clientVia: info.client?.via ?? null,
+      params: info.params.length,
+      rowCount: result?.rowCount ?? 0,
+      queryHash: result?.queryHash ?? null,
+      durationMs: Math.round(performance.now() - started),
+      outcome,
+    };
+    // The values last, within what the 8 KiB meta has left (the count above says how many there were).
+    meta.paramValues = auditParams(info.params, paramBudget(meta));
     await s.db.org(who.orgId, (q) =>
-      appendAudit(q, actorOf(request, { apiKeyId: who.apiKeyId }), {
+      appendAudit(q, actorOf(request, { userId: who.userId, apiKeyId: who.apiKeyId }), {
         orgId: who.orgId,
         action: 'db.query',
         target: `db_connection:${row.id}`,
-        meta: {
-          connectionId: row.id,
-          tool: info.tool,
-          model: info.model,
-          params: info.params,
-          rowCount: result?.rowCount ?? 0,
-          queryHash: result?.queryHash ?? null,
-          durationMs: Math.round(performance.now() - started),
-          outcome,
-        },
+        meta,
       }),
     );
   }

@@ -9,6 +9,14 @@ import type { App } from '../platform/http.js';
 import { bearer } from '../platform/params.js';
 import { getConnectionRow, listConnections } from './connections.js';
 import { type Executor, runAudited } from './execute.js';
+import {
+  declaredModel,
+  initializeClient,
+  type McpClient,
+  mcpClientOf,
+  readMcpSession,
+  signMcpSession,
+} from './query-audit.js';
 import type { SandboxResult } from './sandbox.js';
 import type { DbAccessServices } from './services.js';
 
@@ -117,6 +125,7 @@ async function buildServer(
   request: FastifyRequest,
   key: ApiKeyPrincipal,
   rawKey: string,
+  client: McpClient | null,
 ): Promise<McpServer> {
   const server = new McpServer({ name: 'rampart-dbaccess', version: '0.1.0' });
   const orgId = key.orgId;
@@ -124,17 +133,19 @@ async function buildServer(
   const withConnection = async (
     connectionId: string,
     tool: string,
-    params: number,
+    params: readonly unknown[],
     fn: (run: Executor['run']) => Promise<SandboxResult>,
   ) => {
     const row = await s.db.org(orgId, (q) => getConnectionRow(q, orgId, connectionId));
-    const client = server.server.getClientVersion();
-    // Stateless: the client's initialize (with its name) came in an earlier request, so the model comes from
-    // x-ai-model when the client sends it, else from this request's client info if any.
-    const model =
-      String(request.headers['x-ai-model'] ?? '').slice(0, 200) ||
-      (client ? `${client.name}/${client.version}`.slice(0, 200) : null);
-    return runAudited(s, request, { orgId, apiKeyId: key.keyId }, row, rawKey, { tool, model, params }, fn);
+    return runAudited(
+      s,
+      request,
+      { orgId, apiKeyId: key.keyId, userId: key.createdBy },
+      row,
+      rawKey,
+      { tool, declaredModel: declaredModel(request), client, params },
+      fn,
+    );
   };
   const guarded = async (fn: () => Promise<unknown>) => {
     try {
@@ -179,7 +190,7 @@ async function buildServer(
     },
     ({ connectionId }) =>
       guarded(async () => {
-        const r = await withConnection(connectionId, 'list_tables', 0, (run) =>
+        const r = await withConnection(connectionId, 'list_tables', [], (run) =>
           run(
             `SELECT table_schema, table_name FROM information_schema.tables
               WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`,
@@ -203,8 +214,11 @@ async function buildServer(
     },
     ({ connectionId, schema, table }) =>
       guarded(async () => {
-        const r = await withConnection(connectionId, 'describe_table', 1, (run) =>
-          tableMeta(run, table, schema),
+        const r = await withConnection(
+          connectionId,
+          'describe_table',
+          schema === undefined ? [table] : [schema, table],
+          (run) => tableMeta(run, table, schema),
         );
         return r.rows.map(([schema, column, type]) => ({ schema, column, type }));
       }),
@@ -242,7 +256,7 @@ async function buildServer(
         const r = await withConnection(
           args.connectionId,
           'query_table',
-          args.filters?.length ?? 0,
+          (args.filters ?? []).map((f) => f.value),
           async (run) => {
             const meta = await tableMeta(run, args.table, args.schema);
             const compiled = compileTableQuery(
@@ -273,7 +287,7 @@ async function buildServer(
     },
     ({ connectionId, sql, params }) =>
       guarded(async () => {
-        const r = await withConnection(connectionId, 'run_select', params.length, (run) => run(sql, params));
+        const r = await withConnection(connectionId, 'run_select', params, (run) => run(sql, params));
         return { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
       }),
   );
@@ -281,7 +295,7 @@ async function buildServer(
   // (names and types only): columns, filter columns and order columns are enums of the table's real columns.
   const pinned = String(request.headers['x-rampart-connection'] ?? '');
   if (/^[0-9a-f-]{36}$/i.test(pinned)) {
-    const schema = await withConnection(pinned, 'schema', 0, (run) =>
+    const schema = await withConnection(pinned, 'schema', [], (run) =>
       run(
         `SELECT table_schema, table_name, column_name FROM information_schema.columns
           WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, ordinal_position`,
@@ -325,10 +339,15 @@ async function buildServer(
           },
           (args) =>
             guarded(async () => {
-              const r = await withConnection(pinned, toolName, args.filters?.length ?? 0, (run) => {
-                const compiled = compileTableQuery(t, args);
-                return run(compiled.sql, compiled.params);
-              });
+              const r = await withConnection(
+                pinned,
+                toolName,
+                (args.filters ?? []).map((f) => f.value),
+                (run) => {
+                  const compiled = compileTableQuery(t, args);
+                  return run(compiled.sql, compiled.params);
+                },
+              );
               return { columns: r.columns, rows: r.rows, rowCount: r.rowCount, truncated: r.truncated };
             }),
         );
@@ -341,6 +360,11 @@ async function buildServer(
   return server;
 }
 
+const sessionHeader = (request: FastifyRequest): string | undefined => {
+  const v = request.headers['mcp-session-id'];
+  return typeof v === 'string' ? v : undefined;
+};
+
 /** `/mcp`: the Model Context Protocol over Streamable HTTP (stateless, JSON responses), authenticated by API key. */
 export function registerMcpRoutes(app: App, s: DbAccessServices): void {
   app.post(
@@ -350,15 +374,26 @@ export function registerMcpRoutes(app: App, s: DbAccessServices): void {
         tags: ['dbaccess'],
         security: bearer,
         summary:
-          "MCP (Streamable HTTP, stateless, JSON-RPC body) with an API key: database tools for the key's org; x-ai-model names the model for the query audit",
+          "MCP (Streamable HTTP, stateless, JSON-RPC body) with an API key: database tools for the key's org. The initialize answer carries a signed Mcp-Session-Id naming the client (clientInfo) for the query audit; x-ai-model is recorded as the declared model; x-mcp-client-name / x-mcp-client-version name the end client behind a bridge",
       },
     },
     async (request, reply) => {
       const key = await s.auth.apiKey(request, 'db.query');
       const rawKey = (request.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
-      const server = await buildServer(s, request, key, rawKey);
-      // No session id generator: stateless, every POST stands alone (any node can answer it).
-      const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
+      // Stateless, every POST stands alone (any node can answer it). The initialize is answered with a signed
+      // session id carrying the client's name and version, which the client sends back on every later request;
+      // those are served without session state (no generator), reading the client from that id.
+      const hello = initializeClient(request.body);
+      const handshake = hello ?? readMcpSession(s.jwtKeys, key.keyId, sessionHeader(request));
+      const server = await buildServer(s, request, key, rawKey, mcpClientOf(request, handshake));
+      const transport = new StreamableHTTPServerTransport(
+        hello
+          ? {
+              enableJsonResponse: true,
+              sessionIdGenerator: () => signMcpSession(s.jwtKeys, key.keyId, hello),
+            }
+          : { enableJsonResponse: true },
+      );
       reply.hijack();
       reply.raw.on('close', () => {
         void transport.close();

@@ -8,6 +8,7 @@ import type { App } from '../platform/http.js';
 import { bearer, okBody, orgItemParams, orgParams } from '../platform/params.js';
 import { createConnection, deleteConnection, getConnectionRow, listConnections } from './connections.js';
 import { runAudited } from './execute.js';
+import { declaredModel } from './query-audit.js';
 import type { DbAccessServices } from './services.js';
 
 const envelope = z.strictObject({
@@ -35,17 +36,25 @@ const AUDIT_FIELDS = [
   'at',
   'userId',
   'apiKeyId',
-  'model',
+  'declaredModel',
+  'clientName',
+  'clientVersion',
+  'clientVia',
   'tool',
   'connectionId',
   'params',
+  'paramValues',
   'rowCount',
   'queryHash',
   'durationMs',
   'outcome',
 ] as const;
 
-/** One query-audit row (never rows of data): the audit entry with the fields its meta records, each null if absent. */
+/**
+ * One query-audit row (never rows of data): the audit entry with the fields its meta records, each null if
+ * absent. `userId` is the API key's creator. Rows written before the declared model was labelled as such
+ * recorded it as `model`; before parameter values were recorded, `paramValues` is null.
+ */
 export function queryAuditRow(e: AuditEntry) {
   const m = (e.meta ?? {}) as Partial<Record<string, unknown>>;
   const str = (v: unknown) => (v ?? null) as string | null;
@@ -55,10 +64,16 @@ export function queryAuditRow(e: AuditEntry) {
     at: e.at,
     userId: e.userId,
     apiKeyId: e.apiKeyId,
-    model: str(m.model),
+    declaredModel: str(m.declaredModel ?? m.model),
+    clientName: str(m.clientName),
+    clientVersion: str(m.clientVersion),
+    clientVia: str(m.clientVia),
     tool: str(m.tool),
     connectionId: str(m.connectionId),
     params: num(m.params),
+    paramValues: (Array.isArray(m.paramValues) ? m.paramValues : null) as Array<
+      string | number | boolean | null
+    > | null,
     rowCount: num(m.rowCount),
     queryHash: str(m.queryHash),
     durationMs: num(m.durationMs),
@@ -135,7 +150,7 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
         tags: ['dbaccess'],
         security: bearer,
         summary:
-          'Run one read-only SELECT on a cloud connection. Authenticate with the API key the connection was sealed under (it derives the decryption key); x-ai-model names the model for the query audit.',
+          'Run one read-only SELECT on a cloud connection. Authenticate with the API key the connection was sealed under (it derives the decryption key); x-ai-model declares the model for the query audit (recorded as declaredModel, with the key creator as userId and the parameters PII-redacted).',
         params: orgItemParams,
         body: z.strictObject({
           sql: z.string().min(1).max(100_000),
@@ -169,13 +184,14 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
       const r = await runAudited(
         s,
         request,
-        { orgId, apiKeyId: principal.keyId },
+        { orgId, apiKeyId: principal.keyId, userId: principal.createdBy },
         row,
         rawKey,
         {
           tool: 'run_select',
-          model: String(request.headers['x-ai-model'] ?? '').slice(0, 200) || null,
-          params: request.body.params.length,
+          declaredModel: declaredModel(request),
+          client: null,
+          params: request.body.params,
         },
         (run) => run(request.body.sql, request.body.params),
       );
@@ -191,7 +207,7 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
         tags: ['dbaccess'],
         security: bearer,
         summary:
-          'The query audit (never rows): json pages (cursor, limit; order=desc for newest first), or streamed csv / ndjson for SIEMs. Hash-chained with the org audit log.',
+          'The query audit (never rows; parameters PII-redacted, each cut to 256 characters; userId is the API key creator): json pages (cursor, limit; order=desc for newest first), or streamed csv / ndjson for SIEMs. Hash-chained with the org audit log.',
         params: orgParams,
         querystring: z.strictObject({
           format: z.enum(['json', 'csv', 'ndjson']).default('json'),
