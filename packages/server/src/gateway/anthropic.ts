@@ -17,11 +17,9 @@ import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { bearer } from '../platform/params.js';
 import { MessagesSseRewriter, MessagesUsage } from './anthropic-sse.js';
-import { routesFor } from './providers.js';
 import { answerRewriting } from './proxy.js';
-import { loadRouting } from './route-cache.js';
 import type { GatewayServices } from './services.js';
-import { count, readUpstreamJson, relayRetryAfter, sendUpstream, startSse, Trail } from './upstream.js';
+import { count, openCall, readUpstreamJson, relayRetryAfter, sendUpstream, startSse } from './upstream.js';
 
 /** The `anthropic-version` sent when the caller sends none. */
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -137,19 +135,14 @@ async function proxyMessages(
   const counting = op === 'count_tokens';
   const started = performance.now();
   const callerHeaders = upstreamHeaders(request);
-  await s.usageAudit.admit(key.orgId);
-  const routing = await s.routing.get(key.orgId, () => s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)));
-  if (!routing) throw new AppError('not_found', 'Org not found');
-  const routes = routesFor(routing, s.ring, key.orgId, body.model, key.region, key, 'anthropic');
-  const route = routes[0] as (typeof routes)[number];
-  const trail = new Trail(route);
-  // Budgets and rates of the key and its org (gateway/limits.ts): refused here, before the upstream is called.
-  // count_tokens counts as a request; its token count is not usage, so it records none.
-  const ticket = await s.limits.admit(key, body.model, route.providerId);
-  const timeoutMs = routes.some((r) => r.reasoning)
-    ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
-    : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
-  request.setDeadline(timeoutMs + 2_000);
+  // count_tokens counts as a request against the limits; its token count is not usage, so it records none.
+  const { routes, route, trail, ticket, timeoutMs } = await openCall(
+    s,
+    request,
+    key,
+    body.model,
+    'anthropic',
+  );
   // Reversible mode: the map lives in this call's memory only, never logged, audited or stored.
   const placeholders =
     route.redact && route.redactionMode === 'reversible' && !counting ? new PlaceholderMap() : null;

@@ -12,10 +12,8 @@ import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { bearer } from '../platform/params.js';
-import { routesFor } from './providers.js';
-import { loadRouting } from './route-cache.js';
 import type { GatewayServices } from './services.js';
-import { count, readUpstreamJson, relayRetryAfter, sendUpstream, Trail } from './upstream.js';
+import { count, openCall, readUpstreamJson, relayRetryAfter, sendUpstream } from './upstream.js';
 
 const ALL_KINDS: ReadonlySet<PiiKind> = new Set(PII_KINDS);
 /** OpenAI's limit on inputs per request. */
@@ -95,18 +93,7 @@ async function proxyEmbeddings(
   body: EmbeddingsBody,
 ): Promise<unknown> {
   const started = performance.now();
-  await s.usageAudit.admit(key.orgId);
-  const routing = await s.routing.get(key.orgId, () => s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)));
-  if (!routing) throw new AppError('not_found', 'Org not found');
-  const routes = routesFor(routing, s.ring, key.orgId, body.model, key.region, key, 'openai');
-  const route = routes[0] as (typeof routes)[number];
-  const trail = new Trail(route);
-  // Budgets and rates of the key and its org (gateway/limits.ts): refused here, before the upstream is called.
-  const ticket = await s.limits.admit(key, body.model, route.providerId);
-  const timeoutMs = routes.some((r) => r.reasoning)
-    ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
-    : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
-  request.setDeadline(timeoutMs + 2_000);
+  const { routes, route, trail, ticket, timeoutMs } = await openCall(s, request, key, body.model, 'openai');
   const input = route.redact ? redactInput(body.input) : body.input;
   const payload = JSON.stringify({ ...body, input });
 

@@ -16,11 +16,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyPrincipal } from '../identity/principal.js';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
-import { type Route, routesFor } from './providers.js';
-import { loadRouting } from './route-cache.js';
+import type { Route } from './providers.js';
 import type { GatewayServices } from './services.js';
 import { ChatSseRewriter, type StreamPiece, type StreamPieces } from './sse.js';
-import { relayRetryAfter, sendUpstream, Trail } from './upstream.js';
+import { openCall, relayRetryAfter, sendUpstream } from './upstream.js';
 
 const ALL_KINDS: ReadonlySet<PiiKind> = new Set(PII_KINDS);
 
@@ -129,22 +128,7 @@ export async function proxyChat(
   body: ChatBody,
 ): Promise<unknown> {
   const started = performance.now();
-  // Backpressure: while the org's usage-audit queue is over its high-water mark, wait for the writer (and
-  // refuse with 503 if it does not catch up) rather than call the provider and queue yet another row.
-  await s.usageAudit.admit(key.orgId);
-  const routing = await s.routing.get(key.orgId, () => s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)));
-  if (!routing) throw new AppError('not_found', 'Org not found');
-  // The ordered providers (issue 24 §3: the key's or org's fallback list, else the one provider of the model).
-  const routes = routesFor(routing, s.ring, key.orgId, body.model, key.region, key);
-  const route = routes[0] as Route;
-  const trail = new Trail(route);
-  // Budgets and rates of the key and its org: refused here, before the upstream is called.
-  const ticket = await s.limits.admit(key, body.model, route.providerId);
-  const timeoutMs = routes.some((r) => r.reasoning)
-    ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
-    : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
-  // The HTTP deadline sits just past the upstream timeout so the client gets upstream_timeout, not request_timeout.
-  request.setDeadline(timeoutMs + 2_000);
+  const { routes, route, trail, ticket, timeoutMs } = await openCall(s, request, key, body.model, 'openai');
   const placeholders = route.redact && route.redactionMode === 'reversible' ? new PlaceholderMap() : null;
   const messages = route.redact
     ? redactChatMessages(

@@ -7,10 +7,41 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
+import type { ApiKeyPrincipal } from '../identity/principal.js';
 import { AppError } from '../platform/errors.js';
 import { credentialTransport } from '../platform/outbound/transport.js';
-import type { Route } from './providers.js';
+import { type ProviderKind, type Route, routesFor } from './providers.js';
+import { loadRouting } from './route-cache.js';
 import type { GatewayServices } from './services.js';
+
+/**
+ * The opening every gateway call shares (chat, messages, embeddings): backpressure from the usage-audit queue (wait
+ * for the writer, or 503 rather than queue yet another row), the org's routing, the ordered providers for the model
+ * (the key's or org's fallback list, else the one provider of the model: issue 24 §3), the key's and org's budgets
+ * and rates (refused here, before any upstream call), and the HTTP deadline just past the upstream timeout, so a
+ * client gets upstream_timeout rather than request_timeout.
+ * @throws AppError not_found | region_not_allowed | validation_failed (routing) | rate_limited | budget_exceeded
+ */
+export async function openCall(
+  s: GatewayServices,
+  request: FastifyRequest,
+  key: ApiKeyPrincipal,
+  model: string,
+  kind: ProviderKind,
+) {
+  await s.usageAudit.admit(key.orgId);
+  const routing = await s.routing.get(key.orgId, () => s.db.org(key.orgId, (q) => loadRouting(q, key.orgId)));
+  if (!routing) throw new AppError('not_found', 'Org not found');
+  const routes = routesFor(routing, s.ring, key.orgId, model, key.region, key, kind);
+  const route = routes[0] as Route;
+  const trail = new Trail(route);
+  const ticket = await s.limits.admit(key, model, route.providerId);
+  const timeoutMs = routes.some((r) => r.reasoning)
+    ? s.config.RAMPART_GATEWAY_REASONING_TIMEOUT_MS
+    : s.config.RAMPART_GATEWAY_TIMEOUT_MS;
+  request.setDeadline(timeoutMs + 2_000);
+  return { routes, route, trail, ticket, timeoutMs };
+}
 
 export const MAX_UPSTREAM_BYTES = 20 * 1024 * 1024;
 /** An error answer (429, 5xx) is read whole before the next attempt: at most this much of it is kept. */
