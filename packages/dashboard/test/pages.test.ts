@@ -457,6 +457,27 @@ describe.skipIf(!browserTestsEnabled)(
       await noInlineStyles(page);
     });
 
+    it('creates an API key that only reads the audit (issue 26): listed with its scope, it streams the audit', async () => {
+      await open(page, 'API keys', 'API keys');
+      const form = page.getByRole('form', { name: 'Create API key' });
+      await form.getByLabel('Key name').fill('siem export');
+      for (const box of ['LLM gateway', 'Database queries', 'Publish skills'])
+        await form.getByLabel(box, { exact: true }).uncheck();
+      await form.getByLabel('Read the audit log', { exact: true }).check();
+      await form.getByRole('button', { name: 'Create key' }).click();
+      const key = ((await page.getByTestId('revealed').textContent()) ?? '').trim();
+      expect(key).toMatch(/^rk_live_/);
+      await page.getByRole('button', { name: 'I have stored it' }).click();
+      const row = page.getByRole('row').filter({ hasText: 'siem export' });
+      expect(await row.getByRole('cell', { name: 'audit.read', exact: true }).isVisible()).toBe(true);
+      await shot(page, 'api-key-audit-scope');
+      const stream = await api(srv.baseUrl, key).get(`/api/orgs/${owner.orgId}/audit?format=ndjson`);
+      expect(stream.status, stream.text).toBe(200);
+      expect(stream.text).toContain('"api_key.created"');
+      // Only that: the gateway refuses it.
+      expect((await api(srv.baseUrl, key).get('/v1/models')).status).toBe(403);
+    });
+
     it('raised no console error or CSP violation on any page', () => {
       expect(watched.problems, watched.problems.join('\n')).toEqual([]);
     });

@@ -2,6 +2,7 @@ import { api, signup, uniqueEmail } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/database.js';
 import { ERROR_CODES } from '../src/platform/errors.js';
+import { API_KEY_SCOPES } from '../src/platform/permissions.js';
 import { startTestServer } from './helpers.js';
 
 /**
@@ -166,6 +167,8 @@ describe(`fuzz sweep over every documented route (seed ${SEED})`, () => {
   let srv: Srv;
   let t: Targets;
   let routes: Route[];
+  /** An org API key with every scope: org routes that admit keys are swept with it too (`config.apiKeyScope`). */
+  let scopedKey: string;
   /** Filled by the sweep, read by the error-model check after it. */
   const outcomes: Outcome[] = [];
 
@@ -178,6 +181,12 @@ describe(`fuzz sweep over every documented route (seed ${SEED})`, () => {
     const a = api(srv.baseUrl, owner.token);
     const o = `/api/orgs/${owner.orgId}`;
     const key = await a.post<{ id: string; key: string }>(`${o}/api-keys`, { name: 'fuzz key' });
+    const all = await a.post<{ key: string }>(`${o}/api-keys`, {
+      name: 'fuzz scopes',
+      scopes: [...API_KEY_SCOPES],
+    });
+    expect(all.status, all.text).toBe(201);
+    scopedKey = all.body.key;
     const rt = await a.post<{ id: string; token: string }>(`${o}/runtime-tokens`, { name: 'fuzz runtime' });
     const secret = await a.put(`${o}/secrets/FUZZ_SECRET`, { value: 'sk-fuzz-secret-value-0000' });
     const job = await a.post<{ id: string }>(`${o}/jobs`, {
@@ -217,7 +226,19 @@ describe(`fuzz sweep over every documented route (seed ${SEED})`, () => {
 
   it('refuses every malformed input with a 4xx JSON error, stays up, and changes nothing', async () => {
     expect(routes.length).toBeGreaterThanOrEqual(90);
-    const variants = routes.flatMap((r) => variantsFor(r, t));
+    // The org routes that admit API keys get every variant twice: as the owner's session and as a key.
+    const admitting = new Set(
+      srv.rampart.orgRoutes
+        .filter((r) => r.apiKeyScope)
+        .map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`),
+    );
+    const asKey = { ...t, owner: { ...t.owner, token: scopedKey } };
+    const keyed = routes.filter((r) => admitting.has(`${r.method} ${r.path}`));
+    expect(keyed.length).toBe(admitting.size);
+    const variants = [
+      ...routes.flatMap((r) => variantsFor(r, t)),
+      ...keyed.flatMap((r) => variantsFor(r, asKey).map((v) => ({ ...v, kind: `${v.kind} (API key)` }))),
+    ];
     // Let anything the setup started (last-used stamps, audit batches) land before the first snapshot.
     await new Promise((r) => setTimeout(r, 500));
     const before = await snapshot(srv.rampart.services.db);

@@ -1,6 +1,6 @@
 import { fillPath, type OpenApiRoute } from '@rampart/testing';
 import type { Rampart } from '../src/app.js';
-import type { Action } from '../src/platform/permissions.js';
+import type { Action, ApiKeyScope } from '../src/platform/permissions.js';
 import { makePackage, makeSigner } from './skills-support.js';
 
 /** What an intruder would upload or register: a well-formed package and key of their own. */
@@ -46,6 +46,11 @@ interface RouteSpec {
     | 'invitationId';
   /** Which target fills `{name}` (default: the secret name). */
   name?: 'secretName' | 'providerName' | 'skillName';
+  /**
+   * The API key scope that admits an org API key here (the route's `config.apiKeyScope`); absent: dashboard
+   * sessions only, and any key gets 401. The permission test checks the app declares exactly these.
+   */
+  scope?: ApiKeyScope;
 }
 
 /**
@@ -138,19 +143,23 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
   'GET /api/orgs/{orgId}/connections': {},
   'POST /api/orgs/{orgId}/connections': { body: () => ({ name: 'intruder', mode: 'agent' }) },
   'DELETE /api/orgs/{orgId}/connections/{id}': { id: 'connectionId' },
-  'POST /api/orgs/{orgId}/connections/{id}/query': { id: 'connectionId', body: () => ({ sql: 'SELECT 1' }) },
-  'GET /api/orgs/{orgId}/query-audit': {},
+  'POST /api/orgs/{orgId}/connections/{id}/query': {
+    id: 'connectionId',
+    body: () => ({ sql: 'SELECT 1' }),
+    scope: 'db.query',
+  },
+  'GET /api/orgs/{orgId}/query-audit': { scope: 'audit.read' },
   'GET /api/orgs/{orgId}/signing-keys': {},
   'POST /api/orgs/{orgId}/signing-keys': {
     body: () => ({ name: 'intruder', publicKey: INTRUDER.publicKeyPem }),
   },
   'DELETE /api/orgs/{orgId}/signing-keys/{id}': { id: 'signingKeyId' },
   'GET /api/orgs/{orgId}/skills': {},
-  'POST /api/orgs/{orgId}/skills': { body: () => INTRUDER_PACKAGE },
+  'POST /api/orgs/{orgId}/skills': { body: () => INTRUDER_PACKAGE, scope: 'skills.publish' },
   'GET /api/orgs/{orgId}/skills/{name}': { name: 'skillName' },
   'GET /api/orgs/{orgId}/runtime-telemetry': {},
-  'GET /api/orgs/{orgId}/audit': {},
-  'GET /api/orgs/{orgId}/audit/verify': {},
+  'GET /api/orgs/{orgId}/audit': { scope: 'audit.read' },
+  'GET /api/orgs/{orgId}/audit/verify': { scope: 'audit.read' },
 };
 
 /** The read routes that together show an org's state: snapshots before and after refused attempts. */
@@ -178,6 +187,8 @@ export const orgViewPaths = (t: Pick<OrgTargets, 'jobId' | 'widgetId'>): string[
 /** An org route as the app registered it, with the action it declares (`config.orgAction`). */
 export interface AppOrgRoute extends OpenApiRoute {
   action: Action;
+  /** The scope that admits an API key (`config.apiKeyScope`); absent: sessions only. */
+  apiKeyScope?: ApiKeyScope;
 }
 
 /**
@@ -190,7 +201,11 @@ export const appOrgRoutes = (rampart: Rampart): AppOrgRoute[] =>
     method: r.method,
     path: r.url.replace(/:(\w+)/g, '{$1}'),
     action: r.action,
+    ...(r.apiKeyScope ? { apiKeyScope: r.apiKeyScope } : {}),
   }));
+
+/** The scope ORG_ROUTES expects on a route (undefined: no API key is accepted there). */
+export const expectedScope = (r: OpenApiRoute): ApiKeyScope | undefined => ORG_ROUTES[routeKey(r)]?.scope;
 
 export const isOrgRoute = (r: OpenApiRoute): boolean =>
   r.path === '/api/orgs/{orgId}' || r.path.startsWith('/api/orgs/{orgId}/');

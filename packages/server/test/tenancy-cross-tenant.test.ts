@@ -11,6 +11,7 @@ import {
 } from '@rampart/testing';
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_KEY_SCOPES } from '../src/platform/permissions.js';
 import { readSecret } from '../src/secrets/service.js';
 import { ENGINES, startTestServer } from './helpers.js';
 import {
@@ -32,6 +33,8 @@ interface Tenant {
   targets: OrgTargets;
   memberEmail: string;
   apiKey: string;
+  /** A key of the org with every scope: what a leaked all-powerful key could try on another org. */
+  allScopesKey: string;
   apiKeyPrefix: string;
   runtimeTokenPrefix: string;
   secretValue: string;
@@ -53,6 +56,11 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
   const key = await a.post<{ id: string; key: string; prefix: string }>(`${o}/api-keys`, {
     name: `${label} key ${tag}`,
   });
+  const allScopes = await a.post<{ key: string }>(`${o}/api-keys`, {
+    name: `${label} all scopes ${tag}`,
+    scopes: [...API_KEY_SCOPES],
+  });
+  expect(allScopes.status, allScopes.text).toBe(201);
   const rt = await a.post<{ id: string; token: string; prefix: string }>(`${o}/runtime-tokens`, {
     name: `${label} runtime ${tag}`,
   });
@@ -142,6 +150,7 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
     owner,
     memberEmail,
     apiKey: key.body.key,
+    allScopesKey: allScopes.body.key,
     apiKeyPrefix: key.body.prefix,
     runtimeTokenPrefix: rt.body.prefix,
     secretValue,
@@ -179,6 +188,7 @@ const markers = (t: Tenant): string[] => [
   t.owner.email,
   t.memberEmail,
   t.apiKey,
+  t.allScopesKey,
   t.apiKeyPrefix,
   t.runtimeTokenPrefix,
   t.secretValue,
@@ -245,6 +255,24 @@ describe.each(ENGINES)('cross-tenant access answers 404 (%s)', (engine) => {
     expect(audit.body.entries.some((e) => e.userId === B.owner.userId)).toBe(false);
     const verify = await a.get<{ ok: boolean }>(`/api/orgs/${A.targets.orgId}/audit/verify`);
     expect(verify.body.ok).toBe(true);
+  });
+
+  it("org B's API key with every scope gets 404 where org routes admit keys and 401 elsewhere, leaking nothing", async () => {
+    const before = await view(A);
+    const asB = api(srv.baseUrl, B.allScopesKey);
+    const admitting = routes.filter((r) => r.apiKeyScope);
+    expect(admitting.length).toBeGreaterThanOrEqual(5);
+    for (const r of routes) {
+      const call = orgRouteCall(r, A.targets);
+      const res = await asB.request(r.method, call.url, call.body);
+      const want = r.apiKeyScope ? ['not_found', 404] : ['unauthorized', 401];
+      expect([(res.body as Err).error, res.status], `${routeKey(r)}: ${res.text}`).toEqual(want);
+      expectNoLeak(res, A, `${routeKey(r)} with B's key`);
+    }
+    // B's key reads B's own audit: the 404s above are about the org, not the key.
+    const own = await asB.get(`/api/orgs/${B.targets.orgId}/audit/verify`);
+    expect(own.status, own.text).toBe(200);
+    expect(await view(A)).toEqual(before);
   });
 
   it("org A's data is untouched: its key still authenticates and its secret still opens to the original", async () => {

@@ -14,13 +14,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerJobRoutes } from '../src/jobs/routes.js';
 import { createHttpServer } from '../src/platform/http.js';
 import { trackOrgRoutes } from '../src/platform/org-routes.js';
-import { ACTIONS, type Action, can, permissionTable, ROLES, type Role } from '../src/platform/permissions.js';
+import {
+  ACTIONS,
+  type Action,
+  API_KEY_SCOPES,
+  type ApiKeyScope,
+  can,
+  permissionTable,
+  ROLES,
+  type Role,
+  scopeTable,
+} from '../src/platform/permissions.js';
 import { recordExchange } from '../src/widget/conversations.js';
 import { startTestServer } from './helpers.js';
 import {
   type AppOrgRoute,
   appOrgRoutes,
+  expectedScope,
   isOrgRoute,
+  type OrgTargets,
   orgRouteCall,
   orgViewPaths,
   routeKey,
@@ -97,8 +109,12 @@ const tableCells = (md: string): string[][] =>
  * The written matrix, read from docs/SECURITY-CONTROLS.md: the oracle for the HTTP checks, independent of `can()` (so a
  * broken `can` fails here instead of agreeing with itself).
  */
+/** The text of a `##` or `###` section of docs/SECURITY-CONTROLS.md, up to the next heading of either level. */
+const docSection = (heading: string): string =>
+  SECURITY_MD.split(`\n${heading}\n`)[1]?.split(/\n#{2,3} /)[0] ?? '';
+
 function documentedMatrix(): Map<string, Set<string>> {
-  const section = SECURITY_MD.split('## Roles and permissions')[1]?.split('\n## ')[0] ?? '';
+  const section = docSection('## Roles and permissions');
   const [head = [], , ...rows] = tableCells(section);
   const roles = head.slice(1);
   return new Map(
@@ -346,6 +362,15 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
       what: 'create an API key',
       ok: 201,
       run: (t) => as(t).post(org('/api-keys'), { name: 'probe' }),
+    },
+    {
+      action: 'audit.read',
+      // A scope the creator's role must be able to grant (canGrant), on top of apikeys.manage.
+      onTop: true,
+      route: 'POST /api/orgs/{orgId}/api-keys',
+      what: 'create an API key with the audit.read scope',
+      ok: 201,
+      run: (t) => as(t).post(org('/api-keys'), { name: 'probe auditor', scopes: ['audit.read'] }),
     },
     {
       action: 'apikeys.manage',
@@ -860,17 +885,32 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     expect((await as(owner.token).get(org())).status).toBe(200);
   });
 
-  it('a viewer cannot mutate anything: every non-GET org route answers 403 and nothing changes', async () => {
-    const keyId = await freshCredential('api-keys');
-    const tokenId = await freshCredential('runtime-tokens');
-    const jobId = await freshJob();
-    const channelId = await freshChannel();
+  /** One live item of each kind in the org: the targets that fill every org route's path. */
+  const freshTargets = async (): Promise<OrgTargets> => {
     const widgetId = await freshWidget();
-    const documentId = await freshDocument(widgetId);
-    const conversationId = await freshConversation(widgetId);
-    const connectionId = await freshConnection();
-    const signingKeyId = await freshSigningKey();
-    const invitationId = await freshInvitation();
+    return {
+      orgId: owner.orgId,
+      orgName: 'Matrix Org',
+      userId: userIds.admin,
+      apiKeyId: await freshCredential('api-keys'),
+      runtimeTokenId: await freshCredential('runtime-tokens'),
+      secretName: 'EXISTING',
+      providerName: 'existing',
+      jobId: await freshJob(),
+      alertChannelId: await freshChannel(),
+      widgetId,
+      documentId: await freshDocument(widgetId),
+      conversationId: await freshConversation(widgetId),
+      connectionId: await freshConnection(),
+      signingKeyId: await freshSigningKey(),
+      invitationId: await freshInvitation(),
+      skillName: 'probe-skill',
+    };
+  };
+
+  it('a viewer cannot mutate anything: every non-GET org route answers 403 and nothing changes', async () => {
+    const targets = await freshTargets();
+    const { jobId, widgetId } = targets;
     const snapshot = async () =>
       Promise.all(
         orgViewPaths({ jobId, widgetId }).map(async (p) => (await as(owner.token).get(org(p))).body),
@@ -879,24 +919,7 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     const mutating = appOrgRoutes(srv.rampart).filter((r) => r.method !== 'GET');
     expect(mutating.length).toBeGreaterThanOrEqual(9);
     for (const r of mutating) {
-      const call = orgRouteCall(r, {
-        orgId: owner.orgId,
-        orgName: 'Matrix Org',
-        userId: userIds.admin,
-        apiKeyId: keyId,
-        runtimeTokenId: tokenId,
-        secretName: 'EXISTING',
-        providerName: 'existing',
-        jobId,
-        alertChannelId: channelId,
-        widgetId,
-        documentId,
-        conversationId,
-        connectionId,
-        signingKeyId,
-        invitationId,
-        skillName: 'probe-skill',
-      });
+      const call = orgRouteCall(r, targets);
       const res = await as(tokens.viewer).request(r.method, call.url, call.body);
       expect(res.status, `${routeKey(r)} as viewer: ${res.text}`).toBe(403);
       expect((res.body as Err).error).toBe('forbidden');
@@ -918,11 +941,85 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
   });
 
   it('docs/SECURITY-CONTROLS.md contains the exact permissionTable() output', () => {
-    const section = SECURITY_MD.split('## Roles and permissions')[1]?.split('\n## ')[0] ?? '';
+    const section = docSection('## Roles and permissions');
     // Cell by cell, in order; only padding may differ.
     expect(tableCells(section)).toEqual(tableCells(permissionTable()));
     expect(tableCells(permissionTable())).toHaveLength(ACTIONS.length + 2);
     expect([...documentedMatrix().keys()]).toEqual([...ACTIONS]);
+  });
+
+  describe('API key scopes (every org route, through HTTP)', () => {
+    /** A key of the org, created by the owner, with exactly `scopes`. */
+    const keyWith = async (scopes: readonly ApiKeyScope[]): Promise<string> => {
+      const r = await as(owner.token).post<{ key: string }>(org('/api-keys'), {
+        name: 'scoped probe',
+        scopes,
+      });
+      expect(r.status, r.text).toBe(201);
+      return (r.body as { key: string }).key;
+    };
+
+    it('the routes that admit API keys declare the scope test/org-routes.ts expects (one table: config.apiKeyScope)', () => {
+      const routes = appOrgRoutes(srv.rampart);
+      const declared = routes.map((r) => `${routeKey(r)} ${r.apiKeyScope ?? '-'}`);
+      expect(declared).toEqual(routes.map((r) => `${routeKey(r)} ${expectedScope(r) ?? '-'}`));
+      expect(
+        routes
+          .filter((r) => r.apiKeyScope === 'audit.read')
+          .map(routeKey)
+          .sort(),
+      ).toEqual([
+        'GET /api/orgs/{orgId}/audit',
+        'GET /api/orgs/{orgId}/audit/verify',
+        'GET /api/orgs/{orgId}/query-audit',
+      ]);
+    });
+
+    it("a key gets 401 on every session-only org route and 403 where it lacks the route's scope; nothing changes", async () => {
+      const targets = await freshTargets();
+      const all = await keyWith(API_KEY_SCOPES);
+      /** Per scope, a key with every other scope. */
+      const lacking = new Map<ApiKeyScope, string>();
+      for (const sc of API_KEY_SCOPES) lacking.set(sc, await keyWith(API_KEY_SCOPES.filter((x) => x !== sc)));
+      // Using a key stamps its lastUsedAt (off the request path): the one change allowed.
+      const snapshot = async () =>
+        Promise.all(
+          orgViewPaths(targets).map(async (p) =>
+            JSON.stringify((await as(owner.token).get(org(p))).body, (k, v) => (k === 'lastUsedAt' ? 0 : v)),
+          ),
+        );
+      const before = await snapshot();
+      for (const r of appOrgRoutes(srv.rampart)) {
+        const call = orgRouteCall(r, targets);
+        const scope = r.apiKeyScope;
+        const res = await as(scope ? (lacking.get(scope) ?? '') : all).request(r.method, call.url, call.body);
+        if (scope) {
+          expect(res.status, `${routeKey(r)} without ${scope}: ${res.text}`).toBe(403);
+          expect(res.body as Err).toMatchObject({ error: 'forbidden' });
+          expect((res.body as { message: string }).message).toContain(scope);
+        } else {
+          expect(res.status, `${routeKey(r)} with an API key: ${res.text}`).toBe(401);
+          expect((res.body as Err).error).toBe('unauthorized');
+        }
+      }
+      expect(await snapshot()).toEqual(before);
+    });
+
+    it("a key with only the route's scope gets past authorization on each route that admits keys", async () => {
+      const targets = await freshTargets();
+      for (const r of appOrgRoutes(srv.rampart).filter((x) => x.apiKeyScope)) {
+        const scope = r.apiKeyScope as ApiKeyScope;
+        const call = orgRouteCall(r, targets);
+        const res = await as(await keyWith([scope])).request(r.method, call.url, call.body);
+        if (r.method === 'GET') expect(res.status, `${routeKey(r)}: ${res.text}`).toBe(200);
+        else expect([401, 403, 404], `${routeKey(r)}: ${res.text}`).not.toContain(res.status);
+      }
+    });
+
+    it('docs/SECURITY-CONTROLS.md contains the exact scopeTable() output', () => {
+      expect(tableCells(docSection('### API key scopes'))).toEqual(tableCells(scopeTable()));
+      expect(tableCells(scopeTable())).toHaveLength(API_KEY_SCOPES.length + 2);
+    });
   });
 
   describe('owners', () => {

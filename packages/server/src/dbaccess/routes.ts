@@ -145,7 +145,8 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
   app.post(
     '/api/orgs/:orgId/connections/:id/query',
     {
-      config: { orgAction: 'dbaccess.query' },
+      // The handler checks the key itself (the org, then the scope): only the sealing key opens the connection.
+      config: { orgAction: 'dbaccess.query', apiKeyScope: 'db.query' },
       schema: {
         tags: ['dbaccess'],
         security: bearer,
@@ -202,7 +203,7 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
   app.get(
     '/api/orgs/:orgId/query-audit',
     {
-      config: { orgAction: 'audit.read' },
+      config: { orgAction: 'audit.read', apiKeyScope: 'audit.read' },
       schema: {
         tags: ['dbaccess'],
         security: bearer,
@@ -221,7 +222,7 @@ export function registerDbAccessRoutes(app: App, s: DbAccessServices): void {
       },
     },
     async (request, reply) => {
-      const access = await s.auth.requireOrg(request);
+      const access = await s.auth.requireOrgOrKey(request);
       const { format, cursor, limit, order } = request.query;
       const filter = {
         action: QUERY_AUDIT,

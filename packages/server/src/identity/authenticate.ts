@@ -5,7 +5,7 @@ import type { Database } from '../db/database.js';
 import { AppError } from '../platform/errors.js';
 import { isUuid } from '../platform/ids.js';
 import type { InvalidationKind, Invalidations } from '../platform/invalidation.js';
-import { orgActionOf } from '../platform/org-routes.js';
+import { apiKeyScopeOf, orgActionOf } from '../platform/org-routes.js';
 import type { Region } from '../platform/params.js';
 import { type Action, can, isRole, type Role } from '../platform/permissions.js';
 import { TtlCache } from '../platform/ttl-cache.js';
@@ -14,6 +14,7 @@ import type {
   ApiKeyScope,
   CliPrincipal,
   OrgAccess,
+  OrgReader,
   Principal,
   RuntimePrincipal,
   SessionPrincipal,
@@ -155,6 +156,28 @@ export class Authenticator {
     if (!role) throw orgNotFound();
     if (!can(role, action)) throw new AppError('forbidden', `Your role (${role}) cannot do this`);
     return { orgId, role, principal };
+  }
+
+  /**
+   * {@link requireOrg}, also admitting an org API key where the route declares `config.apiKeyScope`. The key must
+   * belong to the route's org (any other org: 404, as for a non-member, so org ids cannot be probed with a key),
+   * carry the scope (403), and its creator must still be a member whose role holds the route's action (403): a key
+   * never reads more than the person who made it, and demoting or removing them stops their keys at the next
+   * request. On a route without `apiKeyScope`, and for runtime tokens and CLI credentials: 401 as for requireOrg.
+   * @throws AppError unauthorized | not_found | forbidden | internal_error (the route declares no orgAction)
+   */
+  async requireOrgOrKey(request: FastifyRequest): Promise<OrgReader> {
+    const scope = apiKeyScopeOf(request);
+    const p = await this.principal(request);
+    if (p.kind !== 'api_key' || scope === undefined) return this.requireOrg(request);
+    const action = orgActionOf(request);
+    const orgId = (request.params as { orgId?: unknown }).orgId;
+    if (typeof orgId !== 'string' || !isUuid(orgId) || p.orgId !== orgId) throw orgNotFound();
+    requireScope(p, scope);
+    const role = p.createdBy ? await this.roleOf(orgId, p.createdBy) : undefined;
+    if (!role || !can(role, action))
+      throw new AppError('forbidden', `This API key's creator can no longer do this (${action})`);
+    return { orgId, role, principal: p };
   }
 
   /** A user's role in an org, read now under the org's tenant context; undefined when not a member. */

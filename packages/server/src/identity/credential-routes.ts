@@ -56,7 +56,10 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
           redactionMode: z.enum(['mask', 'reversible']).optional(),
           redactCompletions: z.boolean().optional(),
           region: region.optional(),
-          /** Default (omitted): gateway, db.query, skills.publish, what every key could do before scopes. */
+          /**
+           * Default (omitted): gateway, db.query, skills.publish, what every key could do before scopes. Each scope
+           * asked for must be one the caller's role may grant (`audit.read`: owner, admin), else 403.
+           */
           scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).max(API_KEY_SCOPES.length).optional(),
           ...gatewayLimitsInput,
           /** The gateway's ordered providers per model (issue 24 §3); omitted: the org's lists. */
@@ -73,7 +76,7 @@ export function registerCredentialRoutes(app: App, s: IdentityServices): void {
         s,
         actorOf(request),
         access.orgId,
-        access.principal.userId,
+        { userId: access.principal.userId, role: access.role },
         request.body,
       );
       // The gateway's routing cache holds the keys' fallback lists.

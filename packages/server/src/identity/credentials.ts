@@ -9,6 +9,7 @@ import { checkFallbacks, type Fallbacks } from '../platform/fallbacks.js';
 import { newId } from '../platform/ids.js';
 import { limitsAuditMeta } from '../platform/limit-params.js';
 import type { Region } from '../platform/params.js';
+import { canGrant, type Role } from '../platform/permissions.js';
 import { API_KEY_SCOPES, type ApiKeyScope, DEFAULT_API_KEY_SCOPES } from './principal.js';
 import type { IdentityServices } from './services.js';
 
@@ -75,17 +76,28 @@ export interface ApiKeyLimits {
 const budgetMicros = (usd: number | null | undefined) =>
   usd === null || usd === undefined ? null : Math.round(usd * 1e6);
 
-/** Creates an API key of the org; the key itself is only in the result. */
+/**
+ * Creates an API key of the org; the key itself is only in the result. The creator's role must allow every scope
+ * asked for (platform/permissions.ts `canGrant`): a member never mints a key that reads more than they can.
+ * @throws AppError forbidden (a scope the creator's role cannot grant) | not_found | validation_failed
+ */
 export async function createApiKey(
   s: IdentityServices,
   actor: AuditActor,
   orgId: string,
-  createdBy: string,
+  creator: { userId: string; role: Role },
   input: ApiKeyInput,
 ): Promise<{ id: string; key: string; prefix: string }> {
+  const scopes = API_KEY_SCOPES.filter((x) => (input.scopes ?? DEFAULT_API_KEY_SCOPES).includes(x));
+  const refused = scopes.filter((x) => !canGrant(creator.role, x));
+  if (refused.length)
+    throw new AppError(
+      'forbidden',
+      `Your role (${creator.role}) cannot give a key the ${refused.join(', ')} scope`,
+    );
+  const createdBy = creator.userId;
   const { key, prefix, hash } = generateToken('rk', 'live');
   const id = newId();
-  const scopes = API_KEY_SCOPES.filter((x) => (input.scopes ?? DEFAULT_API_KEY_SCOPES).includes(x));
   const fallbacks = input.fallbacks ?? {};
   await s.db.org(orgId, async (q) => {
     if (Object.keys(fallbacks).length) {

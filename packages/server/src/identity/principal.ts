@@ -1,5 +1,5 @@
 import type { Region } from '../platform/params.js';
-import type { Role } from '../platform/permissions.js';
+import type { ApiKeyScope, Role } from '../platform/permissions.js';
 
 /** A dashboard user holding a session JWT. */
 export interface SessionPrincipal {
@@ -34,11 +34,8 @@ export interface ApiKeyPrincipal {
   createdBy: string | null;
 }
 
-/** API key scopes. Keys created without `scopes` get {@link DEFAULT_API_KEY_SCOPES}. */
-export const API_KEY_SCOPES = ['gateway', 'db.query', 'skills.publish', 'audit.read'] as const;
-export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
-/** What every key could do before scopes existed: kept as the default so existing clients keep working. */
-export const DEFAULT_API_KEY_SCOPES: readonly ApiKeyScope[] = ['gateway', 'db.query', 'skills.publish'];
+// The scopes live with the permission matrix (platform/permissions.ts): org routes declare theirs in their config.
+export { API_KEY_SCOPES, type ApiKeyScope, DEFAULT_API_KEY_SCOPES } from '../platform/permissions.js';
 
 /** A skill runtime holding a runtime token (`rt_live_...`): sync and telemetry of one org, nothing else. */
 export interface RuntimePrincipal {
@@ -64,4 +61,14 @@ export interface OrgAccess {
   orgId: string;
   role: Role;
   principal: SessionPrincipal;
+}
+
+/**
+ * Who reads an org route that also admits API keys (`requireOrgOrKey`): a member session, or a key of the org
+ * with the route's scope; `role` is the session's role or the key creator's, re-read now.
+ */
+export interface OrgReader {
+  orgId: string;
+  role: Role;
+  principal: SessionPrincipal | ApiKeyPrincipal;
 }

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError } from './errors.js';
 import type { App } from './http.js';
-import { ACTIONS, type Action } from './permissions.js';
+import { ACTIONS, type Action, type ApiKeyScope, isApiKeyScope } from './permissions.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -11,6 +11,12 @@ declare module 'fastify' {
      * read the same value from {@link trackOrgRoutes}'s table.
      */
     orgAction?: Action;
+    /**
+     * The API key scope that admits an org API key on this route, besides member sessions; absent: keys get 401
+     * (dashboard sessions only). Routes that declare one authorize through `requireOrgOrKey` (or check the key
+     * as that does); the sweeps read it from {@link trackOrgRoutes}'s table.
+     */
+    apiKeyScope?: ApiKeyScope;
   }
 }
 
@@ -19,6 +25,8 @@ export interface OrgRoute {
   method: string;
   url: string;
   action: Action;
+  /** The scope an API key needs on this route; absent: no API key is accepted. */
+  apiKeyScope?: ApiKeyScope;
 }
 
 /** The org surface: `/api/orgs/:orgId` and everything under it. */
@@ -30,7 +38,7 @@ const isAction = (a: unknown): a is Action =>
 
 /**
  * Adds an onRoute hook (call it before any route is registered) that refuses, at registration and so at
- * startup, an org route without a valid `config.orgAction`. Returns the live table of org routes and their
+ * startup, an org route without a valid `config.orgAction` or with an unknown `config.apiKeyScope`. Returns the live table of org routes and their
  * actions (HEAD twins of GET routes left out): the one list tests enumerate.
  * @throws Error from the registering `app.get/post/...` call when an org route lacks its action
  */
@@ -45,7 +53,13 @@ export function trackOrgRoutes(app: App): readonly OrgRoute[] {
         `${methods.join(',')} ${route.url} is an org route without a valid config.orgAction (got ${String(action)}): declare the action it needs from platform/permissions.ts`,
       );
     }
-    for (const method of methods) table.push({ method, url: route.url, action });
+    const scope: unknown = route.config?.apiKeyScope;
+    if (scope !== undefined && !isApiKeyScope(scope))
+      throw new Error(
+        `${methods.join(',')} ${route.url} declares an unknown config.apiKeyScope (${String(scope)})`,
+      );
+    for (const method of methods)
+      table.push({ method, url: route.url, action, ...(isApiKeyScope(scope) ? { apiKeyScope: scope } : {}) });
   });
   return table;
 }
@@ -60,4 +74,10 @@ export function orgActionOf(request: FastifyRequest): Action {
     throw new AppError('internal_error', `Route ${request.routeOptions.url ?? '?'} declares no orgAction`);
   }
   return action;
+}
+
+/** The API key scope the matched route admits keys with; undefined: dashboard sessions only. */
+export function apiKeyScopeOf(request: FastifyRequest): ApiKeyScope | undefined {
+  const scope: unknown = request.routeOptions.config.apiKeyScope;
+  return isApiKeyScope(scope) ? scope : undefined;
 }

@@ -79,6 +79,52 @@ export const can = (role: Role, action: Action): boolean => MATRIX[action].inclu
 export const isRole = (s: unknown): s is Role =>
   typeof s === 'string' && (ROLES as readonly string[]).includes(s);
 
+/**
+ * API key scopes: what a program holding an org API key may do. Keys created without `scopes` get
+ * {@link DEFAULT_API_KEY_SCOPES}. A scope is checked by the routes that accept keys (`config.apiKeyScope` on org
+ * routes, see org-routes.ts; the gateway and MCP surfaces ask for theirs).
+ */
+export const API_KEY_SCOPES = ['gateway', 'db.query', 'skills.publish', 'audit.read'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+/** What every key could do before scopes existed: kept as the default so existing clients keep working. */
+export const DEFAULT_API_KEY_SCOPES: readonly ApiKeyScope[] = ['gateway', 'db.query', 'skills.publish'];
+
+export const isApiKeyScope = (s: unknown): s is ApiKeyScope =>
+  typeof s === 'string' && (API_KEY_SCOPES as readonly string[]).includes(s);
+
+/**
+ * The action a member must hold, on top of `apikeys.manage`, to give a key a scope (null: none, `apikeys.manage`
+ * alone grants it). A key never reads more than
+ * the person who made it; `audit.read` and `skills.publish` are also re-checked against the creator's role on
+ * every request.
+ */
+export const SCOPE_ACTIONS: Record<ApiKeyScope, Action | null> = {
+  gateway: null,
+  'db.query': 'dbaccess.query',
+  'skills.publish': 'skills.publish',
+  'audit.read': 'audit.read',
+};
+
+/** Whether `role` may create a key carrying `scope`: `apikeys.manage`, and the scope's action if it has one. */
+export const canGrant = (role: Role, scope: ApiKeyScope): boolean => {
+  const action = SCOPE_ACTIONS[scope];
+  return can(role, 'apikeys.manage') && (action === null || can(role, action));
+};
+
+/** Markdown table of the scopes, for docs/SECURITY-CONTROLS.md (a test checks the docs match). */
+export function scopeTable(): string {
+  const head = '| scope | default | the creator needs | roles that may grant it |\n|---|---|---|---|\n';
+  return (
+    head +
+    API_KEY_SCOPES.map((sc) => {
+      const action = SCOPE_ACTIONS[sc];
+      const needs = ['apikeys.manage', ...(action ? [action] : [])].map((a) => `\`${a}\``).join(', ');
+      const def = DEFAULT_API_KEY_SCOPES.includes(sc) ? 'yes' : '-';
+      return `| \`${sc}\` | ${def} | ${needs} | ${ROLES.filter((r) => canGrant(r, sc)).join(', ')} |`;
+    }).join('\n')
+  );
+}
+
 /** Markdown table of the matrix, for docs/SECURITY-CONTROLS.md (a test checks the docs match). */
 export function permissionTable(): string {
   const head = `| action | ${ROLES.join(' | ')} |\n|---|${ROLES.map(() => '---').join('|')}|\n`;

@@ -198,7 +198,7 @@ export function registerSkillRoutes(app: App, s: IdentityServices): void {
       {
         // Sessions go through requireOrg; an API key must carry the skills.publish scope and its creator must
         // still hold this action (publisherOrg).
-        config: { orgAction: 'skills.publish' },
+        config: { orgAction: 'skills.publish', apiKeyScope: 'skills.publish' },
         bodyLimit: s.config.RAMPART_SKILL_MAX_BYTES,
         // Authorize before the body is read: an outsider cannot make the server buffer a 50 MB upload.
         onRequest: async (request) => {

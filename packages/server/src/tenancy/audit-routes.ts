@@ -41,18 +41,19 @@ export function registerAuditRoutes(app: App, s: IdentityServices): void {
   app.get(
     '/api/orgs/:orgId/audit',
     {
-      config: { orgAction: 'audit.read' },
+      config: { orgAction: 'audit.read', apiKeyScope: 'audit.read' },
       schema: {
         tags: ['audit'],
         security: bearer,
-        summary: 'Audit log: filters, cursor pagination (json), or a streamed export (csv, ndjson)',
+        summary:
+          'Audit log: filters, cursor pagination (json), or a streamed export (csv, ndjson); a member session or an API key with the audit.read scope',
         params: orgParams,
         querystring: query,
         response: { 200: z.object({ entries: z.array(entry), nextCursor: z.string().nullable() }) },
       },
     },
     async (request, reply) => {
-      const access = await s.auth.requireOrg(request);
+      const access = await s.auth.requireOrgOrKey(request);
       const qy = request.query;
       const filter = {
         ...(qy.action ? { action: qy.action } : {}),
@@ -83,11 +84,11 @@ export function registerAuditRoutes(app: App, s: IdentityServices): void {
   app.get(
     '/api/orgs/:orgId/audit/verify',
     {
-      config: { orgAction: 'audit.read' },
+      config: { orgAction: 'audit.read', apiKeyScope: 'audit.read' },
       schema: {
         tags: ['audit'],
         security: bearer,
-        summary: "Recompute the org's hash chain",
+        summary: "Recompute the org's hash chain (a member session or an API key with the audit.read scope)",
         params: orgParams,
         response: {
           200: z.object({
@@ -100,7 +101,7 @@ export function registerAuditRoutes(app: App, s: IdentityServices): void {
       },
     },
     async (request) => {
-      const access = await s.auth.requireOrg(request);
+      const access = await s.auth.requireOrgOrKey(request);
       return s.db.org(access.orgId, (q) => verifyChain(q, access.orgId));
     },
   );
