@@ -161,6 +161,11 @@ async function startSite() {
         );
       case '/nul-title.pdf':
         return send('application/pdf', nulTitlePdf);
+      case '/ok.html':
+        return send(
+          'text/html',
+          `<html><body><p>${'Boots are waterproof for two winters. '.repeat(8)}</p></body></html>`,
+        );
       case '/pdf-as-html':
         return send('text/html', okPdf);
       case '/html-as-pdf':
@@ -194,14 +199,14 @@ async function startSite() {
 
 describe('extraction bombs (pure functions)', () => {
   it.fails(// BUG (high): Readability (extract.ts extractHtml) is super-linear in nesting depth and runs on the event
-  // loop with no bound: 300 nested <div>s (3 KB) take ~1.5 s, 1,000 take ~20 s, 2,000 (22 KB) ~50 s. Any
+  // loop with no bound: 500 nested <div>s (6 KB) take ~2 s, 1,000 take ~17-24 s, 2,000 (22 KB) ~50 s. Any
   // member with widgets.write (anyone: sign-up is open) freezes the node with one request. Expected: a depth
   // / element / time bound (or a worker) that refuses such a page quickly.
-  'refuses or finishes a deeply nested 3 KB page quickly (no unbounded CPU on the event loop)', {
+  'refuses or finishes a deeply nested 6 KB page quickly (no unbounded CPU on the event loop)', {
     timeout: 30_000,
   }, () => {
-    const html = nestedHtml(300);
-    expect(html.length).toBeLessThan(4_000);
+    const html = nestedHtml(500);
+    expect(html.length).toBeLessThan(6_000);
     const t = performance.now();
     try {
       extractHtml(html, 1_048_576);
@@ -219,7 +224,7 @@ describe('extraction bombs (pure functions)', () => {
   'refuses or finishes a tiny PDF whose pages share a huge compressed content stream quickly', {
     timeout: 30_000,
   }, async () => {
-    const pdf = sharedStreamPdf(8, Buffer.from('0 0 m 1 1 l S\n'.repeat(200_000)));
+    const pdf = sharedStreamPdf(12, Buffer.from('0 0 m 1 1 l S\n'.repeat(200_000)));
     expect(pdf.length).toBeLessThan(20_000);
     const t = performance.now();
     await extractPdf(pdf, 1_048_576).catch(() => undefined);
@@ -353,6 +358,26 @@ describe('widget attack (pglite)', () => {
     const { visitorToken } = (await v.session()).body;
     await v.message(visitorToken, `about ${marker}\u0000 please`);
     expect(srv.logs.join('\n')).not.toContain(marker);
+  });
+
+  // BUG (low): NUL in the new string fields reaches PostgreSQL: a document `name` (text, markdown, HTML, PDF and
+  // from-url bodies) and the widget's `embeddingModel` answer 500 internal_error (zod lets U+0000 through; only
+  // document `content` is checked). Expected: 400 validation_failed.
+  it.fails('a NUL in a document name or an embedding model name is a 400, not a 500', async () => {
+    const statuses: number[] = [];
+    const r1 = await as(owner).post(w(owner, widgetId, '/documents'), {
+      name: 'a\u0000b',
+      content: 'hello there',
+    });
+    statuses.push(r1.status);
+    const r2 = await as(owner).post(w(owner, widgetId, '/documents/from-url'), {
+      url: `${site.origin}/ok.html`,
+      name: 'a\u0000b',
+    });
+    statuses.push(r2.status);
+    const r3 = await as(owner).patch(w(owner, widgetId), { embeddingModel: 'embed\u0000model' });
+    statuses.push(r3.status);
+    expect(statuses).toEqual([400, 400, 400]);
   });
 
   it('content-type tricks: a PDF served as text/html and HTML served as application/pdf are 4xx or stored, never 500', async () => {
