@@ -4,16 +4,31 @@ import { vector } from '@electric-sql/pglite-pgvector';
 import { lockDataDir } from './lockfile.js';
 import type { Engine, Queryable, QueryResult } from './types.js';
 
+/**
+ * PGlite's errors carry the failed statement and its bound values (`query`, `params`, `queryOptions`), which the
+ * error serializer would log: a visitor's message or a document's text in the log. node-postgres attaches
+ * neither; remove them so both engines fail the same way.
+ */
+function scrubbed(err: unknown): unknown {
+  if (err && typeof err === 'object')
+    for (const k of ['query', 'params', 'queryOptions']) delete (err as Record<string, unknown>)[k];
+  return err;
+}
+
 function wrap(tx: Transaction | PGlite): Queryable {
   return {
     async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-      const res = await tx.query<R>(sql, params as unknown[]);
+      const res = await tx.query<R>(sql, params as unknown[]).catch((err: unknown) => {
+        throw scrubbed(err);
+      });
       // PGlite reports affectedRows = 0 for a SELECT, where node-postgres reports the rows returned; take
       // the larger so rowCount means the same on both engines (DML without RETURNING returns no rows).
       return { rows: res.rows, rowCount: Math.max(res.affectedRows ?? 0, res.rows.length) };
     },
     async exec(sql: string): Promise<void> {
-      await tx.exec(sql);
+      await tx.exec(sql).catch((err: unknown) => {
+        throw scrubbed(err);
+      });
     },
   };
 }

@@ -68,8 +68,17 @@ export function scrubUrls(text: string): string {
   return text.replace(/(\/[^\s"'`?#]*)\?[^\s"'`]*/g, '$1?[redacted]');
 }
 
+/**
+ * Properties a database error may carry that hold the statement and its bound values (PGlite's errors carry
+ * `query`, `params` and `queryOptions`): a visitor's message, a document's text or a sealed value's plaintext
+ * context. Never logged; the engine strips them too (db/engine-pglite.ts), this is the second line.
+ */
+const STATEMENT_FIELDS = ['query', 'params', 'queryOptions', 'parameters'] as const;
+
 function serializeError(err: Error): ReturnType<typeof pino.stdSerializers.err> {
-  const out = pino.stdSerializers.err(err);
+  const out = pino.stdSerializers.err(err) as ReturnType<typeof pino.stdSerializers.err> &
+    Record<string, unknown>;
+  for (const k of STATEMENT_FIELDS) delete out[k];
   if (typeof out.message === 'string') out.message = scrubUrls(out.message);
   if (typeof out.stack === 'string') out.stack = scrubUrls(out.stack);
   return out;
