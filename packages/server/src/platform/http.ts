@@ -209,6 +209,19 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
     done();
   });
 
+  // PostgreSQL text and jsonb cannot hold U+0000: a NUL anywhere in an API or widget request would fail at the
+  // first INSERT with a 500. Refused up front instead, for every route of those surfaces (the gateway's /v1 bodies
+  // are relayed, not stored, and are not walked).
+  app.addHook('preValidation', async (request) => {
+    const url = request.url;
+    if (!url.startsWith('/api/') && !url.startsWith('/widget/')) return;
+    const where = nulPath(request.body, '') ?? nulPath(request.query, '');
+    if (where !== null)
+      throw new AppError('validation_failed', 'Text may not contain NUL characters (U+0000)', {
+        details: { issues: [{ in: 'body', path: where || '/', message: 'contains U+0000' }] },
+      });
+  });
+
   app.decorateRequest('deadlineSignal', null as unknown as AbortSignal);
   app.decorateRequest('setDeadline', function (this: FastifyRequest, _ms: number) {});
 
@@ -343,4 +356,17 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return app;
+}
+
+/** The JSON path of the first string (or key) holding U+0000 in `v`, or null. Depth-bounded: bodies are parsed JSON. */
+function nulPath(v: unknown, path: string, depth = 0): string | null {
+  if (typeof v === 'string') return v.includes('\u0000') ? path : null;
+  if (v === null || typeof v !== 'object' || depth > 64) return null;
+  for (const [k, x] of Object.entries(v)) {
+    const p = `${path}/${k}`;
+    if (k.includes('\u0000')) return p;
+    const found = nulPath(x, p, depth + 1);
+    if (found !== null) return found;
+  }
+  return null;
 }
