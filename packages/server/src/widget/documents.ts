@@ -2,7 +2,8 @@ import type { Queryable } from '../db/types.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
-import { type ChunkFormat, extractHtml, extractPdf } from './extract.js';
+import type { ChunkFormat } from './extract.js';
+import { extractInWorker } from './extract-run.js';
 import { releaseKnowledge, reserveKnowledge } from './quota.js';
 
 /** A document's original format: text and markdown are stored as sent; HTML and PDF are extracted first. */
@@ -40,18 +41,21 @@ export type DocumentSource =
 /**
  * Turns an upload into the text to store (extract.ts), before any transaction: PDF text layers and web page
  * articles. `maxTextBytes` caps the extracted text as RAMPART_WIDGET_DOCUMENT_MAX_BYTES caps a text upload.
- * @throws AppError from extractPdf / extractHtml (invalid_document, pdf_encrypted, pdf_no_text, payload_too_large)
+ * @throws AppError from extractPdf / extractHtml (invalid_document, pdf_encrypted, pdf_no_text, payload_too_large),
+ *   or invalid_document when the extraction runs out of time or memory
  */
 export async function extractDocument(
   source: DocumentSource,
   maxTextBytes: number,
+  timeoutMs?: number,
 ): Promise<{ content: string; title: string | null }> {
+  // Off the event loop, with a deadline and a heap cap (extract-run.ts): hostile PDFs and pages are CPU bombs.
   if (source.format === 'pdf') {
-    const x = await extractPdf(source.bytes, maxTextBytes);
+    const x = await extractInWorker({ kind: 'pdf', bytes: source.bytes, maxTextBytes }, timeoutMs);
     return { content: x.text, title: x.title };
   }
   if (source.format === 'html') {
-    const x = extractHtml(source.text, maxTextBytes);
+    const x = await extractInWorker({ kind: 'html', text: source.text, maxTextBytes }, timeoutMs);
     return { content: x.text, title: x.title };
   }
   return { content: source.text, title: null };

@@ -103,7 +103,8 @@ export async function extractPdf(bytes: Uint8Array, maxTextBytes: number): Promi
     try {
       const meta = await doc.getMetadata();
       const t = (meta.info as { Title?: unknown } | undefined)?.Title;
-      if (typeof t === 'string' && t.trim()) title = t.trim().slice(0, 200);
+      const clean = typeof t === 'string' ? t.replace(CONTROL, '').trim() : '';
+      if (clean) title = clean.slice(0, 200);
     } catch {
       // no usable metadata: no title
     }
@@ -280,7 +281,7 @@ export function extractHtml(html: string, maxTextBytes: number): Extracted {
     }
   }
   if (!/\S/.test(markdown)) throw new AppError('invalid_document', 'The page has no readable text');
-  title = title?.replace(/\s+/g, ' ').slice(0, 200) || null;
+  title = title?.replace(CONTROL, '').replace(/\s+/g, ' ').trim().slice(0, 200) || null;
   if (title && !markdown.startsWith('#')) markdown = `# ${title}\n\n${markdown}`;
   if (Buffer.byteLength(markdown, 'utf8') > maxTextBytes) throw tooMuchText(maxTextBytes);
   return { text: markdown, chunkFormat: 'markdown', title };
