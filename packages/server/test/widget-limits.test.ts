@@ -103,6 +103,26 @@ describe('visitor tokens', () => {
     });
   });
 
+  it('may be accepted past expiry within a grace (deleting a conversation), never past it, never forged', () => {
+    const { token, expiresAt } = signVisitor(keys, widget, 'visitor-1', now);
+    const later = new Date(expiresAt.getTime() + 100 * 86_400_000);
+    expect(verifyVisitor(keys, token, widget, later)).toEqual({ ok: false, reason: 'expired' });
+    expect(verifyVisitor(keys, token, widget, later, 366 * 86_400)).toEqual({
+      ok: true,
+      visitorId: 'visitor-1',
+    });
+    expect(
+      verifyVisitor(keys, token, widget, new Date(expiresAt.getTime() + 367 * 86_400_000), 366 * 86_400),
+    ).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
+    expect(verifyVisitor(visitorKeys(Buffer.alloc(32, 8)), token, widget, later, 366 * 86_400)).toEqual({
+      ok: false,
+      reason: 'signature',
+    });
+  });
+
   it('are refused under another server secret, and the IP key is not the token key', () => {
     const { token } = signVisitor(keys, widget, 'v', now);
     expect(verifyVisitor(visitorKeys(Buffer.alloc(32, 8)), token, widget, now)).toEqual({

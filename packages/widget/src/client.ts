@@ -19,8 +19,9 @@ export interface Client {
   /** Never throws: every failure is an Outcome the panel can put into words. */
   send(message: string): Promise<Outcome>;
   /**
-   * Deletes what the server keeps of this session's conversation, then forgets the session (the next message
-   * starts a new one). Nothing sent yet: nothing to delete. Never throws.
+   * Deletes what the server keeps of every conversation this page started (a new session, and so a new
+   * conversation, begins about every hour), then forgets the session (the next message starts a new one).
+   * Nothing sent yet: nothing to delete. Never throws; reports a failure rather than a deletion that did not happen.
    */
   forget(): Promise<{ ok: true } | Failure>;
 }
@@ -78,12 +79,14 @@ export function createClient(base: string, widgetId: string, fetchImpl: Fetch = 
   const doFetch = fetchImpl;
   const root = `${base}widget/${encodeURIComponent(widgetId)}/`;
   let token: string | null = null;
+  /** Every session token this page was given, still holding a conversation to delete ("Delete my conversation"). */
+  const issued: string[] = [];
   let expiresAt = 0;
 
-  const post = async (path: string, body?: unknown, method = 'POST'): Promise<Answer> => {
+  const post = async (path: string, body?: unknown, method = 'POST', as = token): Promise<Answer> => {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (token !== null) headers.authorization = `Bearer ${token}`;
+    if (as !== null) headers.authorization = `Bearer ${as}`;
     // The session call has no body and no custom header: a simple CORS request, no preflight.
     const res = await doFetch(root + path, {
       method,
@@ -132,6 +135,7 @@ export function createClient(base: string, widgetId: string, fetchImpl: Fetch = 
           const s = await post('session');
           if (s.status !== 200 || typeof s.data.visitorToken !== 'string') return failure(s);
           token = s.data.visitorToken;
+          issued.push(token);
           expiresAt = typeof s.data.expiresAt === 'string' ? Date.parse(s.data.expiresAt) || 0 : 0;
         }
         const m = await post('messages', { message });
@@ -149,11 +153,16 @@ export function createClient(base: string, widgetId: string, fetchImpl: Fetch = 
   };
 
   const forget = async (): Promise<{ ok: true } | Failure> => {
-    if (token === null) return { ok: true };
+    if (token !== null && !issued.includes(token)) issued.push(token);
     try {
-      const r = await post('conversation', undefined, 'DELETE');
-      // 401: the session expired, and with it the only key to its conversation (the retention sweep deletes it).
-      if (r.status !== 200 && r.status !== 401) return failure(r);
+      // Oldest first; each token opens its own session's conversation, expired ones too (the server accepts them
+      // for deletion). A token is dropped only once its conversation is gone.
+      while (issued.length > 0) {
+        const t = issued[0] as string;
+        const r = await post('conversation', undefined, 'DELETE', t);
+        if (r.status !== 200) return failure(r);
+        issued.shift();
+      }
       token = null;
       expiresAt = 0;
       return { ok: true };

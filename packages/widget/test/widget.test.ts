@@ -210,6 +210,35 @@ describe('widget client: deleting the conversation', () => {
     expect(fake.left()).toBe(0);
   });
 
+  it('deletes the conversation of every session this page started, and reports a refusal, not a deletion', async () => {
+    // A session about to expire (under a minute left) is replaced before the next message: two conversations.
+    const soon = {
+      status: 200,
+      body: { visitorToken: 'wv1.old', expiresAt: new Date(Date.now() + 30_000).toISOString() },
+    };
+    const fake = fakeFetch([
+      soon,
+      { status: 200, body: { reply: 'one' } },
+      session('wv1.new'),
+      { status: 200, body: { reply: 'two' } },
+      { status: 200, body: { ok: true, deleted: true } },
+      err(401, 'unauthorized'),
+      { status: 200, body: { ok: true, deleted: false } },
+    ]);
+    const c = createClient(BASE, W, fake.f);
+    await c.send('hello');
+    await c.send('again');
+    const auth = (i: number) =>
+      (fake.calls[i]?.init?.headers as Record<string, string> | undefined)?.authorization;
+    // The second token's DELETE is refused: the visitor is told, not shown "deleted".
+    expect(await c.forget()).toEqual({ ok: false, error: 'unavailable' });
+    expect([auth(4), auth(5)]).toEqual(['Bearer wv1.old', 'Bearer wv1.new']);
+    // Trying again starts from the conversation not yet deleted.
+    expect(await c.forget()).toEqual({ ok: true });
+    expect(auth(6)).toBe('Bearer wv1.new');
+    expect(fake.left()).toBe(0);
+  });
+
   it('reports a refusal or a network failure, and keeps the session to try again', async () => {
     const fake = fakeFetch([
       session(),

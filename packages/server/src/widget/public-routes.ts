@@ -16,6 +16,8 @@ import { getWidget } from './widgets.js';
 
 const params = z.object({ widgetId: z.uuid() });
 const SESSIONS_PER_IP_PER_MINUTE = 20;
+/** The longest conversation retention (365 days) and a day: how long an expired token may still delete. */
+const DELETE_GRACE_SECONDS = 366 * 86_400;
 
 /**
  * The public widget surface, called from visitors' browsers on the customer's site. Every request must come
@@ -57,11 +59,14 @@ export function registerWidgetPublicRoutes(app: App, s: WidgetServices, keys: Vi
     return origin;
   };
 
-  /** The visitor id of the request's visitor token for this widget. @throws AppError unauthorized */
-  const visitorOf = (request: FastifyRequest, widgetId: string): string => {
+  /**
+   * The visitor id of the request's visitor token for this widget; `graceSeconds` accepts an expired one (delete).
+   * @throws AppError unauthorized
+   */
+  const visitorOf = (request: FastifyRequest, widgetId: string, graceSeconds = 0): string => {
     const auth = request.headers.authorization;
     const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : '';
-    const check = verifyVisitor(keys, token, widgetId, new Date());
+    const check = verifyVisitor(keys, token, widgetId, new Date(), graceSeconds);
     if (!check.ok) throw new AppError('unauthorized', 'A valid visitor session for this widget is required');
     return check.visitorId;
   };
@@ -205,7 +210,9 @@ export function registerWidgetPublicRoutes(app: App, s: WidgetServices, keys: Vi
       const widgetId = request.params.widgetId;
       const w = await lookup(widgetId);
       checkOrigin(request, reply, w);
-      const visitorId = visitorOf(request, widgetId);
+      // A session's token opens its conversation for deletion as long as the conversation can exist (the longest
+      // retention), not only for the session's hour: deleting is never a harm to the visitor it names.
+      const visitorId = visitorOf(request, widgetId, DELETE_GRACE_SECONDS);
       await consume(
         'ip',
         w.perIp,

@@ -65,7 +65,17 @@ export type VisitorCheck =
   | { ok: true; visitorId: string }
   | { ok: false; reason: 'malformed' | 'signature' | 'widget' | 'expired' };
 
-export function verifyVisitor(keys: VisitorKeys, token: string, widgetId: string, now: Date): VisitorCheck {
+/**
+ * Checks a visitor token for this widget. `graceSeconds` accepts a token that expired at most that long ago: the
+ * visitor deleting their own conversation may hold an expired session's token, its only key to that conversation.
+ */
+export function verifyVisitor(
+  keys: VisitorKeys,
+  token: string,
+  widgetId: string,
+  now: Date,
+  graceSeconds = 0,
+): VisitorCheck {
   if (token.length > MAX_TOKEN) return { ok: false, reason: 'malformed' };
   const parts = token.split('.');
   if (parts.length !== 3 || parts[0] !== PREFIX) return { ok: false, reason: 'malformed' };
@@ -85,7 +95,7 @@ export function verifyVisitor(keys: VisitorKeys, token: string, widgetId: string
     return { ok: false, reason: 'malformed' };
   }
   if (claims.w !== widgetId) return { ok: false, reason: 'widget' };
-  if (typeof claims.exp !== 'number' || claims.exp * 1000 <= now.getTime())
+  if (typeof claims.exp !== 'number' || (claims.exp + graceSeconds) * 1000 <= now.getTime())
     return { ok: false, reason: 'expired' };
   if (typeof claims.v !== 'string') return { ok: false, reason: 'malformed' };
   return { ok: true, visitorId: claims.v };
