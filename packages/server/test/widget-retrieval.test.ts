@@ -354,6 +354,11 @@ describe.each(ENGINES)('widget vectors and hybrid retrieval (%s)', (engine) => {
     expect(calls.every((c) => c.dimensions === 128)).toBe(true);
     // A question vector of the old model finds nothing by vector: its key matches no chunk any more.
     expect(await search(acc, wid, 'refund', 'vector', 'embed-a')).toEqual([]);
+    // Full-text hits say whether they carry the question's key: a hit not embedded under it (here: the old key)
+    // cannot be judged by similarity, and answer() counts it as an answer rather than as a miss.
+    const old = await search(acc, wid, 'courier parcels', 'hybrid', 'embed-a');
+    expect(old.length).toBeGreaterThan(0);
+    expect(old.every((h) => h.similarity === null && !h.embedded)).toBe(true);
   });
 
   it('redacts personal data out of what is embedded when the org redacts', async () => {

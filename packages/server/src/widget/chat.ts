@@ -71,8 +71,10 @@ export async function answer(
   const chunks = hits.map((h) => h.content);
   // Answered from the knowledge base: a chunk at least as similar as the widget's threshold, or, without a
   // question vector (full-text widgets, or the embedding provider down), any full-text match.
+  // A full-text hit on a chunk not embedded yet (just ingested, or during a re-embedding) has no similarity to
+  // judge it by: it counts, as it would for a full-text widget.
   const grounded = vector
-    ? hits.some((h) => h.similarity !== null && h.similarity >= Number(widget.min_similarity))
+    ? hits.some((h) => (h.similarity !== null ? h.similarity >= Number(widget.min_similarity) : !h.embedded))
     : hits.length > 0;
   const context = chunks.length
     ? chunks.map((c, i) => `[${i + 1}] ${c}`).join('\n\n')

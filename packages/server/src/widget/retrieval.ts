@@ -17,6 +17,8 @@ export interface Retrieved {
   score: number;
   /** Cosine similarity to the question, when the chunk came from the vector branch. */
   similarity: number | null;
+  /** Whether the chunk carries a vector of the question's key (false: not embedded yet, or by an older model). */
+  embedded: boolean;
 }
 
 /** What the engine offers: pgvector (HNSW indexes, migration 0029) or exact scoring in SQL. */
@@ -128,7 +130,10 @@ export async function retrieve(
     );
     branches.push('SELECT id, r, sim FROM vec');
   }
+  // Without a question vector, `embedded` is not asked (false).
+  const embeddedSql = vector ? `c.embedding_model IS NOT DISTINCT FROM $${params.push(vector.key)}` : 'false';
   const { rows } = await q.query<{
+    embedded: boolean;
     id: string;
     document_id: string;
     content: string;
@@ -138,7 +143,8 @@ export async function retrieve(
     `WITH ${ctes.join(', ')},
      hits AS (${branches.join(' UNION ALL ')}),
      fused AS (SELECT id, sum(1.0 / (${RRF_K} + r))::float8 AS score, max(sim) AS sim FROM hits GROUP BY id)
-     SELECT c.id, c.document_id, c.content, f.score, f.sim FROM fused f JOIN widget_chunks c ON c.id = f.id
+     SELECT c.id, c.document_id, c.content, f.score, f.sim, ${embeddedSql} AS embedded
+       FROM fused f JOIN widget_chunks c ON c.id = f.id
       WHERE c.org_id = $1
       ORDER BY f.score DESC, f.sim DESC NULLS LAST, c.id LIMIT $3`,
     params,
@@ -149,6 +155,7 @@ export async function retrieve(
     content: r.content,
     score: Number(r.score),
     similarity: r.sim === null ? null : Number(r.sim),
+    embedded: r.embedded,
   }));
 }
 
