@@ -330,7 +330,8 @@ async function assemble(
     if (config.RAMPART_JOB_RUNNER === 'on') app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onReady', async () => telemetrySweeper.start());
     app.addHook('onReady', async () => mailWorker.start());
-    app.addHook('onReady', async () => auditSinkWorker.start());
+    if (config.RAMPART_AUDIT_SINK_WORKER === 'on')
+      app.addHook('onReady', async () => auditSinkWorker.start());
     // Account events are kept RAMPART_ACCOUNT_EVENT_RETENTION_DAYS; swept on the telemetry cadence.
     // Sign-ins that expired over a day ago and widget conversations past retention go on the same cadence.
     const accountSweep = setInterval(() => {

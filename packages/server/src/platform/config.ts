@@ -329,6 +329,7 @@ export const configSchema = z.object({
    * deliver, rows per batch, back-off base and cap after a failed delivery, and the interval at which the
    * platform chain's head hash is sent to every sink and written to the log (0: never).
    */
+  RAMPART_AUDIT_SINK_WORKER: z.enum(['on', 'off']).default('on'),
   RAMPART_AUDIT_SINK_POLL_MS: z.coerce.number().int().min(20).max(600_000).default(1_000),
   RAMPART_AUDIT_SINK_BATCH: z.coerce.number().int().min(1).max(5_000).default(500),
   RAMPART_AUDIT_SINK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),

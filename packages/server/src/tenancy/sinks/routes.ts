@@ -8,7 +8,7 @@ import type { OutboundServices } from '../../platform/services.js';
 import { createSink, deleteSink, getSink, listSinks } from './store.js';
 
 /** Sinks per org: each one is a delivery loop and a copy of the whole log. */
-export const MAX_SINKS_PER_ORG = 5;
+export const MAX_SINKS_PER_ORG = 10;
 
 const name = z.string().trim().min(1).max(100);
 const sinkBody = z.discriminatedUnion('kind', [
