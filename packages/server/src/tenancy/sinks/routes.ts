@@ -27,7 +27,7 @@ const sinkBody = z.discriminatedUnion('kind', [
   }),
 ]);
 
-const sinkView = z.object({
+export const sinkView = z.object({
   id: z.uuid(),
   kind: z.enum(['https', 'syslog']),
   name: z.string(),
