@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
-import { type Account, addMemberWithRole, api, login, signup } from '@rampart/testing';
+import { type Account, addMemberWithRole, api, createPgDatabase, login, signup } from '@rampart/testing';
 import { selfSignedCert } from '@rampart/testing/tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tablesContaining } from './fixtures.js';
@@ -241,6 +241,46 @@ describe('https audit sink', () => {
       await drop();
     }
   });
+});
+
+describe('https audit sink on two nodes', () => {
+  it.skipIf(!process.env.TEST_DATABASE_URL)(
+    'two Rampart nodes on one PostgreSQL deliver each batch once, in order (lease)',
+    async () => {
+      const d = await createPgDatabase();
+      const rx = await startReceiver();
+      const a = await startMailServer(SINK_ENV, { databaseUrl: d.url });
+      const b = await startMailServer(SINK_ENV, { databaseUrl: d.url });
+      try {
+        const owner = await signup(a.baseUrl);
+        rx.delayMs = 5;
+        const created = await api(a.baseUrl, owner.token).post<Sink>(`/api/orgs/${owner.orgId}/audit-sinks`, {
+          kind: 'https',
+          name: 'SIEM',
+          config: { url: rx.url },
+        });
+        expect(created.status).toBe(201);
+        // Rows written through both nodes while both workers race for the sink.
+        await Promise.all([putSecrets(a.baseUrl, owner, 'A', 8), putSecrets(b.baseUrl, owner, 'B', 8)]);
+        await expect
+          .poll(async () => (await getSink(b.baseUrl, owner, created.body.id)).status.lag, {
+            timeout: 15_000,
+          })
+          .toBe(0);
+        const status = (await getSink(a.baseUrl, owner, created.body.id)).status;
+        for (const h of rx.hits) expect(signatureValid(String(created.body.secret), h)).toBe(true);
+        // Nothing was refused, so nothing may arrive twice: one node delivered each batch.
+        const ids = rx.hits.map((h) => h.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(checkContinuity(rx.hits)).toHaveLength(status.headSeq);
+      } finally {
+        await a.close();
+        await b.close();
+        await rx.close();
+        await d.drop();
+      }
+    },
+  );
 });
 
 interface SyslogMessage {
