@@ -243,6 +243,38 @@ describe('https audit sink', () => {
   });
 });
 
+describe('https audit sink after a crash between send and commit', () => {
+  it('re-sends the batch in flight whole, with its id, before anything newer', async () => {
+    const rx = await startReceiver();
+    // Worker off: the test drives it with tick() once the crash state is in place.
+    const srv = await startTestServer('pglite', { ...SINK_ENV, RAMPART_AUDIT_SINK_WORKER: 'off' });
+    try {
+      const owner = await signup(srv.baseUrl);
+      const created = await api(srv.baseUrl, owner.token).post<Sink>(`/api/orgs/${owner.orgId}/audit-sinks`, {
+        kind: 'https',
+        name: 'SIEM',
+        config: { url: rx.url },
+      });
+      await putSecrets(srv.baseUrl, owner, 'C', 6);
+      // A node fixed batch 1..2 (batch size was smaller then), sent it, and died before recording success.
+      await srv.rampart.services.db.owner((q) =>
+        q.query('UPDATE audit_sinks SET batch_last_seq = 2 WHERE id = $1', [created.body.id]),
+      );
+      await srv.rampart.services.auditSinkWorker.tick();
+      const first = rx.hits[0] as Hit;
+      expect(first.id).toBe(`rsb_${created.body.id.replaceAll('-', '')}_1_2`);
+      expect(lines(first.body)).toHaveLength(3);
+      const status = (await getSink(srv.baseUrl, owner, created.body.id)).status;
+      expect(status.lag).toBe(0);
+      expect(checkContinuity(rx.hits)).toHaveLength(status.headSeq);
+      for (const h of rx.hits) expect(signatureValid(String(created.body.secret), h)).toBe(true);
+    } finally {
+      await srv.close();
+      await rx.close();
+    }
+  });
+});
+
 describe('https audit sink on two nodes', () => {
   it.skipIf(!process.env.TEST_DATABASE_URL)(
     'two Rampart nodes on one PostgreSQL deliver each batch once, in order (lease)',
