@@ -21,6 +21,8 @@ import { startTestServer } from './helpers.js';
 import { durableStore, type MailServer, startMailServer } from './mail-support.js';
 
 const TLS = selfSignedCert({ dnsNames: ['localhost'], ips: ['127.0.0.1'] });
+/** The syslog sink's client certificate: the listener accepts only this sender. */
+const CLIENT = selfSignedCert({ dnsNames: ['rampart-sender'], ips: [] });
 
 const SINK_ENV = {
   RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
@@ -323,9 +325,24 @@ interface SyslogMessage {
 }
 
 /** A TLS syslog listener: RFC 5425 octet counting (`LEN SP MSG`), then an RFC 5424 header, SD and JSON MSG. */
-async function startSyslog(): Promise<{ port: number; messages: SyslogMessage[]; close(): Promise<void> }> {
+async function startSyslog(): Promise<{
+  port: number;
+  messages: SyslogMessage[];
+  /** Whether each connection presented the trusted client certificate. */
+  authorized: boolean[];
+  close(): Promise<void>;
+}> {
   const messages: SyslogMessage[] = [];
-  const server: TlsServer = createTlsServer({ cert: TLS.cert, key: TLS.key }, (socket) => {
+  const authorized: boolean[] = [];
+  const tlsOptions = {
+    cert: TLS.cert,
+    key: TLS.key,
+    requestCert: true,
+    rejectUnauthorized: true,
+    ca: [CLIENT.cert],
+  };
+  const server: TlsServer = createTlsServer(tlsOptions, (socket) => {
+    authorized.push(socket.authorized);
     let buf = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
@@ -357,6 +374,7 @@ async function startSyslog(): Promise<{ port: number; messages: SyslogMessage[];
   return {
     port: (server.address() as AddressInfo).port,
     messages,
+    authorized,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
@@ -370,10 +388,12 @@ describe('syslog audit sink and the chain anchor', () => {
       const created = await api(srv.baseUrl, owner.token).post<Sink>(`/api/orgs/${owner.orgId}/audit-sinks`, {
         kind: 'syslog',
         name: 'syslog',
-        config: { host: '127.0.0.1', port: syslog.port },
+        config: { host: '127.0.0.1', port: syslog.port, clientCert: CLIENT.cert, clientKey: CLIENT.key },
       });
       expect(created.status).toBe(201);
       expect(created.body).not.toHaveProperty('secret');
+      expect(created.body.config.clientKey).toBe('****');
+      expect(String(created.body.config.clientCert)).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
       await putSecrets(srv.baseUrl, owner, 'S', 9);
       await expect
         .poll(async () => (await getSink(srv.baseUrl, owner, created.body.id)).status.lag, {
@@ -403,6 +423,14 @@ describe('syslog audit sink and the chain anchor', () => {
       const logged = srv.logs.filter((l) => l.includes('audit chain anchor sent'));
       expect(logged.some((l) => l.includes(String(anchor.json.platformHead)))).toBe(true);
       expect((await getSink(srv.baseUrl, owner, created.body.id)).status.anchoredAt).not.toBeNull();
+      // Every connection was the authenticated sender; its key is in no answer, log line or table.
+      expect(syslog.authorized.length).toBeGreaterThan(0);
+      expect(syslog.authorized.every(Boolean)).toBe(true);
+      const keyBody = CLIENT.key.split('\n')[1] as string;
+      const list = await api(srv.baseUrl, owner.token).get(`/api/orgs/${owner.orgId}/audit-sinks`);
+      expect(list.text).not.toContain(keyBody);
+      expect(srv.logs.join('')).not.toContain(keyBody);
+      expect(await tablesContaining(srv.rampart.services.db, keyBody)).toEqual([]);
     } finally {
       await srv.close();
       await syslog.close();
@@ -428,6 +456,26 @@ describe('audit sink routes', () => {
         ],
         [{ kind: 'syslog', name: 'x', config: { host: 'bad host!' } }, 'config.host'],
         [{ kind: 'syslog', name: 'x', config: { host: '10.0.0.1' } }, 'config.host'],
+        [
+          { kind: 'syslog', name: 'x', config: { host: 'siem.example.com', clientCert: CLIENT.cert } },
+          'config.clientKey',
+        ],
+        [
+          {
+            kind: 'syslog',
+            name: 'x',
+            config: { host: 'siem.example.com', clientCert: CLIENT.cert, clientKey: TLS.key },
+          },
+          'config.clientKey',
+        ],
+        [
+          {
+            kind: 'syslog',
+            name: 'x',
+            config: { host: 'siem.example.com', clientCert: 'nope', clientKey: TLS.key },
+          },
+          'config.clientCert',
+        ],
       ] as const) {
         const r = await as(owner.token).post<{ error: string; details?: { field?: string } }>(
           path(owner),

@@ -3,7 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { api, orgPath } from '../api';
 import { Submit } from '../components/fields';
 import { DangerCell, ListTable } from '../components/list-table';
-import { ErrorNote, Field, NumberField, RevealOnce, Select, useAction, useLoad, when } from '../ui';
+import { ErrorNote, Field, NumberField, RevealOnce, Select, TextArea, useAction, useLoad, when } from '../ui';
 
 const KINDS = [
   ['https', 'HTTPS (signed NDJSON)'],
@@ -28,6 +28,8 @@ export function AuditSinks({ orgId }: { orgId: string }) {
   const [secret, setSecret] = useState('');
   const [host, setHost] = useState('');
   const [port, setPort] = useState('6514');
+  const [clientCert, setClientCert] = useState('');
+  const [clientKey, setClientKey] = useState('');
   const [revealed, setRevealed] = useState<string | null>(null);
   const { busy, error, act } = useAction();
 
@@ -36,12 +38,19 @@ export function AuditSinks({ orgId }: { orgId: string }) {
     const config =
       kind === 'https'
         ? { url: url.trim(), ...(secret ? { secret } : {}) }
-        : { host: host.trim(), ...(port ? { port: Number(port) } : {}) };
+        : {
+            host: host.trim(),
+            ...(port ? { port: Number(port) } : {}),
+            ...(clientCert.trim() || clientKey.trim() ? { clientCert, clientKey } : {}),
+          };
     const r = await act(() =>
       api<AuditSink & { secret?: string }>('POST', orgPath(orgId, '/audit-sinks'), { kind, name, config }),
     );
+    // Secret fields are typed once: cleared whatever happened.
     setSecret('');
+    setClientKey('');
     if (r) {
+      setClientCert('');
       if (r.secret) setRevealed(r.secret);
       setName('');
       setUrl('');
@@ -96,6 +105,20 @@ export function AuditSinks({ orgId }: { orgId: string }) {
               placeholder="syslog.example.com"
             />
             <NumberField label="Port" value={port} onChange={setPort} />
+            <TextArea
+              label="Client certificate (optional, PEM)"
+              value={clientCert}
+              onChange={setClientCert}
+              spellCheck={false}
+              hint="For receivers that authenticate senders; shown afterwards by its fingerprint."
+            />
+            <TextArea
+              label="Client private key (optional, PEM)"
+              value={clientKey}
+              onChange={setClientKey}
+              spellCheck={false}
+              hint="Sealed, never shown again."
+            />
           </>
         )}
         <Submit busy={busy}>Add sink</Submit>

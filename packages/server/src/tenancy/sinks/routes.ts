@@ -23,6 +23,8 @@ const sinkBody = z.discriminatedUnion('kind', [
     config: z.strictObject({
       host: z.string().min(1).max(253),
       port: z.number().int().min(1).max(65535).optional(),
+      clientCert: z.string().max(20_000).optional(),
+      clientKey: z.string().max(20_000).optional(),
     }),
   }),
 ]);

@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { type KeyRing, mask, openString, seal } from '@rampart/core/seal';
 import { generateWebhookSecret } from '@rampart/core/webhooks';
 import ipaddr from 'ipaddr.js';
@@ -12,13 +13,23 @@ import { checkOutboundUrl } from '../../platform/outbound/url.js';
  * Audit sinks (issue 26): where an org's audit log is streamed. What each kind keeps where:
  * - https: `config.url` (plain), the `whsec_` signing secret sealed (generated when not given, revealed once in
  *   the create response so the receiver can be configured), masked on read;
- * - syslog: `config.host` and `config.port` (plain); nothing secret (TLS authenticates the receiver).
+ * - syslog: `config.host` and `config.port` (plain); optionally a TLS client certificate (plain, shown by its
+ *   SHA-256 fingerprint) and its private key (sealed, never shown) for receivers that authenticate senders.
  */
 export type SinkKind = 'https' | 'syslog';
 
 export type SinkInput =
   | { kind: 'https'; name: string; config: { url: string; secret?: string | undefined } }
-  | { kind: 'syslog'; name: string; config: { host: string; port?: number | undefined } };
+  | {
+      kind: 'syslog';
+      name: string;
+      config: {
+        host: string;
+        port?: number | undefined;
+        clientCert?: string | undefined;
+        clientKey?: string | undefined;
+      };
+    };
 
 export interface SinkRow {
   id: string;
@@ -84,7 +95,12 @@ export function sinkView(r: SinkRow, headSeq: number): SinkView {
   const config =
     r.kind === 'https'
       ? { url: r.config.url, secret: r.secret_masked }
-      : { host: r.config.host, port: r.config.port };
+      : {
+          host: r.config.host,
+          port: r.config.port,
+          clientCert: r.config.clientCertFingerprint ?? null,
+          clientKey: r.secret_sealed ? '****' : null,
+        };
   const cursor = Number(r.cursor_seq);
   return {
     id: r.id,
@@ -138,6 +154,36 @@ function checkSyslogHost(raw: string, policy: OutboundPolicy): string {
 }
 
 /**
+ * A TLS client certificate and its private key (PEM) that belong together. @returns the certificate's SHA-256
+ * fingerprint. @throws AppError validation_failed naming the field, never quoting the key
+ */
+function checkClientPair(certPem: string, keyPem: string): string {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    throw new AppError('validation_failed', 'config.clientCert must be a PEM certificate', {
+      details: { field: 'config.clientCert' },
+    });
+  }
+  let ok = false;
+  try {
+    ok = cert.checkPrivateKey(createPrivateKey(keyPem));
+  } catch {
+    ok = false;
+  }
+  if (!ok)
+    throw new AppError(
+      'validation_failed',
+      'config.clientKey must be the PEM private key of config.clientCert',
+      {
+        details: { field: 'config.clientKey' },
+      },
+    );
+  return cert.fingerprint256;
+}
+
+/**
  * Creates a sink whose cursor starts at 0: the org's whole log is delivered, oldest first. Returns the view
  * and, for an https sink whose secret the server generated, that secret (shown once).
  * @throws AppError validation_failed
@@ -173,6 +219,16 @@ export async function createSink(
     if (input.config.secret === undefined) revealed = secret;
   } else {
     config = { host: checkSyslogHost(input.config.host, policy), port: input.config.port ?? SYSLOG_TLS_PORT };
+    const { clientCert, clientKey } = input.config;
+    if ((clientCert === undefined) !== (clientKey === undefined))
+      throw new AppError('validation_failed', 'config.clientCert and config.clientKey go together', {
+        details: { field: clientCert === undefined ? 'config.clientCert' : 'config.clientKey' },
+      });
+    if (clientCert !== undefined && clientKey !== undefined) {
+      const fingerprint = checkClientPair(clientCert, clientKey);
+      config = { ...config, clientCert, clientCertFingerprint: fingerprint };
+      secret = clientKey;
+    }
   }
   const { rows } = await q.query<SinkRow>(
     `INSERT INTO audit_sinks (id, org_id, kind, name, config, secret_sealed, secret_masked)
@@ -184,7 +240,7 @@ export async function createSink(
       input.name,
       JSON.stringify(config),
       secret === null ? null : seal(ring, secret, sinkSealCtx(orgId, id)),
-      secret === null ? null : mask(secret),
+      secret === null ? null : input.kind === 'https' ? mask(secret) : '****',
     ],
   );
   await appendAudit(q, actor, {

@@ -63,6 +63,7 @@ export async function writeSyslog(
   host: string,
   port: number,
   frames: Buffer[],
+  client?: { cert: string; key: string },
 ): Promise<void> {
   const ip = await vetDestination(host, o.policy, o.resolve ?? systemResolver);
   const bare = host.replace(/^\[|\]$/g, '');
@@ -84,6 +85,7 @@ export async function writeSyslog(
         port,
         ...(isIP(bare) ? {} : { servername: bare }),
         ...(ca ? { ca } : {}),
+        ...(client ? { cert: client.cert, key: client.key } : {}),
         rejectUnauthorized: true,
         minVersion: 'TLSv1.2',
       },

@@ -214,6 +214,7 @@ export class AuditSinkWorker {
         String(sink.config.host),
         Number(sink.config.port),
         syslogBatch(batch, entries),
+        this.#client(sink),
       );
     }
     const done = await o.db.tx({ orgId, platform: true }, (q) =>
@@ -226,6 +227,12 @@ export class AuditSinkWorker {
     );
     if (done.rowCount !== 1) return 'lost';
     return batch.lastSeq;
+  }
+
+  /** A syslog sink's TLS client certificate and opened key, if it has them. */
+  #client(sink: SinkRow): { cert: string; key: string } | undefined {
+    if (!sink.secret_sealed || typeof sink.config.clientCert !== 'string') return undefined;
+    return { cert: sink.config.clientCert, key: openSinkSecret(this.#o.ring, sink) };
   }
 
   /** Sends the platform chain's head (and the org's) and logs it. @returns false when the lease was lost */
@@ -264,9 +271,13 @@ export class AuditSinkWorker {
         `${JSON.stringify(anchor)}\n`,
       );
     } else {
-      await writeSyslog(o.transport, String(sink.config.host), Number(sink.config.port), [
-        syslogAnchor(anchor),
-      ]);
+      await writeSyslog(
+        o.transport,
+        String(sink.config.host),
+        Number(sink.config.port),
+        [syslogAnchor(anchor)],
+        this.#client(sink),
+      );
     }
     const { rowCount } = await o.db.platform((q) =>
       q.query('UPDATE audit_sinks SET anchored_at = $3 WHERE id = $1 AND lease_id = $2', [
