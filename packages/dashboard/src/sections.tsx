@@ -71,7 +71,12 @@ export const SECTIONS: ReadonlyArray<{
     action: 'usage.read',
     render: (p) => <Usage orgId={p.orgId} role={p.role} />,
   },
-  { path: 'audit', title: 'Audit log', action: 'audit.read', render: (p) => <Audit orgId={p.orgId} /> },
+  {
+    path: 'audit',
+    title: 'Audit log',
+    action: 'audit.read',
+    render: (p) => <Audit orgId={p.orgId} role={p.role} />,
+  },
 ];
 
 export { Account };

@@ -292,6 +292,25 @@ describe.skipIf(!browserTestsEnabled)('dashboard journey (Chromium)', () => {
     await shot('06-audit');
   });
 
+  it('the audit page manages audit sinks: a generated secret shown once, the lag, delete', async () => {
+    // Test servers keep the sink worker off: nothing is delivered, so the new sink shows the whole log as lag.
+    await page.getByLabel('Action').fill('');
+    const form = page.getByRole('form', { name: 'Add an audit sink' });
+    await form.getByLabel('Sink name').fill('journey SIEM');
+    await form.getByLabel('Endpoint URL').fill('https://siem.example.com/ingest');
+    await form.getByRole('button', { name: 'Add sink' }).click();
+    const revealed = (await page.getByTestId('revealed').textContent()) ?? '';
+    expect(revealed).toMatch(/^whsec_/);
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    const table = page.getByTestId('sinks-table');
+    await table.getByText('journey SIEM').waitFor();
+    expect(await table.getByTestId('sink-lag').textContent()).toMatch(/^[1-9]\d* entries$/);
+    expect(await page.content()).not.toContain(revealed);
+    page.once('dialog', (d) => void d.accept());
+    await table.getByRole('button', { name: 'Delete sink journey SIEM' }).click();
+    await expect.poll(() => table.getByText('journey SIEM').count(), { timeout: 10_000 }).toBe(0);
+  });
+
   it("the account page lists the user's own sign-ins and 2FA events", async () => {
     await page.getByRole('link', { name: 'Account and security' }).click();
     const table = page.getByTestId('account-events');

@@ -19,6 +19,7 @@ import type { listTelemetry } from './skills/telemetry.js';
 import type { entry } from './tenancy/audit-routes.js';
 import type { invitation, invitationLookup } from './tenancy/invitation-routes.js';
 import type { member, settings } from './tenancy/routes.js';
+import type { sinkView } from './tenancy/sinks/routes.js';
 import type { clientConfig } from './web/routes.js';
 import type { conversationView, dayView, messageView, unansweredView } from './widget/conversation-routes.js';
 import type { billingView_, documentView, embeddingStatusView, widgetView_ } from './widget/routes.js';
@@ -48,6 +49,8 @@ export type OrgSettings = z.infer<typeof settings>;
 export type Invitation = z.infer<typeof invitation>;
 export type InvitationLookup = z.infer<typeof invitationLookup>;
 export type AuditEntry = z.infer<typeof entry>;
+/** An audit sink with its delivery lag (GET /api/orgs/:orgId/audit-sinks). */
+export type AuditSink = z.infer<typeof sinkView>;
 
 // gateway and secrets
 export type ModelProvider = z.infer<typeof providerView>;

@@ -48,6 +48,8 @@ import { registerAdminRoutes } from './tenancy/admin-routes.js';
 import { registerAuditRoutes } from './tenancy/audit-routes.js';
 import { registerInvitationRoutes } from './tenancy/invitation-routes.js';
 import { registerTenancyRoutes } from './tenancy/routes.js';
+import { registerAuditSinkRoutes } from './tenancy/sinks/routes.js';
+import { AuditSinkWorker } from './tenancy/sinks/worker.js';
 import { VERSION } from './version.js';
 import { registerWebRoutes } from './web/routes.js';
 import { registerSecurityTxt } from './web/security-txt.js';
@@ -70,6 +72,8 @@ export interface Services extends DbAccessServices, GatewayServices, JobsService
   mailWorker: MailWorker;
   /** Messages between this deployment's nodes (platform/bus.ts). */
   bus: Bus;
+  /** Streams each org's audit log to its sinks from this node. */
+  auditSinkWorker: AuditSinkWorker;
 }
 
 export interface Rampart {
@@ -180,7 +184,10 @@ async function assemble(
     process.stderr.write(`\n  WARNING: ${w}\n\n`);
   }
   const outboundPolicy = parsePolicy(config.RAMPART_OUTBOUND_ALLOW);
-  const outbound = guardedAgent({ policy: outboundPolicy });
+  const outbound = guardedAgent({
+    policy: outboundPolicy,
+    ...(config.RAMPART_OUTBOUND_CA ? { extraCa: config.RAMPART_OUTBOUND_CA } : {}),
+  });
   const routing = new RoutingCache();
   invalidations.on('routing', (orgId) => routing.invalidate(orgId));
   invalidations.on('org', (orgId) => routing.invalidate(orgId));
@@ -209,6 +216,23 @@ async function assemble(
     retryMaxMs: config.RAMPART_MAIL_RETRY_MAX_MS,
     pollMs: config.RAMPART_MAIL_POLL_MS,
     retentionDays: config.RAMPART_MAIL_RETENTION_DAYS,
+  });
+  const auditSinkWorker = new AuditSinkWorker({
+    db,
+    ring: keys.ring,
+    logger,
+    transport: {
+      outbound,
+      policy: outboundPolicy,
+      extraCa: config.RAMPART_OUTBOUND_CA,
+      timeoutMs: 30_000,
+      userAgent: `Rampart/${VERSION} audit-sink`,
+    },
+    pollMs: config.RAMPART_AUDIT_SINK_POLL_MS,
+    batch: config.RAMPART_AUDIT_SINK_BATCH,
+    retryBaseMs: config.RAMPART_AUDIT_SINK_RETRY_BASE_MS,
+    retryMaxMs: config.RAMPART_AUDIT_SINK_RETRY_MAX_MS,
+    anchorMs: config.RAMPART_AUDIT_ANCHOR_MS,
   });
   const jobRunner = new JobRunner({
     db,
@@ -258,6 +282,7 @@ async function assemble(
     auth,
     mailer,
     mailWorker,
+    auditSinkWorker,
     bus,
     throttle: new LoginThrottle(limiters),
     limiters,
@@ -286,6 +311,7 @@ async function assemble(
     registerAccountRoutes(app, services);
     registerSecretRoutes(app, services);
     registerAuditRoutes(app, services);
+    registerAuditSinkRoutes(app, services);
     registerAdminRoutes(app, services);
     registerMailAdminRoutes(app, services);
     registerGatewayRoutes(app, services);
@@ -304,6 +330,8 @@ async function assemble(
     if (config.RAMPART_JOB_RUNNER === 'on') app.addHook('onReady', async () => jobRunner.start());
     app.addHook('onReady', async () => telemetrySweeper.start());
     app.addHook('onReady', async () => mailWorker.start());
+    if (config.RAMPART_AUDIT_SINK_WORKER === 'on')
+      app.addHook('onReady', async () => auditSinkWorker.start());
     // Account events are kept RAMPART_ACCOUNT_EVENT_RETENTION_DAYS; swept on the telemetry cadence.
     // Sign-ins that expired over a day ago and widget conversations past retention go on the same cadence.
     const accountSweep = setInterval(() => {
@@ -322,6 +350,7 @@ async function assemble(
     app.addHook('onClose', async () => {
       await jobRunner.stop();
       await mailWorker.stop();
+      await auditSinkWorker.stop();
       if (mailer instanceof SmtpMailer) mailer.close();
       telemetrySweeper.stop();
       clearInterval(accountSweep);

@@ -268,6 +268,7 @@ describe.each(ENGINES)('rampart admin backfill-secrets: sealing legacy plaintext
       { column: 'jobs.headers_sealed', sealed: 2 },
       { column: 'jobs.auth_sealed', sealed: 2 },
       { column: 'alert_channels.secret_sealed', sealed: 2 },
+      { column: 'audit_sinks.secret_sealed', sealed: 0 },
       { column: 'widget_conversation_messages.question_sealed', sealed: 0 },
       { column: 'widget_conversation_messages.reply_sealed', sealed: 0 },
     ]);

@@ -102,6 +102,8 @@ export async function startTestServer(
     RAMPART_FORGOT_PER_IP_PER_HOUR: '100000',
     // Job tests drive the runner with tick() at chosen times; jobs-runner tests start the real loop.
     RAMPART_JOB_RUNNER: 'off',
+    // Audit sink tests turn delivery on; elsewhere a sink's example.com URL must not be contacted.
+    RAMPART_AUDIT_SINK_WORKER: 'off',
     ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
     ...env,
     PORT: port,

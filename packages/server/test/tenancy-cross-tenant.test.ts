@@ -116,6 +116,13 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
     role: 'admin',
   });
   expect(invited.status, invited.text).toBe(201);
+  // An audit sink (the delivery worker is off in test servers: nothing leaves for the URL).
+  const sink = await a.post<{ id: string }>(`${o}/audit-sinks`, {
+    kind: 'https',
+    name: `${label} SIEM`,
+    config: { url: `https://siem-${tag}.example.com/ingest` },
+  });
+  expect(sink.status, sink.text).toBe(201);
   const signer = makeSigner();
   const key2 = await a.post<{ id: string }>(`${o}/signing-keys`, {
     name: `${label} builder`,
@@ -166,6 +173,7 @@ async function tenant(srv: Srv, label: string): Promise<Tenant> {
       providerName,
       jobId: job.body.id,
       alertChannelId: channel.body.id,
+      auditSinkId: sink.body.id,
       widgetId: widget.body.id,
       documentId: doc.body.id,
       connectionId: connection.body.id,

@@ -165,6 +165,21 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
     expect(r.status, r.text).toBe(201);
     return r.body.id;
   };
+  const freshSink = async (): Promise<string> => {
+    const r = await as(owner.token).post<{ id: string }>(org('/audit-sinks'), {
+      kind: 'syslog',
+      name: 'probe',
+      config: { host: 'siem.example.com' },
+    });
+    expect(r.status, r.text).toBe(201);
+    return r.body.id;
+  };
+  // Reads share one sink: an org has at most MAX_SINKS_PER_ORG.
+  let readSink: Promise<string> | undefined;
+  const sharedSink = (): Promise<string> => {
+    readSink ??= freshSink();
+    return readSink;
+  };
   const WIDGET = { name: 'probe widget', allowedOrigins: ['https://probe.example.com'], model: 'm' };
   const freshWidget = async (): Promise<string> => {
     const r = await as(owner.token).post<{ id: string }>(org('/widgets'), WIDGET);
@@ -779,6 +794,35 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
       run: (t) => as(t).get(org('/audit')),
     },
     {
+      action: 'audit.sinks',
+      route: 'GET /api/orgs/{orgId}/audit-sinks',
+      what: 'list audit sinks with their lag (secrets masked)',
+      ok: 200,
+      run: (t) => as(t).get(org('/audit-sinks')),
+    },
+    {
+      action: 'audit.sinks',
+      route: 'GET /api/orgs/{orgId}/audit-sinks/{id}',
+      what: 'read an audit sink',
+      ok: 200,
+      run: async (t) => as(t).get(org(`/audit-sinks/${await sharedSink()}`)),
+    },
+    {
+      action: 'audit.sinks',
+      route: 'POST /api/orgs/{orgId}/audit-sinks',
+      what: 'create an audit sink',
+      ok: 201,
+      run: (t) =>
+        as(t).post(org('/audit-sinks'), { kind: 'syslog', name: 'x', config: { host: 'siem.example.com' } }),
+    },
+    {
+      action: 'audit.sinks',
+      route: 'DELETE /api/orgs/{orgId}/audit-sinks/{id}',
+      what: 'delete an audit sink',
+      ok: 200,
+      run: async (t) => as(t).del(org(`/audit-sinks/${await freshSink()}`)),
+    },
+    {
       action: 'audit.read',
       route: 'GET /api/orgs/{orgId}/audit/verify',
       what: 'verify the audit chain',
@@ -898,6 +942,7 @@ describe('permission matrix (every role × every action, through HTTP)', () => {
       providerName: 'existing',
       jobId: await freshJob(),
       alertChannelId: await freshChannel(),
+      auditSinkId: await sharedSink(),
       widgetId,
       documentId: await freshDocument(widgetId),
       conversationId: await freshConversation(widgetId),

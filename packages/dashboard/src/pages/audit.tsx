@@ -2,7 +2,9 @@ import type { AuditEntry } from '@rampart/server/api-types';
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { api, orgPath } from '../api';
 import { ExportButtons } from '../components/export-buttons';
+import { can, type Role } from '../permissions';
 import { actor, describe, Empty, ErrorNote, Field, Page, Table, useLoad, when } from '../ui';
+import { AuditSinks } from './audit-sinks';
 
 type Entry = AuditEntry;
 interface Filters {
@@ -22,7 +24,7 @@ const query = (f: Filters, extra: Record<string, string> = {}) => {
 };
 
 /** The audit log: filters, infinite scroll, exports, and whether the hash chain still verifies. */
-export function Audit({ orgId }: { orgId: string }) {
+export function Audit({ orgId, role }: { orgId: string; role: Role }) {
   const [draft, setDraft] = useState<Filters>({ action: '', since: '', until: '' });
   const [filters, setFilters] = useState<Filters>(draft);
   const [entries, setEntries] = useState<Entry[]>([]);
@@ -170,6 +172,7 @@ export function Audit({ orgId }: { orgId: string }) {
       )}
       <div ref={sentinel} aria-hidden="true" className="sentinel" />
       {!done ? <p className="muted">Loading more…</p> : null}
+      {can(role, 'audit.sinks') ? <AuditSinks orgId={orgId} /> : null}
     </Page>
   );
 }

@@ -54,6 +54,13 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
     orgColumn: 'org_id',
     maskedColumn: 'secret_masked',
   },
+  {
+    table: 'audit_sinks',
+    column: 'secret_sealed',
+    idColumn: 'id',
+    orgColumn: 'org_id',
+    maskedColumn: 'secret_masked',
+  },
   // Widget conversations: the visitor's question (redacted first when the org redacts) and the reply.
   { table: 'widget_conversation_messages', column: 'question_sealed', idColumn: 'id', orgColumn: 'org_id' },
   { table: 'widget_conversation_messages', column: 'reply_sealed', idColumn: 'id', orgColumn: 'org_id' },

@@ -324,6 +324,22 @@ export const configSchema = z.object({
   RAMPART_WIDGET_EMBED_POLL_MS: z.coerce.number().int().min(20).max(600_000).default(5_000),
   RAMPART_WIDGET_EMBED_BATCH: z.coerce.number().int().min(1).max(256).default(32),
   RAMPART_MAIL_POLL_MS: z.coerce.number().int().min(20).max(600_000).default(2_000),
+  /**
+   * Audit sinks (docs/SECURITY-CONTROLS.md "Audit sinks"): how often each node looks for sinks with rows to
+   * deliver, rows per batch, back-off base and cap after a failed delivery, and the interval at which the
+   * platform chain's head hash is sent to every sink and written to the log (0: never).
+   */
+  RAMPART_AUDIT_SINK_WORKER: z.enum(['on', 'off']).default('on'),
+  RAMPART_AUDIT_SINK_POLL_MS: z.coerce.number().int().min(20).max(600_000).default(1_000),
+  RAMPART_AUDIT_SINK_BATCH: z.coerce.number().int().min(1).max(5_000).default(500),
+  RAMPART_AUDIT_SINK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
+  RAMPART_AUDIT_SINK_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(600_000),
+  RAMPART_AUDIT_ANCHOR_MS: z.coerce.number().int().min(0).max(604_800_000).default(3_600_000),
+  /**
+   * Extra certificate authorities (PEM text) trusted for outbound TLS: audit sinks, jobs, alert webhooks. For a
+   * receiver on a private PKI, and how tests trust their self-signed receivers. Adds to the system roots.
+   */
+  RAMPART_OUTBOUND_CA: z.string().includes('-----BEGIN CERTIFICATE-----').optional(),
   /** Days a sent or failed outbox row (no body, only the delivery record) is kept. */
   RAMPART_MAIL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Base URL used in e-mailed links; defaults to http://HOST:PORT. */

@@ -1,5 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { rootCertificates } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 import { checkAddress, type OutboundPolicy } from './policy.js';
 
@@ -53,7 +54,13 @@ export interface GuardedAgentOptions {
   policy: OutboundPolicy;
   resolve?: Resolver;
   connectTimeoutMs?: number;
+  /** Extra trusted CA certificates (PEM, RAMPART_OUTBOUND_CA), added to the system roots. */
+  extraCa?: string;
 }
+
+/** The CA list for outbound TLS: undefined (Node's default roots) unless extra CAs are configured. */
+export const outboundCa = (extraCa: string | undefined): string[] | undefined =>
+  extraCa ? [...rootCertificates, extraCa] : undefined;
 
 /**
  * An undici dispatcher whose every connection (including each redirect hop) passes {@link vetDestination}.
@@ -61,7 +68,8 @@ export interface GuardedAgentOptions {
  */
 export function guardedAgent(opts: GuardedAgentOptions): GuardedAgent {
   const resolve = opts.resolve ?? systemResolver;
-  const base = buildConnector({ timeout: opts.connectTimeoutMs ?? 10_000 });
+  const ca = outboundCa(opts.extraCa);
+  const base = buildConnector({ timeout: opts.connectTimeoutMs ?? 10_000, ...(ca ? { ca } : {}) });
   const agent = new Agent({
     connect: (options, callback) => {
       const host = options.hostname;
