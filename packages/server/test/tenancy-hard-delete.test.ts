@@ -108,6 +108,13 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
       config: { url: 'https://hooks.example.com/doomed' },
     });
     expect(channel.status).toBe(201);
+    // An audit sink (the test server's delivery worker is off: example.com is never contacted).
+    const sink = await d.post<{ id: string }>(`${o}/audit-sinks`, {
+      kind: 'https',
+      name: 'doomed siem',
+      config: { url: 'https://siem.example.com/doomed' },
+    });
+    expect(sink.status, JSON.stringify(sink.body)).toBe(201);
     const job = await d.post<{ id: string }>(`${o}/jobs`, {
       name: 'doomed job',
       schedule: '0 3 * * *',
