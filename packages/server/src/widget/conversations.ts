@@ -92,6 +92,7 @@ export interface ConversationSummary {
 }
 
 interface ConversationRow {
+  at_us: string;
   id: string;
   visitor_id: string;
   started_at: Date;
@@ -109,16 +110,22 @@ const summary = (r: ConversationRow): ConversationSummary => ({
   unansweredCount: r.unanswered_count,
 });
 
-/** A keyset cursor: the last row's (last_message_at, id), base64url. */
-const cursorOf = (at: Date, id: string) => Buffer.from(`${at.toISOString()}|${id}`).toString('base64url');
-function parseCursor(cursor: string | undefined): { at: Date; id: string } | null {
+/**
+ * A keyset cursor: the last row's (timestamp, id), base64url. The timestamp travels as integer microseconds since
+ * the epoch, exactly as PostgreSQL keeps it: a JavaScript Date holds milliseconds, and a row written in the same
+ * millisecond as a page's last row, but before it, would be skipped.
+ */
+const cursorOf = (atMicros: string, id: string) => Buffer.from(`${atMicros}|${id}`).toString('base64url');
+function parseCursor(cursor: string | undefined): { at: string; id: string } | null {
   if (!cursor) return null;
   const [at = '', id = ''] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const d = new Date(at);
-  if (Number.isNaN(d.getTime()) || !/^[0-9a-f-]{36}$/.test(id))
+  if (!/^\d{1,17}$/.test(at) || !/^[0-9a-f-]{36}$/.test(id))
     throw new AppError('validation_failed', 'cursor: not a cursor this listing returned');
-  return { at: d, id };
+  return { at, id };
 }
+/** SQL: a timestamptz column as the cursor's integer microseconds, and a cursor's microseconds as a timestamptz. */
+const MICROS = (col: string) => `(extract(epoch FROM ${col}) * 1000000)::bigint::text`;
+const FROM_MICROS = (p: string) => `(timestamptz 'epoch' + ${p}::bigint * interval '1 microsecond')`;
 
 /** 404 unless the widget is the org's (RLS hides other orgs' widgets; the org filter says so explicitly). */
 async function requireWidget(q: Queryable, orgId: string, widgetId: string): Promise<void> {
@@ -136,10 +143,11 @@ export async function listConversations(
   await requireWidget(q, orgId, widgetId);
   const after = parseCursor(page.cursor);
   const { rows } = await q.query<ConversationRow>(
-    `SELECT id, visitor_id, started_at, last_message_at, message_count, unanswered_count
+    `SELECT id, visitor_id, started_at, last_message_at, message_count, unanswered_count,
+            ${MICROS('last_message_at')} AS at_us
        FROM widget_conversations
       WHERE org_id = $1 AND widget_id = $2
-        AND ($3::timestamptz IS NULL OR (last_message_at, id) < ($3::timestamptz, $4::uuid))
+        AND ($3::text IS NULL OR (last_message_at, id) < (${FROM_MICROS('$3')}, $4::uuid))
       ORDER BY last_message_at DESC, id DESC LIMIT $5`,
     [orgId, widgetId, after?.at ?? null, after?.id ?? null, page.limit + 1],
   );
@@ -148,7 +156,7 @@ export async function listConversations(
   const last = shown.at(-1);
   return {
     conversations: shown.map(summary),
-    nextCursor: more && last ? cursorOf(last.last_message_at, last.id) : null,
+    nextCursor: more && last ? cursorOf(last.at_us, last.id) : null,
   };
 }
 
@@ -277,11 +285,13 @@ export async function listUnanswered(
     id: string;
     conversation_id: string;
     created_at: Date;
+    at_us: string;
     question_sealed: string;
   }>(
-    `SELECT id, conversation_id, created_at, question_sealed FROM widget_conversation_messages
+    `SELECT id, conversation_id, created_at, ${MICROS('created_at')} AS at_us, question_sealed
+       FROM widget_conversation_messages
       WHERE org_id = $1 AND widget_id = $2 AND NOT grounded
-        AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+        AND ($3::text IS NULL OR (created_at, id) < (${FROM_MICROS('$3')}, $4::uuid))
       ORDER BY created_at DESC, id DESC LIMIT $5`,
     [orgId, widgetId, after?.at ?? null, after?.id ?? null, page.limit + 1],
   );
@@ -295,7 +305,7 @@ export async function listUnanswered(
       at: r.created_at.toISOString(),
       question: openString(ring, r.question_sealed, ctx(orgId, 'question_sealed', r.id)),
     })),
-    nextCursor: more && last ? cursorOf(last.created_at, last.id) : null,
+    nextCursor: more && last ? cursorOf(last.at_us, last.id) : null,
   };
 }
 
