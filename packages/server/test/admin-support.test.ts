@@ -513,3 +513,73 @@ describe.each(ENGINES)('operator console: views, support actions, suspension (%s
       expect(dump.rows[0]?.t ?? '').not.toContain(secret);
   });
 });
+
+/** An account made a platform operator (what `rampart admin create-operator` does) and signed in with TOTP. */
+async function operatorSession(srv: Srv): Promise<string> {
+  const op = await signup(srv.baseUrl, { email: uniqueEmail('operator') });
+  await srv.rampart.services.db.owner((q) =>
+    q.query('UPDATE users SET is_operator = true WHERE id = $1', [op.userId]),
+  );
+  const s = api(srv.baseUrl, op.token);
+  const enroll = await s.post<{ secret: string }>('/api/auth/totp/enroll', { password: op.password });
+  await s.post('/api/auth/totp/confirm', { code: totpCode(enroll.body.secret) });
+  return login(srv.baseUrl, op.email, PASSWORD, { totp: totpCode(enroll.body.secret, 1) });
+}
+
+const DB = process.env.TEST_DATABASE_URL;
+const REDIS_URL = process.env.REDIS_URL;
+
+describe.skipIf(!DB || !REDIS_URL)('suspension across two nodes (postgres, node bus)', () => {
+  let nodeA: Srv;
+  let nodeB: Srv;
+
+  beforeAll(async () => {
+    nodeA = await startTestServer('postgres', { REDIS_URL: REDIS_URL as string });
+    nodeB = await startTestServer('postgres', {
+      REDIS_URL: REDIS_URL as string,
+      DATABASE_URL: nodeA.url as string,
+    });
+  });
+  afterAll(async () => {
+    await nodeB?.close();
+    await nodeA?.close();
+  });
+
+  /** Polls node B until `path` with `token` answers `status`; returns the milliseconds it took. */
+  const until = async (token: string, path: string, status: number): Promise<number> => {
+    const t0 = Date.now();
+    for (;;) {
+      const r = await api(nodeB.baseUrl, token).get(path);
+      if (r.status === status) return Date.now() - t0;
+      if (Date.now() - t0 > 8_000) throw new Error(`${path} still ${r.status} on node B`);
+      await new Promise((res) => setTimeout(res, 25));
+    }
+  };
+
+  it('node B drops its cached keys and tokens of the org as soon as node A suspends it, and again on resume', async () => {
+    const owner = await signup(nodeA.baseUrl);
+    const a = api(nodeA.baseUrl, owner.token);
+    const key = await a.post<{ key: string }>(`/api/orgs/${owner.orgId}/api-keys`, { name: 'k' });
+    const rt = await a.post<{ token: string }>(`/api/orgs/${owner.orgId}/runtime-tokens`, { name: 'r' });
+    expect(key.status, key.text).toBe(201);
+    expect(rt.status, rt.text).toBe(201);
+    const creds: Array<[string, string]> = [
+      [key.body.key, '/v1/models'],
+      [rt.body.token, '/api/runtime/whoami'],
+    ];
+    // Both in node B's cache now.
+    for (const [token, path] of creds) expect((await api(nodeB.baseUrl, token).get(path)).status).toBe(200);
+    const op = api(nodeA.baseUrl, await operatorSession(nodeA));
+    const s = await op.post(`/api/admin/orgs/${owner.orgId}/suspend`, { reason: REASON });
+    expect(s.status, s.text).toBe(200);
+    for (const [token, path] of creds) {
+      // Well under the 5 s cache TTL: the 'org' invalidation crossed the bus.
+      expect(await until(token, path, 403)).toBeLessThan(1_000);
+      const r = await api(nodeB.baseUrl, token).get<Err>(path);
+      expect(r.body.error).toBe('org_suspended');
+    }
+    const r = await op.post(`/api/admin/orgs/${owner.orgId}/resume`, { reason: REASON });
+    expect(r.status, r.text).toBe(200);
+    for (const [token, path] of creds) expect(await until(token, path, 200)).toBeLessThan(1_000);
+  });
+});
