@@ -54,6 +54,7 @@ describe.each(ENGINES)('operator console: views, support actions, suspension (%s
   let widgetId: string;
   let jobId: string;
   let invitationId: string;
+  let pendingToken: string;
   let otherKeyId: string;
   const o = () => `/api/orgs/${owner.orgId}`;
   const ad = () => `/api/admin/orgs/${owner.orgId}`;
@@ -112,7 +113,7 @@ describe.each(ENGINES)('operator console: views, support actions, suspension (%s
     expect(j.status, j.text).toBe(201);
     jobId = j.body.id;
     member = await addMemberWithRole(srv, owner.token, owner.orgId, 'member');
-    await invite(srv, owner.token, owner.orgId, uniqueEmail('pending'), 'viewer');
+    pendingToken = await invite(srv, owner.token, owner.orgId, uniqueEmail('pending'), 'viewer');
     const inv = await asOwner().get<{ invitations: Array<{ invitationId: string }> }>(`${o()}/invitations`);
     invitationId = inv.body.invitations[0]?.invitationId ?? '';
 
@@ -362,6 +363,13 @@ describe.each(ENGINES)('operator console: views, support actions, suspension (%s
         expect(r.status, r.text).toBe(403);
         expect(r.body.error).toBe('org_suspended');
       }
+      // Joining is a write too: the invitation stays open for after the resume.
+      const join = await api(srv.baseUrl).post<Err>('/api/auth/invitations/accept', {
+        token: pendingToken,
+        password: PASSWORD,
+      });
+      expect(join.status, join.text).toBe(403);
+      expect(join.body.error).toBe('org_suspended');
       // A non-member still learns nothing: 404.
       expect((await api(srv.baseUrl, plain.token).get<Err>(o())).status).toBe(404);
     });
