@@ -437,6 +437,56 @@ describe.each(ENGINES)('operator console: views, support actions, suspension (%s
     expect(theirs.body.keys.map((k) => k.id)).toEqual([otherKeyId]);
   });
 
+  it("revokes a member's CLI credential: whoami refuses it, the person's account events and both chains say why", async () => {
+    const form = (path: string, body: Record<string, string>) =>
+      fetch(`${srv.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(body).toString(),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, string> }));
+    const code = await form('/api/auth/device/code', { client_id: 'rampart-cli' });
+    expect(code.status).toBe(200);
+    const memberSession = await login(srv.baseUrl, member.email, PASSWORD);
+    const approve = await api(srv.baseUrl, memberSession).post('/api/auth/device/approve', {
+      userCode: code.body.user_code,
+    });
+    expect(approve.status, approve.text).toBe(200);
+    const minted = await form('/api/auth/device/token', {
+      grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+      device_code: code.body.device_code ?? '',
+      client_id: 'rampart-cli',
+    });
+    expect(minted.status).toBe(200);
+    const cli = minted.body.access_token ?? '';
+    expect((await api(srv.baseUrl, cli).get('/api/cli/whoami')).status).toBe(200);
+    const creds = await asOp().get<{
+      credentials: Array<{ kind: string; id: string; userId: string | null }>;
+    }>(`${ad()}/credentials`);
+    expect(creds.text).not.toContain(cli);
+    const entry = creds.body.credentials.find((c) => c.kind === 'cli_credential');
+    expect(entry?.userId).toBe(member.userId);
+    // Not a member of the other org: its path does not reach this credential.
+    const foreign = await asOp().post<Err>(`/api/admin/orgs/${other.orgId}/credentials/${entry?.id}/revoke`, {
+      reason: REASON,
+    });
+    expect(foreign.status).toBe(404);
+    const r = await asOp().post(`${ad()}/credentials/${entry?.id}/revoke`, { reason: REASON });
+    expect(r.status, r.text).toBe(200);
+    expect((await api(srv.baseUrl, cli).get('/api/cli/whoami')).status).toBe(401);
+    expect(await rows(owner.orgId, 'cli_credential.revoked')).toEqual([
+      expect.objectContaining({ meta: expect.objectContaining({ reason: REASON, userId: member.userId }) }),
+    ]);
+    const events = await api(srv.baseUrl, memberSession).get<{
+      events: Array<{ action: string; meta: unknown }>;
+    }>('/api/me/events');
+    expect(events.body.events).toContainEqual(
+      expect.objectContaining({
+        action: 'auth.cli_credential_revoked',
+        meta: expect.objectContaining({ reason: REASON, via: 'operator' }),
+      }),
+    );
+  });
+
   it('resends an invitation: a fresh link is mailed, the old link stops working, both chains hold the reason', async () => {
     const email = uniqueEmail('resend');
     const oldToken = await invite(srv, owner.token, owner.orgId, email, 'viewer');
