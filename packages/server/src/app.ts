@@ -53,6 +53,7 @@ import { registerPlatformSettingsRoutes } from './tenancy/platform-settings-rout
 import { registerTenancyRoutes } from './tenancy/routes.js';
 import { registerAuditSinkRoutes } from './tenancy/sinks/routes.js';
 import { AuditSinkWorker } from './tenancy/sinks/worker.js';
+import { registerSupportRoutes } from './tenancy/support-routes.js';
 import { VERSION } from './version.js';
 import { registerWebRoutes } from './web/routes.js';
 import { registerSecurityTxt } from './web/security-txt.js';
@@ -331,6 +332,7 @@ async function assemble(
     registerAuditSinkRoutes(app, services);
     registerAdminRoutes(app, services);
     registerPlatformSettingsRoutes(app, services);
+    registerSupportRoutes(app, services);
     registerMailAdminRoutes(app, services);
     registerGatewayRoutes(app, services);
     registerJobRoutes(app, services);

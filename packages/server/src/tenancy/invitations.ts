@@ -11,6 +11,7 @@ import { writeAccountEvent } from '../identity/accounts/events.js';
 import { enforcePasswordPolicy, normalizeEmail } from '../identity/accounts/policy.js';
 import { issueSession } from '../identity/accounts/session-issue.js';
 import { emailUnverified } from '../identity/accounts/verification.js';
+import { orgSuspended } from '../identity/authenticate.js';
 import type { SessionPrincipal } from '../identity/principal.js';
 import type { IdentityServices } from '../identity/services.js';
 import { enqueueMail } from '../mail/outbox.js';
@@ -128,6 +129,49 @@ export async function createInvitation(
   });
 }
 
+/**
+ * Mails an open invitation (pending or expired; not accepted, not revoked) again, in the caller's org
+ * transaction: a fresh token (the old link stops working, only the new hash is stored), a fresh expiry, the mail
+ * queued through the outbox, audited in the org's chain with `meta` (e.g. an operator's reason). The mail names
+ * the original inviter. @throws AppError not_found
+ */
+export async function resendInvitationIn(
+  s: IdentityServices,
+  q: Queryable,
+  actor: AuditActor,
+  orgId: string,
+  id: string,
+  meta: Record<string, unknown> = {},
+): Promise<InvitationView> {
+  const token = randomBytes(32).toString('base64url');
+  const { rows } = await q.query<Row & { org_name: string; inviter: string | null }>(
+    `UPDATE org_invitations i SET token_hash = $3, expires_at = now() + interval '${INVITATION_TTL_DAYS} days'
+       FROM orgs o
+      WHERE i.id = $1 AND i.org_id = $2 AND o.id = i.org_id AND i.accepted_at IS NULL AND i.revoked_at IS NULL
+      RETURNING ${COLUMNS.split(', ')
+        .map((c) => `i.${c}`)
+        .join(', ')}, o.name AS org_name,
+                (SELECT u.email FROM users u WHERE u.id = i.invited_by) AS inviter`,
+    [id, orgId, hashSecret('invitation', token)],
+  );
+  const row = rows[0];
+  if (!row) throw new AppError('not_found', 'Invitation not found');
+  await appendAudit(q, actor, { orgId, action: 'invitation.resent', target: `invitation:${id}`, meta });
+  await enqueueMail(q, s.ring, {
+    to: row.email,
+    orgId,
+    template: {
+      kind: 'invitation',
+      link: `${s.publicUrl}/accept-invite#token=${token}`,
+      days: INVITATION_TTL_DAYS,
+      orgName: row.org_name,
+      inviter: row.inviter ?? 'An administrator',
+      role: view(row).role,
+    },
+  });
+  return view(row);
+}
+
 /** Open invitations (not accepted, not revoked; expired ones included, marked), newest first. */
 export async function listInvitations(s: IdentityServices, orgId: string): Promise<InvitationView[]> {
   const { rows } = await s.db.org(orgId, (q) =>
@@ -169,6 +213,8 @@ export async function revokeInvitation(
 interface Found {
   row: Row;
   orgName: string;
+  /** The org is suspended by an operator: it takes no new member until resumed. */
+  orgSuspended: boolean;
   inviter: string | null;
   /** The address has an account that can sign in (a password or a linked provider). */
   account: { id: string; verified: boolean } | null;
@@ -184,10 +230,12 @@ async function findByToken(s: IdentityServices, token: string, q?: Queryable): P
   const h = hit[0];
   if (!h) throw new AppError('not_found', 'This invitation link is not valid');
   const read = async (oq: Queryable): Promise<Found> => {
-    const { rows } = await oq.query<Row & { org_name: string; inviter: string | null }>(
+    const { rows } = await oq.query<
+      Row & { org_name: string; inviter: string | null; org_suspended: boolean }
+    >(
       `SELECT ${COLUMNS.split(', ')
         .map((c) => `i.${c}`)
-        .join(', ')}, o.name AS org_name, u.email AS inviter
+        .join(', ')}, o.name AS org_name, u.email AS inviter, o.suspended_at IS NOT NULL AS org_suspended
          FROM org_invitations i JOIN orgs o ON o.id = i.org_id LEFT JOIN users u ON u.id = i.invited_by
         WHERE i.id = $1 AND i.org_id = $2 AND i.token_hash = $3 FOR UPDATE OF i`,
       [h.id, h.org_id, hash],
@@ -200,7 +248,13 @@ async function findByToken(s: IdentityServices, token: string, q?: Queryable): P
           AND (u.password_hash IS NOT NULL OR EXISTS (SELECT 1 FROM oidc_identities i WHERE i.user_id = u.id))`,
       [row.email],
     );
-    return { row, orgName: row.org_name, inviter: row.inviter, account: acc.rows[0] ?? null };
+    return {
+      row,
+      orgName: row.org_name,
+      inviter: row.inviter,
+      orgSuspended: row.org_suspended,
+      account: acc.rows[0] ?? null,
+    };
   };
   return q ? read(q) : s.db.org(h.org_id, read);
 }
@@ -275,6 +329,8 @@ export async function acceptInvitation(
     const f = await findByToken(s, token, q);
     const status = statusOf(f.row);
     if (status !== 'pending') throw new AppError('link_expired', unusable[status], { details: { status } });
+    // Joining is a write to the org: a suspended org takes no new member (the invitation stays open).
+    if (f.orgSuspended) throw orgSuspended();
     let userId: string;
     let created = false;
     if (passwordHash === null) {
