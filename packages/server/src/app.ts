@@ -27,6 +27,7 @@ import { registerJobRoutes } from './jobs/routes.js';
 import { JobRunner } from './jobs/runner.js';
 import type { JobsServices } from './jobs/services.js';
 import { registerMailAdminRoutes } from './mail/admin-routes.js';
+import { registerNoticeRoutes } from './mail/notice-routes.js';
 import { SmtpMailer } from './mail/smtp.js';
 import { MailWorker } from './mail/worker.js';
 import { AuditBatcher } from './platform/audit/batcher.js';
@@ -314,6 +315,7 @@ async function assemble(
     registerAuditSinkRoutes(app, services);
     registerAdminRoutes(app, services);
     registerMailAdminRoutes(app, services);
+    registerNoticeRoutes(app, services);
     registerGatewayRoutes(app, services);
     registerJobRoutes(app, services);
     registerWidgetRoutes(app, services);
