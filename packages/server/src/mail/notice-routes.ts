@@ -6,8 +6,10 @@ import type { App } from '../platform/http.js';
 import { bearer } from '../platform/params.js';
 import { getNotice, listNotices, noticeInput, sendNotice } from './notices.js';
 
+/** A notice's delivery status, counted from its outbox rows. */
 const status = z.object({ queued: z.number(), sent: z.number(), failed: z.number(), expired: z.number() });
-const notice = z.object({
+/** One notice as listed (GET /api/admin/notices). */
+export const noticeView = z.object({
   noticeId: z.uuid(),
   subject: z.string(),
   createdAt: z.string(),
@@ -17,6 +19,21 @@ const notice = z.object({
   orgs: z.number(),
   recipients: z.number(),
   status,
+});
+
+/** One notice with its text and the delivery status per org (GET /api/admin/notices/:noticeId). */
+export const noticeDetailView = noticeView.extend({
+  body: z.string(),
+  perOrg: z.array(
+    z.object({
+      orgId: z.uuid(),
+      name: z.string(),
+      recipients: z.number(),
+      queued: z.number(),
+      sent: z.number(),
+      failed: z.number(),
+    }),
+  ),
 });
 
 /**
@@ -55,7 +72,7 @@ export function registerNoticeRoutes(app: App, s: IdentityServices): void {
         querystring: z.strictObject({
           limit: z.coerce.number().int().min(1).max(500).default(50),
         }),
-        response: { 200: z.object({ notices: z.array(notice) }) },
+        response: { 200: z.object({ notices: z.array(noticeView) }) },
       },
     },
     async (request) => {
@@ -82,19 +99,7 @@ export function registerNoticeRoutes(app: App, s: IdentityServices): void {
         params: z.object({ noticeId: z.uuid() }),
         response: {
           200: z.object({
-            notice: notice.extend({
-              body: z.string(),
-              perOrg: z.array(
-                z.object({
-                  orgId: z.uuid(),
-                  name: z.string(),
-                  recipients: z.number(),
-                  queued: z.number(),
-                  sent: z.number(),
-                  failed: z.number(),
-                }),
-              ),
-            }),
+            notice: noticeDetailView,
           }),
         },
       },
