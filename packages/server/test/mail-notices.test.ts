@@ -27,6 +27,7 @@ import {
 } from '@rampart/testing';
 import { type SmtpSink, startSmtpSink } from '@rampart/testing/smtp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendNotice } from '../src/mail/notices.js';
 import { verifyChain } from '../src/platform/audit/verify.js';
 import { durableStore, FAST_MAIL, MASTER_KEYS, type MailServer, startMailServer } from './mail-support.js';
 
@@ -272,6 +273,33 @@ describe('incident notices', () => {
     expect((await op().get(`/api/admin/notices/${randomUUID()}`)).body).toMatchObject({ error: 'not_found' });
     expect((await op().get('/api/admin/notices/nope')).status).toBe(400);
     expect((await op().get('/api/admin/notices?limit=0')).status).toBe(400);
+  });
+
+  it('a failure part-way through leaves no half notice: no row, no mail, no audit row', async () => {
+    const tables = ['operator_notices', 'operator_notice_orgs', 'mail_outbox', 'audit_log', 'audit_heads'];
+    const snapshot = async () => Promise.all(tables.map((t) => count(`SELECT 1 FROM ${t}`)));
+    const heads = () =>
+      srv.db
+        .owner((q) => q.query('SELECT chain, seq, head FROM audit_heads ORDER BY chain'))
+        .then((r) => r.rows);
+    const before = await snapshot();
+    const headsBefore = await heads();
+    // The third org's part has queued its mail and audit row when the "crash" comes.
+    await expect(
+      sendNotice(
+        srv.db,
+        srv.rampart.services.ring,
+        { userId: opUserId },
+        { orgIds: 'all', subject: SUBJECT, body: 'Never sent.' },
+        (done) => {
+          if (done === 3) throw new Error('simulated crash');
+        },
+      ),
+    ).rejects.toThrow('simulated crash');
+    expect(await snapshot()).toEqual(before);
+    expect(await heads()).toEqual(headsBefore);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(sink.mails.filter((m) => m.text.includes('Never sent.'))).toEqual([]);
   });
 
   it('is for operators only: 403 for an org owner, 401 without a session', async () => {
