@@ -284,7 +284,7 @@ describe('incident notices', () => {
         .then((r) => r.rows);
     const before = await snapshot();
     const headsBefore = await heads();
-    // The third org's part has queued its mail and audit row when the "crash" comes.
+    // The notice row and the first three orgs' records and mail are written when the "crash" comes.
     await expect(
       sendNotice(
         srv.db,
