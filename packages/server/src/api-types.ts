@@ -13,6 +13,7 @@ import type { cliCredential } from './identity/device/cli-credential-routes.js';
 import type { deviceDetails } from './identity/device/routes.js';
 import type { linkedIdentity, publicProvider } from './identity/oidc/routes.js';
 import type { channelView, jobView, runView } from './jobs/routes.js';
+import type { noticeDetailView, noticeView } from './mail/notice-routes.js';
 import type { summary } from './secrets/routes.js';
 import type { keyView, versionView } from './skills/routes.js';
 import type { listTelemetry } from './skills/telemetry.js';
@@ -110,3 +111,8 @@ export type OperatorCredential = z.infer<typeof operatorCredential>;
 export type OperatorInvitation = z.infer<typeof operatorInvitation>;
 /** POST /api/admin/audit/verify. */
 export type PlatformAuditVerify = z.infer<typeof platformVerify>;
+// operator console: incident notices
+/** An incident notice with its delivery status (GET /api/admin/notices). */
+export type OperatorNotice = z.infer<typeof noticeView>;
+/** One incident notice: its text and the delivery status per org (GET /api/admin/notices/:noticeId). */
+export type OperatorNoticeDetail = z.infer<typeof noticeDetailView>;
