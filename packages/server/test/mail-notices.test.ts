@@ -383,5 +383,16 @@ describe('incident notices', () => {
       )
       .toEqual({ queued: 0, sent: 3, failed: 0, expired: 0 });
     expect(await count(`SELECT 1 FROM operator_notices`)).toBe(3);
+
+    // An org deleted since: its delivery records went with it; the notice keeps its totals and says so.
+    const del = await api(srv.baseUrl, c.token).del(`/api/orgs/${c.orgId}`, { confirm: 'Gamma Org' });
+    expect(del.status, del.text).toBe(200);
+    const after = (await op().get<{ notice: NoticeBody }>(`/api/admin/notices/${out.noticeId}`)).body.notice;
+    expect(after).toMatchObject({
+      orgs: 2,
+      recipients: 3,
+      status: { queued: 0, sent: 2, failed: 0, expired: 1 },
+    });
+    expect(after.perOrg.map((p) => p.orgId)).toEqual([b.orgId]);
   });
 });
