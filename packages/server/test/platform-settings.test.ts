@@ -70,6 +70,7 @@ describe.skipIf(!DB)('platform settings on two nodes', () => {
   let nodeB: Srv;
   let op: string;
   let member: string;
+  let memberOrg: string;
   let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
   let hooks: Awaited<ReturnType<typeof startHookReceiver>>;
 
@@ -91,7 +92,9 @@ describe.skipIf(!DB)('platform settings on two nodes', () => {
       { liveMailer: true },
     );
     op = (await operatorSession(nodeB.baseUrl, nodeB.rampart.services.db)).token;
-    member = (await signup(nodeA.baseUrl, { email: uniqueEmail('member'), orgName: 'Tenant' })).token;
+    const m = await signup(nodeA.baseUrl, { email: uniqueEmail('member'), orgName: 'Tenant' });
+    member = m.token;
+    memberOrg = m.orgId;
   });
   afterAll(async () => {
     await nodeB?.close();
@@ -300,6 +303,29 @@ describe.skipIf(!DB)('platform settings on two nodes', () => {
     expect(card?.content.type).toBe('AdaptiveCard');
     expect(JSON.stringify(card)).toContain('billing_webhook_secret');
     expect(JSON.stringify(hooks.got)).not.toContain(WEBHOOK_SECRET);
+    // Support actions and incident notices are posted too, by id, never with the reason or the text.
+    hooks.got.length = 0;
+    const reason = 'Chargeback fraud under review ticket 4411';
+    expect((await b.post(`/api/admin/orgs/${memberOrg}/suspend`, { reason })).status).toBe(200);
+    expect((await b.post(`/api/admin/orgs/${memberOrg}/resume`, { reason })).status).toBe(200);
+    const notice = await b.post('/api/admin/notices', {
+      orgIds: [memberOrg],
+      subject: 'Scheduled maintenance',
+      body: 'Secret-ish incident details for owners only.',
+    });
+    expect(notice.status, notice.text).toBe(201);
+    await nodeB.rampart.services.operatorAlerts.settle();
+    const titles = hooks.got
+      .filter((h) => h.path === '/slack')
+      .map((h) => String(h.body.text).split('\n')[0]);
+    expect(titles).toEqual([
+      '*Rampart org suspended*',
+      '*Rampart org resumed*',
+      '*Rampart incident notice sent*',
+    ]);
+    expect(JSON.stringify(hooks.got)).toContain(memberOrg);
+    expect(JSON.stringify(hooks.got)).not.toContain('4411');
+    expect(JSON.stringify(hooks.got)).not.toContain('incident details');
     // Stored secrets: the list shows masks, never the webhook URLs (they are credentials).
     const list = await b.get('/api/admin/settings');
     expect(list.text).not.toContain(hooks.url('/slack'));

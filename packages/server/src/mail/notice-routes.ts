@@ -58,6 +58,15 @@ export function registerNoticeRoutes(app: App, s: IdentityServices): void {
     async (request, reply) => {
       const op = await s.auth.requireOperator(request);
       const sent = await sendNotice(s.db, s.ring, actorOf(request, { userId: op.userId }), request.body);
+      s.operatorAlerts.post({
+        title: 'Rampart incident notice sent',
+        facts: [
+          ['Notice', sent.noticeId],
+          ['Orgs', String(sent.orgs)],
+          ['Recipients', String(sent.recipients)],
+          ['Operator', `user:${op.userId}`],
+        ],
+      });
       return reply.code(201).send(sent);
     },
   );

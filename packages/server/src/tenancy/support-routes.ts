@@ -38,6 +38,14 @@ export function registerSupportRoutes(app: App, s: IdentityServices): void {
       const op = await s.auth.requireOperator(request);
       const orgId = request.params.orgId;
       const r = await suspendOrg(s, actorOf(request, { userId: op.userId }), orgId, request.body.reason);
+      // The operators' own channels hear of it (ids only; the reason stays in the audit chains).
+      s.operatorAlerts.post({
+        title: 'Rampart org suspended',
+        facts: [
+          ['Org', orgId],
+          ['Operator', `user:${op.userId}`],
+        ],
+      });
       return { orgId, suspended: true as const, suspendedAt: r.suspendedAt };
     },
   );
@@ -58,6 +66,13 @@ export function registerSupportRoutes(app: App, s: IdentityServices): void {
       const op = await s.auth.requireOperator(request);
       const orgId = request.params.orgId;
       await resumeOrg(s, actorOf(request, { userId: op.userId }), orgId, request.body.reason);
+      s.operatorAlerts.post({
+        title: 'Rampart org resumed',
+        facts: [
+          ['Org', orgId],
+          ['Operator', `user:${op.userId}`],
+        ],
+      });
       return { orgId, suspended: false as const };
     },
   );
