@@ -50,6 +50,7 @@ import { registerInvitationRoutes } from './tenancy/invitation-routes.js';
 import { registerTenancyRoutes } from './tenancy/routes.js';
 import { registerAuditSinkRoutes } from './tenancy/sinks/routes.js';
 import { AuditSinkWorker } from './tenancy/sinks/worker.js';
+import { registerSupportRoutes } from './tenancy/support-routes.js';
 import { VERSION } from './version.js';
 import { registerWebRoutes } from './web/routes.js';
 import { registerSecurityTxt } from './web/security-txt.js';
@@ -313,6 +314,7 @@ async function assemble(
     registerAuditRoutes(app, services);
     registerAuditSinkRoutes(app, services);
     registerAdminRoutes(app, services);
+    registerSupportRoutes(app, services);
     registerMailAdminRoutes(app, services);
     registerGatewayRoutes(app, services);
     registerJobRoutes(app, services);

@@ -53,6 +53,12 @@ const ALLOWED: { from: string; to: string; modules: string[]; why: string }[] = 
     why: 'accepting an invitation creates or signs in an account: the password policy, session issue, and the account event log',
   },
   {
+    from: 'tenancy',
+    to: 'identity',
+    modules: ['credentials.ts', 'device/cli-credentials.ts', 'accounts/reset.ts'],
+    why: "operator support actions (tenancy/support.ts) revoke an org's credentials and force a password reset through identity's own functions, in the transaction that audits them",
+  },
+  {
     from: 'identity',
     to: 'tenancy',
     modules: ['orgs.ts'],

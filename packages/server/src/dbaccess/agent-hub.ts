@@ -232,9 +232,12 @@ export class AgentHub {
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
     if (!isAgentToken(token)) return null;
     const { rows } = await this.#db.tx({ orgId: null }, (q) =>
-      q.query<{ id: string }>('SELECT id::text AS id FROM rampart_find_agent_token($1)', [
-        hashAgentToken(token),
-      ]),
+      // A suspended org's agents are refused like an unknown token (orgs has no RLS).
+      q.query<{ id: string }>(
+        `SELECT a.id::text AS id FROM rampart_find_agent_token($1) a
+           JOIN orgs o ON o.id = a.org_id WHERE o.suspended_at IS NULL`,
+        [hashAgentToken(token)],
+      ),
     );
     return rows[0]?.id ?? null;
   }

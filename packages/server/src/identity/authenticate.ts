@@ -23,9 +23,14 @@ import type {
 /** How long another node may keep serving a revoked key from its cache. Documented in docs/SECURITY-CONTROLS.md. */
 export const CREDENTIAL_CACHE_TTL_MS = 5_000;
 const LAST_USED_RESOLUTION_MS = 60_000;
+/** What a member of a suspended org may still do: read. */
+const READ_METHODS = new Set(['GET', 'HEAD']);
 
 const unauthorized = (msg = 'Missing or invalid credentials') => new AppError('unauthorized', msg);
 const orgNotFound = () => new AppError('not_found', 'Org not found');
+/** What every credential of a suspended org, and every write to it, answers (tenancy/support.ts suspends). */
+export const orgSuspended = () =>
+  new AppError('org_suspended', 'This organization is suspended; contact support');
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -44,6 +49,7 @@ interface KeyRow {
   last_used_at: Date | null;
   scopes: ApiKeyScope[];
   created_by: string | null;
+  org_suspended: boolean;
 }
 
 /**
@@ -55,8 +61,10 @@ interface KeyRow {
 export class Authenticator {
   readonly #db: Database;
   readonly #jwtKeys: SessionKeyRing;
-  readonly #keys = new TtlCache<ApiKeyPrincipal & { lastUsed: number }>(CREDENTIAL_CACHE_TTL_MS);
-  readonly #runtime = new TtlCache<RuntimePrincipal>(CREDENTIAL_CACHE_TTL_MS);
+  readonly #keys = new TtlCache<ApiKeyPrincipal & { lastUsed: number; suspended: boolean }>(
+    CREDENTIAL_CACHE_TTL_MS,
+  );
+  readonly #runtime = new TtlCache<RuntimePrincipal & { suspended: boolean }>(CREDENTIAL_CACHE_TTL_MS);
   readonly #cli = new TtlCache<CliPrincipal & { lastUsed: number; expiresAt: number }>(
     CREDENTIAL_CACHE_TTL_MS,
   );
@@ -152,10 +160,13 @@ export class Authenticator {
     const principal = await this.session(request);
     const orgId = (request.params as { orgId?: unknown }).orgId;
     if (typeof orgId !== 'string' || !isUuid(orgId)) throw orgNotFound();
-    const role = await this.roleOf(orgId, principal.userId);
-    if (!role) throw orgNotFound();
-    if (!can(role, action)) throw new AppError('forbidden', `Your role (${role}) cannot do this`);
-    return { orgId, role, principal };
+    const m = await this.#membership(orgId, principal.userId);
+    if (!m) throw orgNotFound();
+    // A suspended org stays readable by its members (the dashboard shows why); every write is refused here,
+    // the one place every org route's session passes through.
+    if (m.suspended && !READ_METHODS.has(request.method)) throw orgSuspended();
+    if (!can(m.role, action)) throw new AppError('forbidden', `Your role (${m.role}) cannot do this`);
+    return { orgId, role: m.role, principal };
   }
 
   /**
@@ -178,6 +189,19 @@ export class Authenticator {
     if (!role || !can(role, action))
       throw new AppError('forbidden', `This API key's creator can no longer do this (${action})`);
     return { orgId, role, principal: p };
+  }
+
+  /** A member's role and whether the org is suspended, read now in one statement; undefined when not a member. */
+  async #membership(orgId: string, userId: string): Promise<{ role: Role; suspended: boolean } | undefined> {
+    const { rows } = await this.#db.tx({ orgId, userId }, (q) =>
+      q.query<{ role: string; suspended: boolean }>(
+        `SELECT m.role, o.suspended_at IS NOT NULL AS suspended
+           FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.org_id = $1 AND m.user_id = $2`,
+        [orgId, userId],
+      ),
+    );
+    const r = rows[0];
+    return r && isRole(r.role) ? { role: r.role, suspended: r.suspended } : undefined;
   }
 
   /** A user's role in an org, read now under the org's tenant context; undefined when not a member. */
@@ -315,7 +339,13 @@ export class Authenticator {
     if (!entry) {
       const generation = this.#keys.generation;
       const { rows } = await this.#db.tx({ orgId: null }, (q) =>
-        q.query<KeyRow>('SELECT * FROM rampart_find_api_key($1)', [hash]),
+        // The org's suspension is read with the key (orgs has no RLS) and cached with it: suspending or resuming
+        // announces the 'org' invalidation, which drops every cached key of the org on every node.
+        q.query<KeyRow>(
+          `SELECT k.*, coalesce(o.suspended_at IS NOT NULL, false) AS org_suspended
+             FROM rampart_find_api_key($1) k LEFT JOIN orgs o ON o.id = k.org_id`,
+          [hash],
+        ),
       );
       const r = rows[0];
       if (!r || r.revoked) throw unauthorized();
@@ -330,9 +360,11 @@ export class Authenticator {
         scopes: r.scopes,
         createdBy: r.created_by,
         lastUsed: r.last_used_at?.getTime() ?? 0,
+        suspended: r.org_suspended,
       };
       this.#keys.setIfUnchanged(hash, entry, generation, now);
     }
+    if (entry.suspended) throw orgSuspended();
     if (now - entry.lastUsed > LAST_USED_RESOLUTION_MS) {
       // Throttled: at most one write per key per minute per node, off the request's critical path.
       entry.lastUsed = now;
@@ -341,7 +373,7 @@ export class Authenticator {
         .org(orgId, (q) => q.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [keyId]))
         .catch(() => {});
     }
-    const { lastUsed: _, ...principal } = entry;
+    const { lastUsed: _, suspended: __, ...principal } = entry;
     return principal;
   }
 
@@ -392,20 +424,23 @@ export class Authenticator {
 
   async #runtimeToken(token: string): Promise<RuntimePrincipal> {
     const hash = hashToken(token);
-    const cached = this.#runtime.get(hash);
-    if (cached) return cached;
-    const generation = this.#runtime.generation;
-    const { rows } = await this.#db.tx({ orgId: null }, (q) =>
-      q.query<{ id: string; org_id: string; revoked: boolean }>(
-        'SELECT * FROM rampart_find_runtime_token($1)',
-        [hash],
-      ),
-    );
-    const r = rows[0];
-    if (!r || r.revoked) throw unauthorized();
-    const p: RuntimePrincipal = { kind: 'runtime', tokenId: r.id, orgId: r.org_id };
-    this.#runtime.setIfUnchanged(hash, p, generation);
-    return p;
+    let entry = this.#runtime.get(hash);
+    if (!entry) {
+      const generation = this.#runtime.generation;
+      const { rows } = await this.#db.tx({ orgId: null }, (q) =>
+        q.query<{ id: string; org_id: string; revoked: boolean; org_suspended: boolean }>(
+          `SELECT t.*, coalesce(o.suspended_at IS NOT NULL, false) AS org_suspended
+             FROM rampart_find_runtime_token($1) t LEFT JOIN orgs o ON o.id = t.org_id`,
+          [hash],
+        ),
+      );
+      const r = rows[0];
+      if (!r || r.revoked) throw unauthorized();
+      entry = { kind: 'runtime', tokenId: r.id, orgId: r.org_id, suspended: r.org_suspended };
+      this.#runtime.setIfUnchanged(hash, entry, generation);
+    }
+    if (entry.suspended) throw orgSuspended();
+    return { kind: 'runtime', tokenId: entry.tokenId, orgId: entry.orgId };
   }
 }
 

@@ -3,6 +3,7 @@
  * returned once at creation, every change audited in the org's log in the same transaction.
  */
 import { generateToken } from '@rampart/core/apikeys';
+import type { Queryable } from '../db/types.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
 import { checkFallbacks, type Fallbacks } from '../platform/fallbacks.js';
@@ -207,16 +208,33 @@ export async function updateApiKeyLimits(
   });
 }
 
-/** Revokes an API key at once (and drops it from this node's cache). @throws AppError not_found */
-export async function revokeApiKey(s: IdentityServices, actor: AuditActor, orgId: string, id: string) {
-  await s.db.org(orgId, async (q) => {
-    const upd = await q.query(
-      'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL',
-      [id, orgId],
-    );
-    if (upd.rowCount === 0) throw new AppError('not_found', 'API key not found');
-    await appendAudit(q, actor, { orgId, action: 'api_key.revoked', target: `api_key:${id}` });
+/**
+ * Revokes a live API key in the caller's org transaction, audited there (`meta`: e.g. an operator's reason). The
+ * caller announces it (`s.auth.forgetApiKey`) once the transaction commits. @throws AppError not_found
+ */
+export async function revokeApiKeyIn(
+  q: Queryable,
+  actor: AuditActor,
+  orgId: string,
+  id: string,
+  meta?: Record<string, unknown>,
+): Promise<void> {
+  const upd = await q.query(
+    'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL',
+    [id, orgId],
+  );
+  if (upd.rowCount === 0) throw new AppError('not_found', 'API key not found');
+  await appendAudit(q, actor, {
+    orgId,
+    action: 'api_key.revoked',
+    target: `api_key:${id}`,
+    ...(meta ? { meta } : {}),
   });
+}
+
+/** Revokes an API key at once (and drops it from every node's cache). @throws AppError not_found */
+export async function revokeApiKey(s: IdentityServices, actor: AuditActor, orgId: string, id: string) {
+  await s.db.org(orgId, (q) => revokeApiKeyIn(q, actor, orgId, id));
   await s.auth.forgetApiKey(id);
 }
 
@@ -256,15 +274,32 @@ export async function listRuntimeTokens(s: IdentityServices, orgId: string): Pro
   return rows.map(view);
 }
 
-/** Revokes a runtime token at once (and drops it from this node's cache). @throws AppError not_found */
-export async function revokeRuntimeToken(s: IdentityServices, actor: AuditActor, orgId: string, id: string) {
-  await s.db.org(orgId, async (q) => {
-    const upd = await q.query(
-      'UPDATE runtime_tokens SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL',
-      [id, orgId],
-    );
-    if (upd.rowCount === 0) throw new AppError('not_found', 'Runtime token not found');
-    await appendAudit(q, actor, { orgId, action: 'runtime_token.revoked', target: `runtime_token:${id}` });
+/**
+ * Revokes a live runtime token in the caller's org transaction, audited there (`meta` as for API keys). The
+ * caller announces it (`s.auth.forgetRuntimeToken`) once the transaction commits. @throws AppError not_found
+ */
+export async function revokeRuntimeTokenIn(
+  q: Queryable,
+  actor: AuditActor,
+  orgId: string,
+  id: string,
+  meta?: Record<string, unknown>,
+): Promise<void> {
+  const upd = await q.query(
+    'UPDATE runtime_tokens SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL',
+    [id, orgId],
+  );
+  if (upd.rowCount === 0) throw new AppError('not_found', 'Runtime token not found');
+  await appendAudit(q, actor, {
+    orgId,
+    action: 'runtime_token.revoked',
+    target: `runtime_token:${id}`,
+    ...(meta ? { meta } : {}),
   });
+}
+
+/** Revokes a runtime token at once (and drops it from every node's cache). @throws AppError not_found */
+export async function revokeRuntimeToken(s: IdentityServices, actor: AuditActor, orgId: string, id: string) {
+  await s.db.org(orgId, (q) => revokeRuntimeTokenIn(q, actor, orgId, id));
   await s.auth.forgetRuntimeToken(id);
 }

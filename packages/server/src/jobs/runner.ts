@@ -262,6 +262,16 @@ export class JobRunner {
         [orgId, g.stale, now],
       );
     }
+    // Re-checked under a share lock on the org row: a suspension (an UPDATE of that row) commits either before
+    // this claim, which then starts nothing, or after it, when these runs were already in flight. Discovery
+    // (rampart_job_work) skips suspended orgs too; this closes the window between the two.
+    if (g.due.length || g.queued.length) {
+      const org = await q.query<{ suspended: boolean }>(
+        'SELECT suspended_at IS NOT NULL AS suspended FROM orgs WHERE id = $1 FOR SHARE',
+        [orgId],
+      );
+      if (org.rows[0]?.suspended !== false) return out;
+    }
     if (g.due.length) {
       const { rows } = await q.query<JobRow>(
         `SELECT * FROM jobs WHERE org_id = $1 AND id = ANY($2::uuid[]) AND enabled AND next_run_at <= $3

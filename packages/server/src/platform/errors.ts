@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   bot_check_failed: 403,
   origin_not_allowed: 403,
   region_not_allowed: 403,
+  org_suspended: 403,
   not_found: 404,
   conflict: 409,
   link_expired: 410,

@@ -128,6 +128,49 @@ export async function createInvitation(
   });
 }
 
+/**
+ * Mails an open invitation (pending or expired; not accepted, not revoked) again, in the caller's org
+ * transaction: a fresh token (the old link stops working, only the new hash is stored), a fresh expiry, the mail
+ * queued through the outbox, audited in the org's chain with `meta` (e.g. an operator's reason). The mail names
+ * the original inviter. @throws AppError not_found
+ */
+export async function resendInvitationIn(
+  s: IdentityServices,
+  q: Queryable,
+  actor: AuditActor,
+  orgId: string,
+  id: string,
+  meta: Record<string, unknown> = {},
+): Promise<InvitationView> {
+  const token = randomBytes(32).toString('base64url');
+  const { rows } = await q.query<Row & { org_name: string; inviter: string | null }>(
+    `UPDATE org_invitations i SET token_hash = $3, expires_at = now() + interval '${INVITATION_TTL_DAYS} days'
+       FROM orgs o
+      WHERE i.id = $1 AND i.org_id = $2 AND o.id = i.org_id AND i.accepted_at IS NULL AND i.revoked_at IS NULL
+      RETURNING ${COLUMNS.split(', ')
+        .map((c) => `i.${c}`)
+        .join(', ')}, o.name AS org_name,
+                (SELECT u.email FROM users u WHERE u.id = i.invited_by) AS inviter`,
+    [id, orgId, hashSecret('invitation', token)],
+  );
+  const row = rows[0];
+  if (!row) throw new AppError('not_found', 'Invitation not found');
+  await appendAudit(q, actor, { orgId, action: 'invitation.resent', target: `invitation:${id}`, meta });
+  await enqueueMail(q, s.ring, {
+    to: row.email,
+    orgId,
+    template: {
+      kind: 'invitation',
+      link: `${s.publicUrl}/accept-invite#token=${token}`,
+      days: INVITATION_TTL_DAYS,
+      orgName: row.org_name,
+      inviter: row.inviter ?? 'An administrator',
+      role: view(row).role,
+    },
+  });
+  return view(row);
+}
+
 /** Open invitations (not accepted, not revoked; expired ones included, marked), newest first. */
 export async function listInvitations(s: IdentityServices, orgId: string): Promise<InvitationView[]> {
   const { rows } = await s.db.org(orgId, (q) =>

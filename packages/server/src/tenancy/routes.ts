@@ -63,7 +63,16 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
         security: bearer,
         params: orgParams,
         response: {
-          200: z.object({ orgId: z.uuid(), name: z.string(), region, role, createdAt: z.string() }),
+          200: z.object({
+            orgId: z.uuid(),
+            name: z.string(),
+            region,
+            role,
+            createdAt: z.string(),
+            /** Suspended by a platform operator: reads work, writes answer 403 org_suspended. */
+            suspended: z.boolean(),
+            suspendedAt: z.string().nullable(),
+          }),
         },
       },
     },
@@ -76,6 +85,8 @@ export function registerTenancyRoutes(app: App, s: IdentityServices): void {
         region: o.region,
         role: access.role,
         createdAt: o.createdAt,
+        suspended: o.suspended,
+        suspendedAt: o.suspendedAt,
       };
     },
   );

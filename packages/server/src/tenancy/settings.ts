@@ -8,14 +8,21 @@ import type { Region } from '../platform/params.js';
 /** An org's name, region and creation time, read under its tenant context. */
 export async function readOrg(s: IdentityServices, orgId: string) {
   const { rows } = await s.db.org(orgId, (q) =>
-    q.query<{ name: string; region: Region; created_at: Date }>(
-      'SELECT name, region, created_at FROM orgs WHERE id = $1',
+    q.query<{ name: string; region: Region; created_at: Date; suspended_at: Date | null }>(
+      'SELECT name, region, created_at, suspended_at FROM orgs WHERE id = $1',
       [orgId],
     ),
   );
   const o = rows[0];
   if (!o) throw new AppError('not_found', 'Org not found');
-  return { name: o.name, region: o.region, createdAt: o.created_at.toISOString() };
+  return {
+    name: o.name,
+    region: o.region,
+    createdAt: o.created_at.toISOString(),
+    // Suspended by a platform operator: members read, nothing else (the dashboard shows a banner).
+    suspended: o.suspended_at !== null,
+    suspendedAt: o.suspended_at?.toISOString() ?? null,
+  };
 }
 
 export type RedactionMode = 'mask' | 'reversible';

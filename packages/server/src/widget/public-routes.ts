@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { loadRouting } from '../gateway/route-cache.js';
+import { orgSuspended } from '../identity/authenticate.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
 import { newId } from '../platform/ids.js';
@@ -60,6 +61,15 @@ export function registerWidgetPublicRoutes(app: App, s: WidgetServices, keys: Vi
   };
 
   /**
+   * Refuses a suspended org's widget (after the origin check, so the widget on an allowed site can read the
+   * answer and say the chat is unavailable). A visitor deleting their own conversation is never refused.
+   * @throws AppError org_suspended
+   */
+  const requireActive = (w: PublicWidget): void => {
+    if (w.suspended) throw orgSuspended();
+  };
+
+  /**
    * The visitor id of the request's visitor token for this widget; `graceSeconds` accepts an expired one (delete).
    * @throws AppError unauthorized
    */
@@ -108,6 +118,7 @@ export function registerWidgetPublicRoutes(app: App, s: WidgetServices, keys: Vi
     async (request, reply) => {
       const w = await lookup(request.params.widgetId);
       const origin = checkOrigin(request, reply, w);
+      requireActive(w);
       const ipHash = hashIp(keys, request.ip);
       await consume(
         'session-ip',
@@ -143,6 +154,7 @@ export function registerWidgetPublicRoutes(app: App, s: WidgetServices, keys: Vi
       const widgetId = request.params.widgetId;
       const w = await lookup(widgetId);
       checkOrigin(request, reply, w);
+      requireActive(w);
       const visitorId = visitorOf(request, widgetId);
       // Limits before any database work beyond the lookup, and before retrieval or the model.
       const ipHash = hashIp(keys, request.ip);

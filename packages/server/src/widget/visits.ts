@@ -13,6 +13,8 @@ export interface PublicWidget {
   allowedOrigins: string[];
   perIp: number;
   perWidget: number;
+  /** The org is suspended by an operator: the public routes refuse with org_suspended. */
+  suspended: boolean;
 }
 
 /** @throws AppError not_found for an unknown or deleted widget */
@@ -23,8 +25,13 @@ export async function publicWidget(db: Database, widgetId: string): Promise<Publ
       allowed_origins: string[];
       per_ip_per_minute: number;
       per_widget_per_minute: number;
+      suspended: boolean;
     }>(
-      'SELECT org_id::text AS org_id, allowed_origins, per_ip_per_minute, per_widget_per_minute FROM rampart_widget_public($1)',
+      // orgs has no RLS: the suspension is read with the widget, and cached with it (dropped on the 'org'
+      // invalidation that suspending and resuming announce).
+      `SELECT w.org_id::text AS org_id, w.allowed_origins, w.per_ip_per_minute, w.per_widget_per_minute,
+              coalesce(o.suspended_at IS NOT NULL, false) AS suspended
+         FROM rampart_widget_public($1) w LEFT JOIN orgs o ON o.id = w.org_id`,
       [widgetId],
     ),
   );
@@ -35,6 +42,7 @@ export async function publicWidget(db: Database, widgetId: string): Promise<Publ
     allowedOrigins: r.allowed_origins,
     perIp: r.per_ip_per_minute,
     perWidget: r.per_widget_per_minute,
+    suspended: r.suspended,
   };
 }
 

@@ -63,6 +63,46 @@ export async function queueResetMail(
 }
 
 /**
+ * Operator support (a compromised or shared account): in the caller's platform transaction the password stops
+ * working at once (replaced by the hash of a random secret nobody holds, so the account still counts as having a
+ * password and no invitation can set one), every session and refresh family ends (token generation bumped,
+ * families revoked), every CLI credential is revoked, pending e-mail changes are voided, and a reset mail is
+ * queued through the outbox. Linked sign-in providers are kept (the person's own identity provider).
+ * `unusableHash` is computed by the caller before the transaction (bcrypt is slow).
+ * @returns the account's address, or undefined for an unknown user (nothing changed)
+ */
+export async function forcePasswordResetIn(
+  s: IdentityServices,
+  q: Queryable,
+  userId: string,
+  unusableHash: string,
+): Promise<{ email: string } | undefined> {
+  const { rows } = await q.query<{ email: string }>(
+    `UPDATE users SET password_hash = $2, token_generation = token_generation + 1 WHERE id = $1 RETURNING email`,
+    [userId, unusableHash],
+  );
+  const u = rows[0];
+  if (!u) return undefined;
+  await q.query(
+    `UPDATE refresh_families SET revoked_at = now(), revoked_reason = 'password_reset'
+      WHERE user_id = $1 AND revoked_at IS NULL`,
+    [userId],
+  );
+  // Earlier links die with the old password: only the mail sent now opens the reset.
+  await q.query('UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL', [
+    userId,
+  ]);
+  await revokeCliCredentials(s, q, userId);
+  await voidPendingEmailChanges(q, userId);
+  await queueResetMail(s, q, userId, u.email);
+  return { email: u.email };
+}
+
+/** The hash of a random secret nobody holds: what a forced reset leaves as the password. */
+export const unusablePasswordHash = (s: IdentityServices): Promise<string> =>
+  hashPassword(randomBytes(32).toString('base64url'), { cost: s.bcryptCost });
+
+/**
  * Consumes a reset token once, sets the password, and logs out every existing session. The mail reached the
  * mailbox, so the address is proved: an unverified account becomes verified, and that is a claim (the person who
  * signed up may not be the address's owner): every API key and runtime token it created is revoked and the claim

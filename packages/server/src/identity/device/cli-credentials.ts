@@ -1,4 +1,5 @@
 /** The CLI credentials (`cli_live_...`) a device sign-in minted: listed and revoked by their user. */
+import type { Queryable } from '../../db/types.js';
 import type { IdentityServices } from '../services.js';
 
 export interface CliCredentialView {
@@ -36,21 +37,32 @@ export async function listCliCredentials(s: IdentityServices, userId: string): P
   }));
 }
 
+/**
+ * {@link revokeCliCredential} in the caller's transaction (cli_credentials is a platform table: any context);
+ * the caller announces it (`s.auth.forgetCliCredential`) once that commits.
+ */
+export async function revokeCliCredentialIn(
+  q: Queryable,
+  userId: string,
+  id: string,
+): Promise<{ prefix: string; name: string } | undefined> {
+  const { rows } = await q.query<{ prefix: string; name: string }>(
+    `UPDATE cli_credentials SET revoked_at = now()
+      WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING prefix, name`,
+    [id, userId],
+  );
+  return rows[0];
+}
+
 /** Revokes one of `userId`'s credentials; `undefined` when it is not theirs, unknown or already revoked. */
 export async function revokeCliCredential(
   s: IdentityServices,
   userId: string,
   id: string,
 ): Promise<{ prefix: string; name: string } | undefined> {
-  const { rows } = await s.db.platform((q) =>
-    q.query<{ prefix: string; name: string }>(
-      `UPDATE cli_credentials SET revoked_at = now()
-        WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING prefix, name`,
-      [id, userId],
-    ),
-  );
+  const r = await s.db.platform((q) => revokeCliCredentialIn(q, userId, id));
   await s.auth.forgetCliCredential(id);
-  return rows[0];
+  return r;
 }
 
 /** The e-mail address of a CLI credential's user, read in that user's context. */
