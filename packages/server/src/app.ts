@@ -27,7 +27,7 @@ import { registerJobRoutes } from './jobs/routes.js';
 import { JobRunner } from './jobs/runner.js';
 import type { JobsServices } from './jobs/services.js';
 import { registerMailAdminRoutes } from './mail/admin-routes.js';
-import { SmtpMailer } from './mail/smtp.js';
+import { LiveMailer } from './mail/live-mailer.js';
 import { MailWorker } from './mail/worker.js';
 import { AuditBatcher } from './platform/audit/batcher.js';
 import { type Bus, createBus } from './platform/bus.js';
@@ -36,17 +36,19 @@ import { type App, createHttpServer } from './platform/http.js';
 import { Invalidations } from './platform/invalidation.js';
 import { resolveKeyMaterial } from './platform/keys.js';
 import { createLogger, type LogFiles, openLogFiles } from './platform/logger.js';
-import { LogMailer, type Mailer } from './platform/mailer.js';
+import type { Mailer } from './platform/mailer.js';
 import { type OrgRoute, trackOrgRoutes } from './platform/org-routes.js';
 import { guardedAgent } from './platform/outbound/dispatcher.js';
 import { parsePolicy } from './platform/outbound/policy.js';
 import { createLimiterFactory } from './platform/ratelimit.js';
+import { PlatformSettings } from './platform/settings.js';
 import { registerSecretRoutes } from './secrets/routes.js';
 import { registerSkillRoutes } from './skills/routes.js';
 import { TelemetrySweeper } from './skills/telemetry.js';
 import { registerAdminRoutes } from './tenancy/admin-routes.js';
 import { registerAuditRoutes } from './tenancy/audit-routes.js';
 import { registerInvitationRoutes } from './tenancy/invitation-routes.js';
+import { registerPlatformSettingsRoutes } from './tenancy/platform-settings-routes.js';
 import { registerTenancyRoutes } from './tenancy/routes.js';
 import { registerAuditSinkRoutes } from './tenancy/sinks/routes.js';
 import { AuditSinkWorker } from './tenancy/sinks/worker.js';
@@ -177,8 +179,16 @@ async function assemble(
     await db.close();
     throw err;
   }
+  const settings = new PlatformSettings(db, keys.ring, config, logger);
+  try {
+    await settings.start(invalidations);
+  } catch (err) {
+    await bus.close();
+    await db.close();
+    throw err;
+  }
   const limiters = createLimiterFactory(config.REDIS_URL);
-  if (!opts.mailer && !config.RAMPART_SMTP_URL && config.NODE_ENV === 'production') {
+  if (!opts.mailer && !settings.current().RAMPART_SMTP_URL && config.NODE_ENV === 'production') {
     const w =
       'RAMPART_SMTP_URL is not set: no e-mail is sent (password resets, verification links, invitations, security notices and e-mail alerts are marked failed, see rampart admin mail list; the log shows only their subjects)';
     logger.warn(`SECURITY WARNING: ${w}`);
@@ -204,9 +214,12 @@ async function assemble(
   const usageAudit = new AuditBatcher(db, logger);
   const mailer =
     opts.mailer ??
-    (config.RAMPART_SMTP_URL
-      ? new SmtpMailer({ url: config.RAMPART_SMTP_URL, from: config.RAMPART_MAIL_FROM })
-      : new LogMailer(logger, config.NODE_ENV === 'production'));
+    new LiveMailer({
+      url: () => settings.current().RAMPART_SMTP_URL,
+      from: config.RAMPART_MAIL_FROM,
+      logger,
+      production: config.NODE_ENV === 'production',
+    });
   const mailWorker = new MailWorker({
     db,
     ring: keys.ring,
@@ -287,6 +300,7 @@ async function assemble(
     bus,
     throttle: new LoginThrottle(limiters),
     limiters,
+    settings,
     bcryptCost: bcryptCost(config),
     publicUrl: config.RAMPART_PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`,
   };
@@ -315,6 +329,7 @@ async function assemble(
     registerAuditSinkRoutes(app, services);
     registerAdminRoutes(app, services);
     registerSupportRoutes(app, services);
+    registerPlatformSettingsRoutes(app, services);
     registerMailAdminRoutes(app, services);
     registerGatewayRoutes(app, services);
     registerJobRoutes(app, services);
@@ -322,8 +337,8 @@ async function assemble(
     registerDbAccessRoutes(app, services);
     registerMcpRoutes(app, services);
     registerSkillRoutes(app, services);
-    await registerWebRoutes(app, config, VERSION);
-    registerSecurityTxt(app, config, services.publicUrl);
+    await registerWebRoutes(app, config, VERSION, settings);
+    registerSecurityTxt(app, config, services.publicUrl, settings);
     agentHub.attach(app.server);
     app.addHook('onReady', async () => agentHub.start());
     // Before the HTTP server closes: it waits for every socket it accepted, upgraded agent sockets included,
@@ -353,7 +368,8 @@ async function assemble(
       await jobRunner.stop();
       await mailWorker.stop();
       await auditSinkWorker.stop();
-      if (mailer instanceof SmtpMailer) mailer.close();
+      if (mailer instanceof LiveMailer) mailer.close();
+      settings.stop();
       telemetrySweeper.stop();
       clearInterval(accountSweep);
       await agentHub.close(); // no-op after preClose; here for a close that skipped it
@@ -366,6 +382,7 @@ async function assemble(
       await logFiles?.close(); // last: whatever the steps above log still reaches the file
     });
   } catch (err) {
+    settings.stop();
     await agentHub.close().catch(() => {});
     await bus.close();
     await db.close();

@@ -227,6 +227,13 @@ describe.each(ENGINES)('rampart admin backfill-secrets: sealing legacy plaintext
       ),
     );
     expected.set(key('oidc_login_states', 'code_verifier_sealed', stateId), `verifier-${marker}`);
+    // A platform setting stored before sealing existed (issue 27): its row id is the setting's key.
+    await t.db.platform((q) =>
+      q.query(`INSERT INTO platform_settings (key, value_sealed) VALUES ('turnstile_secret', $1)`, [
+        `turnstile-${marker}`,
+      ]),
+    );
+    expected.set(key('platform_settings', 'value_sealed', 'turnstile_secret'), `turnstile-${marker}`);
   });
   afterAll(() => t.close());
 
@@ -247,6 +254,7 @@ describe.each(ENGINES)('rampart admin backfill-secrets: sealing legacy plaintext
         'oidc_login_states',
         'oidc_providers',
         'org_secrets',
+        'platform_settings',
         'users',
       ].sort(),
     );
@@ -262,6 +270,7 @@ describe.each(ENGINES)('rampart admin backfill-secrets: sealing legacy plaintext
       { column: 'org_secrets.value_sealed', sealed: 251 },
       { column: 'users.totp_secret_sealed', sealed: 2 },
       { column: 'oidc_providers.client_secret_sealed', sealed: 1 },
+      { column: 'platform_settings.value_sealed', sealed: 1 },
       { column: 'oidc_login_states.code_verifier_sealed', sealed: 1 },
       { column: 'mail_outbox.payload_sealed', sealed: 0 },
       { column: 'llm_providers.api_key_sealed', sealed: 2 },
@@ -272,7 +281,7 @@ describe.each(ENGINES)('rampart admin backfill-secrets: sealing legacy plaintext
       { column: 'widget_conversation_messages.question_sealed', sealed: 0 },
       { column: 'widget_conversation_messages.reply_sealed', sealed: 0 },
     ]);
-    expect(result.sealed).toBe(263);
+    expect(result.sealed).toBe(264);
     expect(result.sealed).toBe(expected.size);
     // Progress per batch, not only at the end: 0, then org A's 200 + 50 and org B's 1, in org id order.
     const secrets = progress.filter((p) => p.column === 'org_secrets.value_sealed');

@@ -79,6 +79,7 @@ export async function startTestServer(
   engine: EngineName,
   env: Record<string, string> = {},
   routes?: (app: App) => void | Promise<void>,
+  opts: { liveMailer?: boolean } = {},
 ): Promise<TestServer & { mailer: MemoryMailer }> {
   const mailer = new MemoryMailer();
   const logs: string[] = [];
@@ -112,7 +113,8 @@ export async function startTestServer(
     config,
     logDestination: destination,
     // A test that gives an SMTP URL (a local smtp-server sink) wants mail to leave over SMTP, not into memory.
-    ...(env.RAMPART_SMTP_URL ? {} : { mailer }),
+    // So does one that sets the SMTP URL as a platform setting at run time (`liveMailer`).
+    ...(env.RAMPART_SMTP_URL || opts.liveMailer ? {} : { mailer }),
     ephemeral: engine === 'pglite' ? { pgliteSnapshot: pgliteSnapshot() } : {},
   });
   try {

@@ -33,6 +33,13 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
     orgColumn: null,
     maskedColumn: 'client_secret_masked',
   },
+  {
+    table: 'platform_settings',
+    column: 'value_sealed',
+    idColumn: 'key',
+    orgColumn: null,
+    maskedColumn: 'value_masked',
+  },
   { table: 'oidc_login_states', column: 'code_verifier_sealed', idColumn: 'id', orgColumn: null },
   // Queued mail (links are bearer secrets); AAD org is null even for an org's job alerts, read in platform context.
   { table: 'mail_outbox', column: 'payload_sealed', idColumn: 'id', orgColumn: null },

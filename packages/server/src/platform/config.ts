@@ -226,6 +226,12 @@ export const configSchema = z.object({
         return z.NEVER;
       }
     }),
+  /**
+   * The platform operators' own Slack incoming webhook and Teams webhook (docs/OPERATIONS.md "Platform
+   * settings"): support actions and incident notices are posted there. Each URL is a credential.
+   */
+  RAMPART_SLACK_WEBHOOK_URL: urlWithScheme(['https:', 'http:']).optional(),
+  RAMPART_TEAMS_WEBHOOK_URL: urlWithScheme(['https:', 'http:']).optional(),
   /** Days a paid plan stays after a failed renewal payment before it lapses to free. */
   RAMPART_BILLING_GRACE_DAYS: z.coerce.number().int().min(0).max(60).default(7),
   /** Rejected billing webhook calls per client address (IPv6: its /64) per minute; audited within, 429 beyond. */

@@ -3,7 +3,14 @@ import type { Logger } from 'pino';
 import type { Bus } from './bus.js';
 
 /** What a node may cache and must drop when it changes anywhere. */
-export const INVALIDATION_KINDS = ['api_key', 'runtime_token', 'cli_credential', 'org', 'routing'] as const;
+export const INVALIDATION_KINDS = [
+  'api_key',
+  'runtime_token',
+  'cli_credential',
+  'org',
+  'routing',
+  'platform_settings',
+] as const;
 export type InvalidationKind = (typeof INVALIDATION_KINDS)[number];
 
 const CHANNEL = 'invalidate';

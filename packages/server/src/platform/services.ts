@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import type { GuardedAgent } from './outbound/dispatcher.js';
 import type { OutboundPolicy } from './outbound/policy.js';
 import type { LimiterFactory } from './ratelimit.js';
+import type { PlatformSettings } from './settings.js';
 
 /**
  * The base every domain's services type extends: what any handler may need, whatever its domain. A domain adds
@@ -17,6 +18,8 @@ export interface PlatformServices {
   ring: KeyRing;
   logger: Logger;
   limiters: LimiterFactory;
+  /** Operator-set platform settings (environment first): read `settings.current()` per use, never cache it. */
+  settings: PlatformSettings;
   /** Base URL for links in e-mails and pages. */
   publicUrl: string;
   /**

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Config } from '../platform/config.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
+import type { PlatformSettings } from '../platform/settings.js';
 
 const TURNSTILE_ORIGIN = 'https://challenges.cloudflare.com';
 
@@ -61,10 +62,16 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Rampart</title>
 <p>The dashboard is not built. Run <code>npm run build</code> (npm install and npm start do it).</p>`;
 
 /** The dashboard (static files at `/`), the embeddable widget script (`/widget.js`) and public client config. */
-export async function registerWebRoutes(app: App, config: Config, version: string): Promise<void> {
+export async function registerWebRoutes(
+  app: App,
+  config: Config,
+  version: string,
+  settings: PlatformSettings,
+): Promise<void> {
   const dashboardDir = config.RAMPART_DASHBOARD_DIR ?? builtDir('dashboard');
   const widgetFile = `${config.RAMPART_WIDGET_DIR ?? builtDir('widget')}widget.js`;
-  const csp = dashboardCsp(config.RAMPART_TURNSTILE_SITE_KEY !== undefined);
+  // Per request: the site key is a platform setting an operator may set or clear at run time.
+  const csp = () => dashboardCsp(settings.current().RAMPART_TURNSTILE_SITE_KEY !== undefined);
 
   await app.register(fastifyStatic, {
     root: `${dashboardDir.replace(/\/$/, '')}/assets`,
@@ -93,7 +100,7 @@ export async function registerWebRoutes(app: App, config: Config, version: strin
       const html = await page();
       return reply
         .header('content-type', 'text/html; charset=utf-8')
-        .header('content-security-policy', csp)
+        .header('content-security-policy', csp())
         .header('cache-control', 'no-cache')
         .send(html ?? NOT_BUILT);
     });
@@ -137,6 +144,6 @@ export async function registerWebRoutes(app: App, config: Config, version: strin
         response: { 200: clientConfig },
       },
     },
-    async () => ({ version, turnstileSiteKey: config.RAMPART_TURNSTILE_SITE_KEY ?? null }),
+    async () => ({ version, turnstileSiteKey: settings.current().RAMPART_TURNSTILE_SITE_KEY ?? null }),
   );
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../platform/config.js';
 import type { App } from '../platform/http.js';
+import type { PlatformSettings } from '../platform/settings.js';
 
 const DAY_MS = 86_400_000;
 /** RFC 9116 §2.5.5 recommends an Expires less than a year away; the file is generated per request. */
@@ -11,7 +12,10 @@ export const SECURITY_TXT_PATH = '/.well-known/security.txt';
 export const SECURITY_POLICY_PATH = '/.well-known/security-policy';
 
 /** The configured Contact URIs, or the default `mailto:security@<public host>`. */
-export function securityContacts(config: Config, publicUrl: string): string[] {
+export function securityContacts(
+  config: Pick<Config, 'RAMPART_SECURITY_CONTACT'>,
+  publicUrl: string,
+): string[] {
   if (config.RAMPART_SECURITY_CONTACT?.length) return config.RAMPART_SECURITY_CONTACT;
   return [`mailto:security@${new URL(publicUrl).hostname}`];
 }
@@ -20,12 +24,17 @@ export function securityContacts(config: Config, publicUrl: string): string[] {
  * The security.txt document (RFC 9116): Contact (one or more), Expires (exactly one, ISO 8601, 180 days ahead,
  * at midnight UTC so the text is stable for a day), Policy, Preferred-Languages and Canonical.
  */
-export function securityTxt(config: Config, publicUrl: string, now: Date): string {
+export function securityTxt(
+  config: Config,
+  publicUrl: string,
+  now: Date,
+  contacts: Pick<Config, 'RAMPART_SECURITY_CONTACT'> = config,
+): string {
   const base = publicUrl.replace(/\/$/, '');
   const expires = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS + EXPIRES_DAYS * DAY_MS);
   const lines = [
     '# Security contact for this Rampart deployment (RFC 9116).',
-    ...securityContacts(config, publicUrl).map((c) => `Contact: ${c}`),
+    ...securityContacts(contacts, publicUrl).map((c) => `Contact: ${c}`),
     `Expires: ${expires.toISOString().replace('.000Z', 'Z')}`,
     `Policy: ${config.RAMPART_SECURITY_POLICY_URL ?? `${base}${SECURITY_POLICY_PATH}`}`,
     `Preferred-Languages: ${config.RAMPART_SECURITY_LANGUAGES.join(', ')}`,
@@ -38,12 +47,17 @@ export function securityTxt(config: Config, publicUrl: string, now: Date): strin
 const SECURITY_MD = fileURLToPath(new URL('../../../../SECURITY.md', import.meta.url));
 
 /** `/.well-known/security.txt`, the legacy `/security.txt` redirect, and the default policy document. */
-export function registerSecurityTxt(app: App, config: Config, publicUrl: string): void {
+export function registerSecurityTxt(
+  app: App,
+  config: Config,
+  publicUrl: string,
+  settings: PlatformSettings,
+): void {
   app.get(SECURITY_TXT_PATH, { schema: { hide: true } }, async (_request, reply) =>
     reply
       .header('content-type', 'text/plain; charset=utf-8')
       .header('cache-control', 'public, max-age=3600')
-      .send(securityTxt(config, publicUrl, new Date())),
+      .send(securityTxt(config, publicUrl, new Date(), settings.current())),
   );
   // RFC 9116 §3: the top-level path may redirect to the well-known one.
   app.get('/security.txt', { schema: { hide: true } }, async (_request, reply) =>

@@ -160,12 +160,17 @@ function billingEventOf(parsed: z.infer<typeof webhookEvent>): BillingEvent {
 /** Widgets, their documents, plans and billing; plus the public widget routes and the billing webhook. */
 export function registerWidgetRoutes(app: App, s: WidgetServices): void {
   // Start-time check of RAMPART_BILLING_PLANS against what is sold (its shape is checked by the config loader).
-  for (const name of Object.keys(s.config.RAMPART_BILLING_PLANS ?? {})) {
-    if (!isProduct(name))
-      throw new ConfigError([
-        `RAMPART_BILLING_PLANS: unknown product ${name} (products: ${Object.keys(PRODUCTS).join(', ')})`,
-      ]);
-  }
+  const unknownProduct = (plans: unknown) => Object.keys(plans ?? {}).find((name) => !isProduct(name));
+  const bad = unknownProduct(s.config.RAMPART_BILLING_PLANS);
+  if (bad)
+    throw new ConfigError([
+      `RAMPART_BILLING_PLANS: unknown product ${bad} (products: ${Object.keys(PRODUCTS).join(', ')})`,
+    ]);
+  // The same check for the operator-set platform setting, on save (and on every node's load).
+  s.settings.addCheck('billing_plans', (plans) => {
+    const name = unknownProduct(plans);
+    if (name) throw new Error(`unknown product ${name} (products: ${Object.keys(PRODUCTS).join(', ')})`);
+  });
   const keys = visitorKeys(s.jwtKeys);
   registerWidgetPublicRoutes(app, s, keys);
   // Chunks are embedded in the background on every node (widget/embedder.ts); ingest and model changes kick it.
@@ -479,10 +484,11 @@ export function registerWidgetRoutes(app: App, s: WidgetServices): void {
     },
     async (request) => {
       const access = await s.auth.requireOrg(request);
-      if (!s.config.RAMPART_BILLING_WEBHOOK_SECRET)
+      const billing = s.settings.current();
+      if (!billing.RAMPART_BILLING_WEBHOOK_SECRET)
         throw new AppError('service_unavailable', 'Billing is not configured on this server');
       // Each product its own checkout URL, so the product paid for is the one the nonce names.
-      const product = s.config.RAMPART_BILLING_PLANS?.[request.body.plan];
+      const product = billing.RAMPART_BILLING_PLANS?.[request.body.plan];
       if (!product) throw new AppError('service_unavailable', 'This product is not for sale on this server');
       return s.db.org(access.orgId, (q) =>
         createCheckout(q, actorOf(request), access.orgId, request.body.plan, product.checkoutUrl, new Date()),
@@ -514,7 +520,8 @@ export function registerWidgetRoutes(app: App, s: WidgetServices): void {
         },
       },
       async (request) => {
-        const secret = s.config.RAMPART_BILLING_WEBHOOK_SECRET;
+        const billing = s.settings.current();
+        const secret = billing.RAMPART_BILLING_WEBHOOK_SECRET;
         if (!secret) throw new AppError('service_unavailable', 'Billing is not configured on this server');
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const actor = actorOf(request);
@@ -548,7 +555,7 @@ export function registerWidgetRoutes(app: App, s: WidgetServices): void {
           throw new AppError('validation_failed', 'The webhook body is not a billing event with a nonce');
         }
         const outcome = await applyBillingEvent(s.db, actor, billingEventOf(parsed), new Date(), {
-          products: s.config.RAMPART_BILLING_PLANS,
+          products: billing.RAMPART_BILLING_PLANS,
           graceDays: s.config.RAMPART_BILLING_GRACE_DAYS,
         });
         if (outcome.status === 'unknown_nonce') {

@@ -22,7 +22,7 @@ export function registerIdentityRoutes(app: App, s: IdentityServices): void {
   const bot: BotCheck = (token, ip) =>
     requireBotCheck(
       {
-        secret: s.config.RAMPART_TURNSTILE_SECRET,
+        secret: s.settings.current().RAMPART_TURNSTILE_SECRET,
         verifyUrl: s.config.RAMPART_TURNSTILE_VERIFY_URL,
         timeoutMs: s.config.RAMPART_TURNSTILE_TIMEOUT_MS,
       },
