@@ -13,6 +13,7 @@ import type { cliCredential } from './identity/device/cli-credential-routes.js';
 import type { deviceDetails } from './identity/device/routes.js';
 import type { linkedIdentity, publicProvider } from './identity/oidc/routes.js';
 import type { channelView, jobView, runView } from './jobs/routes.js';
+import type { noticeDetailView, noticeView } from './mail/notice-routes.js';
 import type { summary } from './secrets/routes.js';
 import type { keyView, versionView } from './skills/routes.js';
 import type { listTelemetry } from './skills/telemetry.js';
@@ -85,3 +86,9 @@ export type QueryAuditRow = ReturnType<typeof queryAuditRow>;
 export type SigningKey = z.infer<typeof keyView>;
 export type SkillVersion = z.infer<typeof versionView>;
 export type TelemetryListed = Awaited<ReturnType<typeof listTelemetry>>[number];
+
+// operator console: incident notices
+/** An incident notice with its delivery status (GET /api/admin/notices). */
+export type OperatorNotice = z.infer<typeof noticeView>;
+/** One incident notice: its text and the delivery status per org (GET /api/admin/notices/:noticeId). */
+export type OperatorNoticeDetail = z.infer<typeof noticeDetailView>;

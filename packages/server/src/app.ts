@@ -28,6 +28,7 @@ import { JobRunner } from './jobs/runner.js';
 import type { JobsServices } from './jobs/services.js';
 import { registerMailAdminRoutes } from './mail/admin-routes.js';
 import { LiveMailer } from './mail/live-mailer.js';
+import { registerNoticeRoutes } from './mail/notice-routes.js';
 import { MailWorker } from './mail/worker.js';
 import { AuditBatcher } from './platform/audit/batcher.js';
 import { type Bus, createBus } from './platform/bus.js';
@@ -331,6 +332,7 @@ async function assemble(
     registerSupportRoutes(app, services);
     registerPlatformSettingsRoutes(app, services);
     registerMailAdminRoutes(app, services);
+    registerNoticeRoutes(app, services);
     registerGatewayRoutes(app, services);
     registerJobRoutes(app, services);
     registerWidgetRoutes(app, services);

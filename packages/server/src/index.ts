@@ -21,6 +21,16 @@ export {
 } from './dbaccess/agent-client.js';
 export { type AgentPolicy, loadAgentPolicy } from './dbaccess/agent-policy.js';
 export { listMail, type MailListFilter, type MailRecord } from './mail/admin.js';
+export {
+  getNotice,
+  listNotices,
+  MAX_NOTICE_ORGS,
+  type NoticeDetail,
+  type NoticeInput,
+  type NoticeSummary,
+  noticeInput,
+  sendNotice,
+} from './mail/notices.js';
 export { SmtpDeliveryError, SmtpMailer, type SmtpOutcome, SmtpUrlError } from './mail/smtp.js';
 export { renderMail } from './mail/templates.js';
 export { type AuditActor, type AuditEvent, appendAudit } from './platform/audit/append.js';

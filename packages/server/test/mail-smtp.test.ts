@@ -78,6 +78,20 @@ const SAMPLES: Array<{ t: MailTemplate; must: string[] }> = [
     t: { kind: 'job_alert', alert: 'job.failed', jobName: 'nightly <sync>', body: 'Job "nightly" failed.' },
     must: ['Job "nightly" failed.', 'alert channel'],
   },
+  {
+    t: {
+      kind: 'incident_notice',
+      subject: 'Incident report',
+      body: 'What happened: <i>an outage</i> & more.\nSecond line.\n\nWhat to do: nothing.',
+      orgName: 'Acme & <Sons>',
+      role: 'admin',
+    },
+    must: [
+      'What happened: <i>an outage</i> & more.',
+      'What to do: nothing.',
+      'admin of the org "Acme & <Sons>"',
+    ],
+  },
   { t: { kind: 'test', at: '2026-12-07T10:00:00Z', node: 'node-a' }, must: ['test mail', 'node-a'] },
 ];
 

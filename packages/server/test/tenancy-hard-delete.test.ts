@@ -12,6 +12,7 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../src/db/types.js';
+import { sendNotice } from '../src/mail/notices.js';
 import { enqueueMail } from '../src/mail/outbox.js';
 import { verifyChain } from '../src/platform/audit/verify.js';
 import { recordExchange } from '../src/widget/conversations.js';
@@ -204,6 +205,13 @@ describe.each(ENGINES)('org hard delete (%s)', (engine) => {
         orgId: doomed.orgId,
         template: { kind: 'test', at: new Date().toISOString(), node: 'hard-delete test' },
       }),
+    );
+    // An operator's incident notice to the org (its per-org record and its outbox rows belong to the org).
+    await sendNotice(
+      srv.rampart.services.db,
+      srv.rampart.services.ring,
+      { requestId: 'hard-delete test' },
+      { orgIds: [doomed.orgId], subject: 'Planned maintenance', body: 'Tonight, 22:00 UTC.' },
     );
 
     // Gateway limits: a counter row and a usage row (through the limits module: no upstream is reachable here).

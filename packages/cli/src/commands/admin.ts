@@ -2,6 +2,7 @@ import type { Database, resolveKeyMaterial } from '@rampart/server';
 import type { Command } from 'commander';
 import { loadServer } from '../server.js';
 import { registerAdminMail } from './admin-mail.js';
+import { registerAdminNotices } from './admin-notices.js';
 import { exportAudit } from './audit-export.js';
 import { registerBackup } from './backup.js';
 import { progressBar } from './progress.js';
@@ -110,6 +111,7 @@ export function registerAdmin(program: Command): void {
     });
 
   registerAdminMail(admin, withDatabase);
+  registerAdminNotices(admin, withDatabase);
   registerBackup(admin, verifyAllChains);
 
   admin

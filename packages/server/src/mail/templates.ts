@@ -32,6 +32,14 @@ export type MailTemplate =
       jobName: string;
       body: string;
     }
+  | {
+      kind: 'incident_notice';
+      /** The operator's words (an incident notice): plain text, escaped in the HTML part like everything else. */
+      subject: string;
+      body: string;
+      orgName: string;
+      role: 'owner' | 'admin';
+    }
   | { kind: 'test'; at: string; node: string };
 
 export interface RenderedMail {
@@ -58,6 +66,8 @@ interface Parts {
   lines: string[];
   action?: { label: string; link: string };
   footer: string;
+  /** Keep the lines' own line breaks in the HTML part (an operator's text). */
+  pre?: boolean;
 }
 
 const IGNORE = 'If you did not ask for this, you can ignore this message.';
@@ -114,6 +124,17 @@ function parts(t: MailTemplate): Parts {
             : `[Rampart] Job recovered: ${oneLine(t.jobName, 100)}`,
         lines: t.body.split('\n'),
         footer: 'You receive this because this address is on a Rampart alert channel.',
+      };
+    case 'incident_notice':
+      return {
+        subject: t.subject,
+        lines: t.body
+          .replace(/\r\n?/g, '\n')
+          .split(/\n[ \t]*\n+/)
+          .map((l) => l.replace(/^\n+|\s+$/g, ''))
+          .filter((l) => l.length > 0),
+        footer: `You receive this notice from the operators of Rampart as ${t.role} of the org "${t.orgName}".`,
+        pre: true,
       };
     case 'test':
       return {
@@ -184,7 +205,8 @@ export function renderMail(t: MailTemplate): RenderedMail {
     p.footer,
     '— Rampart',
   ].join('\n\n');
-  const para = (s: string) => `<p style="margin:0 0 16px">${escapeHtml(s)}</p>`;
+  const style = p.pre ? 'margin:0 0 16px;white-space:pre-wrap' : 'margin:0 0 16px';
+  const para = (s: string) => `<p style="${style}">${escapeHtml(s)}</p>`;
   const button = p.action
     ? `<p style="margin:0 0 16px"><a href="${escapeHtml(p.action.link)}" style="display:inline-block;padding:10px 16px;background:#1f4fd1;color:#fff;text-decoration:none;border-radius:6px">${escapeHtml(p.action.label)}</a></p>` +
       `<p style="margin:0 0 16px;font-size:12px;color:#555">Or copy this address into your browser: ${escapeHtml(p.action.link)}</p>`
