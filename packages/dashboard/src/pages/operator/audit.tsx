@@ -40,7 +40,7 @@ export function OperatorAudit() {
                 result.firstBadSeq !== undefined && result.firstBadSeq !== null
                   ? ` at entry ${result.firstBadSeq}`
                   : ''
-              }: entries were edited or removed (${result.checked} checked).`}
+              }: ${result.reason ?? 'entries were edited or removed'} (${result.checked} checked).`}
         </p>
       ) : null}
       <ErrorNote error={error} />

@@ -1,7 +1,9 @@
 /**
- * The operator console's answer shapes (the /api/admin routes). The org tabs whose rows have many shapes (jobs,
- * runs, widgets, connections, invitations) are shown generically, one column per field the row holds.
+ * The operator console's answer shapes, as the /api/admin routes declare them (tenancy/admin-routes.ts,
+ * tenancy/platform-settings-routes.ts; notices come from api-types). The org tabs of plain rows (jobs, runs,
+ * widgets, connections) are shown generically, one column per field the row holds.
  */
+import type { AuditEntry, OperatorNotice, OperatorNoticeDetail } from '@rampart/server/api-types';
 
 export interface OrgUsage {
   jobs: number;
@@ -16,17 +18,18 @@ export interface AdminOrg {
   region: string;
   createdAt: string;
   members: number;
-  plan?: string | null;
-  suspended?: boolean;
-  suspendedAt?: string | null;
+  plan: string;
+  suspended: boolean;
+  suspendedAt: string | null;
+  /** In the one-org answer only. */
   suspendedReason?: string | null;
-  usage?: OrgUsage;
-  lastActivityAt?: string | null;
+  usage: OrgUsage;
+  lastActivityAt: string | null;
 }
 
 export interface AdminOrgList {
   orgs: AdminOrg[];
-  total?: number;
+  total: number;
 }
 
 export interface AdminMember {
@@ -36,40 +39,49 @@ export interface AdminMember {
   createdAt: string;
 }
 
+export type CredentialKind = 'api_key' | 'runtime_token' | 'cli_credential';
+
 export interface AdminCredential {
-  kind: string;
+  kind: CredentialKind;
   id: string;
-  name?: string | null;
-  prefix?: string | null;
+  name: string;
+  prefix: string;
+  userId: string | null;
   createdAt: string;
-  lastUsedAt?: string | null;
-  revokedAt?: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
 }
 
-/** One row of an audit chain (the org's, or the platform's). */
-export interface AuditRow {
-  id?: string | number;
-  seq?: number | string;
-  at: string;
-  action: string;
-  target?: string | null;
-  userId?: string | null;
-  apiKeyId?: string | null;
-  ip?: string | null;
-  meta?: Record<string, unknown>;
+/** What each credential kind is called, and the public start of its secret (before the stored prefix). */
+export const CREDENTIAL_KINDS: Record<CredentialKind, { name: string; start: string }> = {
+  api_key: { name: 'API key', start: 'rk_live_' },
+  runtime_token: { name: 'Runtime token', start: 'rt_live_' },
+  cli_credential: { name: 'CLI credential', start: 'cli_live_' },
+};
+
+export interface AdminInvitation {
+  invitationId: string;
+  email: string;
+  role: string;
+  status: 'pending' | 'expired' | 'used' | 'revoked';
+  expiresAt: string;
+  createdAt: string;
 }
+
+/** One row of an audit chain (the org's, or the platform's): the org audit route's rows. */
+export type AuditRow = AuditEntry;
 
 export interface AuditPage {
-  entries?: AuditRow[];
-  rows?: AuditRow[];
-  audit?: AuditRow[];
-  nextCursor?: string | number | null;
+  entries: AuditRow[];
+  nextCursor: string | null;
 }
 
 export interface VerifyResult {
   ok: boolean;
   checked: number;
-  firstBadSeq?: number | string | null;
+  head: string;
+  firstBadSeq?: number;
+  reason?: string;
 }
 
 export type SettingSource = 'env' | 'database' | 'unset';
@@ -81,35 +93,18 @@ export interface PlatformSetting {
   secret: boolean;
   source: SettingSource;
   value: string | null;
+  /** A value is stored in the database (in force unless the environment variable is set). */
+  stored: boolean;
   updatedAt: string | null;
 }
 
-export interface NoticeStatus {
-  queued: number;
-  sent: number;
-  failed: number;
-}
-
-export interface Notice {
-  noticeId: string;
-  subject: string;
-  createdAt: string;
-  createdBy: string | null;
-  orgs: number;
-  recipients: number;
-  status: NoticeStatus;
-}
-
-export interface NoticeDetail extends Notice {
-  perOrg: Array<{ orgId: string; name: string; recipients: number } & NoticeStatus>;
-}
+export type Notice = OperatorNotice;
+export type NoticeDetail = OperatorNoticeDetail;
+export type NoticeStatus = Notice['status'];
 
 /** `/api/admin…` with each path segment encoded. */
 export const adminPath = (...segments: string[]) =>
   `/api/admin/${segments.map((s) => encodeURIComponent(s)).join('/')}`;
-
-/** The rows of an audit page, whichever key the route puts them under. */
-export const auditRows = (p: AuditPage): AuditRow[] => p.entries ?? p.rows ?? p.audit ?? [];
 
 /** A support action's reason: the operator's own words, trimmed, 10 to 500 characters (the server's rule). */
 export const REASON_MIN = 10;

@@ -17,10 +17,11 @@ import {
 } from '../../ui';
 import { type AdminOrgList, adminPath, type Notice, type NoticeDetail, type NoticeStatus } from './model';
 
-/** How often the list refreshes while mails are still queued. */
-const REFRESH_MS = 3000;
+/** How often the list refreshes while mails are still queued (each listing is audited). */
+const REFRESH_MS = 5000;
 
-const statusLine = (s: NoticeStatus) => `${s.sent} sent · ${s.queued} queued · ${s.failed} failed`;
+const statusLine = (s: NoticeStatus) =>
+  `${s.sent} sent · ${s.queued} queued · ${s.failed} failed${s.expired ? ` · ${s.expired} expired` : ''}`;
 
 /**
  * Incident notices: compose (every org or chosen ones, subject, body, then a confirmation step that says how
@@ -32,6 +33,7 @@ export function OperatorNotices() {
   const [sent, setSent] = useState<string | null>(null);
   const queued = (list.data?.notices ?? []).some((n) => n.status.queued > 0);
   const { reload } = list;
+  const openNotice = list.data?.notices.find((n) => n.noticeId === open);
 
   useEffect(() => {
     if (!queued) return;
@@ -56,20 +58,29 @@ export function OperatorNotices() {
         empty="No notices sent yet."
         caption="Sent notices"
         testId="notices"
-        columns={['Subject', 'Sent', 'Organizations', 'Recipients', 'Delivery', '']}
+        columns={['Subject', 'Sent', 'By', 'Organizations', 'Recipients', 'Delivery', 'Details']}
         row={(n) => (
           <tr key={n.noticeId} aria-current={n.noticeId === open ? 'true' : undefined}>
             <td>{n.subject}</td>
             <td>{when(n.createdAt)}</td>
-            <td>{n.orgs}</td>
+            <td>{n.createdByEmail ?? '—'}</td>
+            <td>{n.allOrgs ? `all (${n.orgs})` : n.orgs}</td>
             <td>{n.recipients}</td>
             <td data-testid="notice-status">
               <span
                 className={`status ${
-                  n.status.failed > 0 ? 'status-failed' : n.status.queued > 0 ? 'status-queued' : 'status-ok'
+                  n.status.queued > 0
+                    ? 'status-queued'
+                    : n.status.failed + n.status.expired > 0
+                      ? 'status-failed'
+                      : 'status-ok'
                 }`}
               >
-                {n.status.failed > 0 ? 'failures' : n.status.queued > 0 ? 'delivering' : 'delivered'}
+                {n.status.queued > 0
+                  ? 'delivering'
+                  : n.status.failed + n.status.expired > 0
+                    ? 'not all delivered'
+                    : 'delivered'}
               </span>{' '}
               {statusLine(n.status)}
             </td>
@@ -87,8 +98,12 @@ export function OperatorNotices() {
           </tr>
         )}
       />
-      {open ? (
-        <NoticeOrgs key={`${open}-${list.data ? list.data.notices.length : 0}`} noticeId={open} />
+      {openNotice ? (
+        // Reloaded when the list shows its delivery moving (each read of a notice is audited: no polling here).
+        <NoticeOrgs
+          key={`${openNotice.noticeId}-${statusLine(openNotice.status)}`}
+          noticeId={openNotice.noticeId}
+        />
       ) : null}
     </Page>
   );
@@ -99,19 +114,15 @@ function NoticeOrgs({ noticeId }: { noticeId: string }) {
     () => api<{ notice: NoticeDetail }>('GET', adminPath('notices', noticeId)),
     [noticeId],
   );
-  const { reload } = state;
-  const queued = (state.data?.notice.status.queued ?? 0) > 0;
-  useEffect(() => {
-    if (!queued) return;
-    const t = setInterval(() => void reload(), REFRESH_MS);
-    return () => clearInterval(t);
-  }, [queued, reload]);
   return (
     <section className="panel" aria-labelledby="notice-orgs-title">
       <Loaded state={state}>
         {({ notice }) => (
           <>
             <h3 id="notice-orgs-title">“{notice.subject}” by organization</h3>
+            <pre className="wrap" data-testid="notice-body">
+              {notice.body}
+            </pre>
             <ListTable
               state={state}
               items={(d: { notice: NoticeDetail }) => d.notice.perOrg}

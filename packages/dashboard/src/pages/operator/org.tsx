@@ -1,11 +1,19 @@
 import { useState } from 'react';
 import { api } from '../../api';
+import { ListTable } from '../../components/list-table';
 import { Link } from '../../router';
 import { Loaded, OkNote, Page, Table, useLoad, when } from '../../ui';
-import { type AdminCredential, type AdminMember, type AdminOrg, adminPath } from './model';
+import {
+  type AdminCredential,
+  type AdminInvitation,
+  type AdminMember,
+  type AdminOrg,
+  adminPath,
+  CREDENTIAL_KINDS,
+} from './model';
 import { SuspendedBadge, usageLine } from './orgs';
 import { ReasonDialog } from './reason-dialog';
-import { AuditRows, cell, listOf, RowsTable } from './rows';
+import { AuditRows, listOf, RowsTable } from './rows';
 
 /** The read-only tabs of one org, in order; each is `GET /api/admin/orgs/:orgId/<path>`. */
 export const ORG_TABS = [
@@ -75,7 +83,7 @@ export function OperatorOrg({ orgId, tab }: { orgId: string; tab: OrgTab }) {
                 {o.suspended ? <SuspendedBadge org={o} /> : <span className="status status-ok">Active</span>}
               </dd>
               <dt>Plan</dt>
-              <dd className="plan">{o.plan ?? '—'}</dd>
+              <dd className="plan">{o.plan}</dd>
               <dt>Region</dt>
               <dd>{o.region}</dd>
               <dt>Members</dt>
@@ -168,7 +176,8 @@ function OrgTabPanel(props: { orgId: string; tab: OrgTab; ask: (p: Pending) => v
     return <AuditRows path={adminPath('orgs', orgId, 'audit')} testId="org-audit" version={props.version} />;
   if (tab === 'members') return <MembersTab orgId={orgId} ask={ask} />;
   if (tab === 'credentials') return <CredentialsTab orgId={orgId} ask={ask} />;
-  return <GenericTab orgId={orgId} tab={tab} ask={ask} />;
+  if (tab === 'invitations') return <InvitationsTab orgId={orgId} ask={ask} />;
+  return <GenericTab orgId={orgId} tab={tab} />;
 }
 
 function MembersTab({ orgId, ask }: { orgId: string; ask: (p: Pending) => void }) {
@@ -217,64 +226,106 @@ function CredentialsTab({ orgId, ask }: { orgId: string; ask: (p: Pending) => vo
     [orgId],
   );
   return (
-    <Loaded state={state}>
-      {(d) => {
-        const creds = listOf(d, 'credentials') as unknown as AdminCredential[];
-        return creds.length === 0 ? (
-          <p className="empty">No credentials.</p>
-        ) : (
-          <Table
-            caption="Credentials"
-            testId="org-credentials"
-            columns={['Kind', 'Name', 'Prefix', 'Created', 'Last used', 'Revoked', 'Actions']}
-          >
-            {creds.map((c) => {
-              const label = c.name ?? c.prefix ?? c.id;
-              return (
-                <tr key={`${c.kind}-${c.id}`}>
-                  <td>{c.kind}</td>
-                  <td>{c.name ?? '—'}</td>
-                  <td>{c.prefix ? <code>{c.prefix}…</code> : '—'}</td>
-                  <td>{when(c.createdAt)}</td>
-                  <td>{c.lastUsedAt ? when(c.lastUsedAt) : 'never'}</td>
-                  <td>{c.revokedAt ? when(c.revokedAt) : '—'}</td>
-                  <td>
-                    {c.revokedAt ? null : (
-                      <button
-                        type="button"
-                        className="danger"
-                        aria-label={`Revoke ${c.kind} ${label}`}
-                        onClick={() =>
-                          ask({
-                            title: `Revoke ${c.kind} “${label}”`,
-                            action: 'Revoke credential',
-                            what: 'Programs using it are refused at once, on every node. The org can create a new one.',
-                            danger: true,
-                            path: adminPath('orgs', orgId, 'credentials', c.id, 'revoke'),
-                            done: `“${label}” is revoked.`,
-                          })
-                        }
-                      >
-                        Revoke
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </Table>
+    <ListTable
+      state={state}
+      items={(d: { credentials: AdminCredential[] }) => d.credentials}
+      empty="No API keys, runtime tokens or CLI credentials."
+      caption="Credentials"
+      testId="org-credentials"
+      columns={['Kind', 'Name', 'Prefix', 'Created', 'Last used', 'Revoked', 'Actions']}
+      row={(c) => {
+        const kind = CREDENTIAL_KINDS[c.kind];
+        return (
+          <tr key={`${c.kind}-${c.id}`}>
+            <td>{kind.name}</td>
+            <td>{c.name}</td>
+            <td>
+              <code>
+                {kind.start}
+                {c.prefix}…
+              </code>
+            </td>
+            <td>{when(c.createdAt)}</td>
+            <td>{c.lastUsedAt ? when(c.lastUsedAt) : 'never'}</td>
+            <td>{c.revokedAt ? when(c.revokedAt) : '—'}</td>
+            <td>
+              {c.revokedAt ? null : (
+                <button
+                  type="button"
+                  className="danger"
+                  aria-label={`Revoke ${kind.name} ${c.name}`}
+                  onClick={() =>
+                    ask({
+                      title: `Revoke ${kind.name} “${c.name}”`,
+                      action: 'Revoke credential',
+                      what: 'Programs using it are refused at once, on every node. The org can create a new one.',
+                      danger: true,
+                      path: adminPath('orgs', orgId, 'credentials', c.id, 'revoke'),
+                      done: `${kind.name} “${c.name}” is revoked.`,
+                    })
+                  }
+                >
+                  Revoke
+                </button>
+              )}
+            </td>
+          </tr>
         );
       }}
-    </Loaded>
+    />
   );
 }
 
-/** Jobs, runs, widgets, connections and invitations: every field the route returns (no secrets are sent). */
-function GenericTab({ orgId, tab, ask }: { orgId: string; tab: OrgTab; ask: (p: Pending) => void }) {
+function InvitationsTab({ orgId, ask }: { orgId: string; ask: (p: Pending) => void }) {
+  const state = useLoad(
+    () => api<{ invitations: AdminInvitation[] }>('GET', adminPath('orgs', orgId, 'invitations')),
+    [orgId],
+  );
+  return (
+    <ListTable
+      state={state}
+      items={(d: { invitations: AdminInvitation[] }) => d.invitations}
+      empty="No invitations."
+      caption="Invitations"
+      testId="org-invitations"
+      columns={['E-mail', 'Role', 'Status', 'Sent', 'Expires', 'Actions']}
+      row={(i) => (
+        <tr key={i.invitationId}>
+          <td>{i.email}</td>
+          <td>{i.role}</td>
+          <td>{i.status}</td>
+          <td>{when(i.createdAt)}</td>
+          <td>{when(i.expiresAt)}</td>
+          <td>
+            {i.status === 'pending' || i.status === 'expired' ? (
+              <button
+                type="button"
+                aria-label={`Resend the invitation of ${i.email}`}
+                onClick={() =>
+                  ask({
+                    title: `Resend the invitation of ${i.email}`,
+                    action: 'Resend invitation',
+                    what: 'The invitation is mailed again with a fresh link; the old link stops working.',
+                    danger: false,
+                    path: adminPath('orgs', orgId, 'invitations', i.invitationId, 'resend'),
+                    done: `The invitation of ${i.email} is sent again.`,
+                  })
+                }
+              >
+                Resend
+              </button>
+            ) : null}
+          </td>
+        </tr>
+      )}
+    />
+  );
+}
+
+/** Jobs, runs, widgets and connections: every field the route returns (it sends no secrets). */
+function GenericTab({ orgId, tab }: { orgId: string; tab: OrgTab }) {
   const state = useLoad(() => api<unknown>('GET', adminPath('orgs', orgId, tab)), [orgId, tab]);
   const title = ORG_TABS.find(([p]) => p === tab)?.[1] ?? tab;
-  const id = (r: Record<string, unknown>) =>
-    String(r.invitationId ?? r.runId ?? r.jobId ?? r.widgetId ?? r.connectionId ?? r.id ?? '');
   return (
     <Loaded state={state}>
       {(d) => (
@@ -283,36 +334,7 @@ function GenericTab({ orgId, tab, ask }: { orgId: string; tab: OrgTab; ask: (p: 
           caption={title}
           testId={`org-${tab}`}
           empty={`No ${title.toLowerCase()}.`}
-          rowKey={(r, i) => id(r) || String(i)}
-          actions={
-            tab === 'invitations'
-              ? (r) => {
-                  const email = String(r.email ?? id(r));
-                  const open =
-                    !r.acceptedAt && !r.revokedAt && r.status !== 'accepted' && r.status !== 'revoked';
-                  return open ? (
-                    <button
-                      type="button"
-                      aria-label={`Resend the invitation of ${email}`}
-                      onClick={() =>
-                        ask({
-                          title: `Resend the invitation of ${email}`,
-                          action: 'Resend invitation',
-                          what: 'The invitation mail is sent again to this address.',
-                          danger: false,
-                          path: adminPath('orgs', orgId, 'invitations', id(r), 'resend'),
-                          done: `The invitation of ${email} is sent again.`,
-                        })
-                      }
-                    >
-                      Resend
-                    </button>
-                  ) : (
-                    cell('status', r.status)
-                  );
-                }
-              : undefined
-          }
+          rowKey={(r, i) => String(r.id ?? i)}
         />
       )}
     </Loaded>

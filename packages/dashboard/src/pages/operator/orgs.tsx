@@ -17,10 +17,8 @@ export function SuspendedBadge({ org }: { org: Pick<AdminOrg, 'suspended'> }) {
 }
 
 /** jobs, widgets, connections and API keys, in one short line. */
-export const usageLine = (o: AdminOrg) =>
-  o.usage
-    ? `${o.usage.jobs} jobs · ${o.usage.widgets} widgets · ${o.usage.connections} connections · ${o.usage.apiKeys} API keys`
-    : '—';
+export const usageLine = ({ usage: u }: AdminOrg) =>
+  `${u.jobs} jobs · ${u.widgets} widgets · ${u.connections} connections · ${u.apiKeys} API keys`;
 
 /** Every org on the platform: search by name, org id or a member's e-mail; one page of 50 at a time. */
 export function OperatorOrgs() {
@@ -65,7 +63,7 @@ export function OperatorOrgs() {
             <td>
               <Link to={`/operator/orgs/${o.orgId}`}>{o.name}</Link> <SuspendedBadge org={o} />
             </td>
-            <td className="plan">{o.plan ?? '—'}</td>
+            <td className="plan">{o.plan}</td>
             <td>{o.members}</td>
             <td className="small">{usageLine(o)}</td>
             <td>{o.lastActivityAt ? when(o.lastActivityAt) : 'never'}</td>
@@ -77,16 +75,14 @@ export function OperatorOrgs() {
       {state.data ? (
         <div className="row">
           <p className="muted small" role="status">
-            {shown === 0
-              ? ''
-              : `Showing ${offset + 1}–${offset + shown}${total !== undefined ? ` of ${total}` : ''}.`}
+            {shown === 0 ? '' : `Showing ${offset + 1}–${offset + shown} of ${total}.`}
           </p>
           <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
             Previous page
           </button>
           <button
             type="button"
-            disabled={total !== undefined ? offset + shown >= total : shown < PAGE}
+            disabled={total === undefined || offset + shown >= total}
             onClick={() => setOffset(offset + PAGE)}
           >
             Next page

@@ -1,7 +1,7 @@
 import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../../api';
 import { actor, describe, Empty, ErrorNote, Table, when } from '../../ui';
-import { type AuditPage, type AuditRow, auditRows } from './model';
+import type { AuditPage, AuditRow } from './model';
 
 /** A field name as a column heading: `lastUsedAt` → "Last used at". */
 export const heading = (key: string) => {
@@ -86,17 +86,9 @@ export function AuditRows({ path, testId, version = 0 }: { path: string; testId:
         if (before) q.set('before', before);
         const page = await api<AuditPage>('GET', `${path}?${q}`);
         if (mine !== gen.current) return;
-        const got = auditRows(page);
-        setRows((prev) => (before ? [...prev, ...got] : got));
-        const last = got.at(-1);
-        const next =
-          page.nextCursor !== undefined
-            ? page.nextCursor
-            : got.length === 50 && last
-              ? (last.seq ?? last.id ?? null)
-              : null;
-        setCursor(next === null || next === undefined ? null : String(next));
-        setDone(next === null || next === undefined);
+        setRows((prev) => (before ? [...prev, ...page.entries] : page.entries));
+        setCursor(page.nextCursor);
+        setDone(page.nextCursor === null);
         setError(null);
       } catch (err) {
         if (mine === gen.current) setError(describe(err));
@@ -123,15 +115,15 @@ export function AuditRows({ path, testId, version = 0 }: { path: string; testId:
           caption="Audit entries"
           columns={['Seq', 'When', 'Action', 'Target', 'Who', 'IP', 'Details']}
         >
-          {rows.map((e, i) => (
-            <tr key={String(e.seq ?? e.id ?? i)}>
-              <td>{String(e.seq ?? '—')}</td>
+          {rows.map((e) => (
+            <tr key={e.id}>
+              <td>{e.seq}</td>
               <td>{when(e.at)}</td>
               <td>
                 <code>{e.action}</code>
               </td>
               <td>{e.target ?? '—'}</td>
-              <td>{actor({ userId: e.userId ?? null, apiKeyId: e.apiKeyId ?? null }, 'system')}</td>
+              <td>{actor(e, 'system')}</td>
               <td>{e.ip ?? '—'}</td>
               <td>
                 <code className="meta">

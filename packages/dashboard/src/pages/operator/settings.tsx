@@ -64,7 +64,15 @@ export function OperatorSettings() {
                 </code>
               )}
             </td>
-            <td>{when(s.updatedAt)}</td>
+            <td>
+              {when(s.updatedAt)}
+              {s.source === 'env' && s.stored ? (
+                <>
+                  <br />
+                  <span className="muted small">stored, but the environment wins</span>
+                </>
+              ) : null}
+            </td>
             <td>
               <SettingForm
                 setting={s}
@@ -73,11 +81,13 @@ export function OperatorSettings() {
                   await state.reload();
                 }}
               />
-              {s.source === 'database' || (s.source === 'env' && s.updatedAt) ? (
+              {s.stored ? (
                 <DangerButton
                   onClick={() => clear(s)}
                   label={`Clear ${s.label}`}
-                  confirm={`Clear ${s.label} from the database?`}
+                  confirm={`Clear ${s.label} from the database?${
+                    s.source === 'env' ? ' The environment variable stays in force.' : ''
+                  }`}
                 >
                   Clear
                 </DangerButton>
@@ -108,15 +118,28 @@ function SettingForm({ setting: s, onSaved }: { setting: PlatformSetting; onSave
         <label htmlFor={id} className="sr-only">
           New value for {s.label}
         </label>
-        <input
-          id={id}
-          type={s.secret ? 'password' : 'text'}
-          autoComplete="off"
-          value={value}
-          required
-          placeholder={s.secret ? 'new secret value' : 'new value'}
-          onChange={(e) => setValue(e.target.value)}
-        />
+        {/* The billing plan map is JSON: a multi-line field; secrets go in password inputs, never shown. */}
+        {s.key === 'billing_plans' ? (
+          <textarea
+            id={id}
+            value={value}
+            rows={3}
+            required
+            spellCheck={false}
+            placeholder='{"pro": {"variantId": "…"}}'
+            onChange={(e) => setValue(e.target.value)}
+          />
+        ) : (
+          <input
+            id={id}
+            type={s.secret ? 'password' : 'text'}
+            autoComplete={s.secret ? 'new-password' : 'off'}
+            value={value}
+            required
+            placeholder={s.secret ? 'new secret value' : 'new value'}
+            onChange={(e) => setValue(e.target.value)}
+          />
+        )}
       </div>
       <button type="submit" disabled={busy || value === ''} aria-label={`Save ${s.label}`}>
         Save
