@@ -6,20 +6,27 @@
  *   suspends it with a typed reason (the button stays disabled while the reason is too short): an API key of that
  *   org is then refused with 403 `org_suspended` (a direct HTTP call from the test); resuming makes the same key
  *   work again; both actions are in the org's own audit chain with the reason;
- * - the platform audit chain verifies, and the settings page says which source each setting comes from.
+ * - the platform audit chain verifies;
+ * - settings: the source of each (a variable set in the server's environment says "environment"), a secret typed
+ *   into a password input is stored and from then on shown only masked, then cleared;
+ * - a notice composed for the org (picked by search, reviewed, confirmed) reaches its owner through a real SMTP
+ *   server, and the list's delivery status moves from queued to sent on its own.
  * No console error, no CSP violation, no inline style, nothing in web storage. Screenshots go to
  * artifacts/dashboard/operator-*.png.
  */
 import { type Account, api, PASSWORD, signup, totpCode, uniqueEmail } from '@rampart/testing';
 import { artifactPath, browserTestsEnabled, openWatchedPage, type Watched } from '@rampart/testing/browser';
+import { type SmtpSink, startSmtpSink } from '@rampart/testing/smtp';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../../server/test/helpers.js';
+import { FAST_MAIL } from '../../server/test/mail-support.js';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 
 describe.skipIf(!browserTestsEnabled)('operator console journey (Chromium)', () => {
   let srv: Srv;
+  let sink: SmtpSink;
   let browser: Browser;
   let page: Page;
   let watched: Watched;
@@ -29,6 +36,9 @@ describe.skipIf(!browserTestsEnabled)('operator console journey (Chromium)', () 
   let totpSecret = '';
   const orgName = `Suspendable ${Date.now().toString(36)} Corp`;
   const reason = 'Abuse report #4711: the key is used for spam';
+  const contact = 'mailto:security@rampart.example';
+  const slackHook = `https://hooks.slack.com/services/T0000/B0000/${Date.now().toString(36)}Secret`;
+  const sent: Array<{ method: string; url: string; body: string }> = [];
   const shot = (name: string) =>
     page.screenshot({ path: artifactPath('dashboard', `operator-${name}`), fullPage: true });
 
@@ -53,7 +63,12 @@ describe.skipIf(!browserTestsEnabled)('operator console journey (Chromium)', () 
   }
 
   beforeAll(async () => {
-    srv = await startTestServer('pglite');
+    sink = await startSmtpSink();
+    srv = await startTestServer('pglite', {
+      ...FAST_MAIL,
+      RAMPART_SMTP_URL: sink.url,
+      RAMPART_SECURITY_CONTACT: contact,
+    });
     customer = await signup(srv.baseUrl, { orgName });
     const key = await api(srv.baseUrl, customer.token).post<{ key: string }>(
       `/api/orgs/${customer.orgId}/api-keys`,
@@ -68,10 +83,13 @@ describe.skipIf(!browserTestsEnabled)('operator console journey (Chromium)', () 
     );
     ({ browser, page, watched } = await openWatchedPage());
     page.setDefaultTimeout(10_000);
+    page.on('request', (r) => sent.push({ method: r.method(), url: r.url(), body: r.postData() ?? '' }));
+    page.on('dialog', (d) => void d.accept());
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
     await srv?.close();
+    await sink?.close();
   });
 
   it('without a TOTP sign-in the console explains what to do instead of showing admin pages', async () => {
@@ -219,15 +237,67 @@ describe.skipIf(!browserTestsEnabled)('operator console journey (Chromium)', () 
     await shot('06-platform-audit');
   });
 
-  it('lists the platform settings with the source of each', async () => {
+  it('settings: the source of each; a secret is entered in a password input, shown masked, then cleared', async () => {
     await operatorNav().getByRole('link', { name: 'Platform settings' }).click();
     const table = page.getByTestId('platform-settings');
     await table.waitFor();
-    expect(await page.getByTestId('source-security_contact').textContent()).toMatch(
-      /^(environment|database|unset)$/,
-    );
-    expect(await table.locator('tbody tr').count()).toBeGreaterThanOrEqual(8);
+    expect(await table.locator('tbody tr').count()).toBe(8);
+    expect(await page.getByTestId('source-security_contact').textContent()).toBe('environment');
+    expect(await page.getByTestId('value-security_contact').textContent()).toBe(contact);
+    expect(await page.getByTestId('source-slack_webhook_url').textContent()).toBe('unset');
+
+    const input = page.getByLabel('New value for Operators’ Slack incoming webhook');
+    expect(await input.getAttribute('type')).toBe('password');
+    await input.fill(slackHook);
+    await page.getByRole('button', { name: 'Save Operators’ Slack incoming webhook' }).click();
+    await expect.poll(() => page.getByTestId('source-slack_webhook_url').textContent()).toBe('database');
+    expect(await input.inputValue()).toBe('');
+    const masked = (await page.getByTestId('value-slack_webhook_url').textContent()) ?? '';
+    expect(masked).not.toBe('');
+    expect(masked).not.toContain(slackHook.slice(-12));
+    expect(await page.content()).not.toContain(slackHook);
+    // Only the PUT carried the value; no answer the page read did (the page shows what the server returned).
+    const carrying = sent.filter((r) => r.body.includes(slackHook) || r.url.includes(slackHook));
+    expect(carrying.map((r) => r.method)).toEqual(['PUT']);
     await shot('07-settings');
+
+    await page.getByRole('button', { name: 'Clear Operators’ Slack incoming webhook' }).click();
+    await expect.poll(() => page.getByTestId('source-slack_webhook_url').textContent()).toBe('unset');
+  });
+
+  it('composes a notice for the org; it reaches the owner over SMTP and the status turns to sent', async () => {
+    const subject = `Scheduled maintenance ${Date.now().toString(36)}`;
+    await operatorNav().getByRole('link', { name: 'Incident notices' }).click();
+    const form = page.getByRole('form', { name: 'Compose a notice' });
+    await form.getByLabel('Find organizations').fill('suspendable');
+    // The search runs once typing pauses: the operator's own org leaves the list.
+    await expect.poll(() => form.getByRole('checkbox', { name: 'Support Desk' }).count()).toBe(0);
+    const pick = form.getByRole('checkbox', { name: orgName });
+    await pick.check();
+    await form.getByLabel('Subject').fill(subject);
+    await form
+      .getByLabel('Message')
+      .fill('The database will be read-only on Sunday from 02:00 to 02:30 UTC.');
+    await form.getByRole('button', { name: 'Review notice' }).click();
+    const confirm = page.getByRole('alertdialog');
+    expect(await confirm.textContent()).toContain(`Send “${subject}” to 1 organization`);
+    expect(await confirm.textContent()).toContain(orgName);
+    await shot('08-notice-confirm');
+    await confirm.getByRole('button', { name: 'Send notice' }).click();
+    await page.getByText('Notice queued for 1 recipients in 1 organizations.').waitFor();
+
+    const row = page.getByTestId('notices').locator('tbody tr', { hasText: subject });
+    await expect
+      .poll(() => row.getByTestId('notice-status').textContent(), { timeout: 20_000 })
+      .toBe('delivered 1 sent · 0 queued · 0 failed');
+    await expect
+      .poll(
+        () => sink.mails.filter((m) => m.to.includes(customer.email) && m.subject.includes(subject)).length,
+      )
+      .toBe(1);
+    const perOrg = page.getByTestId('notice-orgs');
+    await perOrg.getByRole('cell', { name: orgName }).waitFor();
+    await shot('09-notices');
   });
 
   it('raised no console error or CSP violation, set no inline style and kept nothing in web storage', async () => {
