@@ -10,7 +10,10 @@
  * - settings: the source of each (a variable set in the server's environment says "environment"), a secret typed
  *   into a password input is stored and from then on shown only masked, then cleared;
  * - a notice composed for the org (picked by search, reviewed, confirmed) reaches its owner through a real SMTP
- *   server, and the list's delivery status moves from queued to sent on its own.
+ *   server, and the list's delivery status moves from queued to sent on its own;
+ * - the other support actions from the org page, each behind a reason: resend an invitation (a second mail),
+ *   revoke the API key (then refused), force a password reset for the owner (the old password stops working,
+ *   a reset mail goes out).
  * No console error, no CSP violation, no inline style, nothing in web storage. Screenshots go to
  * artifacts/dashboard/operator-*.png.
  */
@@ -298,6 +301,58 @@ describe.skipIf(!browserTestsEnabled)('operator console journey (Chromium)', () 
     const perOrg = page.getByTestId('notice-orgs');
     await perOrg.getByRole('cell', { name: orgName }).waitFor();
     await shot('09-notices');
+  });
+
+  it('resends an invitation, revokes a credential and forces a password reset, each with a reason', async () => {
+    const invitee = uniqueEmail('invitee');
+    const inv = await api(srv.baseUrl, customer.token).post(`/api/orgs/${customer.orgId}/members`, {
+      email: invitee,
+      role: 'member',
+    });
+    expect(inv.status, inv.text).toBe(201);
+    const mailsTo = (to: string) => sink.mails.filter((m) => m.to.includes(to));
+    await expect.poll(() => mailsTo(invitee).length, { timeout: 10_000 }).toBe(1);
+
+    await operatorNav().getByRole('link', { name: 'Organizations' }).click();
+    await page.getByTestId('operator-orgs').getByRole('link', { name: orgName }).click();
+    const tabs = page.getByRole('navigation', { name: 'Organization data' });
+
+    await tabs.getByRole('link', { name: 'Invitations' }).click();
+    await page.getByRole('button', { name: `Resend the invitation of ${invitee}` }).click();
+    let dialog = page.getByRole('dialog', { name: `Resend the invitation of ${invitee}` });
+    await dialog.getByLabel('Reason').fill('Customer says the first mail never arrived');
+    await dialog.getByRole('button', { name: 'Resend invitation' }).click();
+    await page.getByText(`The invitation of ${invitee} is sent again.`).waitFor();
+    await expect.poll(() => mailsTo(invitee).length, { timeout: 10_000 }).toBe(2);
+
+    await tabs.getByRole('link', { name: 'Credentials' }).click();
+    await page.getByRole('button', { name: 'Revoke API key customer backend' }).click();
+    dialog = page.getByRole('dialog', { name: 'Revoke API key “customer backend”' });
+    await dialog.getByLabel('Reason').fill('The key was posted in a public repository');
+    await dialog.getByRole('button', { name: 'Revoke credential' }).click();
+    await page.getByText('API key “customer backend” is revoked.').waitFor();
+    expect((await keyCall()).status).toBe(401);
+    await expect
+      .poll(() => page.getByRole('button', { name: 'Revoke API key customer backend' }).count())
+      .toBe(0);
+
+    const resetsBefore = mailsTo(customer.email).filter((m) => /reset/i.test(m.subject)).length;
+    await tabs.getByRole('link', { name: 'Members' }).click();
+    await page.getByRole('button', { name: `Force a password reset for ${customer.email}` }).click();
+    dialog = page.getByRole('dialog', { name: `Force a password reset for ${customer.email}` });
+    await dialog.getByLabel('Reason').fill('Account takeover suspected, ticket #4712');
+    await dialog.getByRole('button', { name: 'Force password reset' }).click();
+    await page.getByText(`A password reset is queued for ${customer.email}.`).waitFor();
+    const old = await api(srv.baseUrl).post('/api/auth/login', { email: customer.email, password: PASSWORD });
+    expect(old.status).toBe(401);
+    await expect
+      .poll(() => mailsTo(customer.email).filter((m) => /reset/i.test(m.subject)).length, { timeout: 10_000 })
+      .toBe(resetsBefore + 1);
+
+    await tabs.getByRole('link', { name: 'Audit' }).click();
+    const audit = page.getByTestId('org-audit');
+    for (const words of ['first mail never arrived', 'public repository', 'ticket #4712'])
+      await audit.getByText(words).first().waitFor();
   });
 
   it('raised no console error or CSP violation, set no inline style and kept nothing in web storage', async () => {
