@@ -17,6 +17,17 @@ import type { noticeDetailView, noticeView } from './mail/notice-routes.js';
 import type { summary } from './secrets/routes.js';
 import type { keyView, versionView } from './skills/routes.js';
 import type { listTelemetry } from './skills/telemetry.js';
+import type {
+  operatorConnection,
+  operatorCredential,
+  operatorInvitation,
+  operatorJob,
+  operatorOrg,
+  operatorOrgDetail,
+  operatorRun,
+  operatorWidget,
+  platformVerify,
+} from './tenancy/admin-routes.js';
 import type { entry } from './tenancy/audit-routes.js';
 import type { invitation, invitationLookup } from './tenancy/invitation-routes.js';
 import type { member, settings } from './tenancy/routes.js';
@@ -86,6 +97,20 @@ export type QueryAuditRow = ReturnType<typeof queryAuditRow>;
 export type SigningKey = z.infer<typeof keyView>;
 export type SkillVersion = z.infer<typeof versionView>;
 export type TelemetryListed = Awaited<ReturnType<typeof listTelemetry>>[number];
+
+// operator console (/api/admin: platform operators with a TOTP session)
+/** GET /api/admin/orgs: one org with plan, usage, suspension and last activity. */
+export type OperatorOrg = z.infer<typeof operatorOrg>;
+/** GET /api/admin/orgs/:orgId: the same with the suspension's reason. */
+export type OperatorOrgDetail = z.infer<typeof operatorOrgDetail>;
+export type OperatorJob = z.infer<typeof operatorJob>;
+export type OperatorRun = z.infer<typeof operatorRun>;
+export type OperatorWidget = z.infer<typeof operatorWidget>;
+export type OperatorConnection = z.infer<typeof operatorConnection>;
+export type OperatorCredential = z.infer<typeof operatorCredential>;
+export type OperatorInvitation = z.infer<typeof operatorInvitation>;
+/** POST /api/admin/audit/verify. */
+export type PlatformAuditVerify = z.infer<typeof platformVerify>;
 
 // operator console: incident notices
 /** An incident notice with its delivery status (GET /api/admin/notices). */

@@ -11,6 +11,7 @@ import { writeAccountEvent } from '../identity/accounts/events.js';
 import { enforcePasswordPolicy, normalizeEmail } from '../identity/accounts/policy.js';
 import { issueSession } from '../identity/accounts/session-issue.js';
 import { emailUnverified } from '../identity/accounts/verification.js';
+import { orgSuspended } from '../identity/authenticate.js';
 import type { SessionPrincipal } from '../identity/principal.js';
 import type { IdentityServices } from '../identity/services.js';
 import { enqueueMail } from '../mail/outbox.js';
@@ -212,6 +213,8 @@ export async function revokeInvitation(
 interface Found {
   row: Row;
   orgName: string;
+  /** The org is suspended by an operator: it takes no new member until resumed. */
+  orgSuspended: boolean;
   inviter: string | null;
   /** The address has an account that can sign in (a password or a linked provider). */
   account: { id: string; verified: boolean } | null;
@@ -227,10 +230,12 @@ async function findByToken(s: IdentityServices, token: string, q?: Queryable): P
   const h = hit[0];
   if (!h) throw new AppError('not_found', 'This invitation link is not valid');
   const read = async (oq: Queryable): Promise<Found> => {
-    const { rows } = await oq.query<Row & { org_name: string; inviter: string | null }>(
+    const { rows } = await oq.query<
+      Row & { org_name: string; inviter: string | null; org_suspended: boolean }
+    >(
       `SELECT ${COLUMNS.split(', ')
         .map((c) => `i.${c}`)
-        .join(', ')}, o.name AS org_name, u.email AS inviter
+        .join(', ')}, o.name AS org_name, u.email AS inviter, o.suspended_at IS NOT NULL AS org_suspended
          FROM org_invitations i JOIN orgs o ON o.id = i.org_id LEFT JOIN users u ON u.id = i.invited_by
         WHERE i.id = $1 AND i.org_id = $2 AND i.token_hash = $3 FOR UPDATE OF i`,
       [h.id, h.org_id, hash],
@@ -243,7 +248,13 @@ async function findByToken(s: IdentityServices, token: string, q?: Queryable): P
           AND (u.password_hash IS NOT NULL OR EXISTS (SELECT 1 FROM oidc_identities i WHERE i.user_id = u.id))`,
       [row.email],
     );
-    return { row, orgName: row.org_name, inviter: row.inviter, account: acc.rows[0] ?? null };
+    return {
+      row,
+      orgName: row.org_name,
+      inviter: row.inviter,
+      orgSuspended: row.org_suspended,
+      account: acc.rows[0] ?? null,
+    };
   };
   return q ? read(q) : s.db.org(h.org_id, read);
 }
@@ -318,6 +329,8 @@ export async function acceptInvitation(
     const f = await findByToken(s, token, q);
     const status = statusOf(f.row);
     if (status !== 'pending') throw new AppError('link_expired', unusable[status], { details: { status } });
+    // Joining is a write to the org: a suspended org takes no new member (the invitation stays open).
+    if (f.orgSuspended) throw orgSuspended();
     let userId: string;
     let created = false;
     if (passwordHash === null) {
