@@ -38,6 +38,7 @@ import { Invalidations } from './platform/invalidation.js';
 import { resolveKeyMaterial } from './platform/keys.js';
 import { createLogger, type LogFiles, openLogFiles } from './platform/logger.js';
 import type { Mailer } from './platform/mailer.js';
+import { OperatorAlerts } from './platform/operator-alerts.js';
 import { type OrgRoute, trackOrgRoutes } from './platform/org-routes.js';
 import { guardedAgent } from './platform/outbound/dispatcher.js';
 import { parsePolicy } from './platform/outbound/policy.js';
@@ -200,6 +201,7 @@ async function assemble(
     policy: outboundPolicy,
     ...(config.RAMPART_OUTBOUND_CA ? { extraCa: config.RAMPART_OUTBOUND_CA } : {}),
   });
+  const operatorAlerts = new OperatorAlerts({ settings, outbound, policy: outboundPolicy, logger });
   const routing = new RoutingCache();
   invalidations.on('routing', (orgId) => routing.invalidate(orgId));
   invalidations.on('org', (orgId) => routing.invalidate(orgId));
@@ -302,6 +304,7 @@ async function assemble(
     throttle: new LoginThrottle(limiters),
     limiters,
     settings,
+    operatorAlerts,
     bcryptCost: bcryptCost(config),
     publicUrl: config.RAMPART_PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`,
   };
@@ -372,6 +375,7 @@ async function assemble(
       await auditSinkWorker.stop();
       if (mailer instanceof LiveMailer) mailer.close();
       settings.stop();
+      await operatorAlerts.settle();
       telemetrySweeper.stop();
       clearInterval(accountSweep);
       await agentHub.close(); // no-op after preClose; here for a close that skipped it

@@ -48,6 +48,7 @@ export { type Config, ConfigError, loadConfig, MAX_WORKERS, workerCount } from '
 export { AppError, ERROR_CODES, ERROR_STATUS, type ErrorCode } from './platform/errors.js';
 export { resolveKeyMaterial } from './platform/keys.js';
 export { createLogger } from './platform/logger.js';
+export { PlatformSettings, SETTING_DEFS, SETTING_KEYS, type SettingKey } from './platform/settings.js';
 export { type BackfillProgress, type BackfillResult, backfillSecrets } from './secrets/backfill.js';
 export { type RotateProgress, rotateKeys } from './secrets/rotate.js';
 export { listSecrets, putSecret, readSecret } from './secrets/service.js';

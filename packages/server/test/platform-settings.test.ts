@@ -5,6 +5,8 @@
  * environment variable wins over a stored value, every change is audited by name and never by value.
  */
 import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { api, PASSWORD, signup, uniqueEmail } from '@rampart/testing';
 import { SMTP_PASS, startSmtpSink } from '@rampart/testing/smtp';
@@ -31,6 +33,28 @@ interface View {
 const WEBHOOK_SECRET = 'whsec-platform-setting-Zq81xkP0';
 const TURNSTILE_SECRET = 'turnstile-platform-secret-7Hq2';
 
+/** Slack's and Teams' incoming webhooks, speaking their protocol: a JSON POST answered 200 (Slack "ok"). */
+async function startHookReceiver() {
+  const got: Array<{ path: string; body: Record<string, unknown> }> = [];
+  const server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => {
+      text += c.toString('utf8');
+    });
+    req.on('end', () => {
+      got.push({ path: req.url ?? '', body: JSON.parse(text) as Record<string, unknown> });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(req.url === '/slack' ? 'ok' : '1');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    got,
+    url: (path: string) => `http://127.0.0.1:${port}${path}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
 /** Polls `fn` until it returns true; well under the reload interval, so only the bus can make it true in time. */
 async function eventually(fn: () => Promise<boolean>, ms = 3_000): Promise<number> {
   const start = Date.now();
@@ -47,10 +71,17 @@ describe.skipIf(!DB)('platform settings on two nodes', () => {
   let op: string;
   let member: string;
   let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
+  let hooks: Awaited<ReturnType<typeof startHookReceiver>>;
 
   beforeAll(async () => {
     smtp = await startSmtpSink();
-    const env = process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {};
+    hooks = await startHookReceiver();
+    // The operators' Slack and Teams receivers are local stand-ins on loopback, allow-listed as a deployment
+    // would allow-list a private receiver.
+    const env = {
+      RAMPART_OUTBOUND_ALLOW: '127.0.0.1',
+      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    };
     nodeA = await startTestServer('postgres', env, undefined, { liveMailer: true });
     // Node B pins the Turnstile site key in its environment: the environment wins over the stored value.
     nodeB = await startTestServer(
@@ -66,6 +97,7 @@ describe.skipIf(!DB)('platform settings on two nodes', () => {
     await nodeB?.close();
     await nodeA?.close();
     await smtp?.close();
+    await hooks?.close();
   });
 
   const settingOn = async (srv: Srv, key: string) => {
@@ -249,6 +281,30 @@ describe.skipIf(!DB)('platform settings on two nodes', () => {
     expect(meta[0]).toEqual({ setting: 'turnstile_secret', change: 'set', overriddenByEnv: false });
     expect(meta[2]).toMatchObject({ change: 'cleared' });
     expect(JSON.stringify(rows.rows)).not.toContain('stored-site-key');
+  });
+
+  it('posts each change to the operators’ Slack and Teams webhooks, naming the setting, never the value', async () => {
+    const b = api(nodeB.baseUrl, op);
+    await b.put('/api/admin/settings/slack_webhook_url', { value: hooks.url('/slack') });
+    await b.put('/api/admin/settings/teams_webhook_url', { value: hooks.url('/teams') });
+    await sleep(50);
+    hooks.got.length = 0;
+    await b.put('/api/admin/settings/billing_webhook_secret', { value: `${WEBHOOK_SECRET}-2` });
+    await nodeB.rampart.services.operatorAlerts.settle();
+    const slack = hooks.got.find((h) => h.path === '/slack');
+    expect(slack?.body.text).toContain('platform setting set: billing_webhook_secret');
+    const teams = hooks.got.find((h) => h.path === '/teams');
+    const card = (
+      (teams?.body.attachments ?? []) as Array<{ content: { type: string; body: unknown[] } }>
+    )[0];
+    expect(card?.content.type).toBe('AdaptiveCard');
+    expect(JSON.stringify(card)).toContain('billing_webhook_secret');
+    expect(JSON.stringify(hooks.got)).not.toContain(WEBHOOK_SECRET);
+    // Stored secrets: the list shows masks, never the webhook URLs (they are credentials).
+    const list = await b.get('/api/admin/settings');
+    expect(list.text).not.toContain(hooks.url('/slack'));
+    await b.del('/api/admin/settings/slack_webhook_url');
+    await b.del('/api/admin/settings/teams_webhook_url');
   });
 
   it('the plaintext backfill seals a legacy plaintext row, and the node reads it back', async () => {

@@ -40,16 +40,27 @@ export function registerAdminMail(admin: Command, withDatabase: typeof WithDatab
     )
     .requiredOption('--to <address>', 'where to send it')
     .action(async (opts: { to: string }) => {
-      const { loadConfig, renderMail, SmtpMailer } = await loadServer();
+      const { loadConfig, renderMail, SmtpMailer, PlatformSettings } = await loadServer();
       // A bad setting is a ConfigError, which the CLI reports with exit code 2.
       const config = loadConfig(process.env);
       await runCommand(async () => {
-        if (!config.RAMPART_SMTP_URL)
+        // The URL in force: the variable, else the platform setting an operator stored (docs/OPERATIONS.md),
+        // read from PostgreSQL (the embedded database is held by the running server, so not opened here).
+        const url =
+          config.RAMPART_SMTP_URL ??
+          (config.DATABASE_URL
+            ? await withDatabase(async (db, ring) => {
+                const settings = new PlatformSettings(db, ring, config);
+                await settings.reload();
+                return settings.current().RAMPART_SMTP_URL;
+              })
+            : undefined);
+        if (!url)
           throw new UsageError(
-            'RAMPART_SMTP_URL is not set: set it to smtp://user:password@host:587 (STARTTLS) or smtps://...:465',
+            `RAMPART_SMTP_URL is not set${config.DATABASE_URL ? ' and no smtp_url platform setting is stored' : ''}: set it to smtp://user:password@host:587 (STARTTLS) or smtps://...:465`,
           );
         const mailer = new SmtpMailer({
-          url: config.RAMPART_SMTP_URL,
+          url,
           from: config.RAMPART_MAIL_FROM,
           timeoutMs: 15_000,
         });

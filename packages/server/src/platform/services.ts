@@ -2,6 +2,7 @@ import type { KeyRing } from '@rampart/core/seal';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { Config } from './config.js';
+import type { OperatorAlerts } from './operator-alerts.js';
 import type { GuardedAgent } from './outbound/dispatcher.js';
 import type { OutboundPolicy } from './outbound/policy.js';
 import type { LimiterFactory } from './ratelimit.js';
@@ -20,6 +21,8 @@ export interface PlatformServices {
   limiters: LimiterFactory;
   /** Operator-set platform settings (environment first): read `settings.current()` per use, never cache it. */
   settings: PlatformSettings;
+  /** Posts platform events to the operators' Slack and Teams webhooks (best effort, never throws). */
+  operatorAlerts: OperatorAlerts;
   /** Base URL for links in e-mails and pages. */
   publicUrl: string;
   /**

@@ -25,6 +25,19 @@ function keyOf(raw: string): SettingKey {
   return raw;
 }
 
+/** Tells the operators' channels which setting changed (the name, never the value). */
+function alert(s: IdentityServices, key: SettingKey, change: 'set' | 'cleared', by: string): void {
+  s.operatorAlerts.post({
+    title: `Rampart platform setting ${change}: ${key}`,
+    facts: [
+      ['Setting', key],
+      ['Change', change],
+      ['Operator', `user:${by}`],
+      ['Source in force', s.settings.view(key).source],
+    ],
+  });
+}
+
 /**
  * Platform settings for operators (docs/OPERATIONS.md "Platform settings"): list with the source in force, set
  * (validated, sealed, announced to every node, audited by name) and clear. A secret is never returned.
@@ -62,9 +75,9 @@ export function registerPlatformSettingsRoutes(app: App, s: IdentityServices): v
     async (request) => {
       const op = await s.auth.requireOperator(request);
       const key = keyOf(request.params.key);
-      return {
-        setting: await s.settings.set(actorOf(request, { userId: op.userId }), key, request.body.value),
-      };
+      const setting = await s.settings.set(actorOf(request, { userId: op.userId }), key, request.body.value);
+      alert(s, key, 'set', op.userId);
+      return { setting };
     },
   );
 
@@ -82,7 +95,9 @@ export function registerPlatformSettingsRoutes(app: App, s: IdentityServices): v
     async (request) => {
       const op = await s.auth.requireOperator(request);
       const key = keyOf(request.params.key);
-      return { setting: await s.settings.clear(actorOf(request, { userId: op.userId }), key) };
+      const setting = await s.settings.clear(actorOf(request, { userId: op.userId }), key);
+      alert(s, key, 'cleared', op.userId);
+      return { setting };
     },
   );
 }
