@@ -313,6 +313,19 @@ describe('incident notices', () => {
     expect(shown.code, shown.stderr).toBe(0);
     const n = (JSON.parse(shown.stdout) as { notice: NoticeBody }).notice;
     expect(n).toMatchObject({ createdBy: null, status: { queued: 3, sent: 0, failed: 0 } });
+    expect(n.perOrg.map((o) => [o.orgId, o.recipients, o.queued]).sort()).toEqual(
+      [
+        [b.orgId, 2, 2],
+        [c.orgId, 1, 1],
+      ].sort(),
+    );
+    const listed = await runCli(['admin', 'notices'], { env: cli });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout.split('\n')[0]).toMatch(
+      new RegExp(`^${out.noticeId} {2}\\S+ {2}orgs 2 {2}recipients 3 {2}queued 3 {2}sent 0 {2}failed 0$`),
+    );
+    expect(listed.stdout).toMatch(/orgs 4 \(all\) {2}recipients 6 {2}queued 0 {2}sent 6 {2}failed 0/);
+    expect(listed.stdout).toContain(`  ${SUBJECT}`);
 
     const missing = await notify(c.orgId, join(dir, 'no-such-file.txt'));
     expect(missing.code).toBe(2);

@@ -130,8 +130,8 @@ function parts(t: MailTemplate): Parts {
         subject: t.subject,
         lines: t.body
           .replace(/\r\n?/g, '\n')
-          .split(/\n[ \t]*\n+/)
-          .map((l) => l.replace(/^\n+|\s+$/g, ''))
+          .split(/\n(?:[ \t]*\n)+/)
+          .map((l) => l.replace(/^(?:[ \t]*\n)+|\s+$/g, ''))
           .filter((l) => l.length > 0),
         footer: `You receive this notice from the operators of Rampart as ${t.role} of the org "${t.orgName}".`,
         pre: true,
