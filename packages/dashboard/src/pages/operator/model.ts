@@ -1,56 +1,31 @@
 /**
- * The operator console's answer shapes, as the /api/admin routes declare them (tenancy/admin-routes.ts,
- * tenancy/platform-settings-routes.ts; notices come from api-types). The org tabs of plain rows (jobs, runs,
- * widgets, connections) are shown generically, one column per field the row holds.
+ * The operator console's answer shapes: the /api/admin routes' own types from api-types (inferred from their zod
+ * response schemas), plus the settings row (tenancy/platform-settings-routes.ts) and the small helpers the pages
+ * share. The org tabs of plain rows (jobs, runs, widgets, connections) are shown column by column as they come.
  */
-import type { AuditEntry, OperatorNotice, OperatorNoticeDetail } from '@rampart/server/api-types';
+import type {
+  AuditEntry,
+  Member,
+  OperatorCredential,
+  OperatorInvitation,
+  OperatorNotice,
+  OperatorNoticeDetail,
+  OperatorOrg,
+  OperatorOrgDetail,
+  PlatformAuditVerify,
+} from '@rampart/server/api-types';
 
-export interface OrgUsage {
-  jobs: number;
-  widgets: number;
-  connections: number;
-  apiKeys: number;
-}
-
-export interface AdminOrg {
-  orgId: string;
-  name: string;
-  region: string;
-  createdAt: string;
-  members: number;
-  plan: string;
-  suspended: boolean;
-  suspendedAt: string | null;
-  /** In the one-org answer only. */
-  suspendedReason?: string | null;
-  usage: OrgUsage;
-  lastActivityAt: string | null;
-}
+export type AdminOrg = OperatorOrg & Partial<Pick<OperatorOrgDetail, 'suspendedReason'>>;
 
 export interface AdminOrgList {
   orgs: AdminOrg[];
   total: number;
 }
 
-export interface AdminMember {
-  userId: string;
-  email: string;
-  role: string;
-  createdAt: string;
-}
-
-export type CredentialKind = 'api_key' | 'runtime_token' | 'cli_credential';
-
-export interface AdminCredential {
-  kind: CredentialKind;
-  id: string;
-  name: string;
-  prefix: string;
-  userId: string | null;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
+export type AdminMember = Pick<Member, 'userId' | 'email' | 'createdAt'> & { role: string };
+export type AdminCredential = OperatorCredential;
+export type CredentialKind = AdminCredential['kind'];
+export type AdminInvitation = OperatorInvitation;
 
 /** What each credential kind is called, and the public start of its secret (before the stored prefix). */
 export const CREDENTIAL_KINDS: Record<CredentialKind, { name: string; start: string }> = {
@@ -58,15 +33,6 @@ export const CREDENTIAL_KINDS: Record<CredentialKind, { name: string; start: str
   runtime_token: { name: 'Runtime token', start: 'rt_live_' },
   cli_credential: { name: 'CLI credential', start: 'cli_live_' },
 };
-
-export interface AdminInvitation {
-  invitationId: string;
-  email: string;
-  role: string;
-  status: 'pending' | 'expired' | 'used' | 'revoked';
-  expiresAt: string;
-  createdAt: string;
-}
 
 /** One row of an audit chain (the org's, or the platform's): the org audit route's rows. */
 export type AuditRow = AuditEntry;
@@ -76,13 +42,7 @@ export interface AuditPage {
   nextCursor: string | null;
 }
 
-export interface VerifyResult {
-  ok: boolean;
-  checked: number;
-  head: string;
-  firstBadSeq?: number;
-  reason?: string;
-}
+export type VerifyResult = PlatformAuditVerify;
 
 export type SettingSource = 'env' | 'database' | 'unset';
 
