@@ -1,6 +1,7 @@
 import type { ClientConfig } from '@rampart/server/api-types';
 import { useCallback, useEffect, useState } from 'react';
 import { api, type Me, restoreSession, session } from './api';
+import { SuspendedBanner } from './components/suspended-banner';
 import { Forgot, Login, OidcReturn, Signup } from './pages/auth';
 import { ConfirmEmail } from './pages/confirm-email';
 import { Device } from './pages/device';
@@ -207,6 +208,7 @@ export function App() {
           <OperatorArea me={me} path={path} />
         ) : org && section ? (
           <>
+            <SuspendedBanner orgId={org.orgId} />
             {/* The landing page (the first page this role opens) leads with the gateway's last 24 hours. */}
             {section === sections[0] ? <GatewaySummary orgId={org.orgId} /> : null}
             {section.render({ orgId: org.orgId, role: org.role, userId: me.userId })}

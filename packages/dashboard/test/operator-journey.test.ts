@@ -5,7 +5,8 @@
  * - with TOTP enrolled and a sign-in with the code, the operator searches an org, opens it (summary and tabs),
  *   suspends it with a typed reason (the button stays disabled while the reason is too short): an API key of that
  *   org is then refused with 403 `org_suspended` (a direct HTTP call from the test); resuming makes the same key
- *   work again; both actions are in the org's own audit chain with the reason;
+ *   work again; meanwhile the org's owner still signs in and reads under a "suspended" banner; both actions are
+ *   in the org's own audit chain with the reason;
  * - the platform audit chain verifies;
  * - settings: the source of each (a variable set in the server's environment says "environment"), a secret typed
  *   into a password input is stored and from then on shown only masked, then cleared;
@@ -196,6 +197,26 @@ describe.skipIf(!browserTestsEnabled)('operator console journey (Chromium)', () 
     const refused = await keyCall();
     expect(refused.status).toBe(403);
     expect(refused.body.error).toBe('org_suspended');
+
+    // The org's owner still signs in and reads, under a banner that says the org is suspended.
+    const member = await browser.newPage();
+    try {
+      member.setDefaultTimeout(10_000);
+      await member.goto(`${srv.baseUrl}/login`);
+      await member.getByLabel('E-mail', { exact: true }).fill(customer.email);
+      await member.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await member.getByRole('button', { name: 'Sign in' }).click();
+      const banner = member.getByTestId('org-suspended-banner');
+      await banner.waitFor();
+      expect(await banner.textContent()).toContain('This organization is suspended');
+      await member.getByRole('cell', { name: 'customer backend', exact: true }).waitFor();
+      await member.screenshot({
+        path: artifactPath('dashboard', 'operator-04b-member-banner'),
+        fullPage: true,
+      });
+    } finally {
+      await member.close();
+    }
 
     // The org list says so too.
     await operatorNav().getByRole('link', { name: 'Organizations' }).click();
