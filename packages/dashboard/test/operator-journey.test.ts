@@ -155,7 +155,7 @@ describe.skipIf(!browserTestsEnabled)('operator console journey (Chromium)', () 
     await expect.poll(() => table.getByRole('link', { name: 'Support Desk' }).count()).toBe(0);
     expect(await table.locator('tbody tr').count()).toBe(1);
     const row = table.locator('tbody tr').first();
-    expect(await row.textContent()).toContain('1 API keys');
+    expect(await row.textContent()).toContain('1 API key');
     await shot('02-orgs-search');
     await row.getByRole('link', { name: orgName }).click();
     await page.getByRole('heading', { level: 1, name: `Organization: ${orgName}` }).waitFor();
@@ -308,7 +308,7 @@ describe.skipIf(!browserTestsEnabled)('operator console journey (Chromium)', () 
     expect(await confirm.textContent()).toContain(orgName);
     await shot('08-notice-confirm');
     await confirm.getByRole('button', { name: 'Send notice' }).click();
-    await page.getByText('Notice queued for 1 recipients in 1 organizations.').waitFor();
+    await page.getByText('Notice queued for 1 recipient in 1 organization.').waitFor();
 
     const row = page.getByTestId('notices').locator('tbody tr', { hasText: subject });
     await expect

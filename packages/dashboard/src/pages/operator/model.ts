@@ -62,6 +62,9 @@ export type Notice = OperatorNotice;
 export type NoticeDetail = OperatorNoticeDetail;
 export type NoticeStatus = Notice['status'];
 
+/** `1 recipient`, `2 recipients`. */
+export const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 /** `/api/admin…` with each path segment encoded. */
 export const adminPath = (...segments: string[]) =>
   `/api/admin/${segments.map((s) => encodeURIComponent(s)).join('/')}`;

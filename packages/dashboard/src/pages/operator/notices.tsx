@@ -15,7 +15,14 @@ import {
   useLoad,
   when,
 } from '../../ui';
-import { type AdminOrgList, adminPath, type Notice, type NoticeDetail, type NoticeStatus } from './model';
+import {
+  type AdminOrgList,
+  adminPath,
+  count,
+  type Notice,
+  type NoticeDetail,
+  type NoticeStatus,
+} from './model';
 
 /** How often the list refreshes while mails are still queued (each listing is audited). */
 const REFRESH_MS = 5000;
@@ -45,7 +52,9 @@ export function OperatorNotices() {
     <Page title="Incident notices">
       <Compose
         onSent={async (r) => {
-          setSent(`Notice queued for ${r.recipients} recipients in ${r.orgs} organizations.`);
+          setSent(
+            `Notice queued for ${count(r.recipients, 'recipient')} in ${count(r.orgs, 'organization')}.`,
+          );
           setOpen(r.noticeId);
           await reload();
         }}
@@ -190,7 +199,7 @@ function Compose({
   const who =
     audience === 'all'
       ? 'every organization (owners and admins)'
-      : `${chosen.size} organization${chosen.size === 1 ? '' : 's'} (owners and admins): ${[...chosen.values()].join(', ')}`;
+      : `${count(chosen.size, 'organization')} (owners and admins): ${[...chosen.values()].join(', ')}`;
 
   const review = (e: FormEvent) => {
     e.preventDefault();

@@ -3,7 +3,7 @@ import { api } from '../../api';
 import { ListTable } from '../../components/list-table';
 import { Link } from '../../router';
 import { Field, Page, useLoad, when } from '../../ui';
-import { type AdminOrg, type AdminOrgList, adminPath } from './model';
+import { type AdminOrg, type AdminOrgList, adminPath, count } from './model';
 
 const PAGE = 50;
 
@@ -18,7 +18,12 @@ export function SuspendedBadge({ org }: { org: Pick<AdminOrg, 'suspended'> }) {
 
 /** jobs, widgets, connections and API keys, in one short line. */
 export const usageLine = ({ usage: u }: AdminOrg) =>
-  `${u.jobs} jobs · ${u.widgets} widgets · ${u.connections} connections · ${u.apiKeys} API keys`;
+  [
+    count(u.jobs, 'job'),
+    count(u.widgets, 'widget'),
+    count(u.connections, 'connection'),
+    count(u.apiKeys, 'API key'),
+  ].join(' · ');
 
 /** Every org on the platform: search by name, org id or a member's e-mail; one page of 50 at a time. */
 export function OperatorOrgs() {
