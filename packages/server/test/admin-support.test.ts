@@ -286,7 +286,11 @@ describe.each(ENGINES)('operator console: views, support actions, suspension (%s
   });
 
   describe('suspension', () => {
+    let visitorToken: string;
     it('suspends: audited with the reason in both chains; a second suspend is 409', async () => {
+      const session = await visitor(srv.baseUrl, widgetId, SHOP).session();
+      expect(session.status, session.text).toBe(200);
+      visitorToken = session.body.visitorToken;
       const r = await asOp().post<{ orgId: string; suspended: boolean; suspendedAt: string }>(
         `${ad()}/suspend`,
         { reason: `  ${REASON}  ` },
@@ -339,9 +343,17 @@ describe.each(ENGINES)('operator console: views, support actions, suspension (%s
       expect(s.status, s.text).toBe(403);
       expect((s.body as unknown as Err).error).toBe('org_suspended');
       expect(s.headers.get('access-control-allow-origin')).toBe(SHOP);
-      const m = await v.message('not-a-token', 'hello?');
+      const m = await v.message(visitorToken, 'hello?');
       expect(m.status).toBe(403);
       expect(m.body.error).toBe('org_suspended');
+      expect(stub.calls).toHaveLength(0);
+      const del = await api(srv.baseUrl, visitorToken).request<{ ok: boolean }>(
+        'DELETE',
+        `/widget/${widgetId}/conversation`,
+        undefined,
+        { origin: SHOP, 'x-forwarded-for': '198.51.100.7' },
+      );
+      expect(del.status, del.text).toBe(200);
       // Another site still gets origin_not_allowed first.
       const elsewhere = await visitor(srv.baseUrl, widgetId, 'https://evil.example').session();
       expect((elsewhere.body as unknown as Err).error).toBe('origin_not_allowed');

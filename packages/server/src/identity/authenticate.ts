@@ -56,7 +56,8 @@ interface KeyRow {
  * Turns `Authorization: Bearer ...` into a principal. Session JWTs are re-checked against the user row on every
  * request (token generation, revoked jti, and the sign-in family they name: see accounts/refresh.ts); API keys and runtime tokens are looked up by hash through narrow
  * SECURITY DEFINER functions, CLI credentials by hash in their platform table; all three are cached for at most
- * {@link CREDENTIAL_CACHE_TTL_MS}.
+ * {@link CREDENTIAL_CACHE_TTL_MS}. An API key or runtime token of a suspended org (tenancy/support.ts) answers 403
+ * org_suspended; a member session may only read a suspended org ({@link requireOrg}).
  */
 export class Authenticator {
   readonly #db: Database;
