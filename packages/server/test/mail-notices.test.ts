@@ -27,6 +27,7 @@ import {
 } from '@rampart/testing';
 import { type SmtpSink, startSmtpSink } from '@rampart/testing/smtp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendNotice } from '../src/mail/notices.js';
 import { verifyChain } from '../src/platform/audit/verify.js';
 import { durableStore, FAST_MAIL, MASTER_KEYS, type MailServer, startMailServer } from './mail-support.js';
 
@@ -274,6 +275,33 @@ describe('incident notices', () => {
     expect((await op().get('/api/admin/notices?limit=0')).status).toBe(400);
   });
 
+  it('a failure part-way through leaves no half notice: no row, no mail, no audit row', async () => {
+    const tables = ['operator_notices', 'operator_notice_orgs', 'mail_outbox', 'audit_log', 'audit_heads'];
+    const snapshot = async () => Promise.all(tables.map((t) => count(`SELECT 1 FROM ${t}`)));
+    const heads = () =>
+      srv.db
+        .owner((q) => q.query('SELECT chain, seq, head FROM audit_heads ORDER BY chain'))
+        .then((r) => r.rows);
+    const before = await snapshot();
+    const headsBefore = await heads();
+    // The notice row and the first three orgs' records and mail are written when the "crash" comes.
+    await expect(
+      sendNotice(
+        srv.db,
+        srv.rampart.services.ring,
+        { userId: opUserId },
+        { orgIds: 'all', subject: SUBJECT, body: 'Never sent.' },
+        (done) => {
+          if (done === 3) throw new Error('simulated crash');
+        },
+      ),
+    ).rejects.toThrow('simulated crash');
+    expect(await snapshot()).toEqual(before);
+    expect(await heads()).toEqual(headsBefore);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(sink.mails.filter((m) => m.text.includes('Never sent.'))).toEqual([]);
+  });
+
   it('is for operators only: 403 for an org owner, 401 without a session', async () => {
     const before = await count('SELECT 1 FROM operator_notices');
     for (const token of [a.token, adminAB.token]) {
@@ -355,5 +383,16 @@ describe('incident notices', () => {
       )
       .toEqual({ queued: 0, sent: 3, failed: 0, expired: 0 });
     expect(await count(`SELECT 1 FROM operator_notices`)).toBe(3);
+
+    // An org deleted since: its delivery records went with it; the notice keeps its totals and says so.
+    const del = await api(srv.baseUrl, c.token).del(`/api/orgs/${c.orgId}`, { confirm: 'Gamma Org' });
+    expect(del.status, del.text).toBe(200);
+    const after = (await op().get<{ notice: NoticeBody }>(`/api/admin/notices/${out.noticeId}`)).body.notice;
+    expect(after).toMatchObject({
+      orgs: 2,
+      recipients: 3,
+      status: { queued: 0, sent: 2, failed: 0, expired: 1 },
+    });
+    expect(after.perOrg.map((p) => p.orgId)).toEqual([b.orgId]);
   });
 });

@@ -181,13 +181,18 @@ export async function sendNotice(
             role: r.role,
           },
         });
+      onProgress?.(++done, plan.length);
+    }
+    // The audit rows last: each append locks its org's chain head until the commit, so the orgs' own audited
+    // writes wait only for this short tail, not for every mail of a long "all".
+    for (const p of plan) {
+      await useOrg(q, p.id);
       await appendAudit(q, actor, {
         orgId: p.id,
         action: 'operator.notice_sent',
         target: `notice:${noticeId}`,
         meta: { noticeId, recipients: p.to.length },
       });
-      onProgress?.(++done, plan.length);
     }
     await useOrg(q, '');
     await appendAudit(q, actor, {
