@@ -182,6 +182,8 @@ describe.skipIf(!browserTestsEnabled)('operator console journey (Chromium)', () 
     await dialog.getByLabel('Reason').fill('   too short   ');
     expect(await confirm.isDisabled()).toBe(true);
     expect(await dialog.getByLabel('Reason').getAttribute('aria-invalid')).toBe('true');
+    await dialog.getByLabel('Reason').fill('x'.repeat(501));
+    expect(await confirm.isDisabled()).toBe(true);
     await dialog.getByLabel('Reason').fill(reason);
     expect(await confirm.isDisabled()).toBe(false);
     await shot('03-suspend-dialog');
@@ -230,8 +232,14 @@ describe.skipIf(!browserTestsEnabled)('operator console journey (Chromium)', () 
   });
 
   it('resumes the org with a reason; the same key works again; both actions are in the org audit', async () => {
+    // Escape closes the dialog and does nothing.
     await page.getByRole('button', { name: 'Resume organization' }).click();
     const dialog = page.getByRole('dialog', { name: `Resume ${orgName}` });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.count()).toBe(0);
+    expect((await keyCall()).status).toBe(403);
+    await page.getByRole('button', { name: 'Resume organization' }).click();
     await dialog.getByLabel('Reason').fill('Customer rotated the key and confirmed in ticket #4711');
     await dialog.getByRole('button', { name: 'Resume organization' }).click();
     await page.getByRole('button', { name: 'Suspend organization' }).waitFor();
