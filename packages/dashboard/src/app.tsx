@@ -1,10 +1,12 @@
 import type { ClientConfig } from '@rampart/server/api-types';
 import { useCallback, useEffect, useState } from 'react';
 import { api, type Me, restoreSession, session } from './api';
+import { SuspendedBanner } from './components/suspended-banner';
 import { Forgot, Login, OidcReturn, Signup } from './pages/auth';
 import { ConfirmEmail } from './pages/confirm-email';
 import { Device } from './pages/device';
 import { AcceptInvite, hasStashedInvitation } from './pages/invite';
+import { isOperatorPath, OPERATOR_PAGES, OperatorArea, operatorSection } from './pages/operator/area';
 import { ResetPassword, VerifyBanner, VerifyEmail } from './pages/reset';
 import { GatewaySummary } from './pages/usage';
 import { can, type Role } from './permissions';
@@ -117,9 +119,18 @@ export function App() {
   // Land on the first page this role may open (a viewer cannot read API keys, for one).
   const landing = first ? SECTIONS.find((s) => can(first.role, s.action)) : undefined;
   if (PUBLIC.includes(path) || path === '/' || path === '/orgs') {
-    queueMicrotask(() => leavePublic(first && landing ? `/orgs/${first.orgId}/${landing.path}` : '/account'));
+    // An operator without an org of their own lands in the operator console.
+    const home =
+      first && landing
+        ? `/orgs/${first.orgId}/${landing.path}`
+        : me.isOperator
+          ? '/operator/orgs'
+          : '/account';
+    queueMicrotask(() => leavePublic(home));
     return null;
   }
+  const operator = me.isOperator && isOperatorPath(path);
+  const opSection = operator ? operatorSection(path) : undefined;
 
   const params = match('/orgs/:orgId/:section', path);
   const org = params ? me.orgs.find((o) => o.orgId === params.orgId) : undefined;
@@ -169,6 +180,22 @@ export function App() {
             </Link>
           </li>
         </ul>
+        {me.isOperator ? (
+          <>
+            <p className="nav-heading" id="operator-nav">
+              Operator
+            </p>
+            <ul aria-labelledby="operator-nav">
+              {OPERATOR_PAGES.map((p) => (
+                <li key={p.path}>
+                  <Link to={p.path} aria-current={p === opSection ? 'page' : undefined}>
+                    {p.title}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : null}
         <p className="muted small">{me.email}</p>
       </nav>
       <main id="main">
@@ -177,8 +204,11 @@ export function App() {
           <Account me={me} reload={loadMe} />
         ) : path === '/device' ? (
           <Device me={me} />
+        ) : operator ? (
+          <OperatorArea me={me} path={path} />
         ) : org && section ? (
           <>
+            <SuspendedBanner orgId={org.orgId} />
             {/* The landing page (the first page this role opens) leads with the gateway's last 24 hours. */}
             {section === sections[0] ? <GatewaySummary orgId={org.orgId} /> : null}
             {section.render({ orgId: org.orgId, role: org.role, userId: me.userId })}

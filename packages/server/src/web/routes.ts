@@ -53,6 +53,9 @@ const SPA_PATHS = [
   '/device',
   '/orgs',
   '/orgs/*',
+  // The operator console (platform operators only: the admin API it calls checks that).
+  '/operator',
+  '/operator/*',
 ];
 
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Rampart</title>
