@@ -111,10 +111,7 @@ export type OperatorCredential = z.infer<typeof operatorCredential>;
 export type OperatorInvitation = z.infer<typeof operatorInvitation>;
 /** POST /api/admin/audit/verify. */
 export type PlatformAuditVerify = z.infer<typeof platformVerify>;
-<<<<<<< HEAD
-=======
 
->>>>>>> ops-console
 // operator console: incident notices
 /** An incident notice with its delivery status (GET /api/admin/notices). */
 export type OperatorNotice = z.infer<typeof noticeView>;
