@@ -208,29 +208,46 @@ export async function updateApiKeyLimits(
   });
 }
 
-/**
- * Revokes a live API key in the caller's org transaction, audited there (`meta`: e.g. an operator's reason). The
- * caller announces it (`s.auth.forgetApiKey`) once the transaction commits. @throws AppError not_found
- */
-export async function revokeApiKeyIn(
+/** The org credentials an operator or owner revokes by id: their table and how errors name them. */
+const REVOCABLE = {
+  api_key: { table: 'api_keys', label: 'API key' },
+  runtime_token: { table: 'runtime_tokens', label: 'Runtime token' },
+} as const;
+
+/** Revokes a live credential of `kind` in the caller's org transaction, audited `<kind>.revoked` there. */
+async function revokeOrgCredentialIn(
   q: Queryable,
+  kind: keyof typeof REVOCABLE,
   actor: AuditActor,
   orgId: string,
   id: string,
   meta?: Record<string, unknown>,
 ): Promise<void> {
+  const { table, label } = REVOCABLE[kind];
   const upd = await q.query(
-    'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL',
+    `UPDATE ${table} SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL`,
     [id, orgId],
   );
-  if (upd.rowCount === 0) throw new AppError('not_found', 'API key not found');
+  if (upd.rowCount === 0) throw new AppError('not_found', `${label} not found`);
   await appendAudit(q, actor, {
     orgId,
-    action: 'api_key.revoked',
-    target: `api_key:${id}`,
+    action: `${kind}.revoked`,
+    target: `${kind}:${id}`,
     ...(meta ? { meta } : {}),
   });
 }
+
+/**
+ * Revokes a live API key in the caller's org transaction, audited there (`meta`: e.g. an operator's reason). The
+ * caller announces it (`s.auth.forgetApiKey`) once the transaction commits. @throws AppError not_found
+ */
+export const revokeApiKeyIn = (
+  q: Queryable,
+  actor: AuditActor,
+  orgId: string,
+  id: string,
+  meta?: Record<string, unknown>,
+): Promise<void> => revokeOrgCredentialIn(q, 'api_key', actor, orgId, id, meta);
 
 /** Revokes an API key at once (and drops it from every node's cache). @throws AppError not_found */
 export async function revokeApiKey(s: IdentityServices, actor: AuditActor, orgId: string, id: string) {
@@ -278,25 +295,13 @@ export async function listRuntimeTokens(s: IdentityServices, orgId: string): Pro
  * Revokes a live runtime token in the caller's org transaction, audited there (`meta` as for API keys). The
  * caller announces it (`s.auth.forgetRuntimeToken`) once the transaction commits. @throws AppError not_found
  */
-export async function revokeRuntimeTokenIn(
+export const revokeRuntimeTokenIn = (
   q: Queryable,
   actor: AuditActor,
   orgId: string,
   id: string,
   meta?: Record<string, unknown>,
-): Promise<void> {
-  const upd = await q.query(
-    'UPDATE runtime_tokens SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL',
-    [id, orgId],
-  );
-  if (upd.rowCount === 0) throw new AppError('not_found', 'Runtime token not found');
-  await appendAudit(q, actor, {
-    orgId,
-    action: 'runtime_token.revoked',
-    target: `runtime_token:${id}`,
-    ...(meta ? { meta } : {}),
-  });
-}
+): Promise<void> => revokeOrgCredentialIn(q, 'runtime_token', actor, orgId, id, meta);
 
 /** Revokes a runtime token at once (and drops it from every node's cache). @throws AppError not_found */
 export async function revokeRuntimeToken(s: IdentityServices, actor: AuditActor, orgId: string, id: string) {

@@ -3,6 +3,7 @@ import { standardWebhookHeaders } from '@rampart/core/webhooks';
 import type { Queryable } from '../db/types.js';
 import { enqueueMail } from '../mail/outbox.js';
 import { newId } from '../platform/ids.js';
+import { adaptiveCardMessage } from '../platform/operator-alerts.js';
 import type { GuardedAgent } from '../platform/outbound/dispatcher.js';
 import { guardedFetch } from '../platform/outbound/fetch.js';
 import type { OutboundPolicy } from '../platform/outbound/policy.js';
@@ -36,10 +37,7 @@ export function alertText(a: JobAlert): string {
   return `Rampart job "${a.jobName}" failed ${a.consecutiveFailures} time(s) in a row; last run ${a.runId}: ${what}.`;
 }
 
-/**
- * A Teams message with one Adaptive Card (the shape both classic incoming webhooks and Workflows' "post to a
- * channel when a webhook request is received" accept). Plain facts only: no header values, no URLs.
- */
+/** A Teams message with one Adaptive Card (platform/operator-alerts.ts). Plain facts only: no header values, no URLs. */
 export function teamsMessage(a: JobAlert): Record<string, unknown> {
   const failed = a.type === 'job.failed';
   const http = a.httpStatus !== null ? `HTTP ${a.httpStatus}` : null;
@@ -50,31 +48,17 @@ export function teamsMessage(a: JobAlert): Record<string, unknown> {
     wrap: true,
     ...extra,
   });
-  return {
-    type: 'message',
-    attachments: [
-      {
-        contentType: 'application/vnd.microsoft.card.adaptive',
-        contentUrl: null,
-        content: {
-          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-          type: 'AdaptiveCard',
-          version: '1.4',
-          body: [
-            line(failed ? 'Rampart job failing' : 'Rampart job recovered', {
-              size: 'Large',
-              weight: 'Bolder',
-              color: failed ? 'Attention' : 'Good',
-            }),
-            line(`Job: ${a.jobName}`, { weight: 'Bolder' }),
-            ...(failed ? [line(`Consecutive failures: ${a.consecutiveFailures}`)] : []),
-            line(`Last run: ${last}`),
-            line(`Run ${a.runId}, scheduled for ${a.scheduledFor}`, { isSubtle: true, spacing: 'Small' }),
-          ],
-        },
-      },
-    ],
-  };
+  return adaptiveCardMessage([
+    line(failed ? 'Rampart job failing' : 'Rampart job recovered', {
+      size: 'Large',
+      weight: 'Bolder',
+      color: failed ? 'Attention' : 'Good',
+    }),
+    line(`Job: ${a.jobName}`, { weight: 'Bolder' }),
+    ...(failed ? [line(`Consecutive failures: ${a.consecutiveFailures}`)] : []),
+    line(`Last run: ${last}`),
+    line(`Run ${a.runId}, scheduled for ${a.scheduledFor}`, { isSubtle: true, spacing: 'Small' }),
+  ]);
 }
 
 /**

@@ -19,9 +19,12 @@ export function slackBody(a: OperatorAlert): string {
   return JSON.stringify({ text: [`*${a.title}*`, ...lines].join('\n') });
 }
 
-/** Teams (classic connectors and Workflows) take a message with one Adaptive Card; the facts as a FactSet. */
-export function teamsBody(a: OperatorAlert): string {
-  return JSON.stringify({
+/**
+ * A Teams message holding one Adaptive Card with `body` (the shape both classic incoming webhooks and Workflows'
+ * "post to a channel when a webhook request is received" accept). Job alerts use it too.
+ */
+export function adaptiveCardMessage(body: unknown[]): Record<string, unknown> {
+  return {
     type: 'message',
     attachments: [
       {
@@ -31,14 +34,21 @@ export function teamsBody(a: OperatorAlert): string {
           $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
           type: 'AdaptiveCard',
           version: '1.4',
-          body: [
-            { type: 'TextBlock', text: a.title, size: 'Large', weight: 'Bolder', wrap: true },
-            { type: 'FactSet', facts: a.facts.map(([title, value]) => ({ title, value })) },
-          ],
+          body,
         },
       },
     ],
-  });
+  };
+}
+
+/** Teams gets the title and the facts as a FactSet. */
+export function teamsBody(a: OperatorAlert): string {
+  return JSON.stringify(
+    adaptiveCardMessage([
+      { type: 'TextBlock', text: a.title, size: 'Large', weight: 'Bolder', wrap: true },
+      { type: 'FactSet', facts: a.facts.map(([title, value]) => ({ title, value })) },
+    ]),
+  );
 }
 
 /**
