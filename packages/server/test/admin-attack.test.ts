@@ -1,0 +1,299 @@
+/**
+ * The operator console (issue 27) as an outside reviewer attacks it: admin routes with the wrong credential kinds,
+ * reasons the database disagrees with or nobody can read, nested ids of another org, every write route and every
+ * key-admitting route of a suspended org (and the ways around `requireOrg`: account erasure), the platform
+ * settings table from a tenant context, and what an incident notice to "all" does with a suspended org.
+ * One server on PGlite: none of this depends on the engine.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type Account,
+  addMemberWithRole,
+  api,
+  invite,
+  type Member,
+  mailsTo,
+  signup,
+  uniqueEmail,
+} from '@rampart/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_KEY_SCOPES } from '../src/platform/permissions.js';
+import { startTestServer } from './helpers.js';
+import { operatorSession } from './operator-support.js';
+import { appOrgRoutes, type OrgTargets, orgRouteCall, routeKey } from './org-routes.js';
+
+type Srv = Awaited<ReturnType<typeof startTestServer>>;
+type Err = { error: string; message: string };
+
+const REASON = 'Ticket 9001: reviewer attack run on the console';
+
+describe('operator console under attack', () => {
+  let srv: Srv;
+  let opToken: string;
+  const asOp = () => api(srv.baseUrl, opToken);
+  const auditCount = (orgId: string | null, action: string) =>
+    srv.rampart.services.db.owner(async (q) => {
+      const { rows } = await q.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM audit_log WHERE org_id IS NOT DISTINCT FROM $1 AND action = $2',
+        [orgId, action],
+      );
+      return rows[0]?.n ?? 0;
+    });
+  const orgExists = (orgId: string) =>
+    srv.rampart.services.db.owner(async (q) => {
+      const { rows } = await q.query('SELECT 1 FROM orgs WHERE id = $1', [orgId]);
+      return rows.length === 1;
+    });
+  const suspend = async (orgId: string) => {
+    const r = await asOp().post(`/api/admin/orgs/${orgId}/suspend`, { reason: REASON });
+    expect(r.status, r.text).toBe(200);
+  };
+
+  beforeAll(async () => {
+    srv = await startTestServer('pglite');
+    opToken = (await operatorSession(srv.baseUrl, srv.rampart.services.db)).token;
+  });
+  afterAll(async () => {
+    await srv?.close();
+  });
+
+  it('an API key with every scope and a runtime token get 401 on every admin route, changing nothing', async () => {
+    const owner = await signup(srv.baseUrl, { orgName: 'Key Holder' });
+    const o = `/api/orgs/${owner.orgId}`;
+    const key = await api(srv.baseUrl, owner.token).post<{ key: string }>(`${o}/api-keys`, {
+      name: 'all',
+      scopes: [...API_KEY_SCOPES],
+    });
+    const rt = await api(srv.baseUrl, owner.token).post<{ token: string }>(`${o}/runtime-tokens`, {
+      name: 'rt',
+    });
+    expect([key.status, rt.status]).toEqual([201, 201]);
+    const calls: Array<[string, string, unknown?]> = [
+      ['GET', '/api/admin/orgs'],
+      ['GET', `/api/admin/orgs/${owner.orgId}/credentials`],
+      ['GET', '/api/admin/audit'],
+      ['GET', '/api/admin/settings'],
+      ['PUT', '/api/admin/settings/security_contact', { value: 'mailto:attacker@example.com' }],
+      ['POST', `/api/admin/orgs/${owner.orgId}/suspend`, { reason: REASON }],
+      ['POST', `/api/admin/users/${owner.userId}/force-password-reset`, { reason: REASON }],
+      ['POST', '/api/admin/notices', { orgIds: 'all', subject: 'Phish', body: 'Click here' }],
+    ];
+    for (const token of [key.body.key, rt.body.token]) {
+      for (const [method, path, body] of calls) {
+        const r = await api(srv.baseUrl, token).request<Err>(method, path, body);
+        expect(r.status, `${method} ${path}`).toBe(401);
+        expect(r.body.error).toBe('unauthorized');
+      }
+    }
+    expect(await auditCount(owner.orgId, 'operator.org_suspended')).toBe(0);
+    expect(srv.rampart.services.settings.view('security_contact').stored).toBe(false);
+  });
+
+  describe('typed reasons', () => {
+    let org: Account;
+    beforeAll(async () => {
+      org = await signup(srv.baseUrl, { orgName: 'Reasoned Org' });
+    });
+
+    it('counts characters as the database does: six emoji are 400 validation_failed, not a 500', async () => {
+      // 6 code points but 12 UTF-16 units: the orgs CHECK counts code points, and the schema must agree.
+      const r = await asOp().post<Err>(`/api/admin/orgs/${org.orgId}/suspend`, { reason: '🔥'.repeat(6) });
+      expect(r.status, r.text).toBe(400);
+      expect(r.body.error).toBe('validation_failed');
+      expect(await auditCount(null, 'operator.org_suspended')).toBe(0);
+      // Ten of them are ten characters: accepted, and the database agrees.
+      await suspend(org.orgId);
+      const ok = await asOp().post(`/api/admin/orgs/${org.orgId}/resume`, { reason: '🔥'.repeat(10) });
+      expect(ok.status, ok.text).toBe(200);
+    });
+  });
+
+  it('suspend and resume of an org that does not exist are 404 and write no audit row', async () => {
+    const ghost = randomUUID();
+    const before = await auditCount(null, 'operator.org_suspended');
+    for (const action of ['suspend', 'resume']) {
+      const r = await asOp().post<Err>(`/api/admin/orgs/${ghost}/${action}`, { reason: REASON });
+      expect(r.status, r.text).toBe(404);
+      expect(r.body.error).toBe('not_found');
+    }
+    expect(await auditCount(null, 'operator.org_suspended')).toBe(before);
+    expect(await auditCount(ghost, 'operator.org_suspended')).toBe(0);
+  });
+
+  it("another org's invitation through this org's path is 404; a resend answers and audits no token", async () => {
+    const a = await signup(srv.baseUrl, { orgName: 'Path Org A' });
+    const b = await signup(srv.baseUrl, { orgName: 'Path Org B' });
+    const invitee = uniqueEmail('b-invitee');
+    const bToken = await invite(srv, b.token, b.orgId, invitee, 'admin');
+    const inv = await api(srv.baseUrl, b.token).get<{ invitations: Array<{ invitationId: string }> }>(
+      `/api/orgs/${b.orgId}/invitations`,
+    );
+    const bInvitation = inv.body.invitations[0]?.invitationId ?? '';
+    const cross = await asOp().post<Err>(`/api/admin/orgs/${a.orgId}/invitations/${bInvitation}/resend`, {
+      reason: REASON,
+    });
+    expect(cross.status, cross.text).toBe(404);
+    // Nothing changed for B: its link still opens.
+    const look = await api(srv.baseUrl).post('/api/auth/invitations/lookup', { token: bToken });
+    expect(look.status, look.text).toBe(200);
+
+    const own = await asOp().post(`/api/admin/orgs/${b.orgId}/invitations/${bInvitation}/resend`, {
+      reason: REASON,
+    });
+    expect(own.status, own.text).toBe(200);
+    expect(own.text).not.toContain(bToken);
+    const tokens = () =>
+      mailsTo(srv.mailer, invitee).map((m) => /accept-invite#token=([\w-]+)/.exec(m.text)?.[1] ?? '');
+    await expect.poll(() => tokens().length, { timeout: 5_000 }).toBe(2);
+    const fresh = tokens()[1] ?? '';
+    expect(fresh.length).toBeGreaterThan(20);
+    expect(fresh).not.toBe(bToken);
+    const rows = await srv.rampart.services.db.owner((q) =>
+      q.query<{ row: string }>(`SELECT row_to_json(a)::text AS row FROM audit_log a WHERE target = $1`, [
+        `invitation:${bInvitation}`,
+      ]),
+    );
+    expect(rows.rows.length).toBeGreaterThanOrEqual(2);
+    for (const { row } of rows.rows) {
+      expect(row).not.toContain(fresh);
+      expect(row).not.toContain(bToken);
+    }
+  });
+
+  describe('a suspended org', () => {
+    let owner: Account;
+    let member: Member;
+    let allKey: string;
+    let runtime: string;
+    let targets: OrgTargets;
+
+    beforeAll(async () => {
+      owner = await signup(srv.baseUrl, { orgName: 'Suspended Sweep Org' });
+      const o = `/api/orgs/${owner.orgId}`;
+      const asOwner = api(srv.baseUrl, owner.token);
+      const k = await asOwner.post<{ id: string; key: string }>(`${o}/api-keys`, {
+        name: 'all',
+        scopes: [...API_KEY_SCOPES],
+      });
+      const t = await asOwner.post<{ id: string; token: string }>(`${o}/runtime-tokens`, { name: 'rt' });
+      expect([k.status, t.status]).toEqual([201, 201]);
+      allKey = k.body.key;
+      runtime = t.body.token;
+      member = await addMemberWithRole(srv, owner.token, owner.orgId, 'member');
+      // The refusal comes before any id is looked up: well-formed ids that name nothing are enough.
+      targets = {
+        orgId: owner.orgId,
+        orgName: 'Suspended Sweep Org',
+        userId: member.userId,
+        apiKeyId: k.body.id,
+        runtimeTokenId: t.body.id,
+        secretName: 'SWEEP_SECRET',
+        providerName: 'sweep-provider',
+        jobId: randomUUID(),
+        alertChannelId: randomUUID(),
+        auditSinkId: randomUUID(),
+        widgetId: randomUUID(),
+        documentId: randomUUID(),
+        connectionId: randomUUID(),
+        signingKeyId: randomUUID(),
+        invitationId: randomUUID(),
+        skillName: 'sweep-skill',
+      };
+      await suspend(owner.orgId);
+    });
+
+    it('refuses every write route to its owner and every org route to its key, 403 org_suspended; GETs work', async () => {
+      const routes = appOrgRoutes(srv.rampart);
+      expect(routes.length).toBeGreaterThan(60);
+      const asOwner = api(srv.baseUrl, owner.token);
+      const asKey = api(srv.baseUrl, allKey);
+      for (const r of routes) {
+        const call = orgRouteCall(r, targets);
+        const key = await asKey.request<Err>(r.method, call.url, call.body);
+        expect([key.status, key.body.error], `${routeKey(r)} with the key: ${key.text}`).toEqual([
+          403,
+          'org_suspended',
+        ]);
+        const own = await asOwner.request<Err>(r.method, call.url, call.body);
+        if (r.method === 'GET') {
+          expect(own.status, `${routeKey(r)}: ${own.text}`).toBeLessThan(500);
+          expect(own.body.error, `${routeKey(r)}: ${own.text}`).not.toBe('org_suspended');
+        } else {
+          expect([own.status, own.body.error], `${routeKey(r)}: ${own.text}`).toEqual([403, 'org_suspended']);
+        }
+      }
+      expect(await orgExists(owner.orgId)).toBe(true);
+    });
+
+    it('refuses its key and runtime token on the gateway, MCP and the runtime routes', async () => {
+      const key = api(srv.baseUrl, allKey);
+      const rt = api(srv.baseUrl, runtime);
+      const answers = [
+        await key.get<Err>('/v1/models'),
+        await key.post<Err>('/v1/chat/completions', {
+          model: 'm',
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+        await key.post<Err>('/v1/embeddings', { model: 'm', input: 'hi' }),
+        await api(srv.baseUrl).request<Err>(
+          'POST',
+          '/v1/messages',
+          { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] },
+          { 'x-api-key': allKey },
+        ),
+        await key.post<Err>('/mcp', { jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+        await rt.get<Err>('/api/runtime/whoami'),
+        await rt.get<Err>('/api/runtime/skills'),
+        await rt.get<Err>('/api/runtime/signing-keys'),
+        await rt.post<Err>('/api/runtime/telemetry', { events: [] }),
+      ];
+      for (const a of answers) {
+        // The Anthropic wire format carries our code in error.details.error_code.
+        const code =
+          typeof a.body.error === 'string'
+            ? a.body.error
+            : (a.body.error as unknown as { details: { error_code: string } }).details.error_code;
+        expect([a.status, code], a.text).toEqual([403, 'org_suspended']);
+      }
+    });
+
+    it('an incident notice to "all" still reaches its owners (an incident concerns suspended customers too)', async () => {
+      const r = await asOp().post<{ noticeId: string }>('/api/admin/notices', {
+        orgIds: 'all',
+        subject: 'Incident on 7 December',
+        body: 'We are writing to tell you about an incident.',
+      });
+      expect(r.status, r.text).toBe(201);
+      const n = await asOp().get<{ notice: { perOrg: Array<{ orgId: string; recipients: number }> } }>(
+        `/api/admin/notices/${r.body.noticeId}`,
+      );
+      expect(n.body.notice.perOrg.find((p) => p.orgId === owner.orgId)?.recipients).toBe(1);
+      expect(await auditCount(owner.orgId, 'operator.notice_sent')).toBe(1);
+    });
+  });
+
+  it('platform_settings is invisible and unwritable in a tenant context', async () => {
+    // Signed up first: a stored Turnstile secret turns the bot check on for sign-ups at once.
+    const org = await signup(srv.baseUrl, { orgName: 'Nosy Tenant' });
+    const put = await asOp().put('/api/admin/settings/turnstile_secret', {
+      value: 'tenant-must-not-see-this',
+    });
+    expect(put.status, put.text).toBe(200);
+    const { db } = srv.rampart.services;
+    const seen = await db.org(org.orgId, (q) => q.query('SELECT key FROM platform_settings'));
+    expect(seen.rows).toEqual([]);
+    const seenAsUser = await db.tx({ orgId: null, userId: org.userId }, (q) =>
+      q.query('SELECT key FROM platform_settings'),
+    );
+    expect(seenAsUser.rows).toEqual([]);
+    await expect(
+      db.org(org.orgId, (q) =>
+        q.query(`INSERT INTO platform_settings (key, value_sealed) VALUES ('smtp_url', 'x')`),
+      ),
+    ).rejects.toThrow();
+    const upd = await db.org(org.orgId, (q) => q.query(`UPDATE platform_settings SET value_masked = 'x'`));
+    expect(upd.rowCount).toBe(0);
+    const del = await asOp().del('/api/admin/settings/turnstile_secret');
+    expect(del.status, del.text).toBe(200);
+  });
+});
