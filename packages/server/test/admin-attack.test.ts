@@ -48,6 +48,10 @@ describe('operator console under attack', () => {
     const r = await asOp().post(`/api/admin/orgs/${orgId}/suspend`, { reason: REASON });
     expect(r.status, r.text).toBe(200);
   };
+  const resume = async (orgId: string) => {
+    const r = await asOp().post(`/api/admin/orgs/${orgId}/resume`, { reason: REASON });
+    expect(r.status, r.text).toBe(200);
+  };
 
   beforeAll(async () => {
     srv = await startTestServer('pglite');
@@ -105,6 +109,26 @@ describe('operator console under attack', () => {
       await suspend(org.orgId);
       const ok = await asOp().post(`/api/admin/orgs/${org.orgId}/resume`, { reason: '🔥'.repeat(10) });
       expect(ok.status, ok.text).toBe(200);
+    });
+
+    it('refuses reasons of control, zero-width or bidi-override characters; keeps line breaks and tabs', async () => {
+      const path = `/api/admin/orgs/${org.orgId}/suspend`;
+      for (const reason of [
+        '\u0001'.repeat(12),
+        '\u200b'.repeat(12),
+        `ok${'\u200b'.repeat(10)}`,
+        'Ticket 4711 \u202eduolc deppid\u202c fraud',
+        `Ticket 4711${'\u0085'.repeat(3)} chargeback`,
+        'Ticket 4711\u001b[2J chargeback',
+      ]) {
+        const r = await asOp().post<Err>(path, { reason });
+        expect(r.status, JSON.stringify(reason)).toBe(400);
+        expect(r.body.error).toBe('validation_failed');
+      }
+      expect(await auditCount(org.orgId, 'operator.org_suspended')).toBe(1); // the emoji test's one
+      const multi = await asOp().post(path, { reason: 'Ticket 4711:\n\tchargeback fraud under review' });
+      expect(multi.status, multi.text).toBe(200);
+      await resume(org.orgId);
     });
   });
 
