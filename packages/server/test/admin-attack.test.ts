@@ -13,6 +13,7 @@ import {
   invite,
   type Member,
   mailsTo,
+  PASSWORD,
   signup,
   uniqueEmail,
 } from '@rampart/testing';
@@ -279,6 +280,39 @@ describe('operator console under attack', () => {
             : (a.body.error as unknown as { details: { error_code: string } }).details.error_code;
         expect([a.status, code], a.text).toEqual([403, 'org_suspended']);
       }
+    });
+
+    it("its sole owner's account erasure neither deletes it nor leaves it; a member's does not leave it", async () => {
+      // A suspended org is evidence: DELETE /api/orgs/:orgId is refused, so erasing the account that is its only
+      // member must not purge it either, and no member leaves it (leaving is refused) through DELETE /api/me.
+      const solo = await signup(srv.baseUrl, { orgName: 'Solo Abuser' });
+      await suspend(solo.orgId);
+      const del = await api(srv.baseUrl, solo.token).del<Err>('/api/me', {
+        password: PASSWORD,
+        confirm: solo.email,
+      });
+      expect([del.status, del.body.error], del.text).toEqual([403, 'org_suspended']);
+      expect(await orgExists(solo.orgId)).toBe(true);
+      expect(await auditCount(solo.orgId, 'operator.org_suspended')).toBe(1);
+
+      const leave = await api(srv.baseUrl, member.token).del<Err>('/api/me', {
+        password: PASSWORD,
+        confirm: member.email,
+      });
+      expect([leave.status, leave.body.error], leave.text).toEqual([403, 'org_suspended']);
+      const still = await api(srv.baseUrl, owner.token).get<{ members: Array<{ userId: string }> }>(
+        `/api/orgs/${owner.orgId}/members`,
+      );
+      expect(still.body.members.map((m) => m.userId)).toContain(member.userId);
+
+      // Resumed, the same erasure goes through.
+      await resume(solo.orgId);
+      const again = await api(srv.baseUrl, solo.token).del<{ deletedOrgIds: string[] }>('/api/me', {
+        password: PASSWORD,
+        confirm: solo.email,
+      });
+      expect(again.status, again.text).toBe(200);
+      expect(again.body.deletedOrgIds).toEqual([solo.orgId]);
     });
 
     it('an incident notice to "all" still reaches its owners (an incident concerns suspended customers too)', async () => {
