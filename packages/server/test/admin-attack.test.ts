@@ -19,6 +19,7 @@ import {
 } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY_SCOPES } from '../src/platform/permissions.js';
+import { deleteOrg } from '../src/tenancy/orgs.js';
 import { startTestServer } from './helpers.js';
 import { operatorSession } from './operator-support.js';
 import { appOrgRoutes, type OrgTargets, orgRouteCall, routeKey } from './org-routes.js';
@@ -313,6 +314,20 @@ describe('operator console under attack', () => {
       });
       expect(again.status, again.text).toBe(200);
       expect(again.body.deletedOrgIds).toEqual([solo.orgId]);
+    });
+
+    it('a deletion that passed requireOrg just before the suspension does not purge the org after it', async () => {
+      // The route's check and the purge are two steps; the purge re-reads the suspension under the row lock.
+      const late = await signup(srv.baseUrl, { orgName: 'Late Deleter' });
+      await suspend(late.orgId);
+      const err = await deleteOrg(
+        srv.rampart.services,
+        { userId: late.userId },
+        late.orgId,
+        'Late Deleter',
+      ).catch((e: unknown) => e);
+      expect((err as { code?: string }).code).toBe('org_suspended');
+      expect(await orgExists(late.orgId)).toBe(true);
     });
 
     it('an incident notice to "all" still reaches its owners (an incident concerns suspended customers too)', async () => {
