@@ -345,6 +345,24 @@ describe('operator console under attack', () => {
     });
   });
 
+  it('a setting value with an unpaired surrogate is 400 validation_failed, not a 500, and nothing is stored', async () => {
+    // JSON lets a client send "\ud800"; it has no UTF-8 form and the seal refuses it.
+    for (const [key, value] of [
+      ['turnstile_secret', 'abc\\ud800def-secret-value'],
+      ['billing_webhook_secret', 'whsec-0123456789\\udc00abcdef'],
+    ]) {
+      const r = await fetch(`${srv.baseUrl}/api/admin/settings/${key}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${opToken}`, 'content-type': 'application/json' },
+        body: `{"value":"${value}"}`,
+      });
+      const body = (await r.json()) as Err;
+      expect([r.status, body.error], JSON.stringify(body)).toEqual([400, 'validation_failed']);
+      expect(JSON.stringify(body)).not.toContain('secret-value');
+      expect(srv.rampart.services.settings.view(key as 'turnstile_secret').stored).toBe(false);
+    }
+  });
+
   it('platform_settings is invisible and unwritable in a tenant context', async () => {
     // Signed up first: a stored Turnstile secret turns the bot check on for sign-ups at once.
     const org = await signup(srv.baseUrl, { orgName: 'Nosy Tenant' });
