@@ -6,6 +6,8 @@
  * One server on PGlite: none of this depends on the engine.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   type Account,
   addMemberWithRole,
@@ -56,7 +58,8 @@ describe('operator console under attack', () => {
   };
 
   beforeAll(async () => {
-    srv = await startTestServer('pglite');
+    // The operators' Slack receiver below is a loopback stand-in, allow-listed as a private receiver would be.
+    srv = await startTestServer('pglite', { RAMPART_OUTBOUND_ALLOW: '127.0.0.1' });
     opToken = (await operatorSession(srv.baseUrl, srv.rampart.services.db)).token;
   });
   afterAll(async () => {
@@ -360,6 +363,43 @@ describe('operator console under attack', () => {
       expect([r.status, body.error], JSON.stringify(body)).toEqual([400, 'validation_failed']);
       expect(JSON.stringify(body)).not.toContain('secret-value');
       expect(srv.rampart.services.settings.view(key as 'turnstile_secret').stored).toBe(false);
+    }
+  });
+
+  it("redirecting or clearing the operators' Slack channel is still posted to the channel it replaced", async () => {
+    const got: Array<{ path: string; text: string }> = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        got.push({ path: req.url ?? '', text: String((JSON.parse(body) as { text?: string }).text) });
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    try {
+      const { operatorAlerts } = srv.rampart.services;
+      const legit = await asOp().put('/api/admin/settings/slack_webhook_url', { value: `${base}/legit` });
+      expect(legit.status, legit.text).toBe(200);
+      await operatorAlerts.settle();
+      got.length = 0;
+      // A stolen operator session points the channel elsewhere: the operators' own channel hears of it.
+      await asOp().put('/api/admin/settings/slack_webhook_url', { value: `${base}/attacker` });
+      await operatorAlerts.settle();
+      expect(got.find((g) => g.path === '/legit')?.text).toContain('platform setting set: slack_webhook_url');
+      got.length = 0;
+      // Cleared, no channel is left in force: the one in force until now hears of it.
+      await asOp().del('/api/admin/settings/slack_webhook_url');
+      await operatorAlerts.settle();
+      expect(got.find((g) => g.path === '/attacker')?.text).toContain(
+        'platform setting cleared: slack_webhook_url',
+      );
+      expect(got.filter((g) => g.path === '/legit')).toEqual([]);
+    } finally {
+      receiver.close();
     }
   });
 
