@@ -20,6 +20,7 @@ import {
   uniqueEmail,
 } from '@rampart/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { API_KEY_SCOPES } from '../src/platform/permissions.js';
 import { deleteOrg } from '../src/tenancy/orgs.js';
 import { startTestServer } from './helpers.js';
@@ -195,6 +196,7 @@ describe('operator console under attack', () => {
     let allKey: string;
     let runtime: string;
     let targets: OrgTargets;
+    let agentToken: string;
 
     beforeAll(async () => {
       owner = await signup(srv.baseUrl, { orgName: 'Suspended Sweep Org' });
@@ -208,6 +210,9 @@ describe('operator console under attack', () => {
       expect([k.status, t.status]).toEqual([201, 201]);
       allKey = k.body.key;
       runtime = t.body.token;
+      const c = await asOwner.post<{ agentToken: string }>(`${o}/connections`, { name: 'dw', mode: 'agent' });
+      expect(c.status, c.text).toBe(201);
+      agentToken = c.body.agentToken;
       member = await addMemberWithRole(srv, owner.token, owner.orgId, 'member');
       // The refusal comes before any id is looked up: well-formed ids that name nothing are enough.
       targets = {
@@ -284,6 +289,31 @@ describe('operator console under attack', () => {
             : (a.body.error as unknown as { details: { error_code: string } }).details.error_code;
         expect([a.status, code], a.text).toEqual([403, 'org_suspended']);
       }
+    });
+
+    it("refuses its database agent at the /agent handshake; another org's agent still connects", async () => {
+      const upgrade = (token: string) =>
+        new Promise<number>((resolve) => {
+          const ws = new WebSocket(`${srv.baseUrl.replace('http', 'ws')}/agent`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          ws.on('open', () => {
+            ws.close();
+            resolve(101);
+          });
+          ws.on('unexpected-response', (_req, res) => {
+            resolve(res.statusCode ?? 0);
+            ws.terminate();
+          });
+          ws.on('error', () => resolve(-1));
+        });
+      expect(await upgrade(agentToken)).toBe(401);
+      const other = await signup(srv.baseUrl, { orgName: 'Agent Bystander' });
+      const c = await api(srv.baseUrl, other.token).post<{ agentToken: string }>(
+        `/api/orgs/${other.orgId}/connections`,
+        { name: 'dw', mode: 'agent' },
+      );
+      expect(await upgrade(c.body.agentToken)).toBe(101);
     });
 
     it("its sole owner's account erasure neither deletes it nor leaves it; a member's does not leave it", async () => {
