@@ -11,6 +11,12 @@ export interface OperatorAlert {
   facts: Array<[string, string]>;
 }
 
+/** The operators' channels, as read from the settings in force. */
+export interface ChannelUrls {
+  RAMPART_SLACK_WEBHOOK_URL?: string | undefined;
+  RAMPART_TEAMS_WEBHOOK_URL?: string | undefined;
+}
+
 const TIMEOUT_MS = 10_000;
 
 /** Slack incoming webhooks take `{text}` (mrkdwn); the facts go one per line. */
@@ -77,13 +83,21 @@ export class OperatorAlerts {
     this.#log = o.logger;
   }
 
-  /** Starts the posts and returns at once. */
-  post(alert: OperatorAlert): void {
+  /**
+   * Starts the posts and returns at once. `before`: the channels in force before the change this alert reports;
+   * a channel that changed hears of it too, so whoever redirects or clears the operators' channel cannot do it
+   * unheard by the channel they replaced.
+   */
+  post(alert: OperatorAlert, before?: ChannelUrls): void {
     const now = this.#settings.current();
     const targets: Array<[string, string | undefined, string]> = [
       ['slack', now.RAMPART_SLACK_WEBHOOK_URL, slackBody(alert)],
       ['teams', now.RAMPART_TEAMS_WEBHOOK_URL, teamsBody(alert)],
     ];
+    if (before?.RAMPART_SLACK_WEBHOOK_URL !== now.RAMPART_SLACK_WEBHOOK_URL)
+      targets.push(['slack', before?.RAMPART_SLACK_WEBHOOK_URL, slackBody(alert)]);
+    if (before?.RAMPART_TEAMS_WEBHOOK_URL !== now.RAMPART_TEAMS_WEBHOOK_URL)
+      targets.push(['teams', before?.RAMPART_TEAMS_WEBHOOK_URL, teamsBody(alert)]);
     for (const [channel, url, body] of targets) {
       if (!url) continue;
       const p = this.#send(url, body).catch((err: Error) =>

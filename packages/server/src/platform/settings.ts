@@ -102,6 +102,15 @@ export function parseSetting(key: SettingKey, raw: string): unknown {
     throw new AppError('validation_failed', `value must be 1 to ${MAX_VALUE} characters`, {
       details: { field: 'value' },
     });
+  // An unpaired surrogate (JSON allows the escape) has no UTF-8 form: the seal refuses it, which was a 500.
+  if (/\p{Cs}/u.test(text))
+    throw new AppError(
+      'validation_failed',
+      'value must be well-formed Unicode text (no unpaired surrogate)',
+      {
+        details: { field: 'value' },
+      },
+    );
   const r = configSchema.shape[SETTING_DEFS[key].env].safeParse(text);
   if (!r.success) {
     // The schema's messages name the problem, never the value (the config loader prints them at start).

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/types.js';
+import { orgSuspended } from '../identity/authenticate.js';
 import type { IdentityServices } from '../identity/services.js';
 import { type AuditActor, appendAudit } from '../platform/audit/append.js';
 import { AppError } from '../platform/errors.js';
@@ -33,7 +34,7 @@ export async function createOrg(s: IdentityServices, actor: AuditActor, userId: 
  * Hard delete (GDPR): every row the org owns, in one transaction, through `rampart_purge_org` (audit chain,
  * then the org row, cascading to every tenant table), leaving a tombstone with the id and time only. The
  * deletion itself is recorded on the platform chain without the org's name.
- * @throws AppError validation_failed when the typed confirmation does not match the org name
+ * @throws AppError validation_failed when the typed confirmation does not match the org name | org_suspended
  */
 export async function deleteOrg(
   s: IdentityServices,
@@ -44,11 +45,15 @@ export async function deleteOrg(
   // Org context for the purge plus platform context for its audit row: the deletion and its record commit
   // together (audit invariant: one row per mutation, in the mutation's transaction).
   await s.db.tx({ orgId, platform: true }, async (q) => {
-    const { rows } = await q.query<{ name: string }>('SELECT name FROM orgs WHERE id = $1 FOR UPDATE', [
-      orgId,
-    ]);
+    const { rows } = await q.query<{ name: string; suspended: boolean }>(
+      'SELECT name, suspended_at IS NOT NULL AS suspended FROM orgs WHERE id = $1 FOR UPDATE',
+      [orgId],
+    );
     const org = rows[0];
     if (!org) throw new AppError('not_found', 'Org not found');
+    // Re-checked under the row lock a suspension also takes: a request that passed requireOrg just before an
+    // operator suspended the org must not purge it (and its audit chain) just after.
+    if (org.suspended) throw orgSuspended();
     if (confirm !== org.name) {
       throw new AppError('validation_failed', 'Type the org name exactly to confirm deletion');
     }

@@ -3,6 +3,7 @@ import type { IdentityServices } from '../identity/services.js';
 import { actorOf } from '../platform/actor.js';
 import { AppError } from '../platform/errors.js';
 import type { App } from '../platform/http.js';
+import type { ChannelUrls } from '../platform/operator-alerts.js';
 import { bearer } from '../platform/params.js';
 import { isSettingKey, SETTING_KEYS, type SettingKey } from '../platform/settings.js';
 
@@ -25,17 +26,29 @@ function keyOf(raw: string): SettingKey {
   return raw;
 }
 
-/** Tells the operators' channels which setting changed (the name, never the value). */
-function alert(s: IdentityServices, key: SettingKey, change: 'set' | 'cleared', by: string): void {
-  s.operatorAlerts.post({
-    title: `Rampart platform setting ${change}: ${key}`,
-    facts: [
-      ['Setting', key],
-      ['Change', change],
-      ['Operator', `user:${by}`],
-      ['Source in force', s.settings.view(key).source],
-    ],
-  });
+/**
+ * Tells the operators' channels which setting changed (the name, never the value); `before` are the channels in
+ * force before the change, so a redirected or cleared channel still hears that it was changed.
+ */
+function alert(
+  s: IdentityServices,
+  key: SettingKey,
+  change: 'set' | 'cleared',
+  by: string,
+  before: ChannelUrls,
+): void {
+  s.operatorAlerts.post(
+    {
+      title: `Rampart platform setting ${change}: ${key}`,
+      facts: [
+        ['Setting', key],
+        ['Change', change],
+        ['Operator', `user:${by}`],
+        ['Source in force', s.settings.view(key).source],
+      ],
+    },
+    before,
+  );
 }
 
 /**
@@ -75,8 +88,9 @@ export function registerPlatformSettingsRoutes(app: App, s: IdentityServices): v
     async (request) => {
       const op = await s.auth.requireOperator(request);
       const key = keyOf(request.params.key);
+      const before = { ...s.settings.current() };
       const setting = await s.settings.set(actorOf(request, { userId: op.userId }), key, request.body.value);
-      alert(s, key, 'set', op.userId);
+      alert(s, key, 'set', op.userId, before);
       return { setting };
     },
   );
@@ -95,8 +109,9 @@ export function registerPlatformSettingsRoutes(app: App, s: IdentityServices): v
     async (request) => {
       const op = await s.auth.requireOperator(request);
       const key = keyOf(request.params.key);
+      const before = { ...s.settings.current() };
       const setting = await s.settings.clear(actorOf(request, { userId: op.userId }), key);
-      alert(s, key, 'cleared', op.userId);
+      alert(s, key, 'cleared', op.userId, before);
       return { setting };
     },
   );

@@ -16,8 +16,20 @@ import { AppError } from '../platform/errors.js';
 import { resendInvitationIn } from './invitations.js';
 import type { CredentialKind } from './operator-views.js';
 
+/**
+ * Control characters other than tab and line breaks, and invisible format characters (zero-width spaces, bidi
+ * overrides): a reason made of them is not words anyone typed, and a bidi override makes the audit row read
+ * differently from what it holds.
+ */
+const UNREADABLE = /(?![\t\n\r])[\p{Cc}\p{Cf}]/u;
+
 /** The typed reason every support action needs: the operator's own words, 10 to 500 characters. */
-export const supportReason = z.string().trim().min(10).max(500);
+export const supportReason = z
+  .string()
+  .trim()
+  .min(10)
+  .max(500)
+  .refine((s) => !UNREADABLE.test(s), 'must be readable text: no control or invisible format characters');
 export const reasonBody = z.strictObject({ reason: supportReason });
 
 const notFound = () => new AppError('not_found', 'Org not found');

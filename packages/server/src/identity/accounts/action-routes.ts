@@ -112,7 +112,7 @@ export function registerAccountRoutes(app: App, s: IdentityServices): void {
         tags,
         security: bearer,
         summary:
-          'Delete my account (GDPR erasure); refused while the only owner of an org with other members. `confirm` is the account e-mail',
+          'Delete my account (GDPR erasure); refused while the only owner of an org with other members, or a member of a suspended org. `confirm` is the account e-mail',
         body: z.strictObject({ ...reauth, confirm: z.string().min(1).max(254) }),
         response: { 200: z.object({ ok: z.literal(true), deletedOrgIds: z.array(z.uuid()) }) },
       },

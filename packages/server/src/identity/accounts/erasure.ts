@@ -14,6 +14,8 @@ interface OrgPlan {
   role: string;
   members: number;
   owners: number;
+  /** Suspended by a platform operator: the erasure is refused (org_suspended). */
+  suspended: boolean;
 }
 
 /** Switches the tenant context inside the erasure's single transaction (SET LOCAL semantics, like Database.tx). */
@@ -21,14 +23,14 @@ const useOrg = (q: Queryable, orgId: string) => q.query(`SELECT set_config('app.
 
 /**
  * GDPR erasure of the signed-in user, in ONE transaction: refused (409) while they are the only owner of an org
- * with other members; otherwise orgs where they are the only member are hard-deleted (rampart_purge_org, as
+ * with other members, and (403 org_suspended) while they belong to an org a platform operator suspended; otherwise orgs where they are the only member are hard-deleted (rampart_purge_org, as
  * deleteOrg does), their other memberships removed with a `member.removed` row in each org's audit log (user id
  * only), API keys and runtime tokens they created in those orgs revoked (they saw the plaintext once and are
  * leaving), CLI credentials revoked, their unsent mail dropped, and the user row deleted (rampart_erase_user),
  * which cascades to sessions, recovery codes, resets, provider links, account events and e-mail changes. The
  * platform chain records `user.deleted` with the id only; the account_deleted notice is queued first and
  * survives the row (mail_outbox.user_id is ON DELETE SET NULL).
- * @throws AppError validation_failed (confirmation) | conflict (sole owner) | re-authentication errors
+ * @throws AppError validation_failed (confirmation) | conflict (sole owner) | org_suspended | re-authentication errors
  */
 export async function deleteAccount(
   s: IdentityServices,
@@ -59,7 +61,10 @@ export async function deleteAccount(
     const plans: OrgPlan[] = [];
     for (const { org_id: orgId } of mine.rows) {
       await useOrg(q, orgId);
-      const org = await q.query<{ name: string }>('SELECT name FROM orgs WHERE id = $1 FOR UPDATE', [orgId]);
+      const org = await q.query<{ name: string; suspended: boolean }>(
+        'SELECT name, suspended_at IS NOT NULL AS suspended FROM orgs WHERE id = $1 FOR UPDATE',
+        [orgId],
+      );
       const members = await q.query<{ user_id: string; role: string }>(
         'SELECT user_id, role FROM memberships WHERE org_id = $1 FOR UPDATE',
         [orgId],
@@ -67,11 +72,21 @@ export async function deleteAccount(
       plans.push({
         orgId,
         name: org.rows[0]?.name ?? '',
+        suspended: org.rows[0]?.suspended ?? false,
         role: members.rows.find((m) => m.user_id === userId)?.role ?? 'member',
         members: members.rows.length,
         owners: members.rows.filter((m) => m.role === 'owner').length,
       });
     }
+    // A suspended org is held as an operator left it: it is not deleted (DELETE /api/orgs/:orgId is refused) and
+    // nobody leaves it, so erasing the account waits for a resume or for support.
+    const suspended = plans.filter((p) => p.suspended);
+    if (suspended.length > 0)
+      throw new AppError(
+        'org_suspended',
+        'You belong to an organization that is suspended; contact support before deleting your account',
+        { details: { orgs: suspended.map((p) => ({ orgId: p.orgId, name: p.name })) } },
+      );
     const blocking = plans.filter((p) => p.role === 'owner' && p.owners === 1 && p.members > 1);
     if (blocking.length > 0)
       throw new AppError(
