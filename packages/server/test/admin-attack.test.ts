@@ -396,6 +396,23 @@ describe('operator console under attack', () => {
     }
   });
 
+  it('an unpaired surrogate anywhere in an /api body is 400, not a 500 (an org secret, a key name)', async () => {
+    const owner = await signup(srv.baseUrl, { orgName: 'Surrogates' });
+    const put = (path: string, raw: string) =>
+      fetch(`${srv.baseUrl}${path}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },
+        body: raw,
+      });
+    const secrets = `/api/orgs/${owner.orgId}/secrets/lone`;
+    for (const raw of ['{"value":"x\\ud800y"}', '{"value":"\\udfff"}', '{"value\\udc00":"x"}']) {
+      const r = await put(secrets, raw);
+      expect([r.status, ((await r.json()) as Err).error], raw).toEqual([400, 'validation_failed']);
+    }
+    // A well-formed pair (an emoji written as two escapes) is text, and is stored.
+    expect((await put(secrets, '{"value":"ok \\ud83d\\ude00"}')).status).toBeLessThan(300);
+  });
+
   it("redirecting or clearing the operators' Slack channel is still posted to the channel it replaced", async () => {
     const got: Array<{ path: string; text: string }> = [];
     const receiver = createServer((req, res) => {

@@ -210,16 +210,23 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   });
 
   // PostgreSQL text and jsonb cannot hold U+0000: a NUL anywhere in an API or widget request would fail at the
-  // first INSERT with a 500. Refused up front instead, for every route of those surfaces (the gateway's /v1 bodies
-  // are relayed, not stored, and are not walked).
+  // first INSERT with a 500. A lone UTF-16 surrogate (JSON's "\ud800") is not text either: UTF-8 cannot encode
+  // it, and sealing or storing it failed with a 500 too. Both are refused up front, for every route of those
+  // surfaces (the gateway's /v1 bodies are relayed, not stored, and are not walked).
   app.addHook('preValidation', async (request) => {
     const url = request.url;
     if (!url.startsWith('/api/') && !url.startsWith('/widget/')) return;
-    const where = nulPath(request.body, '') ?? nulPath(request.query, '');
+    const where = badTextPath(request.body, '') ?? badTextPath(request.query, '');
     if (where !== null)
-      throw new AppError('validation_failed', 'Text may not contain NUL characters (U+0000)', {
-        details: { issues: [{ in: 'body', path: where || '/', message: 'contains U+0000' }] },
-      });
+      throw new AppError(
+        'validation_failed',
+        'Text may not contain NUL characters (U+0000) or unpaired surrogates',
+        {
+          details: {
+            issues: [{ in: 'body', path: where || '/', message: 'contains U+0000 or a lone surrogate' }],
+          },
+        },
+      );
   });
 
   app.decorateRequest('deadlineSignal', null as unknown as AbortSignal);
@@ -358,14 +365,21 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   return app;
 }
 
-/** The JSON path of the first string (or key) holding U+0000 in `v`, or null. Depth-bounded: bodies are parsed JSON. */
-function nulPath(v: unknown, path: string, depth = 0): string | null {
-  if (typeof v === 'string') return v.includes('\u0000') ? path : null;
+/** U+0000, or a high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const badText = (t: string) => t.includes('\u0000') || LONE_SURROGATE.test(t);
+
+/**
+ * The JSON path of the first string (or key) holding U+0000 or an unpaired surrogate in `v`, or null.
+ * Depth-bounded: bodies are parsed JSON.
+ */
+function badTextPath(v: unknown, path: string, depth = 0): string | null {
+  if (typeof v === 'string') return badText(v) ? path : null;
   if (v === null || typeof v !== 'object' || depth > 64) return null;
   for (const [k, x] of Object.entries(v)) {
     const p = `${path}/${k}`;
-    if (k.includes('\u0000')) return p;
-    const found = nulPath(x, p, depth + 1);
+    if (badText(k)) return p;
+    const found = badTextPath(x, p, depth + 1);
     if (found !== null) return found;
   }
   return null;
