@@ -219,7 +219,8 @@ export async function forcePasswordReset(
         orgId,
         action: 'operator.password_reset_forced',
         target: `user:${userId}`,
-        meta: { reason },
+        // Not the reason: the orgs the person belongs to may be unrelated to it, and their admins read this.
+        meta: { via: 'operator' },
       }),
     );
   }
