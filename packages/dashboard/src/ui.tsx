@@ -1,3 +1,4 @@
+import type { AuditEntry } from '@rampart/server/api-types';
 import { type ReactNode, useCallback, useEffect, useId, useState } from 'react';
 import { ApiError } from './api';
 
@@ -422,3 +423,21 @@ export function actor(
 }
 
 export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
+
+/** One audit entry's cells after any leading ones: when, action, target, who, IP, details (the org and platform logs). */
+export function AuditCells({ e }: { e: AuditEntry }) {
+  return (
+    <>
+      <td>{when(e.at)}</td>
+      <td>
+        <code>{e.action}</code>
+      </td>
+      <td>{e.target ?? '—'}</td>
+      <td>{actor(e, 'system')}</td>
+      <td>{e.ip ?? '—'}</td>
+      <td>
+        <code className="meta">{e.meta && Object.keys(e.meta).length ? JSON.stringify(e.meta) : ''}</code>
+      </td>
+    </>
+  );
+}

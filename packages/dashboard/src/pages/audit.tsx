@@ -3,7 +3,7 @@ import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react'
 import { api, orgPath } from '../api';
 import { ExportButtons } from '../components/export-buttons';
 import { can, type Role } from '../permissions';
-import { actor, describe, Empty, ErrorNote, Field, Page, Table, useLoad, when } from '../ui';
+import { AuditCells, describe, Empty, ErrorNote, Field, Page, Table, useLoad } from '../ui';
 import { AuditSinks } from './audit-sinks';
 
 type Entry = AuditEntry;
@@ -156,16 +156,7 @@ export function Audit({ orgId, role }: { orgId: string; role: Role }) {
         >
           {entries.map((e) => (
             <tr key={e.id}>
-              <td>{when(e.at)}</td>
-              <td>
-                <code>{e.action}</code>
-              </td>
-              <td>{e.target ?? '—'}</td>
-              <td>{actor(e, 'system')}</td>
-              <td>{e.ip ?? '—'}</td>
-              <td>
-                <code className="meta">{Object.keys(e.meta).length ? JSON.stringify(e.meta) : ''}</code>
-              </td>
+              <AuditCells e={e} />
             </tr>
           ))}
         </Table>

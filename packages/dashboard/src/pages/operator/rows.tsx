@@ -1,6 +1,6 @@
 import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../../api';
-import { actor, describe, Empty, ErrorNote, Table, when } from '../../ui';
+import { AuditCells, describe, Empty, ErrorNote, Table, when } from '../../ui';
 import type { AuditPage, AuditRow } from './model';
 
 /** A field name as a column heading: `lastUsedAt` → "Last used at". */
@@ -118,18 +118,7 @@ export function AuditRows({ path, testId, version = 0 }: { path: string; testId:
           {rows.map((e) => (
             <tr key={e.id}>
               <td>{e.seq}</td>
-              <td>{when(e.at)}</td>
-              <td>
-                <code>{e.action}</code>
-              </td>
-              <td>{e.target ?? '—'}</td>
-              <td>{actor(e, 'system')}</td>
-              <td>{e.ip ?? '—'}</td>
-              <td>
-                <code className="meta">
-                  {e.meta && Object.keys(e.meta).length ? JSON.stringify(e.meta) : ''}
-                </code>
-              </td>
+              <AuditCells e={e} />
             </tr>
           ))}
         </Table>
