@@ -15,12 +15,14 @@ import {
   PASSWORD,
   runCli,
   signup,
+  testMasterKeys,
   totpCode,
   uniqueEmail,
 } from '@rampart/testing';
 import { SMTP_PASS, SMTP_USER, type SmtpSink, startSmtpSink } from '@rampart/testing/smtp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueMail } from '../src/mail/outbox.js';
+import { startTestServer } from './helpers.js';
 import {
   durableStore,
   FAST_MAIL,
@@ -67,6 +69,29 @@ describe('rampart admin mail test', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/RAMPART_SMTP_URL is not set/);
   });
+
+  it.skipIf(!process.env.TEST_DATABASE_URL)(
+    'without the variable, it uses the smtp_url platform setting stored in PostgreSQL',
+    async () => {
+      const srv = await startTestServer('postgres');
+      try {
+        await srv.rampart.services.settings.set({ userId: null, requestId: 'test' }, 'smtp_url', sink.url);
+        const r = await runCli(['admin', 'mail', 'test', '--to', 'stored@example.test'], {
+          env: cleanEnv({
+            DATABASE_URL: srv.url as string,
+            RAMPART_MASTER_KEYS: testMasterKeys(),
+            RAMPART_MAIL_FROM: 'Rampart <no-reply@rampart.test>',
+          }),
+        });
+        expect(r.code, r.stderr).toBe(0);
+        const [m] = await sink.waitFor('stored@example.test');
+        expect(m?.subject).toBe('Rampart test mail');
+        expect(r.stdout + r.stderr).not.toContain(SMTP_PASS);
+      } finally {
+        await srv.close();
+      }
+    },
+  );
 
   it('connection refused, a wrong password and a 5xx each exit 1 with a clear reason and no password', async () => {
     const closed = await run(
